@@ -1,0 +1,41 @@
+"""The data model, one aggregate per module."""
+
+from models import rules
+from models.account import Role, RoleName, User, ensure_roles
+from models.base import Base, utcnow
+from models.discipline import DEFAULT_DISCIPLINES, Discipline
+from models.event import ProjectEvent
+from models.project import (
+    LEVELS_OF_KIND,
+    Lecturer,
+    Project,
+    ProjectLevel,
+    ProjectMode,
+    ProjectNumberCounter,
+    ProjectState,
+    StateAssignmentError,
+)
+from models.unit import Unit, UnitKind
+
+__all__ = [
+    "DEFAULT_DISCIPLINES",
+    "LEVELS_OF_KIND",
+    "Base",
+    "Discipline",
+    "Lecturer",
+    "Project",
+    "ProjectEvent",
+    "ProjectLevel",
+    "ProjectMode",
+    "ProjectNumberCounter",
+    "ProjectState",
+    "Role",
+    "RoleName",
+    "StateAssignmentError",
+    "Unit",
+    "UnitKind",
+    "User",
+    "ensure_roles",
+    "rules",
+    "utcnow",
+]

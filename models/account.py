@@ -1,0 +1,137 @@
+"""Accounts (帐号) and their roles, for Flask-Security-Too.
+
+An account's role follows from its unit's kind (SPEC §1) and is kept in sync
+by a flush hook: no form or command chooses it.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from flask_babel import lazy_gettext as _l
+from flask_security import RoleMixin, UserMixin
+from flask_security.models.fsqla_v3 import AsaList
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table, event
+from sqlalchemy.ext.mutable import MutableList
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from models.base import Base, Timestamps
+from models.unit import Unit, UnitKind
+
+
+class RoleName(enum.StrEnum):
+    COMMITTEE = "committee"
+    SOCIETY = "society"
+    ENTRY = "entry"
+
+    @property
+    def title(self):
+        return ROLE_TITLES[self]
+
+
+ROLE_TITLES = {
+    RoleName.COMMITTEE: _l("Top administration"),
+    RoleName.SOCIETY: _l("Middle administration"),
+    RoleName.ENTRY: _l("Entry unit"),
+}
+ROLE_OF_KIND = {
+    UnitKind.COMMITTEE: RoleName.COMMITTEE,
+    UnitKind.SOCIETY: RoleName.SOCIETY,
+    UnitKind.BRANCH: RoleName.ENTRY,
+    UnitKind.ISSUER: RoleName.ENTRY,
+}
+# Coarse permissions (Flask-Security's has_permission); the fine checks on an
+# object live in permissions/.
+ROLE_PERMISSIONS = {
+    RoleName.COMMITTEE: [
+        "project-audit",
+        "unit-manage",
+        "account-manage",
+        "discipline-manage",
+    ],
+    RoleName.SOCIETY: ["project-review", "unit-manage", "account-manage"],
+    RoleName.ENTRY: ["project-enter"],
+}
+
+roles_users = Table(
+    "roles_users",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_id", ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Role(Base, RoleMixin):
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    description: Mapped[str | None] = mapped_column(String(255))
+    permissions = mapped_column(MutableList.as_mutable(AsaList()), nullable=True)
+    update_datetime = mapped_column(DateTime, nullable=True)
+
+    def __str__(self) -> str:
+        return str(RoleName(self.name).title)
+
+
+class User(Timestamps, Base, UserMixin):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    display_name: Mapped[str] = mapped_column(String(50))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(255))
+    password: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    fs_uniquifier: Mapped[str] = mapped_column(String(64), unique=True)
+    confirmed_at = mapped_column(DateTime, nullable=True)
+    # Set when a superior creates the account or resets its password: the
+    # owner must choose their own password at the next login.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    unit: Mapped[Unit] = relationship(lazy="joined", innerjoin=True)
+    roles: Mapped[list[Role]] = relationship(secondary=roles_users, lazy="selectin")
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.username})"
+
+    @property
+    def is_active(self) -> bool:
+        """An account of a deactivated unit cannot log in either."""
+        return bool(self.active and self.unit is not None and self.unit.active)
+
+    @property
+    def role_name(self) -> RoleName:
+        return ROLE_OF_KIND[self.unit.kind]
+
+
+def ensure_roles(session: Session) -> dict[RoleName, Role]:
+    """The three roles, created on first use with their permissions."""
+    existing = {r.name: r for r in session.query(Role).all()}
+    roles = {}
+    for name in RoleName:
+        role = existing.get(name.value)
+        if role is None:
+            role = Role(name=name.value, description=name.name.lower())
+            session.add(role)
+        if list(role.permissions or []) != ROLE_PERMISSIONS[name]:
+            role.permissions = list(ROLE_PERMISSIONS[name])
+        roles[name] = role
+    return roles
+
+
+@event.listens_for(Session, "before_flush")
+def _sync_roles(session: Session, flush_context, instances) -> None:
+    users = [obj for obj in (*session.new, *session.dirty) if isinstance(obj, User)]
+    roles = None
+    for user in users:
+        with session.no_autoflush:
+            unit = user.unit or (session.get(Unit, user.unit_id) if user.unit_id else None)
+            if unit is None:
+                continue
+            wanted = ROLE_OF_KIND[unit.kind]
+            if [r.name for r in user.roles] != [wanted.value]:
+                roles = roles or ensure_roles(session)
+                user.roles = [roles[wanted]]

@@ -1,0 +1,45 @@
+"""The immutable history of every project (SPEC §3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.account import User
+from models.base import Base, utcnow
+from models.unit import Unit
+
+
+class ProjectEvent(Base):
+    """One transition (or create/edit/delete) of one project.
+
+    ``project_id`` deliberately has no foreign key: the event of a deleted
+    project stays, with the project's name copied at the time.
+    """
+
+    __tablename__ = "project_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(Integer)
+    project_name: Mapped[str] = mapped_column(String(200))
+    owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    actor_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    action: Mapped[str] = mapped_column(String(16))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    actor: Mapped[User] = relationship(lazy="joined")
+    actor_unit: Mapped[Unit] = relationship(foreign_keys=[actor_unit_id], lazy="joined")
+
+    __table_args__ = (Index("ix_project_events_project_id_id", "project_id", "id"),)
+
+
+@event.listens_for(ProjectEvent, "before_update")
+@event.listens_for(ProjectEvent, "before_delete")
+def _events_are_immutable(mapper, connection, target) -> None:
+    raise AttributeError("project events are immutable")

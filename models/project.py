@@ -1,0 +1,242 @@
+"""Projects (项目) and their lecturers (授课教师), SPEC §2.
+
+The state column is written only by the workflow engine (``workflow/``), with
+compare-and-set UPDATE statements; assigning it through the ORM raises.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from models.base import Base, Timestamps
+from models.discipline import Discipline
+from models.unit import Unit, UnitKind
+
+
+def _enum_type(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+        create_constraint=True,
+        name=name,
+    )
+
+
+class ProjectState(enum.StrEnum):
+    DRAFT = "draft"
+    RETURNED = "returned"
+    AT_SOCIETY = "at_society"
+    AT_COMMITTEE = "at_committee"
+    PUBLISHED = "published"
+
+    @property
+    def title(self):
+        return STATE_TITLES[self]
+
+    @property
+    def modifiable(self) -> bool:
+        """修改状态: the entry unit holds (and may change) the project."""
+        return self in (ProjectState.DRAFT, ProjectState.RETURNED)
+
+    @property
+    def modifiable_title(self):
+        return _l("Modifiable") if self.modifiable else _l("Not modifiable")
+
+
+STATE_TITLES = {
+    ProjectState.DRAFT: _l("Not reported"),
+    ProjectState.RETURNED: _l("Returned for changes"),
+    ProjectState.AT_SOCIETY: _l("Reported to society"),
+    ProjectState.AT_COMMITTEE: _l("Reported to committee"),
+    ProjectState.PUBLISHED: _l("Published (passed)"),
+}
+
+
+class ProjectLevel(enum.StrEnum):
+    NATIONAL = "national"
+    BEIJING = "beijing"
+    SOCIETY_I = "society_i"
+
+    @property
+    def title(self):
+        return LEVEL_TITLES[self]
+
+
+LEVEL_TITLES = {
+    ProjectLevel.NATIONAL: _l("National"),
+    ProjectLevel.BEIJING: _l("Beijing municipal"),
+    ProjectLevel.SOCIETY_I: _l("Society class I"),
+}
+LEVELS_OF_KIND = {
+    UnitKind.ISSUER: (ProjectLevel.NATIONAL, ProjectLevel.BEIJING),
+    UnitKind.BRANCH: (ProjectLevel.SOCIETY_I,),
+}
+
+
+class ProjectMode(enum.StrEnum):
+    FACE_TO_FACE = "face_to_face"
+    REMOTE = "remote"
+    BLENDED = "blended"
+
+    @property
+    def title(self):
+        return MODE_TITLES[self]
+
+
+MODE_TITLES = {
+    ProjectMode.FACE_TO_FACE: _l("Face to face"),
+    ProjectMode.REMOTE: _l("Remote"),
+    ProjectMode.BLENDED: _l("Online and face to face"),
+}
+
+
+class StateAssignmentError(AttributeError):
+    """Raised when code outside the workflow engine assigns a project's state."""
+
+
+class Project(Timestamps, Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    project_no: Mapped[str | None] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[ProjectLevel] = mapped_column(_enum_type(ProjectLevel, "level"))
+    discipline_id: Mapped[int] = mapped_column(ForeignKey("disciplines.id"), index=True)
+    organizer: Mapped[str] = mapped_column(String(200))
+    co_organizer: Mapped[str | None] = mapped_column(String(200))
+    principal: Mapped[str] = mapped_column(String(50))
+    principal_title: Mapped[str | None] = mapped_column(String(50))
+    contact: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str] = mapped_column(String(40))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    venue: Mapped[str] = mapped_column(String(200))
+    mode: Mapped[ProjectMode] = mapped_column(_enum_type(ProjectMode, "mode"))
+    audience: Mapped[str] = mapped_column(String(200))
+    planned_participants: Mapped[int] = mapped_column(Integer)
+    theory_hours: Mapped[float] = mapped_column(Float)
+    practice_hours: Mapped[float] = mapped_column(Float, default=0)
+    credits: Mapped[float] = mapped_column(Float)
+    remarks: Mapped[str | None] = mapped_column(Text)
+
+    state: Mapped[ProjectState] = mapped_column(
+        _enum_type(ProjectState, "state"), default=ProjectState.DRAFT
+    )
+    owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    # Denormalised from the owner unit at creation (units never move), so that
+    # each reviewer's list is one indexed equality.
+    society_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    committee_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    # The reason given by the last reviewer who sent the project back; shown
+    # to the entry unit until it reports again.
+    return_reason: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    discipline: Mapped[Discipline] = relationship(lazy="joined", innerjoin=True)
+    owner_unit: Mapped[Unit] = relationship(foreign_keys=[owner_unit_id], lazy="joined")
+    society: Mapped[Unit | None] = relationship(foreign_keys=[society_id])
+    lecturers: Mapped[list[Lecturer]] = relationship(
+        back_populates="project",
+        cascade="all, delete-orphan",
+        order_by="Lecturer.position, Lecturer.id",
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        UniqueConstraint("committee_id", "project_no", name="uq_projects_committee_id_project_no"),
+        Index("ix_projects_owner_state_year", "owner_unit_id", "state", "year"),
+        Index("ix_projects_society_state_year", "society_id", "state", "year"),
+        Index("ix_projects_committee_state_year", "committee_id", "state", "year"),
+        Index("ix_projects_updated_at", "updated_at"),
+        CheckConstraint("end_date >= start_date", name="dates_ordered"),
+        CheckConstraint("credits > 0 AND credits <= 30", name="credits_range"),
+        CheckConstraint(
+            "planned_participants >= 1 AND planned_participants <= 100000",
+            name="participants_range",
+        ),
+        CheckConstraint("theory_hours > 0 AND practice_hours >= 0", name="hours_range"),
+        CheckConstraint(
+            "state <> 'published' OR (project_no IS NOT NULL AND published_at IS NOT NULL)",
+            name="published_has_number",
+        ),
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+    @validates("state")
+    def _refuse_state_assignment(self, key, value):
+        raise StateAssignmentError("a project's state changes only through the workflow engine")
+
+    @validates("owner_unit_id", "owner_unit")
+    def _owner_is_set_once(self, key, value):
+        if self.id is not None:
+            raise ValueError("a project's owner cannot change")
+        return value
+
+    @property
+    def total_hours(self) -> float:
+        return (self.theory_hours or 0) + (self.practice_hours or 0)
+
+
+class Lecturer(Base):
+    __tablename__ = "lecturers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(50))
+    title: Mapped[str | None] = mapped_column(String(50))
+    unit: Mapped[str | None] = mapped_column(String(200))
+    topic: Mapped[str] = mapped_column(String(200))
+    hours: Mapped[float | None] = mapped_column(Float)
+
+    project: Mapped[Project] = relationship(back_populates="lecturers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProjectNumberCounter(Base):
+    """The last 项目编号 handed out per committee and year: numbers are never reused."""
+
+    __tablename__ = "project_number_counters"
+
+    committee_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+@event.listens_for(Project, "before_insert")
+def _derive_reviewers(mapper, connection, project: Project) -> None:
+    owner = project.owner_unit
+    if owner is None or not owner.kind.is_entry:
+        raise ValueError("a project belongs to an entry unit (a branch or an issuer)")
+    project.society_id = owner.society_id
+    project.committee_id = owner.committee_id

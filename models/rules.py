@@ -1,0 +1,135 @@
+"""Field rules shared by forms, the CLI and the models (SPEC §1, §2).
+
+Each rule takes a cleaned value and returns ``None`` or a translatable message;
+``validate_*`` functions check a whole record and return ``{field: message}``.
+"""
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+POSTAL_CODE = re.compile(r"\d{6}")
+PHONE_CHARS = re.compile(r"[0-9()（）+\-\s/;；,，、转]+")
+MIN_PHONE_DIGITS = 7
+MAX_CREDITS = 30
+MAX_PARTICIPANTS = 100_000
+MAX_HOURS = 1_000
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+UNIT_REQUIRED = ("name", "address", "manager", "phone", "postal_code")
+PROJECT_REQUIRED = (
+    "year",
+    "name",
+    "level",
+    "discipline",
+    "organizer",
+    "principal",
+    "contact",
+    "phone",
+    "start_date",
+    "end_date",
+    "venue",
+    "mode",
+    "audience",
+    "planned_participants",
+    "theory_hours",
+    "credits",
+)
+REQUIRED = _l("This field is required.")
+
+
+def postal_code(value: str) -> Any:
+    if not POSTAL_CODE.fullmatch(value or ""):
+        return _l("A postal code has exactly 6 digits.")
+    return None
+
+
+def phone(value: str) -> Any:
+    value = value or ""
+    digits = sum(ch.isdigit() for ch in value)
+    if not PHONE_CHARS.fullmatch(value) or digits < MIN_PHONE_DIGITS or len(value) > 40:
+        return _l("Enter a telephone number of at least 7 digits, e.g. 010-12345678.")
+    return None
+
+
+def year(value: int) -> Any:
+    if not MIN_YEAR <= value <= MAX_YEAR:
+        return _l("Enter a year between %(low)s and %(high)s.", low=MIN_YEAR, high=MAX_YEAR)
+    return None
+
+
+def credits(value: float) -> Any:
+    if value <= 0 or value > MAX_CREDITS or (value * 2) != int(value * 2):
+        return _l(
+            "Credits are positive, at most %(high)s, in steps of 0.5.",
+            high=MAX_CREDITS,
+        )
+    return None
+
+
+def participants(value: int) -> Any:
+    if not 1 <= value <= MAX_PARTICIPANTS:
+        return _l("Enter a whole number from 1 to %(high)s.", high=MAX_PARTICIPANTS)
+    return None
+
+
+def hours(value: float, *, required: bool) -> Any:
+    low_ok = value > 0 if required else value >= 0
+    if not low_ok or value > MAX_HOURS or (value * 2) != int(value * 2):
+        return _l("Hours are at most %(high)s, in steps of 0.5.", high=MAX_HOURS)
+    return None
+
+
+def _missing(values: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        name: REQUIRED
+        for name in names
+        if values.get(name) is None
+        or (isinstance(values.get(name), str) and not values[name].strip())
+    }
+
+
+def validate_unit(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Errors of a unit's contact fields, keyed by field name."""
+    errors = _missing(values, UNIT_REQUIRED)
+    if "postal_code" not in errors and (msg := postal_code(values["postal_code"])):
+        errors["postal_code"] = msg
+    if "phone" not in errors and (msg := phone(values["phone"])):
+        errors["phone"] = msg
+    return errors
+
+
+def validate_project(values: Mapping[str, Any], *, issuer: bool) -> dict[str, Any]:
+    """Errors of a project's fields, keyed by field name (SPEC §2).
+
+    ``issuer`` says whether the owner is a certificate-issuing unit, which must
+    enter the number its project was approved under.
+    """
+    errors = _missing(values, PROJECT_REQUIRED + (("project_no",) if issuer else ()))
+    checks = {
+        "year": year,
+        "phone": phone,
+        "credits": credits,
+        "planned_participants": participants,
+        "theory_hours": lambda v: hours(v, required=True),
+    }
+    for name, rule in checks.items():
+        if name not in errors and (msg := rule(values[name])):
+            errors[name] = msg
+    practice = values.get("practice_hours")
+    if practice is not None and (msg := hours(practice, required=False)):
+        errors["practice_hours"] = msg
+    start, end = values.get("start_date"), values.get("end_date")
+    if isinstance(start, date) and isinstance(end, date) and end < start:
+        errors["end_date"] = _l("The end date cannot be before the start date.")
+    return errors
+
+
+def validate_lecturer(values: Mapping[str, Any]) -> dict[str, Any]:
+    errors = _missing(values, ("name", "topic"))
+    if values.get("hours") is not None and (msg := hours(values["hours"], required=False)):
+        errors["hours"] = msg
+    return errors

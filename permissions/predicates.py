@@ -1,0 +1,71 @@
+"""Predicates on one object, for views that already hold it.
+
+Each answers "may this account do X to this object now?" by the same rules as
+the scope functions and the workflow table, never by a role name in a view.
+"""
+
+from __future__ import annotations
+
+import workflow
+from models import ProjectState, UnitKind
+from permissions.scopes import creatable_unit_kinds
+from workflow.transitions import OWNERS
+
+
+def _usable(account) -> bool:
+    return account is not None and account.is_authenticated and account.is_active
+
+
+def can_view_project(account, project) -> bool:
+    """The predicate twin of ``project_visibility`` for a loaded project."""
+    rel = workflow.relation(account, project)
+    return rel in OWNERS or (rel is not None and project.state != ProjectState.DRAFT)
+
+
+def can_create_project(account) -> bool:
+    return _usable(account) and account.unit.kind.is_entry
+
+
+def can_edit_project(account, project) -> bool:
+    return workflow.is_allowed(project, workflow.Action.EDIT, account)
+
+
+def can_delete_project(account, project) -> bool:
+    return workflow.is_allowed(project, workflow.Action.DELETE, account)
+
+
+def can_manage_unit(account, unit) -> bool:
+    """May edit ``unit``'s details (a society its own unit and its branches)."""
+    if not _usable(account):
+        return False
+    mine = account.unit
+    if mine.kind is UnitKind.COMMITTEE:
+        return unit.id == mine.id or unit.root_id == mine.id
+    if mine.kind is UnitKind.SOCIETY:
+        return unit.id == mine.id or (unit.parent_id == mine.id and unit.kind is UnitKind.BRANCH)
+    return False
+
+
+def can_deactivate_unit(account, unit) -> bool:
+    """Deactivate (never delete) a subordinate unit; nobody deactivates their own."""
+    return can_manage_unit(account, unit) and unit.id != account.unit_id
+
+
+def can_create_unit(account, kind: UnitKind, parent) -> bool:
+    if kind not in creatable_unit_kinds(account) or parent is None:
+        return False
+    if kind.parent_kind is not parent.kind:
+        return False
+    return parent.id == account.unit_id or can_manage_unit(account, parent)
+
+
+def can_manage_account(account, other) -> bool:
+    """Create, edit, deactivate or reset the password of ``other`` (SPEC §1)."""
+    if not _usable(account):
+        return False
+    mine, unit = account.unit, other.unit
+    if mine.kind is UnitKind.COMMITTEE:
+        return unit.id == mine.id or unit.root_id == mine.id
+    if mine.kind is UnitKind.SOCIETY:
+        return unit.parent_id == mine.id and unit.kind is UnitKind.BRANCH
+    return False

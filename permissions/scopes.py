@@ -1,0 +1,106 @@
+"""Who sees what (SPEC §1, §4), as SQL expressions and selects.
+
+Every list, count, detail, action, export, filter option and lookup goes
+through these; nothing else decides visibility.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Select, false, or_, select
+
+from models import Project, ProjectEvent, ProjectState, Unit, UnitKind, User
+
+
+def _usable(account) -> bool:
+    return account is not None and account.is_authenticated and account.is_active
+
+
+def project_visibility(account) -> ColumnElement[bool]:
+    """The WHERE clause of the projects ``account`` may see.
+
+    Entry units: their own, in every state. A society: its branches' projects
+    except drafts. A committee: every project of its own tree except drafts.
+    """
+    if not _usable(account):
+        return false()
+    unit = account.unit
+    if unit.kind.is_entry:
+        return Project.owner_unit_id == unit.id
+    not_draft = Project.state != ProjectState.DRAFT
+    if unit.kind is UnitKind.SOCIETY:
+        return (Project.society_id == unit.id) & not_draft
+    return (Project.committee_id == unit.id) & not_draft
+
+
+def visible_projects(account) -> Select:
+    return select(Project).where(project_visibility(account))
+
+
+def published_projects() -> Select:
+    """What anyone, without logging in, may see."""
+    return select(Project).where(Project.state == ProjectState.PUBLISHED)
+
+
+def visible_events(account) -> Select:
+    """History rows of the projects the account may see; an entry unit also
+    keeps the history of the projects it deleted."""
+    if not _usable(account):
+        return select(ProjectEvent).where(false())
+    visible_ids = select(Project.id).where(project_visibility(account))
+    condition = ProjectEvent.project_id.in_(visible_ids)
+    if account.unit.kind.is_entry:
+        condition = or_(condition, ProjectEvent.owner_unit_id == account.unit_id)
+    return select(ProjectEvent).where(condition)
+
+
+def unit_management(account) -> ColumnElement[bool]:
+    """The WHERE clause of the units ``account`` may edit.
+
+    A committee: every unit of its tree, itself included. A society: its own
+    unit (contact details) and its branches. Entry units: none.
+    """
+    if not _usable(account):
+        return false()
+    unit = account.unit
+    if unit.kind is UnitKind.COMMITTEE:
+        return or_(Unit.id == unit.id, Unit.root_id == unit.id)
+    if unit.kind is UnitKind.SOCIETY:
+        return or_(Unit.id == unit.id, (Unit.parent_id == unit.id) & (Unit.kind == UnitKind.BRANCH))
+    return false()
+
+
+def manageable_units(account) -> Select:
+    return select(Unit).where(unit_management(account))
+
+
+def subordinate_unit_ids(account) -> Select:
+    """Units under the account's unit whose accounts it manages (SPEC §1):
+    the committee manages accounts of every unit of its tree, itself
+    included; a society only those of its branches."""
+    unit = account.unit if _usable(account) else None
+    if unit is None or unit.kind.is_entry:
+        return select(Unit.id).where(false())
+    if unit.kind is UnitKind.COMMITTEE:
+        return select(Unit.id).where(unit_management(account))
+    return select(Unit.id).where(Unit.parent_id == unit.id, Unit.kind == UnitKind.BRANCH)
+
+
+def account_management(account) -> ColumnElement[bool]:
+    return User.unit_id.in_(subordinate_unit_ids(account))
+
+
+def manageable_accounts(account) -> Select:
+    return select(User).where(account_management(account))
+
+
+def creatable_unit_kinds(account) -> tuple[UnitKind, ...]:
+    """The kinds of unit ``account`` may create: a society only branches
+    (中级行政单位只能添加立项单位); the committee every kind below it."""
+    if not _usable(account):
+        return ()
+    kind = account.unit.kind
+    if kind is UnitKind.COMMITTEE:
+        return (UnitKind.SOCIETY, UnitKind.ISSUER, UnitKind.BRANCH)
+    if kind is UnitKind.SOCIETY:
+        return (UnitKind.BRANCH,)
+    return ()

@@ -1,0 +1,277 @@
+"""The only code that changes a project's state (SPEC §3).
+
+Every function writes one event per changed project, flushes and never
+commits: the caller (a request handler or a CLI command) commits once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
+
+from models import Project, ProjectEvent, ProjectNumberCounter, ProjectState, utcnow
+from permissions.scopes import project_visibility
+from workflow.errors import NotAllowed, ProjectChanged, ProjectNotFound, ReasonRequired
+from workflow.transitions import TRANSITIONS, Action, Outcome, find, relation
+
+projects = Project.__table__
+BULK_ACTIONS = frozenset(
+    {Action.REPORT, Action.UNLOCK, Action.PUBLISH, Action.WITHDRAW, Action.DELETE}
+)
+
+
+@dataclass
+class BulkResult:
+    """What a bulk action did: the ids it changed, and each skipped id with why."""
+
+    action: Action
+    done: list[int] = field(default_factory=list)
+    skipped: list[NotAllowed | ProjectNotFound | ProjectChanged] = field(default_factory=list)
+
+
+def refusal(project, action: Action, account) -> NotAllowed | None:
+    """Why ``account`` may not take ``action`` on ``project`` now, or None."""
+    rel = relation(account, project)
+    if find(action, rel, ProjectState(project.state)) is not None:
+        return None
+    state = ProjectState(project.state)
+    if rel is None or not any(find(action, rel, s) for s in ProjectState):
+        message = _l("You may not %(action)s this project.", action=action.title)
+    else:
+        message = _l(
+            "Its current state is %(state)s (%(modifiable)s).",
+            state=state.title,
+            modifiable=state.modifiable_title,
+        )
+    return NotAllowed(message, project.id, project.name)
+
+
+def is_allowed(project, action: Action, account) -> bool:
+    return refusal(project, action, account) is None
+
+
+def available_actions(project, account) -> list[Action]:
+    """The actions ``account`` may take on ``project`` now, in table order."""
+    return [a for a in Action if a is not Action.CREATE and is_allowed(project, a, account)]
+
+
+def ensure_allowed(project, action: Action, account) -> None:
+    if (error := refusal(project, action, account)) is not None:
+        raise error
+
+
+def _event(account, project, action, from_state, to_state, reason=None, now=None):
+    return {
+        "project_id": project.id,
+        "project_name": project.name,
+        "owner_unit_id": project.owner_unit_id,
+        "actor_id": account.id,
+        "actor_unit_id": account.unit_id,
+        "action": action.value,
+        "from_state": from_state.value if from_state else None,
+        "to_state": to_state.value if to_state else None,
+        "reason": reason,
+        "created_at": now or utcnow(),
+    }
+
+
+def create(session: Session, account, project: Project) -> Project:
+    """Add ``project`` as a draft of the account's own entry unit."""
+    unit = account.unit
+    if not (account.is_active and unit.kind.is_entry):
+        raise NotAllowed(_l("Only an entry unit can add projects."))
+    project.owner_unit = unit
+    if not project.organizer:
+        project.organizer = unit.name
+    session.add(project)
+    session.flush()
+    session.execute(
+        insert(ProjectEvent),
+        [_event(account, project, Action.CREATE, None, ProjectState.DRAFT)],
+    )
+    return project
+
+
+def edit(session: Session, account, project: Project) -> None:
+    """Save the changes made to ``project``'s fields, if its owner may edit it now.
+
+    The UPDATE carries the version read with the project, so an edit based on
+    a stale copy, or racing a transition, raises ``ProjectChanged``.
+    """
+    ensure_allowed(project, Action.EDIT, account)
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise ProjectChanged(project.id, project.name) from exc
+    state = ProjectState(project.state)
+    session.execute(
+        insert(ProjectEvent),
+        [_event(account, project, Action.EDIT, state, state)],
+    )
+
+
+def apply(session: Session, project: Project, action: Action, account, reason=None) -> None:
+    """Take ``action`` on one project, compare-and-set against the state read."""
+    result = apply_bulk(
+        session, action, account, [project.id], reason, expected={project.id: project.state}
+    )
+    if result.skipped:
+        raise result.skipped[0]
+
+
+def apply_bulk(
+    session: Session,
+    action: Action,
+    account,
+    ids: Iterable[int],
+    reason: str | None = None,
+    *,
+    expected: dict[int, ProjectState] | None = None,
+) -> BulkResult:
+    """Take ``action`` on every eligible project among ``ids``.
+
+    Ids outside the account's scope are reported as not found. The eligible
+    rows move with one compare-and-set statement per (from, to) group, so the
+    number of statements does not grow with the number of ids; a row whose
+    state changed meanwhile is reported as changed, never overwritten.
+    """
+    if action not in BULK_ACTIONS:
+        raise ValueError(f"{action} is not a bulk action")
+    reason = (reason or "").strip() or None
+    if reason is None and any(t.reason_required for t in _transitions_of(action)):
+        raise ReasonRequired()
+    result = BulkResult(action)
+    wanted = list(dict.fromkeys(int(i) for i in ids))
+    if not wanted:
+        return result
+    rows = {
+        row.id: row
+        for row in session.execute(
+            select(
+                Project.id,
+                Project.name,
+                Project.state,
+                Project.year,
+                Project.project_no,
+                Project.owner_unit_id,
+                Project.society_id,
+                Project.committee_id,
+            ).where(Project.id.in_(wanted), project_visibility(account))
+        )
+    }
+    groups: dict[tuple[ProjectState, object], list] = defaultdict(list)
+    for project_id in wanted:
+        row = rows.get(project_id)
+        if row is None:
+            result.skipped.append(ProjectNotFound(project_id))
+            continue
+        if expected and expected.get(project_id) not in (None, row.state):
+            result.skipped.append(ProjectChanged(row.id, row.name))
+            continue
+        if (error := refusal(row, action, account)) is not None:
+            result.skipped.append(error)
+            continue
+        target = find(action, relation(account, row), row.state).target
+        groups[(row.state, target)].append(row)
+
+    now = utcnow()
+    events = []
+    for (source, target), members in groups.items():
+        numbers = (
+            _allocate_numbers(session, [r for r in members if not r.project_no])
+            if action is Action.PUBLISH
+            else {}
+        )
+        changed = _move(
+            session, [r.id for r in members], source, target, action, reason, now, numbers
+        )
+        for row in members:
+            if row.id not in changed:
+                result.skipped.append(ProjectChanged(row.id, row.name))
+                continue
+            result.done.append(row.id)
+            to_state = None if target is Outcome.REMOVED else target
+            events.append(_event(account, row, action, source, to_state, reason, now))
+    if events:
+        session.execute(insert(ProjectEvent), events)
+    _expire(session, result.done, removed=action is Action.DELETE)
+    return result
+
+
+def _transitions_of(action: Action):
+    return [t for t in TRANSITIONS if t.action is action]
+
+
+def _move(session, ids, source, target, action, reason, now, numbers) -> set[int]:
+    """One compare-and-set statement; returns the ids that actually moved."""
+    where = (projects.c.id.in_(ids), projects.c.state == source.value)
+    if target is Outcome.REMOVED:
+        stmt = delete(projects).where(*where).returning(projects.c.id)
+    else:
+        values = {
+            "state": target.value,
+            "version": projects.c.version + 1,
+            "updated_at": now,
+        }
+        if action is Action.REPORT:
+            values |= {"reported_at": now, "return_reason": None}
+        elif action is Action.UNLOCK:
+            values["return_reason"] = reason
+        elif action is Action.PUBLISH:
+            values["published_at"] = now
+            if numbers:
+                values["project_no"] = case(
+                    numbers, value=projects.c.id, else_=projects.c.project_no
+                )
+        elif action is Action.WITHDRAW:
+            values["published_at"] = None
+        stmt = update(projects).where(*where).values(values).returning(projects.c.id)
+    return set(session.execute(stmt).scalars())
+
+
+def _allocate_numbers(session: Session, rows) -> dict[int, str]:
+    """项目编号 for projects about to be published without one: one counter per
+    committee and year, only ever incremented, so a number is never reused
+    (a number allocated to a row that then loses its race is simply skipped)."""
+    by_counter = defaultdict(list)
+    for row in rows:
+        by_counter[(row.committee_id, row.year)].append(row.id)
+    counters = ProjectNumberCounter.__table__
+    dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    insert_fn = dialect_insert[session.get_bind().dialect.name]
+    numbers = {}
+    for (committee_id, year), ids in by_counter.items():
+        session.execute(
+            insert_fn(counters)
+            .values(committee_id=committee_id, year=year, last_value=0)
+            .on_conflict_do_nothing()
+        )
+        last = session.execute(
+            update(counters)
+            .where(counters.c.committee_id == committee_id, counters.c.year == year)
+            .values(last_value=counters.c.last_value + len(ids))
+            .returning(counters.c.last_value)
+        ).scalar_one()
+        first = last - len(ids) + 1
+        numbers |= {pid: format_number(year, first + i) for i, pid in enumerate(sorted(ids))}
+    return numbers
+
+
+def format_number(year: int, sequence: int) -> str:
+    return f"{year}-XH-{sequence:05d}"
+
+
+def _expire(session: Session, ids: list[int], *, removed: bool) -> None:
+    """Objects already loaded in the session must not show the old state."""
+    for project_id in ids:
+        obj = session.identity_map.get(identity_key(Project, project_id))
+        if obj is not None:
+            session.expunge(obj) if removed else session.expire(obj)
