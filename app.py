@@ -9,7 +9,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from flask import Flask, redirect, request, session, url_for
+from flask import Flask, redirect, request, session
 from flask_security import SQLAlchemyUserDatastore, uia_username_mapper
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -20,6 +20,7 @@ from models import Role, User
 HERE = Path(__file__).resolve().parent
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"
 LOCALES = ("zh_Hans_CN", "en")
+TRANSLATION_DOMAINS = ("messages", "panel", "public")
 
 
 class DefaultConfig:
@@ -28,7 +29,12 @@ class DefaultConfig:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
-    BABEL_TRANSLATION_DIRECTORIES = str(HERE / "translations")
+    # One catalog (domain) per area of the product, merged: messages (domain
+    # core), panel (admin panel), public (catalog and API).
+    BABEL_DOMAIN = ";".join(TRANSLATION_DOMAINS)
+    BABEL_TRANSLATION_DIRECTORIES = ";".join(
+        [str(HERE / "translations")] * len(TRANSLATION_DOMAINS)
+    )
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_HTTPONLY = True
     WTF_CSRF_CHECK_DEFAULT = True
@@ -127,12 +133,10 @@ def configure_security(app: Flask) -> None:
 
 def configure_views(app: Flask) -> None:
     from admin_views import init_admin
+    from public import init_public
 
     init_admin(app)
-
-    @app.get("/")
-    def index():
-        return redirect(url_for("security.login"))
+    init_public(app)
 
 
 def configure_cli(app: Flask) -> None:
