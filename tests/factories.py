@@ -1,0 +1,124 @@
+"""Small factories for tests: units, accounts and projects made the way the
+product makes them (projects through the workflow engine)."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import date
+
+from sqlalchemy import select
+
+import workflow
+from demo import drive
+from models import (
+    Discipline,
+    Lecturer,
+    Project,
+    ProjectLevel,
+    ProjectMode,
+    ProjectState,
+    Unit,
+    UnitKind,
+    User,
+)
+
+_names = itertools.count(1)
+
+
+def make_unit(session, kind: UnitKind, parent: Unit | None = None, **fields) -> Unit:
+    values = {
+        "name": f"单位{next(_names)}",
+        "address": "北京市东城区测试路1号",
+        "manager": "测试负责人",
+        "phone": "010-12345678",
+        "postal_code": "100010",
+    } | fields
+    unit = Unit(kind=kind, parent=parent, **values)
+    session.add(unit)
+    session.flush()
+    return unit
+
+
+def make_user(session, unit: Unit, username: str | None = None, **fields) -> User:
+    user = User(
+        username=username or f"user{next(_names)}",
+        display_name=fields.pop("display_name", "测试用户"),
+        unit=unit,
+        password=fields.pop("password", None),
+        fs_uniquifier=uuid.uuid4().hex,
+        **fields,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def discipline(session) -> Discipline:
+    found = session.scalar(select(Discipline).limit(1))
+    if found is None:
+        found = Discipline(name="临床内科学")
+        session.add(found)
+        session.flush()
+    return found
+
+
+def project_fields(session, owner: User, **overrides) -> dict:
+    issuer = owner.unit.kind is UnitKind.ISSUER
+    return {
+        "year": 2026,
+        "project_no": f"2026-01-{next(_names):03d}(国)" if issuer else None,
+        "name": f"测试项目{next(_names)}",
+        "level": ProjectLevel.NATIONAL if issuer else ProjectLevel.SOCIETY_I,
+        "discipline": discipline(session),
+        "organizer": owner.unit.name,
+        "principal": "张医生",
+        "principal_title": "主任医师",
+        "contact": "李老师",
+        "phone": "010-87654321",
+        "start_date": date(2026, 5, 1),
+        "end_date": date(2026, 5, 3),
+        "venue": "北京市东城区",
+        "mode": ProjectMode.FACE_TO_FACE,
+        "audience": "临床医师",
+        "planned_participants": 100,
+        "theory_hours": 12,
+        "practice_hours": 0,
+        "credits": 4,
+    } | overrides
+
+
+def make_project(
+    session, owner: User, state: ProjectState = ProjectState.DRAFT, **overrides
+) -> Project:
+    """A project of ``owner``'s unit, driven to ``state`` by the right actors."""
+    project = Project(**project_fields(session, owner, **overrides))
+    project.lecturers = [Lecturer(name="王教授", topic="总论", hours=2)]
+    workflow.create(session, owner, project)
+    unit = owner.unit
+    society = account_of(session, unit.parent) if unit.kind is UnitKind.BRANCH else None
+    committee = account_of(session, session.get(Unit, unit.committee_id))
+    drive(session, project, state, owner=owner, society=society, committee=committee)
+    return project
+
+
+def account_of(session, unit: Unit) -> User:
+    user = session.scalar(select(User).where(User.unit_id == unit.id).order_by(User.id))
+    return user or make_user(session, unit)
+
+
+def make_tree(session, prefix: str = "") -> dict[str, User]:
+    """A second, separate tree: committee, society, branch, issuer with an account each."""
+    committee = make_unit(session, UnitKind.COMMITTEE, name=f"{prefix}另一继委会")
+    society = make_unit(session, UnitKind.SOCIETY, committee)
+    branch = make_unit(session, UnitKind.BRANCH, society)
+    issuer = make_unit(session, UnitKind.ISSUER, committee)
+    return {
+        key: make_user(session, unit, f"{prefix}{key}")
+        for key, unit in {
+            "committee": committee,
+            "society": society,
+            "branch": branch,
+            "issuer": issuer,
+        }.items()
+    }
