@@ -86,8 +86,8 @@ def configure_settings(app: Flask, overrides: dict) -> None:
     app.config.update(overrides)
     if app.config["PRODUCTION"] and app.config["SECRET_KEY"] == DEV_SECRET_KEY:
         raise RuntimeError("Set SECRET_KEY in the environment: production refuses the default key.")
-    if app.config["PRODUCTION"]:
-        app.config.setdefault("SESSION_COOKIE_SECURE", True)
+    if app.config["PRODUCTION"] and "SESSION_COOKIE_SECURE" not in overrides:
+        app.config["SESSION_COOKIE_SECURE"] = True
     app.config["SECURITY_PASSWORD_SALT"] = app.config["SECURITY_PASSWORD_SALT"] or (
         "salt:" + app.config["SECRET_KEY"]
     )

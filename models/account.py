@@ -53,6 +53,13 @@ ROLE_PERMISSIONS = {
     RoleName.ENTRY: ["project-enter"],
 }
 
+
+class PermissionList(AsaList):
+    """Flask-Security's comma-separated list type, declared safe to cache."""
+
+    cache_ok = True
+
+
 roles_users = Table(
     "roles_users",
     Base.metadata,
@@ -67,7 +74,7 @@ class Role(Base, RoleMixin):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
     description: Mapped[str | None] = mapped_column(String(255))
-    permissions = mapped_column(MutableList.as_mutable(AsaList()), nullable=True)
+    permissions = mapped_column(MutableList.as_mutable(PermissionList()), nullable=True)
     update_datetime = mapped_column(DateTime, nullable=True)
 
     def __str__(self) -> str:

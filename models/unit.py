@@ -130,8 +130,9 @@ class Unit(Timestamps, Base):
         CheckConstraint(
             "(kind = 'committee' AND parent_id IS NULL AND root_id IS NULL)"
             " OR (kind IN ('society', 'issuer') AND parent_kind = 'committee'"
-            " AND root_id = parent_id)"
-            " OR (kind = 'branch' AND parent_kind = 'society' AND root_id IS NOT NULL)",
+            " AND parent_id IS NOT NULL AND root_id IS NOT NULL AND root_id = parent_id)"
+            " OR (kind = 'branch' AND parent_kind = 'society' AND parent_id IS NOT NULL"
+            " AND root_id IS NOT NULL)",
             name="kind_parent",
         ),
         CheckConstraint("length(postal_code) = 6", name="postal_code_length"),
@@ -153,12 +154,12 @@ class Unit(Timestamps, Base):
 @event.listens_for(Unit, "before_insert")
 def _derive_tree_columns(mapper, connection, unit: Unit) -> None:
     parent = unit.parent
+    if unit.kind.parent_kind is not (parent.kind if parent is not None else None):
+        raise ValueError(f"a {unit.kind} unit cannot be placed under {parent or 'nothing'}")
     if parent is None:
         unit.parent_kind = None
         unit.root_id = None
         return
-    if unit.kind.parent_kind is not parent.kind:
-        raise ValueError(f"a {unit.kind} unit cannot be placed under a {parent.kind} unit")
     unit.parent_kind = parent.kind
     unit.root_id = parent.root_id or parent.id
 

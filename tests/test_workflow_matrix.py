@@ -14,7 +14,14 @@ from workflow import Action, NotAllowed, ProjectNotFound
 
 S = ProjectState
 ACTORS = ("owner", "sibling", "society", "other_society", "committee", "other_committee")
-ACTIONS = (Action.EDIT, Action.DELETE, Action.REPORT, Action.UNLOCK, Action.PUBLISH, Action.WITHDRAW)
+ACTIONS = (
+    Action.EDIT,
+    Action.DELETE,
+    Action.REPORT,
+    Action.UNLOCK,
+    Action.PUBLISH,
+    Action.WITHDRAW,
+)
 
 # SPEC §3, written out independently of workflow/transitions.py:
 # (action, actor, project kind) -> {from state: target}; "same" / "removed".

@@ -106,11 +106,13 @@ def edit(session: Session, account, project: Project) -> None:
     The UPDATE carries the version read with the project, so an edit based on
     a stale copy, or racing a transition, raises ``ProjectChanged``.
     """
-    ensure_allowed(project, Action.EDIT, account)
+    with session.no_autoflush:
+        ensure_allowed(project, Action.EDIT, account)
+        project_id, name = project.id, project.name
     try:
         session.flush()
     except StaleDataError as exc:
-        raise ProjectChanged(project.id, project.name) from exc
+        raise ProjectChanged(project_id, name) from exc
     state = ProjectState(project.state)
     session.execute(
         insert(ProjectEvent),

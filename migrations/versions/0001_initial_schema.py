@@ -6,7 +6,6 @@ Create Date: 2026-11-26 00:20:43.709303
 
 """
 
-import flask_security.datastore
 import sqlalchemy as sa
 from alembic import op
 
@@ -33,7 +32,7 @@ def upgrade():
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=80), nullable=False),
         sa.Column("description", sa.String(length=255), nullable=True),
-        sa.Column("permissions", flask_security.datastore.AsaList(), nullable=True),
+        sa.Column("permissions", sa.UnicodeText(), nullable=True),
         sa.Column("update_datetime", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_roles")),
         sa.UniqueConstraint("name", name=op.f("uq_roles_name")),
@@ -79,7 +78,7 @@ def upgrade():
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.CheckConstraint(
-            "(kind = 'committee' AND parent_id IS NULL AND root_id IS NULL) OR (kind IN ('society', 'issuer') AND parent_kind = 'committee' AND root_id = parent_id) OR (kind = 'branch' AND parent_kind = 'society' AND root_id IS NOT NULL)",
+            "(kind = 'committee' AND parent_id IS NULL AND root_id IS NULL) OR (kind IN ('society', 'issuer') AND parent_kind = 'committee' AND parent_id IS NOT NULL AND root_id IS NOT NULL AND root_id = parent_id) OR (kind = 'branch' AND parent_kind = 'society' AND parent_id IS NOT NULL AND root_id IS NOT NULL)",
             name=op.f("ck_units_kind_parent"),
         ),
         sa.CheckConstraint("length(postal_code) = 6", name=op.f("ck_units_postal_code_length")),

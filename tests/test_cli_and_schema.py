@@ -1,0 +1,165 @@
+"""The command line, the migrations and the application factory."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_security import verify_password
+from sqlalchemy import inspect, select, text
+
+from app import DEV_SECRET_KEY, create_app
+from extensions import db
+from models import Base, Project, ProjectState, StateAssignmentError, User
+from tests.factories import make_project
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _dump(session) -> dict[str, list]:
+    """Every table's rows, without the columns that record when or a random token."""
+    volatile = {
+        "created_at",
+        "updated_at",
+        "reported_at",
+        "published_at",
+        "fs_uniquifier",
+        "password",
+    }
+    dump = {}
+    for table in Base.metadata.sorted_tables:
+        columns = [c for c in table.columns if c.name not in volatile]
+        rows = session.execute(select(*columns).order_by(*table.primary_key.columns)).all()
+        dump[table.name] = [tuple(row) for row in rows]
+    return dump
+
+
+def test_seed_demo_twice_changes_nothing(ctx, session):
+    runner = ctx.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "32 projects" in first.output
+    before = _dump(session)
+    session.remove()
+    second = runner.invoke(args=["seed-demo"])
+    assert second.exit_code == 0
+    assert "nothing changed" in second.output
+    assert _dump(session) == before
+    accounts = {u.username: u for u in session.scalars(select(User))}
+    assert set(accounts) == {"bjcme", "bma", "bjtcm", "bma_cardio", "bma_peds", "tcm_acu", "pumch"}
+    assert all(verify_password("demo-pass-2026", u.password) for u in accounts.values())
+    assert not any(u.must_change_password for u in accounts.values())
+    states = set(session.scalars(select(Project.state)))
+    assert states == set(ProjectState)
+    years = set(session.scalars(select(Project.year)))
+    assert len(years) == 2
+    if_empty = runner.invoke(args=["seed-demo", "--if-empty"])
+    assert "not added" in if_empty.output
+
+
+def test_create_committee(ctx, session):
+    runner = ctx.test_cli_runner()
+
+    def args(postal="300040", password="long-enough-1"):
+        return [
+            "create-committee",
+            *("--name", "天津市继续医学教育委员会", "--address", "天津市和平区"),
+            *("--manager", "周主任", "--phone", "022-23337777", "--username", "tjcme"),
+            *("--postal-code", postal, "--password", password),
+        ]
+
+    bad = runner.invoke(args=args(postal="30004"))
+    assert bad.exit_code == 1
+    assert "postal_code" in bad.output
+    short = runner.invoke(args=args(password="short"))
+    assert short.exit_code == 1
+    good = runner.invoke(args=args())
+    assert good.exit_code == 0, good.output
+    user = session.scalar(select(User).where(User.username == "tjcme"))
+    assert user.unit.kind.value == "committee"
+    assert [r.name for r in user.roles] == ["committee"]
+    assert user.password.startswith("$argon2")
+    again = runner.invoke(args=args())
+    assert again.exit_code == 1
+    assert "exists already" in again.output
+
+
+def test_migrations_match_the_models(ctx):
+    """The schema built by the migrations (the ``app`` fixture runs them on an
+    empty database) is what the models declare: autogenerate finds nothing."""
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, db.metadata)
+    assert diff == []
+    tables = set(inspect(db.engine).get_table_names())
+    assert {t.name for t in Base.metadata.sorted_tables} | {"alembic_version"} == tables
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+
+
+def test_roles_follow_the_unit(demo, session):
+    for user in demo.values():
+        assert [r.name for r in user.roles] == [user.role_name.value]
+    assert demo["bjcme"].has_permission("project-audit")
+    assert not demo["bma"].has_permission("project-audit")
+    assert demo["bma"].has_permission("account-manage")
+    assert not demo["pumch"].has_permission("account-manage")
+
+
+def test_state_cannot_be_assigned(demo, session):
+    project = make_project(session, demo["bma_cardio"])
+    with pytest.raises(StateAssignmentError):
+        project.state = ProjectState.PUBLISHED
+    with pytest.raises(StateAssignmentError):
+        Project(name="x", state=ProjectState.PUBLISHED)
+
+
+def test_no_code_outside_the_engine_writes_the_state_column():
+    """Scan the source: only workflow/ names the state in an assignment, a
+    keyword argument, a ``values(...)`` call or a dict key."""
+    offenders = []
+    skip = {"workflow", "tests", ".venv", "migrations", "bench"}
+    for path in ROOT.rglob("*.py"):
+        if skip & set(path.relative_to(ROOT).parts):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            writes = (
+                (
+                    isinstance(node, ast.Attribute)
+                    and node.attr == "state"
+                    and isinstance(node.ctx, ast.Store)
+                )
+                or (isinstance(node, ast.keyword) and node.arg == "state")
+                or (
+                    isinstance(node, ast.Dict)
+                    and any(isinstance(k, ast.Constant) and k.value == "state" for k in node.keys)
+                )
+            )
+            if writes:
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
+    # And no form or form_columns list anywhere names it.
+    for path in ROOT.glob("admin_views/**/*.py"):
+        assert not re.search(r"form_columns\s*=.*['\"]state['\"]", path.read_text(encoding="utf-8"))
+
+
+def test_production_refuses_the_default_key(monkeypatch):
+    monkeypatch.setenv("CME_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    monkeypatch.setenv("SECRET_KEY", "a-real-secret-from-the-environment")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SECRET_KEY"] != DEV_SECRET_KEY
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_login_page_is_served(app):
+    response = app.test_client().get("/login")
+    assert response.status_code == 200
+    assert b"csrf_token" in response.data
