@@ -20,7 +20,7 @@ from models import Role, User
 HERE = Path(__file__).resolve().parent
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"
 LOCALES = ("zh_Hans_CN", "en")
-TRANSLATION_DOMAINS = ("messages", "panel", "public")
+TRANSLATION_DOMAINS = ("messages", "panel", "accounts", "public")
 
 
 class DefaultConfig:
@@ -30,7 +30,8 @@ class DefaultConfig:
     BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     # One catalog (domain) per area of the product, merged: messages (domain
-    # core), panel (admin panel), public (catalog and API).
+    # core), panel (project screens), accounts (login, units, users), public
+    # (catalog and API).
     BABEL_DOMAIN = ";".join(TRANSLATION_DOMAINS)
     BABEL_TRANSLATION_DIRECTORIES = ";".join(
         [str(HERE / "translations")] * len(TRANSLATION_DOMAINS)
@@ -127,8 +128,9 @@ def configure_i18n(app: Flask) -> None:
 def configure_security(app: Flask) -> None:
     # CSRFProtect before Security (Flask-Security docs); no SecureForm anywhere.
     csrf.init_app(app)
-    datastore = SQLAlchemyUserDatastore(db, User, Role)
-    security.init_app(app, datastore)
+    from admin_views.auth import init_auth
+
+    init_auth(app, SQLAlchemyUserDatastore(db, User, Role))
 
 
 def configure_views(app: Flask) -> None:

@@ -1,0 +1,219 @@
+"""The scoped base view every Flask-Admin model view inherits.
+
+Stock Flask-Admin scopes only the list (``get_query``); edit, details, delete,
+actions, export, filter options and form selects each bypass it (see
+``../shared/notes/flask-admin-pitfalls.md``). Here they all go through one
+``scope()`` built by ``permissions/``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+
+from flask import abort, flash, has_request_context, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.contrib.sqla import ModelView, tools
+from flask_admin.model.filters import BaseFilter
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_security import current_user
+from sqlalchemy import ColumnElement, func
+
+import exports
+from extensions import db
+
+
+def account():
+    """The signed-in account, or None."""
+    return current_user if current_user and current_user.is_authenticated else None
+
+
+class ScopedFilterMixin:
+    """A filter whose options are computed per request from the account's scope,
+    never cached at view construction (Flask-Admin caches ``options`` otherwise)."""
+
+    def __init__(self, *args, options_factory: Callable[[], Iterable] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.options_factory = options_factory
+
+    def get_options(self, view):
+        if self.options_factory is None:
+            return super().get_options(view)
+        if not has_request_context() or account() is None:
+            return []
+        return [(str(value), str(label)) for value, label in self.options_factory()]
+
+
+class ScopedModelView(ModelView):
+    """A model view whose every path is limited to ``scope()``.
+
+    Subclasses set ``permission`` (a Flask-Security permission of the account's
+    role, for coarse access) and implement ``scope()`` with a function from
+    ``permissions/``.
+    """
+
+    permission: str | None = None
+    column_editable_list = ()
+    can_view_details = True
+    can_set_page_size = True
+    page_size = 50
+    page_size_options = (20, 50, 100, 200)
+    export_types = ("csv", "xlsx")
+    # Columns for export, as (attribute or callable, header) pairs.
+    export_columns: Sequence[tuple[str | Callable, object]] = ()
+
+    def __init__(self, model, session=None, **kwargs):
+        super().__init__(model, session or db, **kwargs)
+
+    # -- scope -------------------------------------------------------------
+    def scope(self) -> ColumnElement[bool]:
+        raise NotImplementedError
+
+    def get_query(self):
+        return self.session.query(self.model).filter(self.scope())
+
+    def get_count_query(self):
+        return self.session.query(func.count()).select_from(self.model).filter(self.scope())
+
+    def get_one(self, id):
+        """A scoped lookup; an id outside the scope answers 404 as if absent."""
+        try:
+            found = tools.get_query_for_ids(self.get_query(), self.model, [id]).one_or_none()
+        except (ValueError, TypeError):
+            found = None
+        if found is None:
+            abort(404)
+        return found
+
+    # -- access ------------------------------------------------------------
+    def is_accessible(self) -> bool:
+        user = account()
+        return bool(
+            user is not None
+            and user.is_active
+            and (self.permission is None or user.has_permission(self.permission))
+        )
+
+    def is_visible(self) -> bool:
+        return self.is_accessible()
+
+    def inaccessible_callback(self, name, **kwargs):
+        if account() is None:
+            return redirect(url_for("security.login", next=request.full_path))
+        abort(403)
+
+    def _handle_view(self, name, **kwargs):
+        # No inline editing anywhere: x-editable's endpoint checks nothing.
+        if name == "ajax_update":
+            abort(403)
+        return super()._handle_view(name, **kwargs)
+
+    # -- filters -----------------------------------------------------------
+    def _get_filter_groups(self):
+        """Filter options rebuilt per request, from the account's scope."""
+        if not self._filters:
+            return None
+        groups: OrderedDict[str, list] = OrderedDict()
+        for index, flt in enumerate(self._filters):
+            options = flt.get_options(self)
+            groups.setdefault(str(flt.name), []).append(
+                {
+                    "index": index,
+                    "arg": self.get_filter_arg(index, flt),
+                    "operation": str(flt.operation()),
+                    "options": [(str(k), str(v)) for k, v in options] if options else None,
+                    "type": flt.data_type,
+                }
+            )
+        return groups
+
+    # -- forms -------------------------------------------------------------
+    def scope_form(self, form) -> None:
+        """Limit the form's relationship selects to what the account may use;
+        a select validates against the same query it lists."""
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        self.scope_form(form)
+        return form
+
+    def edit_form(self, obj=None):
+        form = super().edit_form(obj)
+        self.scope_form(form)
+        return form
+
+    # -- export ------------------------------------------------------------
+    def export_filename(self, export_type: str) -> str:
+        return f"{self.name}.{export_type}"
+
+    def export_rows(self, query) -> Iterable[Sequence]:
+        for obj in query:
+            yield [
+                column(obj) if callable(column) else getattr(obj, column)
+                for column, _ in self.export_columns
+            ]
+
+    @expose("/export/<export_type>/")
+    def export(self, export_type: str):
+        """The current filtered, searched and sorted list, streamed from the
+        database (``yield_per``), never more than ``EXPORT_MAX_ROWS`` rows."""
+        if not self.can_export or export_type not in self.export_types:
+            abort(404)
+        args = self._get_list_extra_args()
+        sort = self._get_column_by_idx(args.sort)
+        count, query = self.get_list(
+            0,
+            sort[0] if sort else None,
+            args.sort_desc,
+            args.search,
+            args.filters,
+            execute=False,
+            page_size=0,
+        )
+        limit = self.export_limit()
+        if limit and count > limit:
+            flash(
+                gettext(
+                    "The list has %(count)s rows, more than the %(limit)s an export may hold;"
+                    " narrow it with a filter first.",
+                    count=count,
+                    limit=limit,
+                ),
+                "error",
+            )
+            return redirect(self.get_url(".index_view", **request.args))
+        headers = [str(header) for _, header in self.export_columns]
+        rows = self.export_rows(query.yield_per(1000))
+        write = exports.csv_response if export_type == "csv" else exports.xlsx_response
+        return write(self.export_filename(export_type), headers, rows, max_rows=0)
+
+    def export_limit(self) -> int:
+        from flask import current_app
+
+        return int(current_app.config.get("EXPORT_MAX_ROWS") or 0)
+
+
+class ChoiceFilter(ScopedFilterMixin, BaseFilter):
+    """Equality on a column, with options from a per-request factory."""
+
+    def __init__(self, column, name, options_factory, coerce=str):
+        super().__init__(name, options_factory=options_factory)
+        self.column = column
+        self.coerce = coerce
+
+    def validate(self, value) -> bool:
+        try:
+            self.coerce(value)
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    def clean(self, value):
+        return self.coerce(value)
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.column == value)
+
+    def operation(self):
+        return _l("equals")

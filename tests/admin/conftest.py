@@ -1,0 +1,61 @@
+"""Fixtures for the admin panel: a real test client, CSRF tokens taken from
+the pages as a browser would, and ``login_as`` for the demo accounts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from demo import DEMO_PASSWORD
+
+TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|value="([^"]+)" name="csrf_token"|'
+                   r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = TOKEN.search(html)
+    assert match, "the page carries no CSRF token"
+    return next(group for group in match.groups() if group)
+
+
+class Browser:
+    """A test client that logs in through the real login form."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, url, **kwargs):
+        return self.client.get(url, **kwargs)
+
+    def token(self, url: str = "/login") -> str:
+        return csrf_from(self.client.get(url).get_data(as_text=True))
+
+    def post(self, url, data=None, *, token_from: str | None = None, **kwargs):
+        """POST with the CSRF token of the page at ``token_from`` (default: ``url``)."""
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.token(token_from or url))
+        return self.client.post(url, data=data, **kwargs)
+
+    def login(self, username: str, password: str = DEMO_PASSWORD):
+        response = self.post("/login", {"username": username, "password": password})
+        return response
+
+    def logout(self):
+        return self.post("/logout", token_from="/admin/")
+
+
+@pytest.fixture
+def browser(app, demo):
+    with app.test_client() as client:
+        yield Browser(client)
+
+
+@pytest.fixture
+def login_as(browser):
+    def login(username: str) -> Browser:
+        response = browser.login(username)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return browser
+
+    return login
