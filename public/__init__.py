@@ -1,9 +1,19 @@
-"""The public catalog of published projects and its open-data API (no login)."""
+"""The public catalog of published projects and its open-data API (no login).
 
-from flask import Flask, redirect, url_for
+``init_public(app)`` registers two blueprints: ``public`` (HTML pages at ``/``,
+``/projects/<id>``, ``/export.csv``, ``/export.xlsx``) and ``public_api`` (JSON at
+``/api/v1/projects``, ``/api/v1/projects/<id>``, ``/api/v1/openapi.json``).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
 
 
 def init_public(app: Flask) -> None:
-    @app.get("/")
-    def index():
-        return redirect(url_for("security.login"))
+    """Register the public pages and the API on ``app``."""
+    from public.api import bp as api_bp
+    from public.views import bp as pages_bp
+
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(api_bp)

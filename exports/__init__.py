@@ -1,0 +1,232 @@
+"""Streaming CSV and XLSX downloads, shared by the public catalog and the admin panel.
+
+Both writers take ``rows`` as any iterable of sequences, consumed lazily, so a caller can
+feed them from a ``yield_per`` query without loading the result into memory::
+
+    def rows():
+        # Query inside the generator: a streamed body is read after the view returned and
+        # its session was closed; csv_response runs the generator in a fresh context.
+        stmt = query.execution_options(yield_per=500)
+        for p in db.session.scalars(stmt):
+            yield (p.project_no, p.name, p.credits)
+
+    return exports.csv_response("已公布项目.csv", ["项目编号", "项目名称", "学分"], rows())
+
+Cell values are converted the same way in both formats (see ``cell_value``): numbers stay
+numbers, dates stay dates, ``None`` is an empty cell, anything else becomes text and is
+neutralised so that a spreadsheet never evaluates it as a formula.
+
+``max_rows`` bounds the number of data rows written. Left as ``None`` it is taken from the
+application's ``EXPORT_MAX_ROWS`` setting when there is one; pass ``0`` for no bound. Rows past
+the bound are not read from the iterator at all: a caller that must tell the user about
+truncation counts first (the public catalog does, and refuses exports over the bound).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from flask import Response, current_app, has_app_context, stream_with_context
+from werkzeug.wsgi import FileWrapper
+
+__all__ = [
+    "CSV_MIMETYPE",
+    "XLSX_MIMETYPE",
+    "cell_value",
+    "content_disposition",
+    "csv_response",
+    "neutralise",
+    "xlsx_response",
+]
+
+CSV_MIMETYPE = "text/csv; charset=utf-8"
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Characters with which Excel, LibreOffice and Google Sheets start a formula or a DDE
+# call; a leading tab or carriage return can hide one of them (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Control characters that XML 1.0 (and so an .xlsx file) cannot hold at all.
+ILLEGAL_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# How many CSV rows are buffered into one chunk of the streamed body: one write per row
+# would make the WSGI server flush tiny pieces.
+CSV_ROWS_PER_CHUNK = 200
+FILE_CHUNK_SIZE = 64 * 1024
+
+
+def neutralise(value: Any) -> Any:
+    """Return ``value`` with a leading ``'`` when it is text a spreadsheet would run as a formula.
+
+    Only strings are touched: a number such as ``-5`` stays a number (callers keep numbers
+    numeric), while the text ``"-5"`` or ``"=HYPERLINK(...)"`` becomes ``"'-5"`` and
+    ``"'=HYPERLINK(...)"``, which spreadsheets display as plain text.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def cell_value(value: Any) -> Any:
+    """Normalise one value for a spreadsheet cell.
+
+    ``None`` → ``None`` (empty); ``bool``, ``int``, ``float`` stay; ``Decimal`` → ``float``;
+    ``date``/``datetime`` stay; everything else (including lazy translated strings and enums)
+    becomes neutralised text.
+    """
+    if value is None or isinstance(value, bool | int | float | date):
+        return value
+    if isinstance(value, Decimal):
+        return float(value)
+    return neutralise(str(value))
+
+
+def content_disposition(filename: str, disposition: str = "attachment") -> str:
+    """A ``Content-Disposition`` value that keeps a non-ASCII (Chinese) file name.
+
+    RFC 6266 / RFC 5987: ``filename="..."`` carries an ASCII fallback for old clients, and
+    ``filename*=UTF-8''...`` the percent-encoded real name, which every current browser uses.
+    """
+    fallback = _ascii_fallback(filename)
+    encoded = quote(filename, safe="")
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+
+
+def _ascii_fallback(filename: str) -> str:
+    """An ASCII-only, quote-safe version of ``filename`` that keeps its extension."""
+    stem, dot, ext = filename.rpartition(".")
+    if not dot:
+        stem, ext = filename, ""
+    decomposed = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
+    safe_stem = re.sub(r"[^A-Za-z0-9._-]+", "_", decomposed).strip("._") or "export"
+    safe_ext = re.sub(r"[^A-Za-z0-9]+", "", ext)
+    return f"{safe_stem}.{safe_ext}" if safe_ext else safe_stem
+
+
+def _bounded(rows: Iterable[Sequence[Any]], max_rows: int | None) -> Iterator[Sequence[Any]]:
+    """``rows`` cut at ``max_rows`` (``None``: the app's EXPORT_MAX_ROWS; ``0``: unbounded)."""
+    if max_rows is None and has_app_context():
+        max_rows = current_app.config.get("EXPORT_MAX_ROWS")
+    iterator = iter(rows)
+    return itertools.islice(iterator, max_rows) if max_rows else iterator
+
+
+def _download_headers(filename: str) -> dict[str, str]:
+    return {
+        "Content-Disposition": content_disposition(filename),
+        # A download of live data: never reuse a stored copy without asking.
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
+def _csv_text(value: Any) -> Any:
+    """CSV has no types: render dates as ISO text, keep numbers as their plain digits."""
+    value = cell_value(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _csv_chunks(headers: Sequence[Any], rows: Iterator[Sequence[Any]]) -> Iterator[bytes]:
+    # The BOM makes Excel on a Chinese Windows machine read the file as UTF-8, not GBK.
+    yield codecs.BOM_UTF8
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([_csv_text(h) for h in headers])
+    for count, row in enumerate(rows, start=1):
+        writer.writerow([_csv_text(v) for v in row])
+        if count % CSV_ROWS_PER_CHUNK == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def csv_response(
+    filename: str,
+    headers: Sequence[Any],
+    rows: Iterable[Sequence[Any]],
+    *,
+    max_rows: int | None = None,
+) -> Response:
+    """A streamed CSV download: UTF-8 BOM, a header row, then ``rows`` as they are read.
+
+    The body is generated while it is sent (inside the request context, so a database
+    session stays usable); memory stays flat whatever the number of rows. See the module
+    docstring for cell conversion and ``max_rows``.
+    """
+    chunks = _csv_chunks(headers, _bounded(rows, max_rows))
+    return Response(
+        stream_with_context(chunks),
+        content_type=CSV_MIMETYPE,
+        headers=_download_headers(filename),
+    )
+
+
+def _xlsx_cell(sheet, value: Any):
+    from openpyxl.cell import WriteOnlyCell
+
+    value = cell_value(value)
+    if isinstance(value, str):
+        value = ILLEGAL_XML_CHARS.sub("", value)
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, datetime):
+        cell.number_format = "yyyy-mm-dd hh:mm:ss"
+    elif isinstance(value, date):
+        cell.number_format = "yyyy-mm-dd"
+    return cell
+
+
+def xlsx_response(
+    filename: str,
+    headers: Sequence[Any],
+    rows: Iterable[Sequence[Any]],
+    *,
+    max_rows: int | None = None,
+    sheet_title: str = "Sheet1",
+) -> Response:
+    """An XLSX download with typed cells: numbers numeric, dates as dates, text neutralised.
+
+    An .xlsx file is a zip whose directory comes last, so it cannot be sent before it is
+    complete. The workbook is written in openpyxl's write-only mode (rows go straight to a
+    temporary file, memory stays flat), saved to a temporary file and streamed from disk.
+    See the module docstring for cell conversion and ``max_rows``.
+    """
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=sheet_title)
+    sheet.append([_xlsx_cell(sheet, h) for h in headers])
+    for row in _bounded(rows, max_rows):
+        sheet.append([_xlsx_cell(sheet, v) for v in row])
+    # Not a with-block: the file must outlive this function. The WSGI server closes the
+    # response body, and so the file, once sent (even unread); a failed save closes it here.
+    handle = tempfile.TemporaryFile()  # noqa: SIM115
+    try:
+        workbook.save(handle)
+    except BaseException:
+        handle.close()
+        raise
+    size = handle.tell()
+    handle.seek(0)
+    response = Response(
+        FileWrapper(handle, FILE_CHUNK_SIZE),
+        mimetype=XLSX_MIMETYPE,
+        headers=_download_headers(filename),
+        direct_passthrough=True,
+    )
+    response.content_length = size
+    return response

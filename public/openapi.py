@@ -1,0 +1,274 @@
+"""The OpenAPI 3.1 document of ``/api/v1``.
+
+Written by hand, next to the code it describes; the tests validate real responses against
+it, and every schema is closed (``additionalProperties: false``) so that a field added to
+the JSON without being added here fails them.
+"""
+
+from __future__ import annotations
+
+from flask import url_for
+
+from models import ProjectLevel, ProjectMode
+from public import search
+
+
+def _nullable(type_: str, **extra) -> dict:
+    return {"type": [type_, "null"], **extra}
+
+
+def _closed(properties: dict, description: str = "") -> dict:
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(properties),
+        "properties": properties,
+    }
+    if description:
+        schema["description"] = description
+    return schema
+
+
+LECTURER = _closed(
+    {
+        "name": {"type": "string"},
+        "title": _nullable("string", description="职称"),
+        "unit": _nullable("string"),
+        "topic": {"type": "string", "description": "授课内容"},
+        "hours": _nullable("number", minimum=0),
+    },
+    "授课教师",
+)
+
+PROJECT = _closed(
+    {
+        "id": {"type": "integer", "minimum": 1, "description": "Stable identifier"},
+        "status": {"const": "published"},
+        "url": {"type": "string", "format": "uri", "description": "This resource in the API"},
+        "html_url": {"type": "string", "format": "uri", "description": "Public permalink"},
+        "project_no": {"type": "string", "description": "项目编号"},
+        "year": {"type": "integer", "description": "年度"},
+        "name": {"type": "string", "description": "项目名称"},
+        "level": {"enum": [m.value for m in ProjectLevel], "description": "项目级别"},
+        "level_label": {"type": "string", "description": "项目级别 (Chinese)"},
+        "discipline": {"type": "string", "description": "学科"},
+        "discipline_id": {"type": "integer"},
+        "organizer": {"type": "string", "description": "主办单位"},
+        "organizer_unit": {"type": "string", "description": "The unit that filed the project"},
+        "organizer_unit_id": {"type": "integer"},
+        "co_organizer": _nullable("string", description="承办单位"),
+        "principal": {"type": "string", "description": "项目负责人"},
+        "principal_title": _nullable("string", description="负责人职称"),
+        "contact": {"type": "string", "description": "联系人"},
+        "phone": {"type": "string", "description": "联系电话"},
+        "start_date": {"type": "string", "format": "date"},
+        "end_date": {"type": "string", "format": "date"},
+        "venue": {"type": "string", "description": "举办地点"},
+        "mode": {"enum": [m.value for m in ProjectMode], "description": "举办方式"},
+        "mode_label": {"type": "string", "description": "举办方式 (Chinese)"},
+        "audience": {"type": "string", "description": "教学对象"},
+        "planned_participants": {"type": "integer", "minimum": 1, "description": "拟招生人数"},
+        "theory_hours": {"type": "number", "description": "理论学时"},
+        "practice_hours": {"type": "number", "description": "实践学时"},
+        "total_hours": {"type": "number"},
+        "credits": {"type": "number", "description": "拟授学分"},
+        "remarks": _nullable("string", description="备注"),
+        "lecturers": {"type": "array", "items": {"$ref": "#/components/schemas/Lecturer"}},
+        "published_at": {"type": "string", "format": "date-time", "description": "公布时间"},
+        "updated_at": {"type": "string", "format": "date-time"},
+    },
+    "A published project (公布的项目).",
+)
+
+WITHDRAWN = _closed(
+    {
+        "id": {"type": "integer", "minimum": 1},
+        "status": {"const": "withdrawn"},
+        "updated_at": {"type": "string", "format": "date-time", "description": "When withdrawn"},
+    },
+    "In the changes feed only: a project withdrawn from publication (撤销公布) since "
+    "updated_since. Drop it from any copy of the catalog.",
+)
+
+LINK = {"type": "string", "format": "uri"}
+PROJECT_LIST = _closed(
+    {
+        "items": {
+            "type": "array",
+            "items": {
+                "oneOf": [
+                    {"$ref": "#/components/schemas/Project"},
+                    {"$ref": "#/components/schemas/WithdrawnProject"},
+                ]
+            },
+        },
+        "total": {"type": "integer", "minimum": 0, "description": "Matching rows, all pages"},
+        "page": {"type": "integer", "minimum": 1},
+        "per_page": {"type": "integer", "minimum": 1, "maximum": search.PER_PAGE_MAX},
+        "pages": {"type": "integer", "minimum": 1},
+        "links": _closed(
+            {
+                "self": LINK,
+                "first": LINK,
+                "last": LINK,
+                "prev": _nullable("string", format="uri"),
+                "next": _nullable("string", format="uri"),
+            }
+        ),
+    }
+)
+
+ERROR = _closed(
+    {
+        "error": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "examples": ["invalid_parameter", "not_found"]},
+                "message": {"type": "string"},
+                "parameter": {"type": "string", "description": "The rejected query parameter"},
+            },
+        }
+    }
+)
+
+
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+LIST_PARAMETERS = [
+    _query(
+        "q",
+        {"type": "string", "maxLength": search.KEYWORD_MAX},
+        "Keyword in the name, project number, organizer or principal (case-insensitive).",
+    ),
+    _query(
+        "year", {"type": "integer", "minimum": search.YEAR_MIN, "maximum": search.YEAR_MAX}, "年度"
+    ),
+    _query("level", {"enum": [m.value for m in ProjectLevel]}, "项目级别"),
+    _query(
+        "discipline",
+        {"type": "integer", "minimum": 1, "maximum": search.ID_MAX},
+        "Discipline id (学科), as in discipline_id",
+    ),
+    _query(
+        "unit",
+        {"type": "integer", "minimum": 1, "maximum": search.ID_MAX},
+        "Organizer unit id, as in organizer_unit_id",
+    ),
+    _query(
+        "date_from",
+        {"type": "string", "format": "date"},
+        "Projects held on or after this date (举办日期 overlapping the range).",
+    ),
+    _query(
+        "date_to",
+        {"type": "string", "format": "date"},
+        "Projects held on or before this date; not before date_from.",
+    ),
+    _query(
+        "sort",
+        {"enum": list(search.SORTS), "default": search.SORT_DEFAULT},
+        "Order; a leading '-' reverses it. Ignored with updated_since (change order).",
+    ),
+    _query("page", {"type": "integer", "minimum": 1, "maximum": search.PAGE_MAX, "default": 1}, ""),
+    _query(
+        "per_page",
+        {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": search.PER_PAGE_MAX,
+            "default": search.PER_PAGE_DEFAULT,
+        },
+        "",
+    ),
+    _query(
+        "updated_since",
+        {"type": "string", "format": "date-time"},
+        "Changes feed: published projects changed at or after this time, and projects "
+        "withdrawn since then (status 'withdrawn'), oldest change first. UTC unless an "
+        "offset is given.",
+    ),
+]
+
+
+def _json(schema_name: str, description: str, **extra) -> dict:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}
+        },
+        **extra,
+    }
+
+
+CACHE_HEADERS = {
+    "ETag": {"schema": {"type": "string"}},
+    "Last-Modified": {"schema": {"type": "string"}},
+}
+NOT_MODIFIED = {"description": "Not modified since the ETag or date the client sent."}
+
+
+def openapi_document() -> dict:
+    """The document served at ``/api/v1/openapi.json``."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "北京CME项目公布 open data API",
+            "version": "1.0.0",
+            "description": "Published continuing medical education projects (公布的继续医学"
+            "教育项目). No authentication. Dates are ISO 8601; times are UTC. Responses carry "
+            "ETag and Last-Modified: send If-None-Match or If-Modified-Since to get 304.",
+        },
+        "servers": [{"url": url_for("public_api.projects", _external=True).rsplit("/", 1)[0]}],
+        "paths": {
+            "/projects": {
+                "get": {
+                    "operationId": "listProjects",
+                    "summary": "Search published projects",
+                    "parameters": LIST_PARAMETERS,
+                    "responses": {
+                        "200": _json("ProjectList", "One page of results", headers=CACHE_HEADERS),
+                        "304": NOT_MODIFIED,
+                        "400": _json("Error", "A parameter is invalid; error.parameter names it"),
+                    },
+                }
+            },
+            "/projects/{project_id}": {
+                "get": {
+                    "operationId": "getProject",
+                    "summary": "One published project",
+                    "parameters": [
+                        {
+                            "name": "project_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer", "minimum": 1},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json("Project", "The project", headers=CACHE_HEADERS),
+                        "304": NOT_MODIFIED,
+                        "404": _json("Error", "No published project has this id"),
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "Project": PROJECT,
+                "WithdrawnProject": WITHDRAWN,
+                "Lecturer": LECTURER,
+                "ProjectList": PROJECT_LIST,
+                "Error": ERROR,
+            }
+        },
+    }

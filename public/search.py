@@ -1,0 +1,416 @@
+"""The public search: its parameters, their validation, and the SQL they build.
+
+One parser serves the search page, its exports and the API, so they accept and refuse
+exactly the same input. Every statement starts from ``permissions.published_projects()``:
+nothing here decides what is public.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, func, literal, or_, select, union_all
+from sqlalchemy.orm import Session, selectinload
+
+from models import Discipline, Project, ProjectEvent, ProjectLevel, Unit
+from permissions import published_projects
+
+KEYWORD_MAX = 100
+PER_PAGE_DEFAULT = 20
+PER_PAGE_MAX = 100
+# Far beyond any real catalog, and small enough that OFFSET never overflows.
+PAGE_MAX = 100_000
+YEAR_MIN, YEAR_MAX = 1900, 2999
+# The largest id a PostgreSQL INTEGER column holds: a bigger guessed id simply does not
+# exist, rather than making the database raise.
+ID_MAX = 2**31 - 1
+DATE_MIN, DATE_MAX = date(1900, 1, 1), date(2999, 12, 31)
+WITHDRAW = "withdraw"
+
+# sort key → ORDER BY; the id breaks ties so that pages never overlap or skip a row.
+SORTS = {
+    "start_date": (Project.start_date.asc(), Project.id.asc()),
+    "-start_date": (Project.start_date.desc(), Project.id.desc()),
+    "published_at": (Project.published_at.asc(), Project.id.asc()),
+    "-published_at": (Project.published_at.desc(), Project.id.desc()),
+    "project_no": (Project.project_no.asc(), Project.id.asc()),
+    "name": (Project.name.asc(), Project.id.asc()),
+    "credits": (Project.credits.asc(), Project.id.asc()),
+    "-credits": (Project.credits.desc(), Project.id.desc()),
+}
+SORT_DEFAULT = "start_date"
+SORT_TITLES = {
+    "start_date": _l("Start date (earliest first)"),
+    "-start_date": _l("Start date (latest first)"),
+    "published_at": _l("Publication date (oldest first)"),
+    "-published_at": _l("Publication date (newest first)"),
+    "project_no": _l("Project number"),
+    "name": _l("Project name"),
+    "credits": _l("Credits (fewest first)"),
+    "-credits": _l("Credits (most first)"),
+}
+
+
+class BadParameter(ValueError):
+    """A query parameter that cannot be used; ``parameter`` names it, ``message`` says why.
+
+    The message never repeats the rejected value, so it can be shown or returned as it is.
+    """
+
+    def __init__(self, parameter: str, message) -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """A validated search. ``None`` means "no filter" for every filter field."""
+
+    q: str | None = None
+    year: int | None = None
+    level: ProjectLevel | None = None
+    discipline: int | None = None
+    unit: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = SORT_DEFAULT
+    page: int = 1
+    per_page: int = PER_PAGE_DEFAULT
+    updated_since: datetime | None = None
+
+    @property
+    def filtered(self) -> bool:
+        """Whether any filter (not sorting or paging) is set."""
+        return any(
+            getattr(self, name) is not None
+            for name in ("q", "year", "level", "discipline", "unit", "date_from", "date_to")
+        )
+
+    def query_args(self, **changes) -> dict[str, str]:
+        """The parameters as they appear in a URL, defaults left out, with ``changes``."""
+        values = {
+            "q": self.q,
+            "year": self.year,
+            "level": self.level.value if self.level else None,
+            "discipline": self.discipline,
+            "unit": self.unit,
+            "date_from": self.date_from.isoformat() if self.date_from else None,
+            "date_to": self.date_to.isoformat() if self.date_to else None,
+            "updated_since": _iso_datetime(self.updated_since),
+            "sort": None if self.sort == SORT_DEFAULT else self.sort,
+            "page": None if self.page == 1 else self.page,
+            "per_page": None if self.per_page == PER_PAGE_DEFAULT else self.per_page,
+        }
+        values.update(changes)
+        return {k: str(v) for k, v in values.items() if v is not None}
+
+
+def _iso_datetime(value: datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value is not None else None
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def _text(args, name: str) -> str | None:
+    raw = args.get(name)
+    if raw is None:
+        return None
+    value = raw.strip()
+    return value or None
+
+
+def _integer(args, name: str, low: int, high: int) -> int | None:
+    raw = _text(args, name)
+    if raw is None:
+        return None
+    # isdecimal() also accepts other scripts' digits, which int() reads; ASCII keeps it plain.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+        raise BadParameter(name, _l("must be a whole number"))
+    value = int(raw)
+    if not low <= value <= high:
+        raise BadParameter(name, _l("must be between %(low)s and %(high)s", low=low, high=high))
+    return value
+
+
+def _date(args, name: str) -> date | None:
+    raw = _text(args, name)
+    if raw is None:
+        return None
+    try:
+        value = date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        value = None
+    if value is None or not DATE_MIN <= value <= DATE_MAX:
+        raise BadParameter(name, _l("must be a date written as YYYY-MM-DD"))
+    return value
+
+
+def _datetime(args, name: str) -> datetime | None:
+    """An ISO 8601 date-time; with an offset it is converted to UTC, without one it is UTC."""
+    raw = _text(args, name)
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw) if len(raw) <= 40 else None
+    except ValueError:
+        value = None
+    if value is None or not DATE_MIN.year <= value.year <= DATE_MAX.year:
+        raise BadParameter(name, _l("must be a date-time such as 2026-01-31T08:00:00Z"))
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _keyword(args) -> str | None:
+    value = _text(args, "q")
+    if value is None:
+        return None
+    if len(value) > KEYWORD_MAX:
+        raise BadParameter("q", _l("must be at most %(max)s characters", max=KEYWORD_MAX))
+    # PostgreSQL refuses NUL in text, and no real keyword holds control characters.
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise BadParameter("q", _l("must not contain control characters"))
+    return value
+
+
+def _choice(args, name: str, choices) -> str | None:
+    value = _text(args, name)
+    if value is not None and value not in choices:
+        raise BadParameter(
+            name, _l("must be one of: %(choices)s", choices=", ".join(sorted(choices)))
+        )
+    return value
+
+
+def parse(args, *, allow_updated_since: bool = False) -> SearchParams:
+    """Validate request arguments into ``SearchParams``; raise ``BadParameter`` on the first
+    unusable one. ``updated_since`` (the API's changes feed) is refused elsewhere."""
+    level = _choice(args, "level", {m.value for m in ProjectLevel})
+    params = SearchParams(
+        q=_keyword(args),
+        year=_integer(args, "year", YEAR_MIN, YEAR_MAX),
+        level=ProjectLevel(level) if level else None,
+        discipline=_integer(args, "discipline", 1, ID_MAX),
+        unit=_integer(args, "unit", 1, ID_MAX),
+        date_from=_date(args, "date_from"),
+        date_to=_date(args, "date_to"),
+        sort=_choice(args, "sort", SORTS) or SORT_DEFAULT,
+        page=_integer(args, "page", 1, PAGE_MAX) or 1,
+        per_page=_integer(args, "per_page", 1, PER_PAGE_MAX) or PER_PAGE_DEFAULT,
+        updated_since=_datetime(args, "updated_since") if allow_updated_since else None,
+    )
+    if params.date_from and params.date_to and params.date_to < params.date_from:
+        raise BadParameter("date_to", _l("must not be before date_from"))
+    if not allow_updated_since and _text(args, "updated_since") is not None:
+        raise BadParameter("updated_since", _l("is only available in the API"))
+    return params
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+def conditions(params: SearchParams) -> list:
+    """The WHERE terms of the filters in ``params`` (the published scope is added apart)."""
+    terms = []
+    if params.q:
+        # autoescape: a % or _ typed by the user matches itself, not "anything".
+        terms.append(
+            or_(
+                Project.name.icontains(params.q, autoescape=True),
+                Project.project_no.icontains(params.q, autoescape=True),
+                Project.organizer.icontains(params.q, autoescape=True),
+                Project.principal.icontains(params.q, autoescape=True),
+            )
+        )
+    if params.year is not None:
+        terms.append(Project.year == params.year)
+    if params.level is not None:
+        terms.append(Project.level == params.level)
+    if params.discipline is not None:
+        terms.append(Project.discipline_id == params.discipline)
+    if params.unit is not None:
+        terms.append(Project.owner_unit_id == params.unit)
+    # 举办日期 overlapping the range: it starts before the range ends and ends after it starts.
+    if params.date_to is not None:
+        terms.append(Project.start_date <= params.date_to)
+    if params.date_from is not None:
+        terms.append(Project.end_date >= params.date_from)
+    if params.updated_since is not None:
+        terms.append(Project.updated_at >= params.updated_since)
+    return terms
+
+
+def matching(params: SearchParams) -> Select:
+    """Published projects matching the filters, unordered."""
+    return published_projects().where(*conditions(params))
+
+
+def ordered(params: SearchParams) -> Select:
+    """Published projects matching the filters, in the requested order."""
+    return matching(params).order_by(*SORTS[params.sort])
+
+
+def count(session: Session, params: SearchParams) -> int:
+    stmt = matching(params).with_only_columns(func.count(Project.id)).order_by(None)
+    return session.scalar(stmt)
+
+
+@dataclass
+class Page:
+    """One page of results: ``items`` are Projects (``withdrawn`` carries the changes feed's
+    ids of projects taken off the catalog, see ``changes_page``)."""
+
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def page(session: Session, params: SearchParams, *, lecturers: bool = False) -> Page:
+    """One page of the search: two statements (three with ``lecturers``), whatever its size.
+
+    Discipline and owner unit are joined by the mapping itself; lecturers, a collection, are
+    loaded with one extra SELECT ... IN for the whole page.
+    """
+    total = count(session, params)
+    stmt = ordered(params).limit(params.per_page).offset((params.page - 1) * params.per_page)
+    if lecturers:
+        stmt = stmt.options(selectinload(Project.lecturers))
+    items = list(session.scalars(stmt).unique()) if total else []
+    return Page(items, total, params.page, params.per_page)
+
+
+def stream(session: Session, params: SearchParams, *, batch: int = 500):
+    """All matching projects in order, fetched ``batch`` rows at a time (for exports)."""
+    stmt = ordered(params).execution_options(yield_per=batch)
+    return session.scalars(stmt)
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    """A changes-feed entry: a project that left the catalog since ``updated_since``."""
+
+    id: int
+    updated_at: datetime
+    status: str = "withdrawn"
+
+
+def changes_page(session: Session, params: SearchParams) -> Page:
+    """The changes feed (``updated_since`` set): published projects changed since then, and
+    projects withdrawn since then that are not published again, in change order.
+
+    Withdrawn entries ignore the content filters on purpose: filtering them would need the
+    current, no longer public, fields of the project, and a client that mirrors the catalog
+    only needs to know which ids to drop. Four statements, whatever the page size.
+    """
+    since = params.updated_since
+    published_ids = published_projects().with_only_columns(Project.id)
+    current = matching(params).with_only_columns(
+        Project.id.label("id"),
+        Project.updated_at.label("changed_at"),
+        literal("published").label("status"),
+    )
+    withdrawn = (
+        select(
+            ProjectEvent.project_id.label("id"),
+            func.max(ProjectEvent.created_at).label("changed_at"),
+            literal("withdrawn").label("status"),
+        )
+        .where(
+            ProjectEvent.action == WITHDRAW,
+            ProjectEvent.created_at >= since,
+            ProjectEvent.project_id.not_in(published_ids),
+        )
+        .group_by(ProjectEvent.project_id)
+    )
+    feed = union_all(current, withdrawn).subquery()
+    total = session.scalar(select(func.count()).select_from(feed))
+    rows = session.execute(
+        select(feed.c.id, feed.c.changed_at, feed.c.status)
+        .order_by(feed.c.changed_at, feed.c.id)
+        .limit(params.per_page)
+        .offset((params.page - 1) * params.per_page)
+    ).all()
+    wanted = [r.id for r in rows if r.status == "published"]
+    loaded = {}
+    if wanted:
+        stmt = published_projects().where(Project.id.in_(wanted))
+        loaded = {
+            p.id: p for p in session.scalars(stmt.options(selectinload(Project.lecturers))).unique()
+        }
+    items = [
+        loaded.get(r.id) if r.status == "published" else Withdrawn(r.id, r.changed_at) for r in rows
+    ]
+    # A project withdrawn between the two statements is dropped rather than shown.
+    return Page([i for i in items if i is not None], total, params.page, params.per_page)
+
+
+def get_published(session: Session, project_id: int) -> Project | None:
+    """One published project with its lecturers, or None (also for impossible ids)."""
+    if not 1 <= project_id <= ID_MAX:
+        return None
+    stmt = (
+        published_projects()
+        .where(Project.id == project_id)
+        .options(selectinload(Project.lecturers))
+    )
+    return session.scalars(stmt).unique().one_or_none()
+
+
+def discipline_options(session: Session) -> list[tuple[int, str]]:
+    """Disciplines that have at least one published project, in the committee's order."""
+    used = published_projects().with_only_columns(Project.discipline_id)
+    stmt = (
+        select(Discipline.id, Discipline.name)
+        .where(Discipline.id.in_(used))
+        .order_by(Discipline.sort_order, Discipline.name)
+    )
+    return [tuple(row) for row in session.execute(stmt)]
+
+
+def unit_options(session: Session) -> list[tuple[int, str]]:
+    """Units that own at least one published project (never one with none: that would
+    reveal a unit whose projects are all unpublished)."""
+    used = published_projects().with_only_columns(Project.owner_unit_id)
+    stmt = select(Unit.id, Unit.name).where(Unit.id.in_(used)).order_by(Unit.name)
+    return [tuple(row) for row in session.execute(stmt)]
+
+
+def year_options(session: Session) -> list[int]:
+    """Years that have published projects, newest first."""
+    stmt = (
+        published_projects()
+        .with_only_columns(Project.year)
+        .distinct()
+        .order_by(Project.year.desc())
+    )
+    return list(session.scalars(stmt))
+
+
+def catalog_changed_at(session: Session) -> datetime | None:
+    """When the public catalog last changed: the latest publication or change of a published
+    project, or the latest withdrawal (which removes a row without touching the others)."""
+    latest_published = (
+        published_projects()
+        .with_only_columns(func.max(Project.updated_at))
+        .order_by(None)
+        .scalar_subquery()
+    )
+    latest_withdrawal = (
+        select(func.max(ProjectEvent.created_at))
+        .where(ProjectEvent.action == WITHDRAW)
+        .scalar_subquery()
+    )
+    first, second = session.execute(select(latest_published, latest_withdrawal)).one()
+    stamps = [s for s in (first, second) if s is not None]
+    return max(stamps) if stamps else None

@@ -1,0 +1,143 @@
+"""How a published project looks outside: JSON for the API, rows for the exports.
+
+Only the fields of the national published lists and the project's public description go
+out; internal fields (state, version, return reason, reviewers) never do.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+
+from models import Project
+from public.search import Withdrawn
+
+
+def iso_datetime(value: datetime | None) -> str | None:
+    """A naive UTC datetime as RFC 3339 text with a ``Z`` (whole seconds)."""
+    if value is None:
+        return None
+    return value.replace(microsecond=0).isoformat() + "Z"
+
+
+def iso_date(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _number(value: float | None) -> float | int | None:
+    """4.0 → 4, 4.5 → 4.5: JSON readers see the same value either way, people see less noise."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def lecturer_json(lecturer) -> dict:
+    return {
+        "name": lecturer.name,
+        "title": lecturer.title,
+        "unit": lecturer.unit,
+        "topic": lecturer.topic,
+        "hours": _number(lecturer.hours),
+    }
+
+
+def project_json(project: Project) -> dict:
+    """The API representation of one published project (schema ``Project`` in openapi.py).
+
+    The ``*_label`` fields are in the current locale: the API renders them in Chinese.
+    """
+    return {
+        "id": project.id,
+        "status": "published",
+        "url": url_for("public_api.project", project_id=project.id, _external=True),
+        "html_url": url_for("public.project", project_id=project.id, _external=True),
+        "project_no": project.project_no,
+        "year": project.year,
+        "name": project.name,
+        "level": project.level.value,
+        "level_label": str(project.level.title),
+        "discipline": project.discipline.name,
+        "discipline_id": project.discipline_id,
+        "organizer": project.organizer,
+        "organizer_unit": project.owner_unit.name,
+        "organizer_unit_id": project.owner_unit_id,
+        "co_organizer": project.co_organizer,
+        "principal": project.principal,
+        "principal_title": project.principal_title,
+        "contact": project.contact,
+        "phone": project.phone,
+        "start_date": iso_date(project.start_date),
+        "end_date": iso_date(project.end_date),
+        "venue": project.venue,
+        "mode": project.mode.value,
+        "mode_label": str(project.mode.title),
+        "audience": project.audience,
+        "planned_participants": project.planned_participants,
+        "theory_hours": _number(project.theory_hours),
+        "practice_hours": _number(project.practice_hours or 0),
+        "total_hours": _number(project.total_hours),
+        "credits": _number(project.credits),
+        "remarks": project.remarks,
+        "lecturers": [lecturer_json(lecturer) for lecturer in project.lecturers],
+        "published_at": iso_datetime(project.published_at),
+        "updated_at": iso_datetime(project.updated_at),
+    }
+
+
+def withdrawn_json(entry: Withdrawn) -> dict:
+    """A changes-feed entry for a project taken off the catalog: its id and when, nothing
+    of its current (no longer public) content."""
+    return {"id": entry.id, "status": entry.status, "updated_at": iso_datetime(entry.updated_at)}
+
+
+def item_json(item) -> dict:
+    return withdrawn_json(item) if isinstance(item, Withdrawn) else project_json(item)
+
+
+# The columns of the national published lists, plus year and level; 举办期限 is split into
+# its two dates so that a spreadsheet can sort and filter them.
+EXPORT_HEADERS = (
+    _l("Project number"),
+    _l("Discipline"),
+    _l("Project name"),
+    _l("Level"),
+    _l("Year"),
+    _l("Organizer"),
+    _l("Principal"),
+    _l("Start date"),
+    _l("End date"),
+    _l("Venue"),
+    _l("Credits"),
+    _l("Contact"),
+    _l("Telephone"),
+    _l("Planned participants"),
+)
+
+
+def export_headers() -> list[str]:
+    return [str(h) for h in EXPORT_HEADERS]
+
+
+def export_row(project: Project) -> tuple:
+    """One export row, typed: numbers and dates stay numbers and dates."""
+    principal = project.principal
+    if project.principal_title:
+        principal = f"{principal}（{project.principal_title}）"
+    return (
+        project.project_no,
+        project.discipline.name,
+        project.name,
+        str(project.level.title),
+        project.year,
+        project.organizer,
+        principal,
+        project.start_date,
+        project.end_date,
+        project.venue,
+        _number(project.credits),
+        project.contact,
+        project.phone,
+        project.planned_participants,
+    )

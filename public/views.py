@@ -1,0 +1,136 @@
+"""The public catalog pages: search (``/``), one project, and exports of a search."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, make_response, render_template, request
+from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import NotFound
+
+import exports
+from extensions import db
+from models import ProjectLevel, utcnow
+from public import search, serialize
+from public.caching import conditional
+
+bp = Blueprint("public", __name__, template_folder="templates")
+
+# The form's labels, to name a rejected parameter the way the page does.
+PARAMETER_LABELS = {
+    "q": _l("Keyword"),
+    "year": _l("Year"),
+    "level": _l("Level"),
+    "discipline": _l("Discipline"),
+    "unit": _l("Organizer unit"),
+    "date_from": _l("Held from"),
+    "date_to": _l("Held until"),
+    "sort": _l("Sort by"),
+    "page": _l("Page"),
+    "per_page": _l("Per page"),
+    "updated_since": "updated_since",
+}
+
+
+@bp.context_processor
+def template_globals() -> dict:
+    return {"current_locale": str(get_locale())}
+
+
+def _explain(error: search.BadParameter) -> str:
+    """The error in the page's language, naming the field; the rejected value is not repeated."""
+    label = PARAMETER_LABELS.get(error.parameter, error.parameter)
+    return _("%(field)s %(message)s.", field=label, message=error.message)
+
+
+def _options() -> dict:
+    """The choices of the search form, each drawn from published projects only."""
+    session = db.session
+    return {
+        "years": search.year_options(session),
+        "levels": list(ProjectLevel),
+        "disciplines": search.discipline_options(session),
+        "units": search.unit_options(session),
+        "sorts": search.SORT_TITLES,
+        "per_page_choices": (10, 20, 50, 100),
+    }
+
+
+def _search_page(params, result, error=None, status: int = 200):
+    html = render_template(
+        "public/index.html",
+        params=params,
+        result=result,
+        error=error,
+        form=request.args,
+        **_options(),
+    )
+    return html, status
+
+
+@bp.get("/")
+def index():
+    """Search published projects: filters, sorting, pages, and links to the exports."""
+    try:
+        params = search.parse(request.args)
+    except search.BadParameter as error:
+        return _search_page(None, None, _explain(error), 400)
+    result = search.page(db.session, params)
+    return _search_page(params, result)
+
+
+@bp.get("/projects/<int:project_id>")
+def project(project_id: int) -> Response:
+    """One published project, at a permalink that never changes; 404 for anything else."""
+    found = search.get_published(db.session, project_id)
+    if found is None:
+        raise NotFound()
+    response = make_response(render_template("public/detail.html", project=found))
+    return conditional(response, last_modified=found.updated_at)
+
+
+def _export(kind: str):
+    """Export the whole current search (not only the page shown), or explain why not."""
+    try:
+        params = search.parse(request.args)
+    except search.BadParameter as error:
+        return _search_page(None, None, _explain(error), 400)
+    limit = current_app.config.get("EXPORT_MAX_ROWS") or 0
+    total = search.count(db.session, params)
+    if limit and total > limit:
+        message = _(
+            "%(total)s projects match: more than the %(limit)s an export may hold. "
+            "Narrow the search.",
+            total=total,
+            limit=limit,
+        )
+        return _search_page(params, search.page(db.session, params), message, 400)
+    stem = _("Published CME projects")
+    filename = f"{stem}_{format_date(utcnow(), 'yyyy-MM-dd')}.{kind}"
+    rows = _export_rows(params)
+    writer = exports.csv_response if kind == "csv" else exports.xlsx_response
+    # The count above is the bound, so the module's own cut never truncates silently.
+    return writer(filename, serialize.export_headers(), rows, max_rows=0)
+
+
+def _export_rows(params: search.SearchParams):
+    """Rows read while the download is sent. The query starts inside the generator: by the
+    time a streamed body is read, the view's own database session has been closed, and
+    ``stream_with_context`` gives the generator a fresh one."""
+    for project in search.stream(db.session, params):
+        yield serialize.export_row(project)
+
+
+@bp.get("/export.csv")
+def export_csv():
+    return _export("csv")
+
+
+@bp.get("/export.xlsx")
+def export_xlsx():
+    return _export("xlsx")
+
+
+@bp.errorhandler(NotFound)
+def not_found(error):
+    return render_template("public/not_found.html"), 404
