@@ -1,11 +1,14 @@
-"""The admin panel (Flask-Admin). Filled in by the admin-panel issue."""
+"""The admin panel (Flask-Admin), Chinese by default."""
 
 from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
+from admin_views import accounts
+
 
 def init_admin(app: Flask) -> Admin:
     # One Admin per app: Flask-Admin views are singletons bound to their Admin.
     admin = Admin(app, name="北京CME项目备案、发布系统", theme=Bootstrap4Theme(fluid=True))
+    accounts.register(admin)
     return admin
