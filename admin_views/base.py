@@ -66,15 +66,21 @@ class ScopedModelView(ModelView):
     def __init__(self, model, session=None, **kwargs):
         super().__init__(model, session or db, **kwargs)
 
+    @property
+    def db_session(self):
+        """The request's SQLAlchemy session (``self.session`` holds the
+        Flask-SQLAlchemy extension in Flask-Admin 2)."""
+        return db.session
+
     # -- scope -------------------------------------------------------------
     def scope(self) -> ColumnElement[bool]:
         raise NotImplementedError
 
     def get_query(self):
-        return self.session.query(self.model).filter(self.scope())
+        return self.db_session.query(self.model).filter(self.scope())
 
     def get_count_query(self):
-        return self.session.query(func.count()).select_from(self.model).filter(self.scope())
+        return self.db_session.query(func.count()).select_from(self.model).filter(self.scope())
 
     def get_one(self, id):
         """A scoped lookup; an id outside the scope answers 404 as if absent."""
