@@ -4,11 +4,18 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from admin_views import accounts
+from admin_views import accounts, projects
+from admin_views.dashboard import Dashboard
 
 
 def init_admin(app: Flask) -> Admin:
     # One Admin per app: Flask-Admin views are singletons bound to their Admin.
-    admin = Admin(app, name="北京CME项目备案、发布系统", theme=Bootstrap4Theme(fluid=True))
+    admin = Admin(
+        app,
+        name="北京CME项目备案、发布系统",
+        theme=Bootstrap4Theme(fluid=True, base_template="admin/cme_base.html"),
+        index_view=Dashboard(name="首页", url="/admin"),
+    )
+    projects.register(admin)
     accounts.register(admin)
     return admin
