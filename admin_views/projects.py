@@ -20,7 +20,7 @@ from jinja2 import pass_context
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from wtforms import fields, validators
+from wtforms import SelectChoice, fields, validators
 
 import permissions
 import workflow
@@ -452,8 +452,8 @@ class MyProjectsView(ProjectView):
         "remarks": fields.TextAreaField,
     }
     form_args = {
-        "mode": {"choices": [(m.value, m.title) for m in ProjectMode]},
-        "level": {"choices": [(lv.value, lv.title) for lv in ProjectLevel]},
+        "mode": {"choices": [SelectChoice(m.value, m.title) for m in ProjectMode]},
+        "level": {"choices": [SelectChoice(lv.value, lv.title) for lv in ProjectLevel]},
         "year": {"default": lambda: date.today().year},
         "practice_hours": {"default": 0, "validators": [validators.Optional()]},
         "planned_participants": {"validators": [validators.Optional()]},
@@ -484,7 +484,7 @@ class MyProjectsView(ProjectView):
 
     def scope_form(self, form) -> None:
         unit = account().unit
-        form.level.choices = [(lv.value, lv.title) for lv in LEVELS_OF_KIND[unit.kind]]
+        form.level.choices = [SelectChoice(lv.value, lv.title) for lv in LEVELS_OF_KIND[unit.kind]]
         form.discipline.query_factory = lambda: self.db_session.scalars(
             select(Discipline).where(Discipline.active).order_by(Discipline.sort_order)
         ).all()
