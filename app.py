@@ -140,6 +140,11 @@ def configure_views(app: Flask) -> None:
     init_admin(app)
     init_public(app)
 
+    @app.get("/favicon.ico")
+    def favicon():
+        # Browsers ask for it on every page; answer without a logged 404.
+        return "", 204
+
 
 def configure_cli(app: Flask) -> None:
     from cli import register

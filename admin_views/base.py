@@ -109,11 +109,24 @@ class ScopedModelView(ModelView):
             return redirect(url_for("security.login", next=request.full_path))
         abort(403)
 
+    # View functions and the switch that enables each: a disabled one answers
+    # 404 instead of Flask-Admin's redirect to the list.
+    SWITCHES = {
+        "create_view": "can_create",
+        "edit_view": "can_edit",
+        "delete_view": "can_delete",
+        "details_view": "can_view_details",
+        "export": "can_export",
+    }
+
     def _handle_view(self, name, **kwargs):
         # No inline editing anywhere: x-editable's endpoint checks nothing.
         if name == "ajax_update":
             abort(403)
-        return super()._handle_view(name, **kwargs)
+        response = super()._handle_view(name, **kwargs)
+        if response is None and name in self.SWITCHES and not getattr(self, self.SWITCHES[name]):
+            abort(404)
+        return response
 
     # -- filters -----------------------------------------------------------
     def _get_filter_groups(self):
