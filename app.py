@@ -14,7 +14,7 @@ from flask_security import SQLAlchemyUserDatastore, uia_username_mapper
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from extensions import babel, csrf, db, migrate, security
+from extensions import babel, csrf, db, migrate
 from models import Role, User
 
 HERE = Path(__file__).resolve().parent

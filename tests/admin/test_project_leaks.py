@@ -31,16 +31,9 @@ ACTIONS = {
     "review": ("report", "unlock"),
     "audit": ("publish", "unlock", "withdraw"),
 }
-# (method, path template); {id} is the project id.
-READS = (
-    ("GET", "/admin/{view}/details/?id={id}"),
-    ("GET", "/admin/{view}/edit/?id={id}"),
-)
-WRITES = (
-    ("POST", "/admin/{view}/edit/?id={id}"),
-    ("POST", "/admin/{view}/delete/"),
-    ("POST", "/admin/{view}/ajax/update/"),
-)
+# Path templates; {id} is the project id. READS are GET, WRITES are POST.
+READS = ("/admin/{view}/details/?id={id}", "/admin/{view}/edit/?id={id}")
+WRITES = ("/admin/{view}/edit/?id={id}", "/admin/{view}/delete/", "/admin/{view}/ajax/update/")
 
 
 @pytest.fixture
@@ -88,11 +81,11 @@ def test_foreign_projects_are_not_found_anywhere(world, session, login_as, brows
     own_view = VIEW_OF[username]
     for view in VIEWS:
         for project_id, name in hidden:
-            for method, template in READS:
+            for template in READS:
                 response = browser.get(template.format(view=view, id=project_id))
                 assert response.status_code in (403, 404), (view, template, project_id)
                 assert name not in response.get_data(as_text=True)
-            for method, template in WRITES:
+            for template in WRITES:
                 url = template.format(view=view, id=project_id)
                 data = {"id": str(project_id), "name": "泄露", "list_form_pk": str(project_id)}
                 response = browser.post(url, data, token_from="/admin/")
