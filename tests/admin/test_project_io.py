@@ -1,0 +1,159 @@
+"""Exports, CSRF and the cost of a list page."""
+
+from __future__ import annotations
+
+import csv
+import io
+from urllib.parse import unquote
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+import permissions
+from models import Project, ProjectState
+from tests.factories import make_project
+
+S = ProjectState
+
+
+@pytest.fixture
+def formula_project(demo, session):
+    project = make_project(
+        session,
+        demo["bma_cardio"],
+        S.AT_SOCIETY,
+        name='=HYPERLINK("http://x","点我")',
+        principal="+SUM(A1)",
+        contact="@cmd",
+        venue="-1+2",
+    )
+    session.commit()
+    return project
+
+
+def _download(browser, url):
+    response = browser.get(url)
+    body = response.get_data()
+    response.close()
+    return response, body
+
+
+def test_csv_export_is_excel_friendly_and_exactly_the_filtered_rows(
+    formula_project, login_as, browser, session, demo
+):
+    login_as("bma")
+    # 状态 is filter 1; ask for the projects awaiting review.
+    response, body = _download(browser, "/admin/review/export/csv/?flt0_1=at_society")
+    assert response.status_code == 200
+    assert body.startswith(b"\xef\xbb\xbf")
+    disposition = response.headers["Content-Disposition"]
+    assert "filename*=UTF-8''" in disposition
+    assert "项目审阅" in unquote(disposition.split("filename*=UTF-8''")[1])
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    header, data = rows[0], rows[1:]
+    assert header[:3] == ["年度", "项目编号", "项目名称"]
+    expected = set(
+        session.scalars(
+            permissions.visible_projects(demo["bma"])
+            .where(Project.state == S.AT_SOCIETY)
+            .with_only_columns(Project.name)
+        )
+    )
+    names = [row[2] for row in data]
+    assert len(names) == len(expected)
+    assert {n.lstrip("'") for n in names} == expected
+    dangerous = next(row for row in data if "HYPERLINK" in row[2])
+    assert dangerous[2].startswith("'=")
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in data for cell in row)
+    assert "已上报总会" in {row[header.index("状态")] for row in data}
+
+
+def test_xlsx_export_has_numbers_and_no_formulas(formula_project, login_as, browser):
+    login_as("bma_cardio")
+    response, body = _download(browser, "/admin/projects/export/xlsx/")
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(body)).active
+    header = [cell.value for cell in sheet[1]]
+    rows = list(sheet.iter_rows(min_row=2))
+    assert len(rows) == 11  # the demo's ten projects of the branch, and the new one
+    credits = header.index("学分")
+    year = header.index("年度")
+    for row in rows:
+        assert isinstance(row[credits].value, (int, float))
+        assert isinstance(row[year].value, int)
+        for cell in row:
+            assert cell.data_type != "f"
+    names = [row[header.index("项目名称")].value for row in rows]
+    assert '\'=HYPERLINK("http://x","点我")' in names
+
+
+def test_export_is_bounded(formula_project, login_as, browser, app):
+    login_as("bma_cardio")
+    app.config["EXPORT_MAX_ROWS"] = 3
+    try:
+        response = browser.get("/admin/projects/export/csv/")
+    finally:
+        app.config["EXPORT_MAX_ROWS"] = 100_000
+    assert response.status_code == 302
+    page = browser.get(response.headers["Location"]).get_data(as_text=True)
+    assert "超过单次导出上限 3 条" in page
+
+
+POSTS = (
+    ("bma_cardio", "/admin/projects/new/"),
+    ("bma_cardio", "/admin/projects/edit/?id={draft}"),
+    ("bma_cardio", "/admin/projects/delete/"),
+    ("bma_cardio", "/admin/projects/action/"),
+    ("bma", "/admin/review/action/"),
+    ("bjcme", "/admin/audit/action/"),
+    ("bma_cardio", "/logout"),
+)
+
+
+@pytest.mark.parametrize(("username", "url"), POSTS)
+def test_every_post_without_a_csrf_token_is_refused(
+    demo, session, login_as, browser, username, url
+):
+    draft = make_project(session, demo["bma_cardio"], S.DRAFT)
+    session.commit()
+    login_as(username)
+    before = {
+        r.id: (r.state, r.name)
+        for r in session.execute(select(Project.id, Project.state, Project.name))
+    }
+    data = {
+        "id": str(draft.id),
+        "rowid": str(draft.id),
+        "action": "report" if "projects" in url else "unlock",
+        "name": "无令牌",
+    }
+    response = browser.client.post(url.format(draft=draft.id), data=data)
+    assert response.status_code == 400
+    session.expire_all()
+    after = {
+        r.id: (r.state, r.name)
+        for r in session.execute(select(Project.id, Project.state, Project.name))
+    }
+    assert after == before
+    assert browser.get("/admin/").status_code == 200  # still logged in: logout was refused too
+
+
+@pytest.mark.parametrize("username", ["bma_cardio", "bma", "bjcme"])
+def test_a_list_page_costs_the_same_whatever_its_size(
+    demo, session, login_as, browser, count_statements, username
+):
+    for _ in range(25):
+        make_project(session, demo["bma_cardio"], S.AT_COMMITTEE)
+    session.commit()
+    login_as(username)
+    view = {"bma_cardio": "projects", "bma": "review", "bjcme": "audit"}[username]
+    counts = {}
+    for size in (20, 50, 100):
+        browser.get(f"/admin/{view}/?page_size={size}")  # warm the session and caches
+        with count_statements() as counter:
+            page = browser.get(f"/admin/{view}/?page_size={size}")
+        assert page.status_code == 200
+        counts[size] = counter.count
+    assert counts[20] == counts[50] == counts[100], counts
+    assert counts[20] <= 8, counts
