@@ -280,3 +280,74 @@ def test_actions_an_account_can_never_take_are_not_offered(login_as, browser):
         )
         assert offered == actions, (username, offered)
         browser.logout()
+
+
+def test_the_form_cannot_choose_owner_state_or_number(login_as, browser, session, demo):
+    login_as("bma_cardio")
+    foreign_unit = demo["pumch"].unit_id
+    form = project_form(session, name="夹带私货的项目") | {
+        "owner_unit": str(foreign_unit),
+        "owner_unit_id": str(foreign_unit),
+        "society_id": "",
+        "state": "published",
+        "project_no": "2026-XH-99999",
+        "version": "77",
+    }
+    assert (
+        browser.post("/admin/projects/new/", form, token_from="/admin/projects/new/").status_code
+        == 302
+    )
+    project = session.scalar(select(Project).where(Project.name == "夹带私货的项目"))
+    assert project.owner_unit_id == demo["bma_cardio"].unit_id
+    assert project.society_id == demo["bma"].unit_id
+    assert (project.state, project.project_no, project.version) == (S.DRAFT, None, 1)
+
+
+def test_inline_lecturers_belong_to_their_project(login_as, browser, session, demo):
+    mine = make_project(session, demo["bma_cardio"], S.DRAFT)
+    theirs = make_project(session, demo["bma_peds"], S.DRAFT)
+    session.commit()
+    foreign = theirs.lecturers[0]
+    foreign_id, foreign_name = foreign.id, foreign.name
+    login_as("bma_cardio")
+    edit_url = f"/admin/projects/edit/?id={mine.id}"
+    form = project_form(session, seen_version=str(mine.version))
+    form |= {"lecturers-0-id": str(foreign_id), "lecturers-0-name": "篡改"}
+    browser.post(edit_url, form, token_from=edit_url)
+    session.expire_all()
+    from models import Lecturer
+
+    kept = session.get(Lecturer, foreign_id)
+    assert (kept.project_id, kept.name) == (theirs.id, foreign_name)
+
+
+@pytest.mark.parametrize(
+    ("username", "expected"),
+    [
+        ("bma_cardio", {"未上报": S.DRAFT, "退回修改": S.RETURNED}),
+        ("bma", {"待审阅": S.AT_SOCIETY}),
+        ("bjcme", {"待审核": S.AT_COMMITTEE}),
+    ],
+)
+def test_the_dashboard_counts_link_to_the_filtered_lists(
+    login_as, browser, session, demo, username, expected
+):
+    import permissions
+
+    login_as(username)
+    html = browser.get("/admin/").get_data(as_text=True)
+    for title, state in expected.items():
+        card = re.search(
+            rf'<a class="card[^"]*" href="([^"]+)">\s*<div class="card-body">\s*'
+            rf'<div class="text-muted">{title}</div>\s*<div class="display-4">(\d+)</div>',
+            html,
+        )
+        assert card, title
+        url, count = card.group(1).replace("&amp;", "&"), int(card.group(2))
+        rows = session.scalars(
+            permissions.visible_projects(demo[username]).where(Project.state == state)
+        ).all()
+        assert count == len(rows) > 0
+        listing = browser.get(url).get_data(as_text=True)
+        assert f"({count})" in listing  # the list's total
+        assert all(p.name in listing for p in rows)
