@@ -9,14 +9,15 @@ import pytest
 
 from demo import DEMO_PASSWORD
 
-TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|value="([^"]+)" name="csrf_token"|'
-                   r'name="csrf_token"[^>]*value="([^"]+)"')
+# Any <input> named csrf_token, whatever the order of its attributes.
+TOKEN_INPUT = re.compile(r"<input[^>]*name=\"csrf_token\"[^>]*>")
+VALUE = re.compile(r'value="([^"]+)"')
 
 
 def csrf_from(html: str) -> str:
-    match = TOKEN.search(html)
-    assert match, "the page carries no CSRF token"
-    return next(group for group in match.groups() if group)
+    tag = TOKEN_INPUT.search(html)
+    assert tag, "the page carries no CSRF token"
+    return VALUE.search(tag.group(0)).group(1)
 
 
 class Browser:
