@@ -277,17 +277,36 @@ class Page:
 
 
 def page(session: Session, params: SearchParams, *, lecturers: bool = False) -> Page:
-    """One page of the search: two statements (three with ``lecturers``), whatever its size.
+    """One page of the search: three statements (four with ``lecturers``), whatever its size.
 
-    Discipline and owner unit are joined by the mapping itself; lecturers, a collection, are
-    loaded with one extra SELECT ... IN for the whole page.
+    The page's ids are chosen first, sorting only (key, id) pairs; then just those rows are
+    loaded, with discipline and owner unit joined by the mapping itself and lecturers, a
+    collection, in one extra SELECT ... IN. Sorting whole joined rows to keep twenty of
+    them is what made a large catalog slow.
     """
     total = count(session, params)
-    stmt = ordered(params).limit(params.per_page).offset((params.page - 1) * params.per_page)
+    if not total:
+        return Page([], total, params.page, params.per_page)
+    window = (
+        ordered(params)
+        .with_only_columns(Project.id)
+        .limit(params.per_page)
+        .offset((params.page - 1) * params.per_page)
+    )
+    ids = list(session.scalars(window))
+    return Page(_load(session, ids, lecturers=lecturers), total, params.page, params.per_page)
+
+
+def _load(session: Session, ids: list[int], *, lecturers: bool) -> list[Project]:
+    """The published projects ``ids``, in that order (one that stopped being published in
+    the meantime is left out)."""
+    if not ids:
+        return []
+    stmt = published_projects().where(Project.id.in_(ids))
     if lecturers:
         stmt = stmt.options(selectinload(Project.lecturers))
-    items = list(session.scalars(stmt).unique()) if total else []
-    return Page(items, total, params.page, params.per_page)
+    found = {p.id: p for p in session.scalars(stmt)}
+    return [found[i] for i in ids if i in found]
 
 
 def stream(session: Session, params: SearchParams, *, batch: int = 500):
@@ -341,13 +360,10 @@ def changes_page(session: Session, params: SearchParams) -> Page:
         .limit(params.per_page)
         .offset((params.page - 1) * params.per_page)
     ).all()
-    wanted = [r.id for r in rows if r.status == "published"]
-    loaded = {}
-    if wanted:
-        stmt = published_projects().where(Project.id.in_(wanted))
-        loaded = {
-            p.id: p for p in session.scalars(stmt.options(selectinload(Project.lecturers))).unique()
-        }
+    loaded = {
+        p.id: p
+        for p in _load(session, [r.id for r in rows if r.status == "published"], lecturers=True)
+    }
     items = [
         loaded.get(r.id) if r.status == "published" else Withdrawn(r.id, r.changed_at) for r in rows
     ]
@@ -369,10 +385,10 @@ def get_published(session: Session, project_id: int) -> Project | None:
 
 def discipline_options(session: Session) -> list[tuple[int, str]]:
     """Disciplines that have at least one published project, in the committee's order."""
-    used = published_projects().with_only_columns(Project.discipline_id)
+    used = published_projects().where(Project.discipline_id == Discipline.id).exists()
     stmt = (
         select(Discipline.id, Discipline.name)
-        .where(Discipline.id.in_(used))
+        .where(used)
         .order_by(Discipline.sort_order, Discipline.name)
     )
     return [tuple(row) for row in session.execute(stmt)]
@@ -381,8 +397,10 @@ def discipline_options(session: Session) -> list[tuple[int, str]]:
 def unit_options(session: Session) -> list[tuple[int, str]]:
     """Units that own at least one published project (never one with none: that would
     reveal a unit whose projects are all unpublished)."""
-    used = published_projects().with_only_columns(Project.owner_unit_id)
-    stmt = select(Unit.id, Unit.name).where(Unit.id.in_(used)).order_by(Unit.name)
+    # EXISTS per unit probes an index and stops at the first row, where IN (subquery)
+    # reads every published project.
+    used = published_projects().where(Project.owner_unit_id == Unit.id).exists()
+    stmt = select(Unit.id, Unit.name).where(used).order_by(Unit.name)
     return [tuple(row) for row in session.execute(stmt)]
 
 

@@ -105,7 +105,7 @@ EXPORT_HEADERS = (
     _l("Level"),
     _l("Year"),
     _l("Organizer"),
-    _l("Principal"),
+    _l("Project lead"),
     _l("Start date"),
     _l("End date"),
     _l("Venue"),

@@ -1,0 +1,168 @@
+"""CSV and XLSX exports: the reusable module, and the catalog's downloads through it."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from urllib.parse import unquote
+
+import pytest
+from flask import Flask
+from openpyxl import load_workbook
+from public_catalog import FORMULA_NAME, expected, read_csv
+
+import exports
+
+# --- the module -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "result"),
+    [
+        ("=1+2", "'=1+2"),
+        ("+86 10", "'+86 10"),
+        ("-5", "'-5"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=cmd", "'\t=cmd"),
+        ("\r=cmd", "'\r=cmd"),
+        ("a=1", "a=1"),
+        ("北京", "北京"),
+        ("", ""),
+        (-5, -5),
+        (2.5, 2.5),
+        (None, None),
+    ],
+)
+def test_neutralise(value, result):
+    assert exports.neutralise(value) == result
+
+
+def test_content_disposition_keeps_a_chinese_name():
+    header = exports.content_disposition("已公布项目_2026.csv")
+    assert header.startswith('attachment; filename="')
+    fallback = header.split('filename="')[1].split('"')[0]
+    assert fallback.isascii() and fallback.endswith(".csv")
+    encoded = header.split("filename*=UTF-8''")[1]
+    assert encoded.isascii() and unquote(encoded) == "已公布项目_2026.csv"
+    quoted = exports.content_disposition('a"b\\c.xlsx')
+    assert quoted.split('filename="')[1].split('"')[0] == "a_b_c.xlsx"
+
+
+@pytest.fixture
+def bare_app():
+    """No database needed: the module only turns rows into a response."""
+    return Flask(__name__)
+
+
+def _rows(n: int):
+    for i in range(n):
+        yield (i, f"=项目{i}", 2.5, date(2026, 1, 1), None)
+
+
+def test_csv_response_streams_typed_rows(bare_app):
+    with bare_app.test_request_context():
+        response = exports.csv_response(
+            "导出.csv", ["序号", "名称", "学分", "日期", "空"], _rows(450)
+        )
+    assert response.is_streamed
+    assert response.mimetype == "text/csv"
+    body = b"".join(response.response)
+    assert body.startswith(b"\xef\xbb\xbf")
+    lines = body.decode("utf-8-sig").splitlines()
+    assert lines[0] == "序号,名称,学分,日期,空"
+    assert lines[1] == "0,'=项目0,2.5,2026-01-01,"
+    assert len(lines) == 451
+
+
+def test_csv_max_rows(bare_app):
+    bare_app.config["EXPORT_MAX_ROWS"] = 10
+    with bare_app.test_request_context():
+        bounded = exports.csv_response("a.csv", ["n"], _rows(50))
+        explicit = exports.csv_response("a.csv", ["n"], _rows(50), max_rows=3)
+        unbounded = exports.csv_response("a.csv", ["n"], _rows(50), max_rows=0)
+        sizes = [len(b"".join(r.response).splitlines()) for r in (bounded, explicit, unbounded)]
+    assert sizes == [11, 4, 51]
+
+
+def test_xlsx_response_types_cells(bare_app):
+    rows = [(1, "=1+2", 2.5, date(2026, 3, 4), datetime(2026, 3, 4, 5, 6), "a\x00b", None)]
+    with bare_app.test_request_context():
+        response = exports.xlsx_response("导出.xlsx", ["n", "t", "f", "d", "dt", "c", "e"], rows)
+        body = b"".join(response.response)
+        response.close()
+    sheet = load_workbook(io.BytesIO(body)).active
+    values = [c.value for c in sheet[2]]
+    assert values == [1, "'=1+2", 2.5, datetime(2026, 3, 4), datetime(2026, 3, 4, 5, 6), "ab", None]
+    assert sheet["B2"].data_type == "s"
+    assert sheet["D2"].is_date and sheet["D2"].number_format == "yyyy-mm-dd"
+
+
+# --- the catalog's exports ------------------------------------------------------------------
+
+
+def test_csv_export(client, catalog, session):
+    response = client.get("/export.csv")
+    assert response.status_code == 200
+    assert response.data.startswith(b"\xef\xbb\xbf")
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    disposition = response.headers["Content-Disposition"]
+    assert "已公布继续医学教育项目_" in unquote(disposition.split("filename*=UTF-8''")[1])
+    assert disposition.endswith(".csv")
+
+    rows = read_csv(response)
+    assert rows[0][:3] == ["项目编号", "学科", "项目名称"]
+    want = expected(session, {})
+    assert [r[0] for r in rows[1:]] == [exports.neutralise(p.project_no) for p in want]
+    formula = next(r for r in rows if FORMULA_NAME in r[2])
+    assert formula[2] == "'" + FORMULA_NAME
+    assert formula[0] == "'=1+2"  # 项目编号
+    assert formula[5] == "'@SUM(A1:A9)"  # 主办单位
+    assert formula[9].startswith("'\t")  # 举办地点
+    assert formula[10] == "2.5"  # 学分 stays a plain number
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
+def test_csv_export_follows_the_search(client, catalog, session):
+    rows = read_csv(client.get("/export.csv", query_string={"year": "2025", "per_page": "5"}))
+    want = expected(session, {"year": "2025"})
+    assert len(want) > 5  # the export holds the whole search, not one page
+    assert [r[2] for r in rows[1:]] == [p.name for p in want]
+
+
+def test_xlsx_export(client, catalog, session):
+    response = client.get("/export.xlsx")
+    assert response.status_code == 200
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
+    assert response.headers["Content-Disposition"].endswith(".xlsx")
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(min_row=2))
+    want = expected(session, {})
+    assert len(rows) == len(want)
+    header = [c.value for c in sheet[1]]
+    year, credits, start = header.index("年度"), header.index("学分"), header.index("开始日期")
+    participants = header.index("拟招生人数")
+    for row, project in zip(rows, want, strict=True):
+        assert row[year].data_type == "n" and row[year].value == project.year
+        assert row[credits].data_type == "n" and row[credits].value == project.credits
+        assert row[participants].value == project.planned_participants
+        assert row[start].is_date and row[start].value.date() == project.start_date
+    names = [r[2].value for r in rows]
+    assert "'" + FORMULA_NAME in names
+    assert not any(r[2].data_type == "f" for r in rows)
+
+
+def test_export_refuses_more_than_the_limit(client, catalog, session, ctx):
+    ctx.config["EXPORT_MAX_ROWS"] = 3
+    try:
+        response = client.get("/export.csv")
+    finally:
+        ctx.config["EXPORT_MAX_ROWS"] = 100_000
+    assert response.status_code == 400
+    assert "缩小查询范围" in response.get_data(as_text=True)
+
+
+def test_english_export_headers(client, catalog):
+    client.get("/lang/en")
+    rows = read_csv(client.get("/export.csv"))
+    assert rows[0][:3] == ["Project number", "Discipline", "Project name"]
