@@ -37,6 +37,13 @@ def template_globals() -> dict:
     return {"current_locale": str(get_locale())}
 
 
+@bp.after_request
+def vary_on_language(response: Response) -> Response:
+    # The language comes from a cookie: a shared cache must keep one copy per language.
+    response.vary.add("Cookie")
+    return response
+
+
 def _explain(error: search.BadParameter) -> str:
     """The error in the page's language, naming the field; the rejected value is not repeated."""
     label = PARAMETER_LABELS.get(error.parameter, error.parameter)

@@ -23,6 +23,8 @@ def test_detail_answers_304_when_unchanged(client, catalog, session, kind):
     assert first.status_code == 200
     etag, last_modified = first.headers["ETag"], first.headers["Last-Modified"]
     assert "no-cache" in first.headers["Cache-Control"]
+    if kind == "page":  # the language cookie changes the page
+        assert "Cookie" in first.headers["Vary"]
 
     again = client.get(url, headers={"If-None-Match": etag})
     assert again.status_code == 304
