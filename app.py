@@ -9,7 +9,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from flask import Flask, redirect, request, session
+from flask import Flask, redirect, request
 from flask_security import SQLAlchemyUserDatastore, uia_username_mapper
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -20,6 +20,7 @@ from models import Role, User
 HERE = Path(__file__).resolve().parent
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"
 LOCALES = ("zh_Hans_CN", "en")
+LANG_COOKIE = "lang"
 TRANSLATION_DOMAINS = ("messages", "panel", "accounts", "public")
 
 
@@ -110,7 +111,8 @@ def configure_database(app: Flask) -> None:
 
 
 def select_locale() -> str:
-    chosen = session.get("lang") if request else None
+    # A cookie rather than the session, so the choice survives logging out.
+    chosen = request.cookies.get(LANG_COOKIE) if request else None
     return chosen if chosen in LOCALES else LOCALES[0]
 
 
@@ -119,10 +121,13 @@ def configure_i18n(app: Flask) -> None:
 
     @app.get("/lang/<code>")
     def set_language(code: str):
-        if code in LOCALES:
-            session["lang"] = code
         target = request.referrer or "/"
-        return redirect(target if target.startswith(request.host_url) else "/")
+        response = redirect(target if target.startswith(request.host_url) else "/")
+        if code in LOCALES:
+            response.set_cookie(
+                LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+            )
+        return response
 
 
 def configure_security(app: Flask) -> None:

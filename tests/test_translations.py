@@ -57,10 +57,13 @@ def test_every_msgid_of_ours_is_translated():
     assert missing == {}
 
 
-def test_chinese_is_the_default_and_english_is_a_switch(app, demo):
+def test_chinese_is_the_default_and_english_is_a_switch(app):
     client = app.test_client()
     assert "用户名" in client.get("/login").get_data(as_text=True)
     client.get("/lang/en")
     assert "Username" in client.get("/login").get_data(as_text=True)
+    assert "Username" in client.get("/login").get_data(as_text=True)  # it persists
     client.get("/lang/zh_Hans_CN")
+    assert "用户名" in client.get("/login").get_data(as_text=True)
+    client.get("/lang/xx")  # an unknown language changes nothing
     assert "用户名" in client.get("/login").get_data(as_text=True)

@@ -3,9 +3,11 @@ the pages as a browser would, and ``login_as`` for the demo accounts."""
 
 from __future__ import annotations
 
+import contextvars
 import re
 
 import pytest
+from flask.testing import FlaskClient
 
 from demo import DEMO_PASSWORD
 
@@ -48,8 +50,7 @@ class Browser:
 
 @pytest.fixture
 def browser(app, demo):
-    with app.test_client() as client:
-        yield Browser(client)
+    return own_context_browser(app)
 
 
 @pytest.fixture
@@ -60,3 +61,37 @@ def login_as(browser):
         return browser
 
     return login
+
+
+class OwnContextClient(FlaskClient):
+    """A test client whose every request gets its own app context (``g``,
+    Flask-Login's user, Flask-Babel's locale, the database session), as a real
+    request does. Flask reuses an app context that is already active, and the
+    ``ctx`` fixture keeps one active, so with the plain client every request
+    of a test (of every client) shares one ``g``."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+def own_context_browser(app) -> Browser:
+    return Browser(OwnContextClient(app, app.response_class, use_cookies=True))
+
+
+@pytest.fixture
+def fresh_browser(browser) -> Browser:
+    """The same as ``browser`` (whose requests each have their own app
+    context). Commit before a request; ``expire_all`` before reading what it
+    changed."""
+    return browser
+
+
+@pytest.fixture
+def another_browser(app, demo):
+    """A factory of further ``fresh_browser``s, each with its own cookies: a
+    second person signed in at the same time."""
+
+    def make() -> Browser:
+        return own_context_browser(app)
+
+    return make
