@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin import expose
-from flask_admin.contrib.sqla import ModelView, tools
+from flask_admin.contrib.sqla import ModelView
 from flask_admin.model.filters import BaseFilter
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -85,9 +85,10 @@ class ScopedModelView(ModelView):
     def get_one(self, id):
         """A scoped lookup; an id outside the scope answers 404 as if absent."""
         try:
-            found = tools.get_query_for_ids(self.get_query(), self.model, [id]).one_or_none()
-        except (ValueError, TypeError):
-            found = None
+            key = int(id)  # every model of ours has an integer key
+        except (TypeError, ValueError):
+            abort(404)
+        found = self.get_query().filter(self.model.id == key).one_or_none()
         if found is None:
             abort(404)
         return found

@@ -3,7 +3,6 @@ the pages as a browser would, and ``login_as`` for the demo accounts."""
 
 from __future__ import annotations
 
-import contextvars
 import re
 
 import pytest
@@ -71,7 +70,11 @@ class OwnContextClient(FlaskClient):
     of a test (of every client) shares one ``g``."""
 
     def open(self, *args, **kwargs):
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        # A new app context on top of the test's: the request uses it instead
+        # of the test's. (Running the request in a copied contextvars.Context
+        # would break streamed responses, read after ``open`` returns.)
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
 
 def own_context_browser(app) -> Browser:
