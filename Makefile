@@ -40,3 +40,17 @@ lint: $(VENV)/.installed
 format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Benchmarks (bench/README.md), never part of `make test`. BENCH_ARGS passes options,
+# e.g. BENCH_ARGS="--db postgresql"; BENCH_PG_URL names the PostgreSQL server.
+.PHONY: bench bench-quick
+
+$(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
+	$(BIN)/pip install -q -r requirements-bench.txt
+	touch $@
+
+bench: $(VENV)/.bench-installed translations
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-quick: $(VENV)/.bench-installed translations
+	$(BIN)/python -m bench --quick $(BENCH_ARGS)

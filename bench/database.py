@@ -1,0 +1,74 @@
+"""Fresh benchmark databases, built by the Alembic migrations and thrown away afterwards.
+
+SQLite lives in ``bench/results/tmp/`` (git-ignored); PostgreSQL gets a uniquely named
+``cme_bench_<random>`` database on the server of ``BENCH_PG_URL``, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+TMP = Path(__file__).resolve().parent / "results" / "tmp"
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def pg_server_url():
+    """The maintenance database URL under which benchmark databases are created."""
+    url = make_url(os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL))
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+@contextlib.contextmanager
+def fresh_database(kind: str, label: str) -> Iterator[str]:
+    """Yield the URL of a new, empty database of ``kind``; remove it on exit."""
+    name = f"cme_bench_{label}_{uuid.uuid4().hex[:8]}"
+    if kind == "sqlite":
+        TMP.mkdir(parents=True, exist_ok=True)
+        path = TMP / f"{name}.sqlite"
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    server = pg_server_url()
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def migrate(url: str) -> None:
+    """Build the schema exactly as production does: through the migrations."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    with app.app_context():
+        upgrade()
+        from extensions import db
+
+        db.engine.dispose()
+
+
+def server_version(engine) -> str:
+    """A short description of the database server, for the report header."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            return conn.execute(text("SHOW server_version")).scalar_one().split()[0]
+        return conn.execute(text("SELECT sqlite_version()")).scalar_one()

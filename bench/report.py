@@ -1,0 +1,305 @@
+"""Targets of issue 6 checked against the figures, and the Markdown/JSON reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SCALING_GROUPS = ("list", "filtered", "search", "public_search", "public_keyword", "api_list")
+LIST_GROUPS = ("list", "filtered", "search", "page500")
+ROLES = ("committee", "society", "branch")
+
+
+def machine() -> dict:
+    """nproc, memory, CPU model, Python and git commit, for the report header."""
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gib": round(mem_kb / 2**20, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "loadavg": loadavg(),
+    }
+
+
+def loadavg() -> str:
+    """The 1/5/15-minute load averages: other work on the machine skews the figures."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(
+            ["git", *args], capture_output=True, text=True, check=True, cwd=RESULTS.parent.parent
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _median(results: dict, key: str) -> float | None:
+    entry = results.get(key) or {}
+    return entry.get("median_ms")
+
+
+def _check(name: str, value: float | None, limit: float, detail: str, *, le: bool = True):
+    """One target: met when ``value`` ≤ ``limit`` (or ≥ with ``le=False``)."""
+    if value is None:
+        return {"target": name, "value": None, "limit": limit, "met": None, "detail": detail}
+    met = value <= limit if le else value >= limit
+    return {"target": name, "value": round(value, 2), "limit": limit, "met": met, "detail": detail}
+
+
+def scaling_targets(small: dict, large: dict) -> list[dict]:
+    checks = []
+    for group in SCALING_GROUPS:
+        for role in (*ROLES, "public"):
+            key = f"{group}/{role}"
+            if key not in large:
+                continue
+            before, after = _median(small, key), _median(large, key)
+            ratio = after / before if before and after else None
+            checks.append(
+                _check(
+                    f"flat scaling {key}",
+                    ratio,
+                    1.5,
+                    f"{after} ms at large vs {before} ms at small",
+                )
+            )
+    return checks
+
+
+def peer_targets(large: dict) -> list[dict]:
+    peer = _median(large, "list/peer")
+    checks = []
+    for role in ROLES:
+        ours = _median(large, f"list/{role}")
+        ratio = ours / peer if ours and peer else None
+        checks.append(
+            _check(f"list/{role} vs stock page", ratio, 1.3, f"{ours} ms vs stock {peer} ms")
+        )
+    return checks
+
+
+def limit_targets(large: dict) -> list[dict]:
+    checks = []
+    for group in LIST_GROUPS:
+        for role in ROLES:
+            ours = (large.get(f"{group}/{role}") or {}).get("sql_ms")
+            raw = _median(large, f"{group}/{role}/limit")
+            ratio = ours / raw if ours and raw else None
+            checks.append(
+                _check(
+                    f"SQL time {group}/{role} vs raw query",
+                    ratio,
+                    2.0,
+                    f"{ours} ms of SQL ({(large.get(f'{group}/{role}') or {}).get('statements')}"
+                    f" statements) vs raw {raw} ms",
+                )
+            )
+    return checks
+
+
+def bulk_targets(large: dict) -> list[dict]:
+    checks = []
+    for key, entry in large.items():
+        if not key.startswith("bulk_") or entry.get("rows") != 500:
+            continue
+        action, role = key.split("/")[0].rsplit("_", 1)[0], key.split("/")[1]
+        few = large.get(f"{action}_5/{role}") or {}
+        fifty = large.get(f"{action}_50/{role}") or {}
+        checks.append(
+            _check(
+                f"{action} statements 500 vs 5 rows ({role})",
+                entry["statements"] - few.get("statements", 0),
+                0,
+                f"{few.get('statements')} → {entry['statements']} statements",
+            )
+        )
+        ratio = entry["median_ms"] / fifty["median_ms"] if fifty.get("median_ms") else None
+        checks.append(
+            _check(
+                f"{action} time 500 vs 50 rows ({role})",
+                ratio,
+                3.0,
+                f"{entry['median_ms']} ms vs {fifty.get('median_ms')} ms",
+            )
+        )
+    return checks
+
+
+def export_targets(large: dict, sizes: list[str]) -> list[dict]:
+    if len(sizes) != 2:
+        return []
+    small, big = sizes
+    checks = []
+    for kind in ("csv", "xlsx"):
+        before = (large.get(f"export_{kind}_{small}/committee") or {}).get("heap_peak_mb")
+        after = (large.get(f"export_{kind}_{big}/committee") or {}).get("heap_peak_mb")
+        ratio = after / before if before and after else None
+        checks.append(
+            _check(
+                f"{kind.upper()} export memory {big} vs {small} rows",
+                ratio,
+                1.2,
+                f"heap peak {after} MB vs {before} MB",
+            )
+        )
+    ours = large.get(f"export_csv_{big}/committee") or {}
+    plain = large.get(f"export_csv_{big}/plain") or {}
+    ratio = plain["median_ms"] / ours["median_ms"] if ours and plain else None
+    checks.append(
+        _check(
+            f"CSV export throughput vs plain csv.writer ({big} rows)",
+            ratio,
+            0.5,
+            f"{ours.get('median_ms')} ms vs plain {plain.get('median_ms')} ms",
+            le=False,
+        )
+    )
+    return checks
+
+
+def load_targets(load: dict | None) -> list[dict]:
+    if not load or "ours" not in load:
+        return []
+    ours, peer = load["ours"], load.get("peer") or {}
+    ratio = ours["rps"] / peer["rps"] if peer.get("rps") else None
+    return [
+        _check("load test errors", ours["failures"], 0, f"{ours['requests']} requests"),
+        _check(
+            "load test throughput vs stock page",
+            ratio,
+            0.8,
+            f"{ours['rps']} req/s vs stock {peer.get('rps')} req/s",
+            le=False,
+        ),
+    ]
+
+
+def all_targets(figures: dict) -> list[dict]:
+    small, large = figures["small"]["results"], figures["large"]["results"]
+    return [
+        *scaling_targets(small, large),
+        *peer_targets(large),
+        *limit_targets(large),
+        *bulk_targets(large),
+        *export_targets(large, figures.get("export_sizes", [])),
+        *load_targets(figures.get("load")),
+    ]
+
+
+def _mark(met) -> str:
+    return {True: "met", False: "**missed**", None: "n/a"}[met]
+
+
+def _results_table(small: dict, large: dict, n_small: int, n_large: int) -> list[str]:
+    head = (
+        f"| scenario | {n_small:,}: median / p95 ms | {n_large:,}: median / p95 ms"
+        " | statements | SQL ms | extra |"
+    )
+    lines = [head, "|---|---|---|---|---|---|"]
+    for key in large:
+        entry, before = large[key], small.get(key) or {}
+        small_cell = f"{before['median_ms']} / {before['p95_ms']}" if before.get("runs") else ""
+        extra = ", ".join(
+            f"{k}={entry[k]}" for k in ("rows", "heap_peak_mb", "rss_peak_mb") if k in entry
+        )
+        lines.append(
+            f"| {key} | {small_cell} | {entry.get('median_ms')} / {entry.get('p95_ms')}"
+            f" | {entry.get('statements')} | {entry.get('sql_ms')} | {extra} |"
+        )
+    return lines
+
+
+def _load_table(load: dict | None) -> list[str]:
+    if not load:
+        return ["(no load test in this run)"]
+    lines = [
+        f"gunicorn {load.get('workers')} workers, locust {load.get('users')} users,"
+        f" {load.get('seconds')} s each.",
+        "",
+        "| target | requests | failures | req/s | median ms | p95 ms |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in ("ours", "peer"):
+        row = load.get(name)
+        if row:
+            lines.append(
+                f"| {name} | {row['requests']} | {row['failures']} | {row['rps']}"
+                f" | {row['median_ms']} | {row['p95_ms']} |"
+            )
+    for name, row in (load.get("ours_by_name") or {}).items():
+        lines.append(
+            f"| ours: {name} | {row['requests']} | {row['failures']} | {row['rps']}"
+            f" | {row['median_ms']} | {row['p95_ms']} |"
+        )
+    return lines
+
+
+def markdown(figures: dict) -> str:
+    info, db = figures["machine"], figures["database"]
+    small, large = figures["small"], figures["large"]
+    lines = [
+        f"# Benchmark — {db['backend']} {db['version']}{' (quick)' if figures['quick'] else ''}",
+        "",
+        f"- machine: {info['nproc']} cores, {info['memory_gib']} GiB, {info['cpu']}",
+        f"- git commit {info['commit']}{' (with local changes)' if info['dirty'] else ''},"
+        f" Python {info['python']}, {info['date']}",
+        f"- load average at start {info['loadavg']}, at end {figures.get('loadavg_end')}"
+        " (other processes share the machine)",
+        f"- data sets: {small['projects']:,} and {large['projects']:,} projects"
+        f" (generated in {small['generate_s']} s and {large['generate_s']} s: {large['rows']})",
+        f"- repetitions: {figures['reps']} per page, {figures['export_reps']} per export"
+        " (after one warm-up)",
+        f"- command: `{figures['command']}`, total {figures.get('total_s')} s",
+        "",
+        "## Targets",
+        "",
+        "| target | value | limit | verdict | detail |",
+        "|---|---|---|---|---|",
+    ]
+    for check in figures["targets"]:
+        lines.append(
+            f"| {check['target']} | {check['value']} | {check['limit']} | {_mark(check['met'])}"
+            f" | {check['detail']} |"
+        )
+    lines += ["", "## Scenarios", ""]
+    lines += _results_table(
+        small["results"], large["results"], small["projects"], large["projects"]
+    )
+    lines += ["", "## Load test", "", *_load_table(figures.get("load"))]
+    if figures.get("explain"):
+        lines += ["", "## Query plans (large set)", ""]
+        for name, plan in figures["explain"].items():
+            lines += [f"### {name}", "", "```", plan, "```", ""]
+    return "\n".join(lines) + "\n"
+
+
+def write(figures: dict, stem: str) -> tuple[Path, Path]:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    figures["targets"] = all_targets(figures)
+    json_path, md_path = RESULTS / f"{stem}.json", RESULTS / f"{stem}.md"
+    json_path.write_text(json.dumps(figures, ensure_ascii=False, indent=1, default=str) + "\n")
+    md_path.write_text(markdown(figures))
+    return json_path, md_path

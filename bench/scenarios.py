@@ -1,0 +1,342 @@
+"""The scenarios, run in-process through the real Flask test client after a real login.
+
+Each scenario is warmed up once and then repeated; every repetition records its wall time,
+the number of SQL statements and their time. Results are plain dicts keyed by scenario id,
+ready for ``bench.report``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from urllib.parse import urlencode
+
+from sqlalchemy import Engine, func, select, update
+
+from bench import references
+from bench.client import BenchError, Browser
+from bench.datagen import DEMO_ACCOUNTS, Dataset
+from bench.measure import (
+    Sample,
+    SqlRecorder,
+    peak_rss_bytes,
+    reset_peak_rss,
+    rss_bytes,
+    traced_peak,
+)
+from models import Project
+
+# The account of each role, its list and the state its filtered list shows.
+ROLES = {
+    "committee": ("audit", "published"),
+    "society": ("review", "at_society"),
+    "branch": ("projects", "draft"),
+}
+SEARCH_WORD = "心力衰竭"
+DEEP_PAGE = 499  # Flask-Admin counts pages from 0: this is page 500
+PAGE_SIZE = 50
+
+
+@dataclass
+class Run:
+    """One data set on one backend, with its app, engine and signed-in browsers."""
+
+    app: object
+    engine: Engine
+    dataset: Dataset
+    reps: int
+    recorder: SqlRecorder
+    browsers: dict[str, Browser] = field(default_factory=dict)
+    results: dict[str, dict] = field(default_factory=dict)
+
+    def browser(self, role: str) -> Browser:
+        """The signed-in browser of ``role`` ("public" is anonymous)."""
+        if role not in self.browsers:
+            browser = Browser(self.app)
+            if role != "public":
+                username = next(u for u, key in DEMO_ACCOUNTS.items() if key == role)
+                browser.login(username)
+            self.browsers[role] = browser
+        return self.browsers[role]
+
+    def unit(self, role: str) -> int:
+        return self.dataset.tree.demo_unit(role)
+
+    def scope(self, role: str) -> references.Scope:
+        return references.Scope(role, self.unit(role))
+
+    @property
+    def year(self) -> int:
+        """The last complete year: the filtered lists and exports use it."""
+        return self.dataset.years[-2]
+
+    def record(self, key: str, sample: Sample, **meta) -> None:
+        self.results[key] = {**meta, **sample.summary()}
+
+    def measure(self, action: Callable[[], object], reps: int | None = None, warmup=True):
+        """Warm up once, then time ``action`` ``reps`` times."""
+        sample = Sample()
+        for index in range(-1 if warmup else 0, reps or self.reps):
+            self.recorder.reset()
+            started = time.perf_counter()
+            action()
+            elapsed = time.perf_counter() - started
+            if index >= 0:
+                sample.add(elapsed, self.recorder.count, self.recorder.seconds)
+        return sample
+
+
+# -- list pages ----------------------------------------------------------------------------
+
+
+def list_urls(run: Run, role: str) -> dict[str, str]:
+    """The list pages of SPEC §5 for ``role``: default, filtered, searched, deep."""
+    view, state = ROLES[role]
+    base = f"/admin/{view}/"
+    return {
+        "list": base,
+        "filtered": f"{base}?{urlencode({'flt0_0': run.year, 'flt1_1': state})}",
+        "search": f"{base}?{urlencode({'search': SEARCH_WORD})}",
+        "page500": f"{base}?page={DEEP_PAGE}",
+    }
+
+
+def limit_statements(run: Run, role: str, kind: str) -> list[str]:
+    """The raw SQL of the same rows as the list page ``kind``."""
+    _, state = ROLES[role]
+    scope, engine = run.scope(role), run.engine
+    filters = {
+        "list": {},
+        "filtered": {"year": run.year, "state": state},
+        "search": {"search": SEARCH_WORD},
+        "page500": {"page": DEEP_PAGE},
+    }[kind]
+    return [references.page_sql(engine, scope, **filters)]
+
+
+def run_lists(run: Run) -> None:
+    """Every list page for every role, with its limit (the raw SQL of its rows)."""
+    for role in ROLES:
+        browser = run.browser(role)
+        for kind, url in list_urls(run, role).items():
+            sample = run.measure(partial(browser.get, url))
+            run.record(f"{kind}/{role}", sample, group=kind, role=role, url=url)
+            statements = limit_statements(run, role, kind)
+            limit = run.measure(lambda s=statements: references.run_sql(run.engine, s))
+            run.record(f"{kind}/{role}/limit", limit, group=kind, role=role, reference="limit")
+
+
+def visible_id(run: Run, role: str) -> int:
+    """A project the role's account may open: the newest one of its list."""
+    stmt = select(func.max(Project.__table__.c.id)).where(*run.scope(role).where())
+    with run.engine.connect() as conn:
+        return conn.scalar(stmt)
+
+
+def run_details(run: Run) -> None:
+    for role in ROLES:
+        view, _ = ROLES[role]
+        project_id = visible_id(run, role)
+        url = f"/admin/{view}/details/?id={project_id}"
+        browser = run.browser(role)
+        sample = run.measure(partial(browser.get, url))
+        run.record(f"details/{role}", sample, group="details", role=role, url=url)
+        statements = references.details_sql(run.engine, project_id)
+        limit = run.measure(lambda s=statements: references.run_sql(run.engine, s))
+        run.record(f"details/{role}/limit", limit, group="details", role=role, reference="limit")
+
+
+def run_peer(run: Run) -> None:
+    """The stock Flask-Admin pages (signed in as the committee, which they do not scope)."""
+    browser = run.browser("committee")
+    project_id = visible_id(run, "committee")
+    pages = {
+        "list": "/admin/peer/",
+        "page500": f"/admin/peer/?page={DEEP_PAGE}",
+        "details": f"/admin/peer/details/?id={project_id}",
+    }
+    for kind, url in pages.items():
+        sample = run.measure(partial(browser.get, url))
+        run.record(f"{kind}/peer", sample, group=kind, role="committee", reference="peer", url=url)
+    for kind, url in {
+        "list": "/admin/peer_sorted/",
+        "page500": f"/admin/peer_sorted/?page={DEEP_PAGE}",
+    }.items():
+        sample = run.measure(partial(browser.get, url))
+        run.record(
+            f"{kind}/peer_sorted", sample, group=kind, role="committee", reference="peer_sorted"
+        )
+
+
+def run_public(run: Run) -> None:
+    """The public catalog and the open-data API, without login."""
+    browser = run.browser("public")
+    pages = {
+        "public_search": "/",
+        "public_keyword": f"/?{urlencode({'q': SEARCH_WORD})}",
+        "api_list": "/api/v1/projects",
+    }
+    for kind, url in pages.items():
+        sample = run.measure(partial(browser.get, url))
+        run.record(f"{kind}/public", sample, group=kind, role="public", url=url)
+
+
+# -- bulk actions --------------------------------------------------------------------------
+
+# role → (action, state the rows are reset to, state they must reach)
+BULK = {
+    "branch": ("report", "draft", "at_society"),
+    "society": ("report", "at_society", "at_committee"),
+    "committee": ("publish", "at_committee", "published"),
+}
+
+
+def _candidates(run: Run, role: str) -> list[int]:
+    """Rows the role may act on once reset: the busy branch's own, the society's
+    branches', and for the committee its society projects without a number yet."""
+    table = Project.__table__
+    unit = run.unit(role)
+    where = {
+        "branch": table.c.owner_unit_id == unit,
+        "society": table.c.society_id == unit,
+        "committee": (table.c.society_id.is_not(None)) & (table.c.state != "published"),
+    }[role]
+    with run.engine.connect() as conn:
+        return list(conn.scalars(select(table.c.id).where(where).order_by(table.c.id)))
+
+
+def _reset(run: Run, ids: list[int], state: str) -> None:
+    """Put ``ids`` back into ``state`` (benchmark database only: no event, no workflow)."""
+    table = Project.__table__
+    values = {"state": state}
+    if state != "published":
+        values["published_at"] = None
+    with run.engine.begin() as conn:
+        conn.execute(update(table).where(table.c.id.in_(ids)).values(values))
+
+
+def _check_moved(run: Run, ids: list[int], target: str) -> None:
+    table = Project.__table__
+    with run.engine.connect() as conn:
+        moved = conn.scalar(
+            select(func.count()).where(table.c.id.in_(ids), table.c.state == target)
+        )
+    if moved != len(ids):
+        raise BenchError(f"bulk action moved {moved} of {len(ids)} rows to {target}")
+
+
+def _bulk_rep(run: Run, browser: Browser, role: str, ids: list[int], token: str):
+    """Reset ``ids``, tick them and post the action; (seconds, statements, SQL seconds)."""
+    action, source, target = BULK[role]
+    view, _ = ROLES[role]
+    _reset(run, ids, source)
+    data = {"action": action, "rowid": [str(i) for i in ids], "csrf_token": token}
+    run.recorder.reset()
+    started = time.perf_counter()
+    browser.post(f"/admin/{view}/action/", data)
+    elapsed = time.perf_counter() - started
+    figures = (elapsed, run.recorder.count, run.recorder.seconds)
+    _check_moved(run, ids, target)
+    browser.text(f"/admin/{view}/?page_size=20")  # shows (and so drops) the flashed result
+    return figures
+
+
+def run_bulk(run: Run, sizes=(5, 50, 500)) -> None:
+    """Bulk actions on n ticked rows, reset to an eligible state before each repetition."""
+    rng = random.Random(6)
+    for role, (action, _, _) in BULK.items():
+        view, _ = ROLES[role]
+        browser = run.browser(role)
+        token = browser.token(f"/admin/{view}/")
+        candidates = _candidates(run, role)
+        for size in (s for s in sizes if s <= len(candidates)):
+            sample = Sample()
+            for index in range(-1, run.reps):
+                figures = _bulk_rep(run, browser, role, rng.sample(candidates, size), token)
+                if index >= 0:
+                    sample.add(*figures)
+            key = f"bulk_{action}_{size}/{role}"
+            run.record(key, sample, group=f"bulk_{size}", role=role, rows=size)
+
+
+# -- exports -------------------------------------------------------------------------------
+
+
+def export_sizes(run: Run) -> dict[str, dict]:
+    """Filters giving N/20 rows (one year's published) and N/2 rows (all published)."""
+    n = run.dataset.projects
+    return {
+        f"{n // 20}": {"year": run.year, "state": "published"},
+        f"{n // 2}": {"state": "published"},
+    }
+
+
+def _export_url(kind: str, filters: dict) -> str:
+    args = {}
+    if "year" in filters:
+        args["flt0_0"] = filters["year"]
+    args["flt1_1"] = filters["state"]
+    return f"/admin/audit/export/{kind}/?{urlencode(args)}"
+
+
+def _memory_run(action) -> dict:
+    """One more run, under tracemalloc, for the Python heap's peak, and the peak RSS."""
+    reset_peak_rss()
+    base_rss = rss_bytes()
+    with traced_peak() as traced:
+        action()
+    return {
+        "heap_peak_mb": round(traced["peak"] / 2**20, 1),
+        "rss_peak_mb": round(max(0, peak_rss_bytes() - base_rss) / 2**20, 1),
+    }
+
+
+def run_exports(run: Run, reps: int) -> None:
+    """CSV and XLSX exports of the committee's audit list, with the plain csv.writer line."""
+    browser = run.browser("committee")
+    scope = run.scope("committee")
+    for rows, filters in export_sizes(run).items():
+        sql = references.export_sql(run.engine, scope, **filters)
+        plain = Sample()
+        for _ in range(reps):
+            seconds, count = references.plain_csv(run.engine, sql)
+            plain.add(seconds)
+        if count != int(rows):
+            raise BenchError(f"the export filter selects {count} rows, not {rows}")
+        plain.extra = {"rows": count} | _memory_run(
+            lambda s=sql: references.plain_csv(run.engine, s)
+        )
+        run.record(
+            f"export_csv_{rows}/plain",
+            plain,
+            group=f"export_csv_{rows}",
+            role="committee",
+            reference="plain_csv",
+        )
+        for kind in ("csv", "xlsx"):
+            url = _export_url(kind, filters)
+            # No warm-up: one 100,000-row export takes up to a minute; the smaller one ran first.
+            sample = run.measure(partial(browser.get, url), reps=reps, warmup=False)
+            sample.extra = {"rows": count} | _memory_run(lambda url=url: browser.get(url))
+            run.record(
+                f"export_{kind}_{rows}/committee",
+                sample,
+                group=f"export_{kind}_{rows}",
+                role="committee",
+                url=url,
+            )
+
+
+def run_all(run: Run, *, export_reps: int, bulk_sizes=(5, 50, 500), large: bool) -> dict:
+    """Every scenario of the data set; bulk actions and exports only on the large set."""
+    run_lists(run)
+    run_details(run)
+    run_peer(run)
+    run_public(run)
+    if large:
+        run_bulk(run, bulk_sizes)
+        run_exports(run, export_reps)
+    return run.results
