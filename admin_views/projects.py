@@ -439,6 +439,8 @@ class MyProjectsView(ProjectView):
     can_create = can_edit = can_delete = True
     form_columns = (*FORM_FIELDS, "seen_version")
     form_extra_fields = {"seen_version": fields.HiddenField()}
+    create_template = "admin/project_create.html"
+    edit_template = "admin/project_edit.html"
     form_overrides = {
         "level": fields.SelectField,
         "mode": fields.SelectField,

@@ -1,0 +1,122 @@
+"""The browser suite: the real app served over HTTP on a free localhost port,
+with a fresh database holding the demo data, driven by Debian's Chromium
+through Playwright. Each step saves a screenshot under test-output/e2e/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "test-output" / "e2e"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str | None:
+    candidates = [os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")]
+    return next((c for c in candidates if c and Path(c).exists()), None)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    path = chromium_path()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
+        pytest.skip("Chromium not installed (apt-get install chromium); the browser suite needs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app, demo) -> Iterator[str]:
+    """The app (with the demo data of the ``demo`` fixture) served on a free port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+class Person:
+    """One browser context (its own cookies), recording console errors and
+    saving a numbered screenshot per step."""
+
+    counter = 0
+
+    def __init__(self, chromium, base: str, backend: str, downloads: Path):
+        self.context = chromium.new_context(
+            viewport={"width": 1366, "height": 900}, accept_downloads=True, locale="zh-CN"
+        )
+        self.page = self.context.new_page()
+        self.base, self.backend, self.downloads = base, backend, downloads
+        self.errors: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.errors.append(f"{self.page.url}: {error}"))
+        self.page.on("dialog", lambda dialog: dialog.accept())
+
+    def _console(self, message) -> None:
+        if message.type == "error":
+            self.errors.append(f"{self.page.url}: {message.text}")
+
+    def go(self, path: str):
+        return self.page.goto(self.base + path)
+
+    def shot(self, name: str) -> Path:
+        Person.counter += 1
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        path = SHOTS / f"{self.backend}-{Person.counter:02d}-{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def login(self, username: str, password: str = "demo-pass-2026") -> None:
+        self.go("/login")
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", password)
+        self.page.locator("form [type=submit]").first.click()
+        self.page.wait_for_url("**/admin/**")
+
+    def logout(self) -> None:
+        self.page.locator("form[action$='/logout'] button").first.click()
+        self.page.wait_for_load_state()
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def people(chromium, live_server, backend, tmp_path):
+    """A factory of people, each in a browser context of their own; at the end
+    no page any of them visited may have logged a JavaScript error."""
+    made: list[Person] = []
+
+    def person() -> Person:
+        made.append(Person(chromium, live_server, backend, tmp_path))
+        return made[-1]
+
+    yield person
+    errors = [error for p in made for error in p.errors]
+    for p in made:
+        p.close()
+    assert errors == []
