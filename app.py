@@ -70,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     configure_database(app)
     configure_i18n(app)
     configure_security(app)
+    configure_headers(app)
     configure_views(app)
     configure_cli(app)
     return app
@@ -136,6 +137,20 @@ def configure_security(app: Flask) -> None:
     from admin_views.auth import init_auth
 
     init_auth(app, SQLAlchemyUserDatastore(db, User, Role))
+
+
+def configure_headers(app: Flask) -> None:
+    """Browser protections on every response; signed-in pages are never cached,
+    so a shared office computer's back button shows nobody else's projects."""
+
+    @app.after_request
+    def protect(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.path.startswith(("/admin", "/login", "/change")):
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
 
 def configure_views(app: Flask) -> None:

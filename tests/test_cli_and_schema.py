@@ -174,3 +174,12 @@ def test_login_page_is_served(app):
     response = app.test_client().get("/login")
     assert response.status_code == 200
     assert b"csrf_token" in response.data
+
+
+def test_security_headers(app):
+    client = app.test_client()
+    login = client.get("/login")
+    assert login.headers["X-Frame-Options"] == "DENY"
+    assert login.headers["X-Content-Type-Options"] == "nosniff"
+    assert login.headers["Cache-Control"] == "no-store"
+    assert client.get("/admin/").headers["Cache-Control"] == "no-store"
