@@ -29,6 +29,17 @@ def account():
     return current_user if current_user and current_user.is_authenticated else None
 
 
+def row_ids(values: Iterable) -> list[int]:
+    """Row ids posted by the browser as integers; anything else matches nothing."""
+    ids = []
+    for value in values:
+        try:
+            ids.append(int(value))
+        except (TypeError, ValueError):
+            continue
+    return ids
+
+
 class ScopedFilterMixin:
     """A filter whose options are computed per request from the account's scope,
     never cached at view construction (Flask-Admin caches ``options`` otherwise)."""

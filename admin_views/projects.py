@@ -24,7 +24,7 @@ from wtforms import SelectChoice, fields, validators
 
 import permissions
 import workflow
-from admin_views.base import ChoiceFilter, ScopedModelView, account
+from admin_views.base import ChoiceFilter, ScopedModelView, account, row_ids
 from models import (
     LEVELS_OF_KIND,
     Discipline,
@@ -81,29 +81,7 @@ LECTURER_LABELS = {
     "topic": _l("Topic"),
     "hours": _l("Hours"),
 }
-FORM_FIELDS = (
-    "year",
-    "project_no",
-    "name",
-    "level",
-    "discipline",
-    "organizer",
-    "co_organizer",
-    "principal",
-    "principal_title",
-    "contact",
-    "phone",
-    "start_date",
-    "end_date",
-    "venue",
-    "mode",
-    "audience",
-    "planned_participants",
-    "theory_hours",
-    "practice_hours",
-    "credits",
-    "remarks",
-)
+FORM_FIELDS = rules.PROJECT_FIELDS
 
 
 def _day(value) -> str:
@@ -180,28 +158,8 @@ class ProjectView(ScopedModelView):
         "modifiable",
     ]
     column_details_list = [
-        "year",
-        "project_no",
-        "name",
-        "level",
-        "discipline",
-        "organizer",
-        "co_organizer",
-        "principal",
-        "principal_title",
-        "contact",
-        "phone",
-        "start_date",
-        "end_date",
-        "venue",
-        "mode",
-        "audience",
-        "planned_participants",
-        "theory_hours",
-        "practice_hours",
+        *FORM_FIELDS,
         "total_hours",
-        "credits",
-        "remarks",
         "state",
         "modifiable",
         "return_reason",
@@ -344,7 +302,7 @@ class ProjectView(ScopedModelView):
         """Apply ``action_`` to the ticked rows in one transaction and say what
         happened to each: done, or skipped and why."""
         try:
-            result = workflow.apply_bulk(self.db_session, action_, account(), ids, reason)
+            result = workflow.apply_bulk(self.db_session, action_, account(), row_ids(ids), reason)
         except WorkflowError as error:
             self.db_session.rollback()
             flash(str(error), "error")
@@ -385,7 +343,7 @@ class ProjectView(ScopedModelView):
                 flash(gettext("A reason is required for this action."), "error")
             else:
                 return self.run_bulk(action_, ids, reason)
-        projects = self.get_query().filter(Project.id.in_(_ints(ids))).all()
+        projects = self.get_query().filter(Project.id.in_(row_ids(ids))).all()
         return self.render(
             "admin/project_reason.html",
             action=action_,
@@ -421,16 +379,6 @@ class ProjectView(ScopedModelView):
         return super().handle_view_exception(exc)
 
 
-def _ints(ids) -> list[int]:
-    out = []
-    for value in ids:
-        try:
-            out.append(int(value))
-        except (TypeError, ValueError):
-            continue
-    return out
-
-
 class MyProjectsView(ProjectView):
     """我的项目: an entry unit adds, edits, deletes and reports its own projects."""
 
@@ -439,8 +387,7 @@ class MyProjectsView(ProjectView):
     can_create = can_edit = can_delete = True
     form_columns = (*FORM_FIELDS, "seen_version")
     form_extra_fields = {"seen_version": fields.HiddenField()}
-    create_template = "admin/project_create.html"
-    edit_template = "admin/project_edit.html"
+    create_template = edit_template = "admin/project_form.html"
     form_overrides = {
         "level": fields.SelectField,
         "mode": fields.SelectField,

@@ -19,14 +19,17 @@ MAX_PARTICIPANTS = 100_000
 MAX_HOURS = 1_000
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
-UNIT_REQUIRED = ("name", "address", "manager", "phone", "postal_code")
-PROJECT_REQUIRED = (
+# Every field a project's owner fills in, in the order of the form (SPEC §2).
+PROJECT_FIELDS = (
     "year",
+    "project_no",
     "name",
     "level",
     "discipline",
     "organizer",
+    "co_organizer",
     "principal",
+    "principal_title",
     "contact",
     "phone",
     "start_date",
@@ -36,8 +39,19 @@ PROJECT_REQUIRED = (
     "audience",
     "planned_participants",
     "theory_hours",
+    "practice_hours",
     "credits",
+    "remarks",
 )
+UNIT_REQUIRED = ("name", "address", "manager", "phone", "postal_code")
+OPTIONAL_PROJECT_FIELDS = {
+    "project_no",
+    "co_organizer",
+    "principal_title",
+    "practice_hours",
+    "remarks",
+}
+PROJECT_REQUIRED = tuple(f for f in PROJECT_FIELDS if f not in OPTIONAL_PROJECT_FIELDS)
 REQUIRED = _l("This field is required.")
 
 
