@@ -77,7 +77,7 @@ LABELS = {
 LECTURER_LABELS = {
     "name": _l("Name"),
     "title": _l("Title"),
-    "unit": _l("Unit"),
+    "unit": _l("Workplace"),
     "topic": _l("Topic"),
     "hours": _l("Hours"),
 }

@@ -172,6 +172,8 @@ class Project(Timestamps, Base):
         Index("ix_projects_society_state_year", "society_id", "state", "year"),
         Index("ix_projects_committee_state_year", "committee_id", "state", "year"),
         Index("ix_projects_updated_at", "updated_at"),
+        # The public catalog: published projects by start date.
+        Index("ix_projects_state_start_date", "state", "start_date", "id"),
         CheckConstraint("end_date >= start_date", name="dates_ordered"),
         CheckConstraint("credits > 0 AND credits <= 30", name="credits_range"),
         CheckConstraint(
