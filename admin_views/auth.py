@@ -1,9 +1,100 @@
-"""Login, logout, password changes and the account's session (Flask-Security-Too)."""
+"""Login, logout, password changes and the account's session (Flask-Security-Too).
 
-from flask import Flask
+Passwords come from a superior (SPEC §1): an account created or reset by one
+carries ``must_change_password`` and sees only the change-password page until
+it has chosen its own.
+"""
 
-from extensions import security
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, redirect, request, url_for
+from flask_babel import get_locale
+from flask_security import LoginForm, current_user, logout_user, password_changed
+from flask_security.utils import get_message
+
+from extensions import db, security
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
+ADMIN_PREFIX = "/admin"
+USERNAME_CHARS_MESSAGE = "Username can contain only letters, numbers, underscores and hyphens"
+
+
+class UsernameLoginForm(LoginForm):
+    """Flask-Security's login form, saying one thing for an unknown username
+    and for a wrong password so that a failed login does not reveal which
+    usernames exist. Once the password is right, the real reason (a disabled
+    account) is shown."""
+
+    def validate(self, **kwargs) -> bool:
+        if super().validate(**kwargs):
+            return True
+        if not self.user_authenticated:
+            self._hide_which_credential_failed()
+        return False
+
+    def _hide_which_credential_failed(self) -> None:
+        hidden = {get_message("USER_DOES_NOT_EXIST")[0], get_message("INVALID_PASSWORD")[0]}
+        found = False
+        for field in (self.username, self.password):
+            kept = [error for error in field.errors if str(error) not in hidden]
+            found = found or len(kept) != len(field.errors)
+            field.errors = kept
+        if found:
+            self.form_errors.append(get_message("GENERIC_AUTHN_FAILED")[0])
 
 
 def init_auth(app: Flask, datastore) -> None:
-    security.init_app(app, datastore)
+    """Bind Flask-Security to ``app`` with our login form, Chinese messages and
+    the session rules: inactive accounts are signed out, and an account that
+    must change its password is held on the change-password page."""
+    configure(app)
+    security.init_app(app, datastore, login_form=UsernameLoginForm)
+    security.context_processor(lambda: {"current_locale": str(get_locale())})
+    password_changed.connect(_clear_forced_change, app)
+    app.before_request(enforce_session_rules)
+
+
+def configure(app: Flask) -> None:
+    """Settings that must be in place before ``security.init_app``."""
+    # Our catalog last, so that our wording wins over the (incomplete) builtin one.
+    app.config["SECURITY_I18N_DIRNAME"] = ["builtin", str(TRANSLATIONS)]
+    # A session cookie replayed from another client (address, browser) is dropped.
+    app.config.setdefault("SESSION_PROTECTION", "strong")
+    app.config.setdefault("SECURITY_LOGOUT_CSRF", True)
+    # The stock wording ("only letters and numbers") is wrong for our allowed
+    # characters (SECURITY_USERNAME_ALLOWED_CHARS adds "_" and "-").
+    app.config.setdefault(
+        "SECURITY_MSG_USERNAME_DISALLOWED_CHARACTERS",
+        (USERNAME_CHARS_MESSAGE, "error"),
+    )
+
+
+def enforce_session_rules():
+    """Before every request: end the session of an account that can no longer
+    log in (its unit was deactivated after it signed in), and send an account
+    that must change its password to the change-password page."""
+    if not current_user.is_authenticated:
+        return None
+    if not current_user.is_active:
+        # Flask-Security's session loader checks only the account's own flag.
+        logout_user()
+        return None
+    if current_user.must_change_password and _is_admin_page():
+        return redirect(url_for("security.change_password"))
+    return None
+
+
+def _is_admin_page() -> bool:
+    # The panel's own stylesheets stay reachable: the change-password page uses them.
+    endpoint = request.endpoint or ""
+    return request.path.startswith(ADMIN_PREFIX) and not endpoint.endswith(".static")
+
+
+def _clear_forced_change(app: Flask, user, **extra) -> None:
+    # The signal also fires when a superior sets a password
+    # (``admin_change_password``); only the owner's own change lifts the flag.
+    if current_user.is_authenticated and current_user.id == user.id:
+        user.must_change_password = False
+        db.session.add(user)
