@@ -1,7 +1,664 @@
-"""Unit, account and discipline management (SPEC §1). Filled in by its issue."""
+"""Unit, account and discipline management (SPEC §1): ``/admin/units/``,
+``/admin/users/`` and ``/admin/disciplines/``.
 
-from flask_admin import Admin
+Who may see and change what comes only from ``permissions`` (the scope of each
+view, the choices of each select, the predicates checked on save and in each
+action). Nothing is ever deleted: units, accounts and disciplines are
+deactivated. An account's role is never in a form; it follows its unit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from flask import abort, flash, redirect, request
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_admin.contrib.sqla.fields import QuerySelectField
+from flask_admin.form import BaseForm
+from flask_admin.helpers import get_form_data, get_redirect_target
+from flask_admin.model.template import EndpointLinkRowAction
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
+from flask_security import admin_change_password, hash_password
+from flask_security.proxies import _security
+from sqlalchemy import case, func, select, true
+from wtforms import (
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    ValidationError,
+    validators,
+)
+
+import permissions
+from admin_views.base import ChoiceFilter, ScopedModelView, account
+from extensions import db
+from models import Discipline, Unit, UnitKind, User, rules
+
+UNIT_FIELDS = ("name", "address", "manager", "phone", "postal_code")
+MAX_SORT_ORDER = 9999
+ACTIVE_TITLES = {True: _l("Active"), False: _l("Deactivated")}
+
+UNIT_LABELS = {
+    "name": _l("Unit name"),
+    "kind": _l("Unit type"),
+    "parent": _l("Parent unit"),
+    "address": _l("Address"),
+    "manager": _l("Person in charge"),
+    "phone": _l("Telephone"),
+    "postal_code": _l("Postal code"),
+    "active": _l("Status"),
+    "created_at": _l("Created"),
+    "updated_at": _l("Updated"),
+}
+USER_LABELS = {
+    "username": _l("Username"),
+    "display_name": _l("Full name"),
+    "unit": _l("Unit"),
+    "phone": _l("Telephone"),
+    "email": _l("E-mail"),
+    "active": _l("Status"),
+    "must_change_password": _l("Must change password"),
+    "password": _l("Password"),
+    "password_confirm": _l("Repeat the password"),
+    "created_at": _l("Created"),
+}
+DISCIPLINE_LABELS = {
+    "name": _l("Discipline name"),
+    "sort_order": _l("Sort order"),
+    "active": _l("Status"),
+}
 
 
-def register(admin: Admin) -> None:
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _blank_to_none(value):
+    value = _strip(value)
+    return value or None
+
+
+def _day(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _unit_label(unit: Unit) -> str:
+    label = f"{unit.name}（{unit.kind.title}）"
+    return label if unit.active else f"{label} — {ACTIVE_TITLES[False]}"
+
+
+def _ints(ids: Iterable) -> list[int]:
+    # Row ids come from the browser: anything that is not a number matches nothing.
+    out = []
+    for value in ids:
+        try:
+            out.append(int(value))
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+class Required(validators.InputRequired):
+    """Marks a field as required (the asterisk and the browser's check) without
+    its own message: the message comes from ``models.rules``, the same as in
+    every other form of the system."""
+
+    def __call__(self, form, field):
+        return None
+
+
+def _text(label, required=True, filters=(_strip,)):
+    return StringField(label, validators=[Required()] if required else [], filters=list(filters))
+
+
+def _add_errors(form, errors: dict) -> None:
+    # Flask-Admin shows only ``str`` errors under a field, not lazy strings.
+    for name, message in errors.items():
+        form[name].errors = [*form[name].errors, str(message)]
+
+
+class ScopedSelectField(QuerySelectField):
+    """A select of rows whose query is set per request; a value outside that
+    query is refused. Its message comes from our catalog: Flask-Admin's
+    ("Not a valid choice") is looked up in WTForms' catalog, which lacks it."""
+
+    def pre_validate(self, form) -> None:
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            raise ValidationError(gettext("Choose one of the listed options.")) from None
+
+
+# -- forms -------------------------------------------------------------------
+class UnitEditForm(BaseForm):
+    """A unit's contact details: what may change after creation."""
+
+    name = _text(UNIT_LABELS["name"])
+    address = _text(UNIT_LABELS["address"])
+    manager = _text(UNIT_LABELS["manager"])
+    phone = _text(UNIT_LABELS["phone"])
+    postal_code = _text(UNIT_LABELS["postal_code"])
+
+
+class UnitCreateForm(UnitEditForm):
+    """A new unit: its kind and parent are chosen once (their choices are set
+    per request from the account's scope)."""
+
+    kind = SelectField(UNIT_LABELS["kind"], choices=[], coerce=UnitKind, validators=[Required()])
+    parent = ScopedSelectField(
+        UNIT_LABELS["parent"], query_factory=list, get_label=_unit_label, validators=[Required()]
+    )
+
+
+class AccountEditForm(BaseForm):
+    display_name = _text(USER_LABELS["display_name"])
+    unit = ScopedSelectField(
+        USER_LABELS["unit"], query_factory=list, get_label=_unit_label, validators=[Required()]
+    )
+    phone = _text(USER_LABELS["phone"], required=False, filters=(_blank_to_none,))
+    email = _text(USER_LABELS["email"], required=False, filters=(_blank_to_none,))
+
+
+class PasswordForm(BaseForm):
+    """A password given by a superior, typed twice."""
+
+    password = PasswordField(USER_LABELS["password"], validators=[Required()])
+    password_confirm = PasswordField(USER_LABELS["password_confirm"], validators=[Required()])
+
+
+class AccountCreateForm(AccountEditForm, PasswordForm):
+    username = _text(USER_LABELS["username"])
+
+    def populate_obj(self, obj) -> None:
+        # The password is stored only hashed, by the view.
+        for name, field in self._fields.items():
+            if name not in PasswordForm.__dict__:
+                field.populate_obj(obj, name)
+
+
+class DisciplineForm(BaseForm):
+    name = _text(DISCIPLINE_LABELS["name"])
+    # Left empty, a new discipline goes last.
+    sort_order = IntegerField(DISCIPLINE_LABELS["sort_order"], validators=[validators.Optional()])
+
+
+# -- shared ------------------------------------------------------------------
+class ManagementView(ScopedModelView):
+    """What the three lists share: no delete anywhere, deactivate/activate
+    actions that re-query the ticked ids through the scope and ask
+    ``may_toggle`` about each row, and Chinese status titles."""
+
+    can_delete = False
+    can_export = False
+    column_display_pk = False
+
+    def get_one(self, id):
+        # The id arrives as text; SQLAlchemy 2.1 types an IN list by its values,
+        # and PostgreSQL refuses ``integer IN (varchar)``.
+        try:
+            number = int(id)
+        except (TypeError, ValueError):
+            abort(404)
+        return super().get_one(number)
+
+    def may_toggle(self, obj) -> str | None:
+        """None if the account may (de)activate ``obj``, else the reason why not."""
+        return None
+
+    def row_title(self, obj) -> str:
+        return str(obj)
+
+    @action(
+        "deactivate",
+        _l("Deactivate"),
+        _l("Deactivate the selected rows? Nothing is deleted; they can be activated again."),
+    )
+    def action_deactivate(self, ids):
+        self.set_active(ids, False)
+
+    @action("activate", _l("Activate"))
+    def action_activate(self, ids):
+        self.set_active(ids, True)
+
+    def set_active(self, ids, active: bool) -> None:
+        """(De)activate the ticked rows the account may change, in one
+        transaction; say which rows were skipped and why."""
+        wanted = _ints(ids)
+        found = self.get_query().filter(self.model.id.in_(wanted)).all() if wanted else []
+        done, skipped = 0, []
+        for obj in found:
+            reason = self.may_toggle(obj)
+            if reason:
+                skipped.append(f"“{self.row_title(obj)}”：{reason}")
+                continue
+            obj.active = active
+            done += 1
+        missing = len(set(ids)) - len(found)
+        if missing > 0:
+            skipped.append(ngettext("%(num)d row not found", "%(num)d rows not found", missing))
+        self.db_session.commit()
+        self._report(active, done, skipped)
+
+    def _report(self, active: bool, done: int, skipped: list[str]) -> None:
+        if done:
+            message = (
+                ngettext("%(num)d row activated.", "%(num)d rows activated.", done)
+                if active
+                else ngettext("%(num)d row deactivated.", "%(num)d rows deactivated.", done)
+            )
+            flash(message, "success")
+        if skipped:
+            flash(gettext("Not processed: %(details)s", details="；".join(skipped)), "warning")
+
+
+def _status_cell(view, context, obj, name):
+    return ACTIVE_TITLES[bool(getattr(obj, name))]
+
+
+def _active_options():
+    return [("1", ACTIVE_TITLES[True]), ("0", ACTIVE_TITLES[False])]
+
+
+def _active_filter(column):
+    return ChoiceFilter(column, _l("Status"), _active_options, coerce=lambda v: v == "1")
+
+
+# -- units -------------------------------------------------------------------
+# Tree order for the unit list: the committee, then each society followed by its
+# branches, issuers among the societies.
+_TREE_GROUP = case(
+    (Unit.kind == UnitKind.COMMITTEE, 0),
+    (Unit.kind == UnitKind.BRANCH, Unit.parent_id),
+    else_=Unit.id,
+)
+_TREE_LEVEL = case((Unit.kind == UnitKind.COMMITTEE, 1), (Unit.kind == UnitKind.BRANCH, 3), else_=2)
+
+
+class UnitView(ManagementView):
+    """单位管理: the committee manages every unit of its tree, a society its own
+    unit's contact details and its branches (SPEC §1)."""
+
+    permission = "unit-manage"
+    column_list = ["name", "kind", "parent", "manager", "phone", "postal_code", "active"]
+    column_details_list = [
+        "name",
+        "kind",
+        "parent",
+        "address",
+        "manager",
+        "phone",
+        "postal_code",
+        "active",
+        "created_at",
+        "updated_at",
+    ]
+    column_labels = UNIT_LABELS
+    column_formatters = {
+        "kind": lambda v, c, unit, n: unit.kind.title,
+        "parent": lambda v, c, unit, n: unit.parent.name if unit.parent else "",
+        "active": _status_cell,
+        "created_at": lambda v, c, unit, n: _day(unit.created_at),
+        "updated_at": lambda v, c, unit, n: _day(unit.updated_at),
+    }
+    column_formatters_detail = column_formatters
+    column_searchable_list = ["name", "manager", "phone", "address"]
+    column_sortable_list = ["name", "postal_code", "active"]
+    column_default_sort = [(_TREE_GROUP, False), (_TREE_LEVEL, False), ("name", False)]
+    form_create_rules = ("kind", "parent", *UNIT_FIELDS)
+    form_edit_rules = UNIT_FIELDS
+
+    def scope(self):
+        return permissions.unit_management(account())
+
+    def get_filters(self):
+        return [
+            ChoiceFilter(Unit.kind, _l("Unit type"), self._kind_options, coerce=UnitKind),
+            _active_filter(Unit.active),
+        ]
+
+    def _kind_options(self):
+        return [(kind.value, kind.title) for kind in UnitKind]
+
+    def get_create_form(self):
+        return UnitCreateForm
+
+    def get_edit_form(self):
+        return UnitEditForm
+
+    def scope_form(self, form) -> None:
+        if "kind" in form:
+            form.kind.choices = [
+                (kind.value, kind.title) for kind in permissions.creatable_unit_kinds(account())
+            ]
+            form.parent.query_factory = self.parent_choices
+
+    def parent_choices(self) -> list[Unit]:
+        """Active units the account may place a new unit under: a unit it manages
+        whose kind is the parent kind of a kind it may create."""
+        kinds = {kind.parent_kind for kind in permissions.creatable_unit_kinds(account())}
+        stmt = (
+            select(Unit)
+            .where(permissions.unit_management(account()), Unit.kind.in_(kinds), Unit.active)
+            .order_by(Unit.kind, Unit.name)
+        )
+        return self.db_session.scalars(stmt).all()
+
+    def validate_form(self, form) -> bool:
+        valid = super().validate_form(form)
+        if request.method != "POST" or "name" not in form:
+            return valid
+        errors = rules.validate_unit({name: form[name].data for name in UNIT_FIELDS})
+        errors.update(self._placement_errors(form, errors))
+        _add_errors(form, errors)
+        return valid and not errors
+
+    def _placement_errors(self, form, errors) -> dict:
+        creating = "kind" in form
+        parent = form.parent.data if creating else form._obj.parent
+        if creating:
+            kind = form.kind.data
+            if not isinstance(kind, UnitKind) or parent is None or form.parent.errors:
+                return {}
+            if not permissions.can_create_unit(account(), kind, parent):
+                return {"parent": _not_under(kind, parent)}
+        if "name" not in errors and self._name_taken(form.name.data, parent, form._obj):
+            return {"name": _l("Another unit under the same parent unit already has this name.")}
+        return {}
+
+    def _name_taken(self, name: str, parent: Unit | None, unit: Unit | None) -> bool:
+        # Unique among siblings only (a database constraint); asked here so
+        # the answer appears next to the field instead of as a database error.
+        stmt = select(Unit.id).where(
+            Unit.name == name,
+            Unit.parent_id == parent.id if parent is not None else Unit.parent_id.is_(None),
+        )
+        if unit is not None and unit.id is not None:
+            stmt = stmt.where(Unit.id != unit.id)
+        return self.db_session.scalar(stmt.limit(1)) is not None
+
+    def on_model_change(self, form, unit, is_created) -> None:
+        # Checked again where the row is written: the form is only the first gate.
+        if is_created and not permissions.can_create_unit(account(), unit.kind, unit.parent):
+            raise PermissionError(str(_not_under(unit.kind, unit.parent)))
+        if not is_created and not permissions.can_manage_unit(account(), unit):
+            raise PermissionError(gettext("You may not change this unit."))
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        if isinstance(exc, PermissionError):
+            flash(str(exc), "error")
+            return True
+        return super().handle_view_exception(exc)
+
+    def may_toggle(self, unit) -> str | None:
+        if unit.id == account().unit_id:
+            return gettext("you cannot deactivate or activate your own unit")
+        if not permissions.can_deactivate_unit(account(), unit):
+            return gettext("not permitted")
+        return None
+
+
+def _not_under(kind: UnitKind, parent: Unit | None):
+    return _l(
+        "A unit of type “%(kind)s” cannot be created under “%(parent)s”.",
+        kind=kind.title,
+        parent=parent.name if parent is not None else "",
+    )
+
+
+# -- accounts ----------------------------------------------------------------
+class AccountView(ManagementView):
+    """帐号管理: accounts of the units under the signed-in unit (SPEC §1). The
+    role follows the unit; passwords are set hashed and must be changed at
+    the next login."""
+
+    permission = "account-manage"
+    column_list = [
+        "username",
+        "display_name",
+        "unit",
+        "phone",
+        "email",
+        "active",
+        "must_change_password",
+    ]
+    column_details_list = [*column_list, "created_at"]
+    column_labels = USER_LABELS
+    column_formatters = {
+        "unit": lambda v, c, user, n: user.unit.name,
+        "active": _status_cell,
+        "must_change_password": lambda v, c, user, n: (
+            gettext("Yes") if user.must_change_password else gettext("No")
+        ),
+        "created_at": lambda v, c, user, n: _day(user.created_at),
+    }
+    column_formatters_detail = column_formatters
+    column_searchable_list = ["username", "display_name", "phone"]
+    column_sortable_list = ["username", "display_name", "active"]
+    column_default_sort = [("username", False), ("id", False)]
+    column_extra_row_actions = [
+        EndpointLinkRowAction("fa fa-key", ".reset_password_view", title=_l("Reset password"))
+    ]
+    form_create_rules = (
+        "username",
+        "display_name",
+        "unit",
+        "phone",
+        "email",
+        "password",
+        "password_confirm",
+    )
+    form_edit_rules = ("display_name", "unit", "phone", "email")
+
+    def scope(self):
+        return permissions.account_management(account())
+
+    def get_filters(self):
+        return [
+            ChoiceFilter(User.unit_id, _l("Unit"), self._unit_filter_options, coerce=int),
+            _active_filter(User.active),
+        ]
+
+    def _unit_filter_options(self):
+        return [(unit.id, unit.name) for unit in self.unit_choices()]
+
+    def unit_choices(self) -> list[Unit]:
+        """The units whose accounts the signed-in account manages."""
+        ids = permissions.subordinate_unit_ids(account())
+        stmt = select(Unit).where(Unit.id.in_(ids)).order_by(Unit.kind, Unit.name)
+        return self.db_session.scalars(stmt).all()
+
+    def get_create_form(self):
+        return AccountCreateForm
+
+    def get_edit_form(self):
+        return AccountEditForm
+
+    def scope_form(self, form) -> None:
+        form.unit.query_factory = self.unit_choices
+
+    def validate_form(self, form) -> bool:
+        valid = super().validate_form(form)
+        if request.method != "POST" or "display_name" not in form:
+            return valid
+        errors = self._contact_errors(form)
+        if "username" in form:
+            errors.update(self._username_errors(form))
+            errors.update(password_errors(form))
+        me = account()
+        moved = form.unit.data is not None and form.unit.data.id != me.unit_id
+        if form._obj is not None and form._obj.id == me.id and moved:
+            errors["unit"] = _l("You cannot move your own account to another unit.")
+        _add_errors(form, errors)
+        return valid and not errors
+
+    def _contact_errors(self, form) -> dict:
+        errors = {}
+        if not form.display_name.data:
+            errors["display_name"] = rules.REQUIRED
+        if form.phone.data and (message := rules.phone(form.phone.data)):
+            errors["phone"] = message
+        if form.email.data and not _looks_like_email(form.email.data):
+            errors["email"] = _l("Enter a valid e-mail address, e.g. name@example.com.")
+        return errors
+
+    def _username_errors(self, form) -> dict:
+        if not form.username.data:
+            return {"username": rules.REQUIRED}
+        message, normalized = _security.username_util.validate(form.username.data)
+        if message:
+            return {"username": message}
+        form.username.data = normalized
+        taken = select(User.id).where(func.lower(User.username) == normalized.lower())
+        if self.db_session.scalar(taken.limit(1)) is not None:
+            return {"username": _l("This username is already taken.")}
+        return {}
+
+    def on_model_change(self, form, user, is_created) -> None:
+        if not permissions.can_manage_account(account(), user):
+            raise PermissionError(gettext("You may not manage accounts of this unit."))
+        if is_created:
+            user.password = hash_password(form.password.data)
+            user.fs_uniquifier = uuid.uuid4().hex
+            user.must_change_password = True
+            user.active = True
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        if isinstance(exc, PermissionError):
+            flash(str(exc), "error")
+            return True
+        return super().handle_view_exception(exc)
+
+    def may_toggle(self, user) -> str | None:
+        if user.id == account().id:
+            return gettext("you cannot deactivate or activate your own account")
+        if not permissions.can_manage_account(account(), user):
+            return gettext("not permitted")
+        return None
+
+    def row_title(self, user) -> str:
+        return user.username
+
+    @expose("/password/", methods=("GET", "POST"))
+    def reset_password_view(self):
+        """A superior sets a new password: the owner must change it at the next
+        login, and every session of the account ends now."""
+        return_url = get_redirect_target() or self.get_url(".index_view")
+        user = self.get_one(request.args.get("id"))
+        if user.id == account().id or not permissions.can_manage_account(account(), user):
+            flash(gettext("Change your own password on the change-password page."), "warning")
+            return redirect(return_url)
+        form = PasswordForm(get_form_data())
+        if request.method == "POST" and form.validate():
+            errors = password_errors(form)
+            _add_errors(form, errors)
+            if not errors:
+                reset_password(user, form.password.data)
+                self.db_session.commit()
+                flash(gettext("The password of %(name)s was reset.", name=user.username), "success")
+                return redirect(return_url)
+        return self.render(
+            "security/reset_user_password.html", form=form, user=user, return_url=return_url
+        )
+
+
+def password_errors(form) -> dict:
+    """Errors of a new password typed twice, by Flask-Security's policy
+    (length at least ``SECURITY_PASSWORD_LENGTH_MIN``)."""
+    if not form.password.data:
+        return {"password": rules.REQUIRED}
+    messages, normalized = _security.password_util.validate(form.password.data, False)
+    if messages:
+        return {"password": "；".join(str(m) for m in messages)}
+    form.password.data = normalized
+    if _security.password_util.normalize(form.password_confirm.data or "") != normalized:
+        return {"password_confirm": _l("The two passwords do not match.")}
+    return {}
+
+
+def reset_password(user: User, password: str) -> None:
+    """Set ``user``'s password as a superior: hashed, a new session identifier
+    (old sessions end), and a change required at the next login."""
+    admin_change_password(user, password, notify=False)
+    user.must_change_password = True
+
+
+def _looks_like_email(value: str) -> bool:
+    local, _, domain = value.rpartition("@")
+    return bool(local) and "." in domain and " " not in value and len(value) <= 255
+
+
+# -- disciplines ---------------------------------------------------------------
+class DisciplineView(ManagementView):
+    """学科: the committee's list of disciplines (add, rename, reorder,
+    deactivate). A discipline is never deleted: projects refer to it."""
+
+    permission = "discipline-manage"
+    column_list = ["name", "sort_order", "active"]
+    column_details_list = column_list
+    column_labels = DISCIPLINE_LABELS
+    column_formatters = {"active": _status_cell}
+    column_formatters_detail = column_formatters
+    column_searchable_list = ["name"]
+    column_sortable_list = ["name", "sort_order", "active"]
+    column_default_sort = [("sort_order", False), ("id", False)]
+    form = DisciplineForm
+
+    def scope(self):
+        # One list for the whole system; the permission says who may edit it.
+        return true()
+
+    def get_filters(self):
+        return [_active_filter(Discipline.active)]
+
+    def create_form(self, obj=None):
+        form = super().create_form(obj)
+        if request.method == "GET":
+            form.sort_order.data = self._next_sort_order()
+        return form
+
+    def _next_sort_order(self) -> int:
+        highest = self.db_session.scalar(select(func.max(Discipline.sort_order)))
+        return min((highest or 0) + 1, MAX_SORT_ORDER)
+
+    def validate_form(self, form) -> bool:
+        valid = super().validate_form(form)
+        if request.method != "POST" or "sort_order" not in form:
+            return valid
+        errors = {}
+        if not form.name.data:
+            errors["name"] = rules.REQUIRED
+        elif self._name_taken(form.name.data, form._obj):
+            errors["name"] = _l("This discipline is already in the list.")
+        order = form.sort_order.data
+        if order is None and not form.sort_order.errors:
+            form.sort_order.data = self._next_sort_order()
+        elif order is not None and not 0 <= order <= MAX_SORT_ORDER:
+            errors["sort_order"] = _l(
+                "Enter a whole number from 0 to %(high)s.", high=MAX_SORT_ORDER
+            )
+        _add_errors(form, errors)
+        return valid and not errors
+
+    def _name_taken(self, name: str, discipline) -> bool:
+        stmt = select(Discipline.id).where(Discipline.name == name)
+        if discipline is not None and discipline.id is not None:
+            stmt = stmt.where(Discipline.id != discipline.id)
+        return self.db_session.scalar(stmt.limit(1)) is not None
+
+
+def register(admin) -> None:
     """Add the unit, account and discipline views to ``admin``."""
+    views: list[tuple[type[ManagementView], type, object, str]] = [
+        (UnitView, Unit, _l("Units"), "units"),
+        (AccountView, User, _l("Accounts"), "users"),
+        (DisciplineView, Discipline, _l("Disciplines"), "disciplines"),
+    ]
+    category = _l("Management")
+    for view_class, model, name, endpoint in views:
+        admin.add_view(
+            view_class(model, db, name=name, endpoint=endpoint, url=endpoint, category=category)
+        )
