@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from flask import abort, flash, redirect, request
+from flask import flash, redirect, request
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.fields import QuerySelectField
@@ -195,15 +195,6 @@ class ManagementView(ScopedModelView):
     can_delete = False
     can_export = False
     column_display_pk = False
-
-    def get_one(self, id):
-        # The id arrives as text; SQLAlchemy 2.1 types an IN list by its values,
-        # and PostgreSQL refuses ``integer IN (varchar)``.
-        try:
-            number = int(id)
-        except (TypeError, ValueError):
-            abort(404)
-        return super().get_one(number)
 
     def may_toggle(self, obj) -> str | None:
         """None if the account may (de)activate ``obj``, else the reason why not."""
