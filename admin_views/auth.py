@@ -75,7 +75,8 @@ def enforce_session_rules():
     """Before every request: end the session of an account that can no longer
     log in (its unit was deactivated after it signed in), and send an account
     that must change its password to the change-password page."""
-    if not current_user.is_authenticated:
+    if _is_static() or not current_user.is_authenticated:
+        # Stylesheets and scripts need no account: no database query for them.
         return None
     if not current_user.is_active:
         # Flask-Security's session loader checks only the account's own flag.
@@ -86,10 +87,13 @@ def enforce_session_rules():
     return None
 
 
-def _is_admin_page() -> bool:
-    # The panel's own stylesheets stay reachable: the change-password page uses them.
+def _is_static() -> bool:
     endpoint = request.endpoint or ""
-    return request.path.startswith(ADMIN_PREFIX) and not endpoint.endswith(".static")
+    return endpoint == "static" or endpoint.endswith(".static")
+
+
+def _is_admin_page() -> bool:
+    return request.path.startswith(ADMIN_PREFIX)
 
 
 def _clear_forced_change(app: Flask, user, **extra) -> None:

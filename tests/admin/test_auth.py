@@ -236,3 +236,10 @@ def test_reset_by_a_superior_forces_a_change_and_ends_old_sessions(
     assert _goes_to(victim.get("/admin/projects/"), "/change")
     # The superior's own session is untouched.
     assert browser.get("/admin/users/").status_code == 200
+
+
+def test_session_cookie_replayed_from_another_browser_is_dropped(login_as, browser):
+    login_as("bma")
+    assert browser.get("/admin/units/").status_code == 200
+    stolen = browser.get("/admin/units/", headers={"User-Agent": "another browser"})
+    assert _goes_to(stolen, "/login")
