@@ -1,5 +1,7 @@
 """The admin panel (Flask-Admin), Chinese by default."""
 
+from pathlib import Path
+
 from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
@@ -15,6 +17,7 @@ def init_admin(app: Flask) -> Admin:
         name="北京CME项目备案、发布系统",
         theme=Bootstrap4Theme(fluid=True, base_template="admin/cme_base.html"),
         index_view=Dashboard(name="首页", url="/admin"),
+        translations_path=str(Path(__file__).resolve().parent.parent / "translations"),
     )
     projects.register(admin)
     accounts.register(admin)

@@ -10,12 +10,10 @@ deactivated. An account's role is never in a form; it follows its unit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 
 from flask import flash, redirect, request
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.form import BaseForm
 from flask_admin.helpers import get_form_data, get_redirect_target
 from flask_admin.model.template import EndpointLinkRowAction
@@ -29,12 +27,11 @@ from wtforms import (
     PasswordField,
     SelectField,
     StringField,
-    ValidationError,
     validators,
 )
 
 import permissions
-from admin_views.base import ChoiceFilter, ScopedModelView, account
+from admin_views.base import ChoiceFilter, ScopedModelView, ScopedSelectField, account, row_ids
 from extensions import db
 from models import Discipline, Unit, UnitKind, User, rules
 
@@ -91,17 +88,6 @@ def _unit_label(unit: Unit) -> str:
     return label if unit.active else f"{label} — {ACTIVE_TITLES[False]}"
 
 
-def _ints(ids: Iterable) -> list[int]:
-    # Row ids come from the browser: anything that is not a number matches nothing.
-    out = []
-    for value in ids:
-        try:
-            out.append(int(value))
-        except (TypeError, ValueError):
-            continue
-    return out
-
-
 class Required(validators.InputRequired):
     """Marks a field as required (the asterisk and the browser's check) without
     its own message: the message comes from ``models.rules``, the same as in
@@ -119,18 +105,6 @@ def _add_errors(form, errors: dict) -> None:
     # Flask-Admin shows only ``str`` errors under a field, not lazy strings.
     for name, message in errors.items():
         form[name].errors = [*form[name].errors, str(message)]
-
-
-class ScopedSelectField(QuerySelectField):
-    """A select of rows whose query is set per request; a value outside that
-    query is refused. Its message comes from our catalog: Flask-Admin's
-    ("Not a valid choice") is looked up in WTForms' catalog, which lacks it."""
-
-    def pre_validate(self, form) -> None:
-        try:
-            super().pre_validate(form)
-        except ValidationError:
-            raise ValidationError(gettext("Choose one of the listed options.")) from None
 
 
 # -- forms -------------------------------------------------------------------
@@ -218,7 +192,7 @@ class ManagementView(ScopedModelView):
     def set_active(self, ids, active: bool) -> None:
         """(De)activate the ticked rows the account may change, in one
         transaction; say which rows were skipped and why."""
-        wanted = _ints(ids)
+        wanted = row_ids(ids)
         found = self.get_query().filter(self.model.id.in_(wanted)).all() if wanted else []
         done, skipped = 0, []
         for obj in found:

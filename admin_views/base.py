@@ -14,11 +14,14 @@ from collections.abc import Callable, Iterable, Sequence
 from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.model.filters import BaseFilter
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from sqlalchemy import ColumnElement, func
+from wtforms import SelectField
+from wtforms.validators import ValidationError
 
 import exports
 from extensions import db
@@ -38,6 +41,26 @@ def row_ids(values: Iterable) -> list[int]:
         except (TypeError, ValueError):
             continue
     return ids
+
+
+class ListedChoiceMixin:
+    """A value outside the field's choices is refused with our own message:
+    Flask-Admin looks "Not a valid choice" up in WTForms' catalog, which lacks
+    it, so it would show in English."""
+
+    def pre_validate(self, form) -> None:
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            raise ValidationError(gettext("Choose one of the listed options.")) from None
+
+
+class ScopedSelectField(ListedChoiceMixin, QuerySelectField):
+    """A select of rows whose query is set per request (``query_factory``)."""
+
+
+class ChoiceField(ListedChoiceMixin, SelectField):
+    """A select of fixed values whose choices may be narrowed per request."""
 
 
 class ScopedFilterMixin:

@@ -24,7 +24,14 @@ from wtforms import SelectChoice, fields, validators
 
 import permissions
 import workflow
-from admin_views.base import ChoiceFilter, ScopedModelView, account, row_ids
+from admin_views.base import (
+    ChoiceField,
+    ChoiceFilter,
+    ScopedModelView,
+    ScopedSelectField,
+    account,
+    row_ids,
+)
 from models import (
     LEVELS_OF_KIND,
     Discipline,
@@ -389,8 +396,8 @@ class MyProjectsView(ProjectView):
     form_extra_fields = {"seen_version": fields.HiddenField()}
     create_template = edit_template = "admin/project_form.html"
     form_overrides = {
-        "level": fields.SelectField,
-        "mode": fields.SelectField,
+        "level": ChoiceField,
+        "mode": ChoiceField,
         "year": fields.IntegerField,
         "planned_participants": fields.IntegerField,
         "theory_hours": fields.FloatField,
@@ -399,6 +406,7 @@ class MyProjectsView(ProjectView):
         "start_date": fields.DateField,
         "end_date": fields.DateField,
         "remarks": fields.TextAreaField,
+        "discipline": ScopedSelectField,
     }
     form_args = {
         "mode": {"choices": [SelectChoice(m.value, m.title) for m in ProjectMode]},

@@ -201,6 +201,8 @@ def test_an_issuer_must_give_its_project_number(login_as, browser, session):
         ("planned_participants", "0", "1至100000"),
         ("phone", "12", "电话号码"),
         ("lecturers-1-topic", "", "此项为必填项"),
+        ("discipline", "99999", "请从列表中选择"),
+        ("level", "national", "请从列表中选择"),  # a branch files society projects only
     ],
 )
 def test_field_errors_are_chinese_and_nothing_is_saved(
