@@ -29,7 +29,7 @@ class Profile:
     load_users: int = 32
 
 
-FULL = Profile(small=2_000, large=200_000, reps=15, export_reps=3, bulk_reps=7, load_seconds=60)
+FULL = Profile(small=2_000, large=200_000, reps=15, export_reps=2, bulk_reps=7, load_seconds=60)
 QUICK = Profile(small=2_000, large=20_000, reps=5, export_reps=2, bulk_reps=3, load_seconds=15)
 # The pages whose statements are explained (query plans) on the large set.
 EXPLAINED = {

@@ -1,0 +1,94 @@
+"""Where the time goes: pyinstrument profiles of the slow scenarios on a large data set.
+
+    .venv/bin/python -m bench.profile --db sqlite --projects 200000
+
+Writes ``bench/results/profile-<backend>.txt``: one call tree per scenario (the list page,
+a search, the details page, a 500-row bulk report and a 10,000-row CSV/XLSX export).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+
+from pyinstrument import Profiler
+
+from bench import database, datagen, scenarios
+from bench.measure import SqlRecorder
+from bench.report import RESULTS
+
+
+def profiled(title: str, action, repeat: int = 3) -> str:
+    """The call tree of ``repeat`` runs of ``action`` (after one unprofiled warm-up)."""
+    action()
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    for _ in range(repeat):
+        action()
+    profiler.stop()
+    tree = profiler.output_text(unicode=True, color=False, show_all=False)
+    return f"## {title} ({repeat} runs)\n\n{tree}\n"
+
+
+def profile_all(run: scenarios.Run) -> list[str]:
+    committee, branch = run.browser("committee"), run.browser("branch")
+    year = run.year
+    details = f"/admin/audit/details/?id={scenarios.visible_id(run, 'committee')}"
+    parts = [
+        profiled("list/committee", lambda: committee.get("/admin/audit/")),
+        profiled(
+            "search/committee",
+            lambda: committee.get(f"/admin/audit/?search={scenarios.SEARCH_WORD}"),
+        ),
+        profiled("details/committee", lambda: committee.get(details)),
+        profiled("public search /", lambda: run.browser("public").get("/")),
+    ]
+    candidates = scenarios._candidates(run, "branch")
+    token = branch.token("/admin/projects/")
+    rng = random.Random(1)
+    parts.append(
+        profiled(
+            "bulk report 500 (branch)",
+            lambda: scenarios._bulk_rep(run, branch, "branch", rng.sample(candidates, 500), token),
+        )
+    )
+    for kind in ("csv", "xlsx"):
+        url = scenarios._export_url(kind, {"year": year, "state": "published"})
+        parts.append(
+            profiled(
+                f"export {kind} {run.dataset.projects // 20} rows",
+                lambda u=url: committee.get(u),
+                1,
+            )
+        )
+    return parts
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
+    parser.add_argument("--db", default="sqlite")
+    parser.add_argument("--projects", type=int, default=200_000)
+    args = parser.parse_args(argv)
+    from bench.webapp import create_bench_app
+    from extensions import db
+
+    with database.fresh_database(args.db, "profile") as url:
+        database.migrate(url)
+        dataset = datagen.generate(url, args.projects)
+        app = create_bench_app(url)
+        with app.app_context():
+            engine = db.engine
+        with SqlRecorder(engine) as recorder:
+            run = scenarios.Run(app, engine, dataset, 1, recorder)
+            parts = profile_all(run)
+        engine.dispose()
+    path = RESULTS / f"profile-{args.db}.txt"
+    path.write_text(
+        f"# pyinstrument, {args.projects:,} projects on {args.db}\n\n" + "\n".join(parts)
+    )
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
