@@ -258,11 +258,19 @@ class ProjectView(ScopedModelView):
         return self.get_url(f"{self.endpoint}.index_view", **args)
 
     def _scoped(self, *columns):
-        return select(*columns).where(self.scope()).distinct()
+        return select(*columns).where(self.scope())
 
     def _year_options(self):
-        years = self.db_session.scalars(self._scoped(Project.year).order_by(Project.year.desc()))
-        return [(y, y) for y in years]
+        """Every year from the scope's first to its last (or this year): two
+        index probes rather than a DISTINCT over the whole scope."""
+        first = self._scoped(Project.year).order_by(Project.year).limit(1)
+        last = self._scoped(Project.year).order_by(Project.year.desc()).limit(1)
+        low, high = self.db_session.execute(
+            select(first.scalar_subquery(), last.scalar_subquery())
+        ).one()
+        if low is None:
+            return []
+        return [(y, y) for y in range(max(high, date.today().year), low - 1, -1)]
 
     def _state_options(self):
         hidden = () if account().unit.kind.is_entry else (ProjectState.DRAFT,)
@@ -275,11 +283,8 @@ class ProjectView(ScopedModelView):
         return [(r.id, r.name) for r in rows]
 
     def _unit_options(self):
-        owners = self._scoped(Project.owner_unit_id).scalar_subquery()
-        rows = self.db_session.execute(
-            select(Unit.id, Unit.name).where(Unit.id.in_(owners)).order_by(Unit.name)
-        )
-        return [(r.id, r.name) for r in rows]
+        units = permissions.filing_units(account()).order_by(Unit.name)
+        return [(u.id, u.name) for u in self.db_session.scalars(units)]
 
     # -- details -----------------------------------------------------------
     def history(self, project):

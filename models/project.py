@@ -172,6 +172,14 @@ class Project(Timestamps, Base):
         Index("ix_projects_society_state_year", "society_id", "state", "year"),
         Index("ix_projects_committee_state_year", "committee_id", "state", "year"),
         Index("ix_projects_updated_at", "updated_at"),
+        # Each list's default order (newest change first) and its year filter
+        # options, per scope column: no scan of a whole tree's projects.
+        Index("ix_projects_owner_updated", "owner_unit_id", "updated_at", "id"),
+        Index("ix_projects_society_updated", "society_id", "updated_at", "id"),
+        Index("ix_projects_committee_updated", "committee_id", "updated_at", "id"),
+        Index("ix_projects_owner_year", "owner_unit_id", "year"),
+        Index("ix_projects_society_year", "society_id", "year"),
+        Index("ix_projects_committee_year", "committee_id", "year"),
         # The public catalog: published projects by start date.
         Index("ix_projects_state_start_date", "state", "start_date", "id"),
         CheckConstraint("end_date >= start_date", name="dates_ordered"),

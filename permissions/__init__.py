@@ -13,6 +13,7 @@ from permissions.predicates import (
 from permissions.scopes import (
     account_management,
     creatable_unit_kinds,
+    filing_units,
     manageable_accounts,
     manageable_units,
     project_visibility,
@@ -34,6 +35,7 @@ __all__ = [
     "can_manage_unit",
     "can_view_project",
     "creatable_unit_kinds",
+    "filing_units",
     "manageable_accounts",
     "manageable_units",
     "project_visibility",

@@ -6,7 +6,7 @@ through these; nothing else decides visibility.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, false, or_, select
+from sqlalchemy import ColumnElement, Select, exists, false, or_, select
 
 from models import Project, ProjectEvent, ProjectState, Unit, UnitKind, User
 
@@ -43,14 +43,29 @@ def published_projects() -> Select:
 
 def visible_events(account) -> Select:
     """History rows of the projects the account may see; an entry unit also
-    keeps the history of the projects it deleted."""
+    keeps the history of the projects it deleted. (EXISTS, so each event
+    probes one project by key instead of listing every visible id.)"""
     if not _usable(account):
         return select(ProjectEvent).where(false())
-    visible_ids = select(Project.id).where(project_visibility(account))
-    condition = ProjectEvent.project_id.in_(visible_ids)
+    condition = exists().where(Project.id == ProjectEvent.project_id, project_visibility(account))
     if account.unit.kind.is_entry:
         condition = or_(condition, ProjectEvent.owner_unit_id == account.unit_id)
     return select(ProjectEvent).where(condition)
+
+
+def filing_units(account) -> Select:
+    """The entry units whose projects the account may see (for a filter's
+    options): its own unit, a society's branches, a committee's entry units."""
+    if not _usable(account):
+        return select(Unit).where(false())
+    unit = account.unit
+    if unit.kind.is_entry:
+        return select(Unit).where(Unit.id == unit.id)
+    if unit.kind is UnitKind.SOCIETY:
+        return select(Unit).where(Unit.parent_id == unit.id, Unit.kind == UnitKind.BRANCH)
+    return select(Unit).where(
+        Unit.root_id == unit.id, Unit.kind.in_([UnitKind.BRANCH, UnitKind.ISSUER])
+    )
 
 
 def unit_management(account) -> ColumnElement[bool]:

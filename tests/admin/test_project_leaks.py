@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import select
 
 import permissions
-from models import Project, ProjectState, User
+from models import Project, ProjectState, Unit, User
 from tests.factories import make_project, make_tree
 
 ACCOUNTS = ("bjcme", "bma", "bjtcm", "bma_cardio", "bma_peds", "tcm_acu", "pumch")
@@ -134,17 +135,31 @@ def test_visible_projects_open(world, session, login_as, browser, username):
 
 @pytest.mark.parametrize("username", ACCOUNTS)
 def test_filter_options_are_scoped(world, session, login_as, browser, username):
-    """The 申报单位 and 年度 filters list only what the account's projects hold."""
+    """The 申报单位 filter lists the entry units under the account (none of
+    another tree or society); the 年度 filter spans its projects' years."""
     account = world[username]
+    mine = account.unit
+    expected_units = set()
+    for unit in session.scalars(select(Unit)):
+        if mine.kind.is_entry:
+            ok = unit.id == mine.id
+        elif mine.kind.value == "society":
+            ok = unit.parent_id == mine.id
+        else:
+            ok = unit.root_id == mine.id and unit.kind.is_entry
+        if ok:
+            expected_units.add(unit.name)
     projects = session.scalars(permissions.visible_projects(account)).all()
     login_as(username)
     html = browser.get(f"/admin/{VIEW_OF[username]}/").get_data(as_text=True)
     data = re.search(r'<div id="filter-groups-data" class="d-none">(.*?)</div>', html, re.S)
     groups = json.loads(data.group(1))
     units = {label for _, label in groups["申报单位"][0]["options"]}
-    years = {int(value) for value, _ in groups["年度"][0]["options"]}
-    assert units == {p.owner_unit.name for p in projects}
-    assert years == {p.year for p in projects}
+    years = [int(value) for value, _ in groups["年度"][0]["options"]]
+    assert units == expected_units
+    seen_years = {p.year for p in projects}
+    assert seen_years <= set(years)
+    assert years == list(range(max(max(seen_years), date.today().year), min(seen_years) - 1, -1))
 
 
 def test_anonymous_is_sent_to_login(app, demo):
