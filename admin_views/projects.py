@@ -192,32 +192,56 @@ class ProjectView(ScopedModelView):
     column_searchable_list = ["name", "project_no", "principal"]
     column_display_pk = False
     details_template = "admin/project_details.html"
-    export_columns = (
-        ("year", LABELS["year"]),
-        ("project_no", LABELS["project_no"]),
-        ("name", LABELS["name"]),
-        (lambda p: str(ProjectLevel(p.level).title), LABELS["level"]),
-        (lambda p: p.discipline.name, LABELS["discipline"]),
-        ("organizer", LABELS["organizer"]),
-        ("co_organizer", LABELS["co_organizer"]),
-        ("principal", LABELS["principal"]),
-        ("principal_title", LABELS["principal_title"]),
-        ("contact", LABELS["contact"]),
-        ("phone", LABELS["phone"]),
-        ("start_date", LABELS["start_date"]),
-        ("end_date", LABELS["end_date"]),
-        ("venue", LABELS["venue"]),
-        (lambda p: str(ProjectMode(p.mode).title), LABELS["mode"]),
-        ("audience", LABELS["audience"]),
-        ("planned_participants", LABELS["planned_participants"]),
-        ("theory_hours", LABELS["theory_hours"]),
-        ("practice_hours", LABELS["practice_hours"]),
-        ("credits", LABELS["credits"]),
-        (lambda p: str(ProjectState(p.state).title), LABELS["state"]),
-        (lambda p: str(ProjectState(p.state).modifiable_title), LABELS["modifiable"]),
-        (lambda p: p.owner_unit.name, LABELS["owner_unit"]),
-        ("remarks", LABELS["remarks"]),
+    # (attribute, header): the export's columns; enum values are written as
+    # their titles, looked up once per export rather than once per row.
+    export_columns = tuple(
+        (name, LABELS[name])
+        for name in (
+            "year",
+            "project_no",
+            "name",
+            "level",
+            "discipline",
+            "organizer",
+            "co_organizer",
+            "principal",
+            "principal_title",
+            "contact",
+            "phone",
+            "start_date",
+            "end_date",
+            "venue",
+            "mode",
+            "audience",
+            "planned_participants",
+            "theory_hours",
+            "practice_hours",
+            "credits",
+            "state",
+            "modifiable",
+            "owner_unit",
+            "remarks",
+        )
     )
+
+    def export_rows(self, query):
+        titles = {
+            "level": {m: str(m.title) for m in ProjectLevel},
+            "mode": {m: str(m.title) for m in ProjectMode},
+            "state": {m: str(m.title) for m in ProjectState},
+            "modifiable": {m: str(m.modifiable_title) for m in ProjectState},
+        }
+        getters = []
+        for name, _ in self.export_columns:
+            if name in titles:
+                source = "state" if name == "modifiable" else name
+                getters.append(lambda p, t=titles[name], a=source: t[getattr(p, a)])
+            elif name in ("discipline", "owner_unit"):
+                getters.append(lambda p, a=name: getattr(p, a).name)
+            else:
+                getters.append(lambda p, a=name: getattr(p, a))
+        for project in query:
+            yield [get(project) for get in getters]
 
     def scope(self):
         return permissions.project_visibility(account())
