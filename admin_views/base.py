@@ -28,8 +28,11 @@ from extensions import db
 
 
 def account():
-    """The signed-in account, or None."""
-    return current_user if current_user and current_user.is_authenticated else None
+    """The signed-in account, or None (the object itself, not Flask-Login's
+    proxy: a bulk action reads it several times per row)."""
+    if current_user and current_user.is_authenticated:
+        return current_user._get_current_object()
+    return None
 
 
 def row_ids(values: Iterable) -> list[int]:
