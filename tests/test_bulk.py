@@ -103,3 +103,21 @@ def test_statement_count_does_not_grow_with_ids(demo, session, count_statements,
         assert len(result.done) == size
         counts[size] = counter.count
     assert counts[1] == counts[5] == counts[40], counts
+
+
+def test_publishing_across_years_costs_the_same_statements(demo, session, count_statements):
+    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+    counts = {}
+    for label, years in (("one year", [2026] * 6), ("six years", list(range(2021, 2027)))):
+        ids = [make_project(session, cardio, S.AT_COMMITTEE, year=y).id for y in years]
+        session.commit()
+        session.refresh(bjcme)
+        with count_statements() as counter:
+            result = workflow.apply_bulk(session, Action.PUBLISH, bjcme, ids)
+        session.commit()
+        assert sorted(result.done) == sorted(ids)
+        counts[label] = counter.count
+    assert counts["one year"] == counts["six years"], counts
+    numbers = session.scalars(select(Project.project_no).where(Project.state == S.PUBLISHED)).all()
+    assert len(numbers) == len(set(numbers))
+    assert {n[:4] for n in numbers if "-XH-" in n} >= {str(y) for y in range(2021, 2027)}

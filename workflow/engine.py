@@ -246,24 +246,27 @@ def _allocate_numbers(session: Session, rows) -> dict[int, str]:
     by_counter = defaultdict(list)
     for row in rows:
         by_counter[(row.committee_id, row.year)].append(row.id)
+    if not by_counter:
+        return {}
     counters = ProjectNumberCounter.__table__
     dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-    insert_fn = dialect_insert[session.get_bind().dialect.name]
+    stmt = dialect_insert[session.get_bind().dialect.name](counters).values(
+        [
+            {"committee_id": committee_id, "year": year, "last_value": len(ids)}
+            for (committee_id, year), ids in by_counter.items()
+        ]
+    )
+    # One statement for every (committee, year) at once: create each counter
+    # or advance it by the number of rows, and read back where it stands.
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[counters.c.committee_id, counters.c.year],
+        set_={"last_value": counters.c.last_value + stmt.excluded.last_value},
+    ).returning(counters.c.committee_id, counters.c.year, counters.c.last_value)
     numbers = {}
-    for (committee_id, year), ids in by_counter.items():
-        session.execute(
-            insert_fn(counters)
-            .values(committee_id=committee_id, year=year, last_value=0)
-            .on_conflict_do_nothing()
-        )
-        last = session.execute(
-            update(counters)
-            .where(counters.c.committee_id == committee_id, counters.c.year == year)
-            .values(last_value=counters.c.last_value + len(ids))
-            .returning(counters.c.last_value)
-        ).scalar_one()
+    for committee_id, year, last in session.execute(stmt):
+        ids = sorted(by_counter[(committee_id, year)])
         first = last - len(ids) + 1
-        numbers |= {pid: format_number(year, first + i) for i, pid in enumerate(sorted(ids))}
+        numbers |= {pid: format_number(year, first + i) for i, pid in enumerate(ids)}
     return numbers
 
 
