@@ -4,9 +4,11 @@ through Playwright. Each step saves a screenshot under test-output/e2e/."""
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,6 +59,13 @@ def live_server(app, demo) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+        server.server_close()
+        # The development server's request threads can drop a static file's
+        # handle when the browser abandons a download (a reload, a redirect);
+        # collect those here, not in whichever later test the GC happens to run.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
 
 
 class Person:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+# The development server may leave a static file's handle to the GC (see conftest).
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 ACCOUNTS = ("bjcme", "bma", "bma_cardio", "pumch")
 
 

@@ -6,10 +6,13 @@ import csv
 import io
 
 import openpyxl
+import pytest
 from sqlalchemy import select
 
 from models import Project, ProjectState
 
+# The development server may leave a static file's handle to the GC (see conftest).
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 S = ProjectState
 NEW_NAME = "浏览器测试：心脏康复规范化培训班"
 LECTURERS = (
