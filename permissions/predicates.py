@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import workflow
 from models import ProjectState, UnitKind
-from permissions.scopes import creatable_unit_kinds
+from permissions.scopes import _usable, creatable_unit_kinds
 from workflow.transitions import OWNERS
-
-
-def _usable(account) -> bool:
-    return account is not None and account.is_authenticated and account.is_active
 
 
 def can_view_project(account, project) -> bool:
