@@ -441,8 +441,8 @@ class MyProjectsView(ProjectView):
 
     def get_list_row_actions(self):
         wrap = {
-            EditRowAction: permissions.can_edit_project,
-            DeleteRowAction: permissions.can_delete_project,
+            EditRowAction: workflow.can_edit_project,
+            DeleteRowAction: workflow.can_delete_project,
         }
         return [
             PredicateRowAction(a, wrap[type(a)]) if type(a) in wrap else a
@@ -519,7 +519,7 @@ class MyProjectsView(ProjectView):
         """An entry unit opens the form only while it holds the project."""
         if request.args.get("id"):
             project = self.get_one(request.args.get("id"))
-            if not permissions.can_edit_project(account(), project):
+            if not workflow.can_edit_project(account(), project):
                 flash(str(workflow.refusal(project, Action.EDIT, account())), "error")
                 return redirect(self.get_url(".details_view", id=project.id))
         return super().edit_view()

@@ -1,15 +1,18 @@
-"""Visibility (scope functions returning SQL) and per-object predicates."""
+"""Visibility (scope functions returning SQL), per-object predicates and how an
+account stands to a project.
+
+Layer: imports only ``models`` (and libraries); ``workflow`` and the views build
+on it. The direction is checked by import-linter in ``make lint``."""
 
 from permissions.predicates import (
     can_create_project,
     can_create_unit,
     can_deactivate_unit,
-    can_delete_project,
-    can_edit_project,
     can_manage_account,
     can_manage_unit,
     can_view_project,
 )
+from permissions.relations import OWNERS, Relation, relation
 from permissions.scopes import (
     account_management,
     creatable_unit_kinds,
@@ -25,12 +28,12 @@ from permissions.scopes import (
 )
 
 __all__ = [
+    "OWNERS",
+    "Relation",
     "account_management",
     "can_create_project",
     "can_create_unit",
     "can_deactivate_unit",
-    "can_delete_project",
-    "can_edit_project",
     "can_manage_account",
     "can_manage_unit",
     "can_view_project",
@@ -40,6 +43,7 @@ __all__ = [
     "manageable_units",
     "project_visibility",
     "published_projects",
+    "relation",
     "subordinate_unit_ids",
     "unit_management",
     "visible_events",

@@ -1,33 +1,26 @@
 """Predicates on one object, for views that already hold it.
 
 Each answers "may this account do X to this object now?" by the same rules as
-the scope functions and the workflow table, never by a role name in a view.
+the scope functions, never by a role name in a view. What an account may do to
+a project in a given state (edit, delete, report…) is the workflow table's
+answer: ``workflow.can_edit_project`` and friends, one layer up.
 """
 
 from __future__ import annotations
 
-import workflow
 from models import ProjectState, UnitKind
+from permissions.relations import OWNERS, relation
 from permissions.scopes import _usable, creatable_unit_kinds
-from workflow.transitions import OWNERS
 
 
 def can_view_project(account, project) -> bool:
     """The predicate twin of ``project_visibility`` for a loaded project."""
-    rel = workflow.relation(account, project)
+    rel = relation(account, project)
     return rel in OWNERS or (rel is not None and project.state != ProjectState.DRAFT)
 
 
 def can_create_project(account) -> bool:
     return _usable(account) and account.unit.kind.is_entry
-
-
-def can_edit_project(account, project) -> bool:
-    return workflow.is_allowed(project, workflow.Action.EDIT, account)
-
-
-def can_delete_project(account, project) -> bool:
-    return workflow.is_allowed(project, workflow.Action.DELETE, account)
 
 
 def can_manage_unit(account, unit) -> bool:
@@ -56,7 +49,7 @@ def can_create_unit(account, kind: UnitKind, parent) -> bool:
 
 
 def can_manage_account(account, other) -> bool:
-    """Create, edit, deactivate or reset the password of ``other`` (SPEC §1)."""
+    """Create, edit, deactivate or reset the password of ``other``."""
     if not _usable(account):
         return False
     mine, unit = account.unit, other.unit

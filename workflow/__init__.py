@@ -1,10 +1,16 @@
-"""The workflow of SPEC §3: the transition table and the engine that applies it."""
+"""The project workflow: the transition table and the engine that applies it.
 
+Layer: imports ``models`` and ``permissions`` (scopes and relations), never the
+views; ``permissions`` never imports this package (checked by ``make lint``)."""
+
+from permissions.relations import Relation, relation
 from workflow.engine import (
     BulkResult,
     apply,
     apply_bulk,
     available_actions,
+    can_delete_project,
+    can_edit_project,
     create,
     edit,
     ensure_allowed,
@@ -22,10 +28,8 @@ from workflow.transitions import (
     TRANSITIONS,
     Action,
     Outcome,
-    Relation,
     find,
     possible_actions,
-    relation,
 )
 
 __all__ = [
@@ -42,6 +46,8 @@ __all__ = [
     "apply",
     "apply_bulk",
     "available_actions",
+    "can_delete_project",
+    "can_edit_project",
     "create",
     "edit",
     "ensure_allowed",

@@ -18,9 +18,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
 from models import Project, ProjectEvent, ProjectNumberCounter, ProjectState, utcnow
+from permissions.relations import relation
 from permissions.scopes import project_visibility
 from workflow.errors import NotAllowed, ProjectChanged, ProjectNotFound, ReasonRequired
-from workflow.transitions import TRANSITIONS, Action, Outcome, find, relation
+from workflow.transitions import TRANSITIONS, Action, Outcome, find
 
 projects = Project.__table__
 BULK_ACTIONS = frozenset(
@@ -56,6 +57,15 @@ def refusal(project, action: Action, account) -> NotAllowed | None:
 
 def is_allowed(project, action: Action, account) -> bool:
     return refusal(project, action, account) is None
+
+
+def can_edit_project(account, project) -> bool:
+    """May ``account`` change ``project``'s fields now (its owner, while it holds it)."""
+    return is_allowed(project, Action.EDIT, account)
+
+
+def can_delete_project(account, project) -> bool:
+    return is_allowed(project, Action.DELETE, account)
 
 
 def available_actions(project, account) -> list[Action]:

@@ -1,8 +1,8 @@
 """The transition table of SPEC §3, as data.
 
-Pure: no database access here. ``relation`` says how an account stands to a
-project (owner, its society, its committee); a transition names the action,
-the relations that may take it, the states it starts from and its target.
+Pure: no database access here. A transition names the action, the relations
+that may take it (``permissions.relations``: owner, its society, its
+committee), the states it starts from, its target and what else it writes.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from models import ProjectState, UnitKind
+from models import ProjectState
+from permissions.relations import OWNERS, RELATIONS_OF_KIND, Relation
 
 S = ProjectState
 
@@ -42,13 +43,6 @@ ACTION_TITLES = {
 }
 
 
-class Relation(enum.StrEnum):
-    OWNER_BRANCH = "owner_branch"
-    OWNER_ISSUER = "owner_issuer"
-    SOCIETY = "society"
-    COMMITTEE = "committee"
-
-
 class Outcome(enum.Enum):
     """Targets that are not a state."""
 
@@ -57,7 +51,6 @@ class Outcome(enum.Enum):
 
 
 Target = ProjectState | Outcome
-OWNERS = frozenset({Relation.OWNER_BRANCH, Relation.OWNER_ISSUER})
 HELD_BY_OWNER = frozenset({S.DRAFT, S.RETURNED})
 
 
@@ -93,29 +86,6 @@ TRANSITIONS: tuple[Transition, ...] = (
         reason_required=True,
     ),
 )
-
-# The relations an account of a unit kind can ever have to a project.
-RELATIONS_OF_KIND = {
-    UnitKind.BRANCH: frozenset({Relation.OWNER_BRANCH}),
-    UnitKind.ISSUER: frozenset({Relation.OWNER_ISSUER}),
-    UnitKind.SOCIETY: frozenset({Relation.SOCIETY}),
-    UnitKind.COMMITTEE: frozenset({Relation.COMMITTEE}),
-}
-
-
-def relation(account, project) -> Relation | None:
-    """How ``account`` stands to ``project`` (any object with the project's
-    owner_unit_id, society_id and committee_id), or None."""
-    if account is None or not account.is_active:
-        return None
-    unit = account.unit
-    if project.owner_unit_id == unit.id:
-        return Relation.OWNER_BRANCH if project.society_id is not None else Relation.OWNER_ISSUER
-    if unit.kind is UnitKind.SOCIETY and project.society_id == unit.id:
-        return Relation.SOCIETY
-    if unit.kind is UnitKind.COMMITTEE and project.committee_id == unit.id:
-        return Relation.COMMITTEE
-    return None
 
 
 def find(action: Action, rel: Relation | None, state: ProjectState) -> Transition | None:
