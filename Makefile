@@ -28,7 +28,7 @@ run: install
 	@echo "Demo accounts (password demo-pass-2026): bjcme 市继委, bma / bjtcm 总会,"
 	@echo "  bma_cardio / bma_peds / tcm_acu 分会, pumch 发放证书单位"
 	@echo "Serving on http://127.0.0.1:$(PORT)/"
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	SUPPORT_PHONE="$${SUPPORT_PHONE-400-812-8811}" $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

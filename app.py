@@ -62,6 +62,11 @@ class DefaultConfig:
     SECURITY_LOGOUT_METHODS = ["POST"]
     SECURITY_I18N_DOMAIN = "flask_security"
     EXPORT_MAX_ROWS = 100_000
+    # The support contact shown on the help page, the panel's footer and the
+    # error pages; empty hides it. Set in the environment (SUPPORT_PHONE,
+    # SUPPORT_EMAIL); `make run` sets the demo's.
+    SUPPORT_PHONE = ""
+    SUPPORT_EMAIL = ""
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -72,6 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
     configure_security(app)
     configure_headers(app)
     configure_views(app)
+    configure_errors(app)
     configure_cli(app)
     return app
 
@@ -85,6 +91,9 @@ def configure_settings(app: Flask, overrides: dict) -> None:
     )
     if "SECRET_KEY" in env:
         app.config["SECRET_KEY"] = env["SECRET_KEY"]
+    for key in ("SUPPORT_PHONE", "SUPPORT_EMAIL"):
+        if key in env:
+            app.config[key] = env[key]
     app.config["PRODUCTION"] = env.get("CME_ENV") == "production"
     app.config.update(overrides)
     if app.config["PRODUCTION"] and app.config["SECRET_KEY"] == DEV_SECRET_KEY:
@@ -164,6 +173,13 @@ def configure_views(app: Flask) -> None:
     def favicon():
         # Browsers ask for it on every page; answer without a logged 404.
         return "", 204
+
+
+def configure_errors(app: Flask) -> None:
+    """Error pages in the user's language and layout; JSON under /api/."""
+    from errors import init_errors
+
+    init_errors(app)
 
 
 def configure_cli(app: Flask) -> None:

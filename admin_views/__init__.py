@@ -6,7 +6,7 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from admin_views import accounts, projects
+from admin_views import accounts, help, projects
 from admin_views.dashboard import Dashboard
 
 
@@ -21,4 +21,5 @@ def init_admin(app: Flask) -> Admin:
     )
     projects.register(admin)
     accounts.register(admin)
+    help.register(admin)
     return admin
