@@ -1,6 +1,7 @@
 """Application factory: ``create_app(config=None)``, one small step per concern.
 
-Run with ``flask --app app run``; production uses ``wsgi:app`` under gunicorn.
+Run with ``flask --app app run``; production runs ``gunicorn 'app:create_app()'``
+(see the README's Production section).
 """
 
 from __future__ import annotations
