@@ -1,6 +1,6 @@
 """Accounts (帐号) and their roles, for Flask-Security-Too.
 
-An account's role follows from its unit's kind (SPEC §1) and is kept in sync
+An account's role follows from its unit's kind (docs/domain.md#roles) and is kept in sync
 by a flush hook: no form or command chooses it.
 """
 

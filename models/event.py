@@ -1,4 +1,4 @@
-"""The immutable history of every project (SPEC §3)."""
+"""The immutable history of every project (docs/domain.md#history)."""
 
 from __future__ import annotations
 

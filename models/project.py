@@ -1,4 +1,4 @@
-"""Projects (项目) and their lecturers (授课教师), SPEC §2.
+"""Projects (项目) and their lecturers (授课教师): docs/domain.md#projects.
 
 The state column is written only by the workflow engine (``workflow/``), with
 compare-and-set UPDATE statements; assigning it through the ORM raises.

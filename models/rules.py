@@ -1,4 +1,4 @@
-"""Field rules shared by forms, the CLI and the models (SPEC §1, §2).
+"""Field rules shared by forms, the CLI and the models (docs/domain.md#field-rules).
 
 Each rule takes a cleaned value and returns ``None`` or a translatable message;
 ``validate_*`` functions check a whole record and return ``{field: message}``.
@@ -19,7 +19,7 @@ MAX_PARTICIPANTS = 100_000
 MAX_HOURS = 1_000
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
-# Every field a project's owner fills in, in the order of the form (SPEC §2).
+# Every field a project's owner fills in, in the order of the form (docs/domain.md#projects).
 PROJECT_FIELDS = (
     "year",
     "project_no",
@@ -117,7 +117,7 @@ def validate_unit(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def validate_project(values: Mapping[str, Any], *, issuer: bool) -> dict[str, Any]:
-    """Errors of a project's fields, keyed by field name (SPEC §2).
+    """Errors of a project's fields, keyed by field name.
 
     ``issuer`` says whether the owner is a certificate-issuing unit, which must
     enter the number its project was approved under.

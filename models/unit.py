@@ -1,4 +1,4 @@
-"""Units (单位): the committee → society → branch / issuer tree of SPEC §1."""
+"""Units (单位): the committee → society → branch / issuer tree (docs/domain.md#units)."""
 
 from __future__ import annotations
 
