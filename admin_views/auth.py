@@ -1,6 +1,6 @@
 """Login, logout, password changes and the account's session (Flask-Security-Too).
 
-Passwords come from a superior (SPEC §1): an account created or reset by one
+Passwords come from a superior (docs/domain.md#accounts): an account created or reset by one
 carries ``must_change_password`` and sees only the change-password page until
 it has chosen its own.
 """

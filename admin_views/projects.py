@@ -1,4 +1,4 @@
-"""The three project lists of SPEC §5: 我的项目 (entry units), 项目审阅
+"""The three project lists (docs/domain.md#screens): 我的项目 (entry units), 项目审阅
 (societies) and 项目审核 (the committee).
 
 Every view scopes through ``permissions.project_visibility``; every state

@@ -93,7 +93,7 @@ class Run:
 
 
 def list_urls(run: Run, role: str) -> dict[str, str]:
-    """The list pages of SPEC §5 for ``role``: default, filtered, searched, deep."""
+    """The project list pages for ``role``: default, filtered, searched, deep."""
     view, state = ROLES[role]
     base = f"/admin/{view}/"
     return {

@@ -1,4 +1,4 @@
-"""Who sees what (SPEC §1, §4), as SQL expressions and selects.
+"""Who sees what (docs/domain.md#visibility), as SQL expressions and selects.
 
 Every list, count, detail, action, export, filter option and lookup goes
 through these; nothing else decides visibility.
@@ -89,7 +89,7 @@ def manageable_units(account) -> Select:
 
 
 def subordinate_unit_ids(account) -> Select:
-    """Units under the account's unit whose accounts it manages (SPEC §1):
+    """Units under the account's unit whose accounts it manages (docs/domain.md#accounts):
     the committee manages accounts of every unit of its tree, itself
     included; a society only those of its branches."""
     unit = account.unit if _usable(account) else None

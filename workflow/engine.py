@@ -1,4 +1,4 @@
-"""The only code that changes a project's state (SPEC §3).
+"""The only code that changes a project's state (docs/domain.md#transitions).
 
 Every function writes one event per changed project, flushes and never
 commits: the caller (a request handler or a CLI command) commits once.

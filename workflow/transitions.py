@@ -1,4 +1,4 @@
-"""The transition table of SPEC §3, as data.
+"""The transition table (docs/domain.md#transitions), as data.
 
 Pure: no database access here. A transition names the action, the relations
 that may take it (``permissions.relations``: owner, its society, its
