@@ -1,4 +1,4 @@
-"""Field rules of SPEC §1 and §2, in Python (what forms show next to a field)
+"""Field rules (docs/domain.md#field-rules), in Python (what forms show next to a field)
 and in the database (CHECK constraints and keys, on both backends)."""
 
 from __future__ import annotations

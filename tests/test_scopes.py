@@ -1,5 +1,6 @@
 """The scope functions of permissions/ for each of the seven demo accounts
-return exactly what SPEC §1 and §4 say, and the per-object predicates agree."""
+return exactly what docs/domain.md#visibility and #roles say, and the per-object
+predicates agree."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from models import Project, ProjectState, Unit, User
 from tests.factories import make_project, make_tree
 
 DEMO_ACCOUNTS = ("bjcme", "bma", "bjtcm", "bma_cardio", "bma_peds", "tcm_acu", "pumch")
-# Written out from SPEC §6: each unit's parent, by account name.
+# Written out from the demo data (docs/domain.md#demo-data): each unit's parent, by account name.
 PARENT = {
     "bjcme": None,
     "bma": "bjcme",

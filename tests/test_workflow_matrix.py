@@ -1,4 +1,4 @@
-"""The whole transition matrix of SPEC §3: every (project kind, state, actor,
+"""The whole transition matrix (docs/domain.md#transitions): every (project kind, state, actor,
 action) → the target state, or the typed error, through the real engine."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ ACTIONS = (
     Action.WITHDRAW,
 )
 
-# SPEC §3, written out independently of workflow/transitions.py:
+# The domain's rules, written out independently of workflow/transitions.py:
 # (action, actor, project kind) -> {from state: target}; "same" / "removed".
 SPEC = {
     (Action.EDIT, "owner", "branch"): {S.DRAFT: "same", S.RETURNED: "same"},
@@ -44,7 +44,7 @@ SPEC = {
 
 
 def visible(kind: str, state: ProjectState, actor: str) -> bool:
-    """SPEC §4: owners see everything of theirs; reviewers nothing in draft."""
+    """docs/domain.md#visibility: owners see everything of theirs; reviewers nothing in draft."""
     if actor == "owner":
         return True
     if state is S.DRAFT:

@@ -29,7 +29,7 @@ OUTSIDERS = {
     "out_branch": ("外省医学会外科分会", UnitKind.BRANCH, "out_society"),
     "out_issuer": ("外省人民医院", UnitKind.ISSUER, "out_committee"),
 }
-# What each account manages (SPEC §1), by the key of the unit / the username.
+# What each account manages (docs/domain.md#roles), by the key of the unit / the username.
 # None: the view is closed to the account (403).
 MANAGED_UNITS = {
     "bjcme": set(DEMO_UNITS),
