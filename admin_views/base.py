@@ -202,7 +202,8 @@ class ScopedModelView(ModelView):
 
     # -- export ------------------------------------------------------------
     def export_filename(self, export_type: str) -> str:
-        return f"{self.name}.{export_type}"
+        # Dated, so a second download the same week does not overwrite the first.
+        return exports.dated_filename(str(self.name), export_type)
 
     def export_rows(self, query) -> Iterable[Sequence]:
         for obj in query:

@@ -13,8 +13,13 @@ feed them from a ``yield_per`` query without loading the result into memory::
     return exports.csv_response("已公布项目.csv", ["项目编号", "项目名称", "学分"], rows())
 
 Cell values are converted the same way in both formats (see ``cell_value``): numbers stay
-numbers, dates stay dates, ``None`` is an empty cell, anything else becomes text and is
-neutralised so that a spreadsheet never evaluates it as a formula.
+numbers, dates stay dates, times (stored as naive UTC) are written in Beijing time, ``None``
+is an empty cell, anything else becomes text and is neutralised so that a spreadsheet never
+evaluates it as a formula.
+
+An XLSX file opens ready to read in Excel: a named sheet, a bold header row that stays in
+view while scrolling, and columns wide enough for Chinese text. File names carry the day of
+the export (``dated_filename``), so repeated downloads do not overwrite one another.
 
 ``max_rows`` bounds the number of data rows written. Left as ``None`` it is taken from the
 application's ``EXPORT_MAX_ROWS`` setting when there is one; pass ``0`` for no bound. Rows past
@@ -32,10 +37,11 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, has_app_context, stream_with_context
 from werkzeug.wsgi import FileWrapper
@@ -46,6 +52,7 @@ __all__ = [
     "cell_value",
     "content_disposition",
     "csv_response",
+    "dated_filename",
     "neutralise",
     "xlsx_response",
 ]
@@ -61,6 +68,27 @@ ILLEGAL_XML_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # would make the WSGI server flush tiny pieces.
 CSV_ROWS_PER_CHUNK = 200
 FILE_CHUNK_SIZE = 64 * 1024
+# The users' time zone: times are stored as naive UTC and shown in Beijing time.
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+# Column widths are estimated from the header and the first rows: the file is written as
+# the rows arrive, and widths must be set before the first row is written.
+WIDTH_SAMPLE_ROWS = 200
+MIN_COLUMN_WIDTH, MAX_COLUMN_WIDTH = 6, 60
+# Characters Excel does not allow in a sheet's name; a name holds at most 31 characters.
+SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+def local_time(value: datetime) -> datetime:
+    """A stored time (naive UTC, or aware) as naive Beijing time: a spreadsheet cell has no
+    time zone, and its reader expects the clock on the wall."""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(LOCAL_ZONE).replace(tzinfo=None)
+
+
+def dated_filename(stem: str, extension: str, today: date | None = None) -> str:
+    """``项目_2026-11-30.xlsx``: the stem, the day of the export in Beijing, the extension."""
+    day = today or datetime.now(LOCAL_ZONE).date()
+    return f"{stem}_{day.isoformat()}.{extension}"
 
 
 def neutralise(value: Any) -> Any:
@@ -79,9 +107,11 @@ def cell_value(value: Any) -> Any:
     """Normalise one value for a spreadsheet cell.
 
     ``None`` → ``None`` (empty); ``bool``, ``int``, ``float`` stay; ``Decimal`` → ``float``;
-    ``date``/``datetime`` stay; everything else (including lazy translated strings and enums)
-    becomes neutralised text.
+    ``date`` stays; ``datetime`` becomes Beijing time (``local_time``); everything else
+    (including lazy translated strings and enums) becomes neutralised text.
     """
+    if isinstance(value, datetime):
+        return local_time(value)
     if value is None or isinstance(value, bool | int | float | date):
         return value
     if isinstance(value, Decimal):
@@ -134,7 +164,7 @@ def _csv_text(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="seconds")
+        return value.isoformat(sep=" ", timespec="minutes")
     if isinstance(value, date):
         return value.isoformat()
     return value
@@ -176,18 +206,55 @@ def csv_response(
     )
 
 
-def _xlsx_cell(sheet, value: Any):
+def _xlsx_cell(sheet, value: Any, *, bold: bool = False):
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
 
     value = cell_value(value)
     if isinstance(value, str):
         value = ILLEGAL_XML_CHARS.sub("", value)
     cell = WriteOnlyCell(sheet, value=value)
+    if bold:
+        cell.font = Font(bold=True)
     if isinstance(value, datetime):
-        cell.number_format = "yyyy-mm-dd hh:mm:ss"
+        cell.number_format = "yyyy-mm-dd hh:mm"
     elif isinstance(value, date):
         cell.number_format = "yyyy-mm-dd"
     return cell
+
+
+def display_width(value: Any) -> int:
+    """How many character cells ``value`` takes in a spreadsheet column: a Chinese (wide)
+    character takes two, a Latin letter or digit one."""
+    value = cell_value(value)
+    if value is None:
+        return 0
+    if isinstance(value, datetime):
+        return 16
+    if isinstance(value, date):
+        return 10
+    text = str(value)
+    longest_line = max(text.splitlines() or [""], key=len)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in longest_line)
+
+
+def _column_widths(headers: Sequence[Any], sample: Sequence[Sequence[Any]]) -> list[float]:
+    widths = []
+    for index, header in enumerate(headers):
+        longest = max(
+            [display_width(header)]
+            + [display_width(row[index]) for row in sample if index < len(row)]
+        )
+        # Two extra for the cell's padding and the filter arrow Excel may draw.
+        widths.append(min(max(longest + 2, MIN_COLUMN_WIDTH), MAX_COLUMN_WIDTH))
+    return widths
+
+
+def sheet_name_for(filename: str) -> str:
+    """The sheet's name from the file's: ``项目审阅_2026-11-30.xlsx`` → ``项目审阅``."""
+    stem = filename.rpartition(".")[0] or filename
+    stem = re.sub(r"_\d{4}-\d{2}-\d{2}$", "", stem)
+    return (SHEET_NAME_FORBIDDEN.sub("", stem).strip("' ") or "项目")[:31]
 
 
 def xlsx_response(
@@ -196,21 +263,32 @@ def xlsx_response(
     rows: Iterable[Sequence[Any]],
     *,
     max_rows: int | None = None,
-    sheet_title: str = "Sheet1",
+    sheet_title: str | None = None,
 ) -> Response:
     """An XLSX download with typed cells: numbers numeric, dates as dates, text neutralised.
 
+    The sheet is named ``sheet_title`` (default: the file name without its date), its bold
+    header row is frozen, and each column is as wide as the header and the first
+    ``WIDTH_SAMPLE_ROWS`` rows need (a Chinese character counts double).
+
     An .xlsx file is a zip whose directory comes last, so it cannot be sent before it is
     complete. The workbook is written in openpyxl's write-only mode (rows go straight to a
-    temporary file, memory stays flat), saved to a temporary file and streamed from disk.
-    See the module docstring for cell conversion and ``max_rows``.
+    temporary file, memory stays flat: only the width sample is held), saved to a temporary
+    file and streamed from disk. See the module docstring for cell conversion and
+    ``max_rows``.
     """
     from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_title)
-    sheet.append([_xlsx_cell(sheet, h) for h in headers])
-    for row in _bounded(rows, max_rows):
+    sheet = workbook.create_sheet(title=sheet_title or sheet_name_for(filename))
+    iterator = iter(_bounded(rows, max_rows))
+    sample = list(itertools.islice(iterator, WIDTH_SAMPLE_ROWS))
+    for index, width in enumerate(_column_widths(headers, sample), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    sheet.append([_xlsx_cell(sheet, h, bold=True) for h in headers])
+    for row in itertools.chain(sample, iterator):
         sheet.append([_xlsx_cell(sheet, v) for v in row])
     # Not a with-block: the file must outlive this function. The WSGI server closes the
     # response body, and so the file, once sent (even unread); a failed save closes it here.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from urllib.parse import unquote
 
 import openpyxl
@@ -49,7 +50,10 @@ def test_csv_export_is_excel_friendly_and_exactly_the_filtered_rows(
     assert body.startswith(b"\xef\xbb\xbf")
     disposition = response.headers["Content-Disposition"]
     assert "filename*=UTF-8''" in disposition
-    assert "项目审阅" in unquote(disposition.split("filename*=UTF-8''")[1])
+    # Dated, so two downloads do not overwrite each other.
+    assert re.fullmatch(
+        r"项目审阅_\d{4}-\d{2}-\d{2}\.csv", unquote(disposition.split("filename*=UTF-8''")[1])
+    )
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     header, data = rows[0], rows[1:]
     assert header[:3] == ["年度", "项目编号", "项目名称"]
@@ -73,8 +77,18 @@ def test_xlsx_export_has_numbers_and_no_formulas(formula_project, login_as, brow
     login_as("bma_cardio")
     response, body = _download(browser, "/admin/projects/export/xlsx/")
     assert response.status_code == 200
+    disposition = unquote(response.headers["Content-Disposition"].split("filename*=UTF-8''")[1])
+    assert re.fullmatch(r"我的项目_\d{4}-\d{2}-\d{2}\.xlsx", disposition)
     sheet = openpyxl.load_workbook(io.BytesIO(body)).active
+    # Ready to read in Excel: a named sheet, a bold frozen header, columns fit for Chinese.
+    assert sheet.title == "我的项目"
+    assert sheet.freeze_panes == "A2"
+    assert all(cell.font.b for cell in sheet[1])
     header = [cell.value for cell in sheet[1]]
+    name_column = openpyxl.utils.get_column_letter(header.index("项目名称") + 1)
+    year_column = openpyxl.utils.get_column_letter(header.index("年度") + 1)
+    assert sheet.column_dimensions[name_column].width > 20
+    assert sheet.column_dimensions[year_column].width < 10
     rows = list(sheet.iter_rows(min_row=2))
     assert len(rows) == 11  # the demo's ten projects of the branch, and the new one
     credits = header.index("学分")

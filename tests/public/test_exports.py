@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, datetime
 from urllib.parse import unquote
 
@@ -92,9 +93,45 @@ def test_xlsx_response_types_cells(bare_app):
         response.close()
     sheet = load_workbook(io.BytesIO(body)).active
     values = [c.value for c in sheet[2]]
-    assert values == [1, "'=1+2", 2.5, datetime(2026, 3, 4), datetime(2026, 3, 4, 5, 6), "ab", None]
+    # The stored time is naive UTC; the sheet shows Beijing time (UTC+8).
+    assert values == [
+        1,
+        "'=1+2",
+        2.5,
+        datetime(2026, 3, 4),
+        datetime(2026, 3, 4, 13, 6),
+        "ab",
+        None,
+    ]
     assert sheet["B2"].data_type == "s"
     assert sheet["D2"].is_date and sheet["D2"].number_format == "yyyy-mm-dd"
+
+
+def test_xlsx_opens_ready_to_read(bare_app):
+    rows = [(2026, "心血管疾病诊疗进展学习班（第十二期）", "abc")] * 3
+    with bare_app.test_request_context():
+        response = exports.xlsx_response("项目_2026-11-30.xlsx", ["年度", "项目名称", "x"], rows)
+        body = b"".join(response.response)
+        response.close()
+    book = load_workbook(io.BytesIO(body))
+    sheet = book.active
+    assert book.sheetnames == ["项目"]
+    assert sheet.freeze_panes == "A2"
+    assert [c.font.b for c in sheet[1]] == [True, True, True]
+    assert not sheet["B2"].font.b
+    widths = {col: sheet.column_dimensions[col].width for col in "ABC"}
+    # 16 Chinese characters and two full-width brackets: 36 cells, plus 2 of padding.
+    assert widths["B"] == 38
+    assert widths["A"] < 10 and widths["C"] < 10
+
+
+def test_dated_filename_and_beijing_times_in_csv(bare_app):
+    assert exports.dated_filename("项目", "csv", date(2026, 11, 30)) == "项目_2026-11-30.csv"
+    assert exports.sheet_name_for("项目审阅_2026-11-30.xlsx") == "项目审阅"
+    with bare_app.test_request_context():
+        response = exports.csv_response("a.csv", ["t"], [(datetime(2026, 11, 26, 12, 14),)])
+        body = b"".join(response.response).decode("utf-8-sig")
+    assert body.splitlines()[1] == "2026-11-26 20:14"
 
 
 # --- the catalog's exports ------------------------------------------------------------------
@@ -106,8 +143,10 @@ def test_csv_export(client, catalog, session):
     assert response.data.startswith(b"\xef\xbb\xbf")
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     disposition = response.headers["Content-Disposition"]
-    assert "已公布继续医学教育项目_" in unquote(disposition.split("filename*=UTF-8''")[1])
-    assert disposition.endswith(".csv")
+    assert re.fullmatch(
+        r"已公布继续医学教育项目_\d{4}-\d{2}-\d{2}\.csv",
+        unquote(disposition.split("filename*=UTF-8''")[1]),
+    )
 
     rows = read_csv(response)
     assert rows[0][:3] == ["项目编号", "学科", "项目名称"]
@@ -136,6 +175,8 @@ def test_xlsx_export(client, catalog, session):
     assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
     assert response.headers["Content-Disposition"].endswith(".xlsx")
     sheet = load_workbook(io.BytesIO(response.data)).active
+    assert sheet.title == "已公布继续医学教育项目"
+    assert sheet.freeze_panes == "A2"
     rows = list(sheet.iter_rows(min_row=2))
     want = expected(session, {})
     assert len(rows) == len(want)
