@@ -96,6 +96,8 @@ class ScopedModelView(ModelView):
     can_set_page_size = True
     page_size = 50
     page_size_options = (20, 50, 100, 200)
+    # Flask-Admin's "表中没有任何记录" does not say what to do next; a view may say more.
+    empty_list_message = _l("Nothing here matches: change the search or the filters.")
     export_types = ("csv", "xlsx")
     # Columns for export, as (attribute or callable, header) pairs.
     export_columns: Sequence[tuple[str | Callable, object]] = ()
@@ -108,6 +110,9 @@ class ScopedModelView(ModelView):
         """The request's SQLAlchemy session (``self.session`` holds the
         Flask-SQLAlchemy extension in Flask-Admin 2)."""
         return db.session
+
+    def get_empty_list_message(self) -> str:
+        return str(self.empty_list_message)
 
     # -- scope -------------------------------------------------------------
     def scope(self) -> ColumnElement[bool]:
