@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 from flask import Flask
 from flask.cli import with_appcontext
-from flask_security import hash_password
 from sqlalchemy import select
 
+import accounts
 from extensions import db
-from models import Unit, UnitKind, User, rules
+from models import Unit, UnitKind, rules
 
 
 def register(app: Flask) -> None:
@@ -28,7 +28,11 @@ def register(app: Flask) -> None:
 @click.password_option(help="Prompted (twice) unless given; use the option only in scripts.")
 @with_appcontext
 def create_committee(name, address, manager, phone, postal_code, username, display_name, password):
-    """Create a committee unit (the top of a tree) and its first account."""
+    """Create a committee unit (the top of a tree) and its first account.
+
+    The checks and their (Chinese) messages are the admin panel's: the unit's
+    fields by ``models.rules``, the account's by ``accounts``.
+    """
     values = {
         "name": name,
         "address": address,
@@ -37,34 +41,38 @@ def create_committee(name, address, manager, phone, postal_code, username, displ
         "postal_code": postal_code,
     }
     errors = rules.validate_unit(values)
-    if db.session.scalar(select(Unit.id).where(Unit.parent_id.is_(None), Unit.name == name)):
-        errors["name"] = f"a committee named {name} exists already"
-    if db.session.scalar(select(User.id).where(User.username == username)):
-        errors["username"] = f"the username {username} is taken"
-    if len(password) < 10:
-        errors["password"] = "use at least 10 characters"
+    if "name" not in errors and accounts.unit_name_taken(db.session, name, None):
+        errors["name"] = accounts.UNIT_NAME_TAKEN
+    # The password option is typed twice by click itself.
+    account_errors, cleaned = accounts.new_account_errors(
+        {"username": username, "display_name": display_name or name, "password": password},
+        typed_twice=False,
+    )
+    errors |= account_errors
     if errors:
         for field, message in errors.items():
-            click.echo(f"{field}: {message}", err=True)
+            click.echo(f"--{field.replace('_', '-')}: {message}", err=True)
         raise SystemExit(1)
     unit = Unit(kind=UnitKind.COMMITTEE, **values)
-    user = User(
-        username=username,
-        display_name=display_name or name,
-        unit=unit,
-        password=hash_password(password),
-        fs_uniquifier=_uniquifier(),
+    db.session.add(unit)
+    accounts.create_account(
+        unit,
+        username=cleaned["username"],
+        display_name=cleaned["display_name"],
+        password=cleaned["password"],
+        # The operator chose this password for the committee's own use.
+        must_change_password=False,
+        check=False,
     )
-    db.session.add_all([unit, user])
     db.session.commit()
-    click.echo(f"Created committee {name} with account {username}.")
+    click.echo(f"Created committee {name} with account {cleaned['username']}.")
 
 
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database has any unit.")
 @with_appcontext
 def seed_demo(if_empty):
-    """Create the demo tree, accounts and projects of SPEC §6 (idempotent)."""
+    """Create the demo tree, accounts and projects (idempotent)."""
     from demo import seed
 
     if if_empty and db.session.scalar(select(Unit.id).limit(1)) is not None:
@@ -76,9 +84,3 @@ def seed_demo(if_empty):
         click.echo(f"Demo data created: {created}.")
     else:
         click.echo("Demo data already present; nothing changed.")
-
-
-def _uniquifier() -> str:
-    import uuid
-
-    return uuid.uuid4().hex

@@ -1,17 +1,17 @@
-"""The demo data of SPEC §6: a committee, two societies with three branches,
+"""The demo data: a committee, two societies with three branches,
 an issuer, one account each (password ``demo-pass-2026``), and thirty projects
 in every state over two years, walked there through the workflow engine so
 their history is real."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 
 from flask_security import hash_password
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import accounts as account_service
 import workflow
 from models import (
     DEFAULT_DISCIPLINES,
@@ -216,15 +216,15 @@ def _create_units_and_accounts(session: Session) -> dict[str, User]:
             postal_code=postal,
         )
         units[key] = unit
-        accounts[key] = User(
+        session.add(unit)
+        accounts[key] = account_service.create_account(
+            unit,
             username=key,
             display_name=display,
-            unit=unit,
-            password=password,
-            fs_uniquifier=uuid.uuid4().hex,
+            # One hash for the seven accounts: argon2 is slow by design.
+            password_hash=password,
             must_change_password=False,
         )
-        session.add_all([unit, accounts[key]])
     session.flush()
     return accounts
 

@@ -1,4 +1,4 @@
-"""Unit, account and discipline management (SPEC §1): ``/admin/units/``,
+"""Unit, account and discipline management: ``/admin/units/``,
 ``/admin/users/`` and ``/admin/disciplines/``.
 
 Who may see and change what comes only from ``permissions`` (the scope of each
@@ -9,8 +9,6 @@ deactivated. An account's role is never in a form; it follows its unit.
 
 from __future__ import annotations
 
-import uuid
-
 from flask import flash, redirect, request
 from flask_admin import expose
 from flask_admin.actions import action
@@ -19,8 +17,6 @@ from flask_admin.helpers import get_form_data, get_redirect_target
 from flask_admin.model.template import EndpointLinkRowAction
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
-from flask_security import admin_change_password, hash_password
-from flask_security.proxies import _security
 from sqlalchemy import case, func, select, true
 from wtforms import (
     IntegerField,
@@ -31,7 +27,18 @@ from wtforms import (
 )
 
 import permissions
+from accounts import (
+    UNIT_NAME_TAKEN,
+    AccountRefused,
+    contact_errors,
+    create_account,
+    new_account_errors,
+    password_errors,
+    set_password_by_superior,
+    unit_name_taken,
+)
 from admin_views.base import ChoiceFilter, ScopedModelView, ScopedSelectField, account, row_ids
+from admin_views.internals import form_object
 from extensions import db
 from models import Discipline, Unit, UnitKind, User, rules
 
@@ -88,13 +95,21 @@ def _unit_label(unit: Unit) -> str:
     return label if unit.active else f"{label} — {ACTIVE_TITLES[False]}"
 
 
-class Required(validators.InputRequired):
-    """Marks a field as required (the asterisk and the browser's check) without
-    its own message: the message comes from ``models.rules``, the same as in
-    every other form of the system."""
+class Required(validators.DataRequired):
+    """A field that must be filled in: the asterisk, the browser's check, and
+    the system's one message (``models.rules.REQUIRED``). A field that has
+    already said why it is wrong (e.g. a choice not in the list) is not
+    told again that it is required."""
+
+    def __init__(self):
+        super().__init__()
 
     def __call__(self, form, field):
-        return None
+        if field.errors:
+            raise validators.StopValidation()
+        if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
+            # A plain string: Flask-Admin shows only ``str`` errors under a field.
+            raise validators.StopValidation(str(rules.REQUIRED))
 
 
 def _text(label, required=True, filters=(_strip,)):
@@ -108,7 +123,27 @@ def _add_errors(form, errors: dict) -> None:
 
 
 # -- forms -------------------------------------------------------------------
-class UnitEditForm(BaseForm):
+class CheckedForm(BaseForm):
+    """A form that, after its fields' own validators, checks the record as a
+    whole (``record_errors``: the rules of ``models.rules`` and ``accounts``,
+    uniqueness, the placement a unit may have). A field already in error is
+    not given a second message."""
+
+    def record_errors(self) -> dict:
+        return {}
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        errors = {
+            name: message
+            for name, message in self.record_errors().items()
+            if name in self and not self[name].errors
+        }
+        _add_errors(self, errors)
+        return valid and not errors
+
+
+class UnitEditForm(CheckedForm):
     """A unit's contact details: what may change after creation."""
 
     name = _text(UNIT_LABELS["name"])
@@ -117,18 +152,37 @@ class UnitEditForm(BaseForm):
     phone = _text(UNIT_LABELS["phone"])
     postal_code = _text(UNIT_LABELS["postal_code"])
 
+    def record_errors(self) -> dict:
+        errors = rules.validate_unit({name: self[name].data for name in UNIT_FIELDS})
+        unit = form_object(self)
+        if "name" not in errors and unit_name_taken(db.session, self.name.data, unit.parent, unit):
+            errors["name"] = UNIT_NAME_TAKEN
+        return errors
+
 
 class UnitCreateForm(UnitEditForm):
     """A new unit: its kind and parent are chosen once (their choices are set
-    per request from the account's scope)."""
+    per request from the account's scope), and checked against what the
+    signed-in account may create where."""
 
     kind = SelectField(UNIT_LABELS["kind"], choices=[], coerce=UnitKind, validators=[Required()])
     parent = ScopedSelectField(
         UNIT_LABELS["parent"], query_factory=list, get_label=_unit_label, validators=[Required()]
     )
 
+    def record_errors(self) -> dict:
+        errors = rules.validate_unit({name: self[name].data for name in UNIT_FIELDS})
+        kind, parent = self.kind.data, self.parent.data
+        if not isinstance(kind, UnitKind) or parent is None or self.parent.errors:
+            return errors
+        if not permissions.can_create_unit(account(), kind, parent):
+            return errors | {"parent": _not_under(kind, parent)}
+        if "name" not in errors and unit_name_taken(db.session, self.name.data, parent):
+            errors["name"] = UNIT_NAME_TAKEN
+        return errors
 
-class AccountEditForm(BaseForm):
+
+class AccountEditForm(CheckedForm):
     display_name = _text(USER_LABELS["display_name"])
     unit = ScopedSelectField(
         USER_LABELS["unit"], query_factory=list, get_label=_unit_label, validators=[Required()]
@@ -136,28 +190,63 @@ class AccountEditForm(BaseForm):
     phone = _text(USER_LABELS["phone"], required=False, filters=(_blank_to_none,))
     email = _text(USER_LABELS["email"], required=False, filters=(_blank_to_none,))
 
+    def record_errors(self) -> dict:
+        errors = contact_errors(self.data)
+        me, user = account(), form_object(self)
+        moved = self.unit.data is not None and self.unit.data.id != me.unit_id
+        if user is not None and user.id == me.id and moved:
+            errors["unit"] = _l("You cannot move your own account to another unit.")
+        return errors
 
-class PasswordForm(BaseForm):
-    """A password given by a superior, typed twice."""
+
+class PasswordForm(CheckedForm):
+    """A password given by a superior, typed twice, checked by
+    Flask-Security's policy (``accounts.password_errors``)."""
 
     password = PasswordField(USER_LABELS["password"], validators=[Required()])
     password_confirm = PasswordField(USER_LABELS["password_confirm"], validators=[Required()])
 
+    def record_errors(self) -> dict:
+        errors, normalized = password_errors(self.password.data, self.password_confirm.data)
+        if normalized is not None:
+            self.password.data = normalized
+        return errors
+
 
 class AccountCreateForm(AccountEditForm, PasswordForm):
+    """A new account: every check of ``accounts.new_account_errors``, the
+    same as ``flask create-committee``'s. The view creates it through
+    ``accounts.create_account``, not ``populate_obj``."""
+
     username = _text(USER_LABELS["username"])
 
-    def populate_obj(self, obj) -> None:
-        # The password is stored only hashed, by the view.
-        for name, field in self._fields.items():
-            if name not in PasswordForm.__dict__:
-                field.populate_obj(obj, name)
+    def record_errors(self) -> dict:
+        errors, cleaned = new_account_errors(self.data)
+        for name in ("username", "password"):
+            if cleaned[name] is not None:
+                self[name].data = cleaned[name]
+        return errors
 
 
-class DisciplineForm(BaseForm):
+class DisciplineForm(CheckedForm):
     name = _text(DISCIPLINE_LABELS["name"])
-    # Left empty, a new discipline goes last.
+    # Left empty, a new discipline goes last (the view fills it in).
     sort_order = IntegerField(DISCIPLINE_LABELS["sort_order"], validators=[validators.Optional()])
+
+    def validate_sort_order(self, field) -> None:
+        if field.data is not None and not 0 <= field.data <= MAX_SORT_ORDER:
+            raise validators.ValidationError(
+                str(_l("Enter a whole number from 0 to %(high)s.", high=MAX_SORT_ORDER))
+            )
+
+    def record_errors(self) -> dict:
+        stmt = select(Discipline.id).where(Discipline.name == self.name.data)
+        discipline = form_object(self)
+        if discipline is not None and discipline.id is not None:
+            stmt = stmt.where(Discipline.id != discipline.id)
+        if db.session.scalar(stmt.limit(1)) is not None:
+            return {"name": _l("This discipline is already in the list.")}
+        return {}
 
 
 # -- shared ------------------------------------------------------------------
@@ -245,7 +334,7 @@ _TREE_LEVEL = case((Unit.kind == UnitKind.COMMITTEE, 1), (Unit.kind == UnitKind.
 
 class UnitView(ManagementView):
     """单位管理: the committee manages every unit of its tree, a society its own
-    unit's contact details and its branches (SPEC §1)."""
+    unit's contact details and its branches."""
 
     permission = "unit-manage"
     column_list = ["name", "kind", "parent", "manager", "phone", "postal_code", "active"]
@@ -312,39 +401,6 @@ class UnitView(ManagementView):
         )
         return self.db_session.scalars(stmt).all()
 
-    def validate_form(self, form) -> bool:
-        valid = super().validate_form(form)
-        if request.method != "POST" or "name" not in form:
-            return valid
-        errors = rules.validate_unit({name: form[name].data for name in UNIT_FIELDS})
-        errors.update(self._placement_errors(form, errors))
-        _add_errors(form, errors)
-        return valid and not errors
-
-    def _placement_errors(self, form, errors) -> dict:
-        creating = "kind" in form
-        parent = form.parent.data if creating else form._obj.parent
-        if creating:
-            kind = form.kind.data
-            if not isinstance(kind, UnitKind) or parent is None or form.parent.errors:
-                return {}
-            if not permissions.can_create_unit(account(), kind, parent):
-                return {"parent": _not_under(kind, parent)}
-        if "name" not in errors and self._name_taken(form.name.data, parent, form._obj):
-            return {"name": _l("Another unit under the same parent unit already has this name.")}
-        return {}
-
-    def _name_taken(self, name: str, parent: Unit | None, unit: Unit | None) -> bool:
-        # Unique among siblings only (a database constraint); asked here so
-        # the answer appears next to the field instead of as a database error.
-        stmt = select(Unit.id).where(
-            Unit.name == name,
-            Unit.parent_id == parent.id if parent is not None else Unit.parent_id.is_(None),
-        )
-        if unit is not None and unit.id is not None:
-            stmt = stmt.where(Unit.id != unit.id)
-        return self.db_session.scalar(stmt.limit(1)) is not None
-
     def on_model_change(self, form, unit, is_created) -> None:
         # Checked again where the row is written: the form is only the first gate.
         if is_created and not permissions.can_create_unit(account(), unit.kind, unit.parent):
@@ -376,7 +432,7 @@ def _not_under(kind: UnitKind, parent: Unit | None):
 
 # -- accounts ----------------------------------------------------------------
 class AccountView(ManagementView):
-    """帐号管理: accounts of the units under the signed-in unit (SPEC §1). The
+    """帐号管理: accounts of the units under the signed-in unit. The
     role follows the unit; passwords are set hashed and must be changed at
     the next login."""
 
@@ -445,51 +501,40 @@ class AccountView(ManagementView):
     def scope_form(self, form) -> None:
         form.unit.query_factory = self.unit_choices
 
-    def validate_form(self, form) -> bool:
-        valid = super().validate_form(form)
-        if request.method != "POST" or "display_name" not in form:
-            return valid
-        errors = self._contact_errors(form)
-        if "username" in form:
-            errors.update(self._username_errors(form))
-            errors.update(password_errors(form))
-        me = account()
-        moved = form.unit.data is not None and form.unit.data.id != me.unit_id
-        if form._obj is not None and form._obj.id == me.id and moved:
-            errors["unit"] = _l("You cannot move your own account to another unit.")
-        _add_errors(form, errors)
-        return valid and not errors
-
-    def _contact_errors(self, form) -> dict:
-        errors = {}
-        if not form.display_name.data:
-            errors["display_name"] = rules.REQUIRED
-        if form.phone.data and (message := rules.phone(form.phone.data)):
-            errors["phone"] = message
-        if form.email.data and not _looks_like_email(form.email.data):
-            errors["email"] = _l("Enter a valid e-mail address, e.g. name@example.com.")
-        return errors
-
-    def _username_errors(self, form) -> dict:
-        if not form.username.data:
-            return {"username": rules.REQUIRED}
-        message, normalized = _security.username_util.validate(form.username.data)
-        if message:
-            return {"username": message}
-        form.username.data = normalized
-        taken = select(User.id).where(func.lower(User.username) == normalized.lower())
-        if self.db_session.scalar(taken.limit(1)) is not None:
-            return {"username": _l("This username is already taken.")}
-        return {}
+    def create_model(self, form):
+        """A new account through ``accounts.create_account`` (Flask-Security's
+        datastore), not Flask-Admin's ``populate_obj``: the one way every
+        account is made. It must change its password at the first login."""
+        try:
+            if not permissions.can_manage_accounts_of(account(), form.unit.data):
+                raise PermissionError(gettext("You may not manage accounts of this unit."))
+            user = create_account(
+                form.unit.data,
+                username=form.username.data,
+                display_name=form.display_name.data,
+                password=form.password.data,
+                phone=form.phone.data,
+                email=form.email.data,
+                must_change_password=True,
+            )
+            self.db_session.commit()
+        except AccountRefused as exc:
+            # Taken meanwhile: the form is shown again with the reason.
+            self.db_session.rollback()
+            _add_errors(form, exc.errors)
+            return False
+        except Exception as exc:
+            self.db_session.rollback()
+            if not self.handle_view_exception(exc):
+                raise
+            return False
+        self.after_model_change(form, user, True)
+        return user
 
     def on_model_change(self, form, user, is_created) -> None:
+        # Edits only (creation is ``create_model``); checked where the row is written.
         if not permissions.can_manage_account(account(), user):
             raise PermissionError(gettext("You may not manage accounts of this unit."))
-        if is_created:
-            user.password = hash_password(form.password.data)
-            user.fs_uniquifier = uuid.uuid4().hex
-            user.must_change_password = True
-            user.active = True
 
     def handle_view_exception(self, exc: Exception) -> bool:
         if isinstance(exc, PermissionError):
@@ -518,42 +563,13 @@ class AccountView(ManagementView):
             return redirect(return_url)
         form = PasswordForm(get_form_data())
         if request.method == "POST" and form.validate():
-            errors = password_errors(form)
-            _add_errors(form, errors)
-            if not errors:
-                reset_password(user, form.password.data)
-                self.db_session.commit()
-                flash(gettext("The password of %(name)s was reset.", name=user.username), "success")
-                return redirect(return_url)
+            set_password_by_superior(user, form.password.data)
+            self.db_session.commit()
+            flash(gettext("The password of %(name)s was reset.", name=user.username), "success")
+            return redirect(return_url)
         return self.render(
             "security/reset_user_password.html", form=form, user=user, return_url=return_url
         )
-
-
-def password_errors(form) -> dict:
-    """Errors of a new password typed twice, by Flask-Security's policy
-    (length at least ``SECURITY_PASSWORD_LENGTH_MIN``)."""
-    if not form.password.data:
-        return {"password": rules.REQUIRED}
-    messages, normalized = _security.password_util.validate(form.password.data, False)
-    if messages:
-        return {"password": "；".join(str(m) for m in messages)}
-    form.password.data = normalized
-    if _security.password_util.normalize(form.password_confirm.data or "") != normalized:
-        return {"password_confirm": _l("The two passwords do not match.")}
-    return {}
-
-
-def reset_password(user: User, password: str) -> None:
-    """Set ``user``'s password as a superior: hashed, a new session identifier
-    (old sessions end), and a change required at the next login."""
-    admin_change_password(user, password, notify=False)
-    user.must_change_password = True
-
-
-def _looks_like_email(value: str) -> bool:
-    local, _, domain = value.rpartition("@")
-    return bool(local) and "." in domain and " " not in value and len(value) <= 255
 
 
 # -- disciplines ---------------------------------------------------------------
@@ -585,34 +601,15 @@ class DisciplineView(ManagementView):
             form.sort_order.data = self._next_sort_order()
         return form
 
+    def on_model_change(self, form, discipline, is_created) -> None:
+        if discipline.sort_order is None:
+            # Not flushed first: the new row has no order yet.
+            with self.db_session.no_autoflush:
+                discipline.sort_order = self._next_sort_order()
+
     def _next_sort_order(self) -> int:
         highest = self.db_session.scalar(select(func.max(Discipline.sort_order)))
         return min((highest or 0) + 1, MAX_SORT_ORDER)
-
-    def validate_form(self, form) -> bool:
-        valid = super().validate_form(form)
-        if request.method != "POST" or "sort_order" not in form:
-            return valid
-        errors = {}
-        if not form.name.data:
-            errors["name"] = rules.REQUIRED
-        elif self._name_taken(form.name.data, form._obj):
-            errors["name"] = _l("This discipline is already in the list.")
-        order = form.sort_order.data
-        if order is None and not form.sort_order.errors:
-            form.sort_order.data = self._next_sort_order()
-        elif order is not None and not 0 <= order <= MAX_SORT_ORDER:
-            errors["sort_order"] = _l(
-                "Enter a whole number from 0 to %(high)s.", high=MAX_SORT_ORDER
-            )
-        _add_errors(form, errors)
-        return valid and not errors
-
-    def _name_taken(self, name: str, discipline) -> bool:
-        stmt = select(Discipline.id).where(Discipline.name == name)
-        if discipline is not None and discipline.id is not None:
-            stmt = stmt.where(Discipline.id != discipline.id)
-        return self.db_session.scalar(stmt.limit(1)) is not None
 
 
 def register(admin) -> None:

@@ -99,6 +99,7 @@ def _is_admin_page() -> bool:
 def _clear_forced_change(app: Flask, user, **extra) -> None:
     # The signal also fires when a superior sets a password
     # (``admin_change_password``); only the owner's own change lifts the flag.
-    if current_user.is_authenticated and current_user.id == user.id:
+    # Outside a request (a command) there is no current user at all.
+    if current_user and current_user.is_authenticated and current_user.id == user.id:
         user.must_change_password = False
         db.session.add(user)

@@ -1,7 +1,8 @@
 """Accounts (帐号) and their roles, for Flask-Security-Too.
 
 An account's role follows from its unit's kind (docs/domain.md#roles) and is kept in sync
-by a flush hook: no form or command chooses it.
+by a flush hook: no form or command chooses it. Accounts are created only
+through ``accounts.create_account`` (Flask-Security's datastore).
 """
 
 from __future__ import annotations
@@ -108,10 +109,6 @@ class User(Timestamps, Base, UserMixin):
     def is_active(self) -> bool:
         """An account of a deactivated unit cannot log in either."""
         return bool(self.active and self.unit is not None and self.unit.active)
-
-    @property
-    def role_name(self) -> RoleName:
-        return ROLE_OF_KIND[self.unit.kind]
 
 
 def ensure_roles(session: Session) -> dict[RoleName, Role]:

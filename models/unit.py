@@ -41,10 +41,6 @@ class UnitKind(enum.StrEnum):
     def parent_kind(self) -> UnitKind | None:
         return PARENT_KIND[self]
 
-    @property
-    def level(self) -> int:
-        return 1 if self is UnitKind.COMMITTEE else 3 if self is UnitKind.BRANCH else 2
-
 
 UNIT_KIND_TITLES = {
     UnitKind.COMMITTEE: _l("CME committee"),

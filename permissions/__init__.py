@@ -9,6 +9,7 @@ from permissions.predicates import (
     can_create_unit,
     can_deactivate_unit,
     can_manage_account,
+    can_manage_accounts_of,
     can_manage_unit,
     can_view_project,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "can_create_unit",
     "can_deactivate_unit",
     "can_manage_account",
+    "can_manage_accounts_of",
     "can_manage_unit",
     "can_view_project",
     "creatable_unit_kinds",

@@ -50,9 +50,15 @@ def can_create_unit(account, kind: UnitKind, parent) -> bool:
 
 def can_manage_account(account, other) -> bool:
     """Create, edit, deactivate or reset the password of ``other``."""
-    if not _usable(account):
+    return can_manage_accounts_of(account, other.unit)
+
+
+def can_manage_accounts_of(account, unit) -> bool:
+    """Manage the accounts of ``unit``: a committee those of every unit of its
+    tree, itself included; a society those of its branches."""
+    if not _usable(account) or unit is None:
         return False
-    mine, unit = account.unit, other.unit
+    mine = account.unit
     if mine.kind is UnitKind.COMMITTEE:
         return unit.id == mine.id or unit.root_id == mine.id
     if mine.kind is UnitKind.SOCIETY:

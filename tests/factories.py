@@ -4,12 +4,12 @@ product makes them (projects through the workflow engine)."""
 from __future__ import annotations
 
 import itertools
-import uuid
 from datetime import date
 
 from sqlalchemy import select
 
 import workflow
+from accounts import create_account
 from demo import drive
 from models import (
     Discipline,
@@ -41,17 +41,16 @@ def make_unit(session, kind: UnitKind, parent: Unit | None = None, **fields) -> 
 
 
 def make_user(session, unit: Unit, username: str | None = None, **fields) -> User:
-    user = User(
+    """An account made the product's one way (``accounts.create_account``);
+    without ``password`` it has none and cannot log in."""
+    return create_account(
+        unit,
         username=username or f"user{next(_names)}",
         display_name=fields.pop("display_name", "测试用户"),
-        unit=unit,
-        password=fields.pop("password", None),
-        fs_uniquifier=uuid.uuid4().hex,
+        password_hash=fields.pop("password", None),
+        must_change_password=fields.pop("must_change_password", False),
         **fields,
     )
-    session.add(user)
-    session.flush()
-    return user
 
 
 def discipline(session) -> Discipline:

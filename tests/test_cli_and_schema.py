@@ -16,6 +16,7 @@ from sqlalchemy import inspect, select, text
 from app import DEV_SECRET_KEY, create_app
 from extensions import db
 from models import Base, Project, ProjectState, StateAssignmentError, User
+from models.account import ROLE_OF_KIND
 from tests.factories import make_project
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,33 +63,6 @@ def test_seed_demo_twice_changes_nothing(ctx, session):
     assert "not added" in if_empty.output
 
 
-def test_create_committee(ctx, session):
-    runner = ctx.test_cli_runner()
-
-    def args(postal="300040", password="long-enough-1"):
-        return [
-            "create-committee",
-            *("--name", "天津市继续医学教育委员会", "--address", "天津市和平区"),
-            *("--manager", "周主任", "--phone", "022-23337777", "--username", "tjcme"),
-            *("--postal-code", postal, "--password", password),
-        ]
-
-    bad = runner.invoke(args=args(postal="30004"))
-    assert bad.exit_code == 1
-    assert "postal_code" in bad.output
-    short = runner.invoke(args=args(password="short"))
-    assert short.exit_code == 1
-    good = runner.invoke(args=args())
-    assert good.exit_code == 0, good.output
-    user = session.scalar(select(User).where(User.username == "tjcme"))
-    assert user.unit.kind.value == "committee"
-    assert [r.name for r in user.roles] == ["committee"]
-    assert user.password.startswith("$argon2")
-    again = runner.invoke(args=args())
-    assert again.exit_code == 1
-    assert "exists already" in again.output
-
-
 def test_migrations_match_the_models(ctx):
     """The schema built by the migrations (the ``app`` fixture runs them on an
     empty database) is what the models declare: autogenerate finds nothing."""
@@ -105,7 +79,7 @@ def test_migrations_match_the_models(ctx):
 
 def test_roles_follow_the_unit(demo, session):
     for user in demo.values():
-        assert [r.name for r in user.roles] == [user.role_name.value]
+        assert [r.name for r in user.roles] == [ROLE_OF_KIND[user.unit.kind].value]
     assert demo["bjcme"].has_permission("project-audit")
     assert not demo["bma"].has_permission("project-audit")
     assert demo["bma"].has_permission("account-manage")
