@@ -7,7 +7,9 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from admin_views import accounts, help, projects
+from admin_views.base import local_time
 from admin_views.dashboard import Dashboard
+from models.vocabulary import template_vocabulary
 
 
 def init_admin(app: Flask) -> Admin:
@@ -19,6 +21,10 @@ def init_admin(app: Flask) -> Admin:
         index_view=Dashboard(name="首页", url="/admin"),
         translations_path=str(Path(__file__).resolve().parent.parent / "translations"),
     )
+    # One way to show a time (Beijing, to the minute) and one set of field
+    # labels, for every template of the panel.
+    app.add_template_filter(local_time, "local_time")
+    app.context_processor(template_vocabulary)
     projects.register(admin)
     accounts.register(admin)
     help.register(admin)

@@ -2,21 +2,25 @@
 
 Stock Flask-Admin scopes only the list (``get_query``); edit, details, delete,
 actions, export, filter options and form selects each bypass it (see
-``../shared/notes/flask-admin-pitfalls.md``). Here they all go through one
-``scope()`` built by ``permissions/``.
+``docs/flask-admin-internals.md``). Here they all go through one
+``scope()`` built by ``permissions/``. It also sets how values are shown
+(``column_type_formatters``): enums by their title, dates as ``YYYY-MM-DD``, and
+times in Beijing time (``local_time``), so every view shows them alike.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from enum import Enum
 
 from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.fields import QuerySelectField
+from flask_admin.model import typefmt
 from flask_admin.model.filters import BaseFilter
-from flask_babel import gettext
+from flask_babel import format_datetime, gettext
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from sqlalchemy import ColumnElement, func
@@ -24,7 +28,43 @@ from wtforms import SelectField
 from wtforms.validators import ValidationError
 
 import exports
+from admin_views.internals import InternalHooks
 from extensions import db
+
+# The one way a moment is shown in the panel: Beijing time (the app's
+# BABEL_DEFAULT_TIMEZONE), to the minute. Times are stored as naive UTC.
+TIME_FORMAT = "yyyy-MM-dd HH:mm"
+
+
+def local_time(value: datetime | None) -> str:
+    """A stored (naive UTC) time as Beijing time, e.g. ``2026-11-26 20:14``; also
+    the templates' ``local_time`` filter."""
+    return format_datetime(value, TIME_FORMAT) if value is not None else ""
+
+
+def day(value: date | None) -> str:
+    """A calendar date (not a moment: no time zone), e.g. ``2026-11-26``."""
+    return value.strftime("%Y-%m-%d") if value is not None else ""
+
+
+def _time_cell(view, value, name):
+    return local_time(value)
+
+
+def _date_cell(view, value, name):
+    return day(value)
+
+
+def _enum_cell(view, value, name):
+    # Our enums carry a translated ``title`` property; a plain one shows its name.
+    return value.title if isinstance(getattr(type(value), "title", None), property) else value.name
+
+
+def type_formatters(base: dict) -> dict:
+    """Flask-Admin's formatters plus ours. Order matters: Flask-Admin takes the
+    first type that matches, and a datetime is also a date."""
+    ours = {datetime: _time_cell, date: _date_cell, Enum: _enum_cell}
+    return {**ours, **{t: f for t, f in base.items() if t not in ours}}
 
 
 def account():
@@ -82,7 +122,7 @@ class ScopedFilterMixin:
         return [(str(value), str(label)) for value, label in self.options_factory()]
 
 
-class ScopedModelView(ModelView):
+class ScopedModelView(InternalHooks, ModelView):
     """A model view whose every path is limited to ``scope()``.
 
     Subclasses set ``permission`` (a Flask-Security permission of the account's
@@ -101,6 +141,8 @@ class ScopedModelView(ModelView):
     export_types = ("csv", "xlsx")
     # Columns for export, as (attribute or callable, header) pairs.
     export_columns: Sequence[tuple[str | Callable, object]] = ()
+    column_type_formatters = type_formatters(typefmt.BASE_FORMATTERS)
+    column_type_formatters_detail = type_formatters(typefmt.DETAIL_FORMATTERS)
 
     def __init__(self, model, session=None, **kwargs):
         super().__init__(model, session or db, **kwargs)
@@ -162,33 +204,17 @@ class ScopedModelView(ModelView):
         "export": "can_export",
     }
 
-    def _handle_view(self, name, **kwargs):
+    def before_access_check(self, name: str) -> None:
         # No inline editing anywhere: x-editable's endpoint checks nothing.
         if name == "ajax_update":
             abort(403)
-        response = super()._handle_view(name, **kwargs)
-        if response is None and name in self.SWITCHES and not getattr(self, self.SWITCHES[name]):
-            abort(404)
-        return response
 
-    # -- filters -----------------------------------------------------------
-    def _get_filter_groups(self):
-        """Filter options rebuilt per request, from the account's scope."""
-        if not self._filters:
-            return None
-        groups: OrderedDict[str, list] = OrderedDict()
-        for index, flt in enumerate(self._filters):
-            options = flt.get_options(self)
-            groups.setdefault(str(flt.name), []).append(
-                {
-                    "index": index,
-                    "arg": self.get_filter_arg(index, flt),
-                    "operation": str(flt.operation()),
-                    "options": [(str(k), str(v)) for k, v in options] if options else None,
-                    "type": flt.data_type,
-                }
-            )
-        return groups
+    def after_access_check(self, name: str) -> None:
+        if name in self.SWITCHES and not getattr(self, self.SWITCHES[name]):
+            abort(404)
+
+    # Filter options are rebuilt per request, from the account's scope: see
+    # ``InternalHooks._get_filter_groups`` and ``ScopedFilterMixin``.
 
     # -- forms -------------------------------------------------------------
     def scope_form(self, form) -> None:
@@ -223,16 +249,9 @@ class ScopedModelView(ModelView):
         database (``yield_per``), never more than ``EXPORT_MAX_ROWS`` rows."""
         if not self.can_export or export_type not in self.export_types:
             abort(404)
-        args = self._get_list_extra_args()
-        sort = self._get_column_by_idx(args.sort)
+        sort, descending, search, filters = self.list_state()
         count, query = self.get_list(
-            0,
-            sort[0] if sort else None,
-            args.sort_desc,
-            args.search,
-            args.filters,
-            execute=False,
-            page_size=0,
+            0, sort, descending, search, filters, execute=False, page_size=0
         )
         limit = self.export_limit()
         if limit and count > limit:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 import permissions
 from admin_views.base import account
+from admin_views.projects import ProjectView
 from extensions import db
 from models import Project, ProjectState, UnitKind
 
@@ -67,13 +68,11 @@ class Dashboard(AdminIndexView):
         )
         cards = []
         for (_, endpoint, title, filters), count in zip(wanted, counts, strict=True):
-            view = self.admin_view(endpoint)
             shown = {
                 k: (this_year if v == "this" else v.value if hasattr(v, "value") else v)
                 for k, v in filters.items()
             }
-            cards.append({"title": title, "count": count, "url": view.filter_url(**shown)})
+            cards.append(
+                {"title": title, "count": count, "url": ProjectView.filter_url(endpoint, **shown)}
+            )
         return cards
-
-    def admin_view(self, endpoint):
-        return next(v for v in self.admin._views if getattr(v, "endpoint", None) == endpoint)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import flash, redirect, request
+from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_admin.form import BaseForm
 from flask_admin.model.template import DeleteRowAction, EditRowAction
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
@@ -30,6 +31,7 @@ from admin_views.base import (
     ScopedModelView,
     ScopedSelectField,
     account,
+    day,
     row_ids,
 )
 from models import (
@@ -44,61 +46,19 @@ from models import (
     UnitKind,
     rules,
 )
+from models.vocabulary import LECTURER_LABELS, PROJECT_LABELS, label
 from workflow import Action, WorkflowError
 
-LABELS = {
-    "year": _l("Year"),
-    "project_no": _l("Project number"),
-    "name": _l("Project name"),
-    "level": _l("Project level"),
-    "discipline": _l("Discipline"),
-    "organizer": _l("Organizer"),
-    "co_organizer": _l("Co-organizer"),
-    "principal": _l("Principal"),
-    "principal_title": _l("Principal's title"),
-    "contact": _l("Contact"),
-    "phone": _l("Contact telephone"),
-    "start_date": _l("Start date"),
-    "end_date": _l("End date"),
-    "period": _l("Dates"),
-    "venue": _l("Venue"),
-    "mode": _l("Mode"),
-    "audience": _l("Audience"),
-    "planned_participants": _l("Planned participants"),
-    "theory_hours": _l("Theory hours"),
-    "practice_hours": _l("Practice hours"),
-    "total_hours": _l("Total hours"),
-    "credits": _l("Credits"),
-    "remarks": _l("Remarks"),
-    "state": _l("Status"),
-    "modifiable": _l("Modification status"),
-    "owner_unit": _l("Filing unit"),
-    "society": _l("Society"),
-    "return_reason": _l("Reason for return"),
-    "created_at": _l("Created"),
-    "updated_at": _l("Updated"),
-    "reported_at": _l("Reported"),
-    "published_at": _l("Published"),
-    "lecturers": _l("Lecturers"),
-}
-LECTURER_LABELS = {
-    "name": _l("Name"),
-    "title": _l("Title"),
-    "unit": _l("Workplace"),
-    "topic": _l("Topic"),
-    "hours": _l("Hours"),
-}
 FORM_FIELDS = rules.PROJECT_FIELDS
-
-
-def _day(value) -> str:
-    return value.strftime("%Y-%m-%d") if value else ""
+# The seen_version hidden field carries the version the form was opened at; it is
+# compared by the view, never written to the project.
+NOT_STORED = ("seen_version",)
 
 
 def _period(project) -> str:
     if project.start_date == project.end_date:
-        return _day(project.start_date)
-    return f"{_day(project.start_date)} — {_day(project.end_date)}"
+        return day(project.start_date)
+    return f"{day(project.start_date)} — {day(project.end_date)}"
 
 
 def _state_cell(view, context, project, name):
@@ -110,21 +70,43 @@ def _state_cell(view, context, project, name):
     return state.title
 
 
+# Only the computed columns: every other value is shown by its type
+# (ScopedModelView.column_type_formatters: enums, dates, Beijing times).
 FORMATTERS = {
     "state": _state_cell,
     "modifiable": lambda v, c, p, n: ProjectState(p.state).modifiable_title,
-    "level": lambda v, c, p, n: ProjectLevel(p.level).title,
-    "mode": lambda v, c, p, n: ProjectMode(p.mode).title,
     "period": lambda v, c, p, n: _period(p),
-    "start_date": lambda v, c, p, n: _day(p.start_date),
-    "end_date": lambda v, c, p, n: _day(p.end_date),
-    "owner_unit": lambda v, c, p, n: p.owner_unit.name,
-    "society": lambda v, c, p, n: p.society.name if p.society else "",
-    "created_at": lambda v, c, p, n: _day(p.created_at),
-    "updated_at": lambda v, c, p, n: _day(p.updated_at),
-    "reported_at": lambda v, c, p, n: _day(p.reported_at),
-    "published_at": lambda v, c, p, n: _day(p.published_at),
 }
+
+
+class ProjectForm(BaseForm):
+    """The project form: WTForms' field checks, then the project rules of
+    ``models.rules`` (errors in Chinese, next to their fields), for the project and
+    each lecturer row. ``issuer`` is set by the view for a 发放证书单位, which must give
+    its project number."""
+
+    issuer = False
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        values = {name: self[name].data for name in FORM_FIELDS if name in self}
+        errors = rules.validate_project(values, issuer=self.issuer)
+        for name, message in errors.items():
+            if name in self:
+                self[name].errors = [*self[name].errors, str(message)]
+        for entry in self.lecturers.entries if "lecturers" in self else ():
+            lecturer = entry.form
+            if lecturer.data.get("delete-lecturers") or _blank_lecturer(lecturer):
+                continue
+            for name, message in rules.validate_lecturer(lecturer.data).items():
+                lecturer[name].errors = [*lecturer[name].errors, str(message)]
+                errors[name] = message
+        return valid and not errors
+
+    def populate_obj(self, obj) -> None:
+        for field in self:
+            if field.short_name not in NOT_STORED:
+                field.populate_obj(obj, field.short_name)
 
 
 class ModifiableFilter(ChoiceFilter):
@@ -177,7 +159,7 @@ class ProjectView(ScopedModelView):
         "reported_at",
         "published_at",
     ]
-    column_labels = LABELS
+    column_labels = dict(PROJECT_LABELS)
     column_formatters = FORMATTERS
     column_formatters_detail = FORMATTERS
     column_sortable_list = [
@@ -195,7 +177,7 @@ class ProjectView(ScopedModelView):
     # (attribute, header): the export's columns; enum values are written as
     # their titles, looked up once per export rather than once per row.
     export_columns = tuple(
-        (name, LABELS[name])
+        (name, label(name))
         for name in (
             *(f for f in FORM_FIELDS if f != "remarks"),
             "state",
@@ -233,34 +215,38 @@ class ProjectView(ScopedModelView):
     # -- filters -----------------------------------------------------------
     def get_filters(self):
         return [
-            ChoiceFilter(Project.year, _l("Year"), self._year_options, coerce=int),
-            ChoiceFilter(Project.state, _l("Status"), self._state_options, coerce=ProjectState),
+            ChoiceFilter(Project.year, label("year"), self._year_options, coerce=int),
+            ChoiceFilter(Project.state, label("state"), self._state_options, coerce=ProjectState),
             ModifiableFilter(
                 Project.state,
-                _l("Modification status"),
+                label("modifiable"),
                 lambda: [("1", ProjectState.DRAFT.modifiable_title), ("0", _l("Not modifiable"))],
             ),
             ChoiceFilter(
                 Project.level,
-                _l("Project level"),
+                label("level"),
                 lambda: [(lv.value, lv.title) for lv in ProjectLevel],
                 coerce=ProjectLevel,
             ),
             ChoiceFilter(
-                Project.discipline_id, _l("Discipline"), self._discipline_options, coerce=int
+                Project.discipline_id, label("discipline"), self._discipline_options, coerce=int
             ),
-            ChoiceFilter(Project.owner_unit_id, _l("Filing unit"), self._unit_options, coerce=int),
+            ChoiceFilter(
+                Project.owner_unit_id, label("owner_unit"), self._unit_options, coerce=int
+            ),
         ]
 
     FILTER_KEYS = ("year", "state", "modifiable", "level", "discipline", "unit")
 
-    def filter_url(self, **wanted) -> str:
-        """The list URL filtered by ``wanted`` (keys of FILTER_KEYS)."""
+    @classmethod
+    def filter_url(cls, endpoint: str, **wanted) -> str:
+        """The URL of project list ``endpoint`` filtered by ``wanted`` (keys of
+        FILTER_KEYS; every project list has the same filters, in that order)."""
         args = {
-            f"flt{n}_{self.FILTER_KEYS.index(key)}": value
+            f"flt{n}_{cls.FILTER_KEYS.index(key)}": value
             for n, (key, value) in enumerate(wanted.items())
         }
-        return self.get_url(f"{self.endpoint}.index_view", **args)
+        return url_for(f"{endpoint}.index_view", **args)
 
     def _scoped(self, *columns):
         return select(*columns).where(self.scope())
@@ -369,23 +355,26 @@ class ProjectView(ScopedModelView):
             return_url=request.form.get("url") or self.get_url(".index_view"),
         )
 
-    @action("report", _l("Report selected projects"), _l("Report the selected projects upward?"))
+    # Each button says its workflow action's own title.
+    @action(Action.REPORT.value, Action.REPORT.title, _l("Report the selected projects upward?"))
     def action_report(self, ids):
         return self.run_bulk(Action.REPORT, ids)
 
-    @action("unlock", _l("Set modifiable"))
+    @action(Action.UNLOCK.value, Action.UNLOCK.title)
     def action_unlock(self, ids):
         return self.ask_reason(Action.UNLOCK, ids, required=False)
 
-    @action("publish", _l("Approve and publish"), _l("Approve and publish the selected projects?"))
+    @action(
+        Action.PUBLISH.value, Action.PUBLISH.title, _l("Approve and publish the selected projects?")
+    )
     def action_publish(self, ids):
         return self.run_bulk(Action.PUBLISH, ids)
 
-    @action("withdraw", _l("Withdraw publication"))
+    @action(Action.WITHDRAW.value, Action.WITHDRAW.title)
     def action_withdraw(self, ids):
         return self.ask_reason(Action.WITHDRAW, ids, required=True)
 
-    @action("delete", _l("Delete"), _l("Delete the selected projects?"))
+    @action(Action.DELETE.value, Action.DELETE.title, _l("Delete the selected projects?"))
     def action_delete(self, ids):
         return self.run_bulk(Action.DELETE, ids)
 
@@ -402,7 +391,7 @@ class MyProjectsView(ProjectView):
     permission = "project-enter"
     bulk_actions = (Action.REPORT, Action.DELETE)
     can_create = can_edit = can_delete = True
-    form_columns = (*FORM_FIELDS, "seen_version")
+    form_columns = (*FORM_FIELDS, *NOT_STORED)
     form_extra_fields = {"seen_version": fields.HiddenField()}
     create_template = edit_template = "admin/project_form.html"
     form_overrides = {
@@ -432,7 +421,7 @@ class MyProjectsView(ProjectView):
             Lecturer,
             {
                 "form_columns": ["id", "name", "title", "unit", "topic", "hours"],
-                "column_labels": LECTURER_LABELS,
+                "column_labels": dict(LECTURER_LABELS),
                 "form_overrides": {"hours": fields.FloatField},
                 "form_args": {"hours": {"validators": [validators.Optional()]}},
             },
@@ -449,8 +438,16 @@ class MyProjectsView(ProjectView):
             for a in super().get_list_row_actions()
         ]
 
+    def scaffold_form(self):
+        # The fields come from the model; the checks from ProjectForm. Not through
+        # ``form_base_class``: Flask-Admin derives its delete and action forms from
+        # that class too, and those must not run the project rules.
+        scaffolded = super().scaffold_form()
+        return type("ProjectForm", (ProjectForm, scaffolded), {})
+
     def scope_form(self, form) -> None:
         unit = account().unit
+        form.issuer = unit.kind is UnitKind.ISSUER
         form.level.choices = [SelectChoice(lv.value, lv.title) for lv in LEVELS_OF_KIND[unit.kind]]
         form.discipline.query_factory = lambda: self.db_session.scalars(
             select(Discipline).where(Discipline.active).order_by(Discipline.sort_order)
@@ -471,25 +468,6 @@ class MyProjectsView(ProjectView):
             form.seen_version.data = obj.version
         return form
 
-    def validate_form(self, form) -> bool:
-        valid = super().validate_form(form)
-        if not hasattr(form, "credits") or request.method != "POST":
-            return valid
-        values = {name: form[name].data for name in FORM_FIELDS if name in form}
-        issuer = account().unit.kind is UnitKind.ISSUER
-        errors = rules.validate_project(values, issuer=issuer)
-        for name, message in errors.items():
-            if name in form:
-                form[name].errors = [*form[name].errors, str(message)]
-        for entry in form.lecturers.entries if "lecturers" in form else ():
-            lecturer = entry.form
-            if lecturer.data.get("delete-lecturers") or _blank_lecturer(lecturer):
-                continue
-            for name, message in rules.validate_lecturer(lecturer.data).items():
-                lecturer[name].errors = [*lecturer[name].errors, str(message)]
-                errors[name] = message
-        return valid and not errors
-
     def update_model(self, form, model) -> bool:
         seen = form.seen_version.data
         if seen and str(seen) != str(model.version):
@@ -498,7 +476,6 @@ class MyProjectsView(ProjectView):
         return super().update_model(form, model)
 
     def on_model_change(self, form, model, is_created) -> None:
-        model.__dict__.pop("seen_version", None)
         if is_created:
             workflow.create(self.db_session, account(), model)
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import url_for
 
 from models import ProjectLevel, ProjectMode
+from models.vocabulary import chinese, label, lecturer_label
 from public import search
 
 
@@ -29,56 +30,102 @@ def _closed(properties: dict, description: str = "") -> dict:
     return schema
 
 
-LECTURER = _closed(
-    {
-        "name": {"type": "string"},
-        "title": _nullable("string", description="职称"),
-        "unit": _nullable("string"),
-        "topic": {"type": "string", "description": "授课内容"},
-        "hours": _nullable("number", minimum=0),
-    },
-    "授课教师",
-)
+# JSON field → the vocabulary's field whose label describes it (in Chinese, the
+# language of the catalog), so the API documentation names fields like the pages do.
+PROJECT_FIELD_OF = {
+    "project_no": "project_no",
+    "year": "year",
+    "name": "name",
+    "level": "level",
+    "discipline": "discipline",
+    "organizer": "organizer",
+    "organizer_unit": "owner_unit",
+    "co_organizer": "co_organizer",
+    "principal": "principal",
+    "principal_title": "principal_title",
+    "contact": "contact",
+    "phone": "phone",
+    "start_date": "start_date",
+    "end_date": "end_date",
+    "venue": "venue",
+    "mode": "mode",
+    "audience": "audience",
+    "planned_participants": "planned_participants",
+    "theory_hours": "theory_hours",
+    "practice_hours": "practice_hours",
+    "total_hours": "total_hours",
+    "credits": "credits",
+    "remarks": "remarks",
+    "lecturers": "lecturers",
+    "published_at": "published_at",
+    "updated_at": "updated_at",
+}
+LABEL_OF = {"level_label": "level", "mode_label": "mode"}
 
-PROJECT = _closed(
-    {
-        "id": {"type": "integer", "minimum": 1, "description": "Stable identifier"},
-        "status": {"const": "published"},
-        "url": {"type": "string", "format": "uri", "description": "This resource in the API"},
-        "html_url": {"type": "string", "format": "uri", "description": "Public permalink"},
-        "project_no": {"type": "string", "description": "项目编号"},
-        "year": {"type": "integer", "description": "年度"},
-        "name": {"type": "string", "description": "项目名称"},
-        "level": {"enum": [m.value for m in ProjectLevel], "description": "项目级别"},
-        "level_label": {"type": "string", "description": "项目级别 (Chinese)"},
-        "discipline": {"type": "string", "description": "学科"},
-        "discipline_id": {"type": "integer"},
-        "organizer": {"type": "string", "description": "主办单位"},
-        "organizer_unit": {"type": "string", "description": "The unit that filed the project"},
-        "organizer_unit_id": {"type": "integer"},
-        "co_organizer": _nullable("string", description="承办单位"),
-        "principal": {"type": "string", "description": "项目负责人"},
-        "principal_title": _nullable("string", description="负责人职称"),
-        "contact": {"type": "string", "description": "联系人"},
-        "phone": {"type": "string", "description": "联系电话"},
-        "start_date": {"type": "string", "format": "date"},
-        "end_date": {"type": "string", "format": "date"},
-        "venue": {"type": "string", "description": "举办地点"},
-        "mode": {"enum": [m.value for m in ProjectMode], "description": "举办方式"},
-        "mode_label": {"type": "string", "description": "举办方式 (Chinese)"},
-        "audience": {"type": "string", "description": "教学对象"},
-        "planned_participants": {"type": "integer", "minimum": 1, "description": "拟招生人数"},
-        "theory_hours": {"type": "number", "description": "理论学时"},
-        "practice_hours": {"type": "number", "description": "实践学时"},
-        "total_hours": {"type": "number"},
-        "credits": {"type": "number", "description": "拟授学分"},
-        "remarks": _nullable("string", description="备注"),
-        "lecturers": {"type": "array", "items": {"$ref": "#/components/schemas/Lecturer"}},
-        "published_at": {"type": "string", "format": "date-time", "description": "公布时间"},
-        "updated_at": {"type": "string", "format": "date-time"},
-    },
-    "A published project (公布的项目).",
-)
+
+def _lecturer_schema() -> dict:
+    schema = _closed(
+        {
+            "name": {"type": "string"},
+            "title": _nullable("string"),
+            "unit": _nullable("string"),
+            "topic": {"type": "string"},
+            "hours": _nullable("number", minimum=0),
+        },
+        chinese(label("lecturers")),
+    )
+    for name, prop in schema["properties"].items():
+        prop["description"] = chinese(lecturer_label(name))
+    return schema
+
+
+def _project_schema() -> dict:
+    schema = _closed(
+        {
+            "id": {"type": "integer", "minimum": 1, "description": "Stable identifier"},
+            "status": {"const": "published"},
+            "url": {"type": "string", "format": "uri", "description": "This resource in the API"},
+            "html_url": {"type": "string", "format": "uri", "description": "Public permalink"},
+            "project_no": {"type": "string"},
+            "year": {"type": "integer"},
+            "name": {"type": "string"},
+            "level": {"enum": [m.value for m in ProjectLevel]},
+            "level_label": {"type": "string"},
+            "discipline": {"type": "string"},
+            "discipline_id": {"type": "integer"},
+            "organizer": {"type": "string"},
+            "organizer_unit": {"type": "string"},
+            "organizer_unit_id": {"type": "integer"},
+            "co_organizer": _nullable("string"),
+            "principal": {"type": "string"},
+            "principal_title": _nullable("string"),
+            "contact": {"type": "string"},
+            "phone": {"type": "string"},
+            "start_date": {"type": "string", "format": "date"},
+            "end_date": {"type": "string", "format": "date"},
+            "venue": {"type": "string"},
+            "mode": {"enum": [m.value for m in ProjectMode]},
+            "mode_label": {"type": "string"},
+            "audience": {"type": "string"},
+            "planned_participants": {"type": "integer", "minimum": 1},
+            "theory_hours": {"type": "number"},
+            "practice_hours": {"type": "number"},
+            "total_hours": {"type": "number"},
+            "credits": {"type": "number"},
+            "remarks": _nullable("string"),
+            "lecturers": {"type": "array", "items": {"$ref": "#/components/schemas/Lecturer"}},
+            "published_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+        },
+        "A published project (公布的项目).",
+    )
+    props = schema["properties"]
+    for field, name in PROJECT_FIELD_OF.items():
+        props[field]["description"] = chinese(label(name))
+    for field, name in LABEL_OF.items():
+        props[field]["description"] = f"{chinese(label(name))} (Chinese title)"
+    return schema
+
 
 WITHDRAWN = _closed(
     {
@@ -264,9 +311,9 @@ def openapi_document() -> dict:
         },
         "components": {
             "schemas": {
-                "Project": PROJECT,
+                "Project": _project_schema(),
                 "WithdrawnProject": WITHDRAWN,
-                "Lecturer": LECTURER,
+                "Lecturer": _lecturer_schema(),
                 "ProjectList": PROJECT_LIST,
                 "Error": ERROR,
             }

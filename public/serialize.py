@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import url_for
-from flask_babel import lazy_gettext as _l
 
 from models import Project
+from models.vocabulary import label
 from public.search import Withdrawn
 
 
@@ -96,28 +96,28 @@ def item_json(item) -> dict:
     return withdrawn_json(item) if isinstance(item, Withdrawn) else project_json(item)
 
 
-# The columns of the national published lists, plus year and level; 举办期限 is split into
-# its two dates so that a spreadsheet can sort and filter them.
-EXPORT_HEADERS = (
-    _l("Project number"),
-    _l("Discipline"),
-    _l("Project name"),
-    _l("Level"),
-    _l("Year"),
-    _l("Organizer"),
-    _l("Project lead"),
-    _l("Start date"),
-    _l("End date"),
-    _l("Venue"),
-    _l("Credits"),
-    _l("Contact"),
-    _l("Telephone"),
-    _l("Planned participants"),
+# The columns of the national published lists, plus year and level; the dates (举办日期) are
+# split in two so that a spreadsheet can sort and filter them.
+EXPORT_COLUMNS = (
+    "project_no",
+    "discipline",
+    "name",
+    "level",
+    "year",
+    "organizer",
+    "principal",
+    "start_date",
+    "end_date",
+    "venue",
+    "credits",
+    "contact",
+    "phone",
+    "planned_participants",
 )
 
 
 def export_headers() -> list[str]:
-    return [str(h) for h in EXPORT_HEADERS]
+    return [str(label(name)) for name in EXPORT_COLUMNS]
 
 
 def export_row(project: Project) -> tuple:

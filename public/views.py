@@ -11,6 +11,7 @@ from werkzeug.exceptions import NotFound
 import exports
 from extensions import db
 from models import ProjectLevel, utcnow
+from models.vocabulary import label, template_vocabulary
 from public import search, serialize
 from public.caching import conditional
 
@@ -19,10 +20,10 @@ bp = Blueprint("public", __name__, template_folder="templates")
 # The form's labels, to name a rejected parameter the way the page does.
 PARAMETER_LABELS = {
     "q": _l("Keyword"),
-    "year": _l("Year"),
-    "level": _l("Level"),
-    "discipline": _l("Discipline"),
-    "unit": _l("Organizer unit"),
+    "year": label("year"),
+    "level": label("level"),
+    "discipline": label("discipline"),
+    "unit": label("owner_unit"),
     "date_from": _l("Held from"),
     "date_to": _l("Held until"),
     "sort": _l("Sort by"),
@@ -34,7 +35,7 @@ PARAMETER_LABELS = {
 
 @bp.context_processor
 def template_globals() -> dict:
-    return {"current_locale": str(get_locale())}
+    return {"current_locale": str(get_locale()), **template_vocabulary()}
 
 
 @bp.after_request

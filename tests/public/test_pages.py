@@ -20,7 +20,15 @@ def test_search_page_is_public_chinese_and_phone_ready(client, catalog):
     assert 'href="/login"' in html and "工作人员登录" in html
     assert 'href="/lang/en"' in html and 'href="/lang/zh_Hans_CN"' in html
     assert "table-responsive" in html and "d-md-none" in html
-    for column in ("项目编号", "学科", "项目名称", "主办单位", "负责人", "举办期限", "举办地点"):
+    for column in (
+        "项目编号",
+        "学科",
+        "项目名称",
+        "主办单位",
+        "项目负责人",
+        "举办日期",
+        "举办地点",
+    ):
         assert f">{column}<" in html
     assert ">学分<" in html and "联系人/电话" in html and "拟招生人数" in html
 

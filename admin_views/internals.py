@@ -1,0 +1,96 @@
+"""Every private Flask-Admin name this project relies on, and nothing else.
+
+Flask-Admin offers no public hook for a few things the panel needs; the code that
+touches its private names lives here, so an upgrade is checked in one place
+(``tests/test_flask_admin_internals.py`` fails when one of them moves) and the rest
+of the panel calls the public-named wrappers below. Checked against Flask-Admin
+``CHECKED_VERSION``; ``docs/flask-admin-internals.md`` explains each entry.
+
+Each private name, what we use it for, and why no public hook serves:
+
+``BaseView._handle_view(name, **kwargs)`` (overridden by ``InternalHooks``)
+    Refuse ``ajax_update`` before anything else; answer 404 (not Flask-Admin's
+    redirect) for a view function a switch (``can_edit`` ...) disables. Public
+    ``is_accessible`` / ``inaccessible_callback`` see the account, not which view
+    function is called.
+``BaseModelView._filters``
+    The view's filters, read per request. Filled by the private
+    ``_refresh_filters_cache``; there is no public accessor.
+``BaseModelView._get_filter_groups()`` (overridden)
+    Filter options computed per request from the account's scope (a unit is offered
+    only its own units). Flask-Admin computes the options once, at start-up, outside
+    any request (so without an account); the list template reads this method.
+``BaseModelView._get_list_extra_args()``, ``_get_column_by_idx(idx)``
+    The list's current sort, search and filters, for our streamed export of exactly
+    that list. Flask-Admin's own export reads the request this way; the public
+    ``get_list`` takes only the parsed values.
+``flask_admin.form.BaseForm._obj``
+    The row an edit form was built for (checks that compare old and new values).
+    WTForms does not keep the ``obj`` it was given; Flask-Admin keeps it privately.
+
+Replaced by public hooks (no longer used): ``Admin._views`` (the dashboard builds
+list URLs with ``url_for``), display lambdas (``column_type_formatters``).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+CHECKED_VERSION = "2.2.1"
+
+
+def form_object(form) -> Any:
+    """The model instance an admin form was built for (None on a create form)."""
+    return form._obj
+
+
+class InternalHooks:
+    """Mixin for a Flask-Admin ``ModelView``: the private overrides, each handing
+    over to a public-named method a subclass may override."""
+
+    def before_access_check(self, name: str) -> None:
+        """Called before Flask-Admin checks ``is_accessible`` for view function
+        ``name``; may ``abort()``."""
+
+    def after_access_check(self, name: str) -> None:
+        """Called once the account may use the view, before view function ``name``
+        runs; may ``abort()``."""
+
+    def _handle_view(self, name, **kwargs):
+        self.before_access_check(name)
+        response = super()._handle_view(name, **kwargs)
+        if response is None:
+            self.after_access_check(name)
+        return response
+
+    def filter_list(self) -> list:
+        """The view's filters (``get_filters()``, as Flask-Admin cached them)."""
+        return list(self._filters or ())
+
+    def _get_filter_groups(self):
+        """The filter widgets' data, with options rebuilt per request (the list
+        template reads this)."""
+        filters = self.filter_list()
+        if not filters:
+            return None
+        groups: OrderedDict[str, list] = OrderedDict()
+        for index, flt in enumerate(filters):
+            options = flt.get_options(self)
+            groups.setdefault(str(flt.name), []).append(
+                {
+                    "index": index,
+                    "arg": self.get_filter_arg(index, flt),
+                    "operation": str(flt.operation()),
+                    "options": [(str(k), str(v)) for k, v in options] if options else None,
+                    "type": flt.data_type,
+                }
+            )
+        return groups
+
+    def list_state(self) -> tuple[Any, bool, str | None, list]:
+        """The current list's (sort column, descending, search, filters), read from
+        the request the way the list page reads them; ``get_list`` takes these."""
+        args = self._get_list_extra_args()
+        sort = self._get_column_by_idx(args.sort)
+        return (sort[0] if sort else None, args.sort_desc, args.search, args.filters)
