@@ -5,17 +5,25 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app app
 
-.PHONY: run test lint format install translations
+.PHONY: run test lint format install install-dev translations reset-demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+# What the application needs to run (requirements.txt), and only that.
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+# The test and lint tools on top (requirements-dev.txt includes requirements.txt).
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed translations
+
+install-dev: $(VENV)/.dev-installed translations
 
 translations: $(VENV)/.installed
 	@for po in translations/*/LC_MESSAGES/*.po; do \
@@ -30,14 +38,23 @@ run: install
 	@echo "Serving on http://127.0.0.1:$(PORT)/"
 	SUPPORT_PHONE="$${SUPPORT_PHONE-400-812-8811}" $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: install
+# Drop every row of the local database (SQLite unless DATABASE_URL says otherwise)
+# and add the demo data again.
+reset-demo: install
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --reset --yes
+
+test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed
+# Style, then the layers (import-linter contracts in pyproject.toml): a wrong-way
+# import fails here.
+lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache --no-logo
 
-format: $(VENV)/.installed
+format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
@@ -45,7 +62,7 @@ format: $(VENV)/.installed
 # e.g. BENCH_ARGS="--db postgresql"; BENCH_PG_URL names the PostgreSQL server.
 .PHONY: bench bench-quick
 
-$(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
+$(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.dev-installed
 	$(BIN)/pip install -q -r requirements-bench.txt
 	touch $@
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
 import accounts
 from extensions import db
-from models import Unit, UnitKind, rules
+from models import Base, Unit, UnitKind, rules
 
 
 def register(app: Flask) -> None:
@@ -70,12 +70,31 @@ def create_committee(name, address, manager, phone, postal_code, username, displ
 
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database has any unit.")
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="First delete every row of every table (the schema stays), then add the demo data.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask before --reset deletes.")
 @with_appcontext
-def seed_demo(if_empty):
-    """Create the demo tree, accounts and projects (idempotent)."""
+def seed_demo(if_empty, reset, yes):
+    """Create the demo tree, accounts and projects (idempotent).
+
+    ``--reset`` (``make reset-demo``) brings a local database back to exactly
+    the demo data; it refuses to run when ``CME_ENV=production``.
+    """
     from demo import seed
 
-    if if_empty and db.session.scalar(select(Unit.id).limit(1)) is not None:
+    if reset:
+        if current_app.config["PRODUCTION"]:
+            raise click.UsageError("--reset deletes everything: refused in production.")
+        where = db.engine.url.render_as_string(hide_password=True)
+        if not yes:
+            click.confirm(f"Delete every row of {where}?", abort=True)
+        for table in reversed(Base.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        click.echo(f"Every row of {where} deleted.")
+    elif if_empty and db.session.scalar(select(Unit.id).limit(1)) is not None:
         click.echo("The database already has data; demo data not added.")
         return
     created = seed(db.session)

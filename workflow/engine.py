@@ -21,7 +21,7 @@ from models import Project, ProjectEvent, ProjectNumberCounter, ProjectState, ut
 from permissions.relations import relation
 from permissions.scopes import project_visibility
 from workflow.errors import NotAllowed, ProjectChanged, ProjectNotFound, ReasonRequired
-from workflow.transitions import TRANSITIONS, Action, Outcome, find
+from workflow.transitions import TRANSITIONS, Action, Outcome, Transition, find
 
 projects = Project.__table__
 BULK_ACTIONS = frozenset(
@@ -154,99 +154,116 @@ def apply_bulk(
     rows move with one compare-and-set statement per (from, to) group, so the
     number of statements does not grow with the number of ids; a row whose
     state changed meanwhile is reported as changed, never overwritten.
+
+    Three steps: read the rows the account may see, decide each id's
+    transition (or why not), write each group and its history rows.
     """
-    if action not in BULK_ACTIONS:
-        raise ValueError(f"{action} is not a bulk action")
-    reason = (reason or "").strip() or None
-    if reason is None and any(t.reason_required for t in _transitions_of(action)):
-        raise ReasonRequired()
+    reason = _checked_reason(action, reason)
     result = BulkResult(action)
     wanted = list(dict.fromkeys(int(i) for i in ids))
     if not wanted:
         return result
-    rows = {
-        row.id: row
-        for row in session.execute(
-            select(
-                Project.id,
-                Project.name,
-                Project.state,
-                Project.year,
-                Project.project_no,
-                Project.owner_unit_id,
-                Project.society_id,
-                Project.committee_id,
-            ).where(Project.id.in_(wanted), project_visibility(account))
-        )
-    }
-    groups: dict[tuple[ProjectState, object], list] = defaultdict(list)
+    rows = _read(session, account, wanted)
+    groups = _decide(action, account, wanted, rows, expected, result)
+    _write(session, account, action, reason, groups, result)
+    _expire(session, result.done, removed=action is Action.DELETE)
+    return result
+
+
+def _checked_reason(action: Action, reason: str | None) -> str | None:
+    if action not in BULK_ACTIONS:
+        raise ValueError(f"{action} is not a bulk action")
+    reason = (reason or "").strip() or None
+    if reason is None and any(t.reason_required for t in TRANSITIONS if t.action is action):
+        raise ReasonRequired()
+    return reason
+
+
+def _read(session: Session, account, wanted: list[int]) -> dict:
+    """The wanted rows the account may see, by id: one SELECT."""
+    stmt = select(
+        Project.id,
+        Project.name,
+        Project.state,
+        Project.year,
+        Project.project_no,
+        Project.owner_unit_id,
+        Project.society_id,
+        Project.committee_id,
+    ).where(Project.id.in_(wanted), project_visibility(account))
+    return {row.id: row for row in session.execute(stmt)}
+
+
+def _decide(action, account, wanted, rows, expected, result: BulkResult) -> dict:
+    """Group the movable rows by (source state, transition); record in
+    ``result`` why each other id is skipped."""
+    groups: dict[tuple[ProjectState, Transition], list] = defaultdict(list)
     for project_id in wanted:
         row = rows.get(project_id)
-        if row is None:
-            result.skipped.append(ProjectNotFound(project_id))
-            continue
-        if expected and expected.get(project_id) not in (None, row.state):
-            result.skipped.append(ProjectChanged(row.id, row.name))
-            continue
-        if (error := refusal(row, action, account)) is not None:
-            result.skipped.append(error)
-            continue
-        target = find(action, relation(account, row), row.state).target
-        groups[(row.state, target)].append(row)
+        verdict = _verdict(action, account, project_id, row, expected)
+        if isinstance(verdict, Transition):
+            groups[(row.state, verdict)].append(row)
+        else:
+            result.skipped.append(verdict)
+    return groups
 
+
+def _verdict(action, account, project_id, row, expected):
+    """The transition ``row`` takes, or the error saying why it does not."""
+    if row is None:
+        return ProjectNotFound(project_id)
+    if expected and expected.get(project_id) not in (None, row.state):
+        return ProjectChanged(row.id, row.name)
+    if (error := refusal(row, action, account)) is not None:
+        return error
+    return find(action, relation(account, row), row.state)
+
+
+def _write(session, account, action, reason, groups: dict, result: BulkResult) -> None:
+    """One compare-and-set statement per group, then one INSERT of every
+    history row; a row that lost its race is reported as changed."""
     now = utcnow()
     events = []
-    for (source, target), members in groups.items():
+    for (source, transition), members in groups.items():
         numbers = (
             _allocate_numbers(session, [r for r in members if not r.project_no])
-            if action is Action.PUBLISH
+            if transition.effects.allocates_number
             else {}
         )
-        changed = _move(
-            session, [r.id for r in members], source, target, action, reason, now, numbers
-        )
+        changed = _move(session, [r.id for r in members], source, transition, reason, now, numbers)
+        target = None if transition.target is Outcome.REMOVED else transition.target
         for row in members:
             if row.id not in changed:
                 result.skipped.append(ProjectChanged(row.id, row.name))
                 continue
             result.done.append(row.id)
-            to_state = None if target is Outcome.REMOVED else target
-            events.append(_event(account, row, action, source, to_state, reason, now))
+            events.append(_event(account, row, action, source, target, reason, now))
     if events:
         session.execute(insert(ProjectEvent), events)
-    _expire(session, result.done, removed=action is Action.DELETE)
-    return result
 
 
-def _transitions_of(action: Action):
-    return [t for t in TRANSITIONS if t.action is action]
-
-
-def _move(session, ids, source, target, action, reason, now, numbers) -> set[int]:
+def _move(session, ids, source, transition: Transition, reason, now, numbers) -> set[int]:
     """One compare-and-set statement; returns the ids that actually moved."""
     where = (projects.c.id.in_(ids), projects.c.state == source.value)
-    if target is Outcome.REMOVED:
+    if transition.target is Outcome.REMOVED:
         stmt = delete(projects).where(*where).returning(projects.c.id)
     else:
-        values = {
-            "state": target.value,
-            "version": projects.c.version + 1,
-            "updated_at": now,
-        }
-        if action is Action.REPORT:
-            values |= {"reported_at": now, "return_reason": None}
-        elif action is Action.UNLOCK:
-            values["return_reason"] = reason
-        elif action is Action.PUBLISH:
-            values["published_at"] = now
-            if numbers:
-                values["project_no"] = case(
-                    numbers, value=projects.c.id, else_=projects.c.project_no
-                )
-        elif action is Action.WITHDRAW:
-            values["published_at"] = None
+        values = _values(transition, reason, now, numbers)
         stmt = update(projects).where(*where).values(values).returning(projects.c.id)
     return set(session.execute(stmt).scalars())
+
+
+def _values(transition: Transition, reason, now, numbers: dict[int, str]) -> dict:
+    """The new state and what the transition's effects write besides it."""
+    effects = transition.effects
+    values = {"state": transition.target.value, "version": projects.c.version + 1}
+    values |= {"updated_at": now} | dict.fromkeys(effects.stamps, now)
+    values |= dict.fromkeys(effects.clears)
+    if effects.reason_column:
+        values[effects.reason_column] = reason
+    if numbers:
+        values["project_no"] = case(numbers, value=projects.c.id, else_=projects.c.project_no)
+    return values
 
 
 def _allocate_numbers(session: Session, rows) -> dict[int, str]:

@@ -55,36 +55,60 @@ HELD_BY_OWNER = frozenset({S.DRAFT, S.RETURNED})
 
 
 @dataclass(frozen=True)
+class Effects:
+    """What a move writes besides the state (every move also bumps ``version``
+    and sets ``updated_at``). Column names of ``projects``."""
+
+    # Set to the time of the move.
+    stamps: tuple[str, ...] = ()
+    # Set to NULL.
+    clears: tuple[str, ...] = ()
+    # Receives the reason given with the action (NULL when none was given).
+    reason_column: str | None = None
+    # The action is refused without a reason.
+    reason_required: bool = False
+    # A project without a 项目编号 gets the next number of its committee and year.
+    allocates_number: bool = False
+
+
+NO_EFFECTS = Effects()
+# Reported upwards: when, and the previous return reason no longer applies.
+REPORTED = Effects(stamps=("reported_at",), clears=("return_reason",))
+# Handed back to its owner, with the reason if one was given.
+RETURNED = Effects(reason_column="return_reason")
+PUBLISHED = Effects(stamps=("published_at",), allocates_number=True)
+WITHDRAWN = Effects(clears=("published_at",), reason_required=True)
+
+
+@dataclass(frozen=True)
 class Transition:
     action: Action
     actors: frozenset[Relation]
     sources: frozenset[ProjectState]
     target: Target
-    reason_required: bool = False
+    effects: Effects = NO_EFFECTS
+
+    @property
+    def reason_required(self) -> bool:
+        return self.effects.reason_required
 
 
+def _t(action, actor: Relation, source: ProjectState, target, effects=NO_EFFECTS) -> Transition:
+    return Transition(action, frozenset({actor}), frozenset({source}), target, effects)
+
+
+A = Action
+R = Relation
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition(Action.EDIT, OWNERS, HELD_BY_OWNER, Outcome.UNCHANGED),
-    Transition(Action.DELETE, OWNERS, HELD_BY_OWNER, Outcome.REMOVED),
-    Transition(Action.REPORT, frozenset({Relation.OWNER_BRANCH}), HELD_BY_OWNER, S.AT_SOCIETY),
-    Transition(Action.REPORT, frozenset({Relation.OWNER_ISSUER}), HELD_BY_OWNER, S.AT_COMMITTEE),
-    Transition(
-        Action.REPORT, frozenset({Relation.SOCIETY}), frozenset({S.AT_SOCIETY}), S.AT_COMMITTEE
-    ),
-    Transition(Action.UNLOCK, frozenset({Relation.SOCIETY}), frozenset({S.AT_SOCIETY}), S.RETURNED),
-    Transition(
-        Action.UNLOCK, frozenset({Relation.COMMITTEE}), frozenset({S.AT_COMMITTEE}), S.RETURNED
-    ),
-    Transition(
-        Action.PUBLISH, frozenset({Relation.COMMITTEE}), frozenset({S.AT_COMMITTEE}), S.PUBLISHED
-    ),
-    Transition(
-        Action.WITHDRAW,
-        frozenset({Relation.COMMITTEE}),
-        frozenset({S.PUBLISHED}),
-        S.AT_COMMITTEE,
-        reason_required=True,
-    ),
+    Transition(A.EDIT, OWNERS, HELD_BY_OWNER, Outcome.UNCHANGED),
+    Transition(A.DELETE, OWNERS, HELD_BY_OWNER, Outcome.REMOVED),
+    Transition(A.REPORT, frozenset({R.OWNER_BRANCH}), HELD_BY_OWNER, S.AT_SOCIETY, REPORTED),
+    Transition(A.REPORT, frozenset({R.OWNER_ISSUER}), HELD_BY_OWNER, S.AT_COMMITTEE, REPORTED),
+    _t(A.REPORT, R.SOCIETY, S.AT_SOCIETY, S.AT_COMMITTEE, REPORTED),
+    _t(A.UNLOCK, R.SOCIETY, S.AT_SOCIETY, S.RETURNED, RETURNED),
+    _t(A.UNLOCK, R.COMMITTEE, S.AT_COMMITTEE, S.RETURNED, RETURNED),
+    _t(A.PUBLISH, R.COMMITTEE, S.AT_COMMITTEE, S.PUBLISHED, PUBLISHED),
+    _t(A.WITHDRAW, R.COMMITTEE, S.PUBLISHED, S.AT_COMMITTEE, WITHDRAWN),
 )
 
 
