@@ -210,7 +210,12 @@ def _role_of(tree: Tree, unit_id: int) -> RoleName:
 
 
 def build_accounts(tree: Tree, password: str, rng: random.Random, now: datetime):
-    """ACCOUNTS users: one per unit, the rest as second accounts of entry units."""
+    """ACCOUNTS users: one per unit, the rest as second accounts of entry units.
+
+    Rows for a bulk INSERT, not ``accounts.create_account``: 4,000 accounts with
+    fixed ids in a few executemany batches, on a database no application
+    serves yet. ``fs_uniquifier`` is what Flask-Security's datastore would set
+    (a random UUID's hex), the username a valid, unique, lower-case one."""
     units = [tree.committee, *tree.societies, *tree.issuers, *tree.branches]
     entry = [*tree.issuers, *tree.branches]
     owners = units + [entry[i % len(entry)] for i in range(ACCOUNTS - len(units))]
