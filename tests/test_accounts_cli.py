@@ -36,8 +36,8 @@ def _counts(session) -> tuple[int, int]:
     )
 
 
-def test_create_committee(ctx, session):
-    runner = ctx.test_cli_runner()
+def test_create_committee(app_on_empty_db, session):
+    runner = app_on_empty_db.test_cli_runner()
     bad = runner.invoke(args=_args(postal="30004"))
     assert bad.exit_code == 1
     assert "--postal-code: 邮政编码应为6位数字" in bad.output
@@ -71,17 +71,19 @@ def test_create_committee(ctx, session):
         ("", "此项为必填项"),
     ],
 )
-def test_create_committee_refuses_what_the_admin_refuses(demo, session, ctx, username, message):
+def test_create_committee_refuses_what_the_admin_refuses(
+    demo_accounts, session, app_on_empty_db, username, message
+):
     before = _counts(session)
-    result = ctx.test_cli_runner().invoke(args=_args(username=username))
+    result = app_on_empty_db.test_cli_runner().invoke(args=_args(username=username))
     assert result.exit_code == 1
     assert f"--username: {message}" in result.output
     session.expire_all()
     assert _counts(session) == before
 
 
-def test_the_service_refuses_and_creates_through_the_datastore(demo, session):
-    unit = make_unit(session, UnitKind.ISSUER, demo["bjcme"].unit)
+def test_the_service_refuses_and_creates_through_the_datastore(demo_accounts, session):
+    unit = make_unit(session, UnitKind.ISSUER, demo_accounts["bjcme"].unit)
     with pytest.raises(accounts.AccountRefused) as refused:
         accounts.create_account(unit, username="BJCME", display_name="重复", password="x" * 12)
     assert str(refused.value.errors["username"]).startswith(USERNAME_TAKEN)
@@ -113,5 +115,5 @@ def test_the_service_refuses_and_creates_through_the_datastore(demo, session):
         ("a@b", False),
     ],
 )
-def test_email_addresses_are_checked_by_email_validator(ctx, value, ok):
+def test_email_addresses_are_checked_by_email_validator(app_on_empty_db, value, ok):
     assert (accounts.email_error(value) is None) is ok

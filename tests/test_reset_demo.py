@@ -8,7 +8,7 @@ from models import Project, Unit, UnitKind, User
 from tests.factories import make_project, make_unit, make_user
 
 
-def test_reset_brings_back_exactly_the_demo_data(demo, session, ctx):
+def test_reset_brings_back_exactly_the_demo_data(demo_accounts, session, app_on_empty_db):
     def census():
         return (
             sorted(session.scalars(select(User.username))),
@@ -18,12 +18,12 @@ def test_reset_brings_back_exactly_the_demo_data(demo, session, ctx):
 
     session.expire_all()
     fresh = census()
-    extra = make_unit(session, UnitKind.ISSUER, demo["bjcme"].unit, name="临时医院")
+    extra = make_unit(session, UnitKind.ISSUER, demo_accounts["bjcme"].unit, name="临时医院")
     make_project(session, make_user(session, extra, "temp_user"))
     session.commit()
     assert census() != fresh
 
-    runner = ctx.test_cli_runner()
+    runner = app_on_empty_db.test_cli_runner()
     refused = runner.invoke(args=["seed-demo", "--reset"], input="n\n")
     assert refused.exit_code == 1
     session.expire_all()
