@@ -1,5 +1,14 @@
 """Fixtures: every test that takes ``app`` runs on SQLite, and on PostgreSQL
-when ``TEST_DATABASE_URL`` is set (a fresh, uniquely named database per run)."""
+when ``TEST_DATABASE_URL`` is set (a fresh, uniquely named database per run).
+
+Speed without losing isolation: passwords are hashed with argon2 at its lowest
+cost (the test app only), and the demo data is built once per backend through
+the real seeding code, kept as every table's rows, and put back with bulk
+inserts into the emptied database before each test that asks for it.
+
+Fixture names (the old short names stay as aliases while other work moves over):
+``app_on_empty_db`` (alias ``ctx``), ``session``, ``demo_accounts`` (alias
+``demo``)."""
 
 from __future__ import annotations
 
@@ -10,12 +19,19 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, event, select, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
 from extensions import db
-from models import Base, User
+from models import User
+from tests.snapshot import Snapshot, accounts_by_username, build_once, restore
+from tests.snapshot import wipe as _wipe  # the name test_workflow_matrix imports
+
+# argon2 stays the scheme (tests check the stored hash is argon2), at the
+# smallest cost argon2 accepts: a login verifies in microseconds instead of a
+# second. Production and ``make run`` keep the library's defaults.
+CHEAP_ARGON2 = {"argon2__rounds": 1, "argon2__memory_cost": 8, "argon2__parallelism": 1}
 
 
 def _postgres_base_url():
@@ -56,6 +72,7 @@ def app(database_url) -> Iterator[Flask]:
             "TESTING": True,
             "SECRET_KEY": "test-secret",
             "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS": CHEAP_ARGON2,
         }
     )
     with app.app_context():
@@ -71,18 +88,9 @@ def backend(app) -> str:
         return db.engine.dialect.name
 
 
-def _wipe(connection) -> None:
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    if connection.dialect.name == "postgresql":
-        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    else:
-        for name in tables:
-            connection.execute(text(f"DELETE FROM {name}"))
-
-
 @pytest.fixture
-def ctx(app) -> Iterator[Flask]:
-    """An app context on an empty database, emptied again afterwards."""
+def app_on_empty_db(app) -> Iterator[Flask]:
+    """The app, with an app context pushed, on an empty database; emptied again afterwards."""
     with app.app_context():
         with db.engine.begin() as conn:
             _wipe(conn)
@@ -94,18 +102,41 @@ def ctx(app) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def session(ctx):
-    return db.session
+def ctx(app_on_empty_db) -> Flask:
+    """Old name of ``app_on_empty_db``."""
+    return app_on_empty_db
 
 
 @pytest.fixture
-def demo(session) -> dict[str, User]:
-    """The demo data of SPEC §6, committed; returns the accounts by username."""
+def session(app_on_empty_db):
+    """The app context's database session (Flask-SQLAlchemy's ``db.session``)."""
+    return db.session
+
+
+def _seed_demo(session) -> None:
     from demo import seed
 
     seed(session)
-    session.commit()
-    return {u.username: u for u in session.scalars(select(User))}
+
+
+@pytest.fixture(scope="session")
+def demo_rows(app) -> Snapshot:
+    """The demo data, seeded once per backend by ``demo.seed``, as rows."""
+    snapshot, _ = build_once(app, _seed_demo)
+    return snapshot
+
+
+@pytest.fixture
+def demo_accounts(demo_rows, session) -> dict[str, User]:
+    """The demo data (units, accounts, projects), committed; returns the accounts by username."""
+    restore(session, demo_rows)
+    return accounts_by_username(session)
+
+
+@pytest.fixture
+def demo(demo_accounts) -> dict[str, User]:
+    """Old name of ``demo_accounts``."""
+    return demo_accounts
 
 
 class StatementCounter:

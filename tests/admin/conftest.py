@@ -48,7 +48,8 @@ class Browser:
 
 
 @pytest.fixture
-def browser(app, demo):
+def browser(app, demo_accounts) -> Browser:
+    """A signed-out ``Browser`` on the demo data; ``login_as`` signs it in."""
     return own_context_browser(app)
 
 
@@ -82,17 +83,10 @@ def own_context_browser(app) -> Browser:
 
 
 @pytest.fixture
-def fresh_browser(browser) -> Browser:
-    """The same as ``browser`` (whose requests each have their own app
-    context). Commit before a request; ``expire_all`` before reading what it
-    changed."""
-    return browser
-
-
-@pytest.fixture
-def another_browser(app, demo):
-    """A factory of further ``fresh_browser``s, each with its own cookies: a
-    second person signed in at the same time."""
+def another_browser(app, demo_accounts):
+    """A factory of further ``Browser``s, each with its own cookies: a second
+    person signed in at the same time. Each request has its own app context:
+    commit before a request; ``expire_all`` before reading what it changed."""
 
     def make() -> Browser:
         return own_context_browser(app)

@@ -49,10 +49,13 @@ def chromium():
 
 
 @pytest.fixture
-def live_server(app, demo) -> Iterator[str]:
-    """The app (with the demo data of the ``demo`` fixture) served on a free port."""
+def live_server(app, demo_accounts) -> Iterator[str]:
+    """The app, on the demo data (``demo_accounts``), served on a free port."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the serving loop's next poll: 0.5 s by default, per test.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
