@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, selectinload
+from wtforms import Field, Form, validators
 
 from models import Discipline, Project, ProjectEvent, ProjectLevel, Unit
 from permissions import published_projects
@@ -115,99 +116,126 @@ def _iso_datetime(value: datetime | None) -> str | None:
 
 
 # --- parsing -------------------------------------------------------------------------------
+#
+# A WTForms form (no CSRF: a search is a GET anyone may link to). Each field reads the first
+# value of its parameter, stripped; an empty one means "no filter". Conversions that WTForms'
+# own fields do more loosely (int() also reads "+5", "1_000" and other scripts' digits;
+# strptime reads "2026-1-5") are the fields' ``convert``; ranges, lengths and choices are
+# WTForms' validators.
 
 
-def _text(args, name: str) -> str | None:
-    raw = args.get(name)
-    if raw is None:
-        return None
-    value = raw.strip()
-    return value or None
+class _Parameter(Field):
+    """One query parameter: ``convert`` turns its stripped text into a value, or raises
+    ``ValueError`` with the message to show."""
+
+    def __init__(self, *validators_, **kwargs) -> None:
+        super().__init__(validators=[validators.Optional(), *validators_], **kwargs)
+
+    def convert(self, raw: str):
+        return raw
+
+    def process_formdata(self, valuelist) -> None:
+        raw = valuelist[0].strip() if valuelist else ""
+        self.data = self.convert(raw) if raw else None
 
 
-def _integer(args, name: str, low: int, high: int) -> int | None:
-    raw = _text(args, name)
-    if raw is None:
-        return None
-    # isdecimal() also accepts other scripts' digits, which int() reads; ASCII keeps it plain.
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
-        raise BadParameter(name, _l("must be a whole number"))
-    value = int(raw)
-    if not low <= value <= high:
-        raise BadParameter(name, _l("must be between %(low)s and %(high)s", low=low, high=high))
-    return value
+class _WholeNumber(_Parameter):
+    def __init__(self, low: int, high: int, **kwargs) -> None:
+        message = _l("must be between %(low)s and %(high)s", low=low, high=high)
+        super().__init__(validators.NumberRange(low, high, message=message), **kwargs)
+
+    def convert(self, raw: str) -> int:
+        # isdecimal() also accepts other scripts' digits, which int() reads; ASCII keeps it plain.
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+            raise ValueError(_l("must be a whole number"))
+        return int(raw)
 
 
-def _date(args, name: str) -> date | None:
-    raw = _text(args, name)
-    if raw is None:
-        return None
-    try:
-        value = date.fromisoformat(raw) if len(raw) == 10 else None
-    except ValueError:
-        value = None
-    if value is None or not DATE_MIN <= value <= DATE_MAX:
-        raise BadParameter(name, _l("must be a date written as YYYY-MM-DD"))
-    return value
+class _Date(_Parameter):
+    def convert(self, raw: str) -> date:
+        try:
+            value = date.fromisoformat(raw) if len(raw) == 10 else None
+        except ValueError:
+            value = None
+        if value is None or not DATE_MIN <= value <= DATE_MAX:
+            raise ValueError(_l("must be a date written as YYYY-MM-DD"))
+        return value
 
 
-def _datetime(args, name: str) -> datetime | None:
+class _DateTime(_Parameter):
     """An ISO 8601 date-time; with an offset it is converted to UTC, without one it is UTC."""
-    raw = _text(args, name)
-    if raw is None:
-        return None
-    try:
-        value = datetime.fromisoformat(raw) if len(raw) <= 40 else None
-    except ValueError:
-        value = None
-    if value is None or not DATE_MIN.year <= value.year <= DATE_MAX.year:
-        raise BadParameter(name, _l("must be a date-time such as 2026-01-31T08:00:00Z"))
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
+
+    def convert(self, raw: str) -> datetime:
+        try:
+            value = datetime.fromisoformat(raw) if len(raw) <= 40 else None
+        except ValueError:
+            value = None
+        if value is None or not DATE_MIN.year <= value.year <= DATE_MAX.year:
+            raise ValueError(_l("must be a date-time such as 2026-01-31T08:00:00Z"))
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
 
 
-def _keyword(args) -> str | None:
-    value = _text(args, "q")
-    if value is None:
-        return None
-    if len(value) > KEYWORD_MAX:
-        raise BadParameter("q", _l("must be at most %(max)s characters", max=KEYWORD_MAX))
+def _choice(choices) -> _Parameter:
+    message = _l("must be one of: %(choices)s", choices=", ".join(sorted(choices)))
+    return _Parameter(validators.AnyOf(list(choices), message=message))
+
+
+def _no_control_characters(form, field) -> None:
     # PostgreSQL refuses NUL in text, and no real keyword holds control characters.
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise BadParameter("q", _l("must not contain control characters"))
-    return value
+    if any(unicodedata.category(ch) == "Cc" for ch in field.data):
+        raise validators.ValidationError(_l("must not contain control characters"))
 
 
-def _choice(args, name: str, choices) -> str | None:
-    value = _text(args, name)
-    if value is not None and value not in choices:
-        raise BadParameter(
-            name, _l("must be one of: %(choices)s", choices=", ".join(sorted(choices)))
-        )
-    return value
+class SearchForm(Form):
+    """The search parameters. Fields are declared in the order they are checked: the first
+    field with an error is the one reported."""
+
+    level = _choice({m.value for m in ProjectLevel})
+    q = _Parameter(
+        validators.Length(
+            max=KEYWORD_MAX, message=_l("must be at most %(max)s characters", max=KEYWORD_MAX)
+        ),
+        _no_control_characters,
+    )
+    year = _WholeNumber(YEAR_MIN, YEAR_MAX)
+    discipline = _WholeNumber(1, ID_MAX)
+    unit = _WholeNumber(1, ID_MAX)
+    date_from = _Date()
+    date_to = _Date()
+    sort = _choice(SORTS)
+    page = _WholeNumber(1, PAGE_MAX)
+    per_page = _WholeNumber(1, PER_PAGE_MAX)
+    updated_since = _DateTime()
 
 
 def parse(args, *, allow_updated_since: bool = False) -> SearchParams:
     """Validate request arguments into ``SearchParams``; raise ``BadParameter`` on the first
     unusable one. ``updated_since`` (the API's changes feed) is refused elsewhere."""
-    level = _choice(args, "level", {m.value for m in ProjectLevel})
+    form = SearchForm(args)
+    if not allow_updated_since:
+        del form.updated_since
+    if not form.validate():
+        name = next(name for name, errors in form.errors.items() if errors)
+        raise BadParameter(name, form.errors[name][0])
+    data = form.data
     params = SearchParams(
-        q=_keyword(args),
-        year=_integer(args, "year", YEAR_MIN, YEAR_MAX),
-        level=ProjectLevel(level) if level else None,
-        discipline=_integer(args, "discipline", 1, ID_MAX),
-        unit=_integer(args, "unit", 1, ID_MAX),
-        date_from=_date(args, "date_from"),
-        date_to=_date(args, "date_to"),
-        sort=_choice(args, "sort", SORTS) or SORT_DEFAULT,
-        page=_integer(args, "page", 1, PAGE_MAX) or 1,
-        per_page=_integer(args, "per_page", 1, PER_PAGE_MAX) or PER_PAGE_DEFAULT,
-        updated_since=_datetime(args, "updated_since") if allow_updated_since else None,
+        q=data["q"],
+        year=data["year"],
+        level=ProjectLevel(data["level"]) if data["level"] else None,
+        discipline=data["discipline"],
+        unit=data["unit"],
+        date_from=data["date_from"],
+        date_to=data["date_to"],
+        sort=data["sort"] or SORT_DEFAULT,
+        page=data["page"] or 1,
+        per_page=data["per_page"] or PER_PAGE_DEFAULT,
+        updated_since=data.get("updated_since"),
     )
     if params.date_from and params.date_to and params.date_to < params.date_from:
         raise BadParameter("date_to", _l("must not be before date_from"))
-    if not allow_updated_since and _text(args, "updated_since") is not None:
+    if not allow_updated_since and (args.get("updated_since") or "").strip():
         raise BadParameter("updated_since", _l("is only available in the API"))
     return params
 
