@@ -3,6 +3,9 @@ admin, the public exports and the API documentation take their labels from it.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from babel.messages.pofile import read_po
 from flask_babel import force_locale
 
 from admin_views.projects import AuditView, MyProjectsView
@@ -45,3 +48,16 @@ def test_the_admin_and_the_exports_use_the_vocabulary(ctx):
         schema = openapi.openapi_document()["components"]["schemas"]["Project"]
     assert schema["properties"]["principal"]["description"] == "项目负责人"
     assert schema["properties"]["organizer_unit"]["description"] == "申报单位"
+
+
+def test_a_msgid_means_the_same_in_every_catalog():
+    """The catalogs are merged at run time and the last one wins: a msgid translated
+    two ways would show the last catalog's word on every page, whatever the other meant."""
+    catalogs = Path(__file__).resolve().parent.parent / "translations" / "zh_Hans_CN"
+    seen: dict[str, set] = {}
+    for domain in ("messages", "panel", "accounts", "public"):
+        with (catalogs / "LC_MESSAGES" / f"{domain}.po").open("rb") as f:
+            for message in read_po(f):
+                if message.id and isinstance(message.id, str):
+                    seen.setdefault(message.id, set()).add(message.string)
+    assert {msgid: strings for msgid, strings in seen.items() if len(strings) > 1} == {}
