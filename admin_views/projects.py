@@ -13,7 +13,6 @@ from datetime import date
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.form import BaseForm
 from flask_admin.model.template import DeleteRowAction, EditRowAction
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
@@ -21,38 +20,27 @@ from jinja2 import pass_context
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from wtforms import SelectChoice, fields, validators
 
 import permissions
 import workflow
 from admin_views.base import (
-    ChoiceField,
     ChoiceFilter,
     ScopedModelView,
-    ScopedSelectField,
     account,
     day,
     row_ids,
 )
+from admin_views.project_form import FORM_FIELDS, ProjectFormMixin
 from models import (
-    LEVELS_OF_KIND,
     Discipline,
-    Lecturer,
     Project,
     ProjectLevel,
     ProjectMode,
     ProjectState,
     Unit,
-    UnitKind,
-    rules,
 )
-from models.vocabulary import LECTURER_LABELS, PROJECT_LABELS, label
+from models.vocabulary import PROJECT_LABELS, label
 from workflow import Action, WorkflowError
-
-FORM_FIELDS = rules.PROJECT_FIELDS
-# The seen_version hidden field carries the version the form was opened at; it is
-# compared by the view, never written to the project.
-NOT_STORED = ("seen_version",)
 
 
 def _period(project) -> str:
@@ -77,36 +65,6 @@ FORMATTERS = {
     "modifiable": lambda v, c, p, n: ProjectState(p.state).modifiable_title,
     "period": lambda v, c, p, n: _period(p),
 }
-
-
-class ProjectForm(BaseForm):
-    """The project form: WTForms' field checks, then the project rules of
-    ``models.rules`` (errors in Chinese, next to their fields), for the project and
-    each lecturer row. ``issuer`` is set by the view for a 发放证书单位, which must give
-    its project number."""
-
-    issuer = False
-
-    def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        values = {name: self[name].data for name in FORM_FIELDS if name in self}
-        errors = rules.validate_project(values, issuer=self.issuer)
-        for name, message in errors.items():
-            if name in self:
-                self[name].errors = [*self[name].errors, str(message)]
-        for entry in self.lecturers.entries if "lecturers" in self else ():
-            lecturer = entry.form
-            if lecturer.data.get("delete-lecturers") or _blank_lecturer(lecturer):
-                continue
-            for name, message in rules.validate_lecturer(lecturer.data).items():
-                lecturer[name].errors = [*lecturer[name].errors, str(message)]
-                errors[name] = message
-        return valid and not errors
-
-    def populate_obj(self, obj) -> None:
-        for field in self:
-            if field.short_name not in NOT_STORED:
-                field.populate_obj(obj, field.short_name)
 
 
 class ModifiableFilter(ChoiceFilter):
@@ -385,48 +343,12 @@ class ProjectView(ScopedModelView):
         return super().handle_view_exception(exc)
 
 
-class MyProjectsView(ProjectView):
+class MyProjectsView(ProjectFormMixin, ProjectView):
     """我的项目: an entry unit adds, edits, deletes and reports its own projects."""
 
     permission = "project-enter"
     bulk_actions = (Action.REPORT, Action.DELETE)
     can_create = can_edit = can_delete = True
-    form_columns = (*FORM_FIELDS, *NOT_STORED)
-    form_extra_fields = {"seen_version": fields.HiddenField()}
-    create_template = edit_template = "admin/project_form.html"
-    form_overrides = {
-        "level": ChoiceField,
-        "mode": ChoiceField,
-        "year": fields.IntegerField,
-        "planned_participants": fields.IntegerField,
-        "theory_hours": fields.FloatField,
-        "practice_hours": fields.FloatField,
-        "credits": fields.FloatField,
-        "start_date": fields.DateField,
-        "end_date": fields.DateField,
-        "remarks": fields.TextAreaField,
-        "discipline": ScopedSelectField,
-    }
-    form_args = {
-        "mode": {"choices": [SelectChoice(m.value, m.title) for m in ProjectMode]},
-        "level": {"choices": [SelectChoice(lv.value, lv.title) for lv in ProjectLevel]},
-        "year": {"default": lambda: date.today().year},
-        "practice_hours": {"default": 0, "validators": [validators.Optional()]},
-        "planned_participants": {"validators": [validators.Optional()]},
-        "theory_hours": {"validators": [validators.Optional()]},
-        "credits": {"validators": [validators.Optional()]},
-    }
-    inline_models = [
-        (
-            Lecturer,
-            {
-                "form_columns": ["id", "name", "title", "unit", "topic", "hours"],
-                "column_labels": dict(LECTURER_LABELS),
-                "form_overrides": {"hours": fields.FloatField},
-                "form_args": {"hours": {"validators": [validators.Optional()]}},
-            },
-        )
-    ]
 
     def get_list_row_actions(self):
         wrap = {
@@ -437,49 +359,6 @@ class MyProjectsView(ProjectView):
             PredicateRowAction(a, wrap[type(a)]) if type(a) in wrap else a
             for a in super().get_list_row_actions()
         ]
-
-    def scaffold_form(self):
-        # The fields come from the model; the checks from ProjectForm. Not through
-        # ``form_base_class``: Flask-Admin derives its delete and action forms from
-        # that class too, and those must not run the project rules.
-        scaffolded = super().scaffold_form()
-        return type("ProjectForm", (ProjectForm, scaffolded), {})
-
-    def scope_form(self, form) -> None:
-        unit = account().unit
-        form.issuer = unit.kind is UnitKind.ISSUER
-        form.level.choices = [SelectChoice(lv.value, lv.title) for lv in LEVELS_OF_KIND[unit.kind]]
-        form.discipline.query_factory = lambda: self.db_session.scalars(
-            select(Discipline).where(Discipline.active).order_by(Discipline.sort_order)
-        ).all()
-        if unit.kind is not UnitKind.ISSUER:
-            # A society project gets its number when the committee publishes it.
-            del form.project_no
-
-    def create_form(self, obj=None):
-        form = super().create_form(obj)
-        if request.method == "GET" and not form.organizer.data:
-            form.organizer.data = account().unit.name
-        return form
-
-    def edit_form(self, obj=None):
-        form = super().edit_form(obj)
-        if request.method == "GET" and obj is not None:
-            form.seen_version.data = obj.version
-        return form
-
-    def update_model(self, form, model) -> bool:
-        seen = form.seen_version.data
-        if seen and str(seen) != str(model.version):
-            flash(str(workflow.ProjectChanged(model.id, model.name)), "error")
-            return False
-        return super().update_model(form, model)
-
-    def on_model_change(self, form, model, is_created) -> None:
-        if is_created:
-            workflow.create(self.db_session, account(), model)
-        else:
-            workflow.edit(self.db_session, account(), model)
 
     def delete_model(self, model) -> bool:
         try:
@@ -500,10 +379,6 @@ class MyProjectsView(ProjectView):
                 flash(str(workflow.refusal(project, Action.EDIT, account())), "error")
                 return redirect(self.get_url(".details_view", id=project.id))
         return super().edit_view()
-
-
-def _blank_lecturer(form) -> bool:
-    return not any(value for key, value in form.data.items() if key not in ("id", "csrf_token"))
 
 
 class ReviewView(ProjectView):
