@@ -20,6 +20,7 @@ from sqlalchemy.orm.util import identity_key
 from models import Project, ProjectEvent, ProjectNumberCounter, ProjectState, utcnow
 from permissions.relations import relation
 from permissions.scopes import project_visibility
+from workflow import hooks
 from workflow.errors import NotAllowed, ProjectChanged, ProjectNotFound, ReasonRequired
 from workflow.transitions import TRANSITIONS, Action, Outcome, Transition, find
 
@@ -36,6 +37,8 @@ class BulkResult:
     action: Action
     done: list[int] = field(default_factory=list)
     skipped: list[NotAllowed | ProjectNotFound | ProjectChanged] = field(default_factory=list)
+    # What moved, for the ``hooks.moved`` receivers (snapshots, messages).
+    moves: list[hooks.Move] = field(default_factory=list)
 
 
 def refusal(project, action: Action, account) -> NotAllowed | None:
@@ -165,9 +168,29 @@ def apply_bulk(
         return result
     rows = _read(session, account, wanted)
     groups = _decide(action, account, wanted, rows, expected, result)
+    groups = _hold_back(session, action, account, groups, result)
     _write(session, account, action, reason, groups, result)
+    if result.moves:
+        hooks.moved.send(
+            action, session=session, account=account, moves=result.moves, reason=reason
+        )
     _expire(session, result.done, removed=action is Action.DELETE)
     return result
+
+
+def _hold_back(session, action, account, groups: dict, result: BulkResult) -> dict:
+    """The groups without the rows a ``hooks.checking`` receiver holds back
+    (e.g. a blocking filing rule); those are reported as skipped."""
+    rows = [row for members in groups.values() for row in members]
+    refused = hooks.held_back(action, session, account, rows) if rows else {}
+    if not refused:
+        return groups
+    kept = {}
+    for key, members in groups.items():
+        result.skipped.extend(refused[r.id] for r in members if r.id in refused)
+        if remaining := [r for r in members if r.id not in refused]:
+            kept[key] = remaining
+    return kept
 
 
 def _checked_reason(action: Action, reason: str | None) -> str | None:
@@ -237,9 +260,23 @@ def _write(session, account, action, reason, groups: dict, result: BulkResult) -
                 result.skipped.append(ProjectChanged(row.id, row.name))
                 continue
             result.done.append(row.id)
+            result.moves.append(_move_of(row, source, target))
             events.append(_event(account, row, action, source, target, reason, now))
     if events:
         session.execute(insert(ProjectEvent), events)
+
+
+def _move_of(row, source: ProjectState, target: ProjectState | None) -> hooks.Move:
+    return hooks.Move(
+        project_id=row.id,
+        name=row.name,
+        owner_unit_id=row.owner_unit_id,
+        society_id=row.society_id,
+        committee_id=row.committee_id,
+        year=row.year,
+        source=ProjectState(source).value,
+        target=ProjectState(target).value if target is not None else None,
+    )
 
 
 def _move(session, ids, source, transition: Transition, reason, now, numbers) -> set[int]:
