@@ -10,6 +10,7 @@ from sqlalchemy import select
 import accounts
 from extensions import db
 from models import Base, Unit, UnitKind, rules
+from password_salt import check_password_salt
 
 
 def register(app: Flask) -> None:
@@ -53,6 +54,7 @@ def create_committee(name, address, manager, phone, postal_code, username, displ
         for field, message in errors.items():
             click.echo(f"--{field.replace('_', '-')}: {message}", err=True)
         raise SystemExit(1)
+    check_password_salt(db.session, current_app.config["SECURITY_PASSWORD_SALT"])
     unit = Unit(kind=UnitKind.COMMITTEE, **values)
     db.session.add(unit)
     accounts.create_account(
@@ -97,6 +99,7 @@ def seed_demo(if_empty, reset, yes):
     elif if_empty and db.session.scalar(select(Unit.id).limit(1)) is not None:
         click.echo("The database already has data; demo data not added.")
         return
+    check_password_salt(db.session, current_app.config["SECURITY_PASSWORD_SALT"])
     created = seed(db.session)
     db.session.commit()
     if created:

@@ -11,18 +11,28 @@ uncaught exceptions. The handler only chooses the layout and the words:
 - elsewhere the public catalog's layout.
 
 Each page keeps the status code and links back to the user's own list.
+
+When the database cannot be reached (stopped, restarting, network gone),
+``database_unavailable`` answers 503 with ``Retry-After`` and the page "the
+database cannot be reached for the moment", drawn without reading the database
+(no menu, no account), and logs one line per kind of failure per
+``OUTAGE_LOG_INTERVAL`` instead of a traceback per request.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+import time
 
 from flask import Flask, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +86,24 @@ CSRF_MESSAGE = (
         " Go back to the form, reload it and submit it again."
     ),
 )
+OUTAGE_MESSAGE = (
+    _l("The database cannot be reached for the moment"),
+    _l(
+        "The system cannot connect to its database at the moment, so nothing was read or saved."
+        " Try again in a minute; if it keeps happening, call the support line."
+    ),
+)
+READONLY_MESSAGE = (
+    _l("The database cannot be written at the moment"),
+    _l(
+        "The system's database accepts no changes at the moment, so nothing was saved."
+        " Try again in a minute; if it keeps happening, call the support line."
+    ),
+)
+# Seconds a browser (or an API client) is asked to wait before trying again.
+RETRY_AFTER_SECONDS = 30
+# During an outage every request fails the same way: one log line per kind per interval.
+OUTAGE_LOG_INTERVAL = 60.0
 # Project lists, most specific first: the first one the account may open is "its" list.
 PROJECT_LISTS = ("projects", "review", "audit")
 
@@ -85,6 +113,8 @@ def init_errors(app: Flask) -> None:
     # Uncaught exceptions arrive as InternalServerError with the original attached;
     # registering it explicitly keeps them out of the generic handler's routing.
     app.register_error_handler(InternalServerError, internal_error)
+    for error in (OperationalError, InterfaceError, DisconnectionError):
+        app.register_error_handler(error, database_unavailable)
 
 
 def http_error(error: HTTPException):
@@ -127,6 +157,89 @@ def internal_error(error: InternalServerError):
             status=500,
             mimetype="text/html",
         )
+
+
+class OutageLog:
+    """Logs a failure kind once per ``interval`` seconds, with how many were not logged."""
+
+    def __init__(self, interval: float = OUTAGE_LOG_INTERVAL) -> None:
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._last: dict[str, float] = {}
+        self._quiet: dict[str, int] = {}
+
+    def report(self, kind: str, detail: str) -> bool:
+        """Log ``kind`` unless it was logged less than ``interval`` ago; True if logged."""
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(kind)
+            if last is not None and now - last < self.interval:
+                self._quiet[kind] = self._quiet.get(kind, 0) + 1
+                return False
+            self._last[kind] = now
+            quiet = self._quiet.pop(kind, 0)
+        log.error(
+            "database unavailable (%s): %s [%d more like it in the last %.0f s not logged]",
+            kind,
+            detail.splitlines()[0][:300] if detail else "",
+            quiet,
+            self.interval,
+        )
+        return True
+
+
+outage_log = OutageLog()
+
+
+def _readonly(error: Exception) -> bool:
+    text = str(getattr(error, "orig", error)).lower()
+    return "readonly database" in text or "read-only" in text
+
+
+def database_unavailable(error: Exception):
+    """503 with Retry-After while the database cannot be reached (or written)."""
+    from extensions import db
+
+    original = getattr(error, "orig", None) or error
+    outage_log.report(f"{type(error).__name__}/{type(original).__name__}", str(original))
+    # The connection is gone: ending the session may fail too, and must not hide the page.
+    with contextlib.suppress(Exception):
+        db.session.rollback()
+    with contextlib.suppress(Exception):
+        db.session.remove()
+    title, text = READONLY_MESSAGE if _readonly(error) else OUTAGE_MESSAGE
+    if _is_api():
+        from public.api import http_error as api_error
+
+        response = api_error(ServiceUnavailable())
+    else:
+        response = _outage_page(title, text)
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _outage_page(title, text):
+    """The public layout, whatever the address: the panel's needs the database (menu, account)."""
+    from flask_babel import get_locale
+
+    context = {
+        "code": 503,
+        "title": title,
+        "text": text,
+        "links": [(str(_l("Try again")), request.full_path.rstrip("?"))],
+        "back_url": None,
+        "support_phone": current_app.config.get("SUPPORT_PHONE"),
+    }
+    try:
+        html = render_template("public/error.html", current_locale=str(get_locale()), **context)
+    except Exception:  # never a second failure on the outage page
+        html = (
+            f"<!doctype html><meta charset=utf-8><title>{escape(title)}</title>"
+            f"<h1>{escape(title)}</h1><p>{escape(text)}</p>"
+        )
+    return current_app.response_class(html, status=503, mimetype="text/html")
 
 
 def _is_api() -> bool:

@@ -33,10 +33,14 @@ import codecs
 import csv
 import io
 import itertools
+import logging
+import os
 import re
+import shutil
 import tempfile
+import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -44,16 +48,21 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, has_app_context, stream_with_context
+from sqlalchemy.orm import Session
 from werkzeug.wsgi import FileWrapper
 
 __all__ = [
     "CSV_MIMETYPE",
     "XLSX_MIMETYPE",
+    "batched_rows",
     "cell_value",
     "content_disposition",
     "csv_response",
     "dated_filename",
     "neutralise",
+    "remove_leftover_workdirs",
+    "row_limit",
+    "too_many_rows_message",
     "xlsx_response",
 ]
 
@@ -76,6 +85,15 @@ WIDTH_SAMPLE_ROWS = 200
 MIN_COLUMN_WIDTH, MAX_COLUMN_WIDTH = 6, 60
 # Characters Excel does not allow in a sheet's name; a name holds at most 31 characters.
 SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+# Rows read per short transaction by ``batched_rows``.
+EXPORT_BATCH_ROWS = 500
+# Each XLSX export writes its sheet in a directory of its own, named with this prefix and
+# the worker's process id, so that one left by a killed worker can be told from one in use.
+WORKDIR_PREFIX = "cme-export-"
+# A work directory older than this is a leftover even if its process id is in use again.
+WORKDIR_MAX_AGE_SECONDS = 3600
+
+log = logging.getLogger(__name__)
 
 
 def local_time(value: datetime) -> datetime:
@@ -257,6 +275,138 @@ def sheet_name_for(filename: str) -> str:
     return (SHEET_NAME_FORBIDDEN.sub("", stem).strip("' ") or "项目")[:31]
 
 
+def row_limit(export_type: str) -> int:
+    """The most rows an export of this type may hold (0: no bound).
+
+    ``EXPORT_MAX_ROWS`` bounds every export; an XLSX file is also bounded by
+    ``EXPORT_XLSX_MAX_ROWS``: it is built whole before its first byte is sent, so it must be
+    finished well inside the worker's timeout (see docs/operations.md for the measurement).
+    """
+    if not has_app_context():
+        return 0
+    limits = [int(current_app.config.get("EXPORT_MAX_ROWS") or 0)]
+    if export_type == "xlsx":
+        limits.append(int(current_app.config.get("EXPORT_XLSX_MAX_ROWS") or 0))
+    bounded = [limit for limit in limits if limit > 0]
+    return min(bounded) if bounded else 0
+
+
+def too_many_rows_message(export_type: str, count: int, limit: int) -> str:
+    """Why an export of ``count`` rows is refused, in the user's language, and what to do."""
+    from flask_babel import gettext
+
+    if export_type == "xlsx" and count <= int(current_app.config.get("EXPORT_MAX_ROWS") or 0):
+        return gettext(
+            "The list has %(count)s rows, more than the %(limit)s an Excel (XLSX) export may"
+            " hold. Export it as CSV (which Excel opens too), or narrow it with a filter first.",
+            count=count,
+            limit=limit,
+        )
+    return gettext(
+        "The list has %(count)s rows, more than the %(limit)s an export may hold;"
+        " narrow it with a filter first.",
+        count=count,
+        limit=limit,
+    )
+
+
+def batched_rows(
+    bind,
+    ids: Sequence[int],
+    load: Callable[[Session, Sequence[int]], Iterable[Any]],
+    convert: Callable[[Iterable[Any]], Iterable[Sequence[Any]]],
+    *,
+    batch: int | None = None,
+) -> Iterator[Sequence[Any]]:
+    """The rows of the objects with ``ids``, in that order, read ``batch`` ids at a time
+    (default ``EXPORT_BATCH_ROWS``).
+
+    Each batch is read in a session of its own, on a connection taken from the pool for
+    that batch only, and the session is closed (its transaction ended, the connection given
+    back) before the batch's rows are handed on. So a streamed download holds no transaction
+    and no connection while it waits for its client: not after the last row, not when the
+    client went away (closing this generator stops it between batches), and not while a
+    client that stopped reading blocks the write. A download reading from one long cursor
+    would hold its connection (and, on PostgreSQL, an open transaction with its locks) for
+    as long as the client takes.
+
+    ``load(session, chunk)`` returns the objects of a chunk of ids in any order; ids not
+    found any more (deleted since the list was taken) are skipped. ``convert(objects)``
+    turns them into rows while their session is still open, so lazy attributes load.
+    """
+    ids = list(ids)
+    batch = batch or EXPORT_BATCH_ROWS
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        with Session(bind) as session:
+            found = {obj.id: obj for obj in load(session, chunk)}
+            rows = list(convert(found[key] for key in chunk if key in found))
+        yield from rows
+
+
+def _sheet_in(sheet, workdir: str) -> None:
+    """Make the write-only ``sheet`` keep its rows in ``workdir`` rather than in a file of
+    the system's temporary folder that openpyxl removes only when the interpreter exits
+    (never, for a killed worker). Uses openpyxl's private ``WorksheetWriter`` and the
+    sheet's ``_writer`` slot (openpyxl pinned in requirements.txt; tests/test_faults.py
+    fails if they move)."""
+    from openpyxl.worksheet._writer import WorksheetWriter
+
+    class WorkdirWriter(WorksheetWriter):
+        def cleanup(self):
+            # openpyxl's cleanup also unregisters the file from its exit-time list,
+            # where this one never was; the directory goes as a whole anyway.
+            os.remove(self.out)
+
+    sheet._writer = WorkdirWriter(sheet, out=os.path.join(workdir, "sheet.xml"))
+    sheet._writer.write_top()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_leftover_workdirs(directory: str | None = None) -> int:
+    """Remove the XLSX work directories that a killed worker left behind; return how many.
+
+    A directory is a leftover when the process named in it is gone, or when it is older
+    than ``WORKDIR_MAX_AGE_SECONDS`` (no export lives that long; the process id may have
+    been reused). Directories of live workers (an export in progress) are kept. Called at
+    application start.
+    """
+    base = directory or tempfile.gettempdir()
+    removed = 0
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return 0
+    now = time.time()
+    for entry in entries:
+        if not entry.name.startswith(WORKDIR_PREFIX):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        pid_text = entry.name[len(WORKDIR_PREFIX) :].partition("-")[0]
+        live = pid_text.isdigit() and _process_alive(int(pid_text))
+        if live and age < WORKDIR_MAX_AGE_SECONDS:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed += 1
+    if removed:
+        log.info("removed %d leftover export work directories from %s", removed, base)
+    return removed
+
+
 def xlsx_response(
     filename: str,
     headers: Sequence[Any],
@@ -273,31 +423,40 @@ def xlsx_response(
 
     An .xlsx file is a zip whose directory comes last, so it cannot be sent before it is
     complete. The workbook is written in openpyxl's write-only mode (rows go straight to a
-    temporary file, memory stays flat: only the width sample is held), saved to a temporary
-    file and streamed from disk. See the module docstring for cell conversion and
+    file, memory stays flat: only the width sample is held), saved to an anonymous
+    temporary file and streamed from disk. The sheet's rows are written in a work directory
+    of this export's own (``WORKDIR_PREFIX``), removed as soon as the file is saved or the
+    build fails; one a killed worker leaves is removed at the next start
+    (``remove_leftover_workdirs``). See the module docstring for cell conversion and
     ``max_rows``.
     """
     from openpyxl import Workbook
     from openpyxl.utils import get_column_letter
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_title or sheet_name_for(filename))
-    iterator = iter(_bounded(rows, max_rows))
-    sample = list(itertools.islice(iterator, WIDTH_SAMPLE_ROWS))
-    for index, width in enumerate(_column_widths(headers, sample), start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.freeze_panes = "A2"
-    sheet.append([_xlsx_cell(sheet, h, bold=True) for h in headers])
-    for row in itertools.chain(sample, iterator):
-        sheet.append([_xlsx_cell(sheet, v) for v in row])
-    # Not a with-block: the file must outlive this function. The WSGI server closes the
-    # response body, and so the file, once sent (even unread); a failed save closes it here.
-    handle = tempfile.TemporaryFile()  # noqa: SIM115
+    workdir = tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-")
     try:
-        workbook.save(handle)
-    except BaseException:
-        handle.close()
-        raise
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(title=sheet_title or sheet_name_for(filename))
+        iterator = iter(_bounded(rows, max_rows))
+        sample = list(itertools.islice(iterator, WIDTH_SAMPLE_ROWS))
+        for index, width in enumerate(_column_widths(headers, sample), start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = width
+        sheet.freeze_panes = "A2"
+        _sheet_in(sheet, workdir)
+        sheet.append([_xlsx_cell(sheet, h, bold=True) for h in headers])
+        for row in itertools.chain(sample, iterator):
+            sheet.append([_xlsx_cell(sheet, v) for v in row])
+        # Not a with-block: the file must outlive this function. The WSGI server closes the
+        # response body, and so the file, once sent (even unread); a failed save closes it
+        # here. It has no name, so the system frees it even when the worker is killed.
+        handle = tempfile.TemporaryFile(dir=workdir)  # noqa: SIM115
+        try:
+            workbook.save(handle)
+        except BaseException:
+            handle.close()
+            raise
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     size = handle.tell()
     handle.seek(0)
     response = Response(

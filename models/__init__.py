@@ -15,6 +15,7 @@ from models.project import (
     ProjectState,
     StateAssignmentError,
 )
+from models.setting import Setting
 from models.unit import Unit, UnitKind
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "ProjectState",
     "Role",
     "RoleName",
+    "Setting",
     "StateAssignmentError",
     "Unit",
     "UnitKind",

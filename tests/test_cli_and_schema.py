@@ -141,6 +141,7 @@ def test_production_refuses_the_default_key(monkeypatch):
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     monkeypatch.setenv("SECRET_KEY", "a-real-secret-from-the-environment")
+    monkeypatch.setenv("SECURITY_PASSWORD_SALT", "a-real-salt-from-the-environment")
     app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["SECRET_KEY"] != DEV_SECRET_KEY
     assert app.config["SESSION_COOKIE_SECURE"] is True
