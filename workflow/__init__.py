@@ -4,6 +4,7 @@ Layer: imports ``models`` and ``permissions`` (scopes and relations), never the
 views; ``permissions`` never imports this package (checked by ``make lint``)."""
 
 from permissions.relations import Relation, relation
+from workflow import hooks
 from workflow.engine import (
     BulkResult,
     apply,
@@ -52,6 +53,7 @@ __all__ = [
     "edit",
     "ensure_allowed",
     "find",
+    "hooks",
     "is_allowed",
     "possible_actions",
     "refusal",
