@@ -9,28 +9,101 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import flash, request
+from flask import flash, g, request, session
+from flask_admin import expose
+from flask_admin.babel import gettext as admin_gettext
 from flask_admin.form import BaseForm
+from flask_admin.model.form import InlineFormAdmin
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import SelectChoice, fields, validators
+from wtforms.fields.core import UnboundField
+from wtforms.validators import ValidationError
 
+import permissions
 import workflow
 from admin_views.base import ChoiceField, ScopedSelectField, account
+from extensions import db
 from models import (
     LEVELS_OF_KIND,
     Discipline,
     Lecturer,
+    ProjectEvent,
     ProjectLevel,
     ProjectMode,
+    ProjectState,
     UnitKind,
     rules,
 )
-from models.vocabulary import LECTURER_LABELS
+from models.vocabulary import LECTURER_FIELDS, LECTURER_LABELS, LECTURER_REQUIRED, is_required
+from workflow import Action
 
 FORM_FIELDS = rules.PROJECT_FIELDS
 # The seen_version hidden field carries the version the form was opened at; it is
 # compared by the view, never written to the project.
 NOT_STORED = ("seen_version",)
+
+# The form's sections, in the order of the manual's form; ``wide`` fields take the
+# whole row (two columns on a wide screen, one on a phone).
+SECTIONS = (
+    (
+        _l("Basic information"),
+        (
+            "year",
+            "project_no",
+            "name",
+            "level",
+            "discipline",
+            "organizer",
+            "co_organizer",
+            "principal",
+            "principal_title",
+            "contact",
+            "phone",
+        ),
+    ),
+    (
+        _l("Event details"),
+        (
+            "start_date",
+            "end_date",
+            "venue",
+            "mode",
+            "audience",
+            "planned_participants",
+            "remarks",
+        ),
+    ),
+    (_l("Hours and credits"), ("theory_hours", "practice_hours", "credits")),
+)
+WIDE = frozenset({"name", "remarks"})
+CHOOSE = _l("Please choose")
+# The empty first option of a select: a forgotten choice is refused by the
+# project rules instead of silently taking the first option.
+BLANK_CHOICE = ("", CHOOSE)
+
+
+def rules_decide_required(form_class):
+    """Make ``models.rules`` the only judge of required fields on ``form_class``:
+    Flask-Admin adds WTForms' InputRequired for every NOT NULL column, whose
+    message would repeat ours. ``Optional`` instead stops the field's other checks
+    on an empty value (an empty date or number is not also "not a valid date")."""
+    for name in dir(form_class):
+        unbound = getattr(form_class, name, None)
+        if not isinstance(unbound, UnboundField):
+            continue
+        checks = unbound.kwargs.get("validators") or []
+        if any(isinstance(v, validators.InputRequired | validators.DataRequired) for v in checks):
+            kept = [
+                v
+                for v in checks
+                if not isinstance(
+                    v, validators.InputRequired | validators.DataRequired | validators.Optional
+                )
+            ]
+            unbound.kwargs["validators"] = [validators.Optional(), *kept]
+    return form_class
 
 
 class ProjectForm(BaseForm):
@@ -46,16 +119,40 @@ class ProjectForm(BaseForm):
         values = {name: self[name].data for name in FORM_FIELDS if name in self}
         errors = rules.validate_project(values, issuer=self.issuer)
         for name, message in errors.items():
-            if name in self:
-                self[name].errors = [*self[name].errors, str(message)]
-        for entry in self.lecturers.entries if "lecturers" in self else ():
-            lecturer = entry.form
-            if lecturer.data.get("delete-lecturers") or _blank_lecturer(lecturer):
-                continue
-            for name, message in rules.validate_lecturer(lecturer.data).items():
-                lecturer[name].errors = [*lecturer[name].errors, str(message)]
-                errors[name] = message
+            # One message per field: a value WTForms could not read (a date, a
+            # number, an unknown option) is said to be wrong, not also missing.
+            if name in self and not self[name].errors:
+                self[name].errors = [str(message)]
+        if "lecturers" in self:
+            rows = self.lecturers
+            # A row added and left empty is dropped, not refused nor saved.
+            rows.entries = [e for e in rows.entries if e.get_pk() or not _blank_lecturer(e.form)]
+            for entry in rows.entries:
+                if rows.should_delete(entry):
+                    continue
+                lecturer = entry.form
+                for name, message in rules.validate_lecturer(lecturer.data).items():
+                    if not lecturer[name].errors:
+                        lecturer[name].errors = [str(message)]
+                valid = valid and not any(lecturer[name].errors for name in LECTURER_FIELDS)
         return valid and not errors
+
+    def required(self, name: str) -> bool:
+        """Whether project field ``name`` is required of this form's unit: the
+        label's ``*``, from the same vocabulary the rules use."""
+        return is_required(name, issuer=self.issuer)
+
+    @staticmethod
+    def lecturer_required(name: str) -> bool:
+        return name in LECTURER_REQUIRED
+
+    def lecturer_template(self):
+        """An empty lecturer row named ``lecturers-__i__-…``, which the page's
+        script copies with the next free index (Flask-Admin's inline naming)."""
+        rows = self.lecturers
+        template = rows.unbound_field.bind(form=None, name=f"{rows.id}-__i__", _meta=rows.meta)
+        template.process(None)
+        return template
 
     def populate_obj(self, obj) -> None:
         for field in self:
@@ -65,6 +162,61 @@ class ProjectForm(BaseForm):
 
 def _blank_lecturer(form) -> bool:
     return not any(value for key, value in form.data.items() if key not in ("id", "csrf_token"))
+
+
+class BlankOrListedField(ScopedSelectField):
+    """A select of rows that starts on 请选择: a value that is neither blank nor
+    one of the listed rows is refused (with a blank allowed, Flask-Admin's field
+    would take an unknown id for blank)."""
+
+    def pre_validate(self, form) -> None:
+        chosen = self.raw_data[0] if self.raw_data else ""
+        if chosen not in ("", "__None") and self.data is None:
+            raise ValidationError(gettext("Choose one of the listed options."))
+        super().pre_validate(form)
+
+
+class LecturerRows(InlineFormAdmin):
+    """The lecturer rows of the form; required lecturer fields are judged by
+    ``models.rules`` like the project's."""
+
+    form_columns = ["id", *LECTURER_FIELDS]
+    column_labels = dict(LECTURER_LABELS)
+    form_overrides = {"hours": fields.FloatField}
+    form_args = {"hours": {"validators": [validators.Optional()]}}
+
+    def postprocess_form(self, form_class):
+        return rules_decide_required(form_class)
+
+
+def return_notice(project) -> list[ProjectEvent]:
+    """Why a returned project is back with its owner: the 设为可修改 that returned
+    it and any 撤销公布 since the owner last reported it, newest first. Empty for
+    a project not in 退回修改."""
+    if project is None or ProjectState(project.state) is not ProjectState.RETURNED:
+        return []
+    events = db.session.scalars(
+        permissions.visible_events(account())
+        .where(ProjectEvent.project_id == project.id)
+        .order_by(ProjectEvent.id.desc())
+    )
+    notice = []
+    for event in events:
+        if event.action == Action.REPORT.value and event.actor_unit_id == project.owner_unit_id:
+            break
+        if event.action == Action.UNLOCK.value and notice:
+            continue  # an older return, superseded by the latest one
+        if event.action in (Action.UNLOCK.value, Action.WITHDRAW.value):
+            notice.append(event)
+    return notice
+
+
+def _reword_flash(generic: str, ours: str) -> None:
+    """Replace Flask-Admin's generic success flash, which its create and edit
+    views send after every hook of ours has run, by the manual's wording."""
+    flashes = session.get("_flashes")
+    if flashes:
+        session["_flashes"] = [(c, ours if m == generic else m) for c, m in flashes]
 
 
 class ProjectFormMixin:
@@ -84,7 +236,7 @@ class ProjectFormMixin:
         "start_date": fields.DateField,
         "end_date": fields.DateField,
         "remarks": fields.TextAreaField,
-        "discipline": ScopedSelectField,
+        "discipline": BlankOrListedField,
     }
     form_args = {
         "mode": {"choices": [SelectChoice(m.value, m.title) for m in ProjectMode]},
@@ -95,32 +247,62 @@ class ProjectFormMixin:
         "theory_hours": {"validators": [validators.Optional()]},
         "credits": {"validators": [validators.Optional()]},
     }
-    inline_models = [
-        (
-            Lecturer,
-            {
-                "form_columns": ["id", "name", "title", "unit", "topic", "hours"],
-                "column_labels": dict(LECTURER_LABELS),
-                "form_overrides": {"hours": fields.FloatField},
-                "form_args": {"hours": {"validators": [validators.Optional()]}},
-            },
-        )
-    ]
+    inline_models = [LecturerRows(Lecturer)]
+    sections = SECTIONS
+    wide_fields = WIDE
+    lecturer_fields = LECTURER_FIELDS
 
     def scaffold_form(self):
         # The fields come from the model; the checks from ProjectForm. Not through
         # ``form_base_class``: Flask-Admin derives its delete and action forms from
         # that class too, and those must not run the project rules.
-        scaffolded = super().scaffold_form()
+        scaffolded = rules_decide_required(super().scaffold_form())
         return type("ProjectForm", (ProjectForm, scaffolded), {})
+
+    def return_notice(self, project):
+        return return_notice(project)
+
+    @staticmethod
+    def event_title(event) -> str:
+        return str(Action(event.action).title)
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        response = super().create_view()
+        if (name := g.pop("saved_project", None)) is not None:
+            _reword_flash(
+                admin_gettext("Record was successfully created."),
+                gettext("Project “%(name)s” added.", name=name),
+            )
+        return response
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        response = super().edit_view()
+        if (name := g.pop("saved_project", None)) is not None:
+            _reword_flash(
+                admin_gettext("Record was successfully saved."),
+                gettext("Project “%(name)s” saved.", name=name),
+            )
+        return response
+
+    def after_model_change(self, form, model, is_created) -> None:
+        super().after_model_change(form, model, is_created)
+        # Per request (the view object is shared by every request).
+        g.saved_project = model.name
 
     def scope_form(self, form) -> None:
         unit = account().unit
         form.issuer = unit.kind is UnitKind.ISSUER
-        form.level.choices = [SelectChoice(lv.value, lv.title) for lv in LEVELS_OF_KIND[unit.kind]]
+        levels = [SelectChoice(lv.value, lv.title) for lv in LEVELS_OF_KIND[unit.kind]]
+        # One possible level is simply that level; with more, the unit chooses.
+        form.level.choices = levels if len(levels) == 1 else [BLANK_CHOICE, *levels]
+        form.mode.choices = [BLANK_CHOICE, *form.mode.choices]
         form.discipline.query_factory = lambda: self.db_session.scalars(
             select(Discipline).where(Discipline.active).order_by(Discipline.sort_order)
         ).all()
+        form.discipline.allow_blank = True
+        form.discipline.blank_text = str(CHOOSE)
         if unit.kind is not UnitKind.ISSUER:
             # A society project gets its number when the committee publishes it.
             del form.project_no
