@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, make_response, render_template, request
+from flask import Blueprint, Response, make_response, render_template, request
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -10,7 +10,7 @@ from werkzeug.exceptions import NotFound
 
 import exports
 from extensions import db
-from models import ProjectLevel, utcnow
+from models import Project, ProjectLevel, utcnow
 from models.vocabulary import label, template_vocabulary
 from public import search, serialize
 from public.caching import conditional
@@ -103,7 +103,7 @@ def _export(kind: str):
         params = search.parse(request.args)
     except search.BadParameter as error:
         return _search_page(None, None, _explain(error), 400)
-    limit = current_app.config.get("EXPORT_MAX_ROWS") or 0
+    limit = exports.row_limit(kind)
     total = search.count(db.session, params)
     if limit and total > limit:
         message = _(
@@ -115,18 +115,29 @@ def _export(kind: str):
         return _search_page(params, search.page(db.session, params), message, 400)
     stem = _("Published CME projects")
     filename = f"{stem}_{format_date(utcnow(), 'yyyy-MM-dd')}.{kind}"
-    rows = _export_rows(params)
+    rows = _export_rows(params, total)
     writer = exports.csv_response if kind == "csv" else exports.xlsx_response
     # The count above is the bound, so the module's own cut never truncates silently.
     return writer(filename, serialize.export_headers(), rows, max_rows=0)
 
 
-def _export_rows(params: search.SearchParams):
-    """Rows read while the download is sent. The query starts inside the generator: by the
-    time a streamed body is read, the view's own database session has been closed, and
-    ``stream_with_context`` gives the generator a fresh one."""
-    for project in search.stream(db.session, params):
-        yield serialize.export_row(project)
+def _export_rows(params: search.SearchParams, total: int):
+    """Rows read while the download is sent, a batch per short transaction of its own
+    (``exports.batched_rows``): a client that reads slowly or not at all holds no database
+    connection. The ids are taken now, in the search's order; a project withdrawn since is
+    left out."""
+    order = search.ordered(params).with_only_columns(Project.id).limit(total)
+    ids = list(db.session.scalars(order))
+    # End the request's transaction before the download starts.
+    db.session.rollback()
+    return exports.batched_rows(
+        db.engine,
+        ids,
+        lambda session, chunk: session.scalars(
+            search.published_projects().where(Project.id.in_(chunk))
+        ),
+        lambda projects: [serialize.export_row(project) for project in projects],
+    )
 
 
 @bp.get("/export.csv")

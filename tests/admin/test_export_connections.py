@@ -13,8 +13,10 @@ from __future__ import annotations
 import http.client
 import select as select_module
 import socket
+import sys
 import threading
 import time
+import traceback
 from importlib.metadata import version
 
 import pytest
@@ -23,7 +25,7 @@ from sqlalchemy.pool import NullPool
 from werkzeug.serving import make_server
 
 from extensions import db
-from models import Project
+from models import Project, ProjectState
 from tests.factories import make_project
 
 COPIES = 3000
@@ -47,8 +49,34 @@ def many_projects(demo, session):
 
 
 @pytest.fixture
+def many_published(demo, session):
+    """The public catalog holds a few thousand published projects."""
+    table = Project.__table__
+    row = dict(
+        session.execute(select(table).where(table.c.state == ProjectState.PUBLISHED).limit(1))
+        .mappings()
+        .one()
+    )
+    del row["id"]
+    copies = [row | {"name": f"公开导出测试{n}", "project_no": f"T-{n:05d}"} for n in range(COPIES)]
+    session.execute(insert(table), copies)
+    session.commit()
+    return COPIES
+
+
+@pytest.fixture
 def server(app):
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    accept = httpd.get_request
+
+    def small_buffers():
+        # Little room in flight, as over a slow network: a client that stops reading
+        # blocks the server's writes after a few kilobytes, not after megabytes.
+        conn, address = accept()
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+        return conn, address
+
+    httpd.get_request = small_buffers
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield httpd
@@ -90,14 +118,22 @@ def _request(path: str, cookie: str) -> bytes:
     ).encode()
 
 
-def _download(server, cookie: str, timeout: float = 20) -> tuple[int, bytes]:
+def _download(server, cookie: str, timeout: float = 20, path: str = EXPORT) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=timeout)
     try:
-        conn.request("GET", EXPORT, headers={"Cookie": cookie, "User-Agent": USER_AGENT})
+        conn.request("GET", path, headers={"Cookie": cookie, "User-Agent": USER_AGENT})
         response = conn.getresponse()
         return response.status, response.read()
     finally:
         conn.close()
+
+
+def _stalled_threads() -> int:
+    """Server threads blocked writing a response (their client reads nothing)."""
+    return sum(
+        "process_request_thread" in "".join(traceback.format_stack(frame))
+        for frame in sys._current_frames().values()
+    )
 
 
 def _settled(check, seconds: float = 10) -> bool:
@@ -126,6 +162,42 @@ def test_a_finished_download_leaves_no_transaction_and_no_connection(
     assert idle_in_transaction() == 0
 
 
+def _stall(server, path: str, cookie: str, count: int = UNREAD_CLIENTS) -> list[socket.socket]:
+    """``count`` downloads of ``path`` whose clients read nothing after the first bytes."""
+    clients = []
+    for _ in range(count):
+        client = socket.socket()
+        # A small window: the server's writes block soon, as for a client that stalls.
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.connect(("127.0.0.1", server.server_port))
+        client.sendall(_request(path, cookie))
+        clients.append(client)
+    for client in clients:
+        readable, _, _ = select_module.select([client], [], [], 30)
+        assert readable, "the export did not start"
+    return clients
+
+
+def test_public_downloads_of_stalled_clients_hold_no_connection(
+    many_published, server, idle_in_transaction
+):
+    # Anyone may start these: a handful of stalled downloads must not take the pool.
+    _release_test_session()
+    clients = _stall(server, "/export.csv", cookie="lang=zh_Hans_CN")
+    try:
+        assert _settled(lambda: _stalled_threads() == UNREAD_CLIENTS)
+        assert _settled(lambda: db.engine.pool.checkedout() == 0, 30)
+        assert idle_in_transaction() == 0
+        status, body = _download(server, "lang=zh_Hans_CN", path="/export.csv")
+        assert status == 200
+        assert body.count(b"\r\n") > many_published
+    finally:
+        for client in clients:
+            client.close()
+    assert _settled(lambda: db.engine.pool.checkedout() == 0)
+    assert _settled(lambda: idle_in_transaction() == 0)
+
+
 def test_unread_and_abandoned_downloads_hold_no_connection(
     many_projects, server, cookie, idle_in_transaction
 ):
@@ -146,6 +218,7 @@ def test_unread_and_abandoned_downloads_hold_no_connection(
         # Each export reads a batch, then blocks writing to its stalled client: once all
         # are blocked, none holds a connection or a transaction.
         assert _settled(lambda: db.engine.pool.checkedout() == 0, 30)
+        assert _settled(lambda: _stalled_threads() == UNREAD_CLIENTS)
         assert idle_in_transaction() == 0
         # The pool is not exhausted: another user's download completes.
         status, body = _download(server, cookie)
