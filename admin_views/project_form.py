@@ -113,11 +113,18 @@ class ProjectForm(BaseForm):
     its project number."""
 
     issuer = False
+    # Set by the view: why a 项目编号 typed in cannot be used (another project of
+    # the committee's tree has it), or None.
+    number_refusal = staticmethod(lambda number: None)
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         values = {name: self[name].data for name in FORM_FIELDS if name in self}
         errors = rules.validate_project(values, issuer=self.issuer)
+        number = self._fields.get("project_no")
+        changed = number is not None and number.data and number.data != number.object_data
+        if changed and "project_no" not in errors and (taken := self.number_refusal(number.data)):
+            errors["project_no"] = taken
         for name, message in errors.items():
             # One message per field: a value WTForms could not read (a date, a
             # number, an unknown option) is said to be wrong, not also missing.
@@ -294,6 +301,9 @@ class ProjectFormMixin:
     def scope_form(self, form) -> None:
         unit = account().unit
         form.issuer = unit.kind is UnitKind.ISSUER
+        form.number_refusal = lambda number: workflow.number_refusal(
+            self.db_session, account(), number
+        )
         levels = [SelectChoice(lv.value, lv.title) for lv in LEVELS_OF_KIND[unit.kind]]
         # One possible level is simply that level; with more, the unit chooses.
         form.level.choices = levels if len(levels) == 1 else [BLANK_CHOICE, *levels]
@@ -320,8 +330,10 @@ class ProjectFormMixin:
         return form
 
     def update_model(self, form, model) -> bool:
+        # A form without the version it was opened at is refused like a stale one:
+        # nothing tells what it would overwrite.
         seen = form.seen_version.data
-        if seen and str(seen) != str(model.version):
+        if str(seen or "") != str(model.version):
             flash(str(workflow.ProjectChanged(model.id, model.name)), "error")
             return False
         return super().update_model(form, model)

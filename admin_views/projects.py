@@ -263,12 +263,18 @@ class ProjectView(ScopedModelView):
         """Apply ``action_`` to the ticked rows in one transaction and say what
         happened to each: done, or skipped and why."""
         try:
-            result = workflow.apply_bulk(self.db_session, action_, account(), row_ids(ids), reason)
+            # Committed there; run once more if the database picked it as the
+            # victim of a deadlock with another user's action.
+            result = workflow.retrying(
+                self.db_session,
+                lambda: workflow.apply_bulk(
+                    self.db_session, action_, account(), row_ids(ids), reason
+                ),
+            )
         except WorkflowError as error:
             self.db_session.rollback()
             flash(str(error), "error")
             return None
-        self.db_session.commit()
         if result.done:
             flash(
                 ngettext(

@@ -24,9 +24,9 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 
-from models.base import Base, Timestamps
+from models.base import Base, Timestamps, utcnow
 from models.discipline import Discipline
 from models.unit import Unit, UnitKind
 
@@ -250,3 +250,26 @@ def _derive_reviewers(mapper, connection, project: Project) -> None:
         raise ValueError("a project belongs to an entry unit (a branch or an issuer)")
     project.society_id = owner.society_id
     project.committee_id = owner.committee_id
+
+
+@event.listens_for(Session, "before_flush")
+def _lecturer_changes_move_the_version(session: Session, flush_context, instances) -> None:
+    """A project's lecturers are part of it: adding, changing or removing one
+    updates the project row too, so its version moves (and an edit based on the
+    old version is refused) even when none of the project's own columns changed."""
+    touched = {
+        lecturer.project
+        for lecturer in (*session.new, *session.dirty, *session.deleted)
+        if isinstance(lecturer, Lecturer)
+        and (lecturer not in session.dirty or session.is_modified(lecturer))
+    }
+    # A lecturer taken out of the list no longer points at its project: the
+    # project's own list changed instead.
+    touched |= {
+        project
+        for project in session.dirty
+        if isinstance(project, Project) and session.is_modified(project)
+    }
+    for project in touched - {None}:
+        if project in session and project not in session.new and project not in session.deleted:
+            project.updated_at = utcnow()

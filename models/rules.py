@@ -18,6 +18,11 @@ MAX_CREDITS = 30
 MAX_PARTICIPANTS = 100_000
 MAX_HOURS = 1_000
 MIN_YEAR, MAX_YEAR = 2000, 2100
+# The series the committee numbers published society projects in ("2026-XH-00055",
+# ``workflow.engine.format_number``), spacing and case aside. An issuer's own number
+# may never take this form: a number the committee's counter will reach must not be
+# held by a project the committee cannot see, or every later publish would collide.
+COMMITTEE_SERIES = re.compile(r"\s*\d{4}\s*-\s*XH\s*-\s*\d+\s*", re.IGNORECASE)
 
 # Every field a project's owner fills in, in the order of the form (docs/domain.md#projects).
 PROJECT_FIELDS = (
@@ -97,6 +102,15 @@ def hours(value: float, *, required: bool) -> Any:
     return None
 
 
+def issuer_number(value: str) -> Any:
+    if COMMITTEE_SERIES.fullmatch(value or ""):
+        return _l(
+            "Numbers of the form year-XH-sequence are given by the committee when it"
+            " publishes; enter the number your project was approved under."
+        )
+    return None
+
+
 def _missing(values: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     return {
         name: REQUIRED
@@ -133,6 +147,8 @@ def validate_project(values: Mapping[str, Any], *, issuer: bool) -> dict[str, An
     for name, rule in checks.items():
         if name not in errors and (msg := rule(values[name])):
             errors[name] = msg
+    if issuer and "project_no" not in errors and (msg := issuer_number(values["project_no"])):
+        errors["project_no"] = msg
     practice = values.get("practice_hours")
     if practice is not None and (msg := hours(practice, required=False)):
         errors["practice_hours"] = msg

@@ -16,6 +16,7 @@ from workflow.engine import (
     edit,
     ensure_allowed,
     is_allowed,
+    number_refusal,
     refusal,
 )
 from workflow.errors import (
@@ -25,6 +26,7 @@ from workflow.errors import (
     ReasonRequired,
     WorkflowError,
 )
+from workflow.retry import Busy, retrying
 from workflow.transitions import (
     TRANSITIONS,
     Action,
@@ -37,6 +39,7 @@ __all__ = [
     "TRANSITIONS",
     "Action",
     "BulkResult",
+    "Busy",
     "NotAllowed",
     "Outcome",
     "ProjectChanged",
@@ -55,7 +58,9 @@ __all__ = [
     "find",
     "hooks",
     "is_allowed",
+    "number_refusal",
     "possible_actions",
     "refusal",
     "relation",
+    "retrying",
 ]

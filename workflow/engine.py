@@ -248,12 +248,11 @@ def _write(session, account, action, reason, groups: dict, result: BulkResult) -
     now = utcnow()
     events = []
     for (source, transition), members in groups.items():
-        numbers = (
-            _allocate_numbers(session, [r for r in members if not r.project_no])
-            if transition.effects.allocates_number
-            else {}
-        )
-        changed = _move(session, [r.id for r in members], source, transition, reason, now, numbers)
+        if transition.effects.allocates_number and any(not r.project_no for r in members):
+            changed = _move_numbered(session, members, source, transition, reason, now)
+        else:
+            ids = [r.id for r in members]
+            changed = _move(session, ids, source, transition, reason, now, {})
         target = None if transition.target is Outcome.REMOVED else transition.target
         for row in members:
             if row.id not in changed:
@@ -277,6 +276,38 @@ def _move_of(row, source: ProjectState, target: ProjectState | None) -> hooks.Mo
         source=ProjectState(source).value,
         target=ProjectState(target).value if target is not None else None,
     )
+
+
+def _move_numbered(session, members, source, transition: Transition, reason, now) -> set[int]:
+    """Compare-and-set for a transition that gives 项目编号: first claim the rows
+    still in ``source``, then number the claimed rows that have none, then move
+    them. A row that lost its race is never claimed, so it takes no number and
+    the committee's series has no gaps. Four statements, whatever the rows."""
+    claimed = _claim(session, [r.id for r in members], source, now)
+    if not claimed:
+        return set()
+    by_id = {r.id: r for r in members}
+    numbers = _allocate_numbers(
+        session, [by_id[pid] for pid, number in sorted(claimed.items()) if not number]
+    )
+    return _move(session, sorted(claimed), source, transition, reason, now, numbers)
+
+
+def _claim(session, ids, source: ProjectState, now) -> dict[int, str | None]:
+    """Lock the rows among ``ids`` still in ``source`` until the transaction ends
+    and return their 项目编号 (None where they have none). A concurrent claim of
+    the same rows waits, then finds them moved. PostgreSQL locks them in id order
+    (FOR UPDATE under ORDER BY), so two overlapping claims cannot deadlock; SQLite
+    has one writer at a time, from this first write on."""
+    still = (projects.c.id.in_(ids), projects.c.state == source.value)
+    locked = select(projects.c.id).where(*still).order_by(projects.c.id).with_for_update()
+    stmt = (
+        update(projects)
+        .where(projects.c.id.in_(locked), *still)
+        .values(updated_at=now)
+        .returning(projects.c.id, projects.c.project_no)
+    )
+    return {row.id: row.project_no for row in session.execute(stmt)}
 
 
 def _move(session, ids, source, transition: Transition, reason, now, numbers) -> set[int]:
@@ -305,33 +336,76 @@ def _values(transition: Transition, reason, now, numbers: dict[int, str]) -> dic
 
 def _allocate_numbers(session: Session, rows) -> dict[int, str]:
     """项目编号 for projects about to be published without one: one counter per
-    committee and year, only ever incremented, so a number is never reused
-    (a number allocated to a row that then loses its race is simply skipped)."""
-    by_counter = defaultdict(list)
-    for row in rows:
-        by_counter[(row.committee_id, row.year)].append(row.id)
-    if not by_counter:
-        return {}
+    committee and year, only ever incremented, so a number is never reused.
+
+    A number some other row of the committee already holds (one saved before
+    issuers were kept out of the committee's series, whoever may see it) is
+    skipped rather than given twice. Two statements when none is taken."""
+    wanting: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for row in sorted(rows, key=lambda r: r.id):
+        wanting[(row.committee_id, row.year)].append(row.id)
+    numbers: dict[int, str] = {}
+    while wanting:
+        offered = _advance_counters(session, {key: len(ids) for key, ids in wanting.items()})
+        taken = _taken_numbers(session, offered)
+        for key, ids in list(wanting.items()):
+            free = [n for n in offered[key] if (key[0], n) not in taken]
+            numbers |= dict(zip(ids, free, strict=False))
+            if rest := ids[len(free) :]:
+                wanting[key] = rest
+            else:
+                del wanting[key]
+    return numbers
+
+
+def _advance_counters(session: Session, needed: dict[tuple[int, int], int]) -> dict:
+    """Advance each (committee, year) counter by the count ``needed`` of it
+    (creating it at that count) in one statement; the numbers each one handed out.
+
+    The counters are listed in key order: an upsert locks its rows in the order
+    of its VALUES, so two transactions advancing overlapping counters lock them
+    in the same order and cannot deadlock."""
     counters = ProjectNumberCounter.__table__
     dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
     stmt = dialect_insert[session.get_bind().dialect.name](counters).values(
         [
-            {"committee_id": committee_id, "year": year, "last_value": len(ids)}
-            for (committee_id, year), ids in by_counter.items()
+            {"committee_id": committee_id, "year": year, "last_value": needed[(committee_id, year)]}
+            for committee_id, year in sorted(needed)
         ]
     )
-    # One statement for every (committee, year) at once: create each counter
-    # or advance it by the number of rows, and read back where it stands.
     stmt = stmt.on_conflict_do_update(
         index_elements=[counters.c.committee_id, counters.c.year],
         set_={"last_value": counters.c.last_value + stmt.excluded.last_value},
     ).returning(counters.c.committee_id, counters.c.year, counters.c.last_value)
-    numbers = {}
+    offered = {}
     for committee_id, year, last in session.execute(stmt):
-        ids = sorted(by_counter[(committee_id, year)])
-        first = last - len(ids) + 1
-        numbers |= {pid: format_number(year, first + i) for i, pid in enumerate(ids)}
-    return numbers
+        count = needed[(committee_id, year)]
+        offered[(committee_id, year)] = [
+            format_number(year, sequence) for sequence in range(last - count + 1, last + 1)
+        ]
+    return offered
+
+
+def _taken_numbers(session: Session, offered: dict) -> set[tuple[int, str]]:
+    """The (committee, number) pairs among ``offered`` some project already has."""
+    committees = {committee_id for committee_id, _ in offered}
+    candidates = [number for numbers in offered.values() for number in numbers]
+    stmt = select(projects.c.committee_id, projects.c.project_no).where(
+        projects.c.committee_id.in_(committees), projects.c.project_no.in_(candidates)
+    )
+    return {(row.committee_id, row.project_no) for row in session.execute(stmt)}
+
+
+def number_refusal(session: Session, account, number: str):
+    """Why ``number`` cannot be the 项目编号 of a project of ``account``'s unit:
+    another project of the same committee has it (numbers are unique per
+    committee, including projects the unit cannot see); None when it is free."""
+    taken = select(Project.id).where(
+        Project.committee_id == account.unit.committee_id, Project.project_no == number
+    )
+    if session.scalar(taken.limit(1)) is None:
+        return None
+    return _l("This project number is already used by another project. Enter a different one.")
 
 
 def format_number(year: int, sequence: int) -> str:
