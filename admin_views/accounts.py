@@ -9,12 +9,13 @@ deactivated. An account's role is never in a form; it follows its unit.
 
 from __future__ import annotations
 
-from flask import flash, redirect, request
+from flask import flash, g, redirect, request, session
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_admin.babel import gettext as stock_gettext
 from flask_admin.form import BaseForm
 from flask_admin.helpers import get_form_data, get_redirect_target
-from flask_admin.model.template import EndpointLinkRowAction
+from flask_admin.model.template import EndpointLinkRowAction, TemplateLinkRowAction
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select, true
@@ -37,8 +38,15 @@ from accounts import (
     set_password_by_superior,
     unit_name_taken,
 )
-from admin_views.base import ChoiceFilter, ScopedModelView, ScopedSelectField, account, row_ids
+from admin_views.base import (
+    ChoiceFilter,
+    ScopedModelView,
+    ScopedSelectField,
+    account,
+    row_ids,
+)
 from admin_views.internals import form_object
+from admin_views.wording import RewordedMixin, admin_gettext
 from extensions import db
 from models import Discipline, Unit, UnitKind, User, rules
 
@@ -84,10 +92,6 @@ def _strip(value):
 def _blank_to_none(value):
     value = _strip(value)
     return value or None
-
-
-def _day(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def _unit_label(unit: Unit) -> str:
@@ -250,14 +254,54 @@ class DisciplineForm(CheckedForm):
 
 
 # -- shared ------------------------------------------------------------------
-class ManagementView(ScopedModelView):
+class ManagementView(RewordedMixin, ScopedModelView):
     """What the three lists share: no delete anywhere, deactivate/activate
     actions that re-query the ticked ids through the scope and ask
-    ``may_toggle`` about each row, and Chinese status titles."""
+    ``may_toggle`` about each row, Chinese status titles, and the manual's
+    words (添加, 修改, 提交; a saved row named in the message)."""
 
     can_delete = False
     can_export = False
     column_display_pk = False
+    # The messages after a save, naming the row (``row_title``); set by each view.
+    added_message: object = None
+    saved_message: object = None
+
+    def get_list_row_actions(self):
+        # Flask-Admin's own row actions carry its titles (查看记录, 编辑记录).
+        actions = [TemplateLinkRowAction("row_actions.view_row", admin_gettext("View Record"))]
+        if self.can_edit:
+            actions.append(
+                TemplateLinkRowAction("row_actions.edit_row", admin_gettext("Edit Record"))
+            )
+        return actions + list(self.column_extra_row_actions or [])
+
+    # Flask-Admin flashes "Record was successfully created/saved." from its own
+    # catalog, which ours cannot override: swapped for a message naming the row.
+    def after_model_change(self, form, model, is_created) -> None:
+        g.saved_row = (self.row_title(model), is_created)
+
+    def _reworded(self, response):
+        saved = g.pop("saved_row", None)
+        if saved is None or "_flashes" not in session:
+            return response
+        name, created = saved
+        stock = (
+            stock_gettext("Record was successfully created.")
+            if created
+            else stock_gettext("Record was successfully saved.")
+        )
+        ours = str(self.added_message if created else self.saved_message) % {"name": name}
+        session["_flashes"] = [(c, ours if m == stock else m) for c, m in session["_flashes"]]
+        return response
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        return self._reworded(super().create_view())
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        return self._reworded(super().edit_view())
 
     def may_toggle(self, obj) -> str | None:
         """None if the account may (de)activate ``obj``, else the reason why not."""
@@ -337,6 +381,8 @@ class UnitView(ManagementView):
     unit's contact details and its branches."""
 
     permission = "unit-manage"
+    added_message = _l("Unit “%(name)s” added.")
+    saved_message = _l("Unit “%(name)s” saved.")
     column_list = ["name", "kind", "parent", "manager", "phone", "postal_code", "active"]
     column_details_list = [
         "name",
@@ -355,8 +401,6 @@ class UnitView(ManagementView):
         "kind": lambda v, c, unit, n: unit.kind.title,
         "parent": lambda v, c, unit, n: unit.parent.name if unit.parent else "",
         "active": _status_cell,
-        "created_at": lambda v, c, unit, n: _day(unit.created_at),
-        "updated_at": lambda v, c, unit, n: _day(unit.updated_at),
     }
     column_formatters_detail = column_formatters
     column_searchable_list = ["name", "manager", "phone", "address"]
@@ -414,6 +458,9 @@ class UnitView(ManagementView):
             return True
         return super().handle_view_exception(exc)
 
+    def row_title(self, unit) -> str:
+        return unit.name
+
     def may_toggle(self, unit) -> str | None:
         if unit.id == account().unit_id:
             return gettext("you cannot deactivate or activate your own unit")
@@ -437,6 +484,8 @@ class AccountView(ManagementView):
     the next login."""
 
     permission = "account-manage"
+    added_message = _l("Account “%(name)s” added.")
+    saved_message = _l("Account “%(name)s” saved.")
     column_list = [
         "username",
         "display_name",
@@ -454,7 +503,6 @@ class AccountView(ManagementView):
         "must_change_password": lambda v, c, user, n: (
             gettext("Yes") if user.must_change_password else gettext("No")
         ),
-        "created_at": lambda v, c, user, n: _day(user.created_at),
     }
     column_formatters_detail = column_formatters
     column_searchable_list = ["username", "display_name", "phone"]
@@ -578,6 +626,8 @@ class DisciplineView(ManagementView):
     deactivate). A discipline is never deleted: projects refer to it."""
 
     permission = "discipline-manage"
+    added_message = _l("Discipline “%(name)s” added.")
+    saved_message = _l("Discipline “%(name)s” saved.")
     column_list = ["name", "sort_order", "active"]
     column_details_list = column_list
     column_labels = DISCIPLINE_LABELS
@@ -594,6 +644,9 @@ class DisciplineView(ManagementView):
 
     def get_filters(self):
         return [_active_filter(Discipline.active)]
+
+    def row_title(self, discipline) -> str:
+        return discipline.name
 
     def create_form(self, obj=None):
         form = super().create_form(obj)

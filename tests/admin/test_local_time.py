@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
 from sqlalchemy import select, update
 
 from models import Project, ProjectEvent, Unit, User
@@ -43,11 +42,6 @@ def test_project_details_show_beijing_time(login_as, session, demo):
     assert "2026-11-26" not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="admin_views/accounts.py still formats its dates with its own lambdas "
-    "(being switched to ScopedModelView's type formatters); remove this mark then",
-)
 def test_unit_and_account_details_show_beijing_time(login_as, session, demo):
     branch_user = demo["bma_cardio"]
     _stamp(session, Unit, branch_user.unit_id, "created_at", "updated_at")
