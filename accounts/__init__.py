@@ -24,6 +24,9 @@ from flask_babel import lazy_gettext as _l
 from flask_security import admin_change_password, hash_password
 from sqlalchemy import select
 
+# audit: imported for its flush hook, which logs every change to an account.
+from accounts import audit as audit
+from accounts import passwords, sessions
 from models import Unit, User, rules
 
 USERNAME_TAKEN = _l("This username is already taken.")
@@ -46,6 +49,10 @@ def _security():
     return current_app.extensions["security"]
 
 
+def datastore_session():
+    return _security().datastore.db.session
+
+
 def username_errors(username: str | None) -> tuple[dict[str, Any], str | None]:
     """Errors of a new username and its normalized form: Flask-Security's
     character and length rules, then uniqueness ignoring case (the login
@@ -62,16 +69,28 @@ def username_errors(username: str | None) -> tuple[dict[str, Any], str | None]:
 
 
 def password_errors(
-    password: str | None, confirm: str | None = None, *, typed_twice: bool = True
+    password: str | None,
+    confirm: str | None = None,
+    *,
+    typed_twice: bool = True,
+    user: User | None = None,
+    username: str | None = None,
+    unit: Unit | None = None,
 ) -> tuple[dict[str, Any], str | None]:
-    """Errors of a new password by Flask-Security's policy
-    (``SECURITY_PASSWORD_LENGTH_MIN``…) and its normalized form; when
-    ``typed_twice``, the confirmation must match."""
+    """Errors of a new password by the policy of ``accounts.passwords`` (length,
+    zxcvbn's estimate, not the username, the unit's name or ``user``'s current
+    password) and its normalized form; when ``typed_twice``, the confirmation
+    must match. ``user`` is the account whose password a superior resets;
+    ``username`` and ``unit`` those of an account being created."""
     if not password:
         return {"password": rules.REQUIRED}, None
     util = _security().password_util
-    messages, normalized = util.validate(password, False)
-    if messages:
+    normalized = util.normalize(password)
+    if user is not None:
+        words = passwords.account_words(user)
+    else:
+        words = {"username": username, "unit_name": unit.name if unit is not None else None}
+    if messages := passwords.policy_errors(normalized, **words):
         return {"password": "；".join(str(m) for m in messages)}, None
     if typed_twice and util.normalize(confirm or "") != normalized:
         return {"password_confirm": PASSWORDS_DIFFER}, None
@@ -109,8 +128,13 @@ def new_account_errors(
     ``cleaned`` holds the normalized username and password."""
     errors = contact_errors(values)
     user_errors, username = username_errors(values.get("username"))
+    unit = values.get("unit")
     pass_errors, password = password_errors(
-        values.get("password"), values.get("password_confirm"), typed_twice=typed_twice
+        values.get("password"),
+        values.get("password_confirm"),
+        typed_twice=typed_twice,
+        username=username or values.get("username"),
+        unit=unit if isinstance(unit, Unit) else None,
     )
     errors |= user_errors | pass_errors
     return errors, dict(values, username=username, password=password)
@@ -153,7 +177,9 @@ def create_account(
     if check:
         errors, username = username_errors(username)
         if password is not None:
-            pass_errors, password = password_errors(password, typed_twice=False)
+            pass_errors, password = password_errors(
+                password, typed_twice=False, username=username, unit=unit
+            )
             errors |= pass_errors
         if errors:
             raise AccountRefused(errors)
@@ -178,3 +204,4 @@ def set_password_by_superior(user: User, password: str) -> None:
     and a change required at the next login."""
     admin_change_password(user, password, notify=False)
     user.must_change_password = True
+    sessions.end_all(datastore_session(), user)

@@ -6,7 +6,7 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from admin_views import accounts, help, projects
+from admin_views import accounts, help, projects, security_log
 from admin_views.base import local_time
 from admin_views.dashboard import Dashboard
 from models.vocabulary import template_vocabulary
@@ -27,5 +27,6 @@ def init_admin(app: Flask) -> Admin:
     app.context_processor(template_vocabulary)
     projects.register(admin)
     accounts.register(admin)
+    security_log.register(admin)
     help.register(admin)
     return admin

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask, flash, redirect, request, url_for
 from flask_babel import get_locale
 from flask_security import LoginForm, current_user, logout_user, password_changed
 from flask_security.utils import get_message
 
+from accounts import sessions
+from accounts.passwords import PolicyPasswordUtil
+from admin_views import login_security
 from extensions import db, security
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
@@ -25,16 +28,26 @@ class UsernameLoginForm(LoginForm):
     """Flask-Security's login form, saying one thing for an unknown username
     and for a wrong password so that a failed login does not reveal which
     usernames exist. Once the password is right, the real reason (a disabled
-    account) is shown."""
+    account) is shown. A username locked after too many failures is refused
+    before its password is checked, known or not (``accounts.lockout``); there is
+    no remember-me box, and a posted ``remember`` is ignored."""
+
+    remember = None
 
     def validate(self, **kwargs) -> bool:
+        if locked := login_security.locked_message(self.username.data):
+            self.form_errors.append(locked)
+            return False
         if super().validate(**kwargs):
             return True
-        if not self.user_authenticated:
-            self._hide_which_credential_failed()
+        if not self.user_authenticated and self._hide_which_credential_failed():
+            locked = login_security.failed_login(self.username.data, self.user)
+            if locked:
+                self.form_errors[:] = [locked]
         return False
 
-    def _hide_which_credential_failed(self) -> None:
+    def _hide_which_credential_failed(self) -> bool:
+        """True if a credential was presented and failed."""
         hidden = {get_message("USER_DOES_NOT_EXIST")[0], get_message("INVALID_PASSWORD")[0]}
         found = False
         for field in (self.username, self.password):
@@ -43,6 +56,7 @@ class UsernameLoginForm(LoginForm):
             field.errors = kept
         if found:
             self.form_errors.append(get_message("GENERIC_AUTHN_FAILED")[0])
+        return found
 
 
 def init_auth(app: Flask, datastore) -> None:
@@ -50,7 +64,11 @@ def init_auth(app: Flask, datastore) -> None:
     the session rules: inactive accounts are signed out, and an account that
     must change its password is held on the change-password page."""
     configure(app)
-    security.init_app(app, datastore, login_form=UsernameLoginForm)
+    login_security.configure(app)
+    security.init_app(
+        app, datastore, login_form=UsernameLoginForm, password_util_cls=PolicyPasswordUtil
+    )
+    login_security.init(app)
     security.context_processor(lambda: {"current_locale": str(get_locale())})
     password_changed.connect(_clear_forced_change, app)
     app.before_request(enforce_session_rules)
@@ -81,6 +99,11 @@ def enforce_session_rules():
     if not current_user.is_active:
         # Flask-Security's session loader checks only the account's own flag.
         logout_user()
+        return None
+    if not sessions.is_live(db.session, current_user):
+        # Logged out, idle too long or too old: whatever cookie came with it.
+        logout_user()
+        flash(str(login_security.EXPIRED_MESSAGE), "info")
         return None
     if current_user.must_change_password and _is_admin_page():
         return redirect(url_for("security.change_password"))

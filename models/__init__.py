@@ -1,7 +1,8 @@
 """The data model, one aggregate per module."""
 
 from models import rules
-from models.account import Role, RoleName, User, ensure_roles
+from models.account import LoginSession, LoginThrottle, Role, RoleName, User, ensure_roles
+from models.audit import AuditEntry, AuditEvent
 from models.base import Base, utcnow
 from models.discipline import DEFAULT_DISCIPLINES, Discipline
 from models.event import ProjectEvent
@@ -21,9 +22,13 @@ from models.unit import Unit, UnitKind
 __all__ = [
     "DEFAULT_DISCIPLINES",
     "LEVELS_OF_KIND",
+    "AuditEntry",
+    "AuditEvent",
     "Base",
     "Discipline",
     "Lecturer",
+    "LoginSession",
+    "LoginThrottle",
     "Project",
     "ProjectEvent",
     "ProjectLevel",

@@ -8,15 +8,16 @@ through ``accounts.create_account`` (Flask-Security's datastore).
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_security import RoleMixin, UserMixin
 from flask_security.models.fsqla_v3 import AsaList
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, String, Table, event
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table, event
 from sqlalchemy.ext.mutable import MutableList
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.base import Base, Timestamps
+from models.base import Base, Timestamps, utcnow
 from models.unit import Unit, UnitKind
 
 
@@ -109,6 +110,35 @@ class User(Timestamps, Base, UserMixin):
     def is_active(self) -> bool:
         """An account of a deactivated unit cannot log in either."""
         return bool(self.active and self.unit is not None and self.unit.active)
+
+
+class LoginThrottle(Base):
+    """Failed logins of one username (lower case), whether or not an account has
+    it: an unknown username is locked after as many failures as a real one, so
+    the login page's answers never tell which usernames exist. The row goes when
+    a login succeeds or a superior lifts the lock (``accounts.lockout``)."""
+
+    __tablename__ = "login_throttles"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class LoginSession(Base):
+    """One signed-in browser: its random id sits in the (signed) session cookie
+    and this row on the server, so that logging out, an idle or too old session
+    and a password change end it here, whatever copy of the cookie is left
+    (``accounts.sessions``)."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 def ensure_roles(session: Session) -> dict[RoleName, Role]:

@@ -16,6 +16,7 @@ from permissions.predicates import (
 from permissions.relations import OWNERS, Relation, relation
 from permissions.scopes import (
     account_management,
+    audit_visibility,
     creatable_unit_kinds,
     filing_units,
     manageable_accounts,
@@ -24,6 +25,7 @@ from permissions.scopes import (
     published_projects,
     subordinate_unit_ids,
     unit_management,
+    visible_audit_entries,
     visible_events,
     visible_projects,
 )
@@ -32,6 +34,7 @@ __all__ = [
     "OWNERS",
     "Relation",
     "account_management",
+    "audit_visibility",
     "can_create_project",
     "can_create_unit",
     "can_deactivate_unit",
@@ -48,6 +51,7 @@ __all__ = [
     "relation",
     "subordinate_unit_ids",
     "unit_management",
+    "visible_audit_entries",
     "visible_events",
     "visible_projects",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Select, exists, false, or_, select
 
-from models import Project, ProjectEvent, ProjectState, Unit, UnitKind, User
+from models import AuditEntry, Project, ProjectEvent, ProjectState, Unit, UnitKind, User
 
 
 def _usable(account) -> bool:
@@ -106,6 +106,22 @@ def account_management(account) -> ColumnElement[bool]:
 
 def manageable_accounts(account) -> Select:
     return select(User).where(account_management(account))
+
+
+def audit_visibility(account) -> ColumnElement[bool]:
+    """The WHERE clause of the security-log entries ``account`` may read.
+
+    A committee: those of every unit of its tree, itself included. A society:
+    those of its own unit and of its branches. Entry units: none. An entry of a
+    username no account has carries no unit and is shown to no unit (it stays in
+    the database for the operators).
+    """
+    # The units whose records the account manages (``unit_management``).
+    return AuditEntry.unit_id.in_(select(Unit.id).where(unit_management(account)))
+
+
+def visible_audit_entries(account) -> Select:
+    return select(AuditEntry).where(audit_visibility(account))
 
 
 def creatable_unit_kinds(account) -> tuple[UnitKind, ...]:

@@ -1,0 +1,203 @@
+"""What stands between an attacker and an account: rate limits on the login and
+change-password pages (Flask-Limiter), the lockout and the server-side sessions
+of ``accounts``, the security log's login entries, no remember-me cookie and no
+authentication token.
+
+Rate limits (only failed attempts are counted, so an office behind one address
+can still sign in at nine o'clock):
+
+- ``LOGIN_RATE_LIMIT_PER_USERNAME`` (default ``20 per minute``, above the lockout's 10) per typed
+  username, known or not;
+- ``LOGIN_RATE_LIMIT_PER_ADDRESS`` (default ``30 per minute;200 per hour``)
+  per client address: a password spray over many usernames from one address;
+- ``PASSWORD_CHANGE_RATE_LIMIT`` (default ``5 per minute``) per account and per
+  address on the change-password page (its current-password field is a guess too).
+
+The counts live in Redis when ``REDIS_URL`` is set, so that every worker shares
+them; in memory otherwise (one process: development and tests). If Redis cannot
+be reached, each worker counts in its own memory until it can again: the app
+keeps answering. Over the limit: HTTP 429 with the Chinese error page.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask, abort, current_app, request, session
+from flask_babel import lazy_gettext as _l
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import user_logged_out
+from flask_security import current_user, password_changed, user_authenticated
+
+from accounts import audit, lockout, sessions
+from extensions import db
+from models import AuditEvent, utcnow
+
+LOCKED_MESSAGE = _l(
+    "Too many failed logins: this username is locked for now. Try again in %(minutes)s"
+    " minutes, or ask your superior unit to unlock the account."
+)
+EXPIRED_MESSAGE = _l("Your session has ended. Log in again.")
+
+DEFAULTS = {
+    "LOGIN_RATE_LIMIT_PER_USERNAME": "20 per minute",
+    "LOGIN_RATE_LIMIT_PER_ADDRESS": "30 per minute;200 per hour",
+    "PASSWORD_CHANGE_RATE_LIMIT": "5 per minute",
+    "RATELIMIT_KEY_PREFIX": "cme",
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_HEADERS_ENABLED": True,
+    # Remember-me is off: the form has no box and a posted ``remember=y`` is
+    # ignored (``UsernameLoginForm`` has no such field).
+    "SECURITY_DEFAULT_REMEMBER_ME": False,
+    # Only the session cookie authenticates; tokens are neither issued nor read.
+    "SECURITY_API_ENABLED_METHODS": ["session"],
+    # Length and zxcvbn's estimate through Flask-Security's own settings; the
+    # rest of the policy is in ``accounts.passwords``.
+    "SECURITY_PASSWORD_COMPLEXITY_CHECKER": "zxcvbn",
+    "SECURITY_ZXCVBN_MINIMUM_SCORE": 3,
+    **lockout.DEFAULTS,
+    **sessions.DEFAULTS,
+}
+
+
+def configure(app: Flask) -> None:
+    """Settings, before ``security.init_app``; the app's own config wins."""
+    for name, value in DEFAULTS.items():
+        app.config.setdefault(name, value)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("REDIS_URL") or "memory://")
+
+
+def init(app: Flask) -> Limiter:
+    """After ``security.init_app``: limits on Flask-Security's views, the
+    signal handlers, token authentication switched off."""
+    # One limiter per app (its storage comes from that app's settings).
+    limiter = Limiter(key_func=get_remote_address, app=app)
+    failed = lambda response: response.status_code != 302  # noqa: E731 - a redirect is success
+    _limit(
+        app,
+        "security.login",
+        [
+            limiter.limit(
+                _setting("LOGIN_RATE_LIMIT_PER_USERNAME"),
+                key_func=_typed_username,
+                methods=["POST"],
+                deduct_when=failed,
+                scope="login-username",
+            ),
+            limiter.limit(
+                _setting("LOGIN_RATE_LIMIT_PER_ADDRESS"),
+                methods=["POST"],
+                deduct_when=failed,
+                scope="login-address",
+            ),
+        ],
+    )
+    _limit(
+        app,
+        "security.change_password",
+        [
+            limiter.limit(
+                _setting("PASSWORD_CHANGE_RATE_LIMIT"),
+                key_func=_account_key,
+                methods=["POST"],
+                deduct_when=failed,
+                scope="change-account",
+            ),
+            limiter.limit(
+                _setting("PASSWORD_CHANGE_RATE_LIMIT"),
+                methods=["POST"],
+                deduct_when=failed,
+                scope="change-address",
+            ),
+        ],
+    )
+    # Flask-Security registers Flask-Login's request loader, which reads a token
+    # from a header or the query string on every request whatever
+    # SECURITY_API_ENABLED_METHODS says: nothing but the session signs anyone in.
+    app.login_manager.request_loader(lambda _request: None)
+    app.before_request(_refuse_token_requests)
+    user_authenticated.connect(_on_authenticated, app)
+    user_logged_out.connect(_on_logged_out, app)
+    password_changed.connect(_on_password_changed, app)
+    return limiter
+
+
+def _limit(app: Flask, endpoint: str, decorators) -> None:
+    view = app.view_functions[endpoint]
+    for decorator in decorators:
+        view = decorator(view)
+    app.view_functions[endpoint] = view
+
+
+def _setting(name: str):
+    return lambda: current_app.config[name]
+
+
+def _typed_username() -> str:
+    return "username:" + lockout.key(request.form.get("username"))
+
+
+def _account_key() -> str:
+    return f"account:{current_user.get_id() or get_remote_address()}"
+
+
+def _refuse_token_requests():
+    if "include_auth_token" in request.args:
+        abort(400)
+
+
+# -- the login form's side ------------------------------------------------------
+def locked_message(username: str | None) -> str | None:
+    """The login page's answer while ``username`` is locked (the same for a name
+    no account has), or None; the refusal is logged."""
+    until = lockout.locked_until(db.session, username)
+    if until is None:
+        return None
+    minutes = max(1, -(-int((until - utcnow()).total_seconds()) // 60))
+    audit.record(
+        db.session, AuditEvent.LOGIN_LOCKED_OUT, user=_account(username), username=username
+    )
+    db.session.commit()
+    return str(LOCKED_MESSAGE % {"minutes": minutes})
+
+
+def failed_login(username: str | None, user) -> str | None:
+    """Count a failed login and commit it with its log entries; the locked
+    message if this failure locked the name."""
+    locked = lockout.record_failure(db.session, username, user)
+    db.session.commit()
+    return locked_message(username) if locked else None
+
+
+def _account(username: str | None):
+    """The account a typed username names, found as the login finds it."""
+    if not username:
+        return None
+    datastore = current_app.extensions["security"].datastore
+    return datastore.find_user(case_insensitive=True, username=username)
+
+
+# -- signals --------------------------------------------------------------------
+def _on_authenticated(app: Flask, user, authn_via=(), **extra) -> None:
+    # Committed by Flask-Security's view with the login itself.
+    if "password" in (authn_via or ()):
+        lockout.clear(db.session, user.username)
+        audit.record(db.session, AuditEvent.LOGIN, user=user)
+    sessions.start(db.session, user)
+
+
+def _on_logged_out(app: Flask, user=None, **extra) -> None:
+    if sessions.SESSION_KEY not in session:
+        return
+    sessions.end_current(db.session)
+    if request.endpoint == "security.logout" and user is not None:
+        audit.record(db.session, AuditEvent.LOGOUT, user=user)
+    db.session.commit()
+
+
+def _on_password_changed(app: Flask, user, **extra) -> None:
+    # The owner's own change (a superior's reset ends every session in
+    # ``accounts.set_password_by_superior``).
+    if current_user and current_user.is_authenticated and current_user.id == user.id:
+        sessions.end_others(db.session, user)
