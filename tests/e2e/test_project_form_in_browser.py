@@ -67,5 +67,6 @@ def test_a_returned_project_is_corrected_and_submitted(people, session):
     person.shot("project-form-returned-saved")
     session.expire_all()
     saved = session.get(Project, project.id)
-    assert ("孙丽", "心衰患者随访", 1.5) in [(lc.name, lc.topic, lc.hours) for lc in saved.lecturers]
+    rows = [(lc.name, lc.topic, lc.hours) for lc in saved.lecturers]
+    assert ("孙丽", "心衰患者随访", 1.5) in rows
     assert len(saved.lecturers) == before + 1
