@@ -1,16 +1,19 @@
 """Streaming CSV and XLSX downloads, shared by the public catalog and the admin panel.
 
-Both writers take ``rows`` as any iterable of sequences, consumed lazily, so a caller can
-feed them from a ``yield_per`` query without loading the result into memory::
+Both writers take ``rows`` as any iterable of sequences, consumed lazily. A download of
+database rows should take them from ``batched_rows``: the ids are read in the view, the rows a
+batch at a time, each batch in a short transaction of its own, so that no connection waits
+on a slow or vanished client::
 
-    def rows():
-        # Query inside the generator: a streamed body is read after the view returned and
-        # its session was closed; csv_response runs the generator in a fresh context.
-        stmt = query.execution_options(yield_per=500)
-        for p in db.session.scalars(stmt):
-            yield (p.project_no, p.name, p.credits)
-
-    return exports.csv_response("已公布项目.csv", ["项目编号", "项目名称", "学分"], rows())
+    ids = list(db.session.scalars(stmt.with_only_columns(Project.id)))
+    db.session.rollback()  # the request's own transaction ends before the download
+    rows = exports.batched_rows(
+        db.engine,
+        ids,
+        lambda session, chunk: session.scalars(select(Project).where(Project.id.in_(chunk))),
+        lambda projects: [(p.project_no, p.name, p.credits) for p in projects],
+    )
+    return exports.csv_response("已公布项目.csv", ["项目编号", "项目名称", "学分"], rows)
 
 Cell values are converted the same way in both formats (see ``cell_value``): numbers stay
 numbers, dates stay dates, times (stored as naive UTC) are written in Beijing time, ``None``
