@@ -40,8 +40,9 @@ MAX_PAGES = 60
 # another project) after which more of the same teach nothing new.
 MAX_PER_SHAPE = 2
 
-# Words an English speaker would also write in a Chinese screen.
-ALLOWED = {"cme", "csv", "excel", "xlsx", "api", "openapi", "id"}
+# Words an English speaker would also write in a Chinese screen, and the units and
+# encodings Chinese users know by their Latin names (UTF-8, GB18030, MB, IP).
+ALLOWED = {"cme", "csv", "excel", "xlsx", "api", "openapi", "id", "ip", "utf", "gb", "kb", "mb"}
 
 # Panel URLs never followed: they change something, download a file, or leave.
 SKIPPED = re.compile(
@@ -105,7 +106,8 @@ class PageReader(HTMLParser):
 
     def handle_starttag(self, tag, attrs) -> None:
         a = {k: (v or "") for k, v in attrs}
-        hides = tag in ("script", "style", "template") or a.get("lang", "").startswith("en")
+        # A <template> is read: it is what a script shows when asked (a new row).
+        hides = tag in ("script", "style") or a.get("lang", "").startswith("en")
         label_key = None
         if tag == "label":
             label_key = len(self.label_text)
@@ -253,7 +255,7 @@ def unmarked_required(path: str, page: Page, *, issuer: bool) -> list[str]:
         if label is None:
             problems.append(f"{control.name or control.id}（没有标签）")
         elif "*" not in label:
-            problems.append(f"{control.name}（标签“{label}”没有 *）")
+            problems.append(f"{control.name or control.id}（标签“{label}”没有 *）")
     return problems
 
 
