@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import flash, redirect, request, url_for
+from flask import flash, g, has_request_context, redirect, request, session, url_for
 from flask_admin import expose
 from flask_admin.actions import action
+from flask_admin.babel import ngettext as admin_ngettext
 from flask_admin.model.template import DeleteRowAction, EditRowAction
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from jinja2 import pass_context
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 import permissions
@@ -34,6 +35,7 @@ from admin_views.project_form import FORM_FIELDS, ProjectFormMixin
 from models import (
     Discipline,
     Project,
+    ProjectEvent,
     ProjectLevel,
     ProjectMode,
     ProjectState,
@@ -51,9 +53,12 @@ def _period(project) -> str:
 
 def _state_cell(view, context, project, name):
     state = ProjectState(project.state)
-    if state is ProjectState.RETURNED and project.return_reason:
-        return Markup('{}<br><small class="text-danger">{}</small>').format(
-            state.title, project.return_reason
+    note = g.get("reason_notes", {}).get(project.id)
+    if note is None and state is ProjectState.RETURNED and project.return_reason:
+        note = gettext("Reason for return: %(reason)s", reason=project.return_reason)
+    if note:
+        return Markup('{}<br><small class="text-danger cme-reason">{}</small>').format(
+            state.title, note
         )
     return state.title
 
@@ -65,6 +70,16 @@ FORMATTERS = {
     "modifiable": lambda v, c, p, n: ProjectState(p.state).modifiable_title,
     "period": lambda v, c, p, n: _period(p),
 }
+
+
+def skipped_details(errors) -> str:
+    """The skipped projects and why, one clause each: “名称”：原因；… ending in
+    one full stop (each reason is a sentence of its own)."""
+    clauses = []
+    for error in errors:
+        who = f"“{error.project_name}”" if error.project_name else f"#{error.project_id}"
+        clauses.append(f"{who}：{str(error).rstrip('。.')}")
+    return "；".join(clauses) + "。"
 
 
 class ModifiableFilter(ChoiceFilter):
@@ -85,6 +100,11 @@ class PredicateRowAction:
     @pass_context
     def render_ctx(self, context, row_id, row):
         return self.inner.render_ctx(context, row_id, row) if self.predicate(account(), row) else ""
+
+
+STATUS_ALL = "all"
+# 我的项目's work: the rows the entry unit holds (未上报 and 退回修改).
+STATUS_HELD = "held"
 
 
 class ProjectView(ScopedModelView):
@@ -132,6 +152,11 @@ class ProjectView(ScopedModelView):
     column_searchable_list = ["name", "project_no", "principal"]
     column_display_pk = False
     details_template = "admin/project_details.html"
+    list_template = "admin/project_list.html"
+    # The 状态 choice a list opens on, and its tab's title: the rows waiting for
+    # this account (docs/domain.md#screens). "all" means no state filter.
+    work_status = STATUS_ALL
+    work_title = _l("All")
     # (attribute, header): the export's columns; enum values are written as
     # their titles, looked up once per export rather than once per row.
     export_columns = tuple(
@@ -209,7 +234,7 @@ class ProjectView(ScopedModelView):
     def _scoped(self, *columns):
         return select(*columns).where(self.scope())
 
-    def _year_options(self):
+    def _scope_years(self):
         """Every year from the scope's first to its last (or this year): two
         index probes rather than a DISTINCT over the whole scope."""
         first = self._scoped(Project.year).order_by(Project.year).limit(1)
@@ -235,11 +260,155 @@ class ProjectView(ScopedModelView):
         units = permissions.filing_units(account()).order_by(Unit.name)
         return [(u.id, u.name) for u in self.db_session.scalars(units)]
 
+    # -- the list's 年度 + 状态 bar and its tabs -----------------------------
+    # The bar speaks in two plain URL arguments, ``year`` and ``status`` (kept by
+    # Flask-Admin's paging, sorting and export links as extra arguments); they are
+    # turned into the view's own filters in ``get_list``, so the flt.. URLs of the
+    # filter builder keep working beside them.
+    def status_choices(self) -> list[tuple[str, str]]:
+        """(value, title) of the 状态 choices: the work first, 全部 last."""
+        choices = [(self.work_status, str(self.work_title))]
+        choices += [(v, str(t)) for v, t in self._state_options() if v != self.work_status]
+        if self.work_status != STATUS_ALL:
+            choices.append((STATUS_ALL, str(_l("All"))))
+        return choices
+
+    def current_status(self) -> str:
+        wanted = request.args.get("status")
+        if wanted in {value for value, _ in self.status_choices()}:
+            return wanted
+        # A link carrying the filter builder's arguments or a search (the
+        # dashboard's, a bookmark) means exactly those, over every state.
+        if request.args.get("search") or any(k.startswith("flt") for k in request.args):
+            return STATUS_ALL
+        return self.work_status
+
+    def current_year(self) -> int | None:
+        return request.args.get("year", None, type=int)
+
+    def bar_filters(self) -> list[tuple]:
+        """The bar's choice as Flask-Admin filter tuples (index, name, value)."""
+        if not has_request_context():
+            return []
+        wanted = []
+        year = self.current_year()
+        if year is not None:
+            wanted.append(("year", str(year)))
+        status = self.current_status()
+        if status == STATUS_HELD:
+            wanted.append(("modifiable", "1"))
+        elif status != STATUS_ALL:
+            wanted.append(("state", status))
+        filters = self.filter_list()
+        result = []
+        for key, value in wanted:
+            index = self.FILTER_KEYS.index(key)
+            result.append((index, str(filters[index].name), value))
+        return result
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        filters = [*(filters or ()), *self.bar_filters()]
+        count, data = super().get_list(
+            page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size
+        )
+        if execute:
+            # The page's rows are known now: their reasons in one query, for the state cells.
+            g.reason_notes = self.reason_notes(data)
+        return count, data
+
+    def reason_notes(self, projects) -> dict[int, str]:
+        """For each project last returned or withdrawn with a reason: that reason,
+        introduced ("退回原因：…"). A returned project carries its reason
+        (``return_reason``); only a project back at the committee may have been
+        withdrawn, so only those are looked up: one query, none without them."""
+        notes = {
+            p.id: gettext("Reason for return: %(reason)s", reason=p.return_reason)
+            for p in projects
+            if p.state is ProjectState.RETURNED and p.return_reason
+        }
+        ids = [p.id for p in projects if p.state is ProjectState.AT_COMMITTEE]
+        if not ids:
+            return notes
+        latest = (
+            select(func.max(ProjectEvent.id))
+            .where(ProjectEvent.project_id.in_(ids))
+            .group_by(ProjectEvent.project_id)
+        )
+        stmt = permissions.visible_events(account()).where(
+            ProjectEvent.id.in_(latest),
+            ProjectEvent.action == Action.WITHDRAW.value,
+            ProjectEvent.reason.is_not(None),
+        )
+        for event in self.db_session.scalars(stmt):
+            notes[event.project_id] = gettext(
+                "Reason for withdrawal: %(reason)s", reason=event.reason
+            )
+        return notes
+
+    def reason_note(self, project) -> str | None:
+        """The details page's banner: why the project was returned or withdrawn."""
+        return self.reason_notes([project]).get(project.id)
+
+    def list_url(self, **changes) -> str:
+        """This list with the bar's current choice, changed by ``changes``."""
+        args = {
+            "status": self.current_status(),
+            "year": self.current_year(),
+            "search": request.args.get("search") or None,
+            "page_size": request.args.get("page_size", None, type=int),
+        }
+        args |= changes
+        return self.get_url(".index_view", **{k: v for k, v in args.items() if v is not None})
+
+    def status_tabs(self) -> list[dict]:
+        """One tab per 状态 choice with its count in the chosen year: one
+        grouped COUNT over the scope."""
+        stmt = self._scoped(Project.state, func.count()).group_by(Project.state)
+        if (year := self.current_year()) is not None:
+            stmt = stmt.where(Project.year == year)
+        by_state = {ProjectState(s): n for s, n in self.db_session.execute(stmt)}
+        current = self.current_status()
+        tabs = []
+        for value, title in self.status_choices():
+            if value == STATUS_ALL:
+                count = sum(by_state.values())
+            elif value == STATUS_HELD:
+                count = sum(n for s, n in by_state.items() if s.modifiable)
+            else:
+                count = by_state.get(ProjectState(value), 0)
+            tabs.append(
+                {
+                    "value": value,
+                    "title": title,
+                    "count": count,
+                    "active": value == current,
+                    "url": self.list_url(status=value, page_size=None),
+                }
+            )
+        return tabs
+
+    def year_choices(self) -> list[int]:
+        return [year for year, _ in self._year_options()]
+
+    def _year_options(self):
+        # Read by the bar and by the filter builder's options: once per request.
+        if "year_options" not in g:
+            g.year_options = self._scope_years()
+        return g.year_options
+
+    def uses_filter_builder(self) -> bool:
+        """Whether this page was opened with the filter builder's arguments (the
+        list then shows them, with a way to clear them)."""
+        return any(k.startswith("flt") for k in request.args)
+
+    def get_empty_list_message(self) -> str:
+        if self.db_session.execute(self._scoped(Project.id).limit(1)).first() is None:
+            return str(self.empty_list_message)  # nothing yet: say how to start
+        return gettext("No project matches: choose another state or year, or All.")
+
     # -- details -----------------------------------------------------------
     def history(self, project):
         """The project's events, oldest first (scoped like the project)."""
-        from models import ProjectEvent
-
         stmt = permissions.visible_events(account()).where(ProjectEvent.project_id == project.id)
         return self.db_session.scalars(stmt.order_by(ProjectEvent.id)).all()
 
@@ -252,6 +421,39 @@ class ProjectView(ScopedModelView):
     def available_actions(self, project):
         return [a for a in workflow.available_actions(project, account()) if a in self.bulk_actions]
 
+    # -- workflow buttons ----------------------------------------------------
+    # On one project's page a button speaks of that project, not of "the selected".
+    SINGLE = {
+        Action.REPORT: (_l("Report this project"), _l("Report this project upward?")),
+        Action.PUBLISH: (Action.PUBLISH.title, _l("Approve and publish this project?")),
+        Action.DELETE: (_l("Delete this project"), _l("Delete this project?")),
+    }
+
+    # The columns a phone shows on a project's card; the others are a tap away,
+    # on its details page.
+    phone_columns = frozenset({"year", "project_no", "name", "period", "state"})
+
+    def row_links(self, project) -> dict[str, bool]:
+        """Which of a row's links the account may follow now (修改 only while the
+        entry unit holds the project)."""
+        return {"edit": bool(self.can_edit) and workflow.can_edit_project(account(), project)}
+
+    def list_buttons(self) -> list[dict]:
+        """The list's workflow buttons: one per action this account can take."""
+        actions, confirmations = self.get_actions_list()
+        return [
+            {"value": name, "title": title, "confirm": confirmations.get(name, "")}
+            for name, title in actions
+        ]
+
+    def project_buttons(self, project) -> list[dict]:
+        """The details page's buttons: only what the account may do to it now."""
+        buttons = []
+        for act in self.available_actions(project):
+            title, confirm = self.SINGLE.get(act, (act.title, ""))
+            buttons.append({"value": act.value, "title": str(title), "confirm": str(confirm)})
+        return buttons
+
     # -- bulk actions --------------------------------------------------------
     def is_action_allowed(self, name: str) -> bool:
         user = account()
@@ -262,6 +464,9 @@ class ProjectView(ScopedModelView):
     def run_bulk(self, action_: Action, ids, reason=None):
         """Apply ``action_`` to the ticked rows in one transaction and say what
         happened to each: done, or skipped and why."""
+        if not row_ids(ids):
+            flash(gettext("Tick at least one project first."), "warning")
+            return None
         try:
             # Committed there; run once more if the database picked it as the
             # victim of a deadlock with another user's action.
@@ -286,10 +491,7 @@ class ProjectView(ScopedModelView):
                 "success",
             )
         if result.skipped:
-            details = "；".join(
-                f"“{e.project_name}”：{e}" if e.project_name else f"#{e.project_id}：{e}"
-                for e in result.skipped
-            )
+            details = skipped_details(result.skipped)
             flash(
                 ngettext(
                     "%(num)d project not processed: %(details)s",
@@ -304,6 +506,8 @@ class ProjectView(ScopedModelView):
     def ask_reason(self, action_: Action, ids, *, required: bool):
         """A confirmation page listing the ticked projects with a reason box;
         it posts back to this action with ``reason_confirmed`` set."""
+        if not row_ids(ids):
+            return self.run_bulk(action_, ids)
         if request.form.get("reason_confirmed"):
             reason = (request.form.get("reason") or "").strip()
             if required and not reason:
@@ -342,6 +546,25 @@ class ProjectView(ScopedModelView):
     def action_delete(self, ids):
         return self.run_bulk(Action.DELETE, ids)
 
+    # -- the manual's words in Flask-Admin's messages ------------------------
+    # Flask-Admin flashes "Record was successfully deleted." from its own catalog,
+    # which ours cannot override (the form's add/save messages: project_form.py).
+    @expose("/delete/", methods=("POST",))
+    def delete_view(self):
+        response = super().delete_view()
+        if (name := g.pop("deleted_project", None)) is not None:
+            theirs = admin_ngettext(
+                "Record was successfully deleted.",
+                "%(count)s records were successfully deleted.",
+                1,
+                count=1,
+            )
+            ours = gettext("Project “%(name)s” deleted.", name=name)
+            session["_flashes"] = [
+                (c, ours if m == theirs else m) for c, m in session.get("_flashes", [])
+            ]
+        return response
+
     def handle_view_exception(self, exc: Exception) -> bool:
         if isinstance(exc, WorkflowError):
             flash(str(exc), "error")
@@ -354,6 +577,9 @@ class MyProjectsView(ProjectFormMixin, ProjectView):
 
     permission = "project-enter"
     bulk_actions = (Action.REPORT, Action.DELETE)
+    work_status = STATUS_HELD
+    work_title = _l("To do (not reported or returned)")
+    empty_list_message = _l("No projects yet: click Add project to enter your first one.")
     can_create = can_edit = can_delete = True
 
     def get_list_row_actions(self):
@@ -367,6 +593,7 @@ class MyProjectsView(ProjectFormMixin, ProjectView):
         ]
 
     def delete_model(self, model) -> bool:
+        g.deleted_project = model.name
         try:
             workflow.apply(self.db_session, model, Action.DELETE, account())
             self.db_session.commit()
@@ -392,6 +619,9 @@ class ReviewView(ProjectView):
 
     permission = "project-review"
     bulk_actions = (Action.REPORT, Action.UNLOCK)
+    work_status = ProjectState.AT_SOCIETY.value
+    work_title = _l("Awaiting review")
+    empty_list_message = _l("No project matches.")
     column_list = [*ProjectView.column_list, "owner_unit"]
 
 
@@ -400,6 +630,9 @@ class AuditView(ProjectView):
 
     permission = "project-audit"
     bulk_actions = (Action.PUBLISH, Action.UNLOCK, Action.WITHDRAW)
+    work_status = ProjectState.AT_COMMITTEE.value
+    work_title = _l("Awaiting audit")
+    empty_list_message = _l("No project matches.")
     column_list = [*ProjectView.column_list, "owner_unit", "society"]
 
 

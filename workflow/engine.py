@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
 from models import Project, ProjectEvent, ProjectNumberCounter, ProjectState, utcnow
-from permissions.relations import relation
+from permissions.relations import Relation, relation
 from permissions.scopes import project_visibility
 from workflow import hooks
 from workflow.errors import NotAllowed, ProjectChanged, ProjectNotFound, ReasonRequired
@@ -41,20 +41,61 @@ class BulkResult:
     moves: list[hooks.Move] = field(default_factory=list)
 
 
+# Where a project stands and whom it waits for, by state.
+WAITING = {
+    ProjectState.DRAFT: _l("not reported yet, waiting for the entry unit to report it"),
+    ProjectState.RETURNED: _l("returned for changes, waiting for the entry unit to resubmit it"),
+    ProjectState.AT_SOCIETY: _l("reported to the society, waiting for the society's review"),
+    ProjectState.AT_COMMITTEE: _l("reported to the committee, waiting for the committee's audit"),
+    ProjectState.PUBLISHED: _l("in state %(state)s", state=ProjectState.PUBLISHED.title),
+}
+# Who holds a relation, in the manual's words.
+ACTOR_NAMES = {
+    Relation.OWNER_BRANCH: _l("the entry unit"),
+    Relation.OWNER_ISSUER: _l("the entry unit"),
+    Relation.SOCIETY: _l("the society"),
+    Relation.COMMITTEE: _l("the committee"),
+}
+
+
+# The verb a refusal uses for an action, where its button title does not read as one.
+VERBS = {Action.REPORT: _l("report it")}
+
+
+def _actors(action: Action, state: ProjectState) -> list[str]:
+    """Who may take ``action`` from ``state``, in the table's order, each named once."""
+    names = (
+        str(ACTOR_NAMES[actor])
+        for t in TRANSITIONS
+        if t.action is action and state in t.sources
+        for actor in sorted(t.actors)
+    )
+    return list(dict.fromkeys(names))
+
+
 def refusal(project, action: Action, account) -> NotAllowed | None:
-    """Why ``account`` may not take ``action`` on ``project`` now, or None."""
+    """Why ``account`` may not take ``action`` on ``project`` now, or None: where
+    the project stands, and who can act on it now (or that nobody can)."""
     rel = relation(account, project)
-    if find(action, rel, ProjectState(project.state)) is not None:
-        return None
     state = ProjectState(project.state)
+    if find(action, rel, state) is not None:
+        return None
     if rel is None or not any(find(action, rel, s) for s in ProjectState):
         message = _l("You may not %(action)s this project.", action=action.title)
-    else:
-        message = _l(
-            "Its current state is %(state)s (%(modifiable)s).",
-            state=state.title,
-            modifiable=state.modifiable_title,
+        return NotAllowed(message, project.id, project.name)
+    verb = VERBS.get(action, action.title)
+    unlockers = _actors(Action.UNLOCK, state)
+    if others := _actors(action, state):
+        next_step = _l("only %(who)s can %(action)s", who=others[0], action=verb)
+    elif action in (Action.EDIT, Action.DELETE) and unlockers:
+        next_step = _l(
+            "%(who)s must set it modifiable before you can %(action)s it",
+            who=unlockers[0],
+            action=verb,
         )
+    else:
+        next_step = _l("it cannot be %(action)s now", action=verb)
+    message = _l("It is %(waiting)s; %(next_step)s.", waiting=WAITING[state], next_step=next_step)
     return NotAllowed(message, project.id, project.name)
 
 
@@ -96,8 +137,9 @@ def _event(account, project, action, from_state, to_state, reason=None, now=None
     }
 
 
-def create(session: Session, account, project: Project) -> Project:
-    """Add ``project`` as a draft of the account's own entry unit."""
+def create(session: Session, account, project: Project, reason: str | None = None) -> Project:
+    """Add ``project`` as a draft of the account's own entry unit; ``reason`` is
+    the history's note on how it came (e.g. a batch import)."""
     unit = account.unit
     if not (account.is_active and unit.kind.is_entry):
         raise NotAllowed(_l("Only an entry unit can add projects."))
@@ -108,12 +150,12 @@ def create(session: Session, account, project: Project) -> Project:
     session.flush()
     session.execute(
         insert(ProjectEvent),
-        [_event(account, project, Action.CREATE, None, ProjectState.DRAFT)],
+        [_event(account, project, Action.CREATE, None, ProjectState.DRAFT, reason)],
     )
     return project
 
 
-def edit(session: Session, account, project: Project) -> None:
+def edit(session: Session, account, project: Project, reason: str | None = None) -> None:
     """Save the changes made to ``project``'s fields, if its owner may edit it now.
 
     The UPDATE carries the version read with the project, so an edit based on
@@ -129,7 +171,7 @@ def edit(session: Session, account, project: Project) -> None:
     state = ProjectState(project.state)
     session.execute(
         insert(ProjectEvent),
-        [_event(account, project, Action.EDIT, state, state)],
+        [_event(account, project, Action.EDIT, state, state, reason)],
     )
 
 

@@ -15,5 +15,5 @@ def test_an_empty_list_says_what_to_do(login_as):
     response = login_as("bma_cardio").get("/admin/projects/?search=no-such-project-anywhere")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "没有符合条件的内容，请更改搜索或筛选条件。" in html
+    assert "没有符合条件的项目" in html
     assert "表中没有任何记录" not in html

@@ -75,7 +75,7 @@ def test_csv_export_is_excel_friendly_and_exactly_the_filtered_rows(
 
 def test_xlsx_export_has_numbers_and_no_formulas(formula_project, login_as, browser):
     login_as("bma_cardio")
-    response, body = _download(browser, "/admin/projects/export/xlsx/")
+    response, body = _download(browser, "/admin/projects/export/xlsx/?status=all")
     assert response.status_code == 200
     disposition = unquote(response.headers["Content-Disposition"].split("filename*=UTF-8''")[1])
     assert re.fullmatch(r"我的项目_\d{4}-\d{2}-\d{2}\.xlsx", disposition)

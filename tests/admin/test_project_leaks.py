@@ -113,7 +113,7 @@ def test_foreign_projects_are_not_found_anywhere(world, session, login_as, brows
             if response.status_code == 200:
                 assert view == own_view
                 assert not any(name.encode() in body for _, name in hidden)
-        listing = browser.get(f"/admin/{view}/?page_size=200")
+        listing = browser.get(f"/admin/{view}/?page_size=200&status=all")
         if view == own_view:
             text = listing.get_data(as_text=True)
             assert all(name in text for _, name in seen)

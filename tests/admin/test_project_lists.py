@@ -1,0 +1,190 @@
+"""The project lists as the manual shows them, through the real HTTP stack:
+one button per workflow action, work-first tabs, the 年度 + 状态 bar, and
+details pages offering only what can be done now."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from models import Project, ProjectState
+from tests.admin.test_projects import act, flashes, state_of
+from tests.factories import make_project
+
+S = ProjectState
+BUTTON = re.compile(r'<button[^>]*name="action"[^>]*value="(\w+)"[^>]*>(.*?)</button>', re.S)
+
+
+def page(browser, url) -> str:
+    response = browser.get(url)
+    assert response.status_code == 200, url
+    return response.get_data(as_text=True)
+
+
+def buttons(html: str) -> dict[str, str]:
+    return {value: re.sub(r"\s+", " ", text).strip() for value, text in BUTTON.findall(html)}
+
+
+def listed_ids(html: str) -> set[int]:
+    return {int(i) for i in re.findall(r'class="action-checkbox" value="(\d+)"', html)}
+
+
+def visible(session, account, *states, year=None) -> set[int]:
+    stmt = select(Project.id).where(Project.owner_unit_id.is_not(None))
+    from permissions import project_visibility
+
+    stmt = stmt.where(project_visibility(account))
+    if states:
+        stmt = stmt.where(Project.state.in_(states))
+    if year is not None:
+        stmt = stmt.where(Project.year == year)
+    return set(session.scalars(stmt))
+
+
+@pytest.mark.parametrize(
+    ("username", "url", "expected"),
+    [
+        ("bma_cardio", "/admin/projects/", {"report": "上报所选项目", "delete": "删除"}),
+        ("pumch", "/admin/projects/", {"report": "上报所选项目", "delete": "删除"}),
+        ("bma", "/admin/review/", {"report": "上报所选项目", "unlock": "设为可修改"}),
+        (
+            "bjcme",
+            "/admin/audit/",
+            {"publish": "审核通过并公布", "unlock": "设为可修改", "withdraw": "撤销公布"},
+        ),
+    ],
+)
+def test_each_list_has_one_disabled_button_per_action_and_no_menu(
+    login_as, username, url, expected
+):
+    html = page(login_as(username), url)
+    assert buttons(html) == expected
+    for value in expected:
+        tag = re.search(rf'<button[^>]*value="{value}"[^>]*>', html).group(0)
+        assert "disabled" in tag and 'type="submit"' in tag
+    # The buttons post the form the rows' checkboxes belong to, with its token.
+    assert 'id="action_form"' in html and 'form="action_form"' in html
+    form = re.search(r'<form id="action_form".*?</form>', html, re.S).group(0)
+    assert 'name="csrf_token"' in form and "/action/" in form
+    assert "选中的" not in html and "添加筛选器" not in html
+
+
+def test_a_button_posts_the_ticked_rows_and_says_what_it_did(login_as, browser, session, demo):
+    drafts = [make_project(session, demo["bma_cardio"], S.DRAFT) for _ in range(2)]
+    session.commit()
+    login_as("bma_cardio")
+    response = act(browser, "projects", "report", [p.id for p in drafts])
+    assert "上报所选项目：已处理 2 项" in flashes(browser.get(response.headers["Location"]))
+    assert all(state_of(session, p.id) is S.AT_SOCIETY for p in drafts)
+
+
+def test_nothing_ticked_says_so(login_as, browser):
+    login_as("bma_cardio")
+    response = act(browser, "projects", "report", [])
+    assert "请先勾选项目" in flashes(browser.get(response.headers["Location"]))
+
+
+@pytest.mark.parametrize(
+    ("username", "url", "states", "tab"),
+    [
+        ("bma_cardio", "/admin/projects/", (S.DRAFT, S.RETURNED), "待处理"),
+        ("bma", "/admin/review/", (S.AT_SOCIETY,), "待审阅"),
+        ("bjcme", "/admin/audit/", (S.AT_COMMITTEE,), "待审核"),
+    ],
+)
+def test_each_list_opens_on_its_work_with_all_one_click_away(
+    login_as, session, demo, username, url, states, tab
+):
+    browser = login_as(username)
+    html = page(browser, url)
+    work = visible(session, demo[username], *states)
+    assert work and listed_ids(html) == work
+    active = re.search(r'<a class="nav-link active"[^>]*>(.*?)</a>', html, re.S).group(1)
+    assert tab in active and str(len(work)) in active
+    everything = visible(session, demo[username])
+    assert f'href="{url}?status=all"' in html
+    listing = page(browser, url + "?status=all&page_size=200")
+    assert listed_ids(listing) == everything and everything > work
+
+
+def test_year_and_state_bar_filters_and_keeps_the_choice(login_as, session, demo):
+    browser = login_as("bjcme")
+    year = session.scalar(select(func.max(Project.year)))
+    url = f"/admin/audit/?year={year}&status=published&page_size=200"
+    html = page(browser, url)
+    assert listed_ids(html) == visible(session, demo["bjcme"], S.PUBLISHED, year=year)
+    # The bar shows the choice; paging, tabs and export keep it.
+    assert f'<option value="{year}" selected>' in html
+    assert '<option value="published" selected>' in html
+    assert f"/admin/audit/export/xlsx/?year={year}&amp;status=published" in html
+    assert f"status=at_committee&amp;year={year}" in html
+    # A keyword narrows further.
+    name = session.scalar(
+        select(Project.name).where(Project.state == S.PUBLISHED, Project.year == year).limit(1)
+    )
+    narrowed = page(browser, f"{url}&search={name}")
+    assert 0 < len(listed_ids(narrowed)) <= len(listed_ids(html))
+    assert "没有符合条件的项目" in page(browser, f"{url}&search=不存在的项目名称")
+
+
+def test_the_filter_builders_links_still_work(login_as, session, demo):
+    browser = login_as("bma")
+    html = page(browser, "/admin/review/?flt0_1=published&page_size=200")
+    assert listed_ids(html) == visible(session, demo["bma"], S.PUBLISHED)
+
+
+def test_a_new_unit_is_told_what_to_do(login_as, session, demo):
+    session.execute(Project.__table__.delete())
+    session.commit()
+    html = page(login_as("bma_cardio"), "/admin/projects/")
+    assert "添加项目" in html and "还没有项目" in html
+
+
+@pytest.mark.parametrize(
+    ("username", "state", "url", "offered", "not_offered"),
+    [
+        ("bma_cardio", S.DRAFT, "projects", ["上报此项目", "删除此项目", ">修改<"], []),
+        ("bma_cardio", S.PUBLISHED, "projects", [], ["上报此项目", ">修改<", "删除"]),
+        ("bma", S.AT_SOCIETY, "review", ["上报此项目", "设为可修改"], [">修改<"]),
+        ("bjcme", S.AT_COMMITTEE, "audit", ["审核通过并公布", "设为可修改"], ["撤销公布"]),
+        ("bjcme", S.PUBLISHED, "audit", ["撤销公布"], ["审核通过并公布", "设为可修改"]),
+    ],
+)
+def test_details_offer_only_what_can_be_done_now(
+    login_as, session, demo, username, state, url, offered, not_offered
+):
+    project = make_project(session, demo["bma_cardio"], state)
+    session.commit()
+    html = page(login_as(username), f"/admin/{url}/details/?id={project.id}")
+    for text in offered:
+        assert text in html
+    for text in not_offered:
+        assert text not in html.split("操作记录")[0]
+    assert "fa_filter" not in html
+    if "审核通过并公布" in offered:
+        assert re.search(r'value="publish"[^>]*data-confirm="[^"]+"', html)
+
+
+def test_a_skip_message_says_who_can_act_next(login_as, browser, session, demo):
+    at_committee = make_project(session, demo["bma_cardio"], S.AT_COMMITTEE, name="已交市继委的项目")
+    session.commit()
+    login_as("bma")
+    response = act(browser, "review", "unlock", [at_committee.id], reason_confirmed="1")
+    text = flashes(browser.get(response.headers["Location"]))
+    assert "已上报市继委" in text and "只有市继委可以设为可修改" in text
+    assert "。；" not in text and text.rstrip().endswith("。")
+
+
+def test_the_return_reason_shows_in_the_row_and_on_the_details(login_as, browser, session, demo):
+    project = make_project(session, demo["bma_cardio"], S.AT_SOCIETY, name="待补充的项目")
+    session.commit()
+    login_as("bma")
+    act(browser, "review", "unlock", [project.id], reason_confirmed="1", reason="请补充职称")
+    browser.logout()
+    login_as("bma_cardio")
+    row = re.search(rf'value="{project.id}".*?</tr>', page(browser, "/admin/projects/"), re.S)
+    assert "退回修改" in row.group(0) and "请补充职称" in row.group(0)
+    details = page(browser, f"/admin/projects/details/?id={project.id}")
+    assert "请补充职称" in details.split("操作记录")[0]
