@@ -6,7 +6,7 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from admin_views import accounts, help, projects, security_log
+from admin_views import accounts, help, imports, projects, security_log
 from admin_views.base import local_time
 from admin_views.dashboard import Dashboard
 from models.vocabulary import template_vocabulary
@@ -26,6 +26,7 @@ def init_admin(app: Flask) -> Admin:
     app.add_template_filter(local_time, "local_time")
     app.context_processor(template_vocabulary)
     projects.register(admin)
+    imports.register(admin)
     accounts.register(admin)
     security_log.register(admin)
     help.register(admin)

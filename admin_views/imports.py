@@ -1,0 +1,150 @@
+"""批量导入: an entry unit downloads the template, uploads it filled in, sees the
+preview and confirms. The work is ``imports``'; this screen only reads the request,
+commits once and shows the result.
+
+Only entry units see it, and every batch is looked up within the account's own
+unit: another unit's batch id answers 404 as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
+
+import exports
+import imports
+import workflow
+from admin_views import db_errors
+from admin_views.base import account
+from extensions import db
+from models import Discipline
+
+# How many preview rows and errors the page lists (the counts are always whole).
+SHOWN_ROWS = 200
+SHOWN_ERRORS = 500
+# The multipart envelope around the file: the file itself is bounded by
+# imports.MAX_UPLOAD_BYTES, checked again on the bytes received.
+ENVELOPE_BYTES = 64 * 1024
+
+
+class ImportView(BaseView):
+    def is_accessible(self) -> bool:
+        user = account()
+        return bool(
+            user is not None
+            and user.is_active
+            and user.unit.kind.is_entry
+            and user.has_permission("project-enter")
+        )
+
+    def inaccessible_callback(self, name, **kwargs):
+        if account() is None:
+            return redirect(url_for("security.login", next=request.full_path))
+        abort(403)
+
+    @expose("/")
+    def index(self):
+        return self.render("admin/import_upload.html", max_rows=imports.MAX_ROWS)
+
+    @expose("/template/")
+    def template(self):
+        names = db.session.scalars(
+            select(Discipline.name).where(Discipline.active).order_by(Discipline.sort_order)
+        ).all()
+        data = imports.template.build(account(), list(names))
+        name = gettext("Project import template") + ".xlsx"
+        return Response(
+            data,
+            mimetype=exports.XLSX_MIMETYPE,
+            headers={"Content-Disposition": exports.content_disposition(name)},
+        )
+
+    @expose("/upload/", methods=("POST",))
+    def upload(self):
+        # This route alone takes a file: a larger body is refused before it is read.
+        request.max_content_length = imports.MAX_UPLOAD_BYTES + ENVELOPE_BYTES
+        try:
+            upload = request.files.get("file")
+        except RequestEntityTooLarge:
+            return self._refused(imports.reader.too_large())
+        if upload is None or not upload.filename:
+            return self._refused(_l("Choose a file to upload."))
+        data = upload.stream.read(imports.MAX_UPLOAD_BYTES + 1)
+        try:
+            preview = imports.preview(db.session, account(), upload.filename, data)
+            db.session.commit()
+        except imports.FileRefused as refused:
+            db.session.rollback()
+            return self._refused(refused.message)
+        except Exception as exc:
+            db.session.rollback()
+            if db_errors.handle_view_exception(exc):
+                return redirect(self.get_url(".index"))
+            raise
+        return redirect(self.get_url(".batch", batch_id=preview.batch.id))
+
+    def _refused(self, message):
+        flash(gettext("The file was not imported: %(reason)s", reason=str(message)), "error")
+        return redirect(self.get_url(".index"))
+
+    def _batch(self, batch_id):
+        try:
+            return imports.load(db.session, account(), batch_id)
+        except imports.BatchNotFound:
+            abort(404)
+
+    @expose("/batch/<batch_id>/")
+    def batch(self, batch_id):
+        batch = self._batch(batch_id)
+        try:
+            plan = imports.plan_of(db.session, account(), batch)
+        except imports.FileRefused as refused:
+            return self._refused(refused.message)
+        return self.render(
+            "admin/import_preview.html",
+            batch=batch,
+            plan=plan,
+            imported=batch.status == imports.BatchStatus.IMPORTED,
+            rows=plan.rows[:SHOWN_ROWS],
+            errors=plan.errors[:SHOWN_ERRORS],
+            shown_rows=SHOWN_ROWS,
+            shown_errors=SHOWN_ERRORS,
+        )
+
+    @expose("/batch/<batch_id>/confirm/", methods=("POST",))
+    def confirm(self, batch_id):
+        self._batch(batch_id)
+        try:
+            batch = imports.confirm(db.session, account(), batch_id)
+            added, updated = batch.added, batch.updated
+            db.session.commit()
+        except imports.BatchNotFound:
+            db.session.rollback()
+            abort(404)
+        except (imports.ImportRefused, workflow.WorkflowError) as refused:
+            db.session.rollback()
+            flash(str(getattr(refused, "message", refused)), "error")
+            return redirect(self.get_url(".batch", batch_id=batch_id))
+        except Exception as exc:
+            db.session.rollback()
+            if db_errors.handle_view_exception(exc):
+                return redirect(self.get_url(".batch", batch_id=batch_id))
+            raise
+        flash(
+            gettext(
+                "Imported: %(added)s projects added, %(updated)s updated."
+                " They are not reported yet: report them from My projects.",
+                added=added,
+                updated=updated,
+            ),
+            "success",
+        )
+        return redirect(url_for("projects.index_view"))
+
+
+def register(admin) -> None:
+    admin.add_view(ImportView(name=_l("Batch import"), endpoint="imports", url="import"))

@@ -1,0 +1,51 @@
+"""Batch import of projects from Excel or CSV (批量导入): the template, the reader,
+the row checks, and the preview → confirm steps.
+
+Layer: above ``workflow`` (every project is created or edited through it), beside
+``exports``; the screen is ``admin_views/imports.py``. Nothing here commits.
+
+API::
+
+    imports.template.build(account, discipline_names)     # the XLSX template's bytes
+    preview = imports.preview(session, account, filename, data)   # FileRefused
+    preview.plan.added, preview.plan.updated
+    preview.plan.errors        # [RowError(sheet, row, column, value, reason)]
+    imports.confirm(session, account, batch_id)   # ImportRefused, BatchNotFound
+    imports.rows.checking      # signal: more row checks (the filing rules)
+"""
+
+from imports import rows, template
+from imports.models import BatchStatus, ImportBatch, ImportKey
+from imports.reader import MAX_ROWS, MAX_UPLOAD_BYTES, FileRefused
+from imports.rows import Plan, ProjectRow, RowError, check
+from imports.service import (
+    BatchNotFound,
+    ImportRefused,
+    Preview,
+    confirm,
+    load,
+    plan_of,
+    preview,
+)
+
+__all__ = [
+    "MAX_ROWS",
+    "MAX_UPLOAD_BYTES",
+    "BatchNotFound",
+    "BatchStatus",
+    "FileRefused",
+    "ImportBatch",
+    "ImportKey",
+    "ImportRefused",
+    "Plan",
+    "Preview",
+    "ProjectRow",
+    "RowError",
+    "check",
+    "confirm",
+    "load",
+    "plan_of",
+    "preview",
+    "rows",
+    "template",
+]

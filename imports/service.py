@@ -1,0 +1,170 @@
+"""Upload → preview → confirm.
+
+``preview`` reads and checks a file and keeps it as an ``ImportBatch`` of the
+account's unit (the same bytes are the same batch); ``confirm`` checks the kept
+rows again and writes every one of them through the workflow engine, or none.
+Neither commits: the caller does, once. A second confirmation of the same batch
+(or of the same file uploaded again) writes nothing and says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session, selectinload
+
+import workflow
+from imports import reader
+from imports.models import BatchStatus, ImportBatch, ImportKey
+from imports.rows import Plan, check, chunks, to_payload
+from models import Lecturer, Project, utcnow
+
+# The note each imported or updated project's history event carries (stored
+# text, like a reviewer's reason: in the product's language).
+HISTORY_NOTE = "批量导入：%s"
+
+
+class ImportRefused(Exception):
+    """The batch cannot be confirmed; ``message`` says why."""
+
+    def __init__(self, message, plan: Plan | None = None) -> None:
+        super().__init__(str(message))
+        self.message = message
+        self.plan = plan
+
+
+class BatchNotFound(LookupError):
+    """No batch of this id in the account's unit (as if it did not exist)."""
+
+
+@dataclass
+class Preview:
+    batch: ImportBatch
+    plan: Plan
+    # Set when this very file was already imported: nothing more will be added.
+    imported_at: datetime | None = None
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _ensure_entry(account) -> None:
+    if not (account.is_active and account.unit.kind.is_entry):
+        raise workflow.NotAllowed(_l("Only an entry unit can add projects."))
+
+
+def preview(session: Session, account, filename: str, data: bytes) -> Preview:
+    """Read and check ``data``; keep it as the unit's pending batch (flushed, not
+    committed). Raises ``reader.FileRefused`` for a file that cannot be read."""
+    _ensure_entry(account)
+    digest = sha256(data)
+    batch = session.scalars(
+        select(ImportBatch).where(
+            ImportBatch.unit_id == account.unit_id, ImportBatch.sha256 == digest
+        )
+    ).one_or_none()
+    if batch is not None and batch.status == BatchStatus.IMPORTED:
+        return Preview(batch, check(session, account, batch.payload), batch.imported_at)
+    payload = to_payload(reader.read(filename, data))
+    plan = check(session, account, payload)
+    if batch is None:
+        batch = ImportBatch(unit_id=account.unit_id, sha256=digest)
+        session.add(batch)
+    batch.account_id = account.id
+    batch.filename = (filename or "")[:255]
+    batch.payload = payload
+    batch.created_at = utcnow()
+    session.flush()
+    return Preview(batch, plan)
+
+
+def load(session: Session, account, batch_id) -> ImportBatch:
+    """The batch ``batch_id`` of the account's own unit, else ``BatchNotFound``."""
+    try:
+        key = int(batch_id)
+    except (TypeError, ValueError):
+        raise BatchNotFound(batch_id) from None
+    batch = session.get(ImportBatch, key)
+    if batch is None or batch.unit_id != account.unit_id:
+        raise BatchNotFound(batch_id)
+    return batch
+
+
+def plan_of(session: Session, account, batch: ImportBatch) -> Plan:
+    return check(session, account, batch.payload)
+
+
+def confirm(session: Session, account, batch_id) -> ImportBatch:
+    """Write every row of the batch, or raise and write none (the caller rolls back).
+
+    The batch is claimed first with a compare-and-set on its status, so of two
+    confirmations racing, one writes and the other finds it imported."""
+    _ensure_entry(account)
+    batch = load(session, account, batch_id)
+    claimed = session.execute(
+        update(ImportBatch)
+        .where(ImportBatch.id == batch.id, ImportBatch.status == BatchStatus.PENDING.value)
+        .values(status=BatchStatus.IMPORTED.value, imported_at=utcnow())
+        .returning(ImportBatch.id)
+    ).scalar_one_or_none()
+    if claimed is None:
+        raise ImportRefused(_l("This file was already imported: nothing was added again."))
+    plan = check(session, account, batch.payload)
+    if not plan.ok:
+        raise ImportRefused(
+            _l("The file has rows with errors: correct them and upload the file again."), plan
+        )
+    _write(session, account, plan, HISTORY_NOTE % batch.filename)
+    session.execute(
+        update(ImportBatch)
+        .where(ImportBatch.id == batch.id)
+        .values(added=plan.added, updated=plan.updated)
+    )
+    session.expire(batch)
+    return batch
+
+
+def _write(session: Session, account, plan: Plan, note: str) -> None:
+    targets = {r.target_id for r in plan.rows if r.target_id is not None}
+    existing = {}
+    if targets:
+        existing = {
+            p.id: p
+            for p in session.scalars(
+                select(Project)
+                .where(Project.id.in_(targets))
+                .options(selectinload(Project.lecturers))
+            )
+        }
+    keys = []
+    for row in plan.rows:
+        values = dict(row.values)
+        discipline_id = values.pop("discipline")
+        lecturers = [Lecturer(**lecturer) for lecturer in row.lecturers]
+        if row.target_id is None:
+            project = Project(**values, discipline_id=discipline_id, lecturers=lecturers)
+            workflow.create(session, account, project, reason=note)
+        else:
+            project = existing[row.target_id]
+            for name, value in values.items():
+                setattr(project, name, value)
+            project.discipline_id = discipline_id
+            project.lecturers = lecturers  # the file lists the lecturers as they are now
+            workflow.edit(session, account, project, reason=note)
+        if row.import_key:
+            keys.append(
+                {"unit_id": account.unit_id, "key": row.import_key, "project_id": project.id}
+            )
+    # Each key names the project of this file's row: written afresh, so that a key
+    # left by a deleted project goes to the new one.
+    for chunk in chunks([k["key"] for k in keys]):
+        session.execute(
+            delete(ImportKey).where(ImportKey.unit_id == account.unit_id, ImportKey.key.in_(chunk))
+        )
+    if keys:
+        session.execute(insert(ImportKey), keys)
