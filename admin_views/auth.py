@@ -15,7 +15,6 @@ from flask_security import LoginForm, current_user, logout_user, password_change
 from flask_security.utils import get_message
 
 from accounts import sessions
-from accounts.passwords import PolicyPasswordUtil
 from admin_views import login_security
 from extensions import db, security
 
@@ -65,9 +64,7 @@ def init_auth(app: Flask, datastore) -> None:
     must change its password is held on the change-password page."""
     configure(app)
     login_security.configure(app)
-    security.init_app(
-        app, datastore, login_form=UsernameLoginForm, password_util_cls=PolicyPasswordUtil
-    )
+    security.init_app(app, datastore, login_form=UsernameLoginForm)
     login_security.init(app)
     security.context_processor(lambda: {"current_locale": str(get_locale())})
     password_changed.connect(_clear_forced_change, app)

@@ -154,11 +154,15 @@ def locked_message(username: str | None) -> str | None:
     until = lockout.locked_until(db.session, username)
     if until is None:
         return None
-    minutes = max(1, -(-int((until - utcnow()).total_seconds()) // 60))
     audit.record(
         db.session, AuditEvent.LOGIN_LOCKED_OUT, user=_account(username), username=username
     )
     db.session.commit()
+    return _locked_text(until)
+
+
+def _locked_text(until) -> str:
+    minutes = max(1, -(-int((until - utcnow()).total_seconds()) // 60))
     return str(LOCKED_MESSAGE % {"minutes": minutes})
 
 
@@ -167,7 +171,9 @@ def failed_login(username: str | None, user) -> str | None:
     message if this failure locked the name."""
     locked = lockout.record_failure(db.session, username, user)
     db.session.commit()
-    return locked_message(username) if locked else None
+    if not locked:
+        return None
+    return _locked_text(lockout.locked_until(db.session, username) or utcnow())
 
 
 def _account(username: str | None):

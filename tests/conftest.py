@@ -90,10 +90,14 @@ def backend(app) -> str:
 
 @pytest.fixture
 def app_on_empty_db(app) -> Iterator[Flask]:
-    """The app, with an app context pushed, on an empty database; emptied again afterwards."""
+    """The app, with an app context pushed, on an empty database (and no rate-limit
+    counts); emptied again afterwards."""
     with app.app_context():
         with db.engine.begin() as conn:
             _wipe(conn)
+        # The login rate limits count per app, in memory: each test starts afresh.
+        for limiter in app.extensions.get("limiter", ()):
+            limiter.reset()
         yield app
         db.session.rollback()
         db.session.remove()
