@@ -120,8 +120,9 @@ class ProjectForm(BaseForm):
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
         values = {name: self[name].data for name in FORM_FIELDS if name in self}
-        errors = rules.validate_project(values, issuer=self.issuer)
         number = self._fields.get("project_no")
+        kept = number.object_data if number is not None else None
+        errors = rules.validate_project(values, issuer=self.issuer, kept_number=kept)
         changed = number is not None and number.data and number.data != number.object_data
         if changed and "project_no" not in errors and (taken := self.number_refusal(number.data)):
             errors["project_no"] = taken

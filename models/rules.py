@@ -130,11 +130,15 @@ def validate_unit(values: Mapping[str, Any]) -> dict[str, Any]:
     return errors
 
 
-def validate_project(values: Mapping[str, Any], *, issuer: bool) -> dict[str, Any]:
+def validate_project(
+    values: Mapping[str, Any], *, issuer: bool, kept_number: str | None = None
+) -> dict[str, Any]:
     """Errors of a project's fields, keyed by field name.
 
     ``issuer`` says whether the owner is a certificate-issuing unit, which must
-    enter the number its project was approved under.
+    enter the number its project was approved under. ``kept_number`` is the
+    number the project already has: kept unchanged, it is not judged again (a
+    project may hold one the committee gave it).
     """
     errors = _missing(values, PROJECT_REQUIRED + (("project_no",) if issuer else ()))
     checks = {
@@ -147,7 +151,9 @@ def validate_project(values: Mapping[str, Any], *, issuer: bool) -> dict[str, An
     for name, rule in checks.items():
         if name not in errors and (msg := rule(values[name])):
             errors[name] = msg
-    if issuer and "project_no" not in errors and (msg := issuer_number(values["project_no"])):
+    number = values.get("project_no")
+    judged = issuer and "project_no" not in errors and number != kept_number
+    if judged and (msg := issuer_number(number)):
         errors["project_no"] = msg
     practice = values.get("practice_hours")
     if practice is not None and (msg := hours(practice, required=False)):

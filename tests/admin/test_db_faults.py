@@ -12,6 +12,7 @@ import exports
 from extensions import db
 from models import Discipline, Project
 from tests.admin.test_projects import project_form
+from tests.factories import make_project
 
 # What a raw database error shows; none of it may reach a page.
 LEAKS = ("[SQL:", "INSERT", "IntegrityError", "UniqueViolation", "OperationalError", "完整性错误")
@@ -24,14 +25,9 @@ def _no_leak(page: str) -> None:
 
 # -- defect 6: raw database errors --------------------------------------------------------------
 def test_a_taken_project_number_gets_a_chinese_message(login_as, browser, session, demo):
-    taken = session.scalar(
-        select(Project.project_no)
-        .where(
-            Project.project_no.is_not(None),
-            Project.committee_id == demo["pumch"].unit.committee_id,
-        )
-        .limit(1)
-    )
+    # The issuer's own number of another of its projects (not the committee's format).
+    taken = make_project(session, demo["pumch"]).project_no
+    session.commit()
     assert taken
     before = session.scalar(select(Project.id).order_by(Project.id.desc()).limit(1))
     login_as("pumch")
