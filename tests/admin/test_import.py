@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from extensions import db
@@ -90,7 +91,9 @@ def upload(browser, data: bytes, filename="projects.xlsx"):
     # The multipart body built in memory: the test client would spool a large one
     # to a temporary file that nobody closes when the upload is refused unread.
     token = browser.token("/admin/import/")
-    boundary, body = encode_multipart({"csrf_token": token, "file": (io.BytesIO(data), filename)})
+    boundary, body = encode_multipart(
+        {"csrf_token": token, "file": FileStorage(io.BytesIO(data), filename=filename)}
+    )
     return browser.client.post(
         "/admin/import/upload/",
         data=body,
