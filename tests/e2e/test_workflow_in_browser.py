@@ -34,6 +34,7 @@ def fill_project(page, *, name: str) -> None:
     page.fill("input[name=planned_participants]", "120")
     page.fill("input[name=theory_hours]", "10")
     page.fill("input[name=credits]", "3")
+    page.select_option("select[name=mode]", "face_to_face")
     page.evaluate(
         """() => { const s = document.querySelector('select[name=discipline]');
                    s.value = s.options[1].value; s.dispatchEvent(new Event('change')); }"""
@@ -41,8 +42,9 @@ def fill_project(page, *, name: str) -> None:
 
 
 def add_lecturers(page) -> None:
-    for index, (name, title, unit, topic, hours) in enumerate(LECTURERS):
-        page.click("#lecturers-button")
+    for name, title, unit, topic, hours in LECTURERS:
+        index = page.locator("tr.lecturer-row").count()
+        page.click("#lecturer-add")
         prefix = f"lecturers-{index}-"
         page.fill(f"input[name='{prefix}name']", name)
         page.fill(f"input[name='{prefix}title']", title)
@@ -52,11 +54,27 @@ def add_lecturers(page) -> None:
 
 
 def tick_and_act(page, ids, action_title: str) -> None:
+    """Tick the rows, then click the visible button by its Chinese text; it
+    says how many rows are ticked."""
+    button = page.locator("button.cme-list-button", has_text=action_title)
+    assert button.is_disabled()
     for project_id in ids:
         page.check(f"input.action-checkbox[value='{project_id}']")
-    page.locator("a.dropdown-toggle", has_text="选中的").click()
-    page.locator("a.dropdown-item", has_text=action_title).click()
+    assert button.inner_text() == f"{action_title} ({len(ids)})"
+    assert page.locator("text=选中的").count() == 0
+    button.click()
     page.wait_for_load_state()
+
+
+def active_tab(page) -> str:
+    return page.locator(".cme-status-tabs a.active").inner_text()
+
+
+def shoot_list_at_both_widths(person, name: str) -> None:
+    person.shot(f"{name}-1366")
+    person.page.set_viewport_size({"width": 390, "height": 844})
+    person.shot(f"{name}-390")
+    person.page.set_viewport_size({"width": 1366, "height": 900})
 
 
 def flash_text(page) -> str:
@@ -99,6 +117,8 @@ def test_the_manuals_workflow(people, session, demo):
     ids = [created.id, *drafts[:2]]
     assert len(ids) == 3
     cardio.go("/admin/projects/")
+    assert active_tab(page).startswith("待处理")
+    shoot_list_at_both_widths(cardio, "my-projects-list")
     tick_and_act(page, ids, "上报所选项目")
     assert "已处理 3 项" in flash_text(page)
     cardio.shot("reported")
@@ -112,6 +132,9 @@ def test_the_manuals_workflow(people, session, demo):
     for project_id in ids:
         assert bma.page.locator(f"input.action-checkbox[value='{project_id}']").count() == 1
     bma.shot("awaiting-review")
+    bma.go("/admin/review/")
+    assert active_tab(bma.page).startswith("待审阅")
+    shoot_list_at_both_widths(bma, "review-list")
     tick_and_act(bma.page, [created.id], "设为可修改")
     bma.page.fill("textarea[name=reason]", "请补充授课教师的职称")
     bma.shot("unlock-reason")
@@ -141,14 +164,25 @@ def test_the_manuals_workflow(people, session, demo):
     committee = people()
     committee.login("bjcme")
     committee.go("/admin/audit/")
+    assert active_tab(committee.page).startswith("待审核")
+    shoot_list_at_both_widths(committee, "audit-list")
     tick_and_act(committee.page, ids, "审核通过并公布")
     assert "已处理 3 项" in flash_text(committee.page)
     session.expire_all()
     published = session.scalars(select(Project).where(Project.id.in_(ids))).all()
     assert all(p.state is S.PUBLISHED and p.project_no for p in published)
-    committee.go("/admin/audit/?search=" + "浏览器测试")
+    # The 年度 + 状态 bar, as the manual's screenshot shows it.
+    committee.go("/admin/audit/")
+    committee.page.select_option("#cme-year", str(created.year))
+    committee.page.select_option("#cme-status", "published")
+    committee.page.fill("#cme-search", "浏览器测试")
+    committee.page.locator(".cme-search-bar button[type=submit]").click()
+    committee.page.wait_for_load_state()
+    assert "status=published" in committee.page.url and f"year={created.year}" in committee.page.url
+    assert active_tab(committee.page).startswith("公布(已通过)")
     listing = committee.page.content()
-    assert "公布(已通过)" in listing and created.project_no in listing
+    assert created.project_no in listing
+    assert committee.page.locator("input.action-checkbox").count() == 1  # only ours has the keyword
     committee.shot("published")
 
     # 6. An anonymous visitor finds them on the public catalog and opens one.
