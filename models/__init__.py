@@ -16,16 +16,19 @@ from models.project import (
     ProjectState,
     StateAssignmentError,
 )
+from models.rule import DEFAULT_PARAMS, FilingRule, ProjectWarning, RuleKind, Severity
 from models.setting import Setting
 from models.unit import Unit, UnitKind
 
 __all__ = [
     "DEFAULT_DISCIPLINES",
+    "DEFAULT_PARAMS",
     "LEVELS_OF_KIND",
     "AuditEntry",
     "AuditEvent",
     "Base",
     "Discipline",
+    "FilingRule",
     "Lecturer",
     "LoginSession",
     "LoginThrottle",
@@ -35,9 +38,12 @@ __all__ = [
     "ProjectMode",
     "ProjectNumberCounter",
     "ProjectState",
+    "ProjectWarning",
     "Role",
     "RoleName",
+    "RuleKind",
     "Setting",
+    "Severity",
     "StateAssignmentError",
     "Unit",
     "UnitKind",

@@ -4,7 +4,9 @@ Layer: imports ``models`` and ``permissions`` (scopes and relations), never the
 views; ``permissions`` never imports this package (checked by ``make lint``)."""
 
 from permissions.relations import Relation, relation
-from workflow import hooks
+
+# ``rules``: the filing rules connect to the engine's signals on import.
+from workflow import hooks, rules
 from workflow.engine import (
     BulkResult,
     apply,
@@ -63,4 +65,5 @@ __all__ = [
     "refusal",
     "relation",
     "retrying",
+    "rules",
 ]

@@ -1,0 +1,736 @@
+"""Filing rules (备案规则): the committee's checks before a project moves up.
+
+Each rule is a small class judging one candidate (a project about to be
+reported or published, or a row of a form or an import) against the
+committee's setting for the project's year (``models.FilingRule``). A rule of
+severity "block" holds the project back (``hooks.checking``); one of severity
+"warn" lets it move and records the warning (``hooks.moved``), which every
+reviewer above then sees until the project moves up again.
+
+Whatever the number of projects, a check costs a constant number of
+statements: the settings of every (committee, year) concerned, the projects'
+own values with their lecturers, and the other projects of the same names or
+principals. A committee's rules apply to the projects of its own tree only
+(the project's ``committee_id``).
+
+Entry points besides the engine's signals:
+- ``check_values(session, account, values_list)``: the rules a list of field
+  values would break if ``account``'s unit reported them now (the form's
+  yellow box, the import preview);
+- ``warnings_for(session, account, project_ids)``: the recorded warnings of
+  projects, worded for ``account``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, delete, false, insert, or_, select, true, tuple_
+from sqlalchemy.orm import Session
+
+from models import (
+    DEFAULT_PARAMS,
+    FilingRule,
+    Lecturer,
+    Project,
+    ProjectLevel,
+    ProjectState,
+    ProjectWarning,
+    RuleKind,
+    Severity,
+    UnitKind,
+    utcnow,
+)
+from permissions.relations import relation
+from permissions.scopes import project_visibility
+from workflow import hooks
+from workflow.errors import NotAllowed
+from workflow.transitions import Action, find
+
+S = ProjectState
+BEIJING = ZoneInfo("Asia/Shanghai")
+CHECKED_ACTIONS = (Action.REPORT, Action.PUBLISH)
+# The other projects that already passed the gate a project is about to pass: a
+# duplicate is refused (or flagged) at the gate its original went through first.
+FILED = {
+    S.AT_SOCIETY: (S.AT_SOCIETY, S.AT_COMMITTEE, S.PUBLISHED),
+    S.AT_COMMITTEE: (S.AT_COMMITTEE, S.PUBLISHED),
+    S.PUBLISHED: (S.PUBLISHED,),
+}
+# Where the warnings computed by ``checking`` wait for ``moved`` (same session).
+_PENDING = "filing_rule_warnings"
+
+MESSAGES = {
+    "deadline": _l(
+        "Filing deadline: report at least %(need)s days before the start date (%(start)s);"
+        " it is %(days)s days before."
+    ),
+    "deadline_passed": _l(
+        "Filing deadline: the start date (%(start)s) has passed; report at least %(need)s"
+        " days before it."
+    ),
+    "credits_hours": _l(
+        "Credits and hours: %(credits)s credits exceed the total hours %(hours)s ÷ %(per)s"
+        " = %(most)s."
+    ),
+    "credits_level": _l(
+        "Credits and hours: a %(level)s project gives at most %(most)s credits, this one"
+        " %(credits)s."
+    ),
+    "duplicate_name": _l("Duplicate project: %(other)s of the same name is already filed."),
+    "duplicate_principal": _l(
+        "Duplicate project: %(other)s of the same principal %(principal)s, with"
+        " overlapping dates, is already filed."
+    ),
+    "quota": _l(
+        "Principal's quota: %(principal)s already leads %(count)s filed projects this year;"
+        " at most %(most)s."
+    ),
+    "no_lecturer": _l("Lecturers: enter at least one lecturer."),
+    "untitled": _l("Lecturers: enter the title of %(names)s."),
+}
+HIDDEN_PROJECT = _l("a project of another unit")
+
+
+def _num(value) -> str:
+    """4.0 → "4", 4.5 → "4.5": how the form shows hours and credits."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One rule a candidate breaks: its kind and severity, which message
+    (``code``) and the message's values. A duplicate carries the other project's
+    id and name; ``named`` says whether the reader may see it."""
+
+    kind: RuleKind
+    severity: Severity
+    code: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def blocks(self) -> bool:
+        return self.severity is Severity.BLOCK
+
+    def message(self, named: bool | None = None) -> str:
+        params = dict(self.params)
+        if "other_id" in params:
+            shown = params.get("named") if named is None else named
+            other = f"“{params['other_name']}”" if shown else gettext(HIDDEN_PROJECT)
+            params["other"] = other
+        return str(MESSAGES[self.code]) % params
+
+
+@dataclass
+class Candidate:
+    """What the rules read of one project, whether stored or not yet."""
+
+    key: object
+    project_id: int | None
+    committee_id: int
+    year: int
+    target: ProjectState
+    as_of: date
+    name: str = ""
+    principal: str = ""
+    start_date: date | None = None
+    end_date: date | None = None
+    level: ProjectLevel | None = None
+    credits: float | None = None
+    hours: float | None = None
+    lecturers: list[tuple[str, str | None]] = field(default_factory=list)
+
+
+@dataclass
+class Others:
+    """The other projects the duplicate and quota rules compare with, by
+    (committee, year, name) and (committee, year, principal)."""
+
+    by_name: dict = field(default_factory=lambda: defaultdict(list))
+    by_principal: dict = field(default_factory=lambda: defaultdict(list))
+
+
+# -- the rules ------------------------------------------------------------------
+class Rule:
+    kind: RuleKind
+
+    def check(self, c: Candidate, setting: FilingRule, others: Others, peers) -> list:
+        raise NotImplementedError
+
+    def violation(self, setting: FilingRule, code: str, **params) -> Violation:
+        return Violation(self.kind, Severity(setting.severity), code, params)
+
+
+class Deadline(Rule):
+    """Reported at least N days before 开始日期."""
+
+    kind = RuleKind.DEADLINE
+
+    def check(self, c, setting, others, peers):
+        if c.start_date is None:
+            return []
+        need = int(setting.param("days"))
+        days = (c.start_date - c.as_of).days
+        if days >= need:
+            return []
+        start = c.start_date.isoformat()
+        code = "deadline_passed" if days < 0 else "deadline"
+        return [self.violation(setting, code, need=need, days=days, start=start)]
+
+
+class CreditsForHours(Rule):
+    """学分 ≤ 总学时 ÷ hours per credit, and ≤ the level's maximum."""
+
+    kind = RuleKind.CREDITS
+
+    def check(self, c, setting, others, peers):
+        if c.credits is None:
+            return []
+        found = []
+        per = float(setting.param("hours_per_credit"))
+        if c.hours is not None and per > 0 and c.credits > c.hours / per + 1e-9:
+            found.append(
+                self.violation(
+                    setting,
+                    "credits_hours",
+                    credits=_num(c.credits),
+                    hours=_num(c.hours),
+                    per=_num(per),
+                    most=_num(int(c.hours / per * 2) / 2),
+                )
+            )
+        if c.level is not None:
+            most = setting.param(f"max_{ProjectLevel(c.level).value}")
+            if most is not None and c.credits > float(most):
+                found.append(
+                    self.violation(
+                        setting,
+                        "credits_level",
+                        level=str(ProjectLevel(c.level).title),
+                        most=_num(most),
+                        credits=_num(c.credits),
+                    )
+                )
+        return found
+
+
+def _overlap(a_start, a_end, b_start, b_end) -> bool:
+    if None in (a_start, a_end, b_start, b_end):
+        return False
+    return a_start <= b_end and b_start <= a_end
+
+
+class Duplicate(Rule):
+    """The same name, or the same 负责人 with overlapping dates, already filed in
+    the committee's tree that year (or earlier in the same batch)."""
+
+    kind = RuleKind.DUPLICATE
+
+    def check(self, c, setting, others, peers):
+        filed = FILED[c.target]
+        key = (c.committee_id, c.year)
+        same_name = [
+            o
+            for o in others.by_name.get((*key, c.name), ())
+            if o["id"] != c.project_id and o["state"] in filed
+        ]
+        same_name += [p for p in peers if p["name"] == c.name]
+        if same_name:
+            o = same_name[0]
+            return [
+                self.violation(
+                    setting,
+                    "duplicate_name",
+                    other_id=o["id"],
+                    other_name=o["name"],
+                    named=o["visible"],
+                )
+            ]
+        overlapping = [
+            o
+            for o in [
+                *(
+                    o
+                    for o in others.by_principal.get((*key, c.principal), ())
+                    if o["id"] != c.project_id and o["state"] in filed
+                ),
+                *(p for p in peers if p["principal"] == c.principal),
+            ]
+            if _overlap(o["start_date"], o["end_date"], c.start_date, c.end_date)
+        ]
+        if overlapping:
+            o = overlapping[0]
+            return [
+                self.violation(
+                    setting,
+                    "duplicate_principal",
+                    other_id=o["id"],
+                    other_name=o["name"],
+                    named=o["visible"],
+                    principal=c.principal,
+                )
+            ]
+        return []
+
+
+class Quota(Rule):
+    """A 负责人 leads at most N filed projects a year in the committee's tree."""
+
+    kind = RuleKind.QUOTA
+
+    def check(self, c, setting, others, peers):
+        if not c.principal:
+            return []
+        filed = FILED[c.target]
+        most = int(setting.param("max_projects"))
+        count = sum(
+            1
+            for o in others.by_principal.get((c.committee_id, c.year, c.principal), ())
+            if o["id"] != c.project_id and o["state"] in filed
+        )
+        count += sum(1 for p in peers if p["principal"] == c.principal)
+        if count + 1 <= most:
+            return []
+        return [self.violation(setting, "quota", principal=c.principal, count=count, most=most)]
+
+
+class Lecturers(Rule):
+    """At least one lecturer, each with a title."""
+
+    kind = RuleKind.LECTURERS
+
+    def check(self, c, setting, others, peers):
+        if not c.lecturers:
+            return [self.violation(setting, "no_lecturer")]
+        untitled = [name for name, title in c.lecturers if not (title or "").strip()]
+        if untitled:
+            return [self.violation(setting, "untitled", names="、".join(untitled))]
+        return []
+
+
+RULES: dict[RuleKind, Rule] = {
+    rule.kind: rule for rule in (Deadline(), CreditsForHours(), Duplicate(), Quota(), Lecturers())
+}
+
+
+# -- settings -------------------------------------------------------------------
+def active_settings(session: Session, keys: Iterable[tuple[int, int]]) -> dict:
+    """The active rules of each (committee, year) among ``keys``: one statement."""
+    keys = sorted(set(keys))
+    if not keys:
+        return {}
+    stmt = select(FilingRule).where(
+        tuple_(FilingRule.committee_id, FilingRule.year).in_(keys), FilingRule.active
+    )
+    found: dict[tuple[int, int], dict[RuleKind, FilingRule]] = defaultdict(dict)
+    for setting in session.scalars(stmt):
+        found[(setting.committee_id, setting.year)][RuleKind(setting.kind)] = setting
+    return found
+
+
+def settings_of(session: Session, committee_id: int, year: int) -> dict[RuleKind, FilingRule]:
+    """Every rule of a committee's year, in the rules' order: the stored ones,
+    and for the others a new (unsaved, inactive) one with the defaults."""
+    stmt = select(FilingRule).where(
+        FilingRule.committee_id == committee_id, FilingRule.year == year
+    )
+    stored = {RuleKind(rule.kind): rule for rule in session.scalars(stmt)}
+    return {
+        kind: stored.get(kind)
+        or FilingRule(
+            committee_id=committee_id,
+            year=year,
+            kind=kind,
+            severity=Severity.WARN,
+            active=False,
+            params=dict(DEFAULT_PARAMS[kind]),
+        )
+        for kind in RULES
+    }
+
+
+def set_rule(
+    session: Session,
+    committee_id: int,
+    year: int,
+    kind: RuleKind,
+    *,
+    severity: Severity = Severity.WARN,
+    active: bool = True,
+    **params,
+) -> FilingRule:
+    """Store one rule of a committee's year (its parameters merged over the
+    defaults); flushes, never commits."""
+    rule = settings_of(session, committee_id, year)[RuleKind(kind)]
+    rule.severity, rule.active = Severity(severity), active
+    rule.params = {**DEFAULT_PARAMS[RuleKind(kind)], **(rule.params or {}), **params}
+    session.add(rule)
+    session.flush()
+    return rule
+
+
+# -- evaluation -----------------------------------------------------------------
+def _others(session: Session, account, candidates, settings) -> Others:
+    """The other projects with the candidates' names (duplicates) or principals
+    (duplicates, quota) in the same committees and years: one statement."""
+    others = Others()
+    wanting = [
+        c for c in candidates if {RuleKind.DUPLICATE, RuleKind.QUOTA} & set(settings[_key(c)])
+    ]
+    if not wanting:
+        return others
+    names = {c.name for c in wanting if RuleKind.DUPLICATE in settings[_key(c)] and c.name}
+    principals = {c.principal for c in wanting if c.principal}
+    states = {s for c in wanting for s in FILED[c.target]}
+    matches = []
+    if names:
+        matches.append(Project.name.in_(sorted(names)))
+    if principals:
+        matches.append(Project.principal.in_(sorted(principals)))
+    if not matches:
+        return others
+    visible = case((project_visibility(account), true()), else_=false())
+    stmt = select(
+        Project.id,
+        Project.name,
+        Project.principal,
+        Project.start_date,
+        Project.end_date,
+        Project.state,
+        Project.committee_id,
+        Project.year,
+        visible.label("visible"),
+    ).where(
+        Project.committee_id.in_(sorted({c.committee_id for c in wanting})),
+        Project.year.in_(sorted({c.year for c in wanting})),
+        Project.state.in_(sorted(states)),
+        or_(*matches),
+    )
+    for row in session.execute(stmt.order_by(Project.id)):
+        other = dict(row._mapping)
+        other["state"] = ProjectState(other["state"])
+        other["visible"] = bool(other["visible"])
+        key = (row.committee_id, row.year)
+        if row.name in names:
+            others.by_name[(*key, row.name)].append(other)
+        others.by_principal[(*key, row.principal)].append(other)
+    return others
+
+
+def _key(c: Candidate) -> tuple[int, int]:
+    return (c.committee_id, c.year)
+
+
+def evaluate(session: Session, account, candidates: Sequence[Candidate], settings=None) -> dict:
+    """``{candidate.key: [Violation, …]}`` for the candidates breaking a rule.
+
+    Candidates earlier in the list count as already filed for the later ones
+    (two copies reported together: the second is the duplicate)."""
+    if settings is None:
+        settings = active_settings(session, (_key(c) for c in candidates))
+    candidates = [c for c in candidates if settings.get(_key(c))]
+    if not candidates:
+        return {}
+    others = _others(session, account, candidates, settings)
+    found: dict = {}
+    peers: dict = defaultdict(list)
+    for c in candidates:
+        group = peers[(*_key(c), c.target)]
+        violations = []
+        for kind, rule in RULES.items():
+            if (setting := settings[_key(c)].get(kind)) is not None:
+                violations += rule.check(c, setting, others, group)
+        if violations:
+            found[c.key] = violations
+        group.append(
+            {
+                "id": c.project_id,
+                "name": c.name,
+                "principal": c.principal,
+                "start_date": c.start_date,
+                "end_date": c.end_date,
+                "visible": True,
+            }
+        )
+    return found
+
+
+def today() -> date:
+    """The calendar day in Beijing, the committee's day."""
+    return datetime.now(BEIJING).date()
+
+
+def _beijing_day(moment: datetime | None) -> date:
+    if moment is None:
+        return today()
+    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(BEIJING).date()
+
+
+def check_rows(session: Session, account, action: Action, rows) -> dict[int, list[Violation]]:
+    """The rules each engine row (id, state, committee, year, owner…) breaks if
+    ``account`` takes ``action`` on it now: at most three statements."""
+    settings = active_settings(session, ((r.committee_id, r.year) for r in rows))
+    rows = [r for r in rows if settings.get((r.committee_id, r.year))]
+    if not rows:
+        return {}
+    targets = {}
+    for row in rows:
+        transition = find(action, relation(account, row), row.state)
+        if transition is not None and isinstance(transition.target, ProjectState):
+            targets[row.id] = transition.target
+    values = _stored_values(session, list(targets))
+    candidates = []
+    day = today()
+    for row in sorted(rows, key=lambda r: r.id):
+        if row.id not in values:
+            continue
+        project, lecturers = values[row.id]
+        as_of = _beijing_day(project.reported_at) if action is Action.PUBLISH else day
+        candidates.append(
+            Candidate(
+                key=row.id,
+                project_id=row.id,
+                committee_id=row.committee_id,
+                year=row.year,
+                target=targets[row.id],
+                as_of=as_of,
+                name=project.name,
+                principal=project.principal,
+                start_date=project.start_date,
+                end_date=project.end_date,
+                level=project.level,
+                credits=project.credits,
+                hours=(project.theory_hours or 0) + (project.practice_hours or 0),
+                lecturers=lecturers,
+            )
+        )
+    return evaluate(session, account, candidates, settings)
+
+
+def _stored_values(session: Session, ids: list[int]) -> dict:
+    """Each project's values the rules read, with its lecturers: one statement
+    (projects outer-joined to their lecturers)."""
+    if not ids:
+        return {}
+    stmt = (
+        select(
+            Project.id,
+            Project.name,
+            Project.principal,
+            Project.start_date,
+            Project.end_date,
+            Project.level,
+            Project.credits,
+            Project.theory_hours,
+            Project.practice_hours,
+            Project.reported_at,
+            Lecturer.id.label("lecturer_id"),
+            Lecturer.name.label("lecturer_name"),
+            Lecturer.title.label("lecturer_title"),
+        )
+        .outerjoin(Lecturer, Lecturer.project_id == Project.id)
+        .where(Project.id.in_(ids))
+        .order_by(Project.id, Lecturer.position, Lecturer.id)
+    )
+    found: dict = {}
+    for row in session.execute(stmt):
+        _, lecturers = found.setdefault(row.id, (row, []))
+        if row.lecturer_id is not None:
+            lecturers.append((row.lecturer_name, row.lecturer_title))
+    return found
+
+
+def report_target(unit) -> ProjectState:
+    """Where an entry unit's report takes its project."""
+    return S.AT_SOCIETY if unit.kind is UnitKind.BRANCH else S.AT_COMMITTEE
+
+
+def check_values(
+    session: Session, account, values_list: Sequence[Mapping]
+) -> list[list[Violation]]:
+    """The rules each of ``values_list`` would break if ``account``'s entry unit
+    reported it today, in the list's order (an empty list for a row breaking
+    none). Each values mapping has the project's field names (``year``, ``name``,
+    ``level``, ``principal``, ``start_date``, ``end_date``, ``theory_hours``,
+    ``practice_hours``, ``credits``), ``lecturers`` (mappings or objects with
+    ``name`` and ``title``) and, for a stored project, its ``id`` (so it is not
+    its own duplicate). Missing or unreadable values are not judged here: the
+    field rules (``models.rules``) refuse them.
+
+    Two statements whatever the number of rows (the settings; the other
+    projects, when a duplicate or quota rule is on)."""
+    unit = account.unit
+    committee_id = unit.committee_id
+    if committee_id is None or not unit.kind.is_entry:
+        return [[] for _ in values_list]
+    target, day = report_target(unit), today()
+    candidates = []
+    for index, values in enumerate(values_list):
+        year = values.get("year")
+        if not isinstance(year, int):
+            continue
+        theory, practice = values.get("theory_hours"), values.get("practice_hours")
+        hours = None if theory is None else float(theory) + float(practice or 0)
+        level = values.get("level")
+        try:
+            level = ProjectLevel(level) if level else None
+        except ValueError:
+            level = None
+        candidates.append(
+            Candidate(
+                key=index,
+                project_id=values.get("id"),
+                committee_id=committee_id,
+                year=year,
+                target=target,
+                as_of=day,
+                name=(values.get("name") or "").strip(),
+                principal=(values.get("principal") or "").strip(),
+                start_date=_date(values.get("start_date")),
+                end_date=_date(values.get("end_date")),
+                level=level,
+                credits=_float(values.get("credits")),
+                hours=hours,
+                lecturers=[_lecturer(lecturer) for lecturer in values.get("lecturers") or ()],
+            )
+        )
+    found = evaluate(session, account, candidates)
+    return [found.get(index, []) for index in range(len(values_list))]
+
+
+def _date(value):
+    return value if isinstance(value, date) else None
+
+
+def _float(value):
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _lecturer(lecturer) -> tuple[str, str | None]:
+    if isinstance(lecturer, Mapping):
+        return (lecturer.get("name") or "", lecturer.get("title"))
+    return (lecturer.name or "", lecturer.title)
+
+
+def values_of(project) -> dict:
+    """A project object's values as ``check_values`` reads them."""
+    values = {name: getattr(project, name) for name in VALUE_FIELDS}
+    values["id"] = project.id
+    values["lecturers"] = list(project.lecturers)
+    return values
+
+
+VALUE_FIELDS = (
+    "year",
+    "name",
+    "level",
+    "principal",
+    "start_date",
+    "end_date",
+    "theory_hours",
+    "practice_hours",
+    "credits",
+)
+
+
+# -- the engine's signals ----------------------------------------------------------
+@hooks.checking.connect
+def _hold_blocked(action, *, session, account, rows):
+    """Hold back the rows a blocking rule refuses; keep the warnings of the
+    others for ``_record_warnings``."""
+    session.info.pop(_PENDING, None)
+    if action not in CHECKED_ACTIONS:
+        return {}
+    found = check_rows(session, account, action, rows)
+    names = {row.id: row.name for row in rows}
+    held, warnings = {}, {}
+    for project_id, violations in found.items():
+        blocking = [v for v in violations if v.blocks]
+        if blocking:
+            message = "".join(v.message() for v in blocking)
+            held[project_id] = NotAllowed(message, project_id, names.get(project_id))
+        else:
+            warnings[project_id] = violations
+    session.info[_PENDING] = warnings
+    return held
+
+
+@hooks.moved.connect
+def _record_warnings(action, *, session, account, moves, reason):
+    """A project that moved up carries the warnings of this move only (those of
+    an earlier move no longer apply); a deleted one none. Two statements."""
+    pending = session.info.pop(_PENDING, {})
+    if action not in (*CHECKED_ACTIONS, Action.DELETE):
+        return
+    ids = [move.project_id for move in moves]
+    session.execute(delete(ProjectWarning).where(ProjectWarning.project_id.in_(ids)))
+    now = utcnow()
+    rows = [
+        {
+            "project_id": project_id,
+            "kind": v.kind.value,
+            "code": v.code,
+            "params": v.params,
+            "created_at": now,
+        }
+        for project_id in ids
+        for v in pending.get(project_id, ())
+    ]
+    if rows and action is not Action.DELETE:
+        session.execute(insert(ProjectWarning), rows)
+
+
+# -- reading recorded warnings ---------------------------------------------------
+def warnings_for(session: Session, account, project_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The recorded warnings of ``project_ids``, worded for ``account``: a
+    duplicate names the other project only if ``account`` may see it. At most
+    two statements."""
+    ids = sorted(set(project_ids))
+    if not ids:
+        return {}
+    stmt = (
+        select(ProjectWarning)
+        .where(ProjectWarning.project_id.in_(ids))
+        .order_by(ProjectWarning.project_id, ProjectWarning.id)
+    )
+    warnings = list(session.scalars(stmt))
+    others = {w.params.get("other_id") for w in warnings} - {None}
+    seen = set()
+    if others:
+        seen = set(
+            session.scalars(
+                select(Project.id).where(
+                    Project.id.in_(sorted(others)), project_visibility(account)
+                )
+            )
+        )
+    found: dict[int, list[str]] = defaultdict(list)
+    for w in warnings:
+        violation = Violation(RuleKind(w.kind), Severity.WARN, w.code, dict(w.params or {}))
+        found[w.project_id].append(violation.message(named=w.params.get("other_id") in seen))
+    return dict(found)
+
+
+__all__ = [
+    "RULES",
+    "Candidate",
+    "Violation",
+    "active_settings",
+    "check_rows",
+    "check_values",
+    "evaluate",
+    "set_rule",
+    "settings_of",
+    "values_of",
+    "warnings_for",
+]
