@@ -1,6 +1,8 @@
 """Extensions, created once without an app and bound in ``create_app``."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_security import Security
 from flask_sqlalchemy import SQLAlchemy
@@ -16,3 +18,10 @@ csrf = CSRFProtect()
 # constructor argument only: ``init_app`` ignores it).
 security = Security(password_util_cls=PolicyPasswordUtil)
 babel = Babel()
+
+
+def new_limiter() -> Limiter:
+    """The login rate limiter (``admin_views.login_security``): one per app, since
+    Flask-Limiter keeps its storage (memory, or the Redis of ``REDIS_URL``) on the
+    instance and the tests run several apps."""
+    return Limiter(key_func=get_remote_address)

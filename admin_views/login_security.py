@@ -31,7 +31,7 @@ from flask_login import user_logged_out
 from flask_security import current_user, password_changed, user_authenticated
 
 from accounts import audit, lockout, sessions
-from extensions import db
+from extensions import db, new_limiter
 from models import AuditEvent, utcnow
 
 LOCKED_MESSAGE = _l(
@@ -72,7 +72,8 @@ def init(app: Flask) -> Limiter:
     """After ``security.init_app``: limits on Flask-Security's views, the
     signal handlers, token authentication switched off."""
     # One limiter per app (its storage comes from that app's settings).
-    limiter = Limiter(key_func=get_remote_address, app=app)
+    limiter = new_limiter()
+    limiter.init_app(app)
     failed = lambda response: response.status_code != 302  # noqa: E731 - a redirect is success
     _limit(
         app,
