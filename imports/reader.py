@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from openpyxl import load_workbook
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 
-from imports.columns import LECTURER_SHEET, PROJECT_SHEET, cell_text
+from imports.columns import EXAMPLE, LECTURER_SHEET, PROJECT_SHEET, cell_text
 from models.vocabulary import chinese
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -27,6 +27,8 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 # file of compressed zeros can unpack to gigabytes.
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 5_000
+# Lecturer rows: several per project.
+MAX_LECTURER_ROWS = 10 * MAX_ROWS
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 MACRO_PARTS = ("xl/vbaProject.bin",)
@@ -123,16 +125,18 @@ def _read_xlsx(data: bytes) -> Upload:
     try:
         sheets = {name.strip(): name for name in workbook.sheetnames}
         project_name = sheets.get(chinese(PROJECT_SHEET)) or workbook.sheetnames[0]
-        projects = _read_sheet(workbook, archive, project_name, chinese(PROJECT_SHEET))
+        projects = _read_sheet(workbook, archive, project_name, chinese(PROJECT_SHEET), MAX_ROWS)
         lecturers = None
         if (lecturer_name := sheets.get(chinese(LECTURER_SHEET))) is not None:
-            lecturers = _read_sheet(workbook, archive, lecturer_name, chinese(LECTURER_SHEET))
+            lecturers = _read_sheet(
+                workbook, archive, lecturer_name, chinese(LECTURER_SHEET), MAX_LECTURER_ROWS
+            )
         return Upload(projects, lecturers)
     finally:
         workbook.close()
 
 
-def _read_sheet(workbook, archive, name: str, title: str) -> Table:
+def _read_sheet(workbook, archive, name: str, title: str, limit: int) -> Table:
     sheet = workbook[name]
     _refuse_merged_header(archive, sheet, title)
     table = None
@@ -156,7 +160,7 @@ def _read_sheet(workbook, archive, name: str, title: str) -> Table:
             continue
         texts = [cell_text(getattr(c, "value", None)) for c in row]
         if any(texts):
-            _add_row(table, cells[0].row, texts)
+            _add_row(table, cells[0].row, texts, limit)
     if table is None:
         raise FileRefused(_l("Sheet %(sheet)s is empty.", sheet=title))
     return table
@@ -188,12 +192,15 @@ def _refuse_merged_header(archive, sheet, title: str) -> None:
                 element.clear()  # the rows are read by openpyxl; keep memory flat
 
 
-def _add_row(table: Table, row_no: int, texts: list[str]) -> None:
-    if len(table.rows) >= MAX_ROWS:
+def _add_row(table: Table, row_no: int, texts: list[str], limit: int = MAX_ROWS) -> None:
+    if texts and texts[0] == chinese(EXAMPLE):
+        return  # the template's example row (序号 is its first column): not counted
+    if len(table.rows) >= limit:
         raise FileRefused(
             _l(
-                "The file has more than %(count)s rows: split it into several files.",
-                count=MAX_ROWS,
+                "Sheet %(sheet)s has more than %(count)s rows: split the file into several files.",
+                sheet=table.sheet,
+                count=limit,
             )
         )
     table.rows.append((row_no, texts))
