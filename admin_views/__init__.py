@@ -9,6 +9,7 @@ from flask_admin.theme import Bootstrap4Theme
 from admin_views import accounts, help, imports, projects, security_log
 from admin_views.base import local_time
 from admin_views.dashboard import Dashboard
+from admin_views.statistics import register as register_statistics
 from models.vocabulary import template_vocabulary
 
 
@@ -28,6 +29,7 @@ def init_admin(app: Flask) -> Admin:
     projects.register(admin)
     imports.register(admin)
     accounts.register(admin)
+    register_statistics(admin)
     security_log.register(admin)
     help.register(admin)
     return admin
