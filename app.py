@@ -193,9 +193,12 @@ def configure_headers(app: Flask) -> None:
 
 
 def configure_views(app: Flask) -> None:
+    import notifications
     from admin_views import init_admin
     from public import init_public
 
+    # Messages and mail when projects move (connected to the engine's signal on import).
+    notifications.init_app(app)
     init_admin(app)
     init_public(app)
 

@@ -6,7 +6,7 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from admin_views import accounts, help, imports, projects, security_log
+from admin_views import accounts, help, imports, messages, projects, security_log
 from admin_views.base import local_time
 from admin_views.dashboard import Dashboard
 from admin_views.statistics import register as register_statistics
@@ -32,4 +32,5 @@ def init_admin(app: Flask) -> Admin:
     register_statistics(admin)
     security_log.register(admin)
     help.register(admin)
+    messages.register(admin)
     return admin

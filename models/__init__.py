@@ -6,6 +6,7 @@ from models.audit import AuditEntry, AuditEvent
 from models.base import Base, utcnow
 from models.discipline import DEFAULT_DISCIPLINES, Discipline
 from models.event import ProjectEvent
+from models.message import EmailMode, Message, MessageKind, NotificationPreference, OutboxMail
 from models.project import (
     LEVELS_OF_KIND,
     Lecturer,
@@ -28,10 +29,15 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Discipline",
+    "EmailMode",
     "FilingRule",
     "Lecturer",
     "LoginSession",
     "LoginThrottle",
+    "Message",
+    "MessageKind",
+    "NotificationPreference",
+    "OutboxMail",
     "Project",
     "ProjectEvent",
     "ProjectLevel",

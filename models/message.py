@@ -1,0 +1,154 @@
+"""Notifications (消息提醒): in-app messages, the mail outbox and each account's
+choice of e-mail (docs/domain.md#notifications).
+
+A message goes to a unit (every account of it reads the same message, like a
+shared in-tray) or to one account. One bulk action writes one message per
+receiving unit, naming the count, never one per project. The messages
+themselves are written by ``notifications``, in the transaction of the move.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, utcnow
+
+
+class MessageKind(enum.StrEnum):
+    REPORTED = "reported"
+    RETURNED = "returned"
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def title(self):
+        return MESSAGE_KIND_TITLES[self]
+
+
+MESSAGE_KIND_TITLES = {
+    MessageKind.REPORTED: _l("Projects reported"),
+    MessageKind.RETURNED: _l("Returned for changes"),
+    MessageKind.PUBLISHED: _l("Projects published"),
+    MessageKind.WITHDRAWN: _l("Publication withdrawn"),
+}
+
+
+class EmailMode(enum.StrEnum):
+    """How an account wants to be mailed: each message at once, one summary a
+    day, or not at all (the in-app messages stay in every case)."""
+
+    IMMEDIATE = "immediate"
+    DIGEST = "digest"
+    OFF = "off"
+
+    @property
+    def title(self):
+        return EMAIL_MODE_TITLES[self]
+
+
+EMAIL_MODE_TITLES = {
+    EmailMode.IMMEDIATE: _l("Each message at once"),
+    EmailMode.DIGEST: _l("Daily digest"),
+    EmailMode.OFF: _l("No e-mail"),
+}
+
+
+def _enum(kind, name: str):
+    return Enum(
+        kind,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+        create_constraint=True,
+        name=name,
+    )
+
+
+class Message(Base):
+    """One message to a unit or an account about one bulk action."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind, "message_kind"))
+    # The unit that acted, and its name at the time: the sentence ("… 上报了
+    # 3 个项目") is put together when shown, in the reader's language.
+    actor_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    count: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    # The project list that shows the work: its endpoint ("projects", "review",
+    # "audit") and its filters by name (state, unit, year), turned into a URL
+    # when shown, so the link follows the list's URL scheme.
+    list_endpoint: Mapped[str] = mapped_column(String(32))
+    list_filters: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The projects the message is about (ids and names, in the action's order).
+    projects: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        CheckConstraint("(unit_id IS NULL) <> (user_id IS NULL)", name="one_recipient"),
+        # The bell's unread count and the list: one index probe each.
+        Index("ix_messages_unit_id_read_at", "unit_id", "read_at"),
+        Index("ix_messages_user_id_read_at", "user_id", "read_at"),
+        Index("ix_messages_created_at", "created_at"),
+    )
+
+    @property
+    def project_ids(self) -> list[int]:
+        return [p["id"] for p in self.projects or []]
+
+
+class NotificationPreference(Base):
+    """An account's choice of e-mail; an account without a row is mailed at once
+    (when it has an address). ``last_digest_at``: when its last daily digest
+    was queued, so that it gets at most one a day and each message once."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    email_mode: Mapped[EmailMode] = mapped_column(
+        _enum(EmailMode, "email_mode"), default=EmailMode.IMMEDIATE
+    )
+    last_digest_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class OutboxMail(Base):
+    """A mail queued in the transaction that caused it and sent after the
+    commit; one that could not be sent stays here (``sent_at`` NULL) with its
+    last error and is tried again (``flask send-mail``, the next request)."""
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recipient: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (Index("ix_mail_outbox_sent_at_id", "sent_at", "id"),)

@@ -1,0 +1,67 @@
+"""Notifications (消息提醒): messages in the panel and e-mail when projects move.
+
+Layer: above ``workflow`` (it listens to the engine's ``hooks.moved`` signal;
+the engine never imports it) and ``permissions`` (whose scopes decide which
+projects a unit may be told about); the views and the app import it.
+
+- ``planning``: who is told about a bulk action (pure).
+- ``store``: the messages and queued mails, written in the action's transaction.
+- ``mail``: the outbox, sent after the commit; retries.
+- ``digest``: the daily digest.
+- ``inbox``: an account's messages, unread count, mark read, e-mail choice.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from notifications import digest, inbox, mail, store
+from workflow import hooks
+
+
+@hooks.moved.connect
+def _on_moved(action, session, account, moves, reason=None, **_):
+    """One message per receiving unit of this bulk action, in its transaction."""
+    if current_app.config.get("NOTIFICATIONS_ENABLED", True):
+        store.write(session, action, account, moves, reason)
+
+
+def init_app(app: Flask) -> None:
+    """Mail settings, the retry after requests and the two commands."""
+    app.config.setdefault("NOTIFICATIONS_ENABLED", True)
+    mail.init_app(app)
+    app.cli.add_command(send_mail_command)
+    app.cli.add_command(send_digest_command)
+
+
+@click.command("send-mail")
+def send_mail_command():
+    """Send the queued mail (retries what failed before)."""
+    from extensions import db
+
+    if not mail.enabled():
+        click.echo("MAIL_SERVER is not set: no mail is sent.")
+        return
+    sent, failed = mail.send_all(db.session)
+    click.echo(f"sent {sent}, failed {failed} (left queued)")
+    if failed:
+        raise SystemExit(1)
+
+
+@click.command("send-digest")
+def send_digest_command():
+    """Queue and send today's daily digests (once a day per account)."""
+    from extensions import db
+
+    if not mail.enabled():
+        click.echo("MAIL_SERVER is not set: no mail is sent.")
+        return
+    queued = digest.queue_digests(db.session)
+    sent, failed = mail.send_all(db.session)
+    click.echo(f"digests {queued}; sent {sent}, failed {failed} (left queued)")
+    if failed:
+        raise SystemExit(1)
+
+
+__all__ = ["digest", "inbox", "init_app", "mail", "store"]

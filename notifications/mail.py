@@ -1,0 +1,288 @@
+"""E-mail: composed and queued in the transaction of the move (the outbox), sent
+after the commit, never inside it.
+
+Flask-Mailman speaks SMTP with the settings from the environment (MAIL_SERVER,
+MAIL_PORT, MAIL_USERNAME, MAIL_PASSWORD, MAIL_USE_TLS, MAIL_USE_SSL,
+MAIL_DEFAULT_SENDER, MAIL_TIMEOUT). Without MAIL_SERVER nothing is queued or
+sent (``make run`` needs no mail server).
+
+A mail that cannot be sent stays queued with its error, and the transition
+that caused it stands. It is tried again by ``flask send-mail`` (cron), and by
+the next request this process serves once MAIL_RETRY_SECONDS have passed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from functools import partial
+
+from flask import Flask, after_this_request, current_app, g, has_request_context, url_for
+from flask_mailman import EmailMessage, Mail
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from models import utcnow
+from models.message import OutboxMail
+from notifications.wording import in_mail_language, reason_line, sentence
+
+log = logging.getLogger(__name__)
+mailer = Mail()
+
+ENV_SETTINGS = {
+    "MAIL_SERVER": str,
+    "MAIL_PORT": int,
+    "MAIL_USERNAME": str,
+    "MAIL_PASSWORD": str,
+    "MAIL_USE_TLS": lambda v: v.strip().lower() in ("1", "true", "yes", "on"),
+    "MAIL_USE_SSL": lambda v: v.strip().lower() in ("1", "true", "yes", "on"),
+    "MAIL_DEFAULT_SENDER": str,
+    "MAIL_TIMEOUT": int,
+    "SITE_URL": str,
+}
+# Projects named in one mail; the rest are counted.
+NAMED_PROJECTS = 20
+QUEUED = "notifications.mail_queued"
+BATCH = 200
+
+
+@dataclass
+class DeliveryState:
+    """This process's retry clock: when the outbox is next looked at by a
+    request (0: at the first request; None: nothing known to be waiting)."""
+
+    retry_at: float | None = 0.0
+
+
+def init_app(app: Flask) -> None:
+    for key, convert in ENV_SETTINGS.items():
+        if key in os.environ and key not in app.config:
+            app.config[key] = convert(os.environ[key])
+    app.config.setdefault("MAIL_SERVER", None)
+    app.config.setdefault("MAIL_PORT", 25)
+    app.config.setdefault("MAIL_TIMEOUT", 10)
+    app.config.setdefault("MAIL_DEFAULT_SENDER", "noreply@localhost")
+    app.config.setdefault("MAIL_RETRY_SECONDS", 60)
+    # Flask-Mailman keeps mail in memory under TESTING; we always speak SMTP
+    # (the tests run a real SMTP server).
+    app.config.setdefault("MAIL_BACKEND", "smtp")
+    mailer.init_app(app)
+    app.extensions["notifications"] = DeliveryState()
+    app.after_request(_retry_when_due)
+
+
+def enabled(app: Flask | None = None) -> bool:
+    return bool((app or current_app).config.get("MAIL_SERVER"))
+
+
+# -- composing ---------------------------------------------------------------
+def message_link(message_id: int) -> str:
+    """The message's address (it opens the filtered list): absolute in a
+    request; outside one, SITE_URL followed by the path."""
+    if has_request_context():
+        return url_for("messages.open_message", id=message_id, _external=True)
+    adapter = current_app.url_map.bind("localhost")
+    path = adapter.build("messages.open_message", {"id": message_id})
+    return current_app.config.get("SITE_URL", "").rstrip("/") + path
+
+
+def inbox_link() -> str:
+    if has_request_context():
+        return url_for("messages.index", _external=True)
+    path = current_app.url_map.bind("localhost").build("messages.index", {})
+    return current_app.config.get("SITE_URL", "").rstrip("/") + path
+
+
+def _compose(row: dict, message_id: int) -> dict:
+    from flask_babel import gettext
+
+    text = sentence(row["kind"], row["actor_name"], row["count"])
+    lines = [text, ""]
+    if row.get("reason"):
+        lines += [reason_line(row["reason"]), ""]
+    lines.append(gettext("Projects:"))
+    names = [p["name"] for p in row["projects"]]
+    lines += [f"- {name}" for name in names[:NAMED_PROJECTS]]
+    if len(names) > NAMED_PROJECTS:
+        lines.append(gettext("… %(n)s projects in all", n=len(names)))
+    lines += ["", gettext("Open: %(link)s", link=message_link(message_id)), "", footer()]
+    return {"subject": subject(text), "body": "\n".join(lines)}
+
+
+def compose(row: dict, message_id: int) -> dict:
+    """Subject and body (Chinese) of the mail about message ``row``."""
+    return in_mail_language(_compose, row, message_id)
+
+
+def subject(text: str) -> str:
+    from flask_babel import gettext
+
+    return gettext("[Beijing CME] %(text)s", text=text)
+
+
+def footer() -> str:
+    from flask_babel import gettext
+
+    return gettext(
+        "This mail was sent by the Beijing CME project filing and publishing system;"
+        " do not reply. On the Messages page you can choose a daily digest or no e-mail."
+    )
+
+
+# -- sending after the commit --------------------------------------------------
+def send_after_commit(session: Session) -> None:
+    """Mark ``session``'s transaction as having queued mail: it is sent once the
+    transaction commits (and not at all if it rolls back)."""
+    session.info[QUEUED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if session.info.pop(QUEUED, False):
+        _deliver_soon()
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(QUEUED, None)
+
+
+def _deliver_soon() -> None:
+    """In a request: once its response has gone to the browser, so nobody waits
+    for the mail server. Elsewhere (a command): at the next request, or the
+    command sends itself (``send-mail``)."""
+    app = current_app._get_current_object()
+    if not has_request_context():
+        app.extensions["notifications"].retry_at = 0.0
+        return
+    if g.get("mail_after_response"):
+        return
+    g.mail_after_response = True
+
+    @after_this_request
+    def _after(response):
+        response.call_on_close(partial(deliver, app))
+        return response
+
+
+def _retry_when_due(response):
+    """Mail left queued by a failure is tried again after this response, once
+    MAIL_RETRY_SECONDS have passed: no query on a request otherwise."""
+    app = current_app._get_current_object()
+    state = app.extensions["notifications"]
+    if state.retry_at is None or not enabled(app) or time.monotonic() < state.retry_at:
+        return response
+    state.retry_at = None
+    if not g.get("mail_after_response"):
+        g.mail_after_response = True
+        response.call_on_close(partial(deliver, app))
+    return response
+
+
+def deliver(app: Flask) -> tuple[int, int]:
+    """Send the outbox in a context of its own (after a response has closed);
+    a failure is logged and leaves the mail queued, to be retried."""
+    from extensions import db
+
+    with app.app_context():
+        try:
+            return send_due(db.session)
+        except Exception:
+            log.exception("sending the queued mail failed")
+            app.extensions["notifications"].retry_at = (
+                time.monotonic() + app.config["MAIL_RETRY_SECONDS"]
+            )
+            return 0, 0
+
+
+def _connection():
+    config = current_app.config
+    return mailer.get_connection(
+        host=config["MAIL_SERVER"],
+        port=int(config["MAIL_PORT"]),
+        username=config.get("MAIL_USERNAME"),
+        password=config.get("MAIL_PASSWORD"),
+        use_tls=bool(config.get("MAIL_USE_TLS")),
+        use_ssl=bool(config.get("MAIL_USE_SSL")),
+        timeout=config.get("MAIL_TIMEOUT"),
+    )
+
+
+def _failed(row: OutboxMail, error: BaseException) -> None:
+    row.attempts += 1
+    row.last_error = f"{type(error).__name__}: {error}"[:500]
+    log.warning(
+        "mail %s to %s not sent (attempt %s): %s",
+        row.id,
+        row.recipient,
+        row.attempts,
+        row.last_error,
+    )
+
+
+def send_due(session: Session, limit: int = BATCH) -> tuple[int, int]:
+    """Send queued mail, oldest first, over one SMTP connection; each sent one
+    is marked sent, each failure counted with its error. Returns (sent, failed).
+
+    PostgreSQL: the rows are locked (SKIP LOCKED) so that two senders never send
+    the same mail; commits once at the end."""
+    if not enabled():
+        return 0, 0
+    rows = list(
+        session.scalars(
+            select(OutboxMail)
+            .where(OutboxMail.sent_at.is_(None))
+            .order_by(OutboxMail.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not rows:
+        session.commit()
+        return 0, 0
+    sent = failed = 0
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    connection = _connection()
+    try:
+        connection.open()
+    except Exception as error:  # refused, unreachable, timed out, bad login
+        for row in rows:
+            _failed(row, error)
+        failed = len(rows)
+    else:
+        for row in rows:
+            message = EmailMessage(
+                row.subject, row.body, sender, [row.recipient], connection=connection
+            )
+            try:
+                message.send()
+            except Exception as error:
+                _failed(row, error)
+                failed += 1
+            else:
+                row.sent_at = utcnow()
+                row.attempts += 1
+                sent += 1
+        try:
+            connection.close()
+        except Exception:  # the mails are already accepted
+            log.warning("closing the SMTP connection failed", exc_info=True)
+    session.commit()
+    state = current_app.extensions["notifications"]
+    if failed:
+        state.retry_at = time.monotonic() + current_app.config["MAIL_RETRY_SECONDS"]
+    elif len(rows) == limit:
+        state.retry_at = 0.0  # more may be waiting
+    return sent, failed
+
+
+def send_all(session: Session) -> tuple[int, int]:
+    """Send batches until the outbox is empty or a batch has a failure."""
+    sent = failed = 0
+    while True:
+        batch_sent, batch_failed = send_due(session)
+        sent, failed = sent + batch_sent, failed + batch_failed
+        if batch_failed or batch_sent < BATCH:
+            return sent, failed

@@ -1,0 +1,206 @@
+"""Notifications (消息提醒): who is told about each bulk action, in its
+transaction, one message per receiving unit, nobody about a project they may
+not see, and a constant number of statements whatever the number of projects."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+import workflow
+from models import Message, MessageKind, Project, ProjectState, User
+from notifications.wording import sentence
+from permissions import project_visibility
+from tests.factories import make_project, make_tree
+from workflow import Action
+
+S = ProjectState
+
+
+def messages(session) -> list[Message]:
+    return list(session.scalars(select(Message).order_by(Message.id)))
+
+
+def new_messages(session, before: int) -> list[Message]:
+    return list(session.scalars(select(Message).where(Message.id > before).order_by(Message.id)))
+
+
+def last_id(session) -> int:
+    return session.scalar(select(Message.id).order_by(Message.id.desc()).limit(1)) or 0
+
+
+def units_told(found: list[Message]) -> dict[int, list[int]]:
+    return {m.unit_id: sorted(m.project_ids) for m in found}
+
+
+def assert_visible_to_every_account(session, found: list[Message]) -> None:
+    """Each project of each message is visible to every account of its unit
+    (through the same scope the lists use)."""
+    for message in found:
+        readers = session.scalars(select(User).where(User.unit_id == message.unit_id)).all()
+        assert readers, message.unit_id
+        for reader in readers:
+            seen = session.scalars(
+                select(Project.id).where(
+                    Project.id.in_(message.project_ids), project_visibility(reader)
+                )
+            ).all()
+            assert sorted(seen) == sorted(message.project_ids)
+
+
+def test_a_branch_reporting_tells_its_society_once_with_the_count(demo, session):
+    cardio = demo["bma_cardio"]
+    ids = [make_project(session, cardio, S.DRAFT).id for _ in range(3)]
+    session.commit()
+    before = last_id(session)
+
+    workflow.apply_bulk(session, Action.REPORT, cardio, ids)
+    session.commit()
+
+    found = new_messages(session, before)
+    assert units_told(found) == {demo["bma"].unit_id: sorted(ids)}
+    (message,) = found
+    assert message.kind is MessageKind.REPORTED and message.count == 3
+    assert message.read_at is None and message.user_id is None
+    assert message.list_endpoint == "review"
+    assert message.list_filters["state"] == S.AT_SOCIETY.value
+    assert message.list_filters["unit"] == cardio.unit_id
+    assert sentence(message.kind, message.actor_name, message.count) == (
+        "北京医学会心血管病学分会 上报了 3 个项目"
+    )
+    assert_visible_to_every_account(session, found)
+
+
+def test_a_society_or_an_issuer_reporting_tells_the_committee(demo, session):
+    cardio, peds, bma, pumch = demo["bma_cardio"], demo["bma_peds"], demo["bma"], demo["pumch"]
+    at_society = [make_project(session, cardio, S.AT_SOCIETY).id for _ in range(2)]
+    at_society.append(make_project(session, peds, S.AT_SOCIETY).id)
+    drafts = [make_project(session, pumch, S.DRAFT).id for _ in range(2)]
+    session.commit()
+    committee = demo["bjcme"].unit_id
+
+    before = last_id(session)
+    workflow.apply_bulk(session, Action.REPORT, bma, at_society)
+    session.commit()
+    found = new_messages(session, before)
+    assert units_told(found) == {committee: sorted(at_society)}
+    assert found[0].list_endpoint == "audit" and "unit" not in found[0].list_filters
+    assert sentence(found[0].kind, found[0].actor_name, 3) == "北京医学会 上报了 3 个项目"
+
+    before = last_id(session)
+    workflow.apply_bulk(session, Action.REPORT, pumch, drafts)
+    session.commit()
+    found = new_messages(session, before)
+    assert units_told(found) == {committee: sorted(drafts)}
+    assert found[0].list_filters["unit"] == pumch.unit_id
+    assert_visible_to_every_account(session, found)
+
+
+def test_sending_back_tells_each_owner_unit_with_the_reason(demo, session):
+    cardio, peds, bma = demo["bma_cardio"], demo["bma_peds"], demo["bma"]
+    mine = [make_project(session, cardio, S.AT_SOCIETY).id for _ in range(2)]
+    theirs = [make_project(session, peds, S.AT_SOCIETY).id]
+    session.commit()
+    before = last_id(session)
+
+    workflow.apply_bulk(session, Action.UNLOCK, bma, mine + theirs, "请补充授课教师")
+    session.commit()
+
+    found = new_messages(session, before)
+    assert units_told(found) == {cardio.unit_id: sorted(mine), peds.unit_id: sorted(theirs)}
+    assert {m.kind for m in found} == {MessageKind.RETURNED}
+    assert {m.reason for m in found} == {"请补充授课教师"}
+    assert {m.list_endpoint for m in found} == {"projects"}
+    assert {m.list_filters["state"] for m in found} == {S.RETURNED.value}
+    assert_visible_to_every_account(session, found)
+
+
+def test_publishing_tells_the_owners_and_their_societies(demo, session):
+    cardio, peds, acu, pumch = (demo[k] for k in ("bma_cardio", "bma_peds", "tcm_acu", "pumch"))
+    committee = demo["bjcme"]
+    by_owner = {
+        owner.unit_id: [make_project(session, owner, S.AT_COMMITTEE).id for _ in range(n)]
+        for owner, n in ((cardio, 2), (peds, 1), (acu, 1), (pumch, 2))
+    }
+    session.commit()
+    every = [i for ids in by_owner.values() for i in ids]
+    before = last_id(session)
+
+    workflow.apply_bulk(session, Action.PUBLISH, committee, every)
+    session.commit()
+
+    found = new_messages(session, before)
+    expected = dict(by_owner)
+    expected[demo["bma"].unit_id] = sorted(by_owner[cardio.unit_id] + by_owner[peds.unit_id])
+    expected[demo["bjtcm"].unit_id] = by_owner[acu.unit_id]
+    assert units_told(found) == {k: sorted(v) for k, v in expected.items()}
+    # Nobody else: not the committee itself, not a unit of another tree.
+    assert committee.unit_id not in units_told(found)
+    assert {m.kind for m in found} == {MessageKind.PUBLISHED}
+    assert_visible_to_every_account(session, found)
+
+
+def test_withdrawing_tells_owner_and_society_with_the_reason(demo, session):
+    cardio, committee = demo["bma_cardio"], demo["bjcme"]
+    ids = [make_project(session, cardio, S.PUBLISHED).id for _ in range(2)]
+    session.commit()
+    before = last_id(session)
+
+    workflow.apply_bulk(session, Action.WITHDRAW, committee, ids, "学分填写有误")
+    session.commit()
+
+    found = new_messages(session, before)
+    assert units_told(found) == {cardio.unit_id: sorted(ids), demo["bma"].unit_id: sorted(ids)}
+    assert {m.reason for m in found} == {"学分填写有误"}
+    assert {m.kind for m in found} == {MessageKind.WITHDRAWN}
+    assert_visible_to_every_account(session, found)
+
+
+def test_nobody_outside_the_tree_is_told(demo, session):
+    other = make_tree(session, "外")
+    session.commit()
+    ids = [make_project(session, demo["bma_cardio"], S.AT_COMMITTEE).id for _ in range(2)]
+    session.commit()
+    before = last_id(session)
+
+    workflow.apply_bulk(session, Action.PUBLISH, demo["bjcme"], ids)
+    session.commit()
+
+    told = set(units_told(new_messages(session, before)))
+    assert told == {demo["bma_cardio"].unit_id, demo["bma"].unit_id}
+    assert not told & {u.unit_id for u in other.values()}
+
+
+def test_deleting_drafts_tells_nobody(demo, session):
+    cardio = demo["bma_cardio"]
+    ids = [make_project(session, cardio, S.DRAFT).id for _ in range(2)]
+    session.commit()
+    before = last_id(session)
+    workflow.apply_bulk(session, Action.DELETE, cardio, ids)
+    session.commit()
+    assert new_messages(session, before) == []
+
+
+def test_a_rolled_back_action_leaves_no_message(demo, session):
+    cardio = demo["bma_cardio"]
+    ids = [make_project(session, cardio, S.DRAFT).id for _ in range(2)]
+    session.commit()
+    before = last_id(session)
+    workflow.apply_bulk(session, Action.REPORT, cardio, ids)
+    session.rollback()
+    assert new_messages(session, before) == []
+
+
+def test_statements_do_not_grow_with_the_projects(demo, session, count_statements):
+    committee = demo["bjcme"]
+    owners = [demo[k] for k in ("bma_cardio", "bma_peds", "tcm_acu", "pumch")]
+    counts = []
+    for n in (1, 6):
+        ids = [
+            make_project(session, owner, S.AT_COMMITTEE).id for owner in owners for _ in range(n)
+        ]
+        session.commit()
+        with count_statements() as counter:
+            workflow.apply_bulk(session, Action.PUBLISH, committee, ids)
+        session.commit()
+        counts.append(counter.count)
+    assert counts[0] == counts[1]
