@@ -1,0 +1,137 @@
+"""Benchmark of the 统计 page (issue 11): the committee's statistics at 2,000 and 200,000
+projects, with this year's figures (the page's default) and with every year.
+
+    .venv/bin/python -m bench.statistics                    # SQLite
+    .venv/bin/python -m bench.statistics --db postgresql    # PostgreSQL (BENCH_PG_URL)
+    .venv/bin/python -m bench.statistics --sizes 2000 20000 --reps 5
+
+Target: the large set's median ÷ the small set's ≤ 1.5, and the same number of SQL
+statements at both sizes. Results are appended to bench/results/statistics.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.client import Browser
+from bench.database import fresh_database, migrate
+from bench.datagen import DEMO_ACCOUNTS, generate
+from bench.measure import Sample, SqlRecorder
+from bench.webapp import create_bench_app
+
+RESULTS = Path(__file__).resolve().parent / "results" / "statistics.md"
+PAGES = {"this year (default)": "/admin/statistics/", "every year": "/admin/statistics/?year=all"}
+TARGET_RATIO = 1.5
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+def measure_size(kind: str, size: int, reps: int) -> dict:
+    with fresh_database(kind, f"stats{size}") as url:
+        migrate(url)
+        log(f"{kind} {size:,}: generating")
+        dataset = generate(url, size)
+        log(f"{kind} {size:,}: generated in {dataset.seconds:.0f} s")
+        app = create_bench_app(url)
+        from extensions import db
+
+        with app.app_context():
+            engine = db.engine
+        username = next(u for u, key in DEMO_ACCOUNTS.items() if key == "committee")
+        browser = Browser(app)
+        browser.login(username)
+        results = {}
+        with SqlRecorder(engine) as recorder:
+            for name, url_path in PAGES.items():
+                sample = Sample()
+                browser.get(url_path)  # warm-up
+                for _ in range(reps):
+                    recorder.reset()
+                    started = time.perf_counter()
+                    browser.get(url_path)
+                    sample.add(time.perf_counter() - started, recorder.count, recorder.seconds)
+                recorder.reset(keep=True)
+                browser.get(url_path)
+                slowest = sorted(recorder.statements, key=lambda s: -s[2])[:3]
+                results[name] = {
+                    **sample.summary(),
+                    "slowest": [
+                        (round(s[2] * 1000, 1), " ".join(s[0].split())[:140]) for s in slowest
+                    ],
+                }
+                log(
+                    f"{kind} {size:,} {name}: {results[name]['median_ms']:.0f} ms, "
+                    f"{results[name]['statements']} statements"
+                )
+        with app.app_context():
+            db.engine.dispose()
+        return results
+
+
+def markdown(kind: str, sizes: list[int], figures: dict[int, dict], reps: int) -> str:
+    small, large = sizes[0], sizes[-1]
+    lines = [
+        f"## {kind}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs (shared with other work), "
+        f"load {os.getloadavg()[0]:.1f}; {reps} repetitions after one warm-up; median and p95.",
+        "",
+        "| page | "
+        + " | ".join(f"{s:,} projects" for s in sizes)
+        + " | ratio | statements | target |",
+        "|---|" + "---|" * len(sizes) + "---|---|---|",
+    ]
+    for name in PAGES:
+        cells = [
+            f"{figures[s][name]['median_ms']:.0f} ms (p95 {figures[s][name]['p95_ms']:.0f})"
+            for s in sizes
+        ]
+        ratio = figures[large][name]["median_ms"] / figures[small][name]["median_ms"]
+        statements = {figures[s][name]["statements"] for s in sizes}
+        met = ratio <= TARGET_RATIO and len(statements) == 1
+        lines.append(
+            f"| {name} | "
+            + " | ".join(cells)
+            + f" | {ratio:.2f} | "
+            + "/".join(str(figures[s][name]["statements"]) for s in sizes)
+            + f" | {'met' if met else 'NOT met'} (≤ {TARGET_RATIO}, constant) |"
+        )
+    lines += ["", f"Slowest statements at {large:,} projects (ms, SQL):", ""]
+    for name in PAGES:
+        for ms, sql in figures[large][name]["slowest"]:
+            lines.append(f"- {name}: {ms} ms — `{sql}…`")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2_000, 200_000])
+    parser.add_argument("--reps", type=int, default=7)
+    args = parser.parse_args(argv)
+    figures = {size: measure_size(args.db, size, args.reps) for size in args.sizes}
+    report = markdown(args.db, args.sizes, figures, args.reps)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    header = (
+        ""
+        if RESULTS.exists()
+        else (
+            "# The 统计 page at two sizes (issue 11)\n\n"
+            "`python -m bench.statistics [--db postgresql]`; see bench/statistics.py.\n\n"
+        )
+    )
+    with RESULTS.open("a", encoding="utf-8") as f:
+        f.write(header + report + "\n")
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
