@@ -20,6 +20,7 @@ from models.project import (
 from models.rule import DEFAULT_PARAMS, FilingRule, ProjectWarning, RuleKind, Severity
 from models.setting import Setting
 from models.unit import Unit, UnitKind
+from models.version import ProjectVersion
 
 __all__ = [
     "DEFAULT_DISCIPLINES",
@@ -44,6 +45,7 @@ __all__ = [
     "ProjectMode",
     "ProjectNumberCounter",
     "ProjectState",
+    "ProjectVersion",
     "ProjectWarning",
     "Role",
     "RoleName",

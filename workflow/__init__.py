@@ -5,8 +5,9 @@ views; ``permissions`` never imports this package (checked by ``make lint``)."""
 
 from permissions.relations import Relation, relation
 
-# ``rules``: the filing rules connect to the engine's signals on import.
-from workflow import hooks, rules
+# ``rules`` (filing rules) and ``versions`` (snapshots) connect to the engine's
+# signals on import.
+from workflow import hooks, rules, versions
 from workflow.engine import (
     BulkResult,
     apply,
@@ -66,4 +67,5 @@ __all__ = [
     "relation",
     "retrying",
     "rules",
+    "versions",
 ]

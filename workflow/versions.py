@@ -1,0 +1,238 @@
+"""Versions (版本) of projects: a snapshot each time one is reported or
+published, and what changed since a reviewer last saw it (修改对比).
+
+Writing: a ``hooks.moved`` receiver keeps a ``models.ProjectVersion`` of every
+project a report or publish moved, in the move's transaction, with two
+statements whatever the number of projects (one SELECT of the projects with
+their lecturers and last version numbers, one INSERT of every snapshot).
+
+Reading:
+- ``versions_of(session, project_id)``: a project's versions, oldest first;
+- ``since_last_seen(session, account, project)``: for a project back at a
+  reviewer after 退回修改, the version the reviewer last saw, the current one,
+  the changes between them and the send-back reasons given in between;
+- ``changed_counts(session, account, projects)``: the same count of changes for
+  a page of a list, in one statement.
+
+"Last seen" by a reviewer: the latest earlier version that reached the
+reviewer's level (a society sees what was reported to it or what it reported
+on; the committee what reached the committee). A project "came back" when a
+version after that one was reported from 退回修改.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from models import Discipline, Lecturer, Project, ProjectEvent, ProjectState, ProjectVersion, utcnow
+from models.rules import PROJECT_FIELDS
+from models.unit import UnitKind
+from permissions.scopes import visible_events
+from workflow import hooks
+from workflow.diff import Changes, diff
+from workflow.transitions import Action
+
+S = ProjectState
+SNAPSHOT_ACTIONS = frozenset({Action.REPORT, Action.PUBLISH})
+# The states a version must have reached for a reviewer of each kind to have seen it.
+SEEN_BY = {
+    UnitKind.SOCIETY: frozenset({S.AT_SOCIETY, S.AT_COMMITTEE, S.PUBLISHED}),
+    UnitKind.COMMITTEE: frozenset({S.AT_COMMITTEE, S.PUBLISHED}),
+}
+# The project columns a snapshot keeps (``discipline`` is kept by name).
+COLUMNS = tuple(f for f in PROJECT_FIELDS if f != "discipline")
+LECTURER_COLUMNS = ("id", "name", "title", "unit", "topic", "hours")
+
+
+# -- writing -----------------------------------------------------------------------
+def _json(value):
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def read_snapshots(session: Session, ids: Sequence[int]) -> dict[int, tuple[dict, int]]:
+    """Each project's snapshot as stored now, with its last version number (0
+    when it has none): one statement (projects joined to their discipline,
+    outer-joined to their lecturers, and their last version number)."""
+    if not ids:
+        return {}
+    last = (
+        select(func.max(ProjectVersion.number))
+        .where(ProjectVersion.project_id == Project.id)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(
+            *(getattr(Project, name) for name in ("id", *COLUMNS)),
+            Project.discipline_id,
+            Discipline.name.label("discipline_name"),
+            last.label("last_number"),
+            *(getattr(Lecturer, name).label(f"lecturer_{name}") for name in LECTURER_COLUMNS),
+        )
+        .join(Discipline, Discipline.id == Project.discipline_id)
+        .outerjoin(Lecturer, Lecturer.project_id == Project.id)
+        .where(Project.id.in_(ids))
+        .order_by(Project.id, Lecturer.position, Lecturer.id)
+    )
+    found: dict[int, tuple[dict, int]] = {}
+    for row in session.execute(stmt):
+        if row.id not in found:
+            data = {name: _json(getattr(row, name)) for name in COLUMNS}
+            data |= {
+                "discipline": row.discipline_name,
+                "discipline_id": row.discipline_id,
+                "lecturers": [],
+            }
+            found[row.id] = (data, row.last_number or 0)
+        if row.lecturer_id is not None:
+            found[row.id][0]["lecturers"].append(
+                {name: getattr(row, f"lecturer_{name}") for name in LECTURER_COLUMNS}
+            )
+    return found
+
+
+@hooks.moved.connect
+def _keep_versions(action, *, session, account, moves, reason):
+    """A version of every project a report or publish moved. Two statements."""
+    if action not in SNAPSHOT_ACTIONS:
+        return
+    by_id = {move.project_id: move for move in moves if move.target is not None}
+    snapshots = read_snapshots(session, sorted(by_id))
+    now = utcnow()
+    rows = [
+        {
+            "project_id": project_id,
+            "number": last + 1,
+            "action": action.value,
+            "from_state": by_id[project_id].source,
+            "to_state": by_id[project_id].target,
+            "actor_id": account.id,
+            "actor_unit_id": account.unit_id,
+            "data": data,
+            "created_at": now,
+        }
+        for project_id, (data, last) in snapshots.items()
+    ]
+    if rows:
+        session.execute(insert(ProjectVersion), rows)
+
+
+# -- reading -----------------------------------------------------------------------
+def versions_of(session: Session, project_id: int) -> list[ProjectVersion]:
+    """The project's versions, oldest first (the caller has checked that the
+    account may see the project)."""
+    stmt = (
+        select(ProjectVersion)
+        .where(ProjectVersion.project_id == project_id)
+        .order_by(ProjectVersion.number)
+    )
+    return list(session.scalars(stmt))
+
+
+def version_pair(versions: Sequence, kind: UnitKind) -> tuple | None:
+    """(last seen, current) among a project's ``versions`` (oldest first) for a
+    reviewer of unit ``kind``, when the project came back after 退回修改 since
+    the reviewer last saw it; else None. Pure."""
+    seen = SEEN_BY.get(kind)
+    if seen is None or len(versions) < 2:
+        return None
+    current = versions[-1]
+    for index in range(len(versions) - 2, -1, -1):
+        if S(versions[index].to_state) in seen:
+            later = versions[index + 1 :]
+            if any(v.from_state == S.RETURNED.value for v in later):
+                return versions[index], current
+            return None
+    return None
+
+
+def _shows_changes(project, kind: UnitKind) -> bool:
+    """Changes are shown while the project is at or past the reviewer, not
+    while its entry unit holds it again."""
+    return kind in SEEN_BY and S(project.state) in SEEN_BY[kind]
+
+
+@dataclass
+class Comparison:
+    """What changed between two versions, with the send-back reasons (退回原因)
+    given between them: ``returns`` are ``ProjectEvent`` rows of unlocks."""
+
+    old: ProjectVersion
+    new: ProjectVersion
+    changes: Changes
+    returns: list = field(default_factory=list)
+
+
+def compare(old: ProjectVersion, new: ProjectVersion) -> Comparison:
+    return Comparison(old, new, diff(old.data, new.data))
+
+
+def since_last_seen(session: Session, account, project, versions=None) -> Comparison | None:
+    """For a reviewer (a society or the committee), the changes of ``project``
+    since they last saw it, when it came back after 退回修改; else None."""
+    kind = account.unit.kind
+    if not _shows_changes(project, kind):
+        return None
+    versions = versions_of(session, project.id) if versions is None else versions
+    pair = version_pair(versions, kind)
+    if pair is None:
+        return None
+    comparison = compare(*pair)
+    comparison.returns = returns_between(session, account, project.id, *pair)
+    return comparison
+
+
+def returns_between(session: Session, account, project_id: int, old, new) -> list:
+    """The unlock events of the project between versions ``old`` and ``new``,
+    oldest first: the reasons it was sent back for."""
+    stmt = visible_events(account).where(
+        ProjectEvent.project_id == project_id,
+        ProjectEvent.action == Action.UNLOCK.value,
+        ProjectEvent.created_at >= old.created_at,
+        ProjectEvent.created_at <= new.created_at,
+    )
+    return list(session.scalars(stmt.order_by(ProjectEvent.id)))
+
+
+def changed_counts(session: Session, account, projects: Iterable) -> dict[int, int]:
+    """For the projects of a list's page: how many changes each shows since
+    the reviewer last saw it (only those that came back after 退回修改 and have
+    changes). One statement, reading the versions of the projects that were
+    ever reported from 退回修改 only; none for an account that reviews nothing."""
+    kind = account.unit.kind
+    wanted = [p.id for p in projects if _shows_changes(p, kind)]
+    if not wanted:
+        return {}
+    came_back = select(ProjectVersion.project_id).where(
+        ProjectVersion.project_id.in_(wanted), ProjectVersion.from_state == S.RETURNED.value
+    )
+    stmt = (
+        select(
+            ProjectVersion.project_id,
+            ProjectVersion.number,
+            ProjectVersion.from_state,
+            ProjectVersion.to_state,
+            ProjectVersion.data,
+        )
+        .where(ProjectVersion.project_id.in_(came_back))
+        .order_by(ProjectVersion.project_id, ProjectVersion.number)
+    )
+    by_project = defaultdict(list)
+    for row in session.execute(stmt):
+        by_project[row.project_id].append(row)
+    counts = {}
+    for project_id, versions in by_project.items():
+        pair = version_pair(versions, kind)
+        if pair and (count := diff(pair[0].data, pair[1].data).count):
+            counts[project_id] = count
+    return counts
