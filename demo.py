@@ -188,7 +188,20 @@ def seed(session: Session) -> str | None:
             workflow.create(session, accounts[owner], project)
             _walk(session, project, target, accounts)
             count += 1
+    _seed_filing_rules(session, accounts["bjcme"].unit_id)
     return f"{len(UNITS)} units, {len(accounts)} accounts, {count} projects"
+
+
+def _seed_filing_rules(session: Session, committee_id: int) -> None:
+    """The committee's filing rules for the demo years, every one at its default
+    and warning only: reports and publications from now on show the warnings;
+    the projects above were walked before the rules existed."""
+    from models import RuleKind, Severity
+    from workflow.rules import set_rule
+
+    for year in YEARS:
+        for kind in RuleKind:
+            set_rule(session, committee_id, year, kind, severity=Severity.WARN)
 
 
 def ensure_disciplines(session: Session) -> dict[str, Discipline]:

@@ -9,6 +9,7 @@ from flask_admin.theme import Bootstrap4Theme
 from admin_views import accounts, help, imports, messages, projects, security_log
 from admin_views.base import local_time
 from admin_views.dashboard import Dashboard
+from admin_views.rules import register as register_rules
 from admin_views.statistics import register as register_statistics
 from models.vocabulary import template_vocabulary
 
@@ -30,6 +31,7 @@ def init_admin(app: Flask) -> Admin:
     imports.register(admin)
     accounts.register(admin)
     register_statistics(admin)
+    register_rules(admin)
     security_log.register(admin)
     help.register(admin)
     messages.register(admin)

@@ -24,6 +24,8 @@ from wtforms.validators import ValidationError
 import permissions
 import workflow
 from admin_views.base import ChoiceField, ScopedSelectField, account
+from admin_views.project_copy import copy_source
+from admin_views.rules import flash_rule_check
 from extensions import db
 from models import (
     LEVELS_OF_KIND,
@@ -298,6 +300,7 @@ class ProjectFormMixin:
         super().after_model_change(form, model, is_created)
         # Per request (the view object is shared by every request).
         g.saved_project = model.name
+        flash_rule_check(self.db_session, model)
 
     def scope_form(self, form) -> None:
         unit = account().unit
@@ -319,7 +322,8 @@ class ProjectFormMixin:
             del form.project_no
 
     def create_form(self, obj=None):
-        form = super().create_form(obj)
+        # 复制为新项目: ?copy=<id> opens the form filled in from that project.
+        form = super().create_form(obj if obj is not None else copy_source(self))
         if request.method == "GET" and not form.organizer.data:
             form.organizer.data = account().unit.name
         return form

@@ -32,6 +32,8 @@ from admin_views.base import (
     row_ids,
 )
 from admin_views.project_form import FORM_FIELDS, ProjectFormMixin
+from admin_views.wording import RewordedMixin
+from admin_views.rules import name_cell as rules_name_cell
 from models import (
     Discipline,
     Project,
@@ -69,6 +71,8 @@ FORMATTERS = {
     "state": _state_cell,
     "modifiable": lambda v, c, p, n: ProjectState(p.state).modifiable_title,
     "period": lambda v, c, p, n: _period(p),
+    # The filing-rule warnings a project moved up with, under its name.
+    "name": rules_name_cell,
 }
 
 
@@ -107,7 +111,7 @@ STATUS_ALL = "all"
 STATUS_HELD = "held"
 
 
-class ProjectView(ScopedModelView):
+class ProjectView(RewordedMixin, ScopedModelView):
     """What every project list shares: columns, filters, search, details with
     history, export, and bulk actions through the workflow engine."""
 
@@ -166,6 +170,9 @@ class ProjectView(ScopedModelView):
             "state",
             "modifiable",
             "owner_unit",
+            # When it moved: Beijing times in the file as on the screen (exports.cell_value).
+            "reported_at",
+            "published_at",
             "remarks",
         )
     )

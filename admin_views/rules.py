@@ -1,0 +1,220 @@
+"""备案规则 (``/admin/rules/``): a committee's filing rules, per year.
+
+Only a committee's accounts reach it, and each edits its own committee's rules
+(the checks themselves: ``workflow.rules``). A rule not yet saved for a year is
+shown with its defaults, off; saving the page stores all five.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, g, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from wtforms import BooleanField, Form, IntegerField, SelectChoice, SelectField, validators
+
+import workflow
+from admin_views.base import account
+from extensions import db
+from models import DEFAULT_PARAMS, ProjectLevel, ProjectState, RuleKind, Severity, UnitKind, rules
+from workflow import Action
+from workflow import rules as filing_rules
+
+# Each parameter's label and bounds; the credits maxima take the model's bound.
+PARAMS = {
+    "days": (_l("Days before the start date"), 0, 365),
+    "hours_per_credit": (_l("Hours per credit"), 1, 100),
+    "max_projects": (_l("Projects per principal a year"), 1, 1000),
+    **{
+        f"max_{level.value}": (
+            _l("Maximum credits of a %(level)s project", level=level.title),
+            1,
+            rules.MAX_CREDITS,
+        )
+        for level in ProjectLevel
+    },
+}
+
+
+def _field_name(kind: RuleKind, name: str) -> str:
+    return f"{kind.value}-{name}"
+
+
+def rules_form(settings: dict, formdata=None) -> Form:
+    """One form for the year's five rules: on/off, block/warn, parameters."""
+
+    class RulesForm(Form):
+        pass
+
+    message = _l("Enter a whole number from %(low)s to %(high)s.")
+    for kind in settings:
+        setattr(RulesForm, _field_name(kind, "active"), BooleanField(_l("On")))
+        setattr(
+            RulesForm,
+            _field_name(kind, "severity"),
+            SelectField(
+                _l("When broken"),
+                choices=[SelectChoice(s.value, s.title) for s in Severity],
+                validators=[validators.InputRequired()],
+            ),
+        )
+        for name in DEFAULT_PARAMS[kind]:
+            label, low, high = PARAMS[name]
+            setattr(
+                RulesForm,
+                _field_name(kind, name),
+                IntegerField(
+                    label,
+                    validators=[
+                        validators.InputRequired(message=_l("This field is required.")),
+                        validators.NumberRange(
+                            low, high, message=message % {"low": low, "high": high}
+                        ),
+                    ],
+                ),
+            )
+    data = {}
+    for kind, rule in settings.items():
+        data[_field_name(kind, "active")] = bool(rule.active)
+        data[_field_name(kind, "severity")] = Severity(rule.severity).value
+        for name in DEFAULT_PARAMS[kind]:
+            data[_field_name(kind, name)] = int(rule.param(name))
+    return RulesForm(formdata, data=data)
+
+
+class RulesView(BaseView):
+    """The committee's own rules; any other account is refused (403)."""
+
+    def is_accessible(self) -> bool:
+        user = account()
+        return bool(user is not None and user.is_active and user.unit.kind is UnitKind.COMMITTEE)
+
+    def is_visible(self) -> bool:
+        return self.is_accessible()
+
+    def inaccessible_callback(self, name, **kwargs):
+        if account() is None:
+            return redirect(url_for("security.login", next=request.full_path))
+        abort(403)
+
+    def _year(self) -> int:
+        year = request.args.get("year", type=int) or date.today().year
+        if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
+            abort(404)
+        return year
+
+    @expose("/", methods=("GET", "POST"))
+    def index(self):
+        committee_id, year = account().unit_id, self._year()
+        settings = filing_rules.settings_of(db.session, committee_id, year)
+        form = rules_form(settings, request.form if request.method == "POST" else None)
+        if request.method == "POST" and form.validate():
+            for kind in settings:
+                params = {name: form[_field_name(kind, name)].data for name in DEFAULT_PARAMS[kind]}
+                filing_rules.set_rule(
+                    db.session,
+                    committee_id,
+                    year,
+                    kind,
+                    severity=Severity(form[_field_name(kind, "severity")].data),
+                    active=form[_field_name(kind, "active")].data,
+                    **params,
+                )
+            db.session.commit()
+            flash(gettext("Filing rules of %(year)s saved.", year=year), "success")
+            return redirect(self.get_url(".index", year=year))
+        this_year = date.today().year
+        return self.render(
+            "admin/rules.html",
+            form=form,
+            year=year,
+            years=sorted({this_year - 1, this_year, this_year + 1, year}, reverse=True),
+            rows=[
+                {
+                    "kind": kind,
+                    "active": form[_field_name(kind, "active")],
+                    "severity": form[_field_name(kind, "severity")],
+                    "params": [form[_field_name(kind, name)] for name in DEFAULT_PARAMS[kind]],
+                }
+                for kind in settings
+            ],
+        )
+
+
+# -- what the project pages show -------------------------------------------------
+def recorded_warnings(project, context=None) -> list[str]:
+    """The warnings ``project`` moved up with, worded for the signed-in account.
+    On a list, the whole page's are read at the first row (two statements per
+    page, whatever its length), from the rows the template is showing."""
+    cache = g.setdefault("rule_warnings", {})
+    if project.id not in cache:
+        rows = context.get("data") if context is not None else None
+        ids = {row.id for row in rows or ()} | {project.id}
+        found = filing_rules.warnings_for(db.session, account(), ids)
+        cache.update({i: found.get(i, []) for i in ids})
+    return cache[project.id]
+
+
+def name_cell(view, context, project, name):
+    """项目名称, with a 备案提示 badge and the warnings under it for a project
+    that moved up with some."""
+    if context is None or context.get("data") is None:
+        return project.name  # a details page: its own box says more (rules_project_details.html)
+    notes = recorded_warnings(project, context)
+    if not notes:
+        return project.name
+    items = Markup("").join(Markup("<li>{}</li>").format(note) for note in notes)
+    return Markup(
+        '{}<br><span class="badge badge-warning cme-rule-badge">{}</span>'
+        '<ul class="small mb-0 pl-3 cme-rule-warnings">{}</ul>'
+    ).format(project.name, gettext("Filing rule warning"), items)
+
+
+def report_check(project) -> list:
+    """The rules ``project`` would break if its owner reported it now: for the
+    owner while it holds the project, else nothing."""
+    user = account()
+    if project is None or project.id is None or user is None:
+        return []
+    if not ProjectState(project.state).modifiable or not workflow.is_allowed(
+        project, Action.REPORT, user
+    ):
+        return []
+    values = filing_rules.values_of(project)
+    return filing_rules.check_values(db.session, user, [values])[0]
+
+
+def described(violations) -> list[tuple[str, str]]:
+    """(severity title, message) of each violation, for the yellow boxes."""
+    return [
+        (gettext("Blocks reporting") if v.blocks else gettext("Warning"), v.message())
+        for v in violations
+    ]
+
+
+def flash_rule_check(session, project) -> None:
+    """After a save: the rules the project would break on report, as one flash."""
+    found = described(report_check(project))
+    if found:
+        listed = "".join(f"【{title}】{message}" for title, message in found)
+        flash(gettext("Checked against the filing rules: %(found)s", found=listed), "warning")
+
+
+def may_copy(project) -> bool:
+    """复制为新项目 is offered on the unit's own projects, in any state."""
+    user = account()
+    return bool(
+        user is not None and user.unit.kind.is_entry and project.owner_unit_id == user.unit_id
+    )
+
+
+def register(admin) -> None:
+    admin.app.add_template_global(recorded_warnings, "rule_warnings")
+    admin.app.add_template_global(lambda p: described(report_check(p)), "rule_report_check")
+    admin.app.add_template_global(may_copy, "may_copy_project")
+    admin.add_view(
+        RulesView(name=_l("Filing rules"), endpoint="rules", url="rules", category=_l("Management"))
+    )

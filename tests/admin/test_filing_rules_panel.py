@@ -1,0 +1,246 @@
+"""备案规则 through the real HTTP stack: the committee's page (its own rules,
+CSRF, 403 for the others), a rule's block and warn path through the list's
+buttons, the warnings reviewers see, the form's yellow box, and 复制为新项目."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from models import FilingRule, Project, ProjectState, RuleKind, Severity
+from tests.admin.conftest import csrf_from
+from tests.admin.test_projects import act, flashes, project_form, state_of
+from tests.factories import make_project, make_tree
+from workflow import rules as filing_rules
+
+S = ProjectState
+LATER = filing_rules.today() + timedelta(days=60)
+SOON = filing_rules.today() + timedelta(days=3)
+
+
+def good(**overrides):
+    return {
+        "year": LATER.year,
+        "start_date": LATER,
+        "end_date": LATER,
+        "theory_hours": 12,
+        "credits": 4,
+    } | overrides
+
+
+def only(session, committee_id, kind, severity, **params):
+    for rule in session.scalars(select(FilingRule).where(FilingRule.committee_id == committee_id)):
+        rule.active = False
+    filing_rules.set_rule(session, committee_id, LATER.year, kind, severity=severity, **params)
+    session.commit()
+
+
+def rules_form(browser, year) -> tuple[str, dict]:
+    """The page and its current values, as a browser would post them back."""
+    html = browser.get(f"/admin/rules/?year={year}").get_data(as_text=True)
+    data = {"csrf_token": csrf_from(html)}
+    for name, value in re.findall(r'<input[^>]*name="([\w-]+)"[^>]*value="([^"]*)"', html):
+        if name != "csrf_token":
+            data[name] = value
+    for name in re.findall(r'<input[^>]*checked[^>]*name="([\w-]+)"', html):
+        data[name] = "y"
+    for name in re.findall(r'<select[^>]*name="([\w-]+-severity)"', html):
+        data.setdefault(name, "warn")
+    return html, data
+
+
+# -- the rules page -----------------------------------------------------------------
+def test_the_committee_sets_its_rules_per_year(login_as, browser, session, demo):
+    login_as("bjcme")
+    html, data = rules_form(browser, 2026)
+    assert "备案规则" in html and "备案期限" in html and "开始日期前天数" in html
+    assert "学（协）会Ⅰ类项目学分上限" in html and "阻止（不能上报或公布）" in html
+    data |= {"deadline-active": "y", "deadline-severity": "block", "deadline-days": "21"}
+    response = browser.client.post("/admin/rules/?year=2026", data=data)
+    assert response.status_code == 302
+    assert "2026年度备案规则已保存" in flashes(browser.get(response.headers["Location"]))
+    rules = filing_rules.settings_of(session, demo["bjcme"].unit_id, 2026)
+    deadline = rules[RuleKind.DEADLINE]
+    assert deadline.active and deadline.severity is Severity.BLOCK
+    assert deadline.param("days") == 21
+    # Another year is untouched.
+    assert not filing_rules.settings_of(session, demo["bjcme"].unit_id, 2027)[
+        RuleKind.DEADLINE
+    ].active
+
+
+def test_a_bad_parameter_is_refused_next_to_its_field(login_as, browser, session, demo):
+    login_as("bjcme")
+    _, data = rules_form(browser, 2026)
+    data |= {"deadline-days": "-3", "quota-max_projects": ""}
+    html = browser.client.post("/admin/rules/?year=2026", data=data).get_data(as_text=True)
+    assert "请输入0至365之间的整数" in html and "此项为必填项" in html
+    stored = filing_rules.settings_of(session, demo["bjcme"].unit_id, 2026)
+    assert stored[RuleKind.DEADLINE].param("days") == 14
+
+
+def test_the_rules_page_needs_csrf(login_as, browser):
+    login_as("bjcme")
+    _, data = rules_form(browser, 2026)
+    del data["csrf_token"]
+    assert browser.client.post("/admin/rules/?year=2026", data=data).status_code == 400
+
+
+@pytest.mark.parametrize("username", ["bma", "bma_cardio", "pumch"])
+def test_only_a_committee_reaches_the_rules(login_as, username):
+    browser = login_as(username)
+    assert browser.get("/admin/rules/").status_code == 403
+    assert browser.client.post("/admin/rules/", data={}).status_code in (400, 403)
+
+
+def test_signed_out_is_sent_to_the_login(browser):
+    response = browser.get("/admin/rules/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_a_committee_edits_its_own_rules_only(app, login_as, browser, session, demo):
+    make_tree(session, "r2_")
+    session.commit()
+    login_as("bjcme")
+    _, data = rules_form(browser, 2026)
+    data |= {"lecturers-active": "y", "lecturers-severity": "block"}
+    browser.client.post("/admin/rules/?year=2026", data=data)
+    stored = session.scalars(select(FilingRule.committee_id).distinct()).all()
+    assert stored == [demo["bjcme"].unit_id]
+
+
+# -- block and warn through the list's buttons ------------------------------------------
+def test_a_blocked_report_names_the_project_and_the_rule(login_as, browser, session, demo):
+    cardio = demo["bma_cardio"]
+    fine = make_project(session, cardio, **good(name="按时上报的项目"))
+    late = make_project(
+        session, cardio, **good(name="临近开班的项目", start_date=SOON, end_date=SOON)
+    )
+    session.commit()
+    only(session, demo["bjcme"].unit_id, RuleKind.DEADLINE, Severity.BLOCK)
+    login_as("bma_cardio")
+    response = act(browser, "projects", "report", [fine.id, late.id])
+    text = flashes(browser.get(response.headers["Location"]))
+    assert "1 项未处理" in text and "“临近开班的项目”：备案期限" in text
+    assert "须在开始日期" in text and "按时上报的项目" not in text
+    assert state_of(session, late.id) is S.DRAFT and state_of(session, fine.id) is S.AT_SOCIETY
+
+
+def test_a_warning_moves_and_reviewers_see_it(login_as, browser, session, demo):
+    cardio = demo["bma_cardio"]
+    project = make_project(
+        session, cardio, **good(name="学分偏高的项目", theory_hours=6, credits=4)
+    )
+    session.commit()
+    only(session, demo["bjcme"].unit_id, RuleKind.CREDITS, Severity.WARN)
+    login_as("bma_cardio")
+    act(browser, "projects", "report", [project.id])
+    assert state_of(session, project.id) is S.AT_SOCIETY
+    browser.logout()
+
+    login_as("bma")
+    listing = browser.get("/admin/review/").get_data(as_text=True)
+    row = listing[listing.index("学分偏高的项目") :]
+    assert "备案规则提示" in row[:600] and "超过总学时6÷3=2分" in row[:800]
+    details = browser.get(f"/admin/review/details/?id={project.id}").get_data(as_text=True)
+    assert "cme-rule-warnings" in details and "超过总学时6÷3=2分" in details
+    # The society reports it on: the committee sees the warning too.
+    act(browser, "review", "report", [project.id])
+    browser.logout()
+    login_as("bjcme")
+    assert "超过总学时6÷3=2分" in browser.get("/admin/audit/").get_data(as_text=True)
+
+
+def test_a_publish_blocked_by_a_rule(login_as, browser, session, demo):
+    project = make_project(session, demo["pumch"], S.AT_COMMITTEE, **good(name="待公布项目"))
+    project.lecturers = []
+    session.commit()
+    only(session, demo["bjcme"].unit_id, RuleKind.LECTURERS, Severity.BLOCK)
+    login_as("bjcme")
+    response = act(browser, "audit", "publish", [project.id])
+    text = flashes(browser.get(response.headers["Location"]))
+    assert "“待公布项目”：授课教师：请至少填写一名授课教师" in text
+    assert state_of(session, project.id) is S.AT_COMMITTEE
+
+
+# -- the form's yellow box ------------------------------------------------------------------
+def test_the_form_warns_before_reporting(login_as, browser, session, demo):
+    only(session, demo["bjcme"].unit_id, RuleKind.CREDITS, Severity.BLOCK)
+    login_as("bma_cardio")
+    data = project_form(
+        session,
+        year=str(LATER.year),
+        start_date=LATER.isoformat(),
+        end_date=LATER.isoformat(),
+        theory_hours="6",
+        practice_hours="0",
+        credits="4",
+    )
+    response = browser.post("/admin/projects/new/", data, token_from="/admin/projects/new/")
+    assert response.status_code == 302
+    assert "按备案规则检查：【阻止上报】学时与学分" in flashes(
+        browser.get(response.headers["Location"])
+    )
+    project = session.scalar(select(Project).where(Project.name == data["name"]))
+    edit = browser.get(f"/admin/projects/edit/?id={project.id}").get_data(as_text=True)
+    assert "如现在上报，本项目将违反以下备案规则" in edit and "超过总学时6÷3=2分" in edit
+    # Its details page says so too.
+    details = browser.get(f"/admin/projects/details/?id={project.id}").get_data(as_text=True)
+    assert "如现在上报" in details
+
+
+# -- 复制为新项目 ------------------------------------------------------------------------------
+def test_copy_a_published_project_of_last_year(login_as, browser, session, demo):
+    cardio = demo["bma_cardio"]
+    old = make_project(
+        session,
+        cardio,
+        S.PUBLISHED,
+        year=date.today().year - 1,
+        name="去年的学习班",
+        start_date=date(date.today().year - 1, 5, 1),
+        end_date=date(date.today().year - 1, 5, 2),
+    )
+    session.commit()
+    login_as("bma_cardio")
+    details = browser.get(f"/admin/projects/details/?id={old.id}").get_data(as_text=True)
+    assert "复制为新项目" in details
+    form = browser.get(f"/admin/projects/new/?copy={old.id}").get_data(as_text=True)
+    assert 'value="去年的学习班"' in form and 'value="王教授"' in form
+    assert f'value="{date.today().year}"' in form
+    assert not re.search(r'name="start_date"[^>]*value="\d', form)
+    assert not re.search(r'name="end_date"[^>]*value="\d', form)
+
+    data = project_form(
+        session,
+        name="去年的学习班",
+        year=str(date.today().year),
+        start_date=LATER.isoformat(),
+        end_date=LATER.isoformat(),
+    )
+    response = browser.post(
+        "/admin/projects/new/", data, token_from=f"/admin/projects/new/?copy={old.id}"
+    )
+    assert response.status_code == 302
+    copies = session.scalars(select(Project).where(Project.name == "去年的学习班")).all()
+    new = next(p for p in copies if p.id != old.id)
+    assert new.state is S.DRAFT and new.year == date.today().year and new.project_no is None
+    assert [lecturer.name for lecturer in new.lecturers] == ["刘强", "陈静"]
+    assert session.get(Project, old.id).state is S.PUBLISHED
+
+
+def test_copy_is_scoped_to_the_units_own_projects(login_as, browser, session, demo):
+    theirs = make_project(session, demo["bma_peds"], S.PUBLISHED)
+    other_tree = make_project(session, make_tree(session, "c2_")["branch"], S.DRAFT)
+    session.commit()
+    login_as("bma_cardio")
+    assert browser.get(f"/admin/projects/new/?copy={theirs.id}").status_code == 404
+    assert browser.get(f"/admin/projects/new/?copy={other_tree.id}").status_code == 404
+    assert browser.get("/admin/projects/new/?copy=x").status_code == 404
+    browser.logout()
+    login_as("bma")
+    details = browser.get(f"/admin/review/details/?id={theirs.id}").get_data(as_text=True)
+    assert "复制为新项目" not in details
