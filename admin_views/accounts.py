@@ -33,6 +33,7 @@ from accounts import (
     AccountRefused,
     contact_errors,
     create_account,
+    lockout,
     new_account_errors,
     password_errors,
     set_password_by_superior,
@@ -210,8 +211,14 @@ class PasswordForm(CheckedForm):
     password = PasswordField(USER_LABELS["password"], validators=[Required()])
     password_confirm = PasswordField(USER_LABELS["password_confirm"], validators=[Required()])
 
+    # The account whose password is set (its username, unit and current password
+    # are refused too); set by the view.
+    account = None
+
     def record_errors(self) -> dict:
-        errors, normalized = password_errors(self.password.data, self.password_confirm.data)
+        errors, normalized = password_errors(
+            self.password.data, self.password_confirm.data, user=self.account
+        )
         if normalized is not None:
             self.password.data = normalized
         return errors
@@ -600,6 +607,23 @@ class AccountView(ManagementView):
     def row_title(self, user) -> str:
         return user.username
 
+    @action("unlock", _l("Unlock"))
+    def action_unlock(self, ids):
+        """Lift the lock that failed logins put on the ticked accounts."""
+        wanted = row_ids(ids)
+        found = self.get_query().filter(User.id.in_(wanted)).all() if wanted else []
+        done = [
+            user
+            for user in found
+            if permissions.can_manage_account(account(), user)
+            and lockout.unlock(self.db_session, user)
+        ]
+        self.db_session.commit()
+        flash(
+            ngettext("%(num)d account unlocked.", "%(num)d accounts unlocked.", len(done)),
+            "success",
+        )
+
     @expose("/password/", methods=("GET", "POST"))
     def reset_password_view(self):
         """A superior sets a new password: the owner must change it at the next
@@ -610,6 +634,7 @@ class AccountView(ManagementView):
             flash(gettext("Change your own password on the change-password page."), "warning")
             return redirect(return_url)
         form = PasswordForm(get_form_data())
+        form.account = user
         if request.method == "POST" and form.validate():
             set_password_by_superior(user, form.password.data)
             self.db_session.commit()
