@@ -32,8 +32,9 @@ from admin_views.base import (
     row_ids,
 )
 from admin_views.project_form import FORM_FIELDS, ProjectFormMixin
-from admin_views.wording import RewordedMixin
+from admin_views.project_versions import VersionsMixin
 from admin_views.rules import name_cell as rules_name_cell
+from admin_views.wording import RewordedMixin
 from models import (
     Discipline,
     Project,
@@ -111,7 +112,7 @@ STATUS_ALL = "all"
 STATUS_HELD = "held"
 
 
-class ProjectView(RewordedMixin, ScopedModelView):
+class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
     """What every project list shares: columns, filters, search, details with
     history, export, and bulk actions through the workflow engine."""
 
