@@ -9,6 +9,7 @@ from flask_admin.theme import Bootstrap4Theme
 from admin_views import accounts, help, imports, messages, projects, security_log
 from admin_views.base import local_time
 from admin_views.dashboard import Dashboard
+from admin_views.menu import add_project_search
 from admin_views.rules import register as register_rules
 from admin_views.statistics import register as register_statistics
 from models.vocabulary import template_vocabulary
@@ -28,6 +29,7 @@ def init_admin(app: Flask) -> Admin:
     app.add_template_filter(local_time, "local_time")
     app.context_processor(template_vocabulary)
     projects.register(admin)
+    add_project_search(admin)  # 项目查询, after the project lists
     imports.register(admin)
     accounts.register(admin)
     register_statistics(admin)

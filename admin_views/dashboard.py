@@ -1,8 +1,14 @@
-"""The dashboard (/admin/): the signed-in unit's to-do counts, each a link to
-the filtered list that holds the work."""
+"""The dashboard (/admin/): the signed-in unit's to-do counts, each a link to the
+list tab that holds the work, and the next step in the manual's words (添加项目;
+勾选后点击“上报所选项目”; the oldest projects waiting for a reviewer).
+
+Two statements whatever the number of projects: one row of counts, and for a
+reviewer the oldest waiting projects.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from flask import redirect, request, url_for
@@ -10,35 +16,46 @@ from flask_admin import AdminIndexView, expose
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-import permissions
 from admin_views.base import account
-from admin_views.projects import ProjectView
+from admin_views.projects import STATUS_HELD, ProjectView
 from extensions import db
-from models import Project, ProjectState, UnitKind
+from models import Project, ProjectState, Unit, UnitKind
 
-# (unit kinds, list endpoint, title, filters): what each kind of account has to do.
-TODO = (
-    (
-        {UnitKind.BRANCH, UnitKind.ISSUER},
-        "projects",
-        _l("Not reported"),
-        {"state": ProjectState.DRAFT},
-    ),
-    (
-        {UnitKind.BRANCH, UnitKind.ISSUER},
-        "projects",
-        _l("Returned for changes"),
-        {"state": ProjectState.RETURNED},
-    ),
-    ({UnitKind.SOCIETY}, "review", _l("Awaiting review"), {"state": ProjectState.AT_SOCIETY}),
-    ({UnitKind.COMMITTEE}, "audit", _l("Awaiting audit"), {"state": ProjectState.AT_COMMITTEE}),
-    (
-        {UnitKind.COMMITTEE},
-        "audit",
+# How many waiting projects a reviewer's dashboard names.
+OLDEST = 5
+
+
+@dataclass(frozen=True)
+class Card:
+    kinds: frozenset
+    endpoint: str  # the project list holding this work
+    title: object
+    state: ProjectState
+    this_year: bool = False
+
+
+# What each kind of account has to do, in the order shown.
+ENTRY = frozenset({UnitKind.BRANCH, UnitKind.ISSUER})
+CARDS = (
+    Card(ENTRY, "projects", _l("Not reported"), ProjectState.DRAFT),
+    Card(ENTRY, "projects", _l("Returned for changes"), ProjectState.RETURNED),
+    Card(ENTRY, "projects", _l("Published this year"), ProjectState.PUBLISHED, this_year=True),
+    Card(frozenset({UnitKind.SOCIETY}), "review", _l("Awaiting review"), ProjectState.AT_SOCIETY),
+    Card(frozenset({UnitKind.COMMITTEE}), "audit", _l("Awaiting audit"), ProjectState.AT_COMMITTEE),
+    Card(
+        frozenset({UnitKind.SOCIETY, UnitKind.COMMITTEE}),
+        "",  # the kind's own list
         _l("Published this year"),
-        {"state": ProjectState.PUBLISHED, "year": "this"},
+        ProjectState.PUBLISHED,
+        this_year=True,
     ),
 )
+
+# A reviewer's list and the state its work waits in.
+REVIEW = {
+    UnitKind.SOCIETY: ("review", ProjectState.AT_SOCIETY),
+    UnitKind.COMMITTEE: ("audit", ProjectState.AT_COMMITTEE),
+}
 
 
 class Dashboard(AdminIndexView):
@@ -47,32 +64,85 @@ class Dashboard(AdminIndexView):
         user = account()
         if user is None:
             return redirect(url_for("security.login", next=request.full_path))
-        return self.render("admin/dashboard.html", cards=self.cards(user))
-
-    def cards(self, user) -> list[dict]:
-        """Counts for the account's kind, in one query."""
-        wanted = [row for row in TODO if user.unit.kind in row[0]]
-        this_year = date.today().year
-        conditions = []
-        for _, _, _, filters in wanted:
-            condition = Project.state == filters["state"]
-            if filters.get("year") == "this":
-                condition &= Project.year == this_year
-            conditions.append(func.count().filter(condition))
-        counts = (
-            db.session.execute(
-                select(*conditions).where(permissions.project_visibility(user))
-            ).one()
-            if conditions
-            else ()
-        )
-        cards = []
-        for (_, endpoint, title, filters), count in zip(wanted, counts, strict=True):
-            shown = {
-                k: (this_year if v == "this" else v.value if hasattr(v, "value") else v)
-                for k, v in filters.items()
+        view = self._project_view(user)
+        if view is None:  # an account without a project list: the menu is all it has
+            return self.render("admin/dashboard.html", cards=[], entry=False, review=None)
+        kind = user.unit.kind
+        cards, total = self.cards(view, kind)
+        review = None
+        if kind in REVIEW:
+            endpoint, state = REVIEW[kind]
+            review = {
+                "title": view.work_title,
+                "url": url_for(f"{endpoint}.index_view", status=state.value),
+                "waiting": next(c["count"] for c in cards if c["state"] is state),
+                "oldest": self.oldest_waiting(view, state),
+                "endpoint": endpoint,
             }
+        held = sum(c["count"] for c in cards if c["state"].modifiable)
+        return self.render(
+            "admin/dashboard.html",
+            cards=cards,
+            total=total,
+            entry=kind in ENTRY,
+            held=held,
+            held_url=url_for("projects.index_view", status=STATUS_HELD),
+            add_url=url_for("projects.create_view") if kind in ENTRY else None,
+            review=review,
+        )
+
+    def _project_view(self, user) -> ProjectView | None:
+        """The account's own project list (我的项目, 项目审阅 or 项目审核): its
+        ``scope()`` limits every count and row shown here."""
+        wanted = REVIEW.get(user.unit.kind, ("projects",))[0]
+        for view in self.admin._views:
+            if isinstance(view, ProjectView) and view.endpoint == wanted:
+                return view if view.is_accessible() else None
+        return None
+
+    def cards(self, view: ProjectView, kind: UnitKind) -> tuple[list[dict], int]:
+        """The kind's counts, and how many projects it sees at all, in one query."""
+        wanted = [card for card in CARDS if kind in card.kinds]
+        this_year = date.today().year
+        columns = [func.count()]
+        for card in wanted:
+            condition = Project.state == card.state
+            if card.this_year:
+                condition &= Project.year == this_year
+            columns.append(func.count().filter(condition))
+        total, *counts = db.session.execute(select(*columns).where(view.scope())).one()
+        cards = []
+        for card, count in zip(wanted, counts, strict=True):
+            args = {"status": card.state.value}
+            if card.this_year:
+                args["year"] = this_year
             cards.append(
-                {"title": title, "count": count, "url": ProjectView.filter_url(endpoint, **shown)}
+                {
+                    "title": card.title,
+                    "count": count,
+                    "state": card.state,
+                    "url": url_for(f"{card.endpoint or view.endpoint}.index_view", **args),
+                }
             )
-        return cards
+        return cards, total
+
+    def oldest_waiting(self, view: ProjectView, state: ProjectState) -> list[dict]:
+        """The projects that have waited longest in ``state`` (reported first), in
+        the reviewer's scope: one query, the filing unit joined."""
+        rows = db.session.execute(
+            select(Project.id, Project.name, Project.year, Project.reported_at, Unit.name)
+            .join(Unit, Unit.id == Project.owner_unit_id)
+            .where(view.scope(), Project.state == state)
+            .order_by(Project.reported_at, Project.id)
+            .limit(OLDEST)
+        )
+        return [
+            {
+                "name": name,
+                "year": year,
+                "reported_at": reported_at,
+                "unit": unit,
+                "url": url_for(f"{view.endpoint}.details_view", id=key),
+            }
+            for key, name, year, reported_at, unit in rows
+        ]

@@ -3,8 +3,11 @@ whatever the page: times are stored as naive UTC and converted only when shown."
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime
 
+import openpyxl
 from sqlalchemy import select, update
 
 from models import Project, ProjectEvent, Unit, User
@@ -55,3 +58,44 @@ def test_unit_and_account_details_show_beijing_time(login_as, session, demo):
         response = browser.get(url)
         assert response.status_code == 200, url
         assert SHOWN in response.get_data(as_text=True), url
+
+
+def test_a_moment_shows_the_same_beijing_time_on_pages_and_in_exports(login_as, session, demo):
+    """One published project stamped at a fixed UTC instant: its details page, the
+    committee's and the entry unit's CSV and XLSX exports all say the Beijing time."""
+    owner = demo["bma_cardio"]
+    project = session.scalars(
+        select(Project)
+        .where(Project.owner_unit_id == owner.unit_id, Project.published_at.is_not(None))
+        .order_by(Project.id)
+    ).first()
+    _stamp(session, Project, project.id, "reported_at", "published_at")
+    name = project.name
+
+    for username, view in (("bjcme", "audit"), ("bma_cardio", "projects")):
+        browser = login_as(username)
+        details = browser.get(f"/admin/{view}/details/?id={project.id}").get_data(as_text=True)
+        assert details.count(SHOWN) >= 2, username  # 上报时间 and 公布时间
+
+        response = browser.get(f"/admin/{view}/export/csv/?status=all")
+        body = response.get_data()
+        response.close()
+        rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+        header = rows[0]
+        row = next(r for r in rows[1:] if r[header.index("项目名称")] == name)
+        assert row[header.index("上报时间")] == row[header.index("公布时间")] == SHOWN, username
+
+        response = browser.get(f"/admin/{view}/export/xlsx/?status=all")
+        body = response.get_data()
+        response.close()
+        sheet = openpyxl.load_workbook(io.BytesIO(body)).active
+        header = [cell.value for cell in sheet[1]]
+        row = next(
+            r for r in sheet.iter_rows(min_row=2) if r[header.index("项目名称")].value == name
+        )
+        for column in ("上报时间", "公布时间"):
+            cell = row[header.index(column)]
+            # A real date-time cell (sortable in Excel), shown to the minute.
+            assert cell.value == datetime(2026, 11, 27, 0, 30), (username, column)
+            assert cell.number_format == "yyyy-mm-dd hh:mm"
+        browser.logout()

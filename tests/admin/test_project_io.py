@@ -170,4 +170,9 @@ def test_a_list_page_costs_the_same_whatever_its_size(
         assert page.status_code == 200
         counts[size] = counter.count
     assert counts[20] == counts[50] == counts[100], counts
-    assert counts[20] <= 8, counts
+    # The account and its login session, the total, the page's rows, the 年度 bar
+    # (first and last year), the filter builder's disciplines and units, and the
+    # status tabs' one grouped count: 8. The committee's 待审核 rows may have come
+    # back by a withdrawal, whose reasons are read for the whole page in one more.
+    budget = 9 if view == "audit" else 8
+    assert counts[20] <= budget, counts
