@@ -1,0 +1,249 @@
+"""Notification e-mail through a real SMTP server (aiosmtpd) on localhost: sent
+after the commit with a Chinese subject and body; an SMTP failure leaves the
+transition committed and the mail queued, and a retry (the next request, or
+``flask send-mail``) delivers it; the daily digest sends one mail per account
+per day."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+import workflow
+from extensions import db
+from models import NotificationPreference, OutboxMail, Project, ProjectState, User, utcnow
+from models.message import EmailMode
+from notifications import digest
+from tests.admin.conftest import own_context_browser
+from tests.factories import make_project
+from tests.smtp_server import SmtpServer, free_port
+from workflow import Action
+
+S = ProjectState
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_to(app, smtp):
+    """Mail on, to the test's SMTP server; retries at once. Restored afterwards."""
+    saved = {k: app.config.get(k) for k in ("MAIL_SERVER", "MAIL_PORT", "MAIL_RETRY_SECONDS")}
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_RETRY_SECONDS=0)
+    smtp.inbox.port = smtp.port
+    smtp.inbox.server = smtp
+    app.extensions["notifications"].retry_at = None
+    yield smtp.inbox
+    app.config.update(saved)
+    app.extensions["notifications"].retry_at = None
+
+
+def give_addresses(session, *usernames) -> dict[str, str]:
+    addresses = {}
+    for username in usernames:
+        user = session.scalar(select(User).where(User.username == username))
+        user.email = f"{username}@example.cn"
+        addresses[username] = user.email
+    session.commit()
+    return addresses
+
+
+def queued(session) -> list[OutboxMail]:
+    session.expire_all()
+    return list(session.scalars(select(OutboxMail).where(OutboxMail.sent_at.is_(None))))
+
+
+def login(app, username):
+    browser = own_context_browser(app)
+    assert browser.login(username).status_code == 302
+    return browser
+
+
+def unlock_over_http(browser, ids, reason):
+    return browser.post(
+        "/admin/review/action/",
+        {
+            "action": "unlock",
+            "rowid": [str(i) for i in ids],
+            "reason_confirmed": "1",
+            "reason": reason,
+        },
+        token_from="/admin/review/",
+        follow_redirects=True,  # the redirect closes the response: mail goes then
+    )
+
+
+def test_a_report_is_mailed_after_the_commit_in_chinese(app, demo, session, mail_to):
+    addresses = give_addresses(session, "bma", "bjcme", "bma_peds")
+    cardio = demo["bma_cardio"]
+    projects = [make_project(session, cardio, S.DRAFT) for _ in range(2)]
+    session.commit()
+    names = [p.name for p in projects]
+
+    branch = login(app, "bma_cardio")
+    response = branch.post(
+        "/admin/projects/action/",
+        {"action": "report", "rowid": [str(p.id) for p in projects]},
+        token_from="/admin/projects/",
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+
+    (mail,) = mail_to.to(addresses["bma"])
+    assert mail["Subject"].strip() == "【北京CME】北京医学会心血管病学分会 上报了 2 个项目"
+    body = mail.get_content()
+    assert "北京医学会心血管病学分会 上报了 2 个项目" in body
+    for name in names:
+        assert name in body
+    assert "查看：http://localhost/admin/messages/" in body
+    assert "请勿直接回复" in body
+    # Nobody outside the receiving unit: not the committee, not another branch.
+    assert mail_to.to(addresses["bjcme"]) == []
+    assert mail_to.to(addresses["bma_peds"]) == []
+    assert queued(session) == []
+
+
+def test_an_smtp_failure_keeps_the_transition_and_the_mail_for_a_retry(app, demo, session, mail_to):
+    addresses = give_addresses(session, "bma_cardio")
+    cardio = demo["bma_cardio"]
+    ids = [make_project(session, cardio, S.AT_SOCIETY).id for _ in range(2)]
+    session.commit()
+    app.config["MAIL_PORT"] = free_port()  # nothing listens there: refused
+
+    society = login(app, "bma")
+    response = unlock_over_http(society, ids, "请补充授课教师职称")
+    assert response.status_code == 200
+    # Closing the page runs what waits for it (a retry, due at once here): it fails too.
+    response.close()
+
+    session.expire_all()
+    assert {session.get(Project, i).state for i in ids} == {S.RETURNED}
+    (waiting,) = queued(session)
+    assert waiting.recipient == addresses["bma_cardio"]
+    assert waiting.attempts >= 1 and "Connection refused" in waiting.last_error
+    assert "请补充授课教师职称" in waiting.body
+    assert mail_to.mails == []
+
+    # The server is back: the next request tries again (MAIL_RETRY_SECONDS is 0 here).
+    app.config["MAIL_PORT"] = mail_to.port
+    with society.client.get("/admin/") as page:
+        assert page.status_code == 200
+    (mail,) = mail_to.to(addresses["bma_cardio"])
+    assert mail["Subject"].strip() == "【北京CME】北京医学会 退回修改了 2 个项目"
+    assert "原因：请补充授课教师职称" in mail.get_content()
+    assert queued(session) == []
+
+
+def test_a_stopped_server_then_flask_send_mail(app, demo, session, mail_to):
+    cardio, committee = demo["bma_cardio"], demo["bjcme"]
+    ids = [make_project(session, cardio, S.PUBLISHED).id for _ in range(3)]
+    session.commit()
+    addresses = give_addresses(session, "bma_cardio", "bma")
+    mail_to.server.stop()
+
+    # No request here: the command line (or a script) moves, commits, and the
+    # mail waits in the outbox for `flask send-mail`.
+    workflow.apply_bulk(session, Action.WITHDRAW, committee, ids, "学分填写有误")
+    session.commit()
+    assert {r.recipient for r in queued(session)} == set(addresses.values())
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["send-mail"])
+    assert result.exit_code == 1, result.output
+    assert "failed 2" in result.output
+    assert {session.get(Project, i).state for i in ids} == {S.AT_COMMITTEE}
+    assert len(queued(session)) == 2
+
+    mail_to.server.start()
+    result = runner.invoke(args=["send-mail"])
+    assert result.exit_code == 0, result.output
+    assert "sent 2" in result.output
+    assert queued(session) == []
+    for username in ("bma_cardio", "bma"):
+        (mail,) = mail_to.to(addresses[username])
+        assert mail["Subject"].strip() == "【北京CME】北京市继续医学教育委员会 撤销公布了 3 个项目"
+        assert "原因：学分填写有误" in mail.get_content()
+
+
+def test_accounts_that_turned_mail_off_or_chose_a_digest_get_none_at_once(
+    app, demo, session, mail_to
+):
+    addresses = give_addresses(session, "bma_cardio", "bma")
+    session.add(NotificationPreference(user_id=demo["bma"].id, email_mode=EmailMode.OFF))
+    session.add(NotificationPreference(user_id=demo["bma_cardio"].id, email_mode=EmailMode.DIGEST))
+    session.commit()
+    cardio = demo["bma_cardio"]
+    report = [make_project(session, cardio, S.DRAFT).id for _ in range(2)]
+    back = [make_project(session, cardio, S.AT_SOCIETY).id]
+    session.commit()
+    before = len(queued(session))
+
+    workflow.apply_bulk(session, Action.REPORT, cardio, report)
+    workflow.apply_bulk(session, Action.UNLOCK, demo["bma"], back, "请修改")
+    session.commit()
+    assert len(queued(session)) == before
+    assert mail_to.mails == []
+    assert addresses
+
+
+def test_the_daily_digest_is_one_mail_per_account_per_day(app, demo, session, mail_to):
+    addresses = give_addresses(session, "bma_cardio", "bma")
+    for username in ("bma_cardio", "bma"):
+        session.add(NotificationPreference(user_id=demo[username].id, email_mode=EmailMode.DIGEST))
+    session.commit()
+    cardio, bma = demo["bma_cardio"], demo["bma"]
+    first = [make_project(session, cardio, S.DRAFT).id for _ in range(2)]
+    second = [make_project(session, cardio, S.AT_SOCIETY).id]
+    session.commit()
+    workflow.apply_bulk(session, Action.REPORT, cardio, first)
+    session.commit()
+    workflow.apply_bulk(session, Action.UNLOCK, bma, second, "请补充")
+    session.commit()
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["send-digest"])
+    assert result.exit_code == 0, result.output
+    (to_society,) = mail_to.to(addresses["bma"])
+    assert to_society["Subject"].strip().startswith("【北京CME】每日消息汇总")
+    assert "北京医学会心血管病学分会 上报了 2 个项目" in to_society.get_content()
+    (to_branch,) = mail_to.to(addresses["bma_cardio"])
+    branch_body = to_branch.get_content()
+    assert "北京医学会 退回修改了 1 个项目" in branch_body
+    assert "原因：请补充" in branch_body
+
+    # The same day again: nothing more, even with a new message.
+    workflow.apply_bulk(session, Action.REPORT, cardio, second)
+    session.commit()
+    result = runner.invoke(args=["send-digest"])
+    assert result.exit_code == 0, result.output
+    assert len(mail_to.mails) == 2
+
+    # The next day: one more for the society, with only what is new.
+    tomorrow = utcnow() + timedelta(days=1)
+    assert digest.queue_digests(db.session, now=tomorrow) == 1
+    result = runner.invoke(args=["send-mail"])
+    assert result.exit_code == 0, result.output
+    later = mail_to.to(addresses["bma"])
+    assert len(later) == 2
+    assert "上报了 1 个项目" in later[1].get_content()
+    assert "上报了 2 个项目" not in later[1].get_content()
+
+
+def test_without_mail_server_nothing_is_queued(app, demo, session):
+    assert not app.config.get("MAIL_SERVER")
+    give_addresses(session, "bma")
+    cardio = demo["bma_cardio"]
+    ids = [make_project(session, cardio, S.DRAFT).id for _ in range(2)]
+    session.commit()
+    workflow.apply_bulk(session, Action.REPORT, cardio, ids)
+    session.commit()
+    assert queued(session) == []
+    result = app.test_cli_runner().invoke(args=["send-mail"])
+    assert result.exit_code == 0 and "MAIL_SERVER" in result.output
