@@ -194,15 +194,21 @@ def unit_header(account):
     return UnitKind.BRANCH.title
 
 
-def by_unit(session, account, filters) -> Table:
-    key = unit_column(account)
-    rows = session.execute(
-        select(*_totals(Unit.name))
-        .join(Unit, Unit.id == key)
-        .where(scope(account, filters))
-        .group_by(Unit.id, Unit.name)
-        .order_by(func.count(Project.id).desc(), Unit.name)
+def _named_totals(session, where, key, names):
+    """Totals grouped by ``key`` over the projects alone, then named: joining the names
+    first lets the planner walk the projects per name (one index probe per discipline
+    across every year), which is slower by far on a large table."""
+    grouped = select(*_totals(key.label("key"))).where(where).group_by(key).subquery("grouped")
+    count, credits = grouped.c[1], grouped.c[2]
+    return session.execute(
+        select(names.name, count, credits)
+        .join(names, names.id == grouped.c.key)
+        .order_by(count.desc(), names.name)
     )
+
+
+def by_unit(session, account, filters) -> Table:
+    rows = _named_totals(session, scope(account, filters), unit_column(account), Unit)
     return Table(
         "by_unit",
         _l("By unit"),
@@ -214,13 +220,7 @@ def by_unit(session, account, filters) -> Table:
 
 
 def by_discipline(session, account, filters) -> Table:
-    rows = session.execute(
-        select(*_totals(Discipline.name))
-        .join(Discipline, Discipline.id == Project.discipline_id)
-        .where(scope(account, filters))
-        .group_by(Discipline.id, Discipline.name)
-        .order_by(func.count(Project.id).desc(), Discipline.name)
-    )
+    rows = _named_totals(session, scope(account, filters), Project.discipline_id, Discipline)
     return Table(
         "by_discipline",
         _l("By discipline"),
