@@ -173,7 +173,7 @@ def name_cell(view, context, project, name):
     ).format(project.name, gettext("Filing rule warning"), items)
 
 
-def report_check(project) -> list:
+def report_check(project, session=None) -> list:
     """The rules ``project`` would break if its owner reported it now: for the
     owner while it holds the project, else nothing."""
     user = account()
@@ -184,7 +184,7 @@ def report_check(project) -> list:
     ):
         return []
     values = filing_rules.values_of(project)
-    return filing_rules.check_values(db.session, user, [values])[0]
+    return filing_rules.check_values(session or db.session, user, [values])[0]
 
 
 def described(violations) -> list[tuple[str, str]]:
@@ -197,7 +197,7 @@ def described(violations) -> list[tuple[str, str]]:
 
 def flash_rule_check(session, project) -> None:
     """After a save: the rules the project would break on report, as one flash."""
-    found = described(report_check(project))
+    found = described(report_check(project, session))
     if found:
         listed = "".join(f"【{title}】{message}" for title, message in found)
         flash(gettext("Checked against the filing rules: %(found)s", found=listed), "warning")

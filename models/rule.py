@@ -20,7 +20,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    String,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -132,22 +131,20 @@ class FilingRule(Timestamps, Base):
 
 
 class ProjectWarning(Base):
-    """A warning-severity rule a project broke when it last moved up (reported or
-    published): shown to every reviewer above it until it moves up again.
+    """The warning-severity rules a project broke when it last moved up (reported
+    or published), one row per project: shown to every reviewer above it until it
+    moves up again.
 
-    ``params`` are the message's values (``workflow.rules.Violation``); a
-    duplicate names the other project by id, so that each reader sees its name
+    ``warnings`` lists ``{"kind", "code", "params"}`` (``workflow.rules.Violation``);
+    a duplicate names the other project by id, so that each reader sees its name
     only if they may see that project."""
 
     __tablename__ = "project_warnings"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
     )
-    kind: Mapped[RuleKind] = mapped_column(_enum(RuleKind, "rule_kind"))
-    code: Mapped[str] = mapped_column(String(32))
-    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    warnings: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 import workflow
 from models import FilingRule, Lecturer, Project, ProjectState, ProjectWarning, RuleKind, Severity
@@ -72,10 +72,10 @@ def skipped(result) -> dict[int, str]:
 
 
 def recorded(session, project) -> list[str]:
-    rows = session.scalars(
-        select(ProjectWarning.code).where(ProjectWarning.project_id == project.id)
-    )
-    return sorted(rows)
+    """The codes of the warnings ``project`` moved up with."""
+    session.expire_all()
+    row = session.get(ProjectWarning, project.id)
+    return sorted(w["code"] for w in row.warnings) if row else []
 
 
 # -- each rule: block and warn --------------------------------------------------

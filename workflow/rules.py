@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, delete, false, insert, or_, select, true, tuple_
+from sqlalchemy import case, delete, false, func, insert, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from models import (
@@ -145,7 +145,9 @@ class Candidate:
     level: ProjectLevel | None = None
     credits: float | None = None
     hours: float | None = None
-    lecturers: list[tuple[str, str | None]] = field(default_factory=list)
+    # How many lecturers, and the names of those without a title.
+    lecturers: int = 0
+    untitled: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -161,11 +163,11 @@ class Others:
 class Rule:
     kind: RuleKind
 
-    def check(self, c: Candidate, setting: FilingRule, others: Others, peers) -> list:
+    def check(self, c: Candidate, setting: Setting, others: Others, peers) -> list:
         raise NotImplementedError
 
-    def violation(self, setting: FilingRule, code: str, **params) -> Violation:
-        return Violation(self.kind, Severity(setting.severity), code, params)
+    def violation(self, setting: Setting, code: str, **params) -> Violation:
+        return Violation(self.kind, setting.severity, code, params)
 
 
 class Deadline(Rule):
@@ -241,7 +243,7 @@ class Duplicate(Rule):
             for o in others.by_name.get((*key, c.name), ())
             if o["id"] != c.project_id and o["state"] in filed
         ]
-        same_name += [p for p in peers if p["name"] == c.name]
+        same_name += peers.by_name.get(c.name, [])
         if same_name:
             o = same_name[0]
             return [
@@ -261,7 +263,7 @@ class Duplicate(Rule):
                     for o in others.by_principal.get((*key, c.principal), ())
                     if o["id"] != c.project_id and o["state"] in filed
                 ),
-                *(p for p in peers if p["principal"] == c.principal),
+                *peers.by_principal.get(c.principal, ()),
             ]
             if _overlap(o["start_date"], o["end_date"], c.start_date, c.end_date)
         ]
@@ -295,7 +297,7 @@ class Quota(Rule):
             for o in others.by_principal.get((c.committee_id, c.year, c.principal), ())
             if o["id"] != c.project_id and o["state"] in filed
         )
-        count += sum(1 for p in peers if p["principal"] == c.principal)
+        count += len(peers.by_principal.get(c.principal, ()))
         if count + 1 <= most:
             return []
         return [self.violation(setting, "quota", principal=c.principal, count=count, most=most)]
@@ -309,9 +311,8 @@ class Lecturers(Rule):
     def check(self, c, setting, others, peers):
         if not c.lecturers:
             return [self.violation(setting, "no_lecturer")]
-        untitled = [name for name, title in c.lecturers if not (title or "").strip()]
-        if untitled:
-            return [self.violation(setting, "untitled", names="、".join(untitled))]
+        if c.untitled:
+            return [self.violation(setting, "untitled", names="、".join(c.untitled))]
         return []
 
 
@@ -321,18 +322,39 @@ RULES: dict[RuleKind, Rule] = {
 
 
 # -- settings -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Setting:
+    """An active rule as the checks read it (a plain value, not the ORM row: a
+    bulk action reads its parameters once per project)."""
+
+    kind: RuleKind
+    severity: Severity
+    params: dict
+
+    def param(self, name: str):
+        return self.params.get(name, DEFAULT_PARAMS[self.kind][name])
+
+
 def active_settings(session: Session, keys: Iterable[tuple[int, int]]) -> dict:
     """The active rules of each (committee, year) among ``keys``: one statement."""
     keys = sorted(set(keys))
     if not keys:
         return {}
-    stmt = select(FilingRule).where(
-        tuple_(FilingRule.committee_id, FilingRule.year).in_(keys), FilingRule.active
-    )
-    found: dict[tuple[int, int], dict[RuleKind, FilingRule]] = defaultdict(dict)
-    for setting in session.scalars(stmt):
-        found[(setting.committee_id, setting.year)][RuleKind(setting.kind)] = setting
-    return found
+    stmt = select(
+        FilingRule.committee_id,
+        FilingRule.year,
+        FilingRule.kind,
+        FilingRule.severity,
+        FilingRule.params,
+    ).where(tuple_(FilingRule.committee_id, FilingRule.year).in_(keys), FilingRule.active)
+    found: dict[tuple[int, int], dict[RuleKind, Setting]] = defaultdict(dict)
+    for row in session.execute(stmt):
+        kind = RuleKind(row.kind)
+        found[(row.committee_id, row.year)][kind] = Setting(
+            kind, Severity(row.severity), dict(row.params or {})
+        )
+    # In the rules' order, so that a project's messages always come in one order.
+    return {key: {k: rules[k] for k in RULES if k in rules} for key, rules in found.items()}
 
 
 def settings_of(session: Session, committee_id: int, year: int) -> dict[RuleKind, FilingRule]:
@@ -440,25 +462,27 @@ def evaluate(session: Session, account, candidates: Sequence[Candidate], setting
         return {}
     others = _others(session, account, candidates, settings)
     found: dict = {}
-    peers: dict = defaultdict(list)
+    # The candidates already judged, per (committee, year, target), by name and
+    # by principal: looked up, never scanned, so the batch costs linear time.
+    peers: dict = defaultdict(Others)
     for c in candidates:
-        group = peers[(*_key(c), c.target)]
+        key = _key(c)
+        group = peers[(*key, c.target)]
         violations = []
-        for kind, rule in RULES.items():
-            if (setting := settings[_key(c)].get(kind)) is not None:
-                violations += rule.check(c, setting, others, group)
+        for kind, setting in settings[key].items():
+            violations += RULES[kind].check(c, setting, others, group)
         if violations:
             found[c.key] = violations
-        group.append(
-            {
-                "id": c.project_id,
-                "name": c.name,
-                "principal": c.principal,
-                "start_date": c.start_date,
-                "end_date": c.end_date,
-                "visible": True,
-            }
-        )
+        judged = {
+            "id": c.project_id,
+            "name": c.name,
+            "principal": c.principal,
+            "start_date": c.start_date,
+            "end_date": c.end_date,
+            "visible": True,
+        }
+        group.by_name[c.name].append(judged)
+        group.by_principal[c.principal].append(judged)
     return found
 
 
@@ -491,7 +515,7 @@ def check_rows(session: Session, account, action: Action, rows) -> dict[int, lis
     for row in sorted(rows, key=lambda r: r.id):
         if row.id not in values:
             continue
-        project, lecturers = values[row.id]
+        project = values[row.id]
         as_of = _beijing_day(project.reported_at) if action is Action.PUBLISH else day
         candidates.append(
             Candidate(
@@ -508,17 +532,20 @@ def check_rows(session: Session, account, action: Action, rows) -> dict[int, lis
                 level=project.level,
                 credits=project.credits,
                 hours=(project.theory_hours or 0) + (project.practice_hours or 0),
-                lecturers=lecturers,
+                lecturers=project.lecturers,
+                untitled=project.untitled.split("、") if project.untitled else [],
             )
         )
     return evaluate(session, account, candidates, settings)
 
 
 def _stored_values(session: Session, ids: list[int]) -> dict:
-    """Each project's values the rules read, with its lecturers: one statement
-    (projects outer-joined to their lecturers)."""
+    """Each project's values the rules read, with how many lecturers it has and
+    the names of those without a title: one statement, one row per project."""
     if not ids:
         return {}
+    no_title = func.coalesce(func.trim(Lecturer.title), "") == ""
+    untitled = case((Lecturer.id.is_not(None) & no_title, Lecturer.name))
     stmt = (
         select(
             Project.id,
@@ -531,20 +558,14 @@ def _stored_values(session: Session, ids: list[int]) -> dict:
             Project.theory_hours,
             Project.practice_hours,
             Project.reported_at,
-            Lecturer.id.label("lecturer_id"),
-            Lecturer.name.label("lecturer_name"),
-            Lecturer.title.label("lecturer_title"),
+            func.count(Lecturer.id).label("lecturers"),
+            func.aggregate_strings(untitled, "、").label("untitled"),
         )
         .outerjoin(Lecturer, Lecturer.project_id == Project.id)
         .where(Project.id.in_(ids))
-        .order_by(Project.id, Lecturer.position, Lecturer.id)
+        .group_by(Project.id)
     )
-    found: dict = {}
-    for row in session.execute(stmt):
-        _, lecturers = found.setdefault(row.id, (row, []))
-        if row.lecturer_id is not None:
-            lecturers.append((row.lecturer_name, row.lecturer_title))
-    return found
+    return {row.id: row for row in session.execute(stmt)}
 
 
 def report_target(unit) -> ProjectState:
@@ -578,6 +599,7 @@ def check_values(
             continue
         theory, practice = values.get("theory_hours"), values.get("practice_hours")
         hours = None if theory is None else float(theory) + float(practice or 0)
+        lecturers = [_lecturer(lecturer) for lecturer in values.get("lecturers") or ()]
         level = values.get("level")
         try:
             level = ProjectLevel(level) if level else None
@@ -598,7 +620,8 @@ def check_values(
                 level=level,
                 credits=_float(values.get("credits")),
                 hours=hours,
-                lecturers=[_lecturer(lecturer) for lecturer in values.get("lecturers") or ()],
+                lecturers=len(lecturers),
+                untitled=[name for name, title in lecturers if not (title or "").strip()],
             )
         )
     found = evaluate(session, account, candidates)
@@ -678,16 +701,14 @@ def _record_warnings(action, *, session, account, moves, reason):
     rows = [
         {
             "project_id": project_id,
-            "kind": v.kind.value,
-            "code": v.code,
-            "params": v.params,
+            "warnings": [{"kind": v.kind.value, "code": v.code, "params": v.params} for v in found],
             "created_at": now,
         }
         for project_id in ids
-        for v in pending.get(project_id, ())
+        if (found := pending.get(project_id))
     ]
     if rows and action is not Action.DELETE:
-        session.execute(insert(ProjectWarning), rows)
+        session.execute(insert(ProjectWarning.__table__), rows)
 
 
 # -- reading recorded warnings ---------------------------------------------------
@@ -698,13 +719,11 @@ def warnings_for(session: Session, account, project_ids: Iterable[int]) -> dict[
     ids = sorted(set(project_ids))
     if not ids:
         return {}
-    stmt = (
-        select(ProjectWarning)
-        .where(ProjectWarning.project_id.in_(ids))
-        .order_by(ProjectWarning.project_id, ProjectWarning.id)
+    stmt = select(ProjectWarning.project_id, ProjectWarning.warnings).where(
+        ProjectWarning.project_id.in_(ids)
     )
-    warnings = list(session.scalars(stmt))
-    others = {w.params.get("other_id") for w in warnings} - {None}
+    recorded = {row.project_id: row.warnings or [] for row in session.execute(stmt)}
+    others = {w["params"].get("other_id") for ws in recorded.values() for w in ws} - {None}
     seen = set()
     if others:
         seen = set(
@@ -714,11 +733,16 @@ def warnings_for(session: Session, account, project_ids: Iterable[int]) -> dict[
                 )
             )
         )
-    found: dict[int, list[str]] = defaultdict(list)
-    for w in warnings:
-        violation = Violation(RuleKind(w.kind), Severity.WARN, w.code, dict(w.params or {}))
-        found[w.project_id].append(violation.message(named=w.params.get("other_id") in seen))
-    return dict(found)
+    return {
+        project_id: [
+            Violation(RuleKind(w["kind"]), Severity.WARN, w["code"], dict(w["params"])).message(
+                named=w["params"].get("other_id") in seen
+            )
+            for w in warnings
+        ]
+        for project_id, warnings in sorted(recorded.items())
+        if warnings
+    }
 
 
 __all__ = [

@@ -53,11 +53,8 @@ def upgrade():
     )
     op.create_table(
         "project_warnings",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("project_id", sa.Integer(), nullable=False),
-        sa.Column("kind", _kind(), nullable=False),
-        sa.Column("code", sa.String(length=32), nullable=False),
-        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("warnings", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"],
@@ -65,12 +62,8 @@ def upgrade():
             name=op.f("fk_project_warnings_project_id_projects"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_project_warnings")),
+        sa.PrimaryKeyConstraint("project_id", name=op.f("pk_project_warnings")),
     )
-    with op.batch_alter_table("project_warnings", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_project_warnings_project_id"), ["project_id"], unique=False
-        )
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.create_index(
             "ix_projects_committee_year_name", ["committee_id", "year", "name"], unique=False
@@ -86,7 +79,5 @@ def downgrade():
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.drop_index("ix_projects_committee_year_principal")
         batch_op.drop_index("ix_projects_committee_year_name")
-    with op.batch_alter_table("project_warnings", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_project_warnings_project_id"))
     op.drop_table("project_warnings")
     op.drop_table("filing_rules")

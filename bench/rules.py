@@ -1,0 +1,234 @@
+"""Filing rules' cost (issue 10): a branch's bulk report of 500 projects with all
+five rules on, against the same report with them off; target ≤ 1.5×.
+
+    .venv/bin/python -m bench.rules [--db sqlite|postgresql|both] [--projects 20000]
+                                    [--rows 500] [--repeat 7]
+
+The data set is the demo tree (``demo.seed``) with N filed projects over ten
+years added to its committee; the branch 心血管病学分会 then gets ``--rows``
+new drafts through the workflow engine, half of them breaking three rules
+(deadline, credits, untitled lecturer), so that the rules have warnings to
+record. Each repetition reports them all through ``workflow.apply_bulk`` in one
+transaction, then the drafts are put back (a direct UPDATE: benchmark database
+only). Off and on alternate, after one warm-up each; the figure is the median.
+Results: ``bench/results/rules.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, event, select, text, update
+
+RESULTS = Path(__file__).resolve().parent / "results" / "rules.md"
+
+
+def _drafts(session, owner, rows: int, year: int) -> list[int]:
+    import workflow
+    from models import Discipline, Lecturer, Project, ProjectLevel, ProjectMode
+
+    discipline = session.scalar(select(Discipline).limit(1))
+    start = date.today() + timedelta(days=60)
+    ids = []
+    for i in range(rows):
+        bad = i % 2 == 1
+        project = Project(
+            year=year,
+            name=f"规则测试项目{i:04d}",
+            level=ProjectLevel.SOCIETY_I,
+            discipline=discipline,
+            organizer=owner.unit.name,
+            principal=f"负责人{i % 200:03d}",
+            contact="联系人",
+            phone="010-12345678",
+            start_date=start - timedelta(days=55) if bad else start,
+            end_date=(start - timedelta(days=55) if bad else start) + timedelta(days=1),
+            venue="北京",
+            mode=ProjectMode.FACE_TO_FACE,
+            audience="临床医师",
+            planned_participants=100,
+            theory_hours=6 if bad else 12,
+            practice_hours=0,
+            credits=4,
+        )
+        project.lecturers = [
+            Lecturer(
+                position=k,
+                name=f"教师{k}",
+                title=None if bad and k == 0 else "主任医师",
+                topic="专题",
+                hours=2,
+            )
+            for k in range(3)
+        ]
+        workflow.create(session, owner, project)
+        ids.append(project.id)
+    session.commit()
+    return ids
+
+
+def _set_rules(session, committee_id: int, year: int, active: bool) -> None:
+    from models import RuleKind, Severity
+    from workflow.rules import set_rule
+
+    for kind in RuleKind:
+        set_rule(session, committee_id, year, kind, severity=Severity.WARN, active=active)
+    session.commit()
+
+
+def _reset(session, ids) -> None:
+    from models import Project, ProjectState, ProjectWarning
+
+    session.execute(
+        update(Project.__table__)
+        .where(Project.id.in_(ids))
+        .values(state=ProjectState.DRAFT.value, reported_at=None)
+    )
+    session.execute(delete(ProjectWarning).where(ProjectWarning.project_id.in_(ids)))
+    session.commit()
+    session.expire_all()
+
+
+def _filler(session, n_projects: int, year: int) -> None:
+    """``n_projects`` filed projects in the demo committee's tree over ten years,
+    bulk-inserted from one demo project's row (benchmark database only), so the
+    duplicate and quota checks search a committee of realistic size; their
+    principals overlap the drafts' (负责人000…), so the quota rule finds some."""
+    from models import Project, ProjectState
+
+    table = Project.__table__
+    template = session.execute(select(table).where(table.c.state == "published").limit(1)).one()
+    base = {c.key: template._mapping[c] for c in table.columns if c.key != "id"}
+    states = [ProjectState.PUBLISHED.value] * 3 + [ProjectState.AT_COMMITTEE.value]
+    rows = []
+    for i in range(n_projects):
+        y = year - i % 10
+        start = date(y, 1 + i % 12, 1 + i % 27)
+        rows.append(
+            base
+            | {
+                "year": y,
+                "name": f"已备案项目{i:06d}",
+                "principal": f"负责人{i % 2000:03d}",
+                "start_date": start,
+                "end_date": start + timedelta(days=1),
+                "state": states[i % 4],
+                "project_no": f"{y}-BENCH-{i:06d}",
+            }
+        )
+        if len(rows) == 5000:
+            session.execute(table.insert(), rows)
+            rows = []
+    if rows:
+        session.execute(table.insert(), rows)
+    session.commit()
+
+
+def run_backend(kind: str, n_projects: int, rows: int, repeat: int) -> dict:
+    from bench.database import fresh_database, migrate, server_version
+
+    with fresh_database(kind, f"rules{n_projects}") as url:
+        migrate(url)
+        import demo
+        from app import create_app
+        from extensions import db
+        from models import User
+        from workflow import Action, apply_bulk
+
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+        with app.app_context():
+            session = db.session
+            demo.seed(session)
+            session.commit()
+            year = date.today().year
+            _filler(session, n_projects, year)
+            owner = session.scalar(select(User).where(User.username == "bma_cardio"))
+            committee_id = owner.unit.committee_id
+            ids = _drafts(session, owner, rows, year)
+            if kind == "postgresql":
+                session.execute(text("ANALYZE"))
+                session.commit()
+            statements = {"off": 0, "on": 0}
+            times: dict[str, list[float]] = {"off": [], "on": []}
+            counted: list[str] = []
+            event.listen(db.engine, "before_cursor_execute", lambda *a: counted.append("x"))
+            for n in range(repeat + 1):
+                for label in ("off", "on"):
+                    _set_rules(session, committee_id, year, active=label == "on")
+                    session.refresh(owner)
+                    counted.clear()
+                    started = time.perf_counter()
+                    result = apply_bulk(session, Action.REPORT, owner, ids)
+                    session.commit()
+                    elapsed = time.perf_counter() - started
+                    assert len(result.done) == rows, result.skipped[:3]
+                    statements[label] = len(counted)
+                    if n:  # the first round warms up
+                        times[label].append(elapsed)
+                    _reset(session, ids)
+            version = server_version(db.engine)
+            db.engine.dispose()
+    off, on = statistics.median(times["off"]), statistics.median(times["on"])
+    return {
+        "backend": kind,
+        "version": version,
+        "projects": n_projects,
+        "rows": rows,
+        "off": off,
+        "on": on,
+        "ratio": on / off,
+        "statements": statements,
+        "repeat": repeat,
+    }
+
+
+def report(results: list[dict]) -> str:
+    lines = [
+        "# Filing rules: bulk report with all rules on ÷ off (issue 10)",
+        "",
+        "`python -m bench.rules`: a branch reports "
+        f"{results[0]['rows']} drafts in one bulk action, the five rules off and then on "
+        "(severity warn, half the drafts breaking three rules, so warnings are recorded); "
+        f"{results[0]['projects']:,} filed projects in the committee's tree "
+        "(the demo tree plus bulk-inserted ones); median of the repetitions after one"
+        " warm-up. Target: ≤ 1.5×.",
+        "",
+        "| backend | server | rules off | rules on | on ÷ off | statements off / on | target |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['backend']} | {r['version']} | {r['off'] * 1000:.0f} ms | "
+            f"{r['on'] * 1000:.0f} ms | {r['ratio']:.2f} | "
+            f"{r['statements']['off']} / {r['statements']['on']} | "
+            f"{'met' if r['ratio'] <= 1.5 else 'MISSED'} |"
+        )
+    lines += [
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M')} on a shared 2-core machine "
+        f"({results[0]['repeat']} repetitions).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--projects", type=int, default=20_000)
+    parser.add_argument("--rows", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+    results = [run_backend(k, args.projects, args.rows, args.repeat) for k in kinds]
+    text = report(results)
+    RESULTS.write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
