@@ -10,6 +10,7 @@ from sqlalchemy import select
 import accounts
 from extensions import db
 from models import Base, Unit, UnitKind, rules
+from models.discipline import seed_default_disciplines
 from password_salt import check_password_salt
 
 
@@ -57,6 +58,9 @@ def create_committee(name, address, manager, phone, postal_code, username, displ
     check_password_salt(db.session, current_app.config["SECURITY_PASSWORD_SALT"])
     unit = Unit(kind=UnitKind.COMMITTEE, **values)
     db.session.add(unit)
+    db.session.flush()
+    # The new tree's own discipline list, to edit at /admin/disciplines/.
+    seed_default_disciplines(db.session, unit.id)
     accounts.create_account(
         unit,
         username=cleaned["username"],

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 import accounts as account_service
 import workflow
 from models import (
-    DEFAULT_DISCIPLINES,
     Discipline,
     Lecturer,
     Project,
@@ -25,6 +24,7 @@ from models import (
     UnitKind,
     User,
 )
+from models.discipline import seed_default_disciplines
 from workflow import Action
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -179,8 +179,8 @@ def seed(session: Session) -> str | None:
     """Create the demo data; return a summary, or None when it is there already."""
     if session.scalar(select(User.id).where(User.username == "bjcme")) is not None:
         return None
-    disciplines = ensure_disciplines(session)
     accounts = _create_units_and_accounts(session)
+    disciplines = seed_default_disciplines(session, accounts["bjcme"].unit_id)
     count = 0
     for owner, year, states in PLAN:
         for index, target in enumerate(states):
@@ -202,16 +202,6 @@ def _seed_filing_rules(session: Session, committee_id: int) -> None:
     for year in YEARS:
         for kind in RuleKind:
             set_rule(session, committee_id, year, kind, severity=Severity.WARN)
-
-
-def ensure_disciplines(session: Session) -> dict[str, Discipline]:
-    existing = {d.name: d for d in session.scalars(select(Discipline))}
-    for order, name in enumerate(DEFAULT_DISCIPLINES):
-        if name not in existing:
-            existing[name] = Discipline(name=name, sort_order=order)
-            session.add(existing[name])
-    session.flush()
-    return existing
 
 
 def _create_units_and_accounts(session: Session) -> dict[str, User]:

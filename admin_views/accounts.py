@@ -18,7 +18,7 @@ from flask_admin.helpers import get_form_data, get_redirect_target
 from flask_admin.model.template import EndpointLinkRowAction, TemplateLinkRowAction
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, select, true
+from sqlalchemy import case, func, inspect, select
 from wtforms import (
     IntegerField,
     PasswordField,
@@ -160,6 +160,9 @@ class UnitEditForm(CheckedForm):
     def record_errors(self) -> dict:
         errors = rules.validate_unit({name: self[name].data for name in UNIT_FIELDS})
         unit = form_object(self)
+        if self.name.data != unit.name and not permissions.can_rename_unit(account(), unit):
+            # The field is read-only on the page; a crafted POST is refused too.
+            return errors | {"name": _l("Only the committee can change this unit's name.")}
         if "name" not in errors and unit_name_taken(db.session, self.name.data, unit.parent, unit):
             errors["name"] = UNIT_NAME_TAKEN
         return errors
@@ -251,7 +254,11 @@ class DisciplineForm(CheckedForm):
             )
 
     def record_errors(self) -> dict:
-        stmt = select(Discipline.id).where(Discipline.name == self.name.data)
+        # Unique within the signed-in committee's own list (another tree may
+        # have the same name).
+        stmt = select(Discipline.id).where(
+            Discipline.name == self.name.data, permissions.discipline_ownership(account())
+        )
         discipline = form_object(self)
         if discipline is not None and discipline.id is not None:
             stmt = stmt.where(Discipline.id != discipline.id)
@@ -440,6 +447,9 @@ class UnitView(ManagementView):
                 (kind.value, kind.title) for kind in permissions.creatable_unit_kinds(account())
             ]
             form.parent.query_factory = self.parent_choices
+        unit = form_object(form)
+        if unit is not None and not permissions.can_rename_unit(account(), unit):
+            form.name.render_kw = {"readonly": True}
 
     def parent_choices(self) -> list[Unit]:
         """Active units the account may place a new unit under: a unit it manages
@@ -458,6 +468,9 @@ class UnitView(ManagementView):
             raise PermissionError(str(_not_under(unit.kind, unit.parent)))
         if not is_created and not permissions.can_manage_unit(account(), unit):
             raise PermissionError(gettext("You may not change this unit."))
+        renamed = inspect(unit).attrs.name.history.has_changes()
+        if renamed and not is_created and not permissions.can_rename_unit(account(), unit):
+            raise PermissionError(str(_l("Only the committee can change this unit's name.")))
 
     def handle_view_exception(self, exc: Exception) -> bool:
         if isinstance(exc, PermissionError):
@@ -664,8 +677,8 @@ class DisciplineView(ManagementView):
     form = DisciplineForm
 
     def scope(self):
-        # One list for the whole system; the permission says who may edit it.
-        return true()
+        # The committee's own list: another tree's id answers 404.
+        return permissions.discipline_ownership(account())
 
     def get_filters(self):
         return [_active_filter(Discipline.active)]
@@ -680,13 +693,27 @@ class DisciplineView(ManagementView):
         return form
 
     def on_model_change(self, form, discipline, is_created) -> None:
+        if is_created:
+            discipline.committee_id = permissions.own_committee_id(account())
+        elif discipline.committee_id != permissions.own_committee_id(account()):
+            raise PermissionError(gettext("You may not change this discipline."))
         if discipline.sort_order is None:
             # Not flushed first: the new row has no order yet.
             with self.db_session.no_autoflush:
                 discipline.sort_order = self._next_sort_order()
 
+    def handle_view_exception(self, exc: Exception) -> bool:
+        if isinstance(exc, PermissionError):
+            flash(str(exc), "error")
+            return True
+        return super().handle_view_exception(exc)
+
     def _next_sort_order(self) -> int:
-        highest = self.db_session.scalar(select(func.max(Discipline.sort_order)))
+        highest = self.db_session.scalar(
+            select(func.max(Discipline.sort_order)).where(
+                permissions.discipline_ownership(account())
+            )
+        )
         return min((highest or 0) + 1, MAX_SORT_ORDER)
 
 

@@ -16,7 +16,6 @@ from flask_admin.form import BaseForm
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from wtforms import SelectChoice, fields, validators
 from wtforms.fields.core import UnboundField
 from wtforms.validators import ValidationError
@@ -29,7 +28,6 @@ from admin_views.rules import flash_rule_check
 from extensions import db
 from models import (
     LEVELS_OF_KIND,
-    Discipline,
     Lecturer,
     ProjectEvent,
     ProjectLevel,
@@ -312,8 +310,9 @@ class ProjectFormMixin:
         # One possible level is simply that level; with more, the unit chooses.
         form.level.choices = levels if len(levels) == 1 else [BLANK_CHOICE, *levels]
         form.mode.choices = [BLANK_CHOICE, *form.mode.choices]
+        # The active disciplines of the unit's own committee only.
         form.discipline.query_factory = lambda: self.db_session.scalars(
-            select(Discipline).where(Discipline.active).order_by(Discipline.sort_order)
+            permissions.committee_disciplines(account())
         ).all()
         form.discipline.allow_blank = True
         form.discipline.blank_text = str(CHOOSE)

@@ -259,8 +259,11 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
         return [(s.value, s.title) for s in ProjectState if s not in hidden]
 
     def _discipline_options(self):
+        # The account's committee's list (inactive ones too: old projects use them).
         rows = self.db_session.execute(
-            select(Discipline.id, Discipline.name).order_by(Discipline.sort_order)
+            permissions.committee_disciplines(account(), active_only=False).with_only_columns(
+                Discipline.id, Discipline.name
+            )
         )
         return [(r.id, r.name) for r in rows]
 

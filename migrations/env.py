@@ -28,9 +28,21 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     conf_args = current_app.extensions["migrate"].configure_args
     with db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a SQLite table (copy, drop, rename); with foreign
+            # keys on, dropping a referenced table fails. Off for the migration only
+            # (outside a transaction, where SQLite honours it), checked at the end.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
+            if broken:
+                raise RuntimeError(f"Foreign keys broken by the migration: {broken}")
 
 
 if context.is_offline_mode():

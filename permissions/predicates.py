@@ -35,6 +35,14 @@ def can_manage_unit(account, unit) -> bool:
     return False
 
 
+def can_rename_unit(account, unit) -> bool:
+    """May change ``unit``'s name: a society edits only its own unit's contact
+    details, never its name (the committee named it)."""
+    if not can_manage_unit(account, unit):
+        return False
+    return not (account.unit.kind is UnitKind.SOCIETY and unit.id == account.unit_id)
+
+
 def can_deactivate_unit(account, unit) -> bool:
     """Deactivate (never delete) a subordinate unit; nobody deactivates their own."""
     return can_manage_unit(account, unit) and unit.id != account.unit_id

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Select, exists, false, or_, select
 
-from models import AuditEntry, Project, ProjectEvent, ProjectState, Unit, UnitKind, User
+from models import AuditEntry, Discipline, Project, ProjectEvent, ProjectState, Unit, UnitKind, User
 
 
 def _usable(account) -> bool:
@@ -122,6 +122,29 @@ def audit_visibility(account) -> ColumnElement[bool]:
 
 def visible_audit_entries(account) -> Select:
     return select(AuditEntry).where(audit_visibility(account))
+
+
+def own_committee_id(account) -> int | None:
+    """The committee at the top of the account's tree (its own unit for a committee)."""
+    return account.unit.committee_id if _usable(account) else None
+
+
+def discipline_ownership(account) -> ColumnElement[bool]:
+    """The WHERE clause of the disciplines ``account`` may read: its own
+    committee's list, never another tree's."""
+    committee_id = own_committee_id(account)
+    if committee_id is None:
+        return false()
+    return Discipline.committee_id == committee_id
+
+
+def committee_disciplines(account, active_only: bool = True) -> Select:
+    """The account's committee's disciplines, in the committee's order (the
+    project form's select, the list filter, the import template)."""
+    stmt = select(Discipline).where(discipline_ownership(account))
+    if active_only:
+        stmt = stmt.where(Discipline.active)
+    return stmt.order_by(Discipline.sort_order, Discipline.id)
 
 
 def creatable_unit_kinds(account) -> tuple[UnitKind, ...]:

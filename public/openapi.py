@@ -204,7 +204,8 @@ LIST_PARAMETERS = [
     _query(
         "discipline",
         {"type": "integer", "minimum": 1, "maximum": search.ID_MAX},
-        "Discipline id (学科), as in discipline_id",
+        "Discipline id (学科), as in discipline_id; matches every project whose discipline"
+        " has that id's name (each committee keeps its own list, with its own ids)",
     ),
     _query(
         "unit",

@@ -261,7 +261,13 @@ def conditions(params: SearchParams) -> list:
     if params.level is not None:
         terms.append(Project.level == params.level)
     if params.discipline is not None:
-        terms.append(Project.discipline_id == params.discipline)
+        # Each committee keeps its own list, so one name may have an id per tree:
+        # the catalog (every tree's published projects) filters by the name.
+        same_name = select(Discipline.id).where(
+            Discipline.name
+            == select(Discipline.name).where(Discipline.id == params.discipline).scalar_subquery()
+        )
+        terms.append(Project.discipline_id.in_(same_name))
     if params.unit is not None:
         terms.append(Project.owner_unit_id == params.unit)
     # 举办日期 overlapping the range: it starts before the range ends and ends after it starts.
@@ -412,12 +418,15 @@ def get_published(session: Session, project_id: int) -> Project | None:
 
 
 def discipline_options(session: Session) -> list[tuple[int, str]]:
-    """Disciplines that have at least one published project, in the committee's order."""
+    """The names of the disciplines that have at least one published project, each
+    once (every tree keeps its own list; the filter matches the name), in the
+    committees' order. A name no published project uses is never shown."""
     used = published_projects().where(Project.discipline_id == Discipline.id).exists()
     stmt = (
-        select(Discipline.id, Discipline.name)
+        select(func.min(Discipline.id), Discipline.name)
         .where(used)
-        .order_by(Discipline.sort_order, Discipline.name)
+        .group_by(Discipline.name)
+        .order_by(func.min(Discipline.sort_order), Discipline.name)
     )
     return [tuple(row) for row in session.execute(stmt)]
 

@@ -22,6 +22,7 @@ from models import (
     UnitKind,
     User,
 )
+from models.discipline import seed_default_disciplines
 
 _names = itertools.count(1)
 
@@ -53,23 +54,30 @@ def make_user(session, unit: Unit, username: str | None = None, **fields) -> Use
     )
 
 
-def discipline(session) -> Discipline:
-    found = session.scalar(select(Discipline).limit(1))
-    if found is None:
-        found = Discipline(name="临床内科学")
-        session.add(found)
-        session.flush()
-    return found
+def discipline(session, committee_id: int | None = None) -> Discipline:
+    """临床内科学 of the committee's own list (the first committee's without one),
+    the default list seeded when the committee lacks it."""
+    if committee_id is None:
+        committee_id = session.scalar(
+            select(Unit.id).where(Unit.kind == UnitKind.COMMITTEE).order_by(Unit.id)
+        )
+    found = session.scalar(
+        select(Discipline).where(
+            Discipline.committee_id == committee_id, Discipline.name == "临床内科学"
+        )
+    )
+    return found or seed_default_disciplines(session, committee_id)["临床内科学"]
 
 
 def project_fields(session, owner: User, **overrides) -> dict:
     issuer = owner.unit.kind is UnitKind.ISSUER
+    if not {"discipline", "discipline_id"} & set(overrides):
+        overrides["discipline"] = discipline(session, owner.unit.committee_id)
     return {
         "year": 2026,
         "project_no": f"2026-01-{next(_names):03d}(国)" if issuer else None,
         "name": f"测试项目{next(_names)}",
         "level": ProjectLevel.NATIONAL if issuer else ProjectLevel.SOCIETY_I,
-        "discipline": discipline(session),
         "organizer": owner.unit.name,
         "principal": "张医生",
         "principal_title": "主任医师",
@@ -112,6 +120,7 @@ def make_tree(session, prefix: str = "") -> dict[str, User]:
     society = make_unit(session, UnitKind.SOCIETY, committee)
     branch = make_unit(session, UnitKind.BRANCH, society)
     issuer = make_unit(session, UnitKind.ISSUER, committee)
+    seed_default_disciplines(session, committee.id)
     return {
         key: make_user(session, unit, f"{prefix}{key}")
         for key, unit in {
