@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import cache
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -117,6 +118,10 @@ class BadValue(ValueError):
 
 
 def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)  # what a date cell gives: no strptime needed
+    except ValueError:
+        pass
     for fmt in DATE_FORMATS:
         try:
             return datetime.strptime(text, fmt).date()
@@ -152,6 +157,7 @@ def enum_choices(enum_cls, allowed=None) -> dict[str, object]:
     return choices
 
 
+@cache
 def max_length(model, field: str) -> int | None:
     return getattr(model.__table__.columns[field].type, "length", None)
 

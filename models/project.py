@@ -257,19 +257,22 @@ def _lecturer_changes_move_the_version(session: Session, flush_context, instance
     """A project's lecturers are part of it: adding, changing or removing one
     updates the project row too, so its version moves (and an edit based on the
     old version is refused) even when none of the project's own columns changed."""
+    # ``session.new``, ``.dirty`` and ``.deleted`` build a new set on each access:
+    # read once, not per object (a batch import flushes thousands of new projects).
+    new, dirty, deleted = session.new, session.dirty, session.deleted
     touched = {
         lecturer.project
-        for lecturer in (*session.new, *session.dirty, *session.deleted)
+        for lecturer in (*new, *dirty, *deleted)
         if isinstance(lecturer, Lecturer)
-        and (lecturer not in session.dirty or session.is_modified(lecturer))
+        and (lecturer not in dirty or session.is_modified(lecturer))
     }
     # A lecturer taken out of the list no longer points at its project: the
     # project's own list changed instead.
     touched |= {
         project
-        for project in session.dirty
+        for project in dirty
         if isinstance(project, Project) and session.is_modified(project)
     }
     for project in touched - {None}:
-        if project in session and project not in session.new and project not in session.deleted:
+        if project in session and project not in new and project not in deleted:
             project.updated_at = utcnow()

@@ -140,19 +140,28 @@ def _event(account, project, action, from_state, to_state, reason=None, now=None
 def create(session: Session, account, project: Project, reason: str | None = None) -> Project:
     """Add ``project`` as a draft of the account's own entry unit; ``reason`` is
     the history's note on how it came (e.g. a batch import)."""
+    create_many(session, account, [project], reason)
+    return project
+
+
+def create_many(session: Session, account, projects: list[Project], reason=None) -> None:
+    """Add ``projects`` as drafts of the account's own entry unit: one flush (the
+    ORM batches the INSERTs) and one INSERT of their history rows, so a batch
+    import of thousands costs a few statements per table, not per project."""
     unit = account.unit
     if not (account.is_active and unit.kind.is_entry):
         raise NotAllowed(_l("Only an entry unit can add projects."))
-    project.owner_unit = unit
-    if not project.organizer:
-        project.organizer = unit.name
-    session.add(project)
+    for project in projects:
+        project.owner_unit = unit
+        if not project.organizer:
+            project.organizer = unit.name
+    session.add_all(projects)
     session.flush()
-    session.execute(
-        insert(ProjectEvent),
-        [_event(account, project, Action.CREATE, None, ProjectState.DRAFT, reason)],
-    )
-    return project
+    if projects:
+        session.execute(
+            insert(ProjectEvent),
+            [_event(account, p, Action.CREATE, None, ProjectState.DRAFT, reason) for p in projects],
+        )
 
 
 def edit(session: Session, account, project: Project, reason: str | None = None) -> None:
