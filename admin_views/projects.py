@@ -43,6 +43,7 @@ from models import (
     ProjectMode,
     ProjectState,
     Unit,
+    search_index,
 )
 from models.vocabulary import PROJECT_LABELS, label
 from workflow import Action, WorkflowError
@@ -326,6 +327,20 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
             # The page's rows are known now: their reasons in one query, for the state cells.
             g.reason_notes = self.reason_notes(data)
         return count, data
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        """Flask-Admin's ILIKE per term, plus the trigram index's candidates for the
+        terms it can look up (SQLite; PostgreSQL's index serves the ILIKE itself)."""
+        query, count_query, joins, count_joins = super()._apply_search(
+            query, count_query, joins, count_joins, search
+        )
+        terms = [t[1:] if t[:1] in "^=" else t for t in search.split(" ") if t]
+        indexed = search_index.matches(self.column_searchable_list, terms, wildcards=True)
+        if indexed is not None:
+            query = query.filter(indexed)
+            if count_query is not None:
+                count_query = count_query.filter(indexed)
+        return query, count_query, joins, count_joins
 
     def reason_notes(self, projects) -> dict[int, str]:
         """For each project last returned or withdrawn with a reason: that reason,

@@ -6,6 +6,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from models.search_index import outside_models, repair_sqlite
+
 config = context.config
 if config.config_file_name is not None and not logging.getLogger().handlers:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -20,6 +22,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_object=outside_models,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -34,9 +37,18 @@ def run_migrations_online() -> None:
             # keys on, dropping a referenced table fails. Off for the migration only
             # (outside a transaction, where SQLite honours it), checked at the end.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            include_object=outside_models,
+            **conf_args,
+        )
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                # A batch migration rebuilds ``projects`` by copy and rename, which
+                # drops its triggers: put the search index's back (and refill it).
+                repair_sqlite(connection)
         if sqlite:
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
             connection.exec_driver_sql("PRAGMA foreign_keys=ON")

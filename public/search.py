@@ -17,7 +17,7 @@ from sqlalchemy import Select, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, selectinload
 from wtforms import Field, Form, validators
 
-from models import Discipline, Project, ProjectEvent, ProjectLevel, Unit
+from models import Discipline, Project, ProjectEvent, ProjectLevel, Unit, search_index
 from permissions import published_projects
 
 KEYWORD_MAX = 100
@@ -256,6 +256,9 @@ def conditions(params: SearchParams) -> list:
                 Project.principal.icontains(params.q, autoescape=True),
             )
         )
+        indexed = search_index.matches(search_index.COLUMNS, [params.q])
+        if indexed is not None:
+            terms.append(indexed)
     if params.year is not None:
         terms.append(Project.year == params.year)
     if params.level is not None:

@@ -1,0 +1,174 @@
+"""The trigram index changes how the keyword searches find rows, never which rows.
+
+For many terms (one, two and more Chinese characters, ASCII in either case, numbers,
+LIKE wildcards, quotes), the panel's search and the public keyword search return exactly
+the rows of the plain ILIKE scan, on both databases; on SQLite the index is really used
+for terms of three characters or more and kept in step when rows change."""
+
+from __future__ import annotations
+
+import pytest
+from flask import current_app
+from sqlalchemy import or_, select, text
+
+from admin_views.projects import ProjectView
+from models import Project, ProjectState, search_index
+from public import search
+from tests.factories import make_project
+
+TERMS = [
+    # one and two Chinese characters: below the trigram, matched by the scan
+    "心",
+    "会",
+    "内科",
+    "研讨",
+    "针灸",
+    # three and more
+    "研讨会",
+    "心血管",
+    "培训班",
+    "心力衰竭诊治",
+    "北京协和",
+    "不存在的词语",
+    # ASCII, numbers, mixed case, punctuation
+    "ABC",
+    "abc",
+    "AbC-xyz",
+    "2026",
+    "01",
+    "2026-01",
+    "(国)",
+    "张医生",
+    # LIKE wildcards and FTS5 syntax characters taken literally (public) or as
+    # wildcards (panel, where Flask-Admin does not escape them)
+    "100%",
+    "_针",
+    "a%b",
+    '"引号"',
+    "AND",
+    "x OR y",
+    "*",
+    "Ａｂｃ",
+]
+
+EXTRA_NAMES = [
+    "ABC-XYZ 国际研讨会",
+    "abc 心力衰竭诊治进展",
+    'a%b 与 "引号" 的培训班',
+    "x OR y 逻辑 AND 推理 * 研讨",
+    "全角 Ａｂｃ 字母",
+]
+
+
+@pytest.fixture
+def projects(demo, session):
+    """The demo projects plus a few names with ASCII, quotes, wildcards and full-width
+    letters, published (the public search sees them) and not."""
+    owner = demo["pumch"]
+    for i, name in enumerate(EXTRA_NAMES):
+        state = ProjectState.PUBLISHED if i % 2 == 0 else ProjectState.DRAFT
+        make_project(session, owner, state, name=name, principal=f"Dr Abc{i}")
+    session.commit()
+    return session
+
+
+def _admin_view() -> ProjectView:
+    admin = current_app.extensions["admin"][0]
+    return next(v for v in admin._views if isinstance(v, ProjectView))
+
+
+def _panel_ids(session, term: str, *, indexed: bool) -> set[int]:
+    view = _admin_view()
+    query = select(Project.id)
+    if indexed:
+        query, *_ = view._apply_search(query, None, {}, {}, term)
+    else:
+        query, *_ = super(ProjectView, view)._apply_search(query, None, {}, {}, term)
+    return set(session.scalars(query))
+
+
+def _public_ids(session, term: str, *, indexed: bool) -> set[int]:
+    if indexed:
+        stmt = search.matching(search.SearchParams(q=term))
+    else:
+        stmt = search.published_projects().where(
+            or_(
+                *(
+                    getattr(Project, c).icontains(term, autoescape=True)
+                    for c in search_index.COLUMNS
+                )
+            )
+        )
+    return set(session.scalars(stmt.with_only_columns(Project.id)))
+
+
+@pytest.mark.parametrize("term", TERMS)
+def test_panel_search_same_rows_as_the_scan(projects, term):
+    assert _panel_ids(projects, term, indexed=True) == _panel_ids(projects, term, indexed=False)
+
+
+@pytest.mark.parametrize("term", TERMS)
+def test_public_search_same_rows_as_the_scan(projects, term):
+    assert _public_ids(projects, term, indexed=True) == _public_ids(projects, term, indexed=False)
+
+
+def test_several_terms_and_prefixes_in_the_panel(projects):
+    for search_text in ("心 研讨会", "abc 心力衰竭", "^ABC", "=abc", "内科 2026 研讨"):
+        assert _panel_ids(projects, search_text, indexed=True) == _panel_ids(
+            projects, search_text, indexed=False
+        )
+
+
+def test_terms_found_at_all(projects):
+    """The comparison above is not vacuous: common terms do match rows."""
+    for term in ("心", "研讨会", "abc", "Ａｂｃ"):
+        assert _panel_ids(projects, term, indexed=True), term
+    assert _public_ids(projects, "ABC-XYZ", indexed=True)
+
+
+def test_short_terms_are_not_looked_up(projects):
+    assert search_index.matches(search_index.COLUMNS, ["内科"]) is None
+    assert search_index.matches(search_index.COLUMNS, ["a%bc"], wildcards=True) is None
+    assert search_index.matches(search_index.COLUMNS, ["研讨会"]) is not None
+
+
+def test_sqlite_index_used_and_kept_in_step(projects, backend):
+    if backend != "sqlite" or not search_index.SQLITE_HAS_TRIGRAM:
+        pytest.skip("the FTS5 index is SQLite's")
+    session = projects
+    sql = str(
+        search.matching(search.SearchParams(q="研讨会")).compile(dialect=session.get_bind().dialect)
+    )
+    assert "projects_search MATCH" in sql
+    plan = " ".join(
+        str(row[-1])
+        for row in session.execute(
+            text(
+                "EXPLAIN QUERY PLAN SELECT rowid FROM projects_search"
+                " WHERE projects_search MATCH '\"研讨会\"'"
+            )
+        )
+    )
+    assert "VIRTUAL TABLE INDEX" in plan
+    project = session.scalars(select(Project).where(Project.name == EXTRA_NAMES[0])).one()
+    project.name = "改名后的远程会诊课程"
+    session.commit()
+    assert _panel_ids(session, "远程会诊", indexed=True) == {project.id}
+    assert project.id not in _panel_ids(session, "ABC-XYZ", indexed=True)
+    session.delete(project)
+    session.commit()
+    assert _panel_ids(session, "远程会诊", indexed=True) == set()
+    # The index holds exactly the table's rows (FTS5's own consistency check).
+    session.execute(text("INSERT INTO projects_search(projects_search) VALUES ('integrity-check')"))
+
+
+def test_postgresql_trigram_indexes_exist(projects, backend):
+    if backend != "postgresql":
+        pytest.skip("pg_trgm is PostgreSQL's")
+    session = projects
+    names = set(
+        session.scalars(text("SELECT indexname FROM pg_indexes WHERE tablename = 'projects'"))
+    )
+    has_extension = session.scalar(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'"))
+    if has_extension:
+        assert set(search_index.PG_INDEXES) <= names
