@@ -7,7 +7,7 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from admin_views import accounts, help, imports, messages, projects, security_log
-from admin_views.base import local_time
+from admin_views.base import guard_request, local_time
 from admin_views.dashboard import Dashboard
 from admin_views.menu import add_project_search
 from admin_views.rules import register as register_rules
@@ -27,6 +27,8 @@ def init_admin(app: Flask) -> Admin:
     # One way to show a time (Beijing, to the minute) and one set of field
     # labels, for every template of the panel.
     app.add_template_filter(local_time, "local_time")
+    # Ids, pages and NUL characters bounded before any panel view reads them.
+    app.before_request(guard_request)
     app.context_processor(template_vocabulary)
     projects.register(admin)
     add_project_search(admin)  # 项目查询, after the project lists

@@ -76,15 +76,70 @@ def account():
     return None
 
 
+# Every key is a PostgreSQL ``integer``: a larger number can match no row (and
+# SQLite cannot even bind one of 2**63 or more).
+ID_MAX = 2**31 - 1
+# Far beyond any list's last page; a larger one is a crafted request.
+PAGE_MAX = 100_000
+# Query and form parameters that carry whole numbers, with the answer to a value
+# that is not one (plain ASCII digits within the bound): an id that cannot
+# exist is not found; a page or a year that cannot be is a bad request.
+INTEGER_PARAMETERS = {
+    "id": (ID_MAX, 404),
+    "copy": (ID_MAX, 404),
+    "a": (ID_MAX, 404),
+    "b": (ID_MAX, 404),
+    "page": (PAGE_MAX, 400),
+    "page_size": (PAGE_MAX, 400),
+    "year": (9999, 400),
+}
+
+
+def whole_number(value, high: int = ID_MAX) -> int | None:
+    """``value`` as a whole number from 0 to ``high``, or None. Only ASCII digits:
+    ``int()`` also reads other scripts' digits (``"٣"`` is 3) and signs."""
+    text = value if isinstance(value, str) else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(high)):
+        return None
+    number = int(text)
+    return number if number <= high else None
+
+
+def parse_id(value) -> int | None:
+    """A row id from the browser (1 to ``ID_MAX``), or None."""
+    number = whole_number(value)
+    return number if number else None
+
+
 def row_ids(values: Iterable) -> list[int]:
     """Row ids posted by the browser as integers; anything else matches nothing."""
-    ids = []
-    for value in values:
-        try:
-            ids.append(int(value))
-        except (TypeError, ValueError):
-            continue
-    return ids
+    return [key for key in (parse_id(value) for value in values) if key is not None]
+
+
+def guard_request() -> None:
+    """Bounds every panel request's input before a view reads it (a
+    ``before_request`` of the app, for ``/admin/``): a NUL character anywhere is a
+    bad request (PostgreSQL refuses it in text), and the whole-number parameters
+    (``INTEGER_PARAMETERS``) must be plain digits within their bound."""
+    if not request.path.startswith("/admin"):
+        return
+    sources = [request.args]
+    if request.method == "POST" and request.mimetype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        sources.append(request.form)
+    for source in sources:
+        for key, values in source.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
+                abort(400)
+            bound = INTEGER_PARAMETERS.get(key)
+            if bound is None:
+                continue
+            high, status = bound
+            for value in values:
+                if value != "" and whole_number(value, high) is None:
+                    abort(status)
 
 
 class ListedChoiceMixin:
@@ -169,9 +224,8 @@ class ScopedModelView(InternalHooks, ModelView):
 
     def get_one(self, id):
         """A scoped lookup; an id outside the scope answers 404 as if absent."""
-        try:
-            key = int(id)  # every model of ours has an integer key
-        except (TypeError, ValueError):
+        key = parse_id(id)  # every model of ours has an integer key
+        if key is None:
             abort(404)
         found = self.get_query().filter(self.model.id == key).one_or_none()
         if found is None:
@@ -286,7 +340,8 @@ class ChoiceFilter(ScopedFilterMixin, BaseFilter):
     def __init__(self, column, name, options_factory, coerce=str):
         super().__init__(name, options_factory=options_factory)
         self.column = column
-        self.coerce = coerce
+        # An integer column's value is bounded like an id (never "٣" read as 3).
+        self.coerce = _bounded_int if coerce is int else coerce
 
     def validate(self, value) -> bool:
         try:
@@ -303,3 +358,10 @@ class ChoiceFilter(ScopedFilterMixin, BaseFilter):
 
     def operation(self):
         return _l("equals")
+
+
+def _bounded_int(value) -> int:
+    number = whole_number(value)
+    if number is None:
+        raise ValueError(value)
+    return number

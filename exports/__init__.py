@@ -119,7 +119,11 @@ def neutralise(value: Any) -> Any:
     numeric), while the text ``"-5"`` or ``"=HYPERLINK(...)"`` becomes ``"'-5"`` and
     ``"'=HYPERLINK(...)"``, which spreadsheets display as plain text.
     """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    # Spreadsheets skip leading blanks and line breaks before reading "=" (" =1+1",
+    # "\n=cmd|..."): the first visible character decides too.
+    if isinstance(value, str) and (
+        value.startswith(FORMULA_PREFIXES) or value.lstrip().startswith(FORMULA_PREFIXES[:4])
+    ):
         return "'" + value
     return value
 
