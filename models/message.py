@@ -1,5 +1,5 @@
 """Notifications (消息提醒): in-app messages, the mail outbox and each account's
-choice of e-mail (docs/domain.md#notifications).
+choice of e-mail (docs/notifications.md).
 
 A message goes to a unit (every account of it reads the same message, like a
 shared in-tray) or to one account. One bulk action writes one message per

@@ -1,4 +1,4 @@
-"""Who is told about a bulk action (docs/domain.md#notifications): pure, no
+"""Who is told about a bulk action (docs/notifications.md): pure, no
 database.
 
 - 上报 by a branch: its society; by a society or an issuer: the committee.

@@ -116,9 +116,15 @@ def write(session: Session, action, account, moves, reason) -> list[int]:
         }
         for n in kept
     ]
-    ids = list(
-        session.scalars(insert(Message).returning(Message.id, sort_by_parameter_order=True), rows)
-    )
+    # Matched back by unit (one message per unit): asking RETURNING for the rows'
+    # order would make SQLite insert them one statement each.
+    id_of_unit = {
+        unit_id: message_id
+        for message_id, unit_id in session.execute(
+            insert(Message).returning(Message.id, Message.unit_id), rows
+        )
+    }
+    ids = [id_of_unit[row["unit_id"]] for row in rows]
     if current_app.config.get("MAIL_SERVER"):
         letters = [
             {
