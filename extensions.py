@@ -1,6 +1,7 @@
 """Extensions, created once without an app and bound in ``create_app``."""
 
 from flask_babel import Babel
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -18,6 +19,9 @@ csrf = CSRFProtect()
 # constructor argument only: ``init_app`` ignores it).
 security = Security(password_util_cls=PolicyPasswordUtil)
 babel = Babel()
+# The public catalog's option lists and totals (``public.catalog``): in-process by
+# default, Redis when REDIS_URL is set so that every worker shares them.
+cache = Cache()
 
 
 def new_limiter() -> Limiter:

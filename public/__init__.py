@@ -13,7 +13,10 @@ from flask import Flask
 def init_public(app: Flask) -> None:
     """Register the public pages and the API on ``app``."""
     from public.api import bp as api_bp
+    from public.catalog import init_cache
     from public.views import bp as pages_bp
+
+    init_cache(app)
 
     app.register_blueprint(pages_bp)
     app.register_blueprint(api_bp)

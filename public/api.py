@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, NotFound
 
 from extensions import db
-from public import search, serialize
+from public import catalog, search, serialize
 from public.caching import conditional
 from public.openapi import openapi_document
 
@@ -41,7 +41,7 @@ def projects() -> Response:
     if params.updated_since is not None:
         result = search.changes_page(session, params)
     else:
-        result = search.page(session, params, lecturers=True)
+        result = search.page(session, params, lecturers=True, total=catalog.count(session, params))
     with force_locale(LABEL_LOCALE):
         items = [serialize.item_json(item) for item in result.items]
     body = {

@@ -313,7 +313,9 @@ class Page:
         return max(1, math.ceil(self.total / self.per_page))
 
 
-def page(session: Session, params: SearchParams, *, lecturers: bool = False) -> Page:
+def page(
+    session: Session, params: SearchParams, *, lecturers: bool = False, total: int | None = None
+) -> Page:
     """One page of the search: three statements (four with ``lecturers``), whatever its size.
 
     The page's ids are chosen first, sorting only (key, id) pairs; then just those rows are
@@ -321,7 +323,8 @@ def page(session: Session, params: SearchParams, *, lecturers: bool = False) -> 
     collection, in one extra SELECT ... IN. Sorting whole joined rows to keep twenty of
     them is what made a large catalog slow.
     """
-    total = count(session, params)
+    if total is None:  # the callers pass the cached total (``public.catalog.count``)
+        total = count(session, params)
     if not total:
         return Page([], total, params.page, params.per_page)
     window = (

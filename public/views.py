@@ -12,7 +12,7 @@ import exports
 from extensions import db
 from models import Project, ProjectLevel, utcnow
 from models.vocabulary import label, template_vocabulary
-from public import search, serialize
+from public import catalog, search, serialize
 from public.caching import conditional
 
 bp = Blueprint("public", __name__, template_folder="templates")
@@ -53,12 +53,9 @@ def _explain(error: search.BadParameter) -> str:
 
 def _options() -> dict:
     """The choices of the search form, each drawn from published projects only."""
-    session = db.session
     return {
-        "years": search.year_options(session),
+        **catalog.options(db.session),
         "levels": list(ProjectLevel),
-        "disciplines": search.discipline_options(session),
-        "units": search.unit_options(session),
         "sorts": search.SORT_TITLES,
         "per_page_choices": (10, 20, 50, 100),
     }
@@ -83,7 +80,7 @@ def index():
         params = search.parse(request.args)
     except search.BadParameter as error:
         return _search_page(None, None, _explain(error), 400)
-    result = search.page(db.session, params)
+    result = search.page(db.session, params, total=catalog.count(db.session, params))
     return _search_page(params, result)
 
 
@@ -104,7 +101,7 @@ def _export(kind: str):
     except search.BadParameter as error:
         return _search_page(None, None, _explain(error), 400)
     limit = exports.row_limit(kind)
-    total = search.count(db.session, params)
+    total = catalog.count(db.session, params)
     if limit and total > limit:
         message = _(
             "%(total)s projects match: more than the %(limit)s an export may hold. "
@@ -112,7 +109,7 @@ def _export(kind: str):
             total=total,
             limit=limit,
         )
-        return _search_page(params, search.page(db.session, params), message, 400)
+        return _search_page(params, search.page(db.session, params, total=total), message, 400)
     stem = _("Published CME projects")
     filename = f"{stem}_{format_date(utcnow(), 'yyyy-MM-dd')}.{kind}"
     rows = _export_rows(params, total)

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
-from extensions import db
+from extensions import cache, db
 from models import User
 from tests.snapshot import Snapshot, accounts_by_username, build_once, restore
 from tests.snapshot import wipe as _wipe  # the name test_workflow_matrix imports
@@ -98,6 +98,9 @@ def app_on_empty_db(app) -> Iterator[Flask]:
         # The login rate limits count per app, in memory: each test starts afresh.
         for limiter in app.extensions.get("limiter", ()):
             limiter.reset()
+        # The catalog's cache is keyed by the version row the snapshot restores: rows
+        # a test wrote past the workflow must not leave their lists to the next test.
+        cache.clear()
         yield app
         db.session.rollback()
         db.session.remove()

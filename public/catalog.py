@@ -1,0 +1,98 @@
+"""The public catalog's option lists and totals, cached until the catalog changes.
+
+Reading the 年度/学科/申报单位 options and a search's total means reading every published
+row; done on every visit it made ``/`` grow with the catalog. They are kept in the cache
+(``extensions.cache``: in-process, or Redis when ``REDIS_URL`` is set) under a key that
+holds the catalog's *version*, a token in the ``settings`` table that the workflow
+replaces, in the same transaction, whenever a project enters or leaves the published
+state (publish, withdraw, or any other move from or to it). The next request reads the
+new token (one primary-key lookup) and so never sees a stale list: nothing has to be
+deleted from the cache, and every worker sharing Redis agrees at once.
+
+Renaming a unit or a discipline does not change the token; entries also expire after
+``CATALOG_CACHE_SECONDS`` (10 minutes by default), which bounds how long an old name shows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+
+from flask import Flask, g
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from extensions import cache
+from models import ProjectState, Setting
+from public import search
+from workflow import hooks
+
+VERSION = "catalog_version"
+PUBLISHED = ProjectState.PUBLISHED.value
+
+
+def init_cache(app: Flask) -> None:
+    """Bind the cache: Redis when ``REDIS_URL`` is set (shared by every worker), else
+    the process's memory."""
+    redis_url = app.config.get("REDIS_URL") or os.environ.get("REDIS_URL")
+    app.config.setdefault("REDIS_URL", redis_url)
+    app.config.setdefault("CATALOG_CACHE_SECONDS", 600)
+    app.config.setdefault("CACHE_TYPE", "RedisCache" if redis_url else "SimpleCache")
+    app.config.setdefault("CACHE_REDIS_URL", redis_url)
+    app.config.setdefault("CACHE_KEY_PREFIX", "cme:")
+    app.config.setdefault("CACHE_DEFAULT_TIMEOUT", app.config["CATALOG_CACHE_SECONDS"])
+    cache.init_app(app)
+
+
+def bump(session: Session) -> None:
+    """Give the catalog a new version, in the caller's transaction (one statement). A
+    random token rather than a counter: two databases sharing one Redis never collide."""
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    token = uuid.uuid4().hex
+    stmt = insert(Setting).values(name=VERSION, value=token)
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=[Setting.name], set_={"value": token})
+    )
+
+
+@hooks.moved.connect
+def _catalog_changed(action, *, session, account, moves, reason):
+    if any(PUBLISHED in (move.source, move.target) for move in moves):
+        bump(session)
+
+
+def version(session: Session) -> str:
+    """The catalog's current version, read once per request."""
+    if "catalog_version" not in g:
+        found = session.scalar(select(Setting.value).where(Setting.name == VERSION))
+        g.catalog_version = found or "initial"
+    return g.catalog_version
+
+
+def cached(session: Session, name: str, compute: Callable[[], object]):
+    """``compute()``, or its value for the current version from the cache."""
+    key = f"catalog:{version(session)}:{name}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value)
+    return value
+
+
+def options(session: Session) -> dict:
+    """The search form's 年度, 学科 and 申报单位 choices (published projects only)."""
+    return {
+        "years": cached(session, "years", lambda: search.year_options(session)),
+        "disciplines": cached(session, "disciplines", lambda: search.discipline_options(session)),
+        "units": cached(session, "units", lambda: search.unit_options(session)),
+    }
+
+
+def count(session: Session, params: search.SearchParams) -> int:
+    """How many published projects match ``params``' filters (paging and sorting aside)."""
+    filters = params.query_args(sort=None, page=None, per_page=None)
+    key = "count:" + "&".join(f"{k}={v}" for k, v in sorted(filters.items()))
+    return cached(session, key, lambda: search.count(session, params))
