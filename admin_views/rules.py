@@ -14,10 +14,10 @@ from flask_admin import BaseView, expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from wtforms import BooleanField, Form, IntegerField, SelectChoice, SelectField, validators
+from wtforms import BooleanField, Form, IntegerField, SelectChoice, validators
 
 import workflow
-from admin_views.base import account
+from admin_views.base import ChoiceField, account
 from extensions import db
 from models import DEFAULT_PARAMS, ProjectLevel, ProjectState, RuleKind, Severity, UnitKind, rules
 from workflow import Action
@@ -55,10 +55,10 @@ def rules_form(settings: dict, formdata=None) -> Form:
         setattr(
             RulesForm,
             _field_name(kind, "severity"),
-            SelectField(
+            ChoiceField(
                 _l("When broken"),
+                # A select always has one of its choices; ChoiceField refuses others in Chinese.
                 choices=[SelectChoice(s.value, s.title) for s in Severity],
-                validators=[validators.InputRequired()],
             ),
         )
         for name in DEFAULT_PARAMS[kind]:

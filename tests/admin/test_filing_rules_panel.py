@@ -244,3 +244,15 @@ def test_copy_is_scoped_to_the_units_own_projects(login_as, browser, session, de
     login_as("bma")
     details = browser.get(f"/admin/review/details/?id={theirs.id}").get_data(as_text=True)
     assert "复制为新项目" not in details
+
+
+def test_an_unknown_severity_is_refused_in_chinese(login_as, browser, session, demo):
+    login_as("bjcme")
+    _, data = rules_form(browser, 2026)
+    data["deadline-severity"] = "sometimes"
+    html = browser.client.post("/admin/rules/?year=2026", data=data).get_data(as_text=True)
+    assert "请从列表中选择" in html
+    assert (
+        filing_rules.settings_of(session, demo["bjcme"].unit_id, 2026)[RuleKind.DEADLINE].severity
+        is Severity.WARN
+    )
