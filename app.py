@@ -66,6 +66,10 @@ class DefaultConfig:
     SECURITY_POST_CHANGE_VIEW = "/admin/"
     SECURITY_LOGOUT_METHODS = ["POST"]
     SECURITY_I18N_DOMAIN = "flask_security"
+    # The largest request body (answered 413, in Chinese): above the import's 10 MB
+    # upload, far below anything that could exhaust a worker. Form fields other
+    # than files stay within Werkzeug's MAX_FORM_MEMORY_SIZE (500 kB).
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     EXPORT_MAX_ROWS = 100_000
     # An XLSX file is built whole inside the request. Measured through the panel on a
     # 2-core machine: 1,700 rows per CPU-second, 450-700 rows/s wall-clock under load, so

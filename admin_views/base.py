@@ -123,17 +123,19 @@ def guard_request() -> None:
     (``INTEGER_PARAMETERS``) must be plain digits within their bound."""
     if not request.path.startswith("/admin"):
         return
-    sources = [request.args]
+    # The query string's parameters; of a posted form only ``id`` (the delete
+    # form's): a form's own fields (a project's 年度) get a field message instead.
+    sources = [(request.args, INTEGER_PARAMETERS)]
     if request.method == "POST" and request.mimetype in (
         "application/x-www-form-urlencoded",
         "multipart/form-data",
     ):
-        sources.append(request.form)
-    for source in sources:
+        sources.append((request.form, {"id": INTEGER_PARAMETERS["id"]}))
+    for source, integers in sources:
         for key, values in source.lists():
             if "\x00" in key or any("\x00" in value for value in values):
                 abort(400)
-            bound = INTEGER_PARAMETERS.get(key)
+            bound = integers.get(key)
             if bound is None:
                 continue
             high, status = bound
@@ -298,6 +300,12 @@ class ScopedModelView(InternalHooks, ModelView):
                 for column, _ in self.export_columns
             ]
 
+    def export_loader(self):
+        """``load(session, chunk)`` for ``exports.batched_rows``: the scoped objects of a
+        chunk of ids (built now, while the request's account is at hand)."""
+        scoped = self.get_query()
+        return lambda session, chunk: scoped.with_session(session).filter(self.model.id.in_(chunk))
+
     @expose("/export/<export_type>/")
     def export(self, export_type: str):
         """The current filtered, searched and sorted list, never more rows than
@@ -317,14 +325,9 @@ class ScopedModelView(InternalHooks, ModelView):
         # still limited to the scope. The request's transaction ends before the
         # download starts, so no connection waits on the client.
         ids = [key for (key,) in query.with_entities(self.model.id)]
-        scoped = self.get_query()
+        load = self.export_loader()
         db.session.rollback()
-        rows = exports.batched_rows(
-            db.engine,
-            ids,
-            lambda session, chunk: scoped.with_session(session).filter(self.model.id.in_(chunk)),
-            self.export_rows,
-        )
+        rows = exports.batched_rows(db.engine, ids, load, self.export_rows)
         headers = [str(header) for _, header in self.export_columns]
         write = exports.csv_response if export_type == "csv" else exports.xlsx_response
         return write(self.export_filename(export_type), headers, rows, max_rows=0)

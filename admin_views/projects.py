@@ -14,6 +14,7 @@ from flask import flash, g, has_request_context, redirect, request, session, url
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.babel import ngettext as admin_ngettext
+from flask_admin.helpers import get_redirect_target
 from flask_admin.model.template import DeleteRowAction, EditRowAction
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
@@ -43,6 +44,7 @@ from models import (
     ProjectMode,
     ProjectState,
     Unit,
+    rules,
     search_index,
 )
 from models.vocabulary import PROJECT_LABELS, label
@@ -538,6 +540,8 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
             reason = (request.form.get("reason") or "").strip()
             if required and not reason:
                 flash(gettext("A reason is required for this action."), "error")
+            elif message := rules.reason_error(reason):
+                flash(str(message), "error")
             else:
                 return self.run_bulk(action_, ids, reason)
         projects = self.get_query().filter(Project.id.in_(row_ids(ids))).all()
@@ -546,7 +550,8 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
             action=action_,
             projects=projects,
             required=required,
-            return_url=request.form.get("url") or self.get_url(".index_view"),
+            # Only a same-site address (never ``javascript:``) becomes the Cancel link.
+            return_url=get_redirect_target() or self.get_url(".index_view"),
         )
 
     # Each button says its workflow action's own title.

@@ -37,6 +37,7 @@ def run_migrations_online() -> None:
             # keys on, dropping a referenced table fails. Off for the migration only
             # (outside a transaction, where SQLite honours it), checked at the end.
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -50,9 +51,11 @@ def run_migrations_online() -> None:
                 # drops its triggers: put the search index's back (and refill it).
                 repair_sqlite(connection)
         if sqlite:
-            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
-            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
             connection.commit()
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            connection.commit()
+            # Never back to the pool with the checks off (the pool reuses connections).
+            connection.invalidate()
             if broken:
                 raise RuntimeError(f"Foreign keys broken by the migration: {broken}")
 

@@ -18,6 +18,10 @@ MAX_CREDITS = 30
 MAX_PARTICIPANTS = 100_000
 MAX_HOURS = 1_000
 MIN_YEAR, MAX_YEAR = 2000, 2100
+# Texts without a column length of their own (备注, reasons): long enough for any
+# real note, short enough that nobody stores megabytes in one.
+MAX_REMARKS = 2000
+MAX_REASON = 500
 # The series the committee numbers published society projects in ("2026-XH-00055",
 # ``workflow.engine.format_number``), spacing and case aside. An issuer's own number
 # may never take this form: a number the committee's counter will reach must not be
@@ -111,6 +115,30 @@ def issuer_number(value: str) -> Any:
     return None
 
 
+def too_long(value: Any, limit: int) -> Any:
+    """The message for a text longer than ``limit`` characters, or None."""
+    if isinstance(value, str) and len(value) > limit:
+        return _l("At most %(count)s characters.", count=limit)
+    return None
+
+
+def reason_error(reason: str | None) -> Any:
+    """A send-back or withdrawal reason longer than ``MAX_REASON``."""
+    return too_long(reason, MAX_REASON)
+
+
+def _column_lengths(model, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Every text field longer than its column (``String(n)``) may hold: the
+    form's own check, repeated where the record is judged (imports, crafted posts)."""
+    errors = {}
+    for name, value in values.items():
+        column = model.__table__.columns.get(name)
+        limit = getattr(getattr(column, "type", None), "length", None)
+        if limit and (msg := too_long(value, limit)):
+            errors[name] = msg
+    return errors
+
+
 def _missing(values: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     return {
         name: REQUIRED
@@ -127,7 +155,9 @@ def validate_unit(values: Mapping[str, Any]) -> dict[str, Any]:
         errors["postal_code"] = msg
     if "phone" not in errors and (msg := phone(values["phone"])):
         errors["phone"] = msg
-    return errors
+    from models.unit import Unit
+
+    return _column_lengths(Unit, values) | errors
 
 
 def validate_project(
@@ -161,11 +191,17 @@ def validate_project(
     start, end = values.get("start_date"), values.get("end_date")
     if isinstance(start, date) and isinstance(end, date) and end < start:
         errors["end_date"] = _l("The end date cannot be before the start date.")
-    return errors
+    if msg := too_long(values.get("remarks"), MAX_REMARKS):
+        errors["remarks"] = msg
+    from models.project import Project
+
+    return _column_lengths(Project, values) | errors
 
 
 def validate_lecturer(values: Mapping[str, Any]) -> dict[str, Any]:
+    from models.project import Lecturer
+
     errors = _missing(values, ("name", "topic"))
     if values.get("hours") is not None and (msg := hours(values["hours"], required=False)):
         errors["hours"] = msg
-    return errors
+    return _column_lengths(Lecturer, values) | errors

@@ -17,11 +17,17 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
-from models import Project, ProjectEvent, ProjectNumberCounter, ProjectState, utcnow
+from models import Project, ProjectEvent, ProjectNumberCounter, ProjectState, rules, utcnow
 from permissions.relations import Relation, relation
 from permissions.scopes import project_visibility
 from workflow import hooks
-from workflow.errors import NotAllowed, ProjectChanged, ProjectNotFound, ReasonRequired
+from workflow.errors import (
+    NotAllowed,
+    ProjectChanged,
+    ProjectNotFound,
+    ReasonRequired,
+    WorkflowError,
+)
 from workflow.transitions import TRANSITIONS, Action, Outcome, Transition, find
 
 projects = Project.__table__
@@ -250,6 +256,8 @@ def _checked_reason(action: Action, reason: str | None) -> str | None:
     reason = (reason or "").strip() or None
     if reason is None and any(t.reason_required for t in TRANSITIONS if t.action is action):
         raise ReasonRequired()
+    if message := rules.reason_error(reason):
+        raise WorkflowError(message)
     return reason
 
 
