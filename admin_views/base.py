@@ -93,6 +93,8 @@ INTEGER_PARAMETERS = {
     "page_size": (PAGE_MAX, 400),
     "year": (9999, 400),
 }
+# Words a whole-number parameter may also be (统计's 全部 years).
+PARAMETER_WORDS = {"year": ("all",)}
 
 
 def whole_number(value, high: int = ID_MAX) -> int | None:
@@ -139,8 +141,9 @@ def guard_request() -> None:
             if bound is None:
                 continue
             high, status = bound
+            words = PARAMETER_WORDS.get(key, ())
             for value in values:
-                if value != "" and whole_number(value, high) is None:
+                if value not in ("", *words) and whole_number(value, high) is None:
                     abort(status)
 
 

@@ -12,11 +12,11 @@ from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 import exports
 import imports
+import permissions
 import workflow
 from admin_views import db_errors
 from admin_views.base import account
@@ -52,8 +52,9 @@ class ImportView(BaseView):
 
     @expose("/template/")
     def template(self):
+        # The unit's own committee's active disciplines.
         names = db.session.scalars(
-            select(Discipline.name).where(Discipline.active).order_by(Discipline.sort_order)
+            permissions.committee_disciplines(account()).with_only_columns(Discipline.name)
         ).all()
         data = imports.template.build(account(), list(names))
         name = gettext("Project import template") + ".xlsx"

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import permissions
 import workflow
 from imports.columns import (
     DATES,
@@ -46,7 +47,7 @@ from imports.columns import (
 )
 from imports.models import ImportKey
 from imports.reader import FileRefused, Table, Upload
-from models import LEVELS_OF_KIND, Discipline, Project, UnitKind, rules
+from models import LEVELS_OF_KIND, Project, UnitKind, rules
 from models.vocabulary import chinese
 
 _signals = Namespace()
@@ -184,7 +185,8 @@ class _Checker:
             "level": enum_choices(ENUMS["level"], self.levels),
             "mode": enum_choices(ENUMS["mode"]),
         }
-        disciplines = session.scalars(select(Discipline).where(Discipline.active)).all()
+        # The unit's own committee's active list: never another tree's ids.
+        disciplines = session.scalars(permissions.committee_disciplines(account)).all()
         self.disciplines = {normalise_header(d.name): d.id for d in disciplines}
         self.errors: list[RowError] = []
 

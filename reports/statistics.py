@@ -490,8 +490,11 @@ def filter_options(session: Session, account) -> dict[str, list[tuple[Any, Any]]
         .group_by(Project.year)
         .order_by(Project.year.desc())
     )
+    # The account's own committee's list (each tree keeps its own).
     disciplines = session.execute(
-        select(Discipline.id, Discipline.name).order_by(Discipline.sort_order, Discipline.id)
+        permissions.committee_disciplines(account, active_only=False).with_only_columns(
+            Discipline.id, Discipline.name
+        )
     )
     return {
         "years": [(year, str(year)) for year in years],

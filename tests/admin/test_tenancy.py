@@ -205,3 +205,21 @@ def test_a_society_cannot_rename_its_own_unit(demo, session, signed_in):
     assert committee.post(f"/admin/units/edit/?id={bma.id}", data).status_code == 302
     session.expire_all()
     assert session.get(Unit, bma.id).name == "北京医学会（改名）"
+
+
+def test_statistics_and_import_use_the_accounts_own_list(trees, session, signed_in):
+    from imports.rows import _Checker
+    from reports.statistics import filter_options
+
+    other = trees["other"]
+    names = {name for _, name in filter_options(session, other["committee"])["disciplines"]}
+    assert OTHER_ONLY in names and BEIJING_ONLY not in names
+    own_ids = set(
+        session.scalars(
+            select(Discipline.id).where(Discipline.committee_id == other["committee"].unit_id)
+        )
+    )
+    checker = _Checker(session, other["issuer"])
+    assert set(checker.disciplines.values()) <= own_ids
+    template = signed_in("sh_issuer").get("/admin/import/template/")
+    assert template.status_code == 200
