@@ -409,13 +409,6 @@ def busy_share(n_projects: int) -> int:
 
 
 def _seed_reference(conn, tree_rows, users, tree: Tree) -> None:
-    conn.execute(
-        insert(Discipline.__table__),
-        [
-            {"id": i, "name": name, "sort_order": i, "active": True}
-            for i, name in enumerate(DEFAULT_DISCIPLINES, start=1)
-        ],
-    )
     roles = [
         {
             "id": i,
@@ -428,6 +421,14 @@ def _seed_reference(conn, tree_rows, users, tree: Tree) -> None:
     conn.execute(insert(Role.__table__), roles)
     role_ids = {r["name"]: r["id"] for r in roles}
     _insert(conn, Unit.__table__, tree_rows)
+    conn.execute(
+        insert(Discipline.__table__),
+        [
+            # Each committee keeps its own list (migration 0010); the data set has one.
+            {"id": i, "committee_id": tree.committee, "name": name, "sort_order": i, "active": True}
+            for i, name in enumerate(DEFAULT_DISCIPLINES, start=1)
+        ],
+    )
     _insert(conn, User.__table__, users)
     links = [
         {"user_id": u["id"], "role_id": role_ids[_role_of(tree, u["unit_id"]).value]} for u in users
