@@ -168,7 +168,9 @@ def test_details_offer_only_what_can_be_done_now(
 
 
 def test_a_skip_message_says_who_can_act_next(login_as, browser, session, demo):
-    at_committee = make_project(session, demo["bma_cardio"], S.AT_COMMITTEE, name="已交市继委的项目")
+    at_committee = make_project(
+        session, demo["bma_cardio"], S.AT_COMMITTEE, name="已交市继委的项目"
+    )
     session.commit()
     login_as("bma")
     response = act(browser, "review", "unlock", [at_committee.id], reason_confirmed="1")
