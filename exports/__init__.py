@@ -44,7 +44,7 @@ import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -195,6 +195,68 @@ def _csv_text(value: Any) -> Any:
     return value
 
 
+def _neutral_text(value: str) -> str:
+    """``neutralise`` for a plain ``str`` (the common cell), without its type checks."""
+    if value and (
+        value[0] in FORMULA_PREFIXES
+        or (value[0].isspace() and value.lstrip()[:1] in FORMULA_PREFIXES[:4] and value.strip())
+    ):
+        return "'" + value
+    return value
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+# Beijing has kept UTC+8 without daylight saving since 1992: a time after that moves by
+# a fixed offset, an older one through the zone database (``local_time``).
+_FIXED_OFFSET_SINCE = datetime(1992, 1, 1)
+_BEIJING_OFFSET = timedelta(hours=8)
+
+
+def _csv_datetime(value: datetime) -> str:
+    if value >= _FIXED_OFFSET_SINCE:
+        return (value + _BEIJING_OFFSET).isoformat(sep=" ", timespec="minutes")
+    return _csv_text(value)
+
+
+def _csv_float(value: float) -> Any:
+    return int(value) if value.is_integer() else value
+
+
+# The converter of each common cell type, looked up by the value's exact type (an enum, a
+# lazy string or any subclass takes the general path, ``_csv_text``): an export converts
+# millions of cells, and one dictionary lookup is what ``_csv_text``'s chain of isinstance
+# checks costs in a tenth of the time.
+_CSV_BY_TYPE: dict[type, Callable[[Any], Any]] = {
+    str: _neutral_text,
+    int: _same,
+    bool: _same,
+    type(None): _same,
+    float: _csv_float,
+    date: date.isoformat,
+    datetime: _csv_datetime,
+}
+
+
+# A text cell starting with none of these needs no look at all (``_neutral_text``): the
+# formula characters and every character Python counts as white space.
+_RISKY_FIRST = frozenset(FORMULA_PREFIXES) | {chr(c) for c in range(0x3001) if chr(c).isspace()}
+
+
+def _csv_row(row: Sequence[Any]) -> list[Any]:
+    by_type, risky = _CSV_BY_TYPE, _RISKY_FIRST
+    # Plain text that starts safely, whole numbers and empty cells pass as they are
+    # (the common cells, tested inline); every other value through its converter.
+    return [
+        v
+        if ((t := type(v)) is str and v[:1] not in risky and v) or t is int or v is None
+        else by_type.get(t, _csv_text)(v)
+        for v in row
+    ]
+
+
 def _csv_chunks(headers: Sequence[Any], rows: Iterator[Sequence[Any]]) -> Iterator[bytes]:
     # The BOM makes Excel on a Chinese Windows machine read the file as UTF-8, not GBK.
     yield codecs.BOM_UTF8
@@ -202,7 +264,7 @@ def _csv_chunks(headers: Sequence[Any], rows: Iterator[Sequence[Any]]) -> Iterat
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([_csv_text(h) for h in headers])
     for count, row in enumerate(rows, start=1):
-        writer.writerow([_csv_text(v) for v in row])
+        writer.writerow(_csv_row(row))
         if count % CSV_ROWS_PER_CHUNK == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -231,21 +293,41 @@ def csv_response(
     )
 
 
-def _xlsx_cell(sheet, value: Any, *, bold: bool = False):
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+def _xlsx_writers(workbook) -> dict[type, Callable]:
+    """How each cell type is written (XlsxWriter's typed ``write_*``, never its guessing
+    ``write``, which would turn text starting with ``=`` into a formula and URLs into
+    links): text without the control characters XML cannot hold, numbers as numbers,
+    dates and (Beijing) times with their formats."""
+    day = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    moment = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
 
-    value = cell_value(value)
-    if isinstance(value, str):
-        value = ILLEGAL_XML_CHARS.sub("", value)
-    cell = WriteOnlyCell(sheet, value=value)
-    if bold:
-        cell.font = Font(bold=True)
-    if isinstance(value, datetime):
-        cell.number_format = "yyyy-mm-dd hh:mm"
-    elif isinstance(value, date):
-        cell.number_format = "yyyy-mm-dd"
-    return cell
+    def text(sheet, row, col, value):
+        sheet.write_string(row, col, ILLEGAL_XML_CHARS.sub("", value))
+
+    return {
+        str: text,
+        int: lambda sheet, row, col, value: sheet.write_number(row, col, value),
+        float: lambda sheet, row, col, value: sheet.write_number(row, col, value),
+        bool: lambda sheet, row, col, value: sheet.write_boolean(row, col, value),
+        date: lambda sheet, row, col, value: sheet.write_datetime(row, col, value, day),
+        datetime: lambda sheet, row, col, value: sheet.write_datetime(row, col, value, moment),
+        type(None): lambda sheet, row, col, value: None,
+    }
+
+
+def _xlsx_row(sheet, writers, index: int, row: Sequence[Any]) -> None:
+    for col, value in enumerate(row):
+        write = writers.get(type(value))
+        if write is None or type(value) is datetime:
+            # Anything else (an enum, a Decimal, a lazy string, a time to move to
+            # Beijing) through the common conversion first.
+            value = cell_value(value)
+            write = writers[type(value)] if type(value) in writers else writers[str]
+            if not isinstance(value, str | int | float | date | type(None)):
+                value = str(value)
+        elif write is writers[str]:
+            value = _neutral_text(value)
+        write(sheet, index, col, value)
 
 
 def display_width(value: Any) -> int:
@@ -351,24 +433,6 @@ def batched_rows(
         yield from rows
 
 
-def _sheet_in(sheet, workdir: str) -> None:
-    """Make the write-only ``sheet`` keep its rows in ``workdir`` rather than in a file of
-    the system's temporary folder that openpyxl removes only when the interpreter exits
-    (never, for a killed worker). Uses openpyxl's private ``WorksheetWriter`` and the
-    sheet's ``_writer`` slot (openpyxl pinned in requirements.txt; tests/test_faults.py
-    fails if they move)."""
-    from openpyxl.worksheet._writer import WorksheetWriter
-
-    class WorkdirWriter(WorksheetWriter):
-        def cleanup(self):
-            # openpyxl's cleanup also unregisters the file from its exit-time list,
-            # where this one never was; the directory goes as a whole anyway.
-            os.remove(self.out)
-
-    sheet._writer = WorkdirWriter(sheet, out=os.path.join(workdir, "sheet.xml"))
-    sheet._writer.write_top()
-
-
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -414,6 +478,38 @@ def remove_leftover_workdirs(directory: str | None = None) -> int:
     return removed
 
 
+def _write_xlsx(handle, workdir, filename, headers, rows, max_rows, sheet_title) -> None:
+    """Write the workbook into ``handle`` with XlsxWriter in constant-memory mode: each row
+    goes to a temporary file in ``workdir`` as it is written (memory stays flat), and the
+    zip is assembled at ``close``. Measured 2.4× faster than openpyxl's write-only mode on
+    the same rows (bench/results/exports.md)."""
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(
+        handle,
+        {
+            "constant_memory": True,
+            "tmpdir": workdir,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
+    sheet = workbook.add_worksheet(sheet_title or sheet_name_for(filename))
+    iterator = iter(_bounded(rows, max_rows))
+    sample = list(itertools.islice(iterator, WIDTH_SAMPLE_ROWS))
+    for index, width in enumerate(_column_widths(headers, sample)):
+        sheet.set_column(index, index, width)
+    sheet.freeze_panes(1, 0)
+    bold = workbook.add_format({"bold": True})
+    for col, header in enumerate(headers):
+        sheet.write_string(0, col, ILLEGAL_XML_CHARS.sub("", str(cell_value(header))), bold)
+    writers = _xlsx_writers(workbook)
+    for index, row in enumerate(itertools.chain(sample, iterator), start=1):
+        _xlsx_row(sheet, writers, index, row)
+    workbook.close()
+
+
 def xlsx_response(
     filename: str,
     headers: Sequence[Any],
@@ -429,36 +525,22 @@ def xlsx_response(
     ``WIDTH_SAMPLE_ROWS`` rows need (a Chinese character counts double).
 
     An .xlsx file is a zip whose directory comes last, so it cannot be sent before it is
-    complete. The workbook is written in openpyxl's write-only mode (rows go straight to a
-    file, memory stays flat: only the width sample is held), saved to an anonymous
-    temporary file and streamed from disk. The sheet's rows are written in a work directory
-    of this export's own (``WORKDIR_PREFIX``), removed as soon as the file is saved or the
-    build fails; one a killed worker leaves is removed at the next start
+    complete. The workbook is written by XlsxWriter in constant-memory mode (rows go
+    straight to a file, memory stays flat: only the width sample is held) into an anonymous
+    temporary file, streamed from disk. Its row files live in a work directory of this
+    export's own (``WORKDIR_PREFIX``), removed as soon as the file is built or the build
+    fails; one a killed worker leaves is removed at the next start
     (``remove_leftover_workdirs``). See the module docstring for cell conversion and
     ``max_rows``.
     """
-    from openpyxl import Workbook
-    from openpyxl.utils import get_column_letter
-
     workdir = tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-")
     try:
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(title=sheet_title or sheet_name_for(filename))
-        iterator = iter(_bounded(rows, max_rows))
-        sample = list(itertools.islice(iterator, WIDTH_SAMPLE_ROWS))
-        for index, width in enumerate(_column_widths(headers, sample), start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = width
-        sheet.freeze_panes = "A2"
-        _sheet_in(sheet, workdir)
-        sheet.append([_xlsx_cell(sheet, h, bold=True) for h in headers])
-        for row in itertools.chain(sample, iterator):
-            sheet.append([_xlsx_cell(sheet, v) for v in row])
         # Not a with-block: the file must outlive this function. The WSGI server closes the
-        # response body, and so the file, once sent (even unread); a failed save closes it
+        # response body, and so the file, once sent (even unread); a failed build closes it
         # here. It has no name, so the system frees it even when the worker is killed.
         handle = tempfile.TemporaryFile(dir=workdir)  # noqa: SIM115
         try:
-            workbook.save(handle)
+            _write_xlsx(handle, workdir, filename, headers, rows, max_rows, sheet_title)
         except BaseException:
             handle.close()
             raise
