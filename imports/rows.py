@@ -54,6 +54,9 @@ _signals = Namespace()
 #: ``checking.send(session=…, account=…, rows=[ProjectRow, …])`` → receivers
 #: return an iterable of ``RowError`` for the rows they refuse.
 checking = _signals.signal("import-checking")
+RULE_COLUMN = _l("Filing rules")
+BLOCKS_REPORT = _l("Will block reporting: ")
+WARNS_ON_REPORT = _l("Warning on reporting: ")
 
 # Read with the project in one statement, as the workflow engine reads a row.
 ROW_COLUMNS = (
@@ -93,6 +96,10 @@ class ProjectRow:
 class Plan:
     rows: list[ProjectRow]
     errors: list[RowError]
+    # The committee's filing rules the rows would break when reported: shown in
+    # the preview so the unit learns before reporting; they do not stop the
+    # import (a rule of severity "block" stops the report, not the draft).
+    warnings: list[RowError] = field(default_factory=list)
 
     @property
     def added(self) -> int:
@@ -309,7 +316,31 @@ def check(session: Session, account, payload: dict) -> Plan:
     for _receiver, found in checking.send(session=session, account=account, rows=good):
         checker.errors.extend(found or ())
     checker.errors.sort(key=lambda e: (e.sheet != projects.sheet, e.row))
-    return Plan(rows, checker.errors)
+    return Plan(rows, checker.errors, _filing_warnings(session, account, projects.sheet, good))
+
+
+def _filing_warnings(session, account, sheet: str, rows: list[ProjectRow]) -> list[RowError]:
+    """The filing rules each good row would break if reported today
+    (``workflow.rules.check_values``: a constant number of statements)."""
+    if not rows:
+        return []
+    values = [{**row.values, "lecturers": row.lecturers, "id": row.target_id} for row in rows]
+    warnings = []
+    for row, broken in zip(
+        rows, workflow.rules.check_values(session, account, values), strict=True
+    ):
+        for violation in broken:
+            prefix = BLOCKS_REPORT if violation.blocks else WARNS_ON_REPORT
+            warnings.append(
+                RowError(
+                    sheet,
+                    row.row,
+                    str(RULE_COLUMN),
+                    row.values.get("name") or "",
+                    f"{prefix}{violation.message()}",
+                )
+            )
+    return warnings
 
 
 def _check_keys_in_file(checker, sheet: str, rows: list[ProjectRow], columns) -> None:

@@ -467,3 +467,38 @@ def test_an_issuer_updates_its_own_project_by_number(login_as, session):
     _, page = preview(issuer, fill(download_template(issuer), [row]))
     errors = errors_of(page)
     assert [e[:3] for e in errors] == [["项目", "3", "项目编号"]] and "公布" in errors[0][4]
+
+
+def test_the_preview_shows_the_filing_rules_the_rows_would_break(branch, session):
+    """The committee's rules are checked in the preview, as on the form: a row
+    starting in three days would miss the filing deadline; it still imports."""
+    from datetime import timedelta
+
+    from models import RuleKind, Severity
+    from workflow.rules import set_rule
+
+    owner = session.scalar(select(User).where(User.username == "bma_cardio"))
+    soon = date.today() + timedelta(days=3)
+    set_rule(
+        session, owner.unit.committee_id, soon.year, RuleKind.DEADLINE, severity=Severity.BLOCK
+    )
+    session.commit()
+    rows = [
+        project_row("1", 年度=soon.year, 开始日期=soon, 结束日期=soon),
+        project_row(
+            "2",
+            年度=soon.year,
+            开始日期=soon + timedelta(days=60),
+            结束日期=soon + timedelta(days=60),
+        ),
+    ]
+    batch_id, page = preview(
+        branch, fill(download_template(branch), rows, [lecturer_row("1"), lecturer_row("2")])
+    )
+    assert 'id="import-warnings"' in page
+    warned = page.split('id="import-warnings"', 1)[1].split("</table>", 1)[0]
+    assert "上报时将被阻止" in warned and "心衰诊治进展学习班1" in warned
+    assert "心衰诊治进展学习班2" not in warned
+    before = count(Project)
+    assert confirm(branch, batch_id).status_code == 302
+    assert count(Project) == before + 2
