@@ -6,7 +6,7 @@ from flask import Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
-from admin_views import accounts, help, imports, messages, projects, security_log
+from admin_views import accounts, help, imports, jobs, messages, projects, security_log
 from admin_views.base import guard_request, local_time
 from admin_views.dashboard import Dashboard
 from admin_views.menu import add_project_search
@@ -39,4 +39,5 @@ def init_admin(app: Flask) -> Admin:
     security_log.register(admin)
     help.register(admin)
     messages.register(admin)
+    jobs.register(admin)
     return admin

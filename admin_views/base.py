@@ -328,6 +328,10 @@ class ScopedModelView(InternalHooks, ModelView):
         # still limited to the scope. The request's transaction ends before the
         # download starts, so no connection waits on the client.
         ids = [key for (key,) in query.with_entities(self.model.id)]
+        from admin_views import jobs as background  # it builds on this module
+
+        if background.wants_background(len(ids)):
+            return background.start_export(self, export_type, ids)
         load = self.export_loader()
         db.session.rollback()
         rows = exports.batched_rows(db.engine, ids, load, self.export_rows)

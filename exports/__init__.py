@@ -66,6 +66,8 @@ __all__ = [
     "remove_leftover_workdirs",
     "row_limit",
     "too_many_rows_message",
+    "write_csv",
+    "write_xlsx",
     "xlsx_response",
 ]
 
@@ -270,6 +272,36 @@ def _csv_chunks(headers: Sequence[Any], rows: Iterator[Sequence[Any]]) -> Iterat
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue().encode("utf-8")
+
+
+def write_csv(
+    path: str,
+    headers: Sequence[Any],
+    rows: Iterable[Sequence[Any]],
+    *,
+    max_rows: int | None = None,
+) -> None:
+    """The same CSV as ``csv_response``, written to the file ``path`` (a background export)."""
+    with open(path, "wb") as out:
+        for chunk in _csv_chunks(headers, _bounded(rows, max_rows)):
+            out.write(chunk)
+
+
+def write_xlsx(
+    path: str,
+    headers: Sequence[Any],
+    rows: Iterable[Sequence[Any]],
+    *,
+    filename: str,
+    max_rows: int | None = None,
+) -> None:
+    """The same workbook as ``xlsx_response``, written to the file ``path``."""
+    workdir = tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-")
+    try:
+        with open(path, "wb") as out:
+            _write_xlsx(out, workdir, filename, headers, rows, max_rows, None)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def csv_response(

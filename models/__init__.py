@@ -6,6 +6,7 @@ from models.audit import AuditEntry, AuditEvent
 from models.base import Base, utcnow
 from models.discipline import DEFAULT_DISCIPLINES, Discipline
 from models.event import ProjectEvent
+from models.job import Job
 from models.message import EmailMode, Message, MessageKind, NotificationPreference, OutboxMail
 from models.project import (
     LEVELS_OF_KIND,
@@ -32,6 +33,7 @@ __all__ = [
     "Discipline",
     "EmailMode",
     "FilingRule",
+    "Job",
     "Lecturer",
     "LoginSession",
     "LoginThrottle",

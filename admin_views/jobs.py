@@ -1,0 +1,140 @@
+"""导出任务 (/admin/jobs/): exports too large for one request, run as background jobs.
+
+A list export above ``EXPORT_BACKGROUND_ROWS`` rows does not stream: the list's ids are
+taken in the request (its sort, search, filters and the account's scope, as for any
+export), a job is queued (``jobs.submit``), and the account is sent to the job's page: a
+progress bar that refreshes itself, then the download link. Only the account that asked
+sees the page or the file (any other: 404), until ``EXPORT_KEEP_MINUTES`` after the end.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
+from flask_admin import BaseView, expose
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
+import exports
+import jobs
+from admin_views.base import account
+from extensions import db
+from models import Job, User
+
+# Seconds between two refreshes of a running job's page.
+REFRESH_SECONDS = 2
+
+
+def wants_background(count: int) -> bool:
+    limit = int(current_app.config.get("EXPORT_BACKGROUND_ROWS") or 0)
+    return bool(limit) and count > limit
+
+
+def start_export(view, export_type: str, ids: list[int]):
+    """Queue the export of ``ids`` (already in the list's order and scope) and send the
+    account to the job's page."""
+    user = account()
+    job = jobs.create(
+        db.session,
+        user_id=user.id,
+        view=view.endpoint,
+        kind=export_type,
+        filename=view.export_filename(export_type),
+        total=len(ids),
+    )
+    jobs.purge(db.session)
+    db.session.commit()
+    job_id = job.id
+    jobs.submit(export_job, job_id, ids)
+    flash(
+        gettext(
+            "%(count)s rows: the export runs in the background; download it here when it is done.",
+            count=len(ids),
+        ),
+        "info",
+    )
+    return redirect(url_for("jobs.status", job_id=job_id))
+
+
+def _view(endpoint: str):
+    admin = current_app.extensions["admin"][0]
+    return next(v for v in admin._views if v.endpoint == endpoint)
+
+
+def export_job(job_id: str, ids: list[int]) -> None:
+    """The job: the rows of ``ids`` read a batch at a time within the requester's scope
+    (the view's own export loader, with the requester as the current account), written
+    to the job's file. Runs in an application context (the worker's, a thread's or the
+    request's)."""
+    job = db.session.get(Job, job_id)
+    user = db.session.get(User, job.user_id)
+    view = _view(job.view)
+    path = jobs.file_path(job)
+    kind, filename, total = job.kind, job.filename, job.total
+    with current_app.test_request_context():
+        # The view's scope reads the current account: the requester's, not a login.
+        g._login_user = user
+        load = view.export_loader()
+        headers = [str(header) for _, header in view.export_columns]
+
+    def work(report) -> None:
+        rows = jobs.counted(
+            exports.batched_rows(db.engine, ids, load, view.export_rows), report, total
+        )
+        if kind == "csv":
+            exports.write_csv(path, headers, rows, max_rows=0)
+        else:
+            exports.write_xlsx(path, headers, rows, filename=filename, max_rows=0)
+
+    db.session.rollback()
+    jobs.run(db.engine, job_id, work)
+
+
+class JobsView(BaseView):
+    """The account's own background exports: a list, each job's page, its file."""
+
+    def is_accessible(self) -> bool:
+        user = account()
+        return bool(user is not None and user.is_active)
+
+    def is_visible(self) -> bool:
+        return False
+
+    def inaccessible_callback(self, name, **kwargs):
+        return redirect(url_for("security.login", next=request.full_path))
+
+    def _own(self, job_id: str) -> Job:
+        job = jobs.own(db.session, account().id, job_id)
+        if job is None:
+            abort(404)
+        return job
+
+    @expose("/")
+    def index(self):
+        jobs.purge(db.session)
+        db.session.commit()
+        return self.render("admin/jobs.html", jobs=jobs.recent(db.session, account().id))
+
+    @expose("/<job_id>/")
+    def status(self, job_id: str):
+        job = self._own(job_id)
+        running = job.status in (jobs.QUEUED, jobs.RUNNING)
+        return self.render("admin/job.html", job=job, running=running, refresh=REFRESH_SECONDS)
+
+    @expose("/<job_id>/download")
+    def download(self, job_id: str):
+        job = self._own(job_id)
+        path = jobs.file_path(job)
+        if job.status != jobs.DONE or not os.path.exists(path):
+            abort(404)
+        mimetype = exports.CSV_MIMETYPE if job.kind == "csv" else exports.XLSX_MIMETYPE
+        response = send_file(path, mimetype=mimetype, as_attachment=True, conditional=False)
+        response.headers["Content-Disposition"] = exports.content_disposition(job.filename)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def register(admin) -> None:
+    jobs.init_app(admin.app)
+    admin.add_view(JobsView(name=_l("Background exports"), endpoint="jobs", url="jobs"))

@@ -1,0 +1,47 @@
+"""Background jobs (a long export): who asked, how far it got, and its file.
+
+The row is the job's only state that every web worker and the background worker share
+(the queue holds the call, not the progress). Only the account that asked may see the
+job or fetch its file, until ``expires_at``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, utcnow
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_user_id_created_at", "user_id", "created_at"),
+        Index("ix_jobs_expires_at", "expires_at"),
+    )
+
+    # A random token: the page's URL names it, and it cannot be guessed.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # What runs: the panel view whose list is exported, and the file type.
+    view: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(10))
+    filename: Mapped[str] = mapped_column(String(255))
+    # Not "state": that name is the projects' workflow column, written by the engine only.
+    status: Mapped[str] = mapped_column(String(10), default=QUEUED)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    @property
+    def percent(self) -> int:
+        if self.status == DONE:
+            return 100
+        return min(99, self.done * 100 // self.total) if self.total else 0

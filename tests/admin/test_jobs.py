@@ -1,0 +1,182 @@
+"""Background exports: above EXPORT_BACKGROUND_ROWS rows a list export runs as a job; its
+page shows the progress and then the download; only the requester may fetch the file,
+and only until it expires. Run in-process (sync and a thread) and on RQ against the Redis
+on 127.0.0.1:6379 (a SimpleWorker in this process, burst mode)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import time
+from datetime import timedelta
+
+import openpyxl
+import pytest
+import redis
+from sqlalchemy import select
+
+import jobs
+from models import Job, utcnow
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+URL = "/admin/audit/export/{kind}/"
+
+
+@pytest.fixture
+def background(app, tmp_path):
+    """Every export of more than two rows in the background, files in a scratch folder."""
+    saved = {k: app.config[k] for k in ("EXPORT_BACKGROUND_ROWS", "JOBS_DIR", "JOBS_MODE")}
+    app.config.update(EXPORT_BACKGROUND_ROWS=2, JOBS_DIR=str(tmp_path), JOBS_MODE="sync")
+    yield app
+    app.config.update(saved)
+
+
+def _rows(body: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+
+
+def _start(browser, kind: str = "csv") -> str:
+    response = browser.get(URL.format(kind=kind))
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert "/admin/jobs/" in location
+    return location.split("/admin/jobs/")[1].strip("/")
+
+
+def _foreground_csv(browser, app) -> list[list[str]]:
+    app.config["EXPORT_BACKGROUND_ROWS"] = 0
+    try:
+        response = browser.get(URL.format(kind="csv"))
+        body = response.get_data()
+        response.close()
+    finally:
+        app.config["EXPORT_BACKGROUND_ROWS"] = 2
+    return _rows(body)
+
+
+def test_a_large_export_runs_as_a_job_with_progress_and_download(background, login_as, session):
+    browser = login_as("bjcme")
+    job_id = _start(browser)
+    page = browser.get(f"/admin/jobs/{job_id}/").get_data(as_text=True)
+    assert 'id="job-progress"' in page and 'value="100"' in page
+    assert 'http-equiv="refresh"' not in page  # done: no more refreshing
+    download = browser.get(f"/admin/jobs/{job_id}/download")
+    assert download.status_code == 200
+    assert "filename*=UTF-8''" in download.headers["Content-Disposition"]
+    body = download.get_data()
+    download.close()
+    rows = _rows(body)
+    assert len(rows) > 3
+    # Exactly the file the request itself would have streamed.
+    assert rows == _foreground_csv(browser, background)
+    job = session.get(Job, job_id)
+    assert job.status == jobs.DONE and job.done == job.total == len(rows) - 1
+    listing = browser.get("/admin/jobs/").get_data(as_text=True)
+    assert job_id in listing
+
+
+def test_xlsx_job(background, login_as):
+    browser = login_as("bjcme")
+    job_id = _start(browser, "xlsx")
+    download = browser.get(f"/admin/jobs/{job_id}/download")
+    book = openpyxl.load_workbook(io.BytesIO(download.get_data()))
+    download.close()
+    sheet = book.active
+    assert sheet.max_row > 3 and sheet.freeze_panes == "A2"
+
+
+def test_only_the_requester_can_see_or_fetch_it(background, login_as, another_browser):
+    browser = login_as("bjcme")
+    job_id = _start(browser)
+    other = another_browser()
+    other.login("bma")
+    assert other.get(f"/admin/jobs/{job_id}/").status_code == 404
+    assert other.get(f"/admin/jobs/{job_id}/download").status_code == 404
+    assert job_id not in other.get("/admin/jobs/").get_data(as_text=True)
+    assert other.get("/admin/jobs/not-a-job/").status_code == 404
+    anonymous = another_browser()
+    response = anonymous.get(f"/admin/jobs/{job_id}/download")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    own = browser.get(f"/admin/jobs/{job_id}/download")
+    assert own.status_code == 200
+    own.close()
+
+
+def test_an_expired_job_is_gone_with_its_file(background, login_as, session):
+    browser = login_as("bjcme")
+    job_id = _start(browser)
+    job = session.get(Job, job_id)
+    path = os.path.join(background.config["JOBS_DIR"], f"{job_id}.csv")
+    assert os.path.exists(path)
+    job.expires_at = utcnow() - timedelta(seconds=1)
+    session.commit()
+    assert browser.get(f"/admin/jobs/{job_id}/download").status_code == 404
+    browser.get("/admin/jobs/")  # the list purges expired jobs
+    assert not os.path.exists(path)
+    session.expire_all()
+    assert session.get(Job, job_id) is None
+
+
+def test_a_small_export_still_streams(background, login_as):
+    background.config["EXPORT_BACKGROUND_ROWS"] = 100_000
+    browser = login_as("bjcme")
+    response = browser.get(URL.format(kind="csv"))
+    assert response.status_code == 200
+    response.close()
+
+
+def test_in_a_thread_without_redis(background, login_as, session):
+    background.config["JOBS_MODE"] = "thread"
+    browser = login_as("bjcme")
+    job_id = _start(browser)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        session.expire_all()
+        status = session.scalar(select(Job.status).where(Job.id == job_id))
+        if status in (jobs.DONE, jobs.FAILED):
+            break
+        time.sleep(0.1)
+    assert status == jobs.DONE
+    download = browser.get(f"/admin/jobs/{job_id}/download")
+    assert download.status_code == 200
+    download.close()
+
+
+def _redis_up() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def test_on_rq_with_a_worker(background, login_as, session):
+    if not _redis_up():
+        if os.environ.get("CI"):
+            pytest.fail("Redis on 127.0.0.1:6379 is down (CI provides it)")
+        pytest.skip("Redis on 127.0.0.1:6379 is not running")
+    from rq import Queue, SimpleWorker
+
+    background.config.update(JOBS_MODE="rq", REDIS_URL=REDIS_URL)
+    connection = redis.Redis.from_url(REDIS_URL)
+    queue = Queue(jobs.QUEUE, connection=connection)
+    queue.empty()
+    try:
+        browser = login_as("bjcme")
+        job_id = _start(browser)
+        page = browser.get(f"/admin/jobs/{job_id}/").get_data(as_text=True)
+        assert 'http-equiv="refresh"' in page  # queued: the page refreshes itself
+        assert browser.get(f"/admin/jobs/{job_id}/download").status_code == 404
+        assert len(queue) == 1
+        with background.app_context():
+            SimpleWorker([queue], connection=connection).work(burst=True)
+        session.expire_all()
+        assert session.get(Job, job_id).status == jobs.DONE
+        download = browser.get(f"/admin/jobs/{job_id}/download")
+        assert download.status_code == 200
+        rows = _rows(download.get_data())
+        download.close()
+        assert rows == _foreground_csv(browser, background)
+    finally:
+        queue.empty()
+        background.config.update(REDIS_URL=None)
