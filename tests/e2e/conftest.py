@@ -110,6 +110,10 @@ class Person:
         self.page.wait_for_url("**/admin/**")
 
     def logout(self) -> None:
+        # 退出 sits in the account menu of the panel's header: open it first.
+        account = self.page.locator("#cme-account")
+        if account.count() and account.first.is_visible():
+            account.first.click()
         self.page.locator("form[action$='/logout'] button").first.click()
         self.page.wait_for_load_state()
 
