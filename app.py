@@ -183,17 +183,11 @@ def configure_security(app: Flask) -> None:
 
 
 def configure_headers(app: Flask) -> None:
-    """Browser protections on every response; signed-in pages are never cached,
-    so a shared office computer's back button shows nobody else's projects."""
+    """Content-Security-Policy, HSTS (production), the other browser protections and
+    ProxyFix behind the production proxy: one hook, ``security_headers``."""
+    import security_headers
 
-    @app.after_request
-    def protect(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.path.startswith(("/admin", "/login", "/change")):
-            response.headers["Cache-Control"] = "no-store"
-        return response
+    security_headers.init_app(app)
 
 
 def configure_views(app: Flask) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, NotFound
@@ -21,7 +21,7 @@ ERROR_LOCALE = "en"
 
 def _links(params: search.SearchParams, result: search.Page) -> dict:
     def link(number: int) -> str:
-        return url_for("public_api.projects", _external=True, **params.query_args(page=number))
+        return serialize.site_url("public_api.projects", **params.query_args(page=number))
 
     return {
         "self": link(result.page),

@@ -7,11 +7,10 @@ the JSON without being added here fails them.
 
 from __future__ import annotations
 
-from flask import url_for
-
 from models import ProjectLevel, ProjectMode
 from models.vocabulary import chinese, label, lecturer_label
 from public import search
+from public.serialize import site_url
 
 
 def _nullable(type_: str, **extra) -> dict:
@@ -84,8 +83,16 @@ def _project_schema() -> dict:
         {
             "id": {"type": "integer", "minimum": 1, "description": "Stable identifier"},
             "status": {"const": "published"},
-            "url": {"type": "string", "format": "uri", "description": "This resource in the API"},
-            "html_url": {"type": "string", "format": "uri", "description": "Public permalink"},
+            "url": {
+                "type": "string",
+                "format": "uri-reference",
+                "description": "This resource in the API",
+            },
+            "html_url": {
+                "type": "string",
+                "format": "uri-reference",
+                "description": "Public permalink",
+            },
             "project_no": {"type": "string"},
             "year": {"type": "integer"},
             "name": {"type": "string"},
@@ -137,7 +144,9 @@ WITHDRAWN = _closed(
     "updated_since. Drop it from any copy of the catalog.",
 )
 
-LINK = {"type": "string", "format": "uri"}
+# Absolute when the site's address (SITE_URL) is configured, else relative to the API's
+# own address: never taken from the request's Host header.
+LINK = {"type": "string", "format": "uri-reference"}
 PROJECT_LIST = _closed(
     {
         "items": {
@@ -158,8 +167,8 @@ PROJECT_LIST = _closed(
                 "self": LINK,
                 "first": LINK,
                 "last": LINK,
-                "prev": _nullable("string", format="uri"),
-                "next": _nullable("string", format="uri"),
+                "prev": _nullable("string", format="uri-reference"),
+                "next": _nullable("string", format="uri-reference"),
             }
         ),
     }
@@ -276,7 +285,8 @@ def openapi_document() -> dict:
             "教育项目). No authentication. Dates are ISO 8601; times are UTC. Responses carry "
             "ETag and Last-Modified: send If-None-Match or If-Modified-Since to get 304.",
         },
-        "servers": [{"url": url_for("public_api.projects", _external=True).rsplit("/", 1)[0]}],
+        # SITE_URL's address, or relative to where the document was read.
+        "servers": [{"url": site_url("public_api.projects").rsplit("/", 1)[0]}],
         "paths": {
             "/projects": {
                 "get": {

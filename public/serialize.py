@@ -8,11 +8,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import url_for
+from flask import current_app, url_for
 
 from models import Project
 from models.vocabulary import label
 from public.search import Withdrawn
+
+
+def site_url(endpoint: str, **values) -> str:
+    """The address of a page or API resource as the API hands it out: ``SITE_URL``
+    (the site's public address, e.g. ``https://cme.example.cn``) followed by the path, or
+    the path alone when it is not set. Never built from the request's ``Host`` header,
+    which the client chooses (``Host: evil.example`` would come back in the links)."""
+    base = (current_app.config.get("SITE_URL") or "").rstrip("/")
+    return base + url_for(endpoint, **values)
 
 
 def iso_datetime(value: datetime | None) -> str | None:
@@ -51,8 +60,8 @@ def project_json(project: Project) -> dict:
     return {
         "id": project.id,
         "status": "published",
-        "url": url_for("public_api.project", project_id=project.id, _external=True),
-        "html_url": url_for("public.project", project_id=project.id, _external=True),
+        "url": site_url("public_api.project", project_id=project.id),
+        "html_url": site_url("public.project", project_id=project.id),
         "project_no": project.project_no,
         "year": project.year,
         "name": project.name,
