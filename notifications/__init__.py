@@ -14,7 +14,7 @@ projects a unit may be told about); the views and the app import it.
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 
 from notifications import digest, inbox, mail, store
 from workflow import hooks
@@ -22,8 +22,11 @@ from workflow import hooks
 
 @hooks.moved.connect
 def _on_moved(action, session, account, moves, reason=None, **_):
-    """One message per receiving unit of this bulk action, in its transaction."""
-    if current_app.config.get("NOTIFICATIONS_ENABLED", True):
+    """One message per receiving unit of this bulk action, in its transaction.
+
+    The engine also runs outside an app (a script, a worker thread with its own
+    session): the messages are written all the same, with the default settings."""
+    if not has_app_context() or current_app.config.get("NOTIFICATIONS_ENABLED", True):
         store.write(session, action, account, moves, reason)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import and_, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
@@ -125,7 +125,8 @@ def write(session: Session, action, account, moves, reason) -> list[int]:
         )
     }
     ids = [id_of_unit[row["unit_id"]] for row in rows]
-    if current_app.config.get("MAIL_SERVER"):
+    # Mail is queued only by an app that has a server to send it through.
+    if has_app_context() and current_app.config.get("MAIL_SERVER"):
         letters = [
             {
                 "user_id": user_id,
