@@ -1,6 +1,7 @@
 """批量导入 in a real browser: a branch downloads the template, fills it in, uploads a
 file with one bad row, sees the row named, fixes it, uploads again and confirms;
-the projects are then on its list, not reported yet."""
+the projects are then on its list, not reported yet. It reports them with the
+visible button, and its society sees the filing rules' warnings on their rows."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from datetime import date
 import openpyxl
 from sqlalchemy import func, select
 
-from models import Project, ProjectState
+from models import Project, ProjectState, RuleKind, Severity, User
+from tests.e2e.test_workflow_in_browser import tick_and_act
+from workflow.rules import set_rule
 
 
 def fill(template: bytes, credits_of_second: object) -> bytes:
@@ -50,6 +53,12 @@ def fill(template: bytes, credits_of_second: object) -> bytes:
 
 
 def test_a_branch_imports_from_excel(people, session, tmp_path):
+    # The committee's rules for the file's year, as warnings: a project without a
+    # lecturer who has a title breaks the lecturers rule.
+    committee_id = session.scalar(select(User).where(User.username == "bjcme")).unit_id
+    for kind in RuleKind:
+        set_rule(session, committee_id, 2027, kind, severity=Severity.WARN)
+    session.commit()
     cardio = people()
     cardio.login("bma_cardio")
     cardio.go("/admin/import/")
@@ -94,3 +103,21 @@ def test_a_branch_imports_from_excel(people, session, tmp_path):
         )
     ).one()
     assert states == 2
+
+    # Reported with the visible button, as the manual says.
+    ids = session.scalars(
+        select(Project.id).where(Project.name.like("浏览器导入学习班%")).order_by(Project.id)
+    ).all()
+    tick_and_act(cardio.page, ids, "上报所选项目")
+    assert "已处理 2 项" in cardio.page.content()
+    cardio.logout()
+
+    bma = people()
+    bma.login("bma")
+    bma.go("/admin/review/")
+    for project_id in ids:
+        row = bma.page.locator(
+            "tr", has=bma.page.locator(f"input.action-checkbox[value='{project_id}']")
+        )
+        assert "备案规则提示" in row.inner_text()
+    bma.shot("import-reported-warnings-for-society")
