@@ -52,7 +52,7 @@ def projects() -> Response:
         "pages": result.pages,
         "links": _links(params, result),
     }
-    return conditional(jsonify(body), last_modified=search.catalog_changed_at(session))
+    return conditional(jsonify(body), last_modified=catalog.changed_at(session))
 
 
 @bp.get("/projects/<int:project_id>")

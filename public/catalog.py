@@ -96,3 +96,10 @@ def count(session: Session, params: search.SearchParams) -> int:
     filters = params.query_args(sort=None, page=None, per_page=None)
     key = "count:" + "&".join(f"{k}={v}" for k, v in sorted(filters.items()))
     return cached(session, key, lambda: search.count(session, params))
+
+
+def changed_at(session: Session):
+    """When the catalog last changed (the API list's Last-Modified). Only a move into or
+    out of 已公布 changes it (a published project cannot be edited), and every such move
+    gives the catalog a new version."""
+    return cached(session, "changed_at", lambda: search.catalog_changed_at(session))
