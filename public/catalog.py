@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 
 from flask import Flask, g
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -89,6 +90,25 @@ def options(session: Session) -> dict:
         "disciplines": cached(session, "disciplines", lambda: search.discipline_options(session)),
         "units": cached(session, "units", lambda: search.unit_options(session)),
     }
+
+
+def option_tags(session: Session, name: str, current: str | None) -> Markup:
+    """The ``<option>`` tags of the 学科 (``disciplines``) or 申报单位 (``units``) select,
+    rendered once per catalog version: about two thousand units are too many to render
+    through a template macro on every visit. ``current`` (the request's value) is marked
+    selected by its exact ``value`` attribute, as the macro did."""
+    html = cached(
+        session,
+        f"options-html:{name}",
+        lambda: "".join(
+            f'<option value="{key}">{escape(label)}</option>'
+            for key, label in options(session)[name]
+        ),
+    )
+    if current:
+        mark = f'<option value="{escape(current)}">'
+        html = html.replace(mark, mark[:-1] + " selected>", 1)
+    return Markup(html)
 
 
 def count(session: Session, params: search.SearchParams) -> int:

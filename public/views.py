@@ -55,6 +55,10 @@ def _options() -> dict:
     """The choices of the search form, each drawn from published projects only."""
     return {
         **catalog.options(db.session),
+        "discipline_tags": catalog.option_tags(
+            db.session, "disciplines", request.args.get("discipline")
+        ),
+        "unit_tags": catalog.option_tags(db.session, "units", request.args.get("unit")),
         "levels": list(ProjectLevel),
         "sorts": search.SORT_TITLES,
         "per_page_choices": (10, 20, 50, 100),

@@ -15,7 +15,7 @@ from sqlalchemy import event, select
 
 from app import create_app
 from extensions import db
-from models import Project, ProjectState, Setting
+from models import Project, ProjectState, Setting, Unit
 from public import catalog as public_catalog
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -145,3 +145,12 @@ def test_two_instances_share_the_cache_through_redis(app, catalog, session):
             with instance.app_context():
                 public_catalog.cache.clear()
                 db.engine.dispose()
+
+
+def test_cached_option_tags_mark_the_chosen_unit(client, catalog, session):
+    unit_id = session.scalar(select(Unit.id).where(Unit.name == "北京协和医院"))
+    page = client.get(f"/?unit={unit_id}").get_data(as_text=True)
+    assert f'<option value="{unit_id}" selected>北京协和医院</option>' in page
+    assert page.count(" selected>") >= 1
+    other = client.get('/?unit="><b>x').get_data(as_text=True)
+    assert "<b>x" not in other and f'<option value="{unit_id}">北京协和医院</option>' in other
