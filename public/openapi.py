@@ -190,21 +190,43 @@ ERROR = _closed(
 )
 
 
+def _or_empty(schema: dict) -> dict:
+    """``schema``, or the empty value, which the parser reads as "no filter" (the catalog's
+    form sends every field, filled or not)."""
+    schema = dict(schema)
+    if "enum" in schema:
+        schema["enum"] = [*schema["enum"], ""]
+    elif schema.get("type") == "integer":
+        # maxLength applies to the string only, minimum/maximum to the integer only.
+        schema.update(type=["integer", "string"], maxLength=0)
+    elif "format" in schema or "pattern" in schema:
+        typed = {key: schema.pop(key) for key in ("format", "pattern") if key in schema}
+        schema["anyOf"] = [typed, {"maxLength": 0}]
+    return schema
+
+
 def _query(name: str, schema: dict, description: str) -> dict:
     return {
         "name": name,
         "in": "query",
         "required": False,
-        "schema": schema,
+        "schema": _or_empty(schema),
         "description": description,
     }
 
 
+# What the search parser refuses, said in the document so that a client (and the fuzz
+# test) knows: control characters in the keyword, years outside 1900-2999 in dates.
+NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+# search.DATE_MIN to search.DATE_MAX: the years 1900 to 2999 (tests/public/test_api_fuzz.py).
+YEARS_ALLOWED = "^(19|2[0-9])[0-9][0-9]-"
+
 LIST_PARAMETERS = [
     _query(
         "q",
-        {"type": "string", "maxLength": search.KEYWORD_MAX},
-        "Keyword in the name, project number, organizer or principal (case-insensitive).",
+        {"type": "string", "maxLength": search.KEYWORD_MAX, "pattern": NO_CONTROL_CHARACTERS},
+        "Keyword in the name, project number, organizer or principal (case-insensitive)."
+        " Control characters (U+0000-U+001F, U+007F-U+009F) are refused (400).",
     ),
     _query(
         "year", {"type": "integer", "minimum": search.YEAR_MIN, "maximum": search.YEAR_MAX}, "年度"
@@ -223,12 +245,12 @@ LIST_PARAMETERS = [
     ),
     _query(
         "date_from",
-        {"type": "string", "format": "date"},
+        {"type": "string", "format": "date", "pattern": YEARS_ALLOWED},
         "Projects held on or after this date (举办日期 overlapping the range).",
     ),
     _query(
         "date_to",
-        {"type": "string", "format": "date"},
+        {"type": "string", "format": "date", "pattern": YEARS_ALLOWED},
         "Projects held on or before this date; not before date_from.",
     ),
     _query(
@@ -249,10 +271,11 @@ LIST_PARAMETERS = [
     ),
     _query(
         "updated_since",
-        {"type": "string", "format": "date-time"},
+        {"type": "string", "format": "date-time", "pattern": YEARS_ALLOWED},
         "Changes feed: published projects changed at or after this time, and projects "
         "withdrawn since then (status 'withdrawn'), oldest change first. UTC unless an "
-        "offset is given.",
+        "offset is given. An empty value is the same as leaving it out (see the note on "
+        "empty values above): the catalog, not the feed.",
     ),
 ]
 
@@ -283,7 +306,10 @@ def openapi_document() -> dict:
             "version": "1.0.0",
             "description": "Published continuing medical education projects (公布的继续医学"
             "教育项目). No authentication. Dates are ISO 8601; times are UTC. Responses carry "
-            "ETag and Last-Modified: send If-None-Match or If-Modified-Since to get 304.",
+            "ETag and Last-Modified: send If-None-Match or If-Modified-Since to get 304. "
+            "Query parameters are read without surrounding blanks, and an empty one is the "
+            "same as leaving it out (as the catalog's search form sends them). Links are "
+            "absolute on the site's configured address, or relative to this document's.",
         },
         # SITE_URL's address, or relative to where the document was read.
         "servers": [{"url": site_url("public_api.projects").rsplit("/", 1)[0]}],
