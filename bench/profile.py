@@ -43,15 +43,24 @@ def profile_all(run: scenarios.Run) -> list[str]:
         profiled("details/committee", lambda: committee.get(details)),
         profiled("public search /", lambda: run.browser("public").get("/")),
     ]
+    # The branch's lists (issue 12: their growth with the data set, outside SQL).
+    for kind, url in scenarios.list_urls(run, "branch").items():
+        if kind in ("list", "filtered"):
+            parts.append(profiled(f"{kind}/branch", lambda u=url: branch.get(u)))
     candidates = scenarios._candidates(run, "branch")
     token = branch.token("/admin/projects/")
     rng = random.Random(1)
-    parts.append(
-        profiled(
-            "bulk report 500 (branch)",
-            lambda: scenarios._bulk_rep(run, branch, "branch", rng.sample(candidates, 500), token),
-        )
-    )
+    # 50 and 500 rows: what grows faster than the rows (target: 500 ≤ 3 × 50).
+    for size in (50, 500):
+        if size <= len(candidates):
+            parts.append(
+                profiled(
+                    f"bulk report {size} (branch)",
+                    lambda n=size: scenarios._bulk_rep(
+                        run, branch, "branch", rng.sample(candidates, n), token
+                    ),
+                )
+            )
     for kind in ("csv", "xlsx"):
         url = scenarios._export_url(kind, {"year": year, "state": "published"})
         parts.append(
