@@ -4,6 +4,7 @@ Each rule takes a cleaned value and returns ``None`` or a translatable message;
 ``validate_*`` functions check a whole record and return ``{field: message}``.
 """
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import date
@@ -85,7 +86,13 @@ def year(value: int) -> Any:
 
 
 def credits(value: float) -> Any:
-    if value <= 0 or value > MAX_CREDITS or (value * 2) != int(value * 2):
+    # "nan" is a float to the form's field: refused here, not an error in int().
+    if (
+        not math.isfinite(value)
+        or value <= 0
+        or value > MAX_CREDITS
+        or (value * 2) != int(value * 2)
+    ):
         return _l(
             "Credits are positive, at most %(high)s, in steps of 0.5.",
             high=MAX_CREDITS,
