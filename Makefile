@@ -7,12 +7,19 @@ FLASK := $(BIN)/flask --app app
 
 .PHONY: run test lint format install install-dev translations reset-demo
 
+# The installer pinned like everything else. venv also brings the setuptools of the
+# Python it was made with (65.5 on 3.11, with known vulnerabilities); nothing here needs
+# it at run time, and pip builds any source package with its own isolated copy, but the
+# environment's copy is pinned to a current release so an audit of the venv is clean.
+PIP_VERSION := 26.3
+SETUPTOOLS_VERSION := 84.2.1
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 
 # What the application needs to run (requirements.txt), and only that.
 $(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q pip==$(PIP_VERSION) setuptools==$(SETUPTOOLS_VERSION)
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 
