@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from functools import partial
 
-from flask import Flask, after_this_request, current_app, g, has_request_context, url_for
+from flask import Flask, after_this_request, current_app, g, has_request_context
 from flask_mailman import EmailMessage, Mail
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -79,19 +79,18 @@ def enabled(app: Flask | None = None) -> bool:
 
 # -- composing ---------------------------------------------------------------
 def message_link(message_id: int) -> str:
-    """The message's address (it opens the filtered list): absolute in a
-    request; outside one, SITE_URL followed by the path."""
-    if has_request_context():
-        return url_for("messages.open_message", id=message_id, _external=True)
-    adapter = current_app.url_map.bind("localhost")
-    path = adapter.build("messages.open_message", {"id": message_id})
-    return current_app.config.get("SITE_URL", "").rstrip("/") + path
+    """The message's address (it opens the filtered list)."""
+    return _site_link("messages.open_message", id=message_id)
 
 
 def inbox_link() -> str:
-    if has_request_context():
-        return url_for("messages.index", _external=True)
-    path = current_app.url_map.bind("localhost").build("messages.index", {})
+    return _site_link("messages.index")
+
+
+def _site_link(endpoint: str, **values) -> str:
+    """SITE_URL followed by the path: never built from the request's ``Host``
+    header, which a client chooses (a mail must not carry a link it forged)."""
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
     return current_app.config.get("SITE_URL", "").rstrip("/") + path
 
 

@@ -35,8 +35,14 @@ def smtp():
 @pytest.fixture
 def mail_to(app, smtp):
     """Mail on, to the test's SMTP server; retries at once. Restored afterwards."""
-    saved = {k: app.config.get(k) for k in ("MAIL_SERVER", "MAIL_PORT", "MAIL_RETRY_SECONDS")}
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_RETRY_SECONDS=0)
+    keys = ("MAIL_SERVER", "MAIL_PORT", "MAIL_RETRY_SECONDS", "SITE_URL")
+    saved = {k: app.config.get(k) for k in keys}
+    app.config.update(
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp.port,
+        MAIL_RETRY_SECONDS=0,
+        SITE_URL="https://cme.example.org",
+    )
     smtp.inbox.port = smtp.port
     smtp.inbox.server = smtp
     app.extensions["notifications"].retry_at = None
@@ -102,7 +108,8 @@ def test_a_report_is_mailed_after_the_commit_in_chinese(app, demo, session, mail
     assert "北京医学会心血管病学分会 上报了 2 个项目" in body
     for name in names:
         assert name in body
-    assert "查看：http://localhost/admin/messages/" in body
+    # The link comes from SITE_URL, never from the request's Host header.
+    assert "查看：https://cme.example.org/admin/messages/" in body
     assert "请勿直接回复" in body
     # Nobody outside the receiving unit: not the committee, not another branch.
     assert mail_to.to(addresses["bjcme"]) == []
