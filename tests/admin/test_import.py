@@ -418,7 +418,9 @@ def test_an_import_key_updates_an_editable_project_and_refuses_a_reported_one(br
     assert (project.name, project.credits) == ("改名后的学习班", 5)
     assert [lc.name for lc in project.lecturers] == ["新老师", "另一位"]
     events = session.scalars(
-        select(ProjectEvent.action).where(ProjectEvent.project_id == project.id)
+        select(ProjectEvent.action)
+        .where(ProjectEvent.project_id == project.id)
+        .order_by(ProjectEvent.id)
     )
     assert list(events) == ["create", "edit"]
 
