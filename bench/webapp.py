@@ -49,6 +49,7 @@ def create_bench_app(url: str | None = None, *, export_max_rows: int = 200_000) 
         # The exports are measured in the request (the stock path); a background job
         # (EXPORT_BACKGROUND_ROWS) would answer with a redirect to its page.
         "EXPORT_BACKGROUND_ROWS": 0,
+        "EXPORT_XLSX_MAX_ROWS": export_max_rows,
     }
     app = create_app(config)
     admin = app.extensions["admin"][0]
