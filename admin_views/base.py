@@ -10,6 +10,7 @@ times in Beijing time (``local_time``), so every view shows them alike.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from enum import Enum
@@ -81,6 +82,8 @@ def account():
 ID_MAX = 2**31 - 1
 # Far beyond any list's last page; a larger one is a crafted request.
 PAGE_MAX = 100_000
+# Ids of an export's list read from the cursor this many at a time.
+EXPORT_ID_BATCH = 10_000
 # Query and form parameters that carry whole numbers, with the answer to a value
 # that is not one (plain ASCII digits within the bound): an id that cannot
 # exist is not found; a page or a year that cannot be is a bad request.
@@ -332,7 +335,11 @@ class ScopedModelView(InternalHooks, ModelView):
         # written, a batch per short transaction of its own (exports.batched_rows),
         # still limited to the scope. The request's transaction ends before the
         # download starts, so no connection waits on the client.
-        ids = [key for (key,) in query.with_entities(self.model.id)]
+        # Streamed into a compact array (8 bytes an id): reading 100,000 ids as a list
+        # of row tuples made the export's memory grow with its size.
+        ids = array("q")
+        for (key,) in query.with_entities(self.model.id).yield_per(EXPORT_ID_BATCH):
+            ids.append(key)
         if in_background:
             return background.start_export(self, export_type, ids)
         load = self.export_loader()

@@ -455,10 +455,12 @@ def batched_rows(
     found any more (deleted since the list was taken) are skipped. ``convert(objects)``
     turns them into rows while their session is still open, so lazy attributes load.
     """
-    ids = list(ids)
+    # A list, or a compact ``array`` of ids (kept as it is: a list would take four times
+    # its memory); each chunk becomes a list for the IN clause.
+    ids = ids if hasattr(ids, "__getitem__") else list(ids)
     batch = batch or EXPORT_BATCH_ROWS
     for start in range(0, len(ids), batch):
-        chunk = ids[start : start + batch]
+        chunk = list(ids[start : start + batch])
         with Session(bind) as session:
             found = {obj.id: obj for obj in load(session, chunk)}
             rows = list(convert(found[key] for key in chunk if key in found))
