@@ -59,16 +59,7 @@ BLOCKS_REPORT = _l("Will block reporting: ")
 WARNS_ON_REPORT = _l("Warning on reporting: ")
 
 # Read with the project in one statement, as the workflow engine reads a row.
-ROW_COLUMNS = (
-    Project.id,
-    Project.name,
-    Project.state,
-    Project.year,
-    Project.project_no,
-    Project.owner_unit_id,
-    Project.society_id,
-    Project.committee_id,
-)
+ROW_COLUMNS = workflow.engine.ROW_COLUMNS
 IN_CHUNK = 900  # ids per IN (...): far below every backend's parameter limit
 
 

@@ -261,18 +261,23 @@ def _checked_reason(action: Action, reason: str | None) -> str | None:
     return reason
 
 
+# What the engine reads of a project to decide a transition (and what callers
+# that ask ``refusal`` about a row read too, e.g. the import).
+ROW_COLUMNS = (
+    Project.id,
+    Project.name,
+    Project.state,
+    Project.year,
+    Project.project_no,
+    Project.owner_unit_id,
+    Project.society_id,
+    Project.committee_id,
+)
+
+
 def _read(session: Session, account, wanted: list[int]) -> dict:
     """The wanted rows the account may see, by id: one SELECT."""
-    stmt = select(
-        Project.id,
-        Project.name,
-        Project.state,
-        Project.year,
-        Project.project_no,
-        Project.owner_unit_id,
-        Project.society_id,
-        Project.committee_id,
-    ).where(Project.id.in_(wanted), project_visibility(account))
+    stmt = select(*ROW_COLUMNS).where(Project.id.in_(wanted), project_visibility(account))
     return {row.id: row for row in session.execute(stmt)}
 
 
