@@ -36,7 +36,20 @@ class ProjectEvent(Base):
     actor: Mapped[User] = relationship(lazy="joined")
     actor_unit: Mapped[Unit] = relationship(foreign_keys=[actor_unit_id], lazy="joined")
 
-    __table_args__ = (Index("ix_project_events_project_id_id", "project_id", "id"),)
+    __table_args__ = (
+        Index("ix_project_events_project_id_id", "project_id", "id"),
+        # Time in queue: each project's moves in order with what the window reads, so
+        # the ranking is index-only. (No reason column: free text, unbounded in size.)
+        Index(
+            "ix_project_events_moves",
+            "project_id",
+            "id",
+            "action",
+            "from_state",
+            "to_state",
+            "created_at",
+        ),
+    )
 
 
 @event.listens_for(ProjectEvent, "before_update")

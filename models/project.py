@@ -180,6 +180,34 @@ class Project(Timestamps, Base):
         Index("ix_projects_owner_year", "owner_unit_id", "year"),
         Index("ix_projects_society_year", "society_id", "year"),
         Index("ix_projects_committee_year", "committee_id", "year"),
+        # The 统计 page: every figure is a GROUP BY over one tree's projects of a year;
+        # with each grouped column and the credits in one index per scope column the
+        # totals are an index-only range scan of that year instead of a table walk.
+        Index(
+            "ix_projects_committee_stats",
+            "committee_id",
+            "year",
+            "state",
+            "discipline_id",
+            "level",
+            "mode",
+            "society_id",
+            "owner_unit_id",
+            "credits",
+            "published_at",
+        ),
+        Index(
+            "ix_projects_society_stats",
+            "society_id",
+            "year",
+            "state",
+            "discipline_id",
+            "level",
+            "mode",
+            "owner_unit_id",
+            "credits",
+            "published_at",
+        ),
         # The public catalog: published projects by start date.
         Index("ix_projects_state_start_date", "state", "start_date", "id"),
         CheckConstraint("end_date >= start_date", name="dates_ordered"),
