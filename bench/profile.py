@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import argparse
 import random
+from pathlib import Path
 
 from pyinstrument import Profiler
 
 from bench import database, datagen, scenarios
 from bench.measure import SqlRecorder
 from bench.report import RESULTS
+
+ROOT = str(Path(__file__).resolve().parent.parent)
 
 
 def profiled(title: str, action, repeat: int = 3) -> str:
@@ -27,6 +30,8 @@ def profiled(title: str, action, repeat: int = 3) -> str:
         action()
     profiler.stop()
     tree = profiler.output_text(unicode=True, color=False, show_all=False)
+    # Paths relative to the repository, not this machine's.
+    tree = tree.replace(f"{ROOT}/", "")
     return f"## {title} ({repeat} runs)\n\n{tree}\n"
 
 

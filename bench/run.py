@@ -134,7 +134,8 @@ def run_backend(kind: str, profile: Profile, args) -> dict:
     n = profile.large
     figures = {
         "quick": args.quick,
-        "command": " ".join(shlex.quote(a) for a in sys.argv),
+        # As typed from the repository, never this machine's absolute path.
+        "command": " ".join(["python -m bench", *(shlex.quote(a) for a in sys.argv[1:])]),
         "machine": machine,
         "database": {"backend": kind, "version": large["version"]},
         "reps": profile.reps,

@@ -72,6 +72,18 @@ def test_no_tracked_file_cites_a_file_outside_the_repository():
     assert offenders == []
 
 
+def test_no_tracked_file_holds_this_machines_path_of_the_repository():
+    """Benchmark reports, profiles and docs name files relative to the
+    repository: a clone elsewhere must not read one machine's folders."""
+    here = str(ROOT).encode()
+    offenders = [
+        name
+        for name in _tracked_files()
+        if name != THIS and (ROOT / name).is_file() and here in (ROOT / name).read_bytes()
+    ]
+    assert offenders == []
+
+
 @pytest.mark.parametrize("doc", DOCS)
 def test_every_relative_link_resolves(doc):
     source = ROOT / doc
