@@ -28,8 +28,9 @@ def pg_server_url():
 
 
 @contextlib.contextmanager
-def fresh_database(kind: str, label: str) -> Iterator[str]:
-    """Yield the URL of a new, empty database of ``kind``; remove it on exit."""
+def fresh_database(kind: str, label: str, server: str | None = None) -> Iterator[str]:
+    """Yield the URL of a new, empty database of ``kind``; remove it on exit.
+    ``server``: the PostgreSQL server's URL (default ``BENCH_PG_URL``)."""
     name = f"cme_bench_{label}_{uuid.uuid4().hex[:8]}"
     if kind == "sqlite":
         TMP.mkdir(parents=True, exist_ok=True)
@@ -40,7 +41,9 @@ def fresh_database(kind: str, label: str) -> Iterator[str]:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
-    server = pg_server_url()
+    server = make_url(server) if server else pg_server_url()
+    if server.drivername == "postgresql":
+        server = server.set(drivername="postgresql+psycopg")
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

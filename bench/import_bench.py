@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import argparse
 import io
-import tempfile
 import time
 import tracemalloc
-import uuid
 from datetime import date, timedelta
 
 from openpyxl import load_workbook
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+
+from bench.database import fresh_database
 
 LECTURERS = 3
 
@@ -136,16 +136,8 @@ def main() -> None:
     parser.add_argument("--pg", help="a PostgreSQL server URL (a scratch database is made)")
     parser.add_argument("--rows", type=int, nargs="*", default=[1_000, 5_000])
     args = parser.parse_args()
-    if args.pg:
-        base = make_url(args.pg)
-        name = f"cme_import_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = base.set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='import-bench-')}/bench.sqlite"
-    try:
+    kind = "postgresql" if args.pg else "sqlite"
+    with fresh_database(kind, "import", args.pg) as url:
         app = make_app(url)
         for rows in args.rows:
             result = measure(app, rows, f"R{rows}")
@@ -163,11 +155,6 @@ def main() -> None:
             total = db.session.scalar(select(func.count()).select_from(Project))
             print(f"projects in the database afterwards: {total}")
             db.engine.dispose()
-    finally:
-        if args.pg:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 if __name__ == "__main__":

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, select, update
+
+from bench.database import fresh_database
 
 ROWS = 500
 REPEATS = 7
@@ -163,21 +162,11 @@ def main() -> None:
     args = parser.parse_args()
     results = []
     if not args.no_sqlite:
-        with tempfile.TemporaryDirectory() as tmp:
-            results.append(run(f"sqlite:///{tmp}/bench.sqlite", "SQLite"))
+        with fresh_database("sqlite", "notify") as url:
+            results.append(run(url, "SQLite"))
     if args.pg:
-        base = make_url(args.pg)
-        name = f"cme_bench_notify_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = base.set(database=name).render_as_string(hide_password=False)
+        with fresh_database("postgresql", "notify", args.pg) as url:
             results.append(run(url, "PostgreSQL"))
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
     text_out = report(results)
     RESULTS.write_text(text_out, encoding="utf-8")
     print(text_out)
