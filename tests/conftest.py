@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from flask import Flask
@@ -44,15 +45,18 @@ def _postgres_base_url():
     return url
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request, tmp_path_factory) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite'}"
+@contextmanager
+def throwaway_database(backend: str, sqlite_dir, prefix: str = "cme_test") -> Iterator[str]:
+    """The URL of a new, empty database of ``backend`` (a file in ``sqlite_dir``,
+    or a uniquely named database on TEST_DATABASE_URL's server, dropped on exit);
+    skips the test when no PostgreSQL server is given."""
+    if backend == "sqlite":
+        yield f"sqlite:///{sqlite_dir / 'test.sqlite'}"
         return
     base = _postgres_base_url()
     if base is None:
         pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests not run")
-    name = f"cme_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -62,6 +66,12 @@ def database_url(request, tmp_path_factory) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory) -> Iterator[str]:
+    with throwaway_database(request.param, tmp_path_factory.mktemp("sqlite")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -161,7 +171,6 @@ class StatementCounter:
 @pytest.fixture
 def count_statements(session):
     """Context manager counting the SQL statements the session's engine runs."""
-    from contextlib import contextmanager
 
     @contextmanager
     def counting():

@@ -4,38 +4,23 @@ project points at its own committee's copy. Both backends."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from app import create_app
 from extensions import db
 from models import Project, ProjectLevel, ProjectMode, ProjectState, Unit
-from tests.conftest import _postgres_base_url
+from tests.conftest import throwaway_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def fresh_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.sqlite'}"
-        return
-    base = _postgres_base_url()
-    if base is None:
-        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests not run")
-    name = f"cme_mig_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database(request.param, tmp_path, prefix="cme_mig") as url:
+        yield url
 
 
 def _project(conn, name, owner, committee, discipline_id) -> int:

@@ -259,3 +259,12 @@ def test_the_form_speaks_the_manual(login_as, browser, session):
     html = browser.get(f"/admin/projects/edit/?id={project.id}").get_data(as_text=True)
     assert "修改项目" in html and ">提交<" in html and "提交并继续添加" not in html
     assert "保存并继续编辑" not in html and "保存并添加另一个" not in html
+
+
+def test_the_sections_hold_every_project_field_once():
+    """The form's sections are written out by hand: a field added to
+    ``rules.PROJECT_FIELDS`` and forgotten there would vanish from the form."""
+    from admin_views.project_form import SECTIONS
+
+    placed = [name for _, names in SECTIONS for name in names]
+    assert sorted(placed) == sorted(rules.PROJECT_FIELDS)
