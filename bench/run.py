@@ -26,7 +26,8 @@ class Profile:
     export_reps: int
     bulk_reps: int
     load_seconds: int
-    load_users: int = 32
+    # The load test runs once per number of concurrent visitors (issue 12: 32 and 64).
+    load_users: tuple[int, ...] = (32, 64)
 
 
 FULL = Profile(small=2_000, large=200_000, reps=15, export_reps=2, bulk_reps=7, load_seconds=60)
@@ -126,8 +127,11 @@ def run_backend(kind: str, profile: Profile, args) -> dict:
         from bench import loadtest
 
         def load(url, dataset):
-            log(f"{kind}: load test, {profile.load_users} users, {profile.load_seconds} s each")
-            return loadtest.run(url, dataset, profile.load_seconds, profile.load_users)
+            runs = []
+            for users in profile.load_users:
+                log(f"{kind}: load test, {users} users, {profile.load_seconds} s each")
+                runs.append(loadtest.run(url, dataset, profile.load_seconds, users))
+            return runs
 
     small = measure_set(kind, profile.small, profile, large=False, load=None)
     large = measure_set(kind, profile.large, profile, large=True, load=load)
