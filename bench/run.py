@@ -2,7 +2,8 @@
 
 Full run (``make bench``): 2,000 and 200,000 projects on SQLite and PostgreSQL, exports of
 10,000 and 100,000 rows, the load test on PostgreSQL. ``--quick`` (``make bench-quick``):
-2,000 and 20,000 projects, fewer repetitions, a 15-second load test.
+2,000 and 20,000 projects, fewer repetitions, a 15-second load test. ``--only lists``: the
+list pages alone (and their query plans), reported as ``<backend>-lists.md``.
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ def explain_pages(run: scenarios.Run) -> dict[str, str]:
     return plans
 
 
-def measure_set(kind: str, size: int, profile: Profile, *, large: bool, load) -> dict:
+def measure_set(
+    kind: str, size: int, profile: Profile, *, large: bool, load, only: str | None = None
+) -> dict:
     """Build one data set on a fresh database, run its scenarios, drop the database."""
     from bench.webapp import create_bench_app
     from extensions import db
@@ -93,12 +96,13 @@ def measure_set(kind: str, size: int, profile: Profile, *, large: bool, load) ->
         with SqlRecorder(engine) as recorder:
             run = scenarios.Run(app, engine, dataset, profile.reps, recorder)
             scenarios.run_lists(run)
-            scenarios.run_details(run)
-            scenarios.run_peer(run)
-            scenarios.run_public(run)
+            if only is None:
+                scenarios.run_details(run)
+                scenarios.run_peer(run)
+                scenarios.run_public(run)
             log(f"{kind}: pages measured")
-            explain = {}
-            if large:
+            explain = explain_pages(run) if (large and only) else {}
+            if large and only is None:
                 # Exports first: bulk actions change states, and so the exports' row counts.
                 scenarios.run_exports(run, profile.export_reps)
                 log(f"{kind}: exports measured")
@@ -133,8 +137,10 @@ def run_backend(kind: str, profile: Profile, args) -> dict:
                 runs.append(loadtest.run(url, dataset, profile.load_seconds, users))
             return runs
 
-    small = measure_set(kind, profile.small, profile, large=False, load=None)
-    large = measure_set(kind, profile.large, profile, large=True, load=load)
+    if args.only:
+        load = None
+    small = measure_set(kind, profile.small, profile, large=False, load=None, only=args.only)
+    large = measure_set(kind, profile.large, profile, large=True, load=load, only=args.only)
     n = profile.large
     figures = {
         "quick": args.quick,
@@ -152,7 +158,7 @@ def run_backend(kind: str, profile: Profile, args) -> dict:
         "total_s": round(time.perf_counter() - started, 1),
         "loadavg_end": report.loadavg(),
     }
-    stem = f"{kind}{'-quick' if args.quick else ''}"
+    stem = f"{kind}{'-quick' if args.quick else ''}{f'-{args.only}' if args.only else ''}"
     _, md_path = report.write(figures, stem)
     log(f"{kind}: done in {figures['total_s']} s → {md_path}")
     return figures
@@ -164,6 +170,9 @@ def parse(argv=None):
     parser.add_argument("--db", default="sqlite,postgresql", help="backends, comma-separated")
     parser.add_argument("--large", type=int, help="projects in the large set")
     parser.add_argument("--no-load", action="store_true", help="skip the load test")
+    parser.add_argument(
+        "--only", choices=["lists"], help="measure only these pages (no exports, bulk, load)"
+    )
     return parser.parse_args(argv)
 
 
