@@ -10,18 +10,27 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import flash, g, has_request_context, redirect, request, session, url_for
+from flask import (
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.babel import ngettext as admin_ngettext
 from flask_admin.helpers import get_redirect_target
 from flask_admin.model.template import DeleteRowAction, EditRowAction
-from flask_babel import gettext, ngettext
+from flask_babel import format_decimal, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from jinja2 import pass_context
 from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import Query, aliased, joinedload
 
 import permissions
 import workflow
@@ -108,6 +117,19 @@ class PredicateRowAction:
     @pass_context
     def render_ctx(self, context, row_id, row):
         return self.inner.render_ctx(context, row_id, row) if self.predicate(account(), row) else ""
+
+
+class CappedCount(Query):
+    """The list pager's count, read no further than ``cap + 1`` rows:
+    ``SELECT count(*) FROM (SELECT projects.id … LIMIT cap + 1)``. Flask-Admin narrows
+    it like any count query (scope, search, filters) and calls ``scalar()``; a result
+    above ``cap`` means "more than ``cap``"."""
+
+    cap = 0
+
+    def scalar(self):
+        rows = self.limit(self.cap + 1).subquery()
+        return self.session.execute(select(func.count()).select_from(rows)).scalar_one()
 
 
 STATUS_ALL = "all"
@@ -346,6 +368,38 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
             result.append((index, str(filters[index].name), value))
         return result
 
+    # -- the list page's capped count ----------------------------------------
+    # The pager's total is counted up to LIST_COUNT_CAP rows, on the list page only:
+    # exports, bulk actions and 统计 count exactly. A count over the whole scope read
+    # every visible row on every page (the committee sees nearly all of them).
+    @expose("/")
+    def index_view(self):
+        g.list_count_cap = int(current_app.config.get("LIST_COUNT_CAP") or 0)
+        return super().index_view()
+
+    def get_count_query(self):
+        cap = g.get("list_count_cap") if has_request_context() else None
+        if not cap:
+            return super().get_count_query()
+        query = CappedCount([Project.id], session=self.db_session).filter(self.scope())
+        query.cap = cap
+        return query
+
+    def list_total(self) -> dict | None:
+        """The list page's total for the line beside the pager: ``count`` (exact up to
+        the cap) and ``more`` (the list holds more than ``count``), or None before
+        ``get_list`` ran."""
+        return g.get("list_total")
+
+    def total_text(self) -> str:
+        total = self.list_total()
+        if not total or not total["count"]:
+            return ""
+        number = format_decimal(total["count"])
+        if total["more"]:
+            return gettext("More than %(num)s projects", num=number)
+        return gettext("%(num)s projects in all", num=number)
+
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         filters = [*(filters or ()), *self.bar_filters()]
         count, data = super().get_list(
@@ -354,20 +408,32 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
         if execute:
             # The page's rows are known now: their reasons in one query, for the state cells.
             g.reason_notes = self.reason_notes(data)
+        cap = g.get("list_count_cap")
+        if execute and cap and count is not None:
+            more = count > cap
+            g.list_total = {"count": min(count, cap), "more": more}
+            if more and page_size:
+                # The pager offers every page up to the cap's last one, and from a full
+                # page the next one (its ">" link): the rows seen so far, plus one.
+                seen = (page or 0) * page_size + len(data)
+                count = max(count, seen + (len(data) == page_size))
         return count, data
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         """Flask-Admin's ILIKE per term, plus the trigram index's candidates for the
-        terms it can look up (SQLite; PostgreSQL's index serves the ILIKE itself)."""
+        terms it can look up (SQLite; PostgreSQL's index serves the ILIKE itself), in
+        the form that suits the page and the count (``search_index.list_conditions``)."""
         query, count_query, joins, count_joins = super()._apply_search(
             query, count_query, joins, count_joins, search
         )
         terms = [t[1:] if t[:1] in "^=" else t for t in search.split(" ") if t]
-        indexed = search_index.matches(self.column_searchable_list, terms, wildcards=True)
-        if indexed is not None:
-            query = query.filter(indexed)
+        for_page, for_count = search_index.list_conditions(
+            self.db_session, self.column_searchable_list, terms, wildcards=True
+        )
+        if for_page is not None:
+            query = query.filter(for_page)
             if count_query is not None:
-                count_query = count_query.filter(indexed)
+                count_query = count_query.filter(for_count)
         return query, count_query, joins, count_joins
 
     def reason_notes(self, projects) -> dict[int, str]:

@@ -11,7 +11,9 @@ database gets its own trigram index, built by migration 0011:
   columns, an external-content table kept in step by triggers. ``matches`` adds
   "``projects.id`` among the index's candidates" to a search; the ``LIKE`` stays, so the
   rows are exactly those of the scan (FTS5 folds case at least as widely as ``LIKE``, so
-  its candidates always include every ``LIKE`` match).
+  its candidates always include every ``LIKE`` match). A paged list asks
+  ``list_conditions`` instead: few candidates are named and looked up by rowid, many are
+  tested along the list's index (its page) and drive its count.
 
 A trigram index cannot look up fewer than three characters: a term of one or two
 characters (``心``, ``内科``) or one holding a ``LIKE`` wildcard gets no candidate
@@ -24,7 +26,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from sqlalchemy import Boolean, literal
+from sqlalchemy import Boolean, literal, literal_column, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -106,14 +108,29 @@ def outside_models(obj, name, type_, reflected, compare_to) -> bool:
 
 class _Candidates(ColumnElement[bool]):
     """``projects.id`` is among the FTS5 index's rows matching ``query`` (SQLite); on any
-    other database a true condition (PostgreSQL's index serves the ``ILIKE`` itself)."""
+    other database a true condition (PostgreSQL's index serves the ``ILIKE`` itself).
+
+    ``lookup``: written as a plain ``projects.id IN (…)``, which SQLite's planner may
+    drive from (each candidate looked up by rowid). Otherwise SQLAlchemy writes it as
+    ``(projects.id IN (…)) = 1`` (SQLite has no native boolean), a test the planner only
+    applies to the rows it reads by another index: right for an ordered page, whose
+    index walk stops after a page of matches, wrong for a count over many rows."""
 
     inherit_cache = True
     type = Boolean()
-    _traverse_internals = [("query", InternalTraversal.dp_clauseelement)]
+    _traverse_internals = [
+        ("query", InternalTraversal.dp_clauseelement),
+        ("lookup", InternalTraversal.dp_boolean),
+    ]
 
-    def __init__(self, query: str) -> None:
+    def __init__(self, query: str, *, lookup: bool = False) -> None:
         self.query = literal(query)
+        self.lookup = lookup
+
+    def self_group(self, against=None):
+        if self.lookup:
+            return self  # as is inside WHERE/AND: the planner sees the IN
+        return super().self_group(against)
 
 
 @compiles(_Candidates)
@@ -138,12 +155,8 @@ def indexable(term: str, *, wildcards: bool = False) -> bool:
     return len(term) >= TRIGRAM
 
 
-def matches(columns, terms, *, wildcards: bool = False) -> ColumnElement[bool] | None:
-    """The candidate condition for rows holding every indexable term of ``terms`` in one
-    of ``columns``, or None when no term is indexable (the scan alone decides).
-
-    ``wildcards``: the terms go into ``LIKE`` unescaped (Flask-Admin's search), so one
-    holding ``%`` or ``_`` is left to the scan."""
+def _phrases(columns, terms, wildcards: bool) -> str | None:
+    """The FTS5 query for every indexable term of ``terms`` in one of ``columns``."""
     for column in columns:
         if column not in COLUMNS:
             raise ValueError(f"{column} is not indexed")
@@ -153,6 +166,47 @@ def matches(columns, terms, *, wildcards: bool = False) -> ColumnElement[bool] |
         for term in terms
         if indexable(term, wildcards=wildcards)
     ]
-    if not phrases:
-        return None
-    return _Candidates(" AND ".join(phrases))
+    return " AND ".join(phrases) if phrases else None
+
+
+def matches(columns, terms, *, wildcards: bool = False) -> ColumnElement[bool] | None:
+    """The candidate condition for rows holding every indexable term of ``terms`` in one
+    of ``columns``, or None when no term is indexable (the scan alone decides).
+
+    ``wildcards``: the terms go into ``LIKE`` unescaped (Flask-Admin's search), so one
+    holding ``%`` or ``_`` is left to the scan."""
+    query = _phrases(columns, terms, wildcards)
+    return None if query is None else _Candidates(query)
+
+
+#: Up to this many candidates, a list's search names them (``projects.id IN (1, 2, …)``)
+#: and SQLite looks each up by rowid; above it, walking the list's own index is cheaper
+#: for its page (which stops after one page of matches).
+FEW_CANDIDATES = 2_000
+
+
+def list_conditions(
+    session, columns, terms, *, wildcards: bool = False, few: int = FEW_CANDIDATES
+) -> tuple[ColumnElement[bool] | None, ColumnElement[bool] | None]:
+    """The candidate conditions of a paged list's search: (for its page, for its count),
+    both None when no term is indexable.
+
+    SQLite's planner cannot tell how many rows an FTS5 ``MATCH`` returns, so it is asked:
+    at most ``few`` candidates are named outright (looked up by rowid, in the page and
+    in the count); more, the page tests them while walking its ordered index, and the
+    count is driven from them (it reads no more than the candidates, not the scope).
+    On PostgreSQL, the ``ILIKE`` alone uses the trigram indexes."""
+    query = _phrases(columns, terms, wildcards)
+    if query is None:
+        return None, None
+    if session.get_bind().dialect.name != "sqlite" or not SQLITE_HAS_TRIGRAM:
+        return _Candidates(query), _Candidates(query)
+    ids = session.execute(
+        text(f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH :query LIMIT :limit"),
+        {"query": query, "limit": few + 1},
+    ).scalars()
+    ids = list(ids)
+    if len(ids) <= few:
+        named = literal_column("projects.id").in_(ids)
+        return named, named
+    return _Candidates(query), _Candidates(query, lookup=True)

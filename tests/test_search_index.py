@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from flask import current_app
-from sqlalchemy import or_, select, text
+from sqlalchemy import func, or_, select, text
 
 from admin_views.projects import ProjectView
 from models import Project, ProjectState, search_index
@@ -172,3 +172,41 @@ def test_postgresql_trigram_indexes_exist(projects, backend):
     has_extension = session.scalar(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'"))
     if has_extension:
         assert set(search_index.PG_INDEXES) <= names
+
+
+@pytest.mark.parametrize("few", [0, 10_000], ids=["many-candidates", "few-candidates"])
+def test_the_lists_page_and_count_conditions_keep_the_scan_s_rows(projects, few):
+    """``list_conditions`` names the candidates when they are few and otherwise tests
+    them (page) or drives from them (count): either way, the scan's rows."""
+    view = _admin_view()
+    for term in [*TERMS, "心 研讨会", "abc 心力衰竭"]:
+        scan, *_ = super(ProjectView, view)._apply_search(select(Project.id), None, {}, {}, term)
+        expected = set(projects.scalars(scan))
+        terms = [t[1:] if t[:1] in "^=" else t for t in term.split(" ") if t]
+        page, count = search_index.list_conditions(
+            projects, view.column_searchable_list, terms, wildcards=True, few=few
+        )
+        if page is None:
+            assert not any(search_index.indexable(t, wildcards=True) for t in terms)
+            continue
+        assert set(projects.scalars(scan.where(page))) == expected, term
+        assert set(projects.scalars(scan.where(count))) == expected, term
+
+
+def test_sqlite_looks_the_candidates_up_for_the_count(projects, backend):
+    """The count of a search over many candidates reads them by rowid (not every row of
+    the scope, testing each against the candidates); few candidates are named."""
+    if backend != "sqlite" or not search_index.SQLITE_HAS_TRIGRAM:
+        pytest.skip("the FTS5 index is SQLite's")
+    session = projects
+    columns = ProjectView.column_searchable_list
+    for few in (0, 10_000):
+        _, count = search_index.list_conditions(session, columns, ["研讨会"], few=few)
+        stmt = select(func.count()).select_from(Project).where(Project.state != "draft", count)
+        sql = str(
+            stmt.compile(dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True})
+        )
+        assert ("MATCH" in sql) is (few == 0) and "= 1" not in sql
+        rows = session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
+        plan = " ".join(str(row[-1]) for row in rows)
+        assert "SEARCH projects USING INTEGER PRIMARY KEY" in plan, plan

@@ -4,6 +4,8 @@ details pages offering only what can be done now."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import pytest
@@ -190,3 +192,83 @@ def test_the_return_reason_shows_in_the_row_and_on_the_details(login_as, browser
     assert "退回修改" in row.group(0) and "请补充职称" in row.group(0)
     details = page(browser, f"/admin/projects/details/?id={project.id}")
     assert "请补充职称" in details.split("操作记录")[0]
+
+
+# -- the pager's count, capped at LIST_COUNT_CAP ---------------------------------------------
+# The pager's enabled ">" (a disabled one is ``page-item disabled``).
+NEXT = re.compile(r'<li class="page-item">\s*<a class="page-link" href="([^"]+)">&gt;</a>')
+
+
+def _walk(browser, url) -> tuple[list[int], list[str]]:
+    """Every row of a list, page after page through the pager's ">" link; and each
+    page's total line."""
+    rows, totals = [], []
+    while url:
+        html = page(browser, url)
+        rows += [int(i) for i in re.findall(r'class="action-checkbox" value="(\d+)"', html)]
+        total = re.search(r'class="text-muted small ml-3 mb-3 cme-total">([^<]*)<', html)
+        totals.append(total.group(1) if total else "")
+        following = NEXT.search(html)
+        url = following.group(1).replace("&amp;", "&") if following else None
+        assert len(totals) < 50, "the pager never ends"
+    return rows, totals
+
+
+def test_above_the_cap_the_list_says_more_than_and_still_pages_to_the_end(
+    app, login_as, session, demo, monkeypatch
+):
+    everything = visible(session, demo["bjcme"])
+    assert len(everything) > 25  # three pages of 20 at least (the demo's data)
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 5)
+    rows, totals = _walk(login_as("bjcme"), "/admin/audit/?status=all&page_size=20")
+    # Every row once, in order, although the count stopped at 5.
+    assert len(rows) == len(set(rows)) and set(rows) == everything
+    assert totals and all(t == "超过 5 个项目" for t in totals)
+
+
+def test_under_the_cap_the_list_shows_the_exact_total_and_its_last_page(
+    app, login_as, session, demo, monkeypatch
+):
+    everything = visible(session, demo["bjcme"])
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", len(everything))
+    html = page(login_as("bjcme"), "/admin/audit/?status=all&page_size=20")
+    assert f"共 {len(everything)} 个项目" in html and "超过" not in html
+    # The pager's last page (») is the real last page: exact totals keep the full pager.
+    last = (len(everything) - 1) // 20
+    assert f"page={last}" in html and f"page={last + 1}" not in html
+
+
+def test_a_search_above_the_cap_pages_through_exactly_the_scan_s_rows(
+    app, login_as, session, demo, monkeypatch
+):
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 2)
+    term = "研讨"  # two characters: the scan alone, within the scope
+    scope = select(Project).where(Project.id.in_(visible(session, demo["bjcme"])))
+    expected = {
+        p.id
+        for p in session.scalars(scope)
+        if term in p.name or term in (p.project_no or "") or term in (p.principal or "")
+    }
+    assert len(expected) > 2
+    rows, totals = _walk(login_as("bjcme"), f"/admin/audit/?search={term}&page_size=20")
+    assert set(rows) == expected and totals[0] == "超过 2 个项目"
+
+
+def test_the_capped_count_costs_no_extra_statement_and_exports_stay_exact(
+    app, login_as, session, demo, monkeypatch, count_statements
+):
+    browser = login_as("bjcme")
+    url = "/admin/audit/?status=all&page_size=20"
+    page(browser, url)  # warm: the first request loads what later ones reuse
+    statements = {}
+    for cap in (0, 5):  # 0: Flask-Admin's plain count
+        monkeypatch.setitem(app.config, "LIST_COUNT_CAP", cap)
+        with count_statements() as counter:
+            page(browser, url)
+        statements[cap] = counter.count
+    assert statements[5] <= statements[0]
+    # The export counts (and writes) every row, whatever the cap.
+    export = browser.get("/admin/audit/export/csv/?status=all")
+    assert export.status_code == 200
+    lines = list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
+    assert len(lines) - 1 == len(visible(session, demo["bjcme"]))
