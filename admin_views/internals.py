@@ -28,6 +28,11 @@ Each private name, what we use it for, and why no public hook serves:
     The row an edit form was built for (checks that compare old and new values).
     WTForms does not keep the ``obj`` it was given; Flask-Admin keeps it privately.
 
+Public names whose behaviour we rely on (checked by the same test): the sqla
+``ModelView.get_list`` counts with ``count_query.scalar()`` and ``index_view`` turns that
+count into the pager's ``num_pages``; ``ProjectView``'s capped count
+(``LIST_COUNT_CAP``) hooks in there.
+
 Replaced by public hooks (no longer used): ``Admin._views`` (the dashboard builds
 list URLs with ``url_for``), display lambdas (``column_type_formatters``).
 """

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import flask_admin
 from flask_admin.base import BaseView
+from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import BaseForm
 from flask_admin.model.base import BaseModelView, ViewArgs
 
@@ -68,3 +69,14 @@ def test_a_view_keeps_its_filters_where_we_read_them(app):
         view = AuditView(Project, endpoint="internals_check", url="/internals-check")
     assert len(view.filter_list()) == len(AuditView.FILTER_KEYS)
     assert view.filter_list() == list(view._filters)
+
+
+def test_the_list_counts_through_scalar_and_pages_from_that_count():
+    """``ProjectView``'s capped count (``CappedCount.scalar``) is what the list's pager
+    reads: Flask-Admin calls ``scalar()`` on the count query and derives ``num_pages``."""
+    assert "count_query.scalar()" in inspect.getsource(ModelView.get_list)
+    index_view = inspect.getsource(BaseModelView.index_view)
+    assert "num_pages = int(ceil(count / float(page_size)))" in index_view
+    assert "num_pages=num_pages" in index_view
+    template = Path(flask_admin.__file__).parent / "templates/bootstrap4/admin/model/list.html"
+    assert "{% block list_pager %}" in template.read_text()
