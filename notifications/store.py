@@ -1,25 +1,38 @@
 """Writing the messages of a bulk action, in its transaction.
 
-Four statements whatever the number of projects: the receiving units with
-their accounts and e-mail choices (one SELECT), which of the projects each unit
-may see through ``permissions.project_visibility`` (one SELECT), the messages
-(one INSERT) and the mails to send at once (one INSERT). Mail is only queued
-here; it is sent after the commit (``notifications.mail``).
+Three statements whatever the number of projects: the receiving units with
+their accounts and e-mail choices (one SELECT), the messages (one INSERT) and
+the mails to send at once (one INSERT). A unit is told only about the projects
+its accounts may see: ``permissions.can_view_project`` (the predicate twin of
+``project_visibility``) decides it for each moved project, from what the move
+itself carries (the project's units and the state it moved to), so no SELECT is
+needed for it. Mail is only queued here; it is sent after the commit
+(``notifications.mail``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from flask import current_app, has_app_context
-from sqlalchemy import and_, insert, literal, select, union_all
+from sqlalchemy import and_, insert, select
 from sqlalchemy.orm import Session
 
-from models import Project, Unit, User, utcnow
+from models import Unit, UnitKind, User, utcnow
 from models.message import EmailMode, Message, NotificationPreference, OutboxMail
 from notifications import mail
 from notifications.planning import Notice, plan
-from permissions import project_visibility
+from permissions import can_view_project
+
+messages = Message.__table__
+
+
+class ReceivingUnit(NamedTuple):
+    """What the scopes read of a receiving unit."""
+
+    id: int
+    kind: UnitKind
 
 
 class UnitViewer:
@@ -30,14 +43,23 @@ class UnitViewer:
     is_authenticated = True
     is_active = True
 
-    def __init__(self, unit: Unit) -> None:
+    def __init__(self, unit) -> None:
         self.unit = unit
         self.unit_id = unit.id
 
 
+class MovedProject(NamedTuple):
+    """A moved project as ``can_view_project`` reads it: after the move."""
+
+    owner_unit_id: int
+    society_id: int | None
+    committee_id: int
+    state: str
+
+
 @dataclass
 class Receiver:
-    unit: Unit
+    unit: ReceivingUnit
     # (account id, address) of the accounts mailed at once.
     mailed: list[tuple[int, str]] = field(default_factory=list)
 
@@ -45,41 +67,43 @@ class Receiver:
 def _receivers(session: Session, unit_ids: set[int]) -> dict[int, Receiver]:
     """The active receiving units with their active accounts that have an
     address and want each message mailed (no preference means at once)."""
+    units, users = Unit.__table__, User.__table__
+    preferences = NotificationPreference.__table__
     wants_mail = and_(
-        User.unit_id == Unit.id,
-        User.active.is_(True),
-        User.email.is_not(None),
-        User.email != "",
+        users.c.unit_id == units.c.id,
+        users.c.active.is_(True),
+        users.c.email.is_not(None),
+        users.c.email != "",
     )
     stmt = (
-        select(Unit, User.id, User.email, NotificationPreference.email_mode)
-        .outerjoin(User, wants_mail)
-        .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
-        .where(Unit.id.in_(unit_ids), Unit.active.is_(True))
-        .order_by(Unit.id, User.id)
+        select(units.c.id, units.c.kind, users.c.id, users.c.email, preferences.c.email_mode)
+        .select_from(units)
+        .outerjoin(users, wants_mail)
+        .outerjoin(preferences, preferences.c.user_id == users.c.id)
+        .where(units.c.id.in_(unit_ids), units.c.active.is_(True))
+        .order_by(units.c.id, users.c.id)
     )
     found: dict[int, Receiver] = {}
-    for unit, user_id, email, mode in session.execute(stmt):
-        receiver = found.setdefault(unit.id, Receiver(unit))
+    for unit_id, kind, user_id, email, mode in session.connection().execute(stmt):
+        receiver = found.get(unit_id)
+        if receiver is None:
+            receiver = found[unit_id] = Receiver(ReceivingUnit(unit_id, kind))
         if user_id is not None and (mode is None or mode is EmailMode.IMMEDIATE):
             receiver.mailed.append((user_id, email))
     return found
 
 
-def _visible(session: Session, notices: list[Notice], found: dict[int, Receiver]) -> set:
-    """(notice index, project id) of every project its receiving unit may see:
-    one UNION ALL of one scoped SELECT per notice."""
-    parts = [
-        select(literal(index).label("notice"), Project.id).where(
-            Project.id.in_([m.project_id for m in notice.moves]),
-            project_visibility(UnitViewer(found[notice.unit_id].unit)),
+def _visible(notice: Notice, receiver: Receiver) -> list:
+    """The moves of ``notice`` its receiving unit may see (after the move)."""
+    viewer = UnitViewer(receiver.unit)
+    return [
+        move
+        for move in notice.moves
+        if can_view_project(
+            viewer,
+            MovedProject(move.owner_unit_id, move.society_id, move.committee_id, move.target),
         )
-        for index, notice in enumerate(notices)
     ]
-    if not parts:
-        return set()
-    stmt = parts[0] if len(parts) == 1 else union_all(*parts)
-    return {(row[0], row[1]) for row in session.execute(stmt)}
 
 
 def write(session: Session, action, account, moves, reason) -> list[int]:
@@ -88,12 +112,12 @@ def write(session: Session, action, account, moves, reason) -> list[int]:
     if not notices:
         return []
     found = _receivers(session, {n.unit_id for n in notices})
-    notices = [n for n in notices if n.unit_id in found]
-    visible = _visible(session, notices, found)
     kept = []
-    for index, notice in enumerate(notices):
+    for notice in notices:
+        if (receiver := found.get(notice.unit_id)) is None:
+            continue
         # Nobody is told about a project they may not see.
-        notice.moves = [m for m in notice.moves if (index, m.project_id) in visible]
+        notice.moves = _visible(notice, receiver)
         if notice.moves:
             kept.append(notice)
     if not kept:
@@ -120,8 +144,8 @@ def write(session: Session, action, account, moves, reason) -> list[int]:
     # order would make SQLite insert them one statement each.
     id_of_unit = {
         unit_id: message_id
-        for message_id, unit_id in session.execute(
-            insert(Message).returning(Message.id, Message.unit_id), rows
+        for message_id, unit_id in session.connection().execute(
+            insert(messages).returning(messages.c.id, messages.c.unit_id), rows
         )
     }
     ids = [id_of_unit[row["unit_id"]] for row in rows]
@@ -138,6 +162,6 @@ def write(session: Session, action, account, moves, reason) -> list[int]:
             for user_id, address in found[notice.unit_id].mailed
         ]
         if letters:
-            session.execute(insert(OutboxMail), letters)
+            session.connection().execute(insert(OutboxMail.__table__), letters)
             mail.send_after_commit(session)
     return ids

@@ -4,13 +4,23 @@ the changes a reviewer sees when a project comes back after 退回修改."""
 
 from __future__ import annotations
 
+import enum
 from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 import workflow
-from models import Lecturer, ProjectEvent, ProjectLevel, ProjectMode, ProjectState, ProjectVersion
+from models import (
+    Lecturer,
+    Project,
+    ProjectEvent,
+    ProjectLevel,
+    ProjectMode,
+    ProjectState,
+    ProjectVersion,
+)
+from models.rules import PROJECT_FIELDS
 from tests.factories import make_project
 from workflow import Action
 from workflow.diff import ADDED, CHANGED, REMOVED, diff
@@ -77,6 +87,75 @@ def test_report_and_publish_keep_numbered_snapshots_and_nothing_else_does(demo, 
     assert first["project_no"] is None and published["project_no"] == project.project_no
     assert [lec["name"] for lec in first["lecturers"]] == ["王教授"]
     assert first["lecturers"][0]["id"] == project.lecturers[0].id
+
+
+def _as_stored(value):
+    """A value as a snapshot keeps it: enums by value, dates in ISO form."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _expected_snapshot(project) -> dict:
+    """The snapshot of ``project`` built from its ORM values, in the keys' order."""
+    expected = {
+        name: _as_stored(getattr(project, name)) for name in PROJECT_FIELDS if name != "discipline"
+    }
+    lecturers = sorted(project.lecturers, key=lambda lec: (lec.position, lec.id))
+    return expected | {
+        "discipline": project.discipline.name,
+        "discipline_id": project.discipline_id,
+        "lecturers": [
+            {
+                "id": lec.id,
+                "name": lec.name,
+                "title": lec.title,
+                "unit": lec.unit,
+                "topic": lec.topic,
+                "hours": lec.hours,
+            }
+            for lec in lecturers
+        ],
+    }
+
+
+def test_a_snapshot_equals_the_projects_orm_values_field_by_field(demo, session):
+    cardio, bma, bjcme = demo["bma_cardio"], demo["bma"], demo["bjcme"]
+    project = make_project(
+        session,
+        cardio,
+        S.DRAFT,
+        co_organizer="协办单位",
+        practice_hours=2.5,
+        credits=3.5,
+        remarks="备注：第二期",
+    )
+    project.lecturers.extend(
+        [
+            Lecturer(name="赵老师", title=None, unit=None, topic="病例", hours=None, position=0),
+            Lecturer(name="钱主任", title="主任医师", unit="协和医院", topic="指南", position=1),
+        ]
+    )
+    workflow.edit(session, cardio, project)
+    project_id = project.id
+    workflow.apply(session, project, Action.REPORT, cardio)
+    workflow.apply(session, project, Action.REPORT, bma)
+    workflow.apply(session, project, Action.PUBLISH, bjcme)
+    session.commit()
+    session.expire_all()
+    project = session.get(Project, project_id)
+    versions = versions_of(session, project_id)
+    assert [v.to_state for v in versions] == ["at_society", "at_committee", "published"]
+    expected = _expected_snapshot(project)
+    published = versions[-1].data
+    for name, value in expected.items():
+        assert published[name] == value, name
+    assert list(published) == list(expected)  # the same keys, in the same order
+    assert published["project_no"] and published["lecturers"][0]["title"] is None
+    # The earlier snapshots differ only by the number given at publishing.
+    assert versions[0].data == expected | {"project_no": None}
 
 
 def test_the_reviewer_sees_exactly_what_changed_with_the_reason(demo, session):

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy import Integer, String, column, delete, insert, select, update
+from sqlalchemy import values as sql_values
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.orm.util import identity_key
 
 from models import Project, ProjectEvent, ProjectNumberCounter, ProjectState, rules, utcnow
 from permissions.relations import Relation, relation
@@ -285,9 +286,10 @@ def _decide(action, account, wanted, rows, expected, result: BulkResult) -> dict
     """Group the movable rows by (source state, transition); record in
     ``result`` why each other id is skipped."""
     groups: dict[tuple[ProjectState, Transition], list] = defaultdict(list)
+    found: dict = {}  # the table's answer per (relation, state): a few keys, many rows
     for project_id in wanted:
         row = rows.get(project_id)
-        verdict = _verdict(action, account, project_id, row, expected)
+        verdict = _verdict(action, account, project_id, row, expected, found)
         if isinstance(verdict, Transition):
             groups[(row.state, verdict)].append(row)
         else:
@@ -295,21 +297,32 @@ def _decide(action, account, wanted, rows, expected, result: BulkResult) -> dict
     return groups
 
 
-def _verdict(action, account, project_id, row, expected):
+def _verdict(action, account, project_id, row, expected, found=None):
     """The transition ``row`` takes, or the error saying why it does not."""
     if row is None:
         return ProjectNotFound(project_id)
     if expected and expected.get(project_id) not in (None, row.state):
         return ProjectChanged(row.id, row.name)
-    if (error := refusal(row, action, account)) is not None:
-        return error
-    return find(action, relation(account, row), row.state)
+    found = {} if found is None else found
+    key = (relation(account, row), row.state)
+    if (transition := found.get(key)) is None and key not in found:
+        transition = found[key] = find(action, key[0], ProjectState(key[1]))
+    # No transition: ``refusal`` says why, in the table's words.
+    return transition or refusal(row, action, account)
 
 
 def _write(session, account, action, reason, groups: dict, result: BulkResult) -> None:
     """One compare-and-set statement per group, then one INSERT of every
     history row; a row that lost its race is reported as changed."""
     now = utcnow()
+    # What every history row of this action shares, read once (not per row).
+    shared = {
+        "actor_id": account.id,
+        "actor_unit_id": account.unit_id,
+        "action": action.value,
+        "reason": reason,
+        "created_at": now,
+    }
     events = []
     for (source, transition), members in groups.items():
         if transition.effects.allocates_number and any(not r.project_no for r in members):
@@ -318,28 +331,28 @@ def _write(session, account, action, reason, groups: dict, result: BulkResult) -
             ids = [r.id for r in members]
             changed = _move(session, ids, source, transition, reason, now, {})
         target = None if transition.target is Outcome.REMOVED else transition.target
+        states = {
+            "from_state": ProjectState(source).value,
+            "to_state": ProjectState(target).value if target is not None else None,
+        }
+        move = partial(hooks.Move, source=states["from_state"], target=states["to_state"])
         for row in members:
             if row.id not in changed:
                 result.skipped.append(ProjectChanged(row.id, row.name))
                 continue
             result.done.append(row.id)
-            result.moves.append(_move_of(row, source, target))
-            events.append(_event(account, row, action, source, target, reason, now))
+            result.moves.append(
+                move(
+                    row.id, row.name, row.owner_unit_id, row.society_id, row.committee_id, row.year
+                )
+            )
+            events.append(
+                {"project_id": row.id, "project_name": row.name, "owner_unit_id": row.owner_unit_id}
+                | states
+                | shared
+            )
     if events:
-        session.execute(insert(ProjectEvent), events)
-
-
-def _move_of(row, source: ProjectState, target: ProjectState | None) -> hooks.Move:
-    return hooks.Move(
-        project_id=row.id,
-        name=row.name,
-        owner_unit_id=row.owner_unit_id,
-        society_id=row.society_id,
-        committee_id=row.committee_id,
-        year=row.year,
-        source=ProjectState(source).value,
-        target=ProjectState(target).value if target is not None else None,
-    )
+        session.connection().execute(insert(ProjectEvent.__table__), events)
 
 
 def _move_numbered(session, members, source, transition: Transition, reason, now) -> set[int]:
@@ -354,6 +367,9 @@ def _move_numbered(session, members, source, transition: Transition, reason, now
     numbers = _allocate_numbers(
         session, [by_id[pid] for pid, number in sorted(claimed.items()) if not number]
     )
+    if numbers:
+        # Every claimed row with the number it ends with (its own where it had one).
+        numbers = {pid: number or numbers[pid] for pid, number in claimed.items()}
     return _move(session, sorted(claimed), source, transition, reason, now, numbers)
 
 
@@ -368,24 +384,38 @@ def _claim(session, ids, source: ProjectState, now) -> dict[int, str | None]:
     stmt = (
         update(projects)
         .where(projects.c.id.in_(locked), *still)
-        .values(updated_at=now)
+        # A write (SQLite's writer lock) of no indexed column: the move then
+        # rewrites these rows and their index entries once, not twice.
+        .values(version=projects.c.version)
         .returning(projects.c.id, projects.c.project_no)
     )
     return {row.id: row.project_no for row in session.execute(stmt)}
 
 
 def _move(session, ids, source, transition: Transition, reason, now, numbers) -> set[int]:
-    """One compare-and-set statement; returns the ids that actually moved."""
-    where = (projects.c.id.in_(ids), projects.c.state == source.value)
+    """One compare-and-set statement; returns the ids that actually moved.
+
+    ``numbers``, when given, holds every id with the 项目编号 it ends with: the
+    rows are joined to that list (``UPDATE … FROM (VALUES …)``), so each row
+    finds its number by key instead of scanning a CASE of every number."""
+    where = [projects.c.id.in_(ids), projects.c.state == source.value]
     if transition.target is Outcome.REMOVED:
         stmt = delete(projects).where(*where).returning(projects.c.id)
     else:
-        values = _values(transition, reason, now, numbers)
+        values = _values(transition, reason, now)
+        if numbers:
+            given = (
+                sql_values(column("id", Integer), column("project_no", String), name="numbers")
+                .data(sorted(numbers.items()))
+                .cte("numbers")
+            )
+            where[0] = projects.c.id == given.c.id
+            values["project_no"] = given.c.project_no
         stmt = update(projects).where(*where).values(values).returning(projects.c.id)
     return set(session.execute(stmt).scalars())
 
 
-def _values(transition: Transition, reason, now, numbers: dict[int, str]) -> dict:
+def _values(transition: Transition, reason, now) -> dict:
     """The new state and what the transition's effects write besides it."""
     effects = transition.effects
     values = {"state": transition.target.value, "version": projects.c.version + 1}
@@ -393,8 +423,6 @@ def _values(transition: Transition, reason, now, numbers: dict[int, str]) -> dic
     values |= dict.fromkeys(effects.clears)
     if effects.reason_column:
         values[effects.reason_column] = reason
-    if numbers:
-        values["project_no"] = case(numbers, value=projects.c.id, else_=projects.c.project_no)
     return values
 
 
@@ -477,8 +505,15 @@ def format_number(year: int, sequence: int) -> str:
 
 
 def _expire(session: Session, ids: list[int], *, removed: bool) -> None:
-    """Objects already loaded in the session must not show the old state."""
-    for project_id in ids:
-        obj = session.identity_map.get(identity_key(Project, project_id))
-        if obj is not None:
-            session.expunge(obj) if removed else session.expire(obj)
+    """Objects already loaded in the session must not show the old state. (The
+    session's few loaded projects are looked at, not each of the ``ids``.)"""
+    if not ids or not session.identity_map:
+        return
+    moved = set(ids)
+    loaded = [
+        obj
+        for key, obj in list(session.identity_map.items())
+        if key[0] is Project and key[1][0] in moved
+    ]
+    for obj in loaded:
+        session.expunge(obj) if removed else session.expire(obj)

@@ -2,9 +2,9 @@
 published, and what changed since a reviewer last saw it (修改对比).
 
 Writing: a ``hooks.moved`` receiver keeps a ``models.ProjectVersion`` of every
-project a report or publish moved, in the move's transaction, with two
+project a report or publish moved, in the move's transaction, with three
 statements whatever the number of projects (one SELECT of the projects with
-their lecturers and last version numbers, one INSERT of every snapshot).
+their last version numbers, one of their lecturers, one INSERT of every snapshot).
 
 Reading:
 - ``versions_of(session, project_id)``: a project's versions, oldest first;
@@ -28,7 +28,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Date, DateTime, func, insert, select
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Session
 
 from models import Discipline, Lecturer, Project, ProjectEvent, ProjectState, ProjectVersion, utcnow
@@ -60,50 +61,66 @@ def _json(value):
     return value
 
 
+_projects = Project.__table__
+_lecturers = Lecturer.__table__
+# The project columns a snapshot reads, and which of them need converting to JSON
+# (dates to ISO strings, enums to their values); the others are kept as read.
+_CONVERTED = tuple(
+    name for name in COLUMNS if isinstance(_projects.c[name].type, (Date, DateTime, SAEnum))
+)
+
+
 def read_snapshots(session: Session, ids: Sequence[int]) -> dict[int, tuple[dict, int]]:
     """Each project's snapshot as stored now, with its last version number (0
-    when it has none): one statement (projects joined to their discipline,
-    outer-joined to their lecturers, and their last version number)."""
+    when it has none): two plain SELECTs on the session's connection (the
+    projects with their discipline's name and last version number; their
+    lecturers), the rows zipped once with the column names."""
     if not ids:
         return {}
+    conn = session.connection()
+    versions = ProjectVersion.__table__
     last = (
-        select(func.max(ProjectVersion.number))
-        .where(ProjectVersion.project_id == Project.id)
+        select(func.max(versions.c.number))
+        .where(versions.c.project_id == _projects.c.id)
         .scalar_subquery()
     )
+    disciplines = Discipline.__table__
     stmt = (
         select(
-            *(getattr(Project, name) for name in ("id", *COLUMNS)),
-            Project.discipline_id,
-            Discipline.name.label("discipline_name"),
+            _projects.c.id,
+            *(_projects.c[name] for name in COLUMNS),
+            disciplines.c.name.label("discipline"),
+            _projects.c.discipline_id,
             last.label("last_number"),
-            *(getattr(Lecturer, name).label(f"lecturer_{name}") for name in LECTURER_COLUMNS),
         )
-        .join(Discipline, Discipline.id == Project.discipline_id)
-        .outerjoin(Lecturer, Lecturer.project_id == Project.id)
-        .where(Project.id.in_(ids))
-        .order_by(Project.id, Lecturer.position, Lecturer.id)
+        .join_from(_projects, disciplines, disciplines.c.id == _projects.c.discipline_id)
+        .where(_projects.c.id.in_(ids))
+        .order_by(_projects.c.id)
     )
+    # The keys in the order snapshots have always had them.
+    names = ("id", *COLUMNS, "discipline", "discipline_id", "last_number")
     found: dict[int, tuple[dict, int]] = {}
-    for row in session.execute(stmt):
-        if row.id not in found:
-            data = {name: _json(getattr(row, name)) for name in COLUMNS}
-            data |= {
-                "discipline": row.discipline_name,
-                "discipline_id": row.discipline_id,
-                "lecturers": [],
-            }
-            found[row.id] = (data, row.last_number or 0)
-        if row.lecturer_id is not None:
-            found[row.id][0]["lecturers"].append(
-                {name: getattr(row, f"lecturer_{name}") for name in LECTURER_COLUMNS}
-            )
+    for row in conn.execute(stmt):
+        data = dict(zip(names, row, strict=True))
+        data.pop("id")
+        for name in _CONVERTED:
+            data[name] = _json(data[name])
+        data["lecturers"] = []
+        found[row[0]] = (data, data.pop("last_number") or 0)
+    lecturer_stmt = (
+        select(_lecturers.c.project_id, *(_lecturers.c[name] for name in LECTURER_COLUMNS))
+        .where(_lecturers.c.project_id.in_(ids))
+        .order_by(_lecturers.c.project_id, _lecturers.c.position, _lecturers.c.id)
+    )
+    for project_id, *values in conn.execute(lecturer_stmt):
+        if (snapshot := found.get(project_id)) is not None:
+            snapshot[0]["lecturers"].append(dict(zip(LECTURER_COLUMNS, values, strict=True)))
     return found
 
 
 @hooks.moved.connect
 def _keep_versions(action, *, session, account, moves, reason):
-    """A version of every project a report or publish moved. Two statements."""
+    """A version of every project a report or publish moved. Three statements."""
     if action not in SNAPSHOT_ACTIONS:
         return
     by_id = {move.project_id: move for move in moves if move.target is not None}
@@ -124,7 +141,7 @@ def _keep_versions(action, *, session, account, moves, reason):
         for project_id, (data, last) in snapshots.items()
     ]
     if rows:
-        session.execute(insert(ProjectVersion), rows)
+        session.connection().execute(insert(ProjectVersion.__table__), rows)
 
 
 # -- reading -----------------------------------------------------------------------
