@@ -10,20 +10,25 @@ sees the page or the file (any other: 404), until ``EXPORT_KEEP_MINUTES`` after 
 from __future__ import annotations
 
 import os
+from collections.abc import Sized
+from urllib.parse import urlencode
 
 from flask import abort, current_app, flash, g, redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
 
 import exports
 import jobs
-from admin_views.base import account
+from admin_views.base import ScopedModelView, account
 from extensions import db
 from models import Job, User
 
 # Seconds between two refreshes of a running job's page.
 REFRESH_SECONDS = 2
+# Rows (or ids) a job's server-side cursor hands over at a time.
+STREAM_ROWS = 2000
 
 
 def wants_background(count: int) -> bool:
@@ -31,26 +36,28 @@ def wants_background(count: int) -> bool:
     return bool(limit) and count > limit
 
 
-def start_export(view, export_type: str, ids: list[int]):
-    """Queue the export of ``ids`` (already in the list's order and scope) and send the
-    account to the job's page."""
+def start_export(view, export_type: str, ids: Sized):
+    """Queue the export of the current list (``len(ids)`` rows now) and send the account to
+    the job's page. The job is given the list's arguments (its sort, search and filters),
+    not its ids: it reads the rows itself, streamed, within the requester's scope."""
     user = account()
+    total = len(ids)
     job = jobs.create(
         db.session,
         user_id=user.id,
         view=view.endpoint,
         kind=export_type,
         filename=view.export_filename(export_type),
-        total=len(ids),
+        total=total,
     )
     jobs.purge(db.session)
     db.session.commit()
     job_id = job.id
-    jobs.submit(export_job, job_id, ids)
+    jobs.submit(export_job, job_id, urlencode(list(request.args.items(multi=True))))
     flash(
         gettext(
             "%(count)s rows: the export runs in the background; download it here when it is done.",
-            count=len(ids),
+            count=total,
         ),
         "info",
     )
@@ -62,32 +69,59 @@ def _view(endpoint: str):
     return next(v for v in admin._views if v.endpoint == endpoint)
 
 
-def export_job(job_id: str, ids: list[int]) -> None:
-    """The job: the rows of ``ids`` read a batch at a time within the requester's scope
-    (the view's own export loader, with the requester as the current account), written
-    to the job's file. Runs in an application context (the worker's, a thread's or the
-    request's)."""
+def _reads_objects(view) -> bool:
+    """Whether the view exports ORM objects through the stock loader (then the list's own
+    query yields them, in one SELECT) rather than rows of a loader of its own."""
+    stock = ScopedModelView
+    return (
+        type(view).export_loader is stock.export_loader
+        and type(view).export_rows is stock.export_rows
+    )
+
+
+def export_job(job_id: str, list_args: str) -> None:
+    """The job: the list of ``list_args`` (its sort, search, filters) as the requester sees
+    it (the requester is the current account while the list's query is built), written to
+    the job's file. Runs in an application context (the worker's, a thread's or the
+    request's).
+
+    There is no client to wait for, so the rows are read on a connection of the job's own,
+    held for the whole export, from a server-side cursor (``yield_per``: a few thousand
+    rows in memory at a time, whatever the size): a view exporting ORM objects streams its
+    list's query itself, one SELECT; a view with a row loader of its own
+    (``export_loader``) streams the list's ids and loads their rows a batch at a time
+    (``exports.batched_rows``), the file identical to the one the request would stream.
+    """
     job = db.session.get(Job, job_id)
     user = db.session.get(User, job.user_id)
     view = _view(job.view)
     path = jobs.file_path(job)
     kind, filename, total = job.kind, job.filename, job.total
-    with current_app.test_request_context():
+    with current_app.test_request_context(f"/?{list_args}"):
         # The view's scope reads the current account: the requester's, not a login.
         g._login_user = user
-        load = view.export_loader()
+        sort, descending, search, filters = view.list_state()
+        _, query = view.get_list(0, sort, descending, search, filters, execute=False, page_size=0)
+        objects = _reads_objects(view)
+        statement = query.statement if objects else query.with_entities(view.model.id).statement
+        load = None if objects else view.export_loader()
         headers = [str(header) for _, header in view.export_columns]
+    db.session.rollback()
 
     def work(report) -> None:
-        rows = jobs.counted(
-            exports.batched_rows(db.engine, ids, load, view.export_rows), report, total
-        )
-        if kind == "csv":
-            exports.write_csv(path, headers, rows, max_rows=0)
-        else:
-            exports.write_xlsx(path, headers, rows, filename=filename, max_rows=0)
+        with db.engine.connect() as connection, Session(connection) as session:
+            stream = {"yield_per": STREAM_ROWS}
+            if objects:
+                rows = view.export_rows(session.scalars(statement, execution_options=stream))
+            else:
+                ids = connection.execute(statement, execution_options=stream).scalars()
+                rows = exports.batched_rows(db.engine, ids, load, view.export_rows)
+            rows = jobs.counted(rows, report, total)
+            if kind == "csv":
+                exports.write_csv(path, headers, rows, max_rows=0)
+            else:
+                exports.write_xlsx(path, headers, rows, filename=filename, max_rows=0)
 
-    db.session.rollback()
     jobs.run(db.engine, job_id, work)
 
 

@@ -186,3 +186,55 @@ def test_on_rq_with_a_worker(background, login_as, session):
     finally:
         queue.empty()
         background.config.update(REDIS_URL=None)
+
+
+def _body(browser, url: str) -> bytes:
+    response = browser.get(url)
+    assert response.status_code == 200, response.status_code
+    body = response.get_data()
+    response.close()
+    return body
+
+
+def _job_file(browser, url: str) -> bytes:
+    response = browser.get(url)
+    assert response.status_code == 302 and "/admin/jobs/" in response.headers["Location"]
+    job_id = response.headers["Location"].split("/admin/jobs/")[1].strip("/")
+    return _body(browser, f"/admin/jobs/{job_id}/download")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "query"),
+    [
+        # 项目审核 (rows of its own loader): filtered to 已公布, sorted by name, descending.
+        ("audit", "flt1_1=published&sort=2&desc=1"),
+        ("audit", "flt0_0=2025"),
+        # 安全日志 (ORM objects through the stock loader: the list's own query, one SELECT).
+        ("security-log", "sort=0"),
+    ],
+)
+def test_a_streamed_job_writes_the_bytes_the_request_streams(background, login_as, endpoint, query):
+    """The job reads the list itself (its sort and filters, the requester's scope) from a
+    server-side cursor; its file is byte for byte the request's."""
+    browser = login_as("bjcme")
+    for _ in range(3):  # a few more security-log lines than the two-row threshold
+        browser.get("/admin/")
+    url = f"/admin/{endpoint}/export/csv/?{query}"
+    job = _job_file(browser, url)
+    background.config["EXPORT_BACKGROUND_ROWS"] = 0
+    streamed = _body(browser, url)
+    assert job == streamed
+    assert len(_rows(job)) > 3
+    assert _rows(job)[1:] != sorted(_rows(job)[1:])  # not in some accidental order
+
+
+def test_a_job_sees_only_the_requesters_scope(background, login_as, another_browser):
+    """A job builds its list as its requester: a society's holds its own projects only."""
+    committee = login_as("bjcme")
+    everything = _rows(_job_file(committee, "/admin/audit/export/csv/?flt1_1=all"))
+    society = another_browser()
+    society.login("bma")
+    own = _rows(_job_file(society, "/admin/review/export/csv/?flt1_1=all"))
+    background.config["EXPORT_BACKGROUND_ROWS"] = 0
+    assert own == _rows(_body(society, "/admin/review/export/csv/?flt1_1=all"))
+    assert 1 < len(own) < len(everything)
