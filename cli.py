@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 import accounts
 from extensions import db
-from models import Base, Unit, UnitKind, rules
+from models import Base, Unit, UnitKind, rules, tally
 from models.discipline import seed_default_disciplines
 from password_salt import check_password_salt
 
@@ -17,6 +17,7 @@ from password_salt import check_password_salt
 def register(app: Flask) -> None:
     app.cli.add_command(create_committee)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(rebuild_statistics)
 
 
 @click.command("create-committee")
@@ -110,3 +111,18 @@ def seed_demo(if_empty, reset, yes):
         click.echo(f"Demo data created: {created}.")
     else:
         click.echo("Demo data already present; nothing changed.")
+
+
+@click.command("rebuild-statistics")
+@with_appcontext
+def rebuild_statistics():
+    """Recount the 统计 page's summary table (project_tallies) from the projects and
+    their history.
+
+    Database triggers keep the table right through every write, including hand-written
+    SQL; this is the repair after the triggers were dropped or the table was edited.
+    """
+    with db.engine.begin() as connection:
+        tally.rebuild(connection)
+        rows = connection.exec_driver_sql(f"SELECT count(*) FROM {tally.TABLE}").scalar()
+    click.echo(f"Statistics recounted: {rows} rows.")

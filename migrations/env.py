@@ -6,7 +6,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-from models.search_index import outside_models, repair_sqlite
+from models.search_index import outside_models
+from models.triggers import repair_sqlite
 
 config = context.config
 if config.config_file_name is not None and not logging.getLogger().handlers:
@@ -47,8 +48,9 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
             if sqlite:
-                # A batch migration rebuilds ``projects`` by copy and rename, which
-                # drops its triggers: put the search index's back (and refill it).
+                # A batch migration rebuilds a table by copy and rename, which drops
+                # its triggers: put back every registered set (the search index's, the
+                # statistics tallies') and refill what they keep.
                 repair_sqlite(connection)
         if sqlite:
             connection.commit()

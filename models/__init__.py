@@ -20,6 +20,7 @@ from models.project import (
 )
 from models.rule import DEFAULT_PARAMS, FilingRule, ProjectWarning, RuleKind, Severity
 from models.setting import Setting
+from models.tally import ProjectTally
 from models.unit import Unit, UnitKind
 from models.version import ProjectVersion
 
@@ -47,6 +48,7 @@ __all__ = [
     "ProjectMode",
     "ProjectNumberCounter",
     "ProjectState",
+    "ProjectTally",
     "ProjectVersion",
     "ProjectWarning",
     "Role",

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Select, exists, false, or_, select
 
-from models import AuditEntry, Discipline, Project, ProjectEvent, ProjectState, Unit, UnitKind, User
+from models import (
+    AuditEntry,
+    Discipline,
+    Project,
+    ProjectEvent,
+    ProjectState,
+    ProjectTally,
+    Unit,
+    UnitKind,
+    User,
+)
 
 
 def _usable(account) -> bool:
@@ -30,6 +40,17 @@ def project_visibility(account) -> ColumnElement[bool]:
     if unit.kind is UnitKind.SOCIETY:
         return (Project.society_id == unit.id) & not_draft
     return (Project.committee_id == unit.id) & not_draft
+
+
+def tally_visibility(account) -> ColumnElement[bool] | None:
+    """The WHERE clause of the ``project_tallies`` rows ``account`` may read, or None
+    when it has none of its own (an entry unit: its scope includes drafts, which the
+    tallies leave out). The committee reads its committee's rows, a society its own."""
+    if not _usable(account):
+        return false()
+    if account.unit.kind not in (UnitKind.COMMITTEE, UnitKind.SOCIETY):
+        return None
+    return ProjectTally.scope_unit_id == account.unit_id
 
 
 def visible_projects(account) -> Select:

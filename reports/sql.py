@@ -1,16 +1,17 @@
 """Two expressions that SQLite and PostgreSQL spell differently, compiled per dialect.
 
 Times are stored as naive UTC; the users count months in Beijing time (UTC+8, no
-daylight saving), so a month is taken after adding eight hours.
+daylight saving), so a month is taken after adding eight hours. The spellings are those
+of ``models.tally``, whose triggers count the same months and hours: one definition.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Float, String
+from sqlalchemy import Integer, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
-BEIJING_OFFSET_HOURS = 8
+from models.tally import HOURS_SQL, MONTH_SQL
 
 
 class beijing_month(FunctionElement):
@@ -22,43 +23,30 @@ class beijing_month(FunctionElement):
 
 
 @compiles(beijing_month, "sqlite")
-def _month_sqlite(element, compiler, **kw):
-    (value,) = element.clauses
-    return f"strftime('%Y-%m', {compiler.process(value, **kw)}, '+{BEIJING_OFFSET_HOURS} hours')"
-
-
 @compiles(beijing_month, "postgresql")
-def _month_postgresql(element, compiler, **kw):
+def _month(element, compiler, **kw):
     (value,) = element.clauses
-    return (
-        f"to_char({compiler.process(value, **kw)} + interval '{BEIJING_OFFSET_HOURS} hours',"
-        " 'YYYY-MM')"
-    )
+    return MONTH_SQL[compiler.dialect.name].format(compiler.process(value, **kw))
 
 
-class days_between(FunctionElement):
-    """Days (fractional) from the first timestamp to the second."""
+class hours_between(FunctionElement):
+    """Whole hours (rounded half up) from the first timestamp to the second."""
 
-    type = Float()
+    type = Integer()
     inherit_cache = True
-    name = "days_between"
+    name = "hours_between"
 
 
-@compiles(days_between, "sqlite")
-def _days_sqlite(element, compiler, **kw):
+@compiles(hours_between, "sqlite")
+@compiles(hours_between, "postgresql")
+def _hours(element, compiler, **kw):
     start, end = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(julianday({end}) - julianday({start}))"
-
-
-@compiles(days_between, "postgresql")
-def _days_postgresql(element, compiler, **kw):
-    start, end = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 86400.0)"
+    return HOURS_SQL[compiler.dialect.name].format(start, end)
 
 
 def month_of(column) -> ColumnElement[str]:
     return beijing_month(column)
 
 
-def days(start, end) -> ColumnElement[float]:
-    return days_between(start, end)
+def hours(start, end) -> ColumnElement[int]:
+    return hours_between(start, end)

@@ -1,10 +1,26 @@
 """统计分析: figures of the projects an account may see, each one GROUP BY query.
 
-Every query starts from ``permissions.project_visibility(account)`` (the committee:
-its tree without drafts; a society: its branches' projects without drafts) and the
-filters (年度, 级别, 学科). Rows are aggregated by the database; Python only names
-the groups and fills in the members of an enum that have no projects. The number of
-statements is the same whatever the number of projects.
+Two sources, the same figures:
+
+- The summary table ``project_tallies`` (``models.tally``), kept by database triggers:
+  when the only filter is 年度 (or none), every table but the oldest waiting projects is
+  one ``SUM … GROUP BY`` over the account's own tally rows
+  (``permissions.tally_visibility``: the committee its committee's rows, a society its
+  own) for the year or every year. What it reads is bounded by the number of distinct
+  values (states, levels, units, disciplines, months, hours), not by the projects: the
+  page costs the same at 2,000 and 200,000 projects.
+- The projects and events themselves, when 级别 or 学科 is filtered (the tallies do not
+  cross dimensions): each query starts from ``permissions.project_visibility(account)``
+  (the committee: its tree without drafts; a society: its branches' projects without
+  drafts) and the filters; the covering indexes of migration 0013 serve them. The oldest
+  waiting projects always come from the projects (a few rows of an index range).
+
+Rows are aggregated by the database; Python only names the groups, fills in the members
+of an enum that have no projects, and reads the two percentiles of time in queue off the
+histogram of whole hours (at most a few thousand rows, whatever the number of projects).
+Durations are counted in whole hours (rounded half up) from both sources, so the
+percentiles are exact to the hour. The number of statements is the same whatever the
+number of projects.
 
 API::
 
@@ -22,7 +38,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, func, select, union_all
+from sqlalchemy import ColumnElement, Integer, and_, cast, func, select, union_all
 from sqlalchemy.orm import Session
 
 import permissions
@@ -33,12 +49,14 @@ from models import (
     ProjectLevel,
     ProjectMode,
     ProjectState,
+    ProjectTally,
     Unit,
     UnitKind,
     utcnow,
 )
+from models import tally as tallies
 from models.vocabulary import label
-from reports.sql import days, month_of
+from reports.sql import hours, month_of
 from workflow import Action
 
 # How many of the oldest waiting projects and of the most frequent reasons are listed.
@@ -51,9 +69,11 @@ QUEUES = {
 }
 # The percentiles of time in queue shown (computed as PostgreSQL's percentile_cont).
 MEDIAN, P90 = (1, 2), (9, 10)
+HOURS_PER_DAY = 24
 
 COUNT = _l("Number of projects")
 CREDITS = _l("Credits")
+T = ProjectTally
 
 
 @dataclass(frozen=True)
@@ -73,6 +93,12 @@ class Filters:
         if self.discipline_id is not None:
             parts.append(Project.discipline_id == self.discipline_id)
         return and_(True, *parts)
+
+    @property
+    def crosses_dimensions(self) -> bool:
+        """级别 or 学科 is set: a figure of one dimension within another, which the
+        tallies (one dimension each) do not hold."""
+        return self.level is not None or self.discipline_id is not None
 
 
 @dataclass
@@ -102,8 +128,31 @@ def scope(account, filters: Filters, *, with_year: bool = True) -> ColumnElement
     return and_(permissions.project_visibility(account), filters.condition(with_year=with_year))
 
 
+def tallied(account, filters: Filters) -> ColumnElement[bool] | None:
+    """The tally rows the figures come from, or None when they come from the projects
+    (级别 or 学科 filtered, or an account without tallies of its own)."""
+    if filters.crosses_dimensions:
+        return None
+    return permissions.tally_visibility(account)
+
+
+def _tally_where(where, filters: Filters, dimensions, *, with_year: bool = True):
+    parts = [where, T.dimension.in_(dimensions)]
+    if with_year and filters.year is not None:
+        parts.append(T.year == filters.year)
+    return and_(*parts)
+
+
 def _totals(*keys):
     return (*keys, func.count(Project.id), func.coalesce(func.sum(Project.credits), 0.0))
+
+
+def _tally_totals(*keys):
+    return (*keys, func.sum(T.projects), func.coalesce(func.sum(T.credits), 0.0))
+
+
+# Rows whose projects came back to zero stay in the table: never a group of them.
+_COUNTED = func.sum(T.projects) != 0
 
 
 def _number(value) -> float:
@@ -111,17 +160,33 @@ def _number(value) -> float:
     return round(float(value or 0), 1)
 
 
-def _by_enum(session, where, column, members, title, header) -> Table:
-    counts = {
-        key: (count, credits)
-        for key, count, credits in session.execute(
-            select(*_totals(column)).where(where).group_by(column)
+def _enum_totals(session, account, filters, column, dimension):
+    """{member value: (count, credits)} of one enum column."""
+    where = tallied(account, filters)
+    if where is not None:
+        rows = session.execute(
+            select(*_tally_totals(T.value))
+            .where(_tally_where(where, filters, [dimension]))
+            .group_by(T.value)
+            .having(_COUNTED)
         )
-    }
+    else:
+        rows = session.execute(
+            select(*_totals(column)).where(scope(account, filters)).group_by(column)
+        )
+    return {str(key): (count, credits) for key, count, credits in rows}
+
+
+def _by_enum(session, account, filters, column, dimension, members, title, header) -> Table:
+    counts = _enum_totals(session, account, filters, column, dimension)
     rows = [
         (
             member.title,
-            *((counts[member][0], _number(counts[member][1])) if member in counts else (0, 0.0)),
+            *(
+                (counts[member.value][0], _number(counts[member.value][1]))
+                if member.value in counts
+                else (0, 0.0)
+            ),
         )
         for member in members
     ]
@@ -130,15 +195,28 @@ def _by_enum(session, where, column, members, title, header) -> Table:
 
 def by_year(session: Session, account, filters: Filters) -> Table:
     """Every year of the scope (the year filter does not apply: this is the trend)."""
-    where = scope(account, filters, with_year=False)
-    rows = session.execute(
-        select(*_totals(Project.year)).where(where).group_by(Project.year).order_by(Project.year)
-    )
+    where = tallied(account, filters)
+    if where is not None:
+        # Each project counts once per dimension: the trend is the sum over the states.
+        query = (
+            select(*_tally_totals(T.year))
+            .where(_tally_where(where, filters, [tallies.STATE], with_year=False))
+            .group_by(T.year)
+            .having(_COUNTED)
+            .order_by(T.year)
+        )
+    else:
+        query = (
+            select(*_totals(Project.year))
+            .where(scope(account, filters, with_year=False))
+            .group_by(Project.year)
+            .order_by(Project.year)
+        )
     return Table(
         "by_year",
         _l("By year"),
         (label("year"), COUNT, CREDITS),
-        [(str(year), count, _number(credits)) for year, count, credits in rows],
+        [(str(year), count, _number(credits)) for year, count, credits in session.execute(query)],
         "bar",
         (1, 2),
         _l("Every year, with the other filters."),
@@ -148,7 +226,14 @@ def by_year(session: Session, account, filters: Filters) -> Table:
 def by_state(session, account, filters) -> Table:
     members = [s for s in ProjectState if s is not ProjectState.DRAFT]
     table = _by_enum(
-        session, scope(account, filters), Project.state, members, _l("By status"), label("state")
+        session,
+        account,
+        filters,
+        Project.state,
+        tallies.STATE,
+        members,
+        _l("By status"),
+        label("state"),
     )
     table.key = "by_state"
     return table
@@ -157,8 +242,10 @@ def by_state(session, account, filters) -> Table:
 def by_level(session, account, filters) -> Table:
     table = _by_enum(
         session,
-        scope(account, filters),
+        account,
+        filters,
         Project.level,
+        tallies.LEVEL,
         list(ProjectLevel),
         _l("By level"),
         label("level"),
@@ -170,8 +257,10 @@ def by_level(session, account, filters) -> Table:
 def by_mode(session, account, filters) -> Table:
     table = _by_enum(
         session,
-        scope(account, filters),
+        account,
+        filters,
         Project.mode,
+        tallies.MODE,
         list(ProjectMode),
         _l("By mode"),
         label("mode"),
@@ -182,7 +271,8 @@ def by_mode(session, account, filters) -> Table:
 
 def unit_column(account):
     """The unit a project is counted under: for the committee its society (an
-    issuer's project has none: the issuer itself); for a society its branch."""
+    issuer's project has none: the issuer itself); for a society its branch.
+    (``models.tally`` counts the ``unit`` and ``send_back_unit`` rows the same way.)"""
     if account.unit.kind is UnitKind.COMMITTEE:
         return func.coalesce(Project.society_id, Project.owner_unit_id)
     return Project.owner_unit_id
@@ -194,11 +284,10 @@ def unit_header(account):
     return UnitKind.BRANCH.title
 
 
-def _named_totals(session, where, key, names):
-    """Totals grouped by ``key`` over the projects alone, then named: joining the names
-    first lets the planner walk the projects per name (one index probe per discipline
-    across every year), which is slower by far on a large table."""
-    grouped = select(*_totals(key.label("key"))).where(where).group_by(key).subquery("grouped")
+def _named(session, grouped, names):
+    """The grouped (key, count, credits) rows with the name of each key, most first.
+    Grouping before joining the names lets the planner walk the rows once, then probe
+    each name by key."""
     count, credits = grouped.c[1], grouped.c[2]
     return session.execute(
         select(names.name, count, credits)
@@ -207,8 +296,29 @@ def _named_totals(session, where, key, names):
     )
 
 
+def _named_totals(session, account, filters, key, dimension, names):
+    """Totals grouped by ``key`` (projects) or by the tally ``dimension``, then named."""
+    where = tallied(account, filters)
+    if where is not None:
+        grouped = (
+            select(*_tally_totals(cast(T.value, Integer).label("key")))
+            .where(_tally_where(where, filters, [dimension]))
+            .group_by(T.value)
+            .having(_COUNTED)
+            .subquery("grouped")
+        )
+    else:
+        grouped = (
+            select(*_totals(key.label("key")))
+            .where(scope(account, filters))
+            .group_by(key)
+            .subquery("grouped")
+        )
+    return _named(session, grouped, names)
+
+
 def by_unit(session, account, filters) -> Table:
-    rows = _named_totals(session, scope(account, filters), unit_column(account), Unit)
+    rows = _named_totals(session, account, filters, unit_column(account), tallies.UNIT, Unit)
     return Table(
         "by_unit",
         _l("By unit"),
@@ -224,7 +334,7 @@ def by_discipline(session, account, filters) -> Table:
     # (rows already in group order) over every year to the year's range of
     # ix_projects_committee_stats; an expression key cannot use the former.
     key = Project.discipline_id + 0
-    rows = _named_totals(session, scope(account, filters), key, Discipline)
+    rows = _named_totals(session, account, filters, key, tallies.DISCIPLINE, Discipline)
     return Table(
         "by_discipline",
         _l("By discipline"),
@@ -236,22 +346,32 @@ def by_discipline(session, account, filters) -> Table:
 
 
 def published_per_month(session, account, filters) -> Table:
-    month = month_of(Project.published_at).label("month")
-    rows = session.execute(
-        select(*_totals(month))
-        .where(
-            scope(account, filters),
-            Project.state == ProjectState.PUBLISHED,
-            Project.published_at.is_not(None),
+    where = tallied(account, filters)
+    if where is not None:
+        query = (
+            select(*_tally_totals(T.value))
+            .where(_tally_where(where, filters, [tallies.MONTH]))
+            .group_by(T.value)
+            .having(_COUNTED)
+            .order_by(T.value)
         )
-        .group_by(month)
-        .order_by(month)
-    )
+    else:
+        month = month_of(Project.published_at).label("month")
+        query = (
+            select(*_totals(month))
+            .where(
+                scope(account, filters),
+                Project.state == ProjectState.PUBLISHED,
+                Project.published_at.is_not(None),
+            )
+            .group_by(month)
+            .order_by(month)
+        )
     return Table(
         "published_per_month",
         _l("Published per month"),
         (_l("Month"), COUNT, CREDITS),
-        [(month, count, _number(credits)) for month, count, credits in rows],
+        [(month, count, _number(credits)) for month, count, credits in session.execute(query)],
         "line",
         (1,),
         _l("Projects now published, by the month (Beijing time) they were published."),
@@ -262,8 +382,9 @@ def published_per_month(session, account, filters) -> Table:
 
 
 def _durations(account, filters):
-    """(queue state, days) of every report that has been decided: the time from the
-    上报 event to the next move of the same project out of that state."""
+    """(queue state, hours) of every report that has been decided: the time from the
+    上报 event to the next move of the same project out of that state, in whole hours
+    (as ``models.tally`` counts them)."""
     moves = (Action.REPORT, Action.UNLOCK, Action.PUBLISH, Action.WITHDRAW)
     order = {"partition_by": ProjectEvent.project_id, "order_by": ProjectEvent.id}
     events = (
@@ -281,7 +402,7 @@ def _durations(account, filters):
     return (
         select(
             events.c.to_state.label("queue"),
-            days(events.c.created_at, events.c.next_at).label("days"),
+            hours(events.c.created_at, events.c.next_at).label("hours"),
         )
         .where(
             events.c.action == Action.REPORT.value,
@@ -292,22 +413,32 @@ def _durations(account, filters):
     )
 
 
-def _percentiles_postgresql(session, durations) -> dict[str, tuple[int, float, float]]:
-    d = durations.c
-    rows = session.execute(
-        select(
-            d.queue,
-            func.count(),
-            func.percentile_cont(MEDIAN[0] / MEDIAN[1]).within_group(d.days),
-            func.percentile_cont(P90[0] / P90[1]).within_group(d.days),
-        ).group_by(d.queue)
-    )
-    return {queue: (n, float(median), float(p90)) for queue, n, median, p90 in rows}
+def _histogram(session, account, filters) -> dict[str, dict[int, int]]:
+    """{queue state: {hours: decisions}}, one GROUP BY of the tallies or the events."""
+    where = tallied(account, filters)
+    found: dict[str, dict[int, int]] = {}
+    if where is not None:
+        by_dimension = {tallies.queue_dimension(state.value): state.value for state in QUEUES}
+        rows = session.execute(
+            select(T.dimension, T.value, func.sum(T.projects))
+            .where(_tally_where(where, filters, list(by_dimension)))
+            .group_by(T.dimension, T.value)
+            .having(_COUNTED)
+        )
+        for dimension, value, n in rows:
+            found.setdefault(by_dimension[dimension], {})[int(value)] = int(n)
+        return found
+    d = _durations(account, filters).c
+    for queue, value, n in session.execute(
+        select(d.queue, d.hours, func.count()).group_by(d.queue, d.hours)
+    ):
+        found.setdefault(queue, {})[int(value)] = int(n)
+    return found
 
 
 def _interpolate(values: dict[int, float], n: int, share: tuple[int, int]) -> float:
     """percentile_cont: linear interpolation between the two ranks around share·(n−1),
-    in integers (as the query picks the ranks) so that no rounding picks another rank."""
+    in integers so that no rounding picks another rank."""
     numerator, denominator = share
     low, remainder = divmod(numerator * (n - 1), denominator)
     if remainder == 0:
@@ -315,43 +446,33 @@ def _interpolate(values: dict[int, float], n: int, share: tuple[int, int]) -> fl
     return values[low] + remainder / denominator * (values[low + 1] - values[low])
 
 
-def _percentiles_portable(session, durations) -> dict[str, tuple[int, float, float]]:
-    """The same figures with window functions: only the (at most four) ranks each
-    percentile needs come back, whatever the number of events."""
-    d = durations.c
-    ranked = select(
-        d.queue,
-        d.days,
-        (func.row_number().over(partition_by=d.queue, order_by=d.days) - 1).label("rank"),
-        func.count().over(partition_by=d.queue).label("n"),
-    ).subquery("ranked")
-    r = ranked.c
-    # Integer division is floor in both databases: the ranks around 0.5(n-1) and 0.9(n-1).
-    wanted = (
-        (r.n - 1) // 2,
-        r.n // 2,
-        (9 * (r.n - 1)) // 10,
-        (9 * (r.n - 1) + 9) // 10,
-    )
-    rows = session.execute(select(r.queue, r.n, r.rank, r.days).where(r.rank.in_(wanted)))
-    found: dict[str, tuple[int, dict[int, float]]] = {}
-    for queue, n, rank, value in rows:
-        found.setdefault(queue, (n, {}))[1][rank] = float(value)
-    return {
-        queue: (n, _interpolate(values, n, MEDIAN), _interpolate(values, n, P90))
-        for queue, (n, values) in found.items()
-    }
+def percentiles(histogram: dict[int, int]) -> tuple[int, float, float]:
+    """(decisions, median, 90th percentile) in days, as percentile_cont over every
+    decision's hours: the ranks each percentile needs are read off the cumulative
+    counts of the (at most a few thousand) distinct hours."""
+    n = sum(histogram.values())
+    if n == 0:
+        return 0, 0.0, 0.0
+    wanted = set()
+    for numerator, denominator in (MEDIAN, P90):
+        low = numerator * (n - 1) // denominator
+        wanted |= {low, min(low + 1, n - 1)}
+    values: dict[int, float] = {}
+    first = 0
+    for value in sorted(histogram):
+        last = first + histogram[value]
+        for rank in wanted:
+            if first <= rank < last:
+                values[rank] = value / HOURS_PER_DAY
+        first = last
+    return n, _interpolate(values, n, MEDIAN), _interpolate(values, n, P90)
 
 
 def time_in_queue(session, account, filters) -> Table:
-    durations = _durations(account, filters)
-    if session.get_bind().dialect.name == "postgresql":
-        figures = _percentiles_postgresql(session, durations)
-    else:
-        figures = _percentiles_portable(session, durations)
+    histogram = _histogram(session, account, filters)
     rows = []
     for state, kind in QUEUES.items():
-        n, median, p90 = figures.get(state.value, (0, 0.0, 0.0))
+        n, median, p90 = percentiles(histogram.get(state.value, {}))
         rows.append((kind.title, n, round(median, 1), round(p90, 1)))
     return Table(
         "time_in_queue",
@@ -360,7 +481,10 @@ def time_in_queue(session, account, filters) -> Table:
         rows,
         "bar",
         (2, 3),
-        _l("Days from reporting to the next decision (reported on, sent back or published)."),
+        _l(
+            "Days from reporting to the next decision (reported on, sent back or published),"
+            " each counted in whole hours."
+        ),
     )
 
 
@@ -425,15 +549,29 @@ def _unlocks(account, filters):
 
 
 def send_backs_per_unit(session, account, filters) -> Table:
-    key = unit_column(account)
+    where = tallied(account, filters)
+    if where is not None:
+        grouped = (
+            select(cast(T.value, Integer).label("key"), func.sum(T.projects).label("n"))
+            .where(_tally_where(where, filters, [tallies.SEND_BACK_UNIT]))
+            .group_by(T.value)
+            .having(_COUNTED)
+            .subquery("grouped")
+        )
+    else:
+        key = unit_column(account)
+        grouped = (
+            select(key.label("key"), func.count(ProjectEvent.id).label("n"))
+            .select_from(ProjectEvent)
+            .join(Project, Project.id == ProjectEvent.project_id)
+            .where(_unlocks(account, filters))
+            .group_by(key)
+            .subquery("grouped")
+        )
     rows = session.execute(
-        select(Unit.name, func.count(ProjectEvent.id))
-        .select_from(ProjectEvent)
-        .join(Project, Project.id == ProjectEvent.project_id)
-        .join(Unit, Unit.id == key)
-        .where(_unlocks(account, filters))
-        .group_by(Unit.id, Unit.name)
-        .order_by(func.count(ProjectEvent.id).desc(), Unit.name)
+        select(Unit.name, grouped.c.n)
+        .join(Unit, Unit.id == grouped.c.key)
+        .order_by(grouped.c.n.desc(), Unit.name)
     )
     return Table(
         "send_backs",
@@ -447,15 +585,26 @@ def send_backs_per_unit(session, account, filters) -> Table:
 
 
 def send_back_reasons(session, account, filters) -> Table:
-    count = func.count(ProjectEvent.id)
-    rows = session.execute(
-        select(ProjectEvent.reason, count)
-        .join(Project, Project.id == ProjectEvent.project_id)
-        .where(_unlocks(account, filters), ProjectEvent.reason.is_not(None))
-        .group_by(ProjectEvent.reason)
-        .order_by(count.desc(), ProjectEvent.reason)
-        .limit(TOP_REASONS)
-    )
+    where = tallied(account, filters)
+    if where is not None:
+        count = func.sum(T.projects)
+        query = (
+            select(T.value, count)
+            .where(_tally_where(where, filters, [tallies.REASON]))
+            .group_by(T.value)
+            .having(_COUNTED)
+            .order_by(count.desc(), T.value)
+        )
+    else:
+        count = func.count(ProjectEvent.id)
+        query = (
+            select(ProjectEvent.reason, count)
+            .join(Project, Project.id == ProjectEvent.project_id)
+            .where(_unlocks(account, filters), ProjectEvent.reason.is_not(None))
+            .group_by(ProjectEvent.reason)
+            .order_by(count.desc(), ProjectEvent.reason)
+        )
+    rows = session.execute(query.limit(TOP_REASONS))
     return Table(
         "reasons",
         _l("Most frequent reasons"),
@@ -488,12 +637,22 @@ def build_report(session: Session, account, filters: Filters) -> Report:
 
 def filter_options(session: Session, account) -> dict[str, list[tuple[Any, Any]]]:
     """The values the filters offer: the scope's years, the levels, the disciplines."""
-    years = session.scalars(
-        select(Project.year)
-        .where(permissions.project_visibility(account))
-        .group_by(Project.year)
-        .order_by(Project.year.desc())
-    )
+    where = permissions.tally_visibility(account)
+    if where is not None:
+        years = session.scalars(
+            select(T.year)
+            .where(where, T.dimension == tallies.STATE)
+            .group_by(T.year)
+            .having(_COUNTED)
+            .order_by(T.year.desc())
+        )
+    else:
+        years = session.scalars(
+            select(Project.year)
+            .where(permissions.project_visibility(account))
+            .group_by(Project.year)
+            .order_by(Project.year.desc())
+        )
     # The account's own committee's list (each tree keeps its own).
     disciplines = session.execute(
         permissions.committee_disciplines(account, active_only=False).with_only_columns(
