@@ -360,7 +360,7 @@ def _move_numbered(session, members, source, transition: Transition, reason, now
     still in ``source``, then number the claimed rows that have none, then move
     them. A row that lost its race is never claimed, so it takes no number and
     the committee's series has no gaps. Four statements, whatever the rows."""
-    claimed = _claim(session, [r.id for r in members], source, now)
+    claimed = _claim(session, [r.id for r in members], source)
     if not claimed:
         return set()
     by_id = {r.id: r for r in members}
@@ -373,22 +373,26 @@ def _move_numbered(session, members, source, transition: Transition, reason, now
     return _move(session, sorted(claimed), source, transition, reason, now, numbers)
 
 
-def _claim(session, ids, source: ProjectState, now) -> dict[int, str | None]:
+def _claim(session, ids, source: ProjectState) -> dict[int, str | None]:
     """Lock the rows among ``ids`` still in ``source`` until the transaction ends
     and return their 项目编号 (None where they have none). A concurrent claim of
-    the same rows waits, then finds them moved. PostgreSQL locks them in id order
-    (FOR UPDATE under ORDER BY), so two overlapping claims cannot deadlock; SQLite
-    has one writer at a time, from this first write on."""
+    the same rows waits, then finds them moved. PostgreSQL: ``SELECT … FOR
+    UPDATE`` in id order (so two overlapping claims cannot deadlock), which
+    writes nothing. SQLite has one writer at a time, from the first write on, and
+    reads outside a transaction until then: the claim is that first write, of no
+    indexed column (not even ``updated_at``'s onupdate), so that the move then
+    rewrites these rows and their index entries once, not twice."""
     still = (projects.c.id.in_(ids), projects.c.state == source.value)
-    locked = select(projects.c.id).where(*still).order_by(projects.c.id).with_for_update()
-    stmt = (
-        update(projects)
-        .where(projects.c.id.in_(locked), *still)
-        # A write (SQLite's writer lock) of no indexed column: the move then
-        # rewrites these rows and their index entries once, not twice.
-        .values(version=projects.c.version)
-        .returning(projects.c.id, projects.c.project_no)
-    )
+    locked = select(projects.c.id, projects.c.project_no).where(*still).order_by(projects.c.id)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = locked.with_for_update()
+    else:
+        stmt = (
+            update(projects)
+            .where(projects.c.id.in_(locked.with_only_columns(projects.c.id)), *still)
+            .values(version=projects.c.version, updated_at=projects.c.updated_at)
+            .returning(projects.c.id, projects.c.project_no)
+        )
     return {row.id: row.project_no for row in session.execute(stmt)}
 
 
