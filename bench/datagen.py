@@ -34,6 +34,7 @@ from models import (
     Role,
     Unit,
     User,
+    tally,
 )
 from models.account import ROLE_PERMISSIONS, RoleName, roles_users
 
@@ -520,6 +521,10 @@ def generate(url: str, n_projects: int, *, seed: int = 6) -> Dataset:
     counts = defaultdict(int)
     with engine.begin() as conn:
         _seed_reference(conn, unit_rows, users, tree)
+        # The statistics triggers would cost more than the inserts themselves (a summary
+        # update per row on SQLite, per executemany row on PostgreSQL): off for the
+        # load, then back on with one recount (``models.tally``).
+        tally.drop(conn)
     counts |= {"units": len(unit_rows), "users": len(users)}
     numbers = {}
     for batch in _project_batches(n_projects, years, tree, rng):
@@ -540,6 +545,7 @@ def generate(url: str, n_projects: int, *, seed: int = 6) -> Dataset:
         if counters:
             conn.execute(insert(ProjectNumberCounter.__table__), counters)
         _fix_sequences(conn)
+        tally.install(conn)
         assert conn.scalar(select(func.count()).select_from(Project.__table__)) == n_projects
     analyze(engine)
     engine.dispose()
