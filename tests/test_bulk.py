@@ -3,11 +3,15 @@ and the number of SQL statements does not grow with the number of ids."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 import workflow
-from models import Project, ProjectEvent, ProjectState
+from extensions import db
+from models import Project, ProjectEvent, ProjectNumberCounter, ProjectState, User
 from tests.factories import make_project, make_tree
 from workflow import Action, NotAllowed, ProjectNotFound, ReasonRequired
 
@@ -121,3 +125,48 @@ def test_publishing_across_years_costs_the_same_statements(demo, session, count_
     numbers = session.scalars(select(Project.project_no).where(Project.state == S.PUBLISHED)).all()
     assert len(numbers) == len(set(numbers))
     assert {n[:4] for n in numbers if "-XH-" in n} >= {str(y) for y in range(2021, 2027)}
+
+
+@pytest.mark.parametrize("round_", range(2))
+def test_two_overlapping_publishes_at_once_number_without_gaps(demo, session, backend, round_):
+    """Two committee sessions publish overlapping sets at the same moment: each
+    project is published and numbered once, and the counter handed out exactly
+    the numbers given (a row lost to the other session takes none)."""
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers with a database lock; the race needs PostgreSQL")
+    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+    ids = [make_project(session, cardio, S.AT_COMMITTEE).id for _ in range(12)]
+    session.commit()
+    counter = select(ProjectNumberCounter.last_value).where(
+        ProjectNumberCounter.committee_id == bjcme.unit.committee_id,
+        ProjectNumberCounter.year == 2026,
+    )
+    before = session.scalar(counter) or 0
+    engine, barrier = db.engine, threading.Barrier(2)
+    done: dict[str, list[int]] = {}
+
+    def publish(name: str, chosen: list[int]) -> None:
+        with Session(engine) as own:
+            account = own.get(User, bjcme.id)
+            account.unit  # noqa: B018 - load before the race
+            barrier.wait()
+            result = workflow.retrying(
+                own, lambda: workflow.apply_bulk(own, Action.PUBLISH, account, chosen)
+            )
+            done[name] = result.done
+
+    # Overlapping in both directions, so that the row locks are taken in
+    # opposite list orders (a deadlock would fail the retry or the join).
+    threads = [
+        threading.Thread(target=publish, args=("a", ids[:8])),
+        threading.Thread(target=publish, args=("b", list(reversed(ids[4:])))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(done["a"] + done["b"]) == sorted(ids)  # each published once
+    session.expire_all()
+    numbers = list(session.scalars(select(Project.project_no).where(Project.id.in_(ids))))
+    assert all(numbers) and len(set(numbers)) == len(ids)
+    assert session.scalar(counter) == before + len(ids)  # no number handed out twice or lost
