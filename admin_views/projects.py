@@ -481,26 +481,40 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
         return self.get_url(".index_view", **{k: v for k, v in args.items() if v is not None})
 
     def status_tabs(self) -> list[dict]:
-        """One tab per 状态 choice with its count in the chosen year: one
-        grouped COUNT over the scope."""
-        stmt = self._scoped(Project.state, func.count()).group_by(Project.state)
-        if (year := self.current_year()) is not None:
-            stmt = stmt.where(Project.year == year)
-        by_state = {ProjectState(s): n for s, n in self.db_session.execute(stmt)}
+        """One tab per 状态 choice with its count in the chosen year, each state's count
+        read no further than LIST_COUNT_CAP + 1 rows (one statement, a capped count per
+        state, each an index range): ``more`` when a count stopped at the cap."""
+        cap = int(current_app.config.get("LIST_COUNT_CAP") or 0)
+        year = self.current_year()
+        states = [ProjectState(value) for value, _ in self._state_options()]
+
+        def counted(state):
+            rows = self._scoped(Project.id).where(Project.state == state)
+            if year is not None:
+                rows = rows.where(Project.year == year)
+            if cap:
+                rows = rows.limit(cap + 1)
+            return select(func.count()).select_from(rows.subquery()).scalar_subquery()
+
+        found = self.db_session.execute(select(*(counted(s) for s in states))).one()
+        by_state = dict(zip(states, found, strict=True))
         current = self.current_status()
         tabs = []
         for value, title in self.status_choices():
             if value == STATUS_ALL:
-                count = sum(by_state.values())
+                counts = list(by_state.values())
             elif value == STATUS_HELD:
-                count = sum(n for s, n in by_state.items() if s.modifiable)
+                counts = [n for s, n in by_state.items() if s.modifiable]
             else:
-                count = by_state.get(ProjectState(value), 0)
+                counts = [by_state.get(ProjectState(value), 0)]
+            more = bool(cap) and any(n > cap for n in counts)
             tabs.append(
                 {
                     "value": value,
                     "title": title,
-                    "count": count,
+                    # Above the cap: the counted part, shown with a "+" (e.g. 1000+).
+                    "count": sum(min(n, cap) if cap else n for n in counts),
+                    "more": more,
                     "active": value == current,
                     "url": self.list_url(status=value, page_size=None),
                 }

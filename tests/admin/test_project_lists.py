@@ -199,6 +199,13 @@ def test_the_return_reason_shows_in_the_row_and_on_the_details(login_as, browser
 NEXT = re.compile(r'<li class="page-item">\s*<a class="page-link" href="([^"]+)">&gt;</a>')
 
 
+def _tabs(html: str) -> dict[str, str]:
+    """Each status tab's count as shown, by its value."""
+    return dict(
+        re.findall(r'data-status="(\w+)">\s*[^<]*?<span class="cme-count">\(([^)]*)\)', html)
+    )
+
+
 def _walk(browser, url) -> tuple[list[int], list[str]]:
     """Every row of a list, page after page through the pager's ">" link; and each
     page's total line."""
@@ -220,10 +227,20 @@ def test_above_the_cap_the_list_says_more_than_and_still_pages_to_the_end(
     everything = visible(session, demo["bjcme"])
     assert len(everything) > 25  # three pages of 20 at least (the demo's data)
     monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 5)
-    rows, totals = _walk(login_as("bjcme"), "/admin/audit/?status=all&page_size=20")
+    browser = login_as("bjcme")
+    rows, totals = _walk(browser, "/admin/audit/?status=all&page_size=20")
     # Every row once, in order, although the count stopped at 5.
     assert len(rows) == len(set(rows)) and set(rows) == everything
     assert totals and all(t == "超过 5 个项目" for t in totals)
+    # The status tabs count each state up to the cap too: a "+" says there are more.
+    tabs = _tabs(page(browser, "/admin/audit/"))
+    by_state = {
+        state: len(visible(session, demo["bjcme"], state))
+        for state in (S.AT_COMMITTEE, S.PUBLISHED, S.RETURNED, S.AT_SOCIETY)
+    }
+    for state, n in by_state.items():
+        assert tabs[state.value] == (f"{min(n, 5)}+" if n > 5 else str(n))
+    assert tabs["all"].endswith("+") and any(n > 5 for n in by_state.values())
 
 
 def test_under_the_cap_the_list_shows_the_exact_total_and_its_last_page(
@@ -233,6 +250,7 @@ def test_under_the_cap_the_list_shows_the_exact_total_and_its_last_page(
     monkeypatch.setitem(app.config, "LIST_COUNT_CAP", len(everything))
     html = page(login_as("bjcme"), "/admin/audit/?status=all&page_size=20")
     assert f"共 {len(everything)} 个项目" in html and "超过" not in html
+    assert _tabs(html)["all"] == str(len(everything))
     # The pager's last page (») is the real last page: exact totals keep the full pager.
     last = (len(everything) - 1) // 20
     assert f"page={last}" in html and f"page={last + 1}" not in html
