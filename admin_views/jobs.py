@@ -1,15 +1,17 @@
 """导出任务 (/admin/jobs/): exports too large for one request, run as background jobs.
 
-A list export above ``EXPORT_BACKGROUND_ROWS`` rows does not stream: the list's ids are
-taken in the request (its sort, search, filters and the account's scope, as for any
-export), a job is queued (``jobs.submit``), and the account is sent to the job's page: a
-progress bar that refreshes itself, then the download link. Only the account that asked
+A list export above ``EXPORT_BACKGROUND_ROWS`` rows does not stream: a job is queued
+(``jobs.submit``) with the list's arguments (its sort, search and filters), builds the
+list as its requester (the account's scope, as for any export) and reads it from a
+server-side cursor (``export_job``); the account is sent to the job's page: a progress
+bar that refreshes itself, then the download link. Only the account that asked
 sees the page or the file (any other: 404), until ``EXPORT_KEEP_MINUTES`` after the end.
 """
 
 from __future__ import annotations
 
 import os
+from array import array
 from collections.abc import Sized
 from urllib.parse import urlencode
 
@@ -36,12 +38,13 @@ def wants_background(count: int) -> bool:
     return bool(limit) and count > limit
 
 
-def start_export(view, export_type: str, ids: Sized):
-    """Queue the export of the current list (``len(ids)`` rows now) and send the account to
-    the job's page. The job is given the list's arguments (its sort, search and filters),
-    not its ids: it reads the rows itself, streamed, within the requester's scope."""
+def start_export(view, export_type: str, rows: int | Sized):
+    """Queue the export of the current list (``rows``: its count, or its ids) and send the
+    account to the job's page. The job is given the list's arguments (its sort, search and
+    filters), not its ids: it reads the rows itself, streamed, within the requester's
+    scope."""
     user = account()
-    total = len(ids)
+    total = rows if isinstance(rows, int) else len(rows)
     job = jobs.create(
         db.session,
         user_id=user.id,
@@ -85,12 +88,12 @@ def export_job(job_id: str, list_args: str) -> None:
     the job's file. Runs in an application context (the worker's, a thread's or the
     request's).
 
-    There is no client to wait for, so the rows are read on a connection of the job's own,
-    held for the whole export, from a server-side cursor (``yield_per``: a few thousand
-    rows in memory at a time, whatever the size): a view exporting ORM objects streams its
-    list's query itself, one SELECT; a view with a row loader of its own
+    There is no client to wait for, so (on PostgreSQL) the rows are read on a connection of
+    the job's own, held for the whole export, from a server-side cursor (``yield_per``: a
+    few thousand rows in memory at a time, whatever the size): a view exporting ORM objects
+    streams its list's query itself, one SELECT; a view with a row loader of its own
     (``export_loader``) streams the list's ids and loads their rows a batch at a time
-    (``exports.batched_rows``), the file identical to the one the request would stream.
+    (``exports.batched_rows``). Either way the file is the one the request would stream.
     """
     job = db.session.get(Job, job_id)
     user = db.session.get(User, job.user_id)
@@ -102,7 +105,11 @@ def export_job(job_id: str, list_args: str) -> None:
         g._login_user = user
         sort, descending, search, filters = view.list_state()
         _, query = view.get_list(0, sort, descending, search, filters, execute=False, page_size=0)
-        objects = _reads_objects(view)
+        # SQLite (without WAL) lets no one write while a read is open, the job's own
+        # progress included: there the ids are read at once (into a compact array) and the
+        # rows a batch per short transaction, as in the request.
+        streaming = db.engine.dialect.name != "sqlite"
+        objects = streaming and _reads_objects(view)
         statement = query.statement if objects else query.with_entities(view.model.id).statement
         load = None if objects else view.export_loader()
         headers = [str(header) for _, header in view.export_columns]
@@ -113,8 +120,12 @@ def export_job(job_id: str, list_args: str) -> None:
             stream = {"yield_per": STREAM_ROWS}
             if objects:
                 rows = view.export_rows(session.scalars(statement, execution_options=stream))
-            else:
+            elif streaming:
                 ids = connection.execute(statement, execution_options=stream).scalars()
+                rows = exports.batched_rows(db.engine, ids, load, view.export_rows)
+            else:
+                ids = array("q", connection.execute(statement).scalars())
+                connection.rollback()
                 rows = exports.batched_rows(db.engine, ids, load, view.export_rows)
             rows = jobs.counted(rows, report, total)
             if kind == "csv":

@@ -238,3 +238,30 @@ def test_a_job_sees_only_the_requesters_scope(background, login_as, another_brow
     background.config["EXPORT_BACKGROUND_ROWS"] = 0
     assert own == _rows(_body(society, "/admin/review/export/csv/?flt1_1=all"))
     assert 1 < len(own) < len(everything)
+
+
+def test_a_long_job_writes_its_progress_while_it_reads(background, login_as, session, demo):
+    """Progress is written (another transaction) while the rows are being read: more rows
+    than one progress step (500) and one cursor fetch (STREAM_ROWS). SQLite lets no one
+    write during an open read, so there the job must not hold one (it failed with
+    "database is locked" when it did)."""
+    from sqlalchemy import insert
+
+    from models import Project
+    from tests.factories import make_project
+
+    model = make_project(session, demo["bma_cardio"])
+    session.commit()
+    table = Project.__table__
+    row = dict(session.execute(select(table).where(table.c.id == model.id)).mappings().one())
+    del row["id"]
+    session.execute(insert(table), [row | {"name": f"进度测试{n}"} for n in range(2600)])
+    session.commit()
+    browser = login_as("bma_cardio")
+    url = "/admin/projects/export/csv/"
+    job = _job_file(browser, url)
+    session.expire_all()
+    done = session.scalars(select(Job.done)).all()
+    background.config["EXPORT_BACKGROUND_ROWS"] = 0
+    assert job == _body(browser, url)
+    assert done == [len(_rows(job)) - 1] and done[0] > 2600
