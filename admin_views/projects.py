@@ -53,6 +53,7 @@ from models import (
     ProjectMode,
     ProjectState,
     Unit,
+    UnitKind,
     rules,
     search_index,
 )
@@ -427,8 +428,14 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
             query, count_query, joins, count_joins, search
         )
         terms = [t[1:] if t[:1] in "^=" else t for t in search.split(" ") if t]
+        user = account()
         for_page, for_count = search_index.list_conditions(
-            self.db_session, self.column_searchable_list, terms, wildcards=True
+            self.db_session,
+            self.column_searchable_list,
+            terms,
+            wildcards=True,
+            # The committee sees its whole tree: as many rows as the index's candidates.
+            wide_scope=user is None or user.unit.kind is UnitKind.COMMITTEE,
         )
         if for_page is not None:
             query = query.filter(for_page)

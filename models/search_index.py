@@ -31,8 +31,6 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from models import triggers
-
 log = logging.getLogger(__name__)
 
 TABLE = "projects_search"
@@ -83,7 +81,6 @@ def install_sqlite(connection) -> None:
         connection.exec_driver_sql(f"INSERT INTO {TABLE}({TABLE}) VALUES ('rebuild')")
 
 
-@triggers.register_sqlite_repair
 def repair_sqlite(connection) -> None:
     """After any migration: if the index exists, make sure its triggers do too."""
     if not SQLITE_HAS_TRIGRAM:
@@ -189,7 +186,13 @@ FEW_CANDIDATES = 2_000
 
 
 def list_conditions(
-    session, columns, terms, *, wildcards: bool = False, few: int = FEW_CANDIDATES
+    session,
+    columns,
+    terms,
+    *,
+    wildcards: bool = False,
+    few: int = FEW_CANDIDATES,
+    wide_scope: bool = True,
 ) -> tuple[ColumnElement[bool] | None, ColumnElement[bool] | None]:
     """The candidate conditions of a paged list's search: (for its page, for its count),
     both None when no term is indexable.
@@ -197,7 +200,10 @@ def list_conditions(
     SQLite's planner cannot tell how many rows an FTS5 ``MATCH`` returns, so it is asked:
     at most ``few`` candidates are named outright (looked up by rowid, in the page and
     in the count); more, the page tests them while walking its ordered index, and the
-    count is driven from them (it reads no more than the candidates, not the scope).
+    count of a ``wide_scope`` (a whole tree, as wide as the candidates, which come from
+    every tree) is driven from them; a narrower scope's count walks its own index
+    instead, testing each row (measured at 200,000 projects: a society's 11,000 rows
+    cost half of 10,000 tree-wide candidates looked up one by one).
     On PostgreSQL, the ``ILIKE`` alone uses the trigram indexes."""
     query = _phrases(columns, terms, wildcards)
     if query is None:
@@ -212,4 +218,4 @@ def list_conditions(
     if len(ids) <= few:
         named = literal_column("projects.id").in_(ids)
         return named, named
-    return _Candidates(query), _Candidates(query, lookup=True)
+    return _Candidates(query), _Candidates(query, lookup=wide_scope)

@@ -174,8 +174,12 @@ def test_postgresql_trigram_indexes_exist(projects, backend):
         assert set(search_index.PG_INDEXES) <= names
 
 
-@pytest.mark.parametrize("few", [0, 10_000], ids=["many-candidates", "few-candidates"])
-def test_the_lists_page_and_count_conditions_keep_the_scan_s_rows(projects, few):
+@pytest.mark.parametrize(
+    ("few", "wide"),
+    [(0, True), (0, False), (10_000, True)],
+    ids=["many-candidates", "many-candidates-narrow-scope", "few-candidates"],
+)
+def test_the_lists_page_and_count_conditions_keep_the_scan_s_rows(projects, few, wide):
     """``list_conditions`` names the candidates when they are few and otherwise tests
     them (page) or drives from them (count): either way, the scan's rows."""
     view = _admin_view()
@@ -184,7 +188,7 @@ def test_the_lists_page_and_count_conditions_keep_the_scan_s_rows(projects, few)
         expected = set(projects.scalars(scan))
         terms = [t[1:] if t[:1] in "^=" else t for t in term.split(" ") if t]
         page, count = search_index.list_conditions(
-            projects, view.column_searchable_list, terms, wildcards=True, few=few
+            projects, view.column_searchable_list, terms, wildcards=True, few=few, wide_scope=wide
         )
         if page is None:
             assert not any(search_index.indexable(t, wildcards=True) for t in terms)
@@ -210,3 +214,7 @@ def test_sqlite_looks_the_candidates_up_for_the_count(projects, backend):
         rows = session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")
         plan = " ".join(str(row[-1]) for row in rows)
         assert "SEARCH projects USING INTEGER PRIMARY KEY" in plan, plan
+    # A narrower scope's count tests the candidates along its own index instead.
+    _, count = search_index.list_conditions(session, columns, ["研讨会"], few=0, wide_scope=False)
+    sql = str(select(Project.id).where(count).compile(dialect=session.get_bind().dialect))
+    assert sql.endswith(") = 1")
