@@ -31,6 +31,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from models import triggers
+
 log = logging.getLogger(__name__)
 
 TABLE = "projects_search"
@@ -81,6 +83,7 @@ def install_sqlite(connection) -> None:
         connection.exec_driver_sql(f"INSERT INTO {TABLE}({TABLE}) VALUES ('rebuild')")
 
 
+@triggers.register_sqlite_repair
 def repair_sqlite(connection) -> None:
     """After any migration: if the index exists, make sure its triggers do too."""
     if not SQLITE_HAS_TRIGRAM:
