@@ -169,8 +169,24 @@ class Project(Timestamps, Base):
     __table_args__ = (
         UniqueConstraint("committee_id", "project_no", name="uq_projects_committee_id_project_no"),
         Index("ix_projects_owner_state_year", "owner_unit_id", "state", "year"),
-        Index("ix_projects_society_state_year", "society_id", "state", "year"),
-        Index("ix_projects_committee_state_year", "committee_id", "state", "year"),
+        # Per scope column: the state tabs and filters, and (ending in reported_at)
+        # the 统计 page's oldest waiting projects of a queue and year, read in order.
+        Index(
+            "ix_projects_society_state_year_reported",
+            "society_id",
+            "state",
+            "year",
+            "reported_at",
+            "id",
+        ),
+        Index(
+            "ix_projects_committee_state_year_reported",
+            "committee_id",
+            "state",
+            "year",
+            "reported_at",
+            "id",
+        ),
         Index("ix_projects_updated_at", "updated_at"),
         # Each list's default order (newest change first) and its year filter
         # options, per scope column: no scan of a whole tree's projects.

@@ -38,7 +38,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Integer, and_, cast, func, select, union_all
+from sqlalchemy import ColumnElement, Integer, and_, cast, func, select, true, union_all
 from sqlalchemy.orm import Session
 
 import permissions
@@ -488,9 +488,32 @@ def time_in_queue(session, account, filters) -> Table:
     )
 
 
+def _waiting_years(session, account, filters) -> list[int | None]:
+    """The years whose oldest waiting projects are looked at: the filtered year, or every
+    year in which the scope's tallies count a waiting project (a statement over the
+    tallies, whatever the number of projects); ``[None]`` (no split by year) for an
+    account without tallies."""
+    if filters.year is not None:
+        return [filters.year]
+    where = permissions.tally_visibility(account)
+    if where is None:
+        return [None]
+    waiting = [state.value for state in QUEUES]
+    return list(
+        session.scalars(
+            select(T.year)
+            .where(where, T.dimension == tallies.STATE, T.value.in_(waiting))
+            .group_by(T.year)
+            .having(_COUNTED)
+            .order_by(T.year)
+        )
+    )
+
+
 def oldest_waiting(session, account, filters, now: datetime | None = None) -> Table:
-    """The projects waiting longest for a reviewer. One query: per queue the oldest few
-    (each an index range in reported_at order), then the oldest of those."""
+    """The projects waiting longest for a reviewer. One query: per queue and year the
+    oldest few (each the first rows of an ``ix_projects_<scope>_state_year_reported``
+    range, not a sort of every waiting project), then the oldest of those."""
     columns = (
         Project.id.label("id"),
         Project.name.label("name"),
@@ -498,17 +521,25 @@ def oldest_waiting(session, account, filters, now: datetime | None = None) -> Ta
         Project.state.label("state"),
         Project.reported_at.label("reported_at"),
     )
+    years = _waiting_years(session, account, filters)
     parts = [
         select(
             *select(*columns)
-            .where(scope(account, filters), Project.state == state)
+            .where(
+                scope(account, filters),
+                Project.state == state,
+                true() if year is None else Project.year == year,
+            )
             .order_by(Project.reported_at, Project.id)
             .limit(OLDEST_WAITING)
             .subquery()
             .c
         )
         for state in QUEUES
+        for year in years
     ]
+    if not parts:
+        return _oldest_table([], now)
     waiting = union_all(*parts).subquery("waiting")
     rows = session.execute(
         select(waiting.c.name, Unit.name, waiting.c.state, waiting.c.reported_at)
@@ -516,6 +547,10 @@ def oldest_waiting(session, account, filters, now: datetime | None = None) -> Ta
         .order_by(waiting.c.reported_at, waiting.c.id)
         .limit(OLDEST_WAITING)
     )
+    return _oldest_table(rows, now)
+
+
+def _oldest_table(rows, now: datetime | None) -> Table:
     now = now or utcnow()
     table_rows = [
         (
