@@ -146,10 +146,11 @@ def report(results: list[dict]) -> str:
         )
     lines += [
         "",
-        "*On* adds four statements whatever the rows: the receiving units with their accounts"
-        " (one SELECT), which projects each unit may see (one UNION ALL of scoped SELECTs), the"
-        " messages (one INSERT … RETURNING) and the mails (one INSERT). One message per receiving"
-        " unit: six per publish here (four owners, two societies).",
+        "*On* adds three statements whatever the rows: the receiving units with their accounts"
+        " (one SELECT; which projects each unit may see is decided from those rows by"
+        " `permissions.can_view_project`), the messages (one INSERT) and the mails (one"
+        " INSERT). One message per receiving unit: six per publish here (four owners, two"
+        " societies).",
         "",
     ]
     return "\n".join(lines)
