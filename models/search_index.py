@@ -70,16 +70,7 @@ def install_sqlite(connection) -> None:
         )
         return
     connection.exec_driver_sql(SQLITE_TABLE)
-    present = {
-        row[0]
-        for row in connection.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'projects'"
-        )
-    }
-    missing = [name for name in SQLITE_TRIGGERS if name not in present]
-    for name in missing:
-        connection.exec_driver_sql(f"CREATE TRIGGER {name} {SQLITE_TRIGGERS[name]}")
-    if missing:
+    if triggers.create_missing(connection, SQLITE_TRIGGERS):
         connection.exec_driver_sql(f"INSERT INTO {TABLE}({TABLE}) VALUES ('rebuild')")
 
 
@@ -88,10 +79,7 @@ def repair_sqlite(connection) -> None:
     """After any migration: if the index exists, make sure its triggers do too."""
     if not SQLITE_HAS_TRIGRAM:
         return
-    exists = connection.exec_driver_sql(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)
-    ).first()
-    if exists:
+    if triggers.sqlite_table_exists(connection, TABLE):
         install_sqlite(connection)
 
 
