@@ -1,6 +1,8 @@
 # The two commands of the README: `make run` and `make test`.
 PYTHON ?= python3
 VENV ?= .venv
+# The suite runs on every core (pytest-xdist); PYTEST_ARGS="-n 0 tests/test_x.py" for one file.
+PYTEST_ARGS ?= -n auto
 BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app app

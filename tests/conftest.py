@@ -1,5 +1,6 @@
 """Fixtures: every test that takes ``app`` runs on SQLite, and on PostgreSQL
-when ``TEST_DATABASE_URL`` is set (a fresh, uniquely named database per run).
+when ``TEST_DATABASE_URL`` is set (a fresh, uniquely named database per run, and so per
+pytest-xdist worker: ``make test`` runs ``pytest -n auto``).
 
 Speed without losing isolation: passwords are hashed with argon2 at its lowest
 cost (the test app only), and the demo data is built once per backend through

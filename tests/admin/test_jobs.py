@@ -19,7 +19,10 @@ from sqlalchemy import select
 import jobs
 from models import Job, utcnow
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# A database of its own per pytest-xdist worker (gw0 → 15, gw1 → 14, …): the test
+# empties the queue and counts what is on it, which a second worker would disturb.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = f"redis://127.0.0.1:6379/{15 - _WORKER % 16}"
 URL = "/admin/audit/export/{kind}/"
 
 
