@@ -8,6 +8,7 @@ ready for ``bench.report``.
 from __future__ import annotations
 
 import random
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,24 +77,41 @@ class Run:
     def record(self, key: str, sample: Sample, **meta) -> None:
         self.results[key] = {**meta, **sample.summary()}
 
-    def measure(self, action: Callable[[], object], reps: int | None = None, warmup=True):
-        """Warm up once, then time ``action`` ``reps`` times."""
+    def measure(
+        self, action: Callable[[], object], reps: int | None = None, warmup=True, pick=None
+    ):
+        """Warm up once, then time ``action`` ``reps`` times. ``pick(statements)``, when
+        given, names the seconds of one statement of each run ([statement, parameters,
+        seconds] lists); their median is kept as ``picked_sql_ms``."""
         sample = Sample()
+        picked = []
         for index in range(-1 if warmup else 0, reps or self.reps):
-            self.recorder.reset()
+            self.recorder.reset(keep=pick is not None)
             started = time.perf_counter()
             action()
             elapsed = time.perf_counter() - started
             if index >= 0:
                 sample.add(elapsed, self.recorder.count, self.recorder.seconds)
+                if pick is not None:
+                    picked.append(pick(self.recorder.statements))
+        if picked:
+            sample.extra["picked_sql_ms"] = round(statistics.median(picked) * 1000, 2)
         return sample
 
 
 # -- list pages ----------------------------------------------------------------------------
 
 
+# The control of the filtered and searched pages: at 2,000 projects a society's or branch's
+# year holds ~20 projects, so its filtered page shows 0-10 rows against 40-50 at 200,000,
+# and the page's growth is mostly the rendering of the extra rows. 状态 = 已公布 alone fills
+# the page (50 rows) at both sizes for every role: its ratio is the database's share.
+FULL_PAGE_STATE = "published"
+
+
 def list_urls(run: Run, role: str) -> dict[str, str]:
-    """The project list pages for ``role``: default, filtered, searched, deep."""
+    """The project list pages for ``role``: default, filtered, searched, deep, and the
+    full-page control."""
     view, state = ROLES[role]
     base = f"/admin/{view}/"
     return {
@@ -101,6 +119,7 @@ def list_urls(run: Run, role: str) -> dict[str, str]:
         "filtered": f"{base}?{urlencode({'flt0_0': run.year, 'flt1_1': state})}",
         "search": f"{base}?{urlencode({'search': SEARCH_WORD})}",
         "page500": f"{base}?page={DEEP_PAGE}",
+        "full_page": f"{base}?{urlencode({'flt0_1': FULL_PAGE_STATE})}",
     }
 
 
@@ -113,8 +132,20 @@ def limit_statements(run: Run, role: str, kind: str) -> list[str]:
         "filtered": {"year": run.year, "state": state},
         "search": {"search": SEARCH_WORD},
         "page500": {"page": DEEP_PAGE},
+        "full_page": {"state": FULL_PAGE_STATE},
     }[kind]
     return [references.page_sql(engine, scope, **filters)]
+
+
+def page_statement_seconds(statements: list[list]) -> float:
+    """The seconds of the statement that reads a list page's rows (the SELECT of projects
+    with the list's order), which ``references.page_sql`` writes by hand."""
+    return sum(
+        seconds
+        for sql, _, seconds in statements
+        if sql.lstrip().startswith("SELECT projects.id AS projects_id")
+        and "ORDER BY projects.updated_at DESC" in sql
+    )
 
 
 def run_lists(run: Run) -> None:
@@ -122,9 +153,12 @@ def run_lists(run: Run) -> None:
     for role in ROLES:
         browser = run.browser(role)
         for kind, url in list_urls(run, role).items():
-            sample = run.measure(partial(browser.get, url))
-            run.record(f"{kind}/{role}", sample, group=kind, role=role, url=url)
+            sample = run.measure(partial(browser.get, url), pick=page_statement_seconds)
             statements = limit_statements(run, role, kind)
+            # The rows the page shows (its raw SQL's rows): the pages compared between the
+            # two sizes may hold different numbers of rows.
+            _, rows = references.run_sql(run.engine, statements)
+            run.record(f"{kind}/{role}", sample, group=kind, role=role, url=url, rows=rows)
             limit = run.measure(lambda s=statements: references.run_sql(run.engine, s))
             run.record(f"{kind}/{role}/limit", limit, group=kind, role=role, reference="limit")
 
