@@ -36,11 +36,13 @@ class Scope:
         return [column == self.unit_id, P.c.state != "draft"]
 
 
-def _filters(year: int | None, state: str | None, search: str | None) -> list:
+def _filters(year: int | None, state: str | tuple | None, search: str | None) -> list:
     terms = []
     if year is not None:
         terms.append(P.c.year == year)
-    if state is not None:
+    if isinstance(state, tuple):  # a tab of several states (the branch's 待处理)
+        terms.append(P.c.state.in_(state))
+    elif state is not None:
         terms.append(P.c.state == state)
     if search:
         pattern = f"%{search}%"
@@ -104,13 +106,17 @@ EXPORT_COLUMNS = (
     P.c.practice_hours,
     P.c.credits,
     P.c.state,
+    P.c.state.label("modifiable"),  # 修改状态: the export writes it from the state
     OWNER.c.name,
+    P.c.reported_at,
+    P.c.published_at,
     P.c.remarks,
 )
 
 
 def export_sql(engine: Engine, scope: Scope, **filters) -> str:
-    """Every row of an export, the columns the admin export writes."""
+    """Every row of an export, the columns the admin export writes (all 26 of them, in its
+    order: 修改状态 is the state again, 上报时间 and 公布时间 the stored times)."""
     stmt = (
         _joined(EXPORT_COLUMNS)
         .where(*scope.where(), *_filters(**_defaults(filters)))

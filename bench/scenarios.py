@@ -36,6 +36,12 @@ ROLES = {
     "society": ("review", "at_society"),
     "branch": ("projects", "draft"),
 }
+# The states of the tab each role's list opens on: 待审核, 待审阅, 待处理.
+WORK_TAB = {
+    "committee": "at_committee",
+    "society": "at_society",
+    "branch": ("draft", "returned"),
+}
 SEARCH_WORD = "心力衰竭"
 DEEP_PAGE = 499  # Flask-Admin counts pages from 0: this is page 500
 PAGE_SIZE = 50
@@ -127,11 +133,13 @@ def limit_statements(run: Run, role: str, kind: str) -> list[str]:
     """The raw SQL of the same rows as the list page ``kind``."""
     _, state = ROLES[role]
     scope, engine = run.scope(role), run.engine
+    # Without a search or a filter a list opens on its work tab (``ProjectView.work_status``).
+    tab = {"state": WORK_TAB[role]}
     filters = {
-        "list": {},
+        "list": tab,
         "filtered": {"year": run.year, "state": state},
         "search": {"search": SEARCH_WORD},
-        "page500": {"page": DEEP_PAGE},
+        "page500": {"page": DEEP_PAGE} | tab,
         "full_page": {"state": FULL_PAGE_STATE},
     }[kind]
     return [references.page_sql(engine, scope, **filters)]
@@ -155,9 +163,12 @@ def run_lists(run: Run) -> None:
         for kind, url in list_urls(run, role).items():
             sample = run.measure(partial(browser.get, url), pick=page_statement_seconds)
             statements = limit_statements(run, role, kind)
-            # The rows the page shows (its raw SQL's rows): the pages compared between the
-            # two sizes may hold different numbers of rows.
-            _, rows = references.run_sql(run.engine, statements)
+            # The rows the page shows (its row checkboxes): the pages compared between the
+            # two sizes may hold different numbers of rows. The raw SQL must read as many.
+            rows = browser.text(url).count('name="rowid" form="action_form"')
+            _, raw_rows = references.run_sql(run.engine, statements)
+            if raw_rows != rows:
+                raise BenchError(f"{url}: the page shows {rows} rows, its raw SQL {raw_rows}")
             run.record(f"{kind}/{role}", sample, group=kind, role=role, url=url, rows=rows)
             limit = run.measure(lambda s=statements: references.run_sql(run.engine, s))
             run.record(f"{kind}/{role}/limit", limit, group=kind, role=role, reference="limit")
