@@ -186,6 +186,16 @@ def export_targets(large: dict, sizes: list[str]) -> list[dict]:
             le=False,
         )
     )
+    xlsx = large.get(f"export_xlsx_{big}/committee") or {}
+    ratio = xlsx["median_ms"] / ours["median_ms"] if xlsx and ours else None
+    checks.append(
+        _check(
+            f"XLSX export time vs our CSV ({big} rows)",
+            ratio,
+            3.0,
+            f"{xlsx.get('median_ms')} ms vs CSV {ours.get('median_ms')} ms",
+        )
+    )
     return checks
 
 
