@@ -574,6 +574,12 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
     # on its details page.
     phone_columns = frozenset({"year", "project_no", "name", "period", "state"})
 
+    @staticmethod
+    def plain_columns(list_columns) -> list[tuple[str, str]]:
+        """The list's (column, title) with each title translated now: the rows repeat
+        them in every cell's ``data-label`` (the phone layout's captions)."""
+        return [(column, str(title)) for column, title in list_columns]
+
     def row_links(self, project) -> dict[str, bool]:
         """Which of a row's links the account may follow now (修改 only while the
         entry unit holds the project)."""

@@ -290,3 +290,22 @@ def test_the_capped_count_costs_no_extra_statement_and_exports_stay_exact(
     assert export.status_code == 200
     lines = list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
     assert len(lines) - 1 == len(visible(session, demo["bjcme"]))
+
+
+def test_each_row_speaks_chinese_and_escapes_the_projects_name(login_as, session, demo):
+    """The texts a row repeats (勾选 label, 查看 / 修改 links, each cell's caption on a
+    phone) are translated once per page; each row still has them, in Chinese, with the
+    project's own name escaped inside its 勾选 label."""
+    name = '心衰<b>"培训"</b> & 进展'
+    project = make_project(session, demo["bma_cardio"], S.DRAFT, name=name)
+    session.commit()
+    html = page(login_as("bma_cardio"), "/admin/projects/")
+    row = re.search(
+        rf'<tr[^>]*>(?:(?!</tr>).)*value="{project.id}"(?:(?!</tr>).)*</tr>', html, re.S
+    ).group(0)
+    assert 'aria-label="勾选“心衰&lt;b&gt;&#34;培训&#34;&lt;/b&gt; &amp; 进展”"' in row
+    assert ">查看</a>" in row and ">修改</a>" in row
+    labels = re.findall(r'data-label="([^"]*)"', row)
+    assert labels[:3] == ["年度", "项目编号", "项目名称"]
+    assert all(label and not label.isascii() for label in labels)
+    assert "<b>" not in row
