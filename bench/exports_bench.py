@@ -1,5 +1,6 @@
 """Exports (issue 12): the panel's CSV against a plain ``csv.writer`` over the same SQL, and
-the two XLSX writers (openpyxl write-only, XlsxWriter constant_memory) on the same rows.
+the XLSX writers (openpyxl write-only, XlsxWriter constant_memory, and the product's own:
+rustpy-xlsxwriter through ``exports.write_xlsx``) on the same rows.
 
     .venv/bin/python -m bench.exports_bench                       # SQLite, 20,000 projects
     .venv/bin/python -m bench.exports_bench --db postgresql --projects 200000
@@ -89,11 +90,15 @@ def xlsx_writers(headers, rows) -> dict[str, float]:
             sheet.write_row(index, 0, [exports.cell_value(v) for v in row])
         workbook.close()
 
+    def product_write(path):
+        exports.write_xlsx(path, headers, rows, filename="项目.xlsx", max_rows=0)
+
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, write in (
             ("openpyxl write-only", openpyxl_write),
             ("XlsxWriter", xlsxwriter_write),
+            ("rustpy-xlsxwriter (exports.write_xlsx)", product_write),
         ):
             path = os.path.join(tmp, f"{name}.xlsx")
             figures[name] = timed(lambda w=write, p=path: w(p), 3)

@@ -95,7 +95,8 @@ def test_xlsx_export_has_numbers_and_no_formulas(formula_project, login_as, brow
     year = header.index("年度")
     for row in rows:
         assert isinstance(row[credits].value, (int, float))
-        assert isinstance(row[year].value, int)
+        # A number cell (Excel keeps every number as a double: 2026 may read back 2026.0).
+        assert isinstance(row[year].value, (int, float)) and row[year].value == int(row[year].value)
         for cell in row:
             assert cell.data_type != "f"
     names = [row[header.index("项目名称")].value for row in rows]
