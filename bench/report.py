@@ -174,28 +174,17 @@ def export_targets(large: dict, sizes: list[str]) -> list[dict]:
                 f"heap peak {after} MB vs {before} MB",
             )
         )
-    ours = large.get(f"export_csv_{big}/committee") or {}
-    plain = large.get(f"export_csv_{big}/plain") or {}
-    ratio = plain["median_ms"] / ours["median_ms"] if ours and plain else None
-    checks.append(
-        _check(
-            f"CSV export throughput vs plain csv.writer ({big} rows)",
-            ratio,
-            0.5,
-            f"{ours.get('median_ms')} ms vs plain {plain.get('median_ms')} ms",
-            le=False,
-        )
+    ours, plain, xlsx = (
+        large.get(f"export_{key}_{big}/{who}") or {}
+        for key, who in (("csv", "committee"), ("csv", "plain"), ("xlsx", "committee"))
     )
-    xlsx = large.get(f"export_xlsx_{big}/committee") or {}
-    ratio = xlsx["median_ms"] / ours["median_ms"] if xlsx and ours else None
-    checks.append(
-        _check(
-            f"XLSX export time vs our CSV ({big} rows)",
-            ratio,
-            3.0,
-            f"{xlsx.get('median_ms')} ms vs CSV {ours.get('median_ms')} ms",
-        )
-    )
+    for name, top, bottom, limit, le in (
+        (f"CSV export throughput vs plain csv.writer ({big} rows)", plain, ours, 0.5, False),
+        (f"XLSX export time vs our CSV ({big} rows)", xlsx, ours, 3.0, True),
+    ):
+        ratio = top["median_ms"] / bottom["median_ms"] if top and bottom else None
+        detail = f"{top.get('median_ms')} ms vs {bottom.get('median_ms')} ms"
+        checks.append(_check(name, ratio, limit, detail, le=le))
     return checks
 
 
