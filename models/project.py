@@ -187,6 +187,15 @@ class Project(Timestamps, Base):
             "reported_at",
             "id",
         ),
+        # The committee's list filtered by 状态 and 年度, in its order (newest change first).
+        Index(
+            "ix_projects_committee_state_year_updated",
+            "committee_id",
+            "state",
+            "year",
+            "updated_at",
+            "id",
+        ),
         Index("ix_projects_updated_at", "updated_at"),
         # Each list's default order (newest change first) and its year filter
         # options, per scope column: no scan of a whole tree's projects.

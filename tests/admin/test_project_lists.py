@@ -309,3 +309,39 @@ def test_each_row_speaks_chinese_and_escapes_the_projects_name(login_as, session
     assert labels[:3] == ["年度", "项目编号", "项目名称"]
     assert all(label and not label.isascii() for label in labels)
     assert "<b>" not in row
+
+
+def test_the_committees_filtered_list_is_read_in_order_from_an_index(
+    login_as, session, demo, backend
+):
+    """ "2025年 已公布" on 项目审核: the page's rows come from an index in the list's order
+    (newest change first), not from a sort of the whole year's projects in that state."""
+    if backend != "sqlite":
+        pytest.skip("the plan is read with SQLite's EXPLAIN QUERY PLAN")
+    from sqlalchemy import event
+
+    from extensions import db
+
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        html = page(login_as("bjcme"), "/admin/audit/?status=published&year=2025")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert listed_ids(html)  # the demo has projects published in 2025
+    sql, parameters = next(
+        (s, p)
+        for s, p in seen
+        if s.startswith("SELECT projects.id AS projects_id")
+        and "ORDER BY projects.updated_at DESC" in s
+    )
+    plan = " ".join(
+        str(row[-1])
+        for row in session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", parameters)
+    )
+    assert "ix_projects_committee_state_year_updated" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
