@@ -196,6 +196,8 @@ class Project(Timestamps, Base):
             "updated_at",
             "id",
         ),
+        # A society's 项目审阅 opens on 待审阅: that state's rows in the list's order.
+        Index("ix_projects_society_state_updated", "society_id", "state", "updated_at", "id"),
         Index("ix_projects_updated_at", "updated_at"),
         # Each list's default order (newest change first) and its year filter
         # options, per scope column: no scan of a whole tree's projects.

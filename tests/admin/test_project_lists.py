@@ -311,11 +311,20 @@ def test_each_row_speaks_chinese_and_escapes_the_projects_name(login_as, session
     assert "<b>" not in row
 
 
-def test_the_committees_filtered_list_is_read_in_order_from_an_index(
-    login_as, session, demo, backend
+@pytest.mark.parametrize(
+    "account, url, index",
+    [
+        # 项目审核 filtered "2025年 已公布", the committee's commonest filter.
+        ("bjcme", "/admin/audit/?status=published&year=2025", "committee_state_year_updated"),
+        # 项目审阅 as a society opens it: on 待审阅.
+        ("bma", "/admin/review/", "society_state_updated"),
+    ],
+)
+def test_a_list_page_is_read_in_order_from_an_index(
+    login_as, session, demo, backend, account, url, index
 ):
-    """ "2025年 已公布" on 项目审核: the page's rows come from an index in the list's order
-    (newest change first), not from a sort of the whole year's projects in that state."""
+    """The page's rows come from an index in the list's order (newest change first), not
+    from a sort of every project of the scope in that state (and year)."""
     if backend != "sqlite":
         pytest.skip("the plan is read with SQLite's EXPLAIN QUERY PLAN")
     from sqlalchemy import event
@@ -329,10 +338,10 @@ def test_the_committees_filtered_list_is_read_in_order_from_an_index(
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:
-        html = page(login_as("bjcme"), "/admin/audit/?status=published&year=2025")
+        html = page(login_as(account), url)
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
-    assert listed_ids(html)  # the demo has projects published in 2025
+    assert listed_ids(html)  # the demo has such projects
     sql, parameters = next(
         (s, p)
         for s, p in seen
@@ -343,5 +352,5 @@ def test_the_committees_filtered_list_is_read_in_order_from_an_index(
         str(row[-1])
         for row in session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", parameters)
     )
-    assert "ix_projects_committee_state_year_updated" in plan, plan
+    assert f"ix_projects_{index}" in plan, plan
     assert "TEMP B-TREE" not in plan, plan
