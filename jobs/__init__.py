@@ -42,13 +42,29 @@ __all__ = ["DONE", "FAILED", "QUEUE", "QUEUED", "RUNNING", "counted", "create", 
 
 def init_app(app: Flask) -> None:
     """Defaults: exports above ``EXPORT_BACKGROUND_ROWS`` rows run as jobs; their files are
-    kept ``EXPORT_KEEP_MINUTES`` in ``JOBS_DIR``; the queue is RQ when Redis is there."""
-    redis_url = app.config.get("REDIS_URL") or os.environ.get("REDIS_URL")
+    kept ``EXPORT_KEEP_MINUTES`` in ``JOBS_DIR``; the queue is RQ when Redis is there.
+
+    Each setting comes from the application's configuration, else from the environment
+    variable of the same name (how gunicorn and ``python -m worker`` are given them), else
+    its default."""
+    env = os.environ
+    redis_url = app.config.get("REDIS_URL") or env.get("REDIS_URL")
     app.config.setdefault("REDIS_URL", redis_url)
-    app.config.setdefault("EXPORT_BACKGROUND_ROWS", 20_000)
-    app.config.setdefault("EXPORT_KEEP_MINUTES", 60)
-    app.config.setdefault("JOBS_DIR", str(Path(app.instance_path) / "jobs"))
+    app.config.setdefault("EXPORT_BACKGROUND_ROWS", _env_count("EXPORT_BACKGROUND_ROWS", 20_000))
+    app.config.setdefault("EXPORT_KEEP_MINUTES", _env_count("EXPORT_KEEP_MINUTES", 60))
+    app.config.setdefault("JOBS_DIR", env.get("JOBS_DIR") or str(Path(app.instance_path) / "jobs"))
     app.config.setdefault("JOBS_MODE", "rq" if redis_url else "thread")
+
+
+def _env_count(name: str, default: int) -> int:
+    """A whole number ≥ 0 from the environment variable ``name``; a wrong value stops the
+    start with a message naming it (a typo must not silently keep the default)."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not (value.isascii() and value.isdigit()):
+        raise RuntimeError(f"{name} must be a whole number of 0 or more, not {value!r}.")
+    return int(value)
 
 
 def directory() -> str:

@@ -268,3 +268,25 @@ def test_a_long_job_writes_its_progress_while_it_reads(background, login_as, ses
     background.config["EXPORT_BACKGROUND_ROWS"] = 0
     assert job == _body(browser, url)
     assert done == [len(_rows(job)) - 1] and done[0] > 2600
+
+
+def test_the_job_settings_come_from_the_environment(monkeypatch, tmp_path):
+    """gunicorn and ``python -m worker`` are configured by their environment: the size above
+    which an export runs in the background, how long its file is kept, and the folder
+    both read and write (it must be the same for the web workers and the job worker)."""
+    from app import create_app
+
+    monkeypatch.setenv("EXPORT_BACKGROUND_ROWS", "5000")
+    monkeypatch.setenv("EXPORT_KEEP_MINUTES", "15")
+    monkeypatch.setenv("JOBS_DIR", str(tmp_path))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["EXPORT_BACKGROUND_ROWS"] == 5000
+    assert app.config["EXPORT_KEEP_MINUTES"] == 15
+    assert app.config["JOBS_DIR"] == str(tmp_path)
+    # The application's own configuration still wins (tests, a wsgi file).
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "EXPORT_BACKGROUND_ROWS": 7})
+    assert app.config["EXPORT_BACKGROUND_ROWS"] == 7
+    # A typo stops the start, naming the variable, instead of keeping the default.
+    monkeypatch.setenv("EXPORT_BACKGROUND_ROWS", "2万")
+    with pytest.raises(RuntimeError, match="EXPORT_BACKGROUND_ROWS"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
