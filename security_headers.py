@@ -16,11 +16,12 @@ docs/security.md (Headers) lists the policy and its exceptions.
 
 from __future__ import annotations
 
-import os
 import secrets
 
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from settings import count_setting
 
 # Browser features no page of the system uses.
 PERMISSIONS_POLICY = ", ".join(
@@ -63,11 +64,6 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
-def _setting(app: Flask, key: str, default: int) -> int:
-    value = app.config.get(key, os.environ.get(key, default))
-    return int(value)
-
-
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     production = app.config.get("PRODUCTION", False)
@@ -76,8 +72,8 @@ def init_app(app: Flask) -> None:
         # documented deployment (one TLS-terminating proxy). 0 when gunicorn faces the
         # internet itself: trusting the header there would let a client choose its own
         # address and escape the per-address login limit.
-        x_for = _setting(app, "PROXY_FIX_X_FOR", 1)
-        x_proto = _setting(app, "PROXY_FIX_X_PROTO", 1)
+        x_for = count_setting(app, "PROXY_FIX_X_FOR", 1)
+        x_proto = count_setting(app, "PROXY_FIX_X_PROTO", 1)
         if x_for or x_proto:
             app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for, x_proto=x_proto)
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from models import Job, utcnow
 from models.job import DONE, FAILED, QUEUED, RUNNING
+from settings import count_setting
 
 log = logging.getLogger(__name__)
 
@@ -50,21 +51,10 @@ def init_app(app: Flask) -> None:
     env = os.environ
     redis_url = app.config.get("REDIS_URL") or env.get("REDIS_URL")
     app.config.setdefault("REDIS_URL", redis_url)
-    app.config.setdefault("EXPORT_BACKGROUND_ROWS", _env_count("EXPORT_BACKGROUND_ROWS", 20_000))
-    app.config.setdefault("EXPORT_KEEP_MINUTES", _env_count("EXPORT_KEEP_MINUTES", 60))
+    for key, default in (("EXPORT_BACKGROUND_ROWS", 20_000), ("EXPORT_KEEP_MINUTES", 60)):
+        app.config[key] = count_setting(app, key, default)
     app.config.setdefault("JOBS_DIR", env.get("JOBS_DIR") or str(Path(app.instance_path) / "jobs"))
     app.config.setdefault("JOBS_MODE", "rq" if redis_url else "thread")
-
-
-def _env_count(name: str, default: int) -> int:
-    """A whole number ≥ 0 from the environment variable ``name``; a wrong value stops the
-    start with a message naming it (a typo must not silently keep the default)."""
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    if not (value.isascii() and value.isdigit()):
-        raise RuntimeError(f"{name} must be a whole number of 0 or more, not {value!r}.")
-    return int(value)
 
 
 def directory() -> str:
