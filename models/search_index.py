@@ -53,6 +53,7 @@ SQLITE_TABLE = (
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
     f"{_cols}, content='projects', content_rowid='id', tokenize='trigram')"
 )
+SQLITE_REBUILD = f"INSERT INTO {TABLE}({TABLE}) VALUES ('rebuild')"
 SQLITE_TRIGGERS = {
     f"{TABLE}_insert": f"AFTER INSERT ON projects BEGIN {_insert} END",
     f"{TABLE}_delete": f"AFTER DELETE ON projects BEGIN {_delete} END",
@@ -70,8 +71,8 @@ def install_sqlite(connection) -> None:
         )
         return
     connection.exec_driver_sql(SQLITE_TABLE)
-    if triggers.create_missing(connection, SQLITE_TRIGGERS):
-        connection.exec_driver_sql(f"INSERT INTO {TABLE}({TABLE}) VALUES ('rebuild')")
+    if triggers.ensure(connection, SQLITE_TRIGGERS):
+        connection.exec_driver_sql(SQLITE_REBUILD)
 
 
 @triggers.register_sqlite_repair
@@ -84,9 +85,34 @@ def repair_sqlite(connection) -> None:
 
 
 def drop_sqlite(connection) -> None:
-    for name in SQLITE_TRIGGERS:
-        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
-    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {TABLE}")
+    for statement in ddl():
+        if statement.dialect == "sqlite" and statement.step == triggers.DOWNGRADE:
+            connection.exec_driver_sql(statement.sql)
+
+
+def ddl() -> list[triggers.Statement]:
+    """The index's objects as statements, in order: what migration 0011 froze (the
+    migration reads its frozen copy, never this function; see ``models.triggers``)."""
+    sqlite = [("table", SQLITE_TABLE)]
+    sqlite += [(name, f"CREATE TRIGGER {name} {body}") for name, body in SQLITE_TRIGGERS.items()]
+    sqlite += [("rebuild", SQLITE_REBUILD)]
+    sqlite_down = [(name, f"DROP TRIGGER IF EXISTS {name}") for name in SQLITE_TRIGGERS]
+    sqlite_down += [("table", f"DROP TABLE IF EXISTS {TABLE}")]
+    pg = [
+        (name, f"CREATE INDEX IF NOT EXISTS {name} ON projects USING gin ({column} gin_trgm_ops)")
+        for name, column in PG_INDEXES.items()
+    ]
+    pg_down = [(name, f"DROP INDEX IF EXISTS {name}") for name in PG_INDEXES]
+    return [
+        triggers.Statement(dialect, step, name, sql)
+        for dialect, step, statements in (
+            ("sqlite", triggers.UPGRADE, sqlite),
+            ("sqlite", triggers.DOWNGRADE, sqlite_down),
+            ("postgresql", triggers.UPGRADE, pg),
+            ("postgresql", triggers.DOWNGRADE, pg_down),
+        )
+        for name, sql in statements
+    ]
 
 
 def outside_models(obj, name, type_, reflected, compare_to) -> bool:

@@ -226,15 +226,19 @@ def add(parts: list[str]) -> str:
     )
 
 
-def rebuild(connection) -> None:
-    """Recompute every row from the projects and events (in the caller's transaction)."""
-    dialect = connection.dialect.name
-    connection.exec_driver_sql(f"DELETE FROM {TABLE}")
+def rebuild_statements(dialect: str) -> list[str]:
+    """The SQL that recomputes every row from the projects and events."""
     parts = [
         project_rows("projects", 1, dialect),
         event_rows("projects", "project_events", 1, dialect),
     ]
-    connection.exec_driver_sql(f"INSERT INTO {_COLUMNS} {_summed(parts)}")
+    return [f"DELETE FROM {TABLE}", f"INSERT INTO {_COLUMNS} {_summed(parts)}"]
+
+
+def rebuild(connection) -> None:
+    """Recompute every row from the projects and events (in the caller's transaction)."""
+    for sql in rebuild_statements(connection.dialect.name):
+        connection.exec_driver_sql(sql)
 
 
 # -- SQLite: row-level triggers ---------------------------------------------------------
@@ -366,7 +370,7 @@ def repair_sqlite(connection) -> None:
     """After any migration: if the table exists, its triggers do too; when one was
     missing (a batch migration rebuilt ``projects`` or ``project_events``), the table
     is recomputed."""
-    if triggers.sqlite_table_exists(connection, TABLE) and triggers.create_missing(
+    if triggers.sqlite_table_exists(connection, TABLE) and triggers.ensure(
         connection, SQLITE_TRIGGERS
     ):
         rebuild(connection)
@@ -481,24 +485,49 @@ PG_TRIGGERS = {
 # -- install, drop ----------------------------------------------------------------------------
 
 
+def ddl() -> list[triggers.Statement]:
+    """The triggers, the function and the backfill as statements, in order: what the
+    migrations froze (they read their frozen copy, never this function; see
+    ``models.triggers``)."""
+    sqlite = [(name, f"CREATE TRIGGER {name} {body}") for name, body in SQLITE_TRIGGERS.items()]
+    sqlite_down = [(name, f"DROP TRIGGER IF EXISTS {name}") for name in SQLITE_TRIGGERS]
+    pg = [(f"{TABLE}_apply", _pg_function().strip())]
+    pg_down = []
+    for name, (definition, table) in PG_TRIGGERS.items():
+        pg += [
+            (f"drop {name}", f"DROP TRIGGER IF EXISTS {name} ON {table}"),
+            (name, f"CREATE TRIGGER {name} {definition}"),
+        ]
+        pg_down.append((name, f"DROP TRIGGER IF EXISTS {name} ON {table}"))
+    pg_down.append((f"{TABLE}_apply", f"DROP FUNCTION IF EXISTS {TABLE}_apply()"))
+    rebuild = {
+        dialect: [(f"rebuild {n}", sql) for n, sql in enumerate(rebuild_statements(dialect), 1)]
+        for dialect in ("sqlite", "postgresql")
+    }
+    return [
+        triggers.Statement(dialect, step, name, sql)
+        for dialect, step, statements in (
+            ("sqlite", triggers.UPGRADE, sqlite + rebuild["sqlite"]),
+            ("sqlite", triggers.DOWNGRADE, sqlite_down),
+            ("postgresql", triggers.UPGRADE, pg + rebuild["postgresql"]),
+            ("postgresql", triggers.DOWNGRADE, pg_down),
+        )
+        for name, sql in statements
+    ]
+
+
 def install(connection) -> None:
-    """Create the triggers (the table exists) and fill the table."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(_pg_function())
-        for name, (definition, table) in PG_TRIGGERS.items():
-            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-            connection.exec_driver_sql(f"CREATE TRIGGER {name} {definition}")
-    else:
-        triggers.create_missing(connection, SQLITE_TRIGGERS)
-    rebuild(connection)
+    """Create the triggers (the table exists) and fill the table, from the live generator
+    (the benchmark's bulk load; the migrations run their frozen copy)."""
+    _run(connection, triggers.UPGRADE)
 
 
 def drop(connection) -> None:
     """Drop the triggers (the table stays): a bulk load without them, then ``install``."""
-    if connection.dialect.name == "postgresql":
-        for name, (_, table) in PG_TRIGGERS.items():
-            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-        connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {TABLE}_apply()")
-    else:
-        for name in SQLITE_TRIGGERS:
-            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+    _run(connection, triggers.DOWNGRADE)
+
+
+def _run(connection, step: str) -> None:
+    for statement in ddl():
+        if statement.dialect == connection.dialect.name and statement.step == step:
+            connection.exec_driver_sql(statement.sql)

@@ -1,5 +1,7 @@
 """The 统计 page's summary table ``project_tallies``, kept by triggers (see
-``models.tally``), and filled from the existing projects and events.
+``models.tally``), and filled from the existing projects and events. The triggers, the
+function and the backfill are this revision's frozen copy
+(``migrations/frozen/0014_tally.sql``), never the live ``models.tally``.
 
 Revision ID: 0014
 Revises: 0013
@@ -8,7 +10,7 @@ Revises: 0013
 import sqlalchemy as sa
 from alembic import op
 
-from models import tally
+from migrations import frozen
 
 revision = "0014"
 down_revision = "0013"
@@ -35,10 +37,10 @@ def upgrade():
             "scope_unit_id", "dimension", "year", "value", name=op.f("pk_project_tallies")
         ),
     )
-    # The triggers, then the backfill (tally.rebuild: one INSERT … SELECT … GROUP BY).
-    tally.install(op.get_bind())
+    # The triggers, then the backfill (one INSERT … SELECT … GROUP BY).
+    frozen.run(op.get_bind(), revision, "tally", "upgrade")
 
 
 def downgrade():
-    tally.drop(op.get_bind())
+    frozen.run(op.get_bind(), revision, "tally", "downgrade")
     op.drop_table("project_tallies")
