@@ -142,7 +142,7 @@ def test_two_overlapping_publishes_at_once_number_without_gaps(demo, session, ba
         ProjectNumberCounter.year == 2026,
     )
     before = session.scalar(counter) or 0
-    engine, barrier = db.engine, threading.Barrier(2)
+    engine, barrier = db.engine, threading.Barrier(2, timeout=30)
     done: dict[str, list[int]] = {}
 
     def publish(name: str, chosen: list[int]) -> None:

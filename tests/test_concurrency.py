@@ -75,7 +75,7 @@ def test_two_connections_at_once(demo, session, backend, round_):
     session.commit()
     before = _events(session, project.id)
     engine, project_id, account_id = db.engine, project.id, demo["bma"].id
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(2, timeout=30)
     outcomes: dict[str, object] = {}
 
     def act(name: str, action: Action) -> None:

@@ -379,7 +379,7 @@ def test_concurrent_bulk_actions_neither_deadlock_nor_lose_counts(demo_accounts,
         "society reports on": (Action.REPORT, demo["bma"].id, [p.id for p in cardio]),
         "committee publishes": (Action.PUBLISH, demo["bjcme"].id, [p.id for p in issuer]),
     }
-    barrier = threading.Barrier(len(work))
+    barrier = threading.Barrier(len(work), timeout=30)
     outcomes: dict[str, object] = {}
     engine = db.engine  # the app context is this thread's
 

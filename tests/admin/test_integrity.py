@@ -269,7 +269,7 @@ def test_opposite_multi_year_publishes_do_not_deadlock(demo, session, backend):
     for round_ in range(10):
         mine = _at_committee(session, cardio, bma, years)
         theirs = _at_committee(session, cardio, bma, years)
-        barrier, outcomes = threading.Barrier(2), {}
+        barrier, outcomes = threading.Barrier(2, timeout=30), {}
         _in_threads(
             _publisher(db.engine, bjcme.id, barrier, outcomes, "a", mine),
             _publisher(db.engine, bjcme.id, barrier, outcomes, "b", theirs[::-1]),
@@ -357,7 +357,7 @@ def test_racing_publishes_burn_no_numbers(demo, session, backend):
         ids = [make_project(session, cardio, S.AT_COMMITTEE, year=year).id for _ in range(5)]
         session.commit()
         total += len(ids)
-        barrier, outcomes = threading.Barrier(2), {}
+        barrier, outcomes = threading.Barrier(2, timeout=30), {}
         _in_threads(
             _publisher(db.engine, bjcme.id, barrier, outcomes, "a", ids),
             _publisher(db.engine, bjcme.id, barrier, outcomes, "b", ids[::-1]),
