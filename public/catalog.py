@@ -11,16 +11,28 @@ deleted from the cache, and every worker sharing Redis agrees at once.
 
 Renaming a unit or a discipline does not change the token; entries also expire after
 ``CATALOG_CACHE_SECONDS`` (10 minutes by default), which bounds how long an old name shows.
+
+The cache is an optimisation, never a dependency: when Redis fails (stopped, restarting,
+unreachable) the catalog reads the database instead. Redis is given ``REDIS_TIMEOUT_MS``
+(300 ms) to connect and to answer, and a circuit breaker (pybreaker) stops asking it for
+``CATALOG_CACHE_RETRY_SECONDS`` (5 s) after a failure, so an outage costs at most one short
+wait per worker every few seconds; the log gets one line when an outage starts and one when
+the cache answers again, not one per request.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import uuid
 from collections.abc import Callable
 
-from flask import Flask, g
+import pybreaker
+from flask import Flask, current_app, g
 from markupsafe import Markup, escape
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -28,10 +40,14 @@ from sqlalchemy.orm import Session
 from extensions import cache
 from models import ProjectState, Setting
 from public import search
+from settings import count_setting
 from workflow import hooks
+
+log = logging.getLogger(__name__)
 
 VERSION = "catalog_version"
 PUBLISHED = ProjectState.PUBLISHED.value
+BREAKER = "catalog_cache_breaker"
 
 
 def init_cache(app: Flask) -> None:
@@ -44,7 +60,47 @@ def init_cache(app: Flask) -> None:
     app.config.setdefault("CACHE_REDIS_URL", redis_url)
     app.config.setdefault("CACHE_KEY_PREFIX", "cme:")
     app.config.setdefault("CACHE_DEFAULT_TIMEOUT", app.config["CATALOG_CACHE_SECONDS"])
+    if app.config["CACHE_TYPE"] == "RedisCache":
+        app.config.setdefault("CACHE_OPTIONS", redis_options(app))
     cache.init_app(app)
+    app.extensions[BREAKER] = pybreaker.CircuitBreaker(
+        fail_max=1,
+        reset_timeout=count_setting(app, "CATALOG_CACHE_RETRY_SECONDS", 5),
+        listeners=[_OutageLog()],
+        name="catalog cache",
+    )
+
+
+def redis_options(app: Flask) -> dict:
+    """Short waits: ``REDIS_TIMEOUT_MS`` (300 ms) to connect and to answer, and one retry at
+    once, which reconnects a pooled connection that a Redis restart closed (redis-py's default,
+    three with back-off, would multiply the wait of a dead Redis)."""
+    seconds = count_setting(app, "REDIS_TIMEOUT_MS", 300) / 1000
+    return {
+        "socket_connect_timeout": seconds,
+        "socket_timeout": seconds,
+        "retry": Retry(NoBackoff(), 1),
+    }
+
+
+class _OutageLog(pybreaker.CircuitBreakerListener):
+    """One warning when the cache starts failing, one when it answers again."""
+
+    def __init__(self) -> None:
+        self.error = ""
+
+    def failure(self, cb, exc):
+        self.error = f"{type(exc).__name__}: {exc}"
+
+    def state_change(self, cb, old_state, new_state):
+        old = old_state.name if old_state is not None else None
+        if old == pybreaker.STATE_CLOSED and new_state.name == pybreaker.STATE_OPEN:
+            log.warning(
+                "the catalog's cache (Redis) failed: reading the database instead (%s)",
+                self.error,
+            )
+        elif old is not None and new_state.name == pybreaker.STATE_CLOSED:
+            log.warning("the catalog's cache (Redis) answers again")
 
 
 def bump(session: Session) -> None:
@@ -74,12 +130,19 @@ def version(session: Session) -> str:
 
 
 def cached(session: Session, name: str, compute: Callable[[], object]):
-    """``compute()``, or its value for the current version from the cache."""
+    """``compute()``, or its value for the current version from the cache; ``compute()``
+    alone while the cache fails (see the module docstring)."""
     key = f"catalog:{version(session)}:{name}"
-    value = cache.get(key)
+    breaker = current_app.extensions[BREAKER]
+    try:
+        value = breaker.call(cache.get, key)
+    except Exception:  # any failure of the cache: refused, timed out, restarting
+        return compute()
     if value is None:
         value = compute()
-        cache.set(key, value)
+        # A failure is the breaker's to log; the value is right all the same.
+        with contextlib.suppress(Exception):
+            breaker.call(cache.set, key, value)
     return value
 
 
