@@ -162,15 +162,16 @@ def internal_error(error: InternalServerError):
 class OutageLog:
     """Logs a failure kind once per ``interval`` seconds, with how many were not logged."""
 
-    def __init__(self, interval: float = OUTAGE_LOG_INTERVAL) -> None:
+    def __init__(self, interval: float = OUTAGE_LOG_INTERVAL, clock=time.monotonic) -> None:
         self.interval = interval
+        self._clock = clock
         self._lock = threading.Lock()
         self._last: dict[str, float] = {}
         self._quiet: dict[str, int] = {}
 
     def report(self, kind: str, detail: str) -> bool:
         """Log ``kind`` unless it was logged less than ``interval`` ago; True if logged."""
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             last = self._last.get(kind)
             if last is not None and now - last < self.interval:
