@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
@@ -18,6 +20,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_committee)
     app.cli.add_command(seed_demo)
     app.cli.add_command(rebuild_statistics)
+    app.cli.add_command(periodic)
 
 
 @click.command("create-committee")
@@ -126,3 +129,34 @@ def rebuild_statistics():
         tally.rebuild(connection)
         rows = connection.exec_driver_sql(f"SELECT count(*) FROM {tally.TABLE}").scalar()
     click.echo(f"Statistics recounted: {rows} rows.")
+
+
+def periodic_jobs() -> None:
+    """Background exports: fail the jobs whose process is gone (``jobs.reaper``), remove
+    the files whose time is over."""
+    import jobs.reaper
+
+    failed, expired = jobs.reaper.maintain(db.engine, db.session)
+    click.echo(f"Background exports: {failed} stopped job(s) marked failed, {expired} expired.")
+
+
+# Each periodic task: a function run in the application context that echoes what it did.
+PERIODIC_TASKS = [periodic_jobs]
+
+
+@click.command("periodic")
+@with_appcontext
+def periodic():
+    """One pass of every periodic task (run it from cron every minute): each task runs even
+    when one before it failed; the exit status is 1 when any failed."""
+    failed = []
+    for task in PERIODIC_TASKS:
+        try:
+            task()
+        except Exception:
+            db.session.rollback()
+            logging.getLogger(__name__).exception("periodic task %s failed", task.__name__)
+            failed.append(task.__name__)
+    if failed:
+        click.echo(f"Failed: {', '.join(failed)}", err=True)
+        raise SystemExit(1)

@@ -1,17 +1,23 @@
 """Long work off the request: one small wrapper over the job queue.
 
-``submit(func, *args)`` runs ``func(*args)`` outside the request:
+``submit(engine, job_id, total, func, *args)`` runs ``func(*args)`` outside the request:
 
 - on RQ (Redis) when ``REDIS_URL`` is set (``JOBS_MODE = "rq"``): a separate worker
   process (``python -m worker``) takes it, so a web worker's timeout never cuts it;
 - in a thread of the web process otherwise (``"thread"``, so ``make run`` needs no
   Redis), or at once in the request (``"sync"``, for tests and scripts).
 
+The row and the queue are decided together: when Redis cannot be reached, a job of up to
+``EXPORT_FALLBACK_ROWS`` rows runs in a thread of the web process instead, and a larger
+one is failed at once (``UNAVAILABLE``), so no row waits for a queue that never got it.
+
 ``func`` must be a module-level function (RQ names it by its import path) that runs in an
 application context; its state lives in the ``jobs`` table (``models.Job``), written by
-``run``, so every web worker shows the same progress whatever ran the job. The files are
-kept in ``JOBS_DIR`` for ``EXPORT_KEEP_MINUTES`` after the job finished, then removed by
-``purge``.
+``run``, so every web worker shows the same progress whatever ran the job. A running job
+writes ``heartbeat_at`` with its progress, at least every ``JOB_HEARTBEAT_SECONDS``; one
+whose process died is failed by ``jobs.reaper``. The files are kept in ``JOBS_DIR`` for
+``EXPORT_KEEP_MINUTES`` after the job finished, then removed by ``purge``, which keeps
+the row (``EXPIRED``) a while longer for its page.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +37,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import Job, utcnow
-from models.job import DONE, FAILED, QUEUED, RUNNING
+from models.job import (
+    DONE,
+    EXPIRED,
+    FAILED,
+    INTERRUPTED,
+    NOT_STARTED,
+    QUEUED,
+    RUNNING,
+    UNAVAILABLE,
+)
 from settings import count_setting
 
 log = logging.getLogger(__name__)
@@ -38,7 +54,40 @@ log = logging.getLogger(__name__)
 QUEUE = "cme"
 # Longest a job may run on the worker before RQ stops it.
 JOB_TIMEOUT_SECONDS = 3600
-__all__ = ["DONE", "FAILED", "QUEUE", "QUEUED", "RUNNING", "counted", "create", "submit"]
+# A finished job's row (not its file) stays this long, so its page can offer 重新导出.
+RECORD_KEEP = timedelta(days=7)
+# Seconds the web process waits for Redis before it decides the queue is unavailable.
+REDIS_TIMEOUT_SECONDS = 3
+# Whole-number settings: configuration, else the environment, else the default.
+SETTINGS = (
+    ("EXPORT_BACKGROUND_ROWS", 20_000),
+    ("EXPORT_KEEP_MINUTES", 60),
+    # Largest job the web process runs in a thread of its own when Redis is down.
+    ("EXPORT_FALLBACK_ROWS", 50_000),
+    ("JOB_HEARTBEAT_SECONDS", 10),
+    ("JOB_STALE_SECONDS", 120),
+    ("JOB_QUEUED_SECONDS", 300),
+    # Tests only: a job waits this long once it has started (to be killed while it runs).
+    ("JOBS_TEST_PAUSE_SECONDS", 0),
+)
+__all__ = [
+    "DONE",
+    "EXPIRED",
+    "FAILED",
+    "INTERRUPTED",
+    "NOT_STARTED",
+    "QUEUE",
+    "QUEUED",
+    "RUNNING",
+    "UNAVAILABLE",
+    "counted",
+    "create",
+    "submit",
+]
+
+
+class Lost(Exception):
+    """The job's row is no longer running (the reaper failed it): the work stops."""
 
 
 def init_app(app: Flask) -> None:
@@ -51,8 +100,15 @@ def init_app(app: Flask) -> None:
     env = os.environ
     redis_url = app.config.get("REDIS_URL") or env.get("REDIS_URL")
     app.config.setdefault("REDIS_URL", redis_url)
-    for key, default in (("EXPORT_BACKGROUND_ROWS", 20_000), ("EXPORT_KEEP_MINUTES", 60)):
+    for key, default in SETTINGS:
         app.config[key] = count_setting(app, key, default)
+    beat, stale = app.config["JOB_HEARTBEAT_SECONDS"], app.config["JOB_STALE_SECONDS"]
+    if beat < 1 or stale < 3 * beat:
+        # A running job would be taken for a dead one between two of its heartbeats.
+        raise RuntimeError(
+            "JOB_HEARTBEAT_SECONDS must be at least 1 and JOB_STALE_SECONDS at least three"
+            f" times it (now {beat} and {stale})."
+        )
     app.config.setdefault("JOBS_DIR", env.get("JOBS_DIR") or str(Path(app.instance_path) / "jobs"))
     app.config.setdefault("JOBS_MODE", "rq" if redis_url else "thread")
 
@@ -68,7 +124,16 @@ def file_path(job: Job) -> str:
     return os.path.join(directory(), f"{job.id}.{job.kind}")
 
 
-def create(session: Session, *, user_id: int, view: str, kind: str, filename: str, total: int):
+def create(
+    session: Session,
+    *,
+    user_id: int,
+    view: str,
+    kind: str,
+    filename: str,
+    total: int,
+    list_args: str = "",
+):
     """A new queued job of ``user_id`` (the caller commits before ``submit``)."""
     job = Job(
         id=secrets.token_hex(16),
@@ -76,6 +141,7 @@ def create(session: Session, *, user_id: int, view: str, kind: str, filename: st
         view=view,
         kind=kind,
         filename=filename,
+        list_args=list_args,
         status=QUEUED,
         total=total,
         done=0,
@@ -88,22 +154,42 @@ def queue():
     from redis import Redis
     from rq import Queue
 
-    return Queue(QUEUE, connection=Redis.from_url(current_app.config["REDIS_URL"]))
+    connection = Redis.from_url(
+        current_app.config["REDIS_URL"],
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+    )
+    return Queue(QUEUE, connection=connection)
 
 
-def submit(func: Callable, *args) -> None:
-    """Run ``func(*args)`` off the request (see the module docstring for the modes)."""
-    mode = current_app.config["JOBS_MODE"]
+def submit(engine, job_id: str, total: int, func: Callable, *args) -> str | None:
+    """Run ``func(*args)``, the work of the committed, queued job ``job_id`` of ``total``
+    rows, off the request (see the module docstring for the modes). Returns the mode it
+    runs in, or None when it cannot run now: Redis is down and the job is larger than
+    ``EXPORT_FALLBACK_ROWS``; the row is then failed (``UNAVAILABLE``) at once."""
+    from redis.exceptions import RedisError
+
+    config = current_app.config
+    mode = config["JOBS_MODE"]
     if mode == "rq":
-        keep = int(current_app.config["EXPORT_KEEP_MINUTES"]) * 60
-        queue().enqueue(
-            func, *args, job_timeout=JOB_TIMEOUT_SECONDS, result_ttl=0, failure_ttl=keep
-        )
-    elif mode == "thread":
+        keep = int(config["EXPORT_KEEP_MINUTES"]) * 60
+        try:
+            queue().enqueue(
+                func, *args, job_timeout=JOB_TIMEOUT_SECONDS, result_ttl=0, failure_ttl=keep
+            )
+            return mode
+        except RedisError as error:
+            log.warning("job queue unavailable (%s): job %s", type(error).__name__, job_id)
+        if total > int(config["EXPORT_FALLBACK_ROWS"]):
+            _finish(engine, job_id, QUEUED, status=FAILED, error=UNAVAILABLE)
+            return None
+        mode = "thread"
+    if mode == "thread":
         app = current_app._get_current_object()
         threading.Thread(target=_in_app, args=(app, func, args), daemon=True).start()
     else:
         func(*args)
+    return mode
 
 
 def _in_app(app: Flask, func: Callable, args) -> None:
@@ -114,83 +200,121 @@ def _in_app(app: Flask, func: Callable, args) -> None:
             log.exception("background job %s failed", func.__name__)
 
 
-def _set(engine, job_id: str, **values) -> None:
-    """Write the job's row in a short transaction of its own (the work's own session may
-    be long, and the page reads the row from another process)."""
+def _change(engine, job_id: str, expected: str, **values) -> bool:
+    """Write the job's row if its status is still ``expected`` (compare and set), in a
+    short transaction of its own (the work's own session may be long, and the page reads
+    the row from another process); whether it was."""
+    stmt = update(Job).where(Job.id == job_id, Job.status == expected).values(**values)
     with engine.begin() as conn:
-        conn.execute(update(Job).where(Job.id == job_id).values(**values))
+        return conn.execute(stmt).rowcount == 1
+
+
+def _finish(engine, job_id: str, expected: str, **values) -> bool:
+    now = utcnow()
+    return _change(
+        engine, job_id, expected, finished_at=now, expires_at=now + keep_time(), **values
+    )
 
 
 def run(engine, job_id: str, work: Callable[[Callable[[int], None]], None]) -> None:
-    """Run ``work(report)`` as job ``job_id``: ``report(n)`` records n rows done; the job
-    ends done (kept ``EXPORT_KEEP_MINUTES``) or failed (the error's type, never its text,
-    which may hold data)."""
-    _set(engine, job_id, status=RUNNING)
+    """Run ``work(report)`` as job ``job_id``: ``report(n)`` records n rows done and the
+    job's heartbeat; the job ends done (kept ``EXPORT_KEEP_MINUTES``) or failed (the
+    error's type, never its text, which may hold data).
+
+    Every write is a compare and set: a job no longer queued (the reaper failed it, or
+    another process took it) is not run; a job failed by the reaper while it ran stops at
+    its next report and stays failed."""
+    if not _change(engine, job_id, QUEUED, status=RUNNING, heartbeat_at=utcnow()):
+        log.warning("job %s is no longer queued (failed or taken): not run", job_id)
+        return
+    pause = int(current_app.config.get("JOBS_TEST_PAUSE_SECONDS") or 0)
+    if pause:
+        time.sleep(pause)
 
     def report(done: int) -> None:
-        _set(engine, job_id, done=done)
+        if not _change(engine, job_id, RUNNING, done=done, heartbeat_at=utcnow()):
+            raise Lost(job_id)
 
     try:
         work(report)
+    except Lost:
+        log.warning("job %s was marked failed while it ran: stopped", job_id)
+        return
     except Exception as error:
-        now = utcnow()
-        values = {"error": type(error).__name__, "finished_at": now, "expires_at": now + _keep()}
-        _set(engine, job_id, status=FAILED, **values)
+        try:
+            _finish(engine, job_id, RUNNING, status=FAILED, error=type(error).__name__)
+        except Exception:  # the database is gone too: the reaper fails the job later
+            log.exception("job %s: its failure could not be recorded", job_id)
         raise
-    now = utcnow()
-    _set(engine, job_id, status=DONE, finished_at=now, expires_at=now + _keep())
+    if not _finish(engine, job_id, RUNNING, status=DONE):
+        log.warning("job %s was marked failed before it finished: its file is not offered", job_id)
 
 
-def _keep() -> timedelta:
+def keep_time() -> timedelta:
     return timedelta(minutes=int(current_app.config["EXPORT_KEEP_MINUTES"]))
 
 
 def counted(rows: Iterable, report: Callable[[int], None], total: int) -> Iterator:
-    """``rows``, reporting progress about a hundred times over ``total`` (not per row)."""
+    """``rows``, reporting progress about a hundred times over ``total`` (not per row), and
+    at least every ``JOB_HEARTBEAT_SECONDS`` while rows come (the job's heartbeat)."""
     step = max(500, total // 100)
+    every = int(current_app.config["JOB_HEARTBEAT_SECONDS"])
+    last = time.monotonic()
     done = 0
     for row in rows:
         yield row
         done += 1
-        if done % step == 0:
+        if done % step == 0 or time.monotonic() - last >= every:
             report(done)
+            last = time.monotonic()
     report(done)
 
 
 def own(session: Session, user_id: int, job_id: str) -> Job | None:
-    """The job ``job_id`` if ``user_id`` asked for it and it has not expired; else None
-    (another account's job is as absent as one that never existed)."""
+    """The job ``job_id`` if ``user_id`` asked for it; else None (another account's job is
+    as absent as one that never existed). An expired job is still its requester's: its
+    page says so and offers the export again."""
     if not (isinstance(job_id, str) and len(job_id) == 32 and job_id.isalnum()):
         return None
     job = session.get(Job, job_id)
     if job is None or job.user_id != user_id:
         return None
-    if job.expires_at is not None and job.expires_at <= utcnow():
-        return None
     return job
 
 
+def file_ready(job: Job) -> bool:
+    """Whether the job's file can be downloaded: done, not expired, and still on disk
+    (a shared ``JOBS_DIR`` that is not shared, or a clean-up, loses it)."""
+    if job.status != DONE or job.expires_at is None or job.expires_at <= utcnow():
+        return False
+    return os.path.exists(file_path(job))
+
+
 def recent(session: Session, user_id: int, limit: int = 20) -> list[Job]:
-    """The account's jobs still kept, newest first."""
-    now = utcnow()
-    stmt = (
-        select(Job)
-        .where(Job.user_id == user_id, (Job.expires_at.is_(None)) | (Job.expires_at > now))
-        .order_by(Job.created_at.desc())
-        .limit(limit)
-    )
+    """The account's jobs still recorded, newest first."""
+    stmt = select(Job).where(Job.user_id == user_id).order_by(Job.created_at.desc()).limit(limit)
     return list(session.scalars(stmt))
 
 
 def purge(session: Session) -> int:
-    """Remove the expired jobs and their files; return how many. The caller commits."""
+    """Remove the files of the jobs whose time is over (their rows become ``EXPIRED``) and,
+    ``RECORD_KEEP`` later, the rows; return how many files' jobs expired. The caller
+    commits."""
     now = utcnow()
-    # A job never finished (its worker was killed) goes once it could no longer be running.
-    lost = now - _keep() - timedelta(seconds=JOB_TIMEOUT_SECONDS)
-    stmt = select(Job).where((Job.expires_at <= now) | (Job.created_at <= lost))
-    expired = list(session.scalars(stmt))
+    ended = select(Job).where(Job.status != EXPIRED, Job.expires_at <= now)
+    expired = list(session.scalars(ended))
     for job in expired:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(file_path(job))
+        _remove_file(job)
+        job.status = EXPIRED
+    # A job never finished (nothing reaped it) goes once it could no longer be running.
+    lost = now - RECORD_KEEP - keep_time() - timedelta(seconds=JOB_TIMEOUT_SECONDS)
+    old = select(Job).where((Job.expires_at <= now - RECORD_KEEP) | (Job.created_at <= lost))
+    for job in session.scalars(old):
+        _remove_file(job)
         session.delete(job)
     return len(expired)
+
+
+def _remove_file(job: Job) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(file_path(job))

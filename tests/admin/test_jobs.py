@@ -112,7 +112,9 @@ def test_only_the_requester_can_see_or_fetch_it(background, login_as, another_br
     own.close()
 
 
-def test_an_expired_job_is_gone_with_its_file(background, login_as, session):
+def test_an_expired_job_loses_its_file_then_its_record(background, login_as, session):
+    """At EXPORT_KEEP_MINUTES the file goes and the page says so (with 重新导出); the row
+    goes RECORD_KEEP later, and then the page is a 404 about the export."""
     browser = login_as("bjcme")
     job_id = _start(browser)
     job = session.get(Job, job_id)
@@ -124,7 +126,18 @@ def test_an_expired_job_is_gone_with_its_file(background, login_as, session):
     browser.get("/admin/jobs/")  # the list purges expired jobs
     assert not os.path.exists(path)
     session.expire_all()
+    assert session.get(Job, job_id).status == jobs.EXPIRED
+    page = browser.get(f"/admin/jobs/{job_id}/").get_data(as_text=True)
+    assert "文件已过期或已删除" in page and 'id="job-again"' in page
+    assert 'id="job-download"' not in page
+    job = session.get(Job, job_id)
+    job.expires_at = utcnow() - jobs.RECORD_KEEP - timedelta(seconds=1)
+    session.commit()
+    browser.get("/admin/jobs/")
+    session.expire_all()
     assert session.get(Job, job_id) is None
+    gone = browser.get(f"/admin/jobs/{job_id}/")
+    assert gone.status_code == 404 and "找不到这个导出" in gone.get_data(as_text=True)
 
 
 def test_a_small_export_still_streams(background, login_as):
