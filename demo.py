@@ -197,7 +197,7 @@ def _seed_filing_rules(session: Session, committee_id: int) -> None:
     and warning only: reports and publications from now on show the warnings;
     the projects above were walked before the rules existed."""
     from models import RuleKind, Severity
-    from workflow.rules import set_rule
+    from workflow.filing_rules import set_rule
 
     for year in YEARS:
         for kind in RuleKind:

@@ -9,8 +9,8 @@ from flask_admin.theme import Bootstrap4Theme
 from admin_views import accounts, help, imports, jobs, messages, projects, security_log
 from admin_views.base import guard_request, local_time
 from admin_views.dashboard import Dashboard
+from admin_views.filing_rules import register as register_rules
 from admin_views.menu import add_project_search
-from admin_views.rules import register as register_rules
 from admin_views.statistics import register as register_statistics
 from models.vocabulary import template_vocabulary
 from security_headers import csp_nonce

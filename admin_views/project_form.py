@@ -23,8 +23,8 @@ from wtforms.validators import ValidationError
 import permissions
 import workflow
 from admin_views.base import ChoiceField, ScopedSelectField, account
+from admin_views.filing_rules import flash_rule_check
 from admin_views.project_copy import copy_source
-from admin_views.rules import flash_rule_check
 from extensions import db
 from models import (
     LEVELS_OF_KIND,

@@ -43,9 +43,9 @@ from admin_views.base import (
     day,
     row_ids,
 )
+from admin_views.filing_rules import name_cell as rules_name_cell
 from admin_views.project_form import FORM_FIELDS, ProjectFormMixin
 from admin_views.project_versions import VersionsMixin
-from admin_views.rules import name_cell as rules_name_cell
 from admin_views.wording import RewordedMixin
 from models import (
     Discipline,

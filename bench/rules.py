@@ -73,7 +73,7 @@ def _drafts(session, owner, rows: int, year: int) -> list[int]:
 
 def _set_rules(session, committee_id: int, year: int, active: bool) -> None:
     from models import RuleKind, Severity
-    from workflow.rules import set_rule
+    from workflow.filing_rules import set_rule
 
     for kind in RuleKind:
         set_rule(session, committee_id, year, kind, severity=Severity.WARN, active=active)

@@ -312,13 +312,13 @@ def check(session: Session, account, payload: dict) -> Plan:
 
 def _filing_warnings(session, account, sheet: str, rows: list[ProjectRow]) -> list[RowError]:
     """The filing rules each good row would break if reported today
-    (``workflow.rules.check_values``: a constant number of statements)."""
+    (``workflow.filing_rules.check_values``: a constant number of statements)."""
     if not rows:
         return []
     values = [{**row.values, "lecturers": row.lecturers, "id": row.target_id} for row in rows]
     warnings = []
     for row, broken in zip(
-        rows, workflow.rules.check_values(session, account, values), strict=True
+        rows, workflow.filing_rules.check_values(session, account, values), strict=True
     ):
         for violation in broken:
             prefix = BLOCKS_REPORT if violation.blocks else WARNS_ON_REPORT

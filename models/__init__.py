@@ -6,6 +6,7 @@ from models.audit import AuditEntry, AuditEvent
 from models.base import Base, utcnow
 from models.discipline import DEFAULT_DISCIPLINES, Discipline
 from models.event import ProjectEvent
+from models.filing_rule import DEFAULT_PARAMS, FilingRule, ProjectWarning, RuleKind, Severity
 from models.job import Job
 from models.message import EmailMode, Message, MessageKind, NotificationPreference, OutboxMail
 from models.project import (
@@ -18,7 +19,6 @@ from models.project import (
     ProjectState,
     StateAssignmentError,
 )
-from models.rule import DEFAULT_PARAMS, FilingRule, ProjectWarning, RuleKind, Severity
 from models.setting import Setting
 from models.tally import ProjectTally
 from models.unit import Unit, UnitKind

@@ -13,8 +13,7 @@ from sqlalchemy import update
 import workflow
 from models import FilingRule, Lecturer, Project, ProjectState, ProjectWarning, RuleKind, Severity
 from tests.factories import make_project, make_tree
-from workflow import Action, NotAllowed
-from workflow import rules as filing_rules
+from workflow import Action, NotAllowed, filing_rules
 
 S = ProjectState
 BLOCK, WARN = Severity.BLOCK, Severity.WARN

@@ -5,9 +5,9 @@ views; ``permissions`` never imports this package (checked by ``make lint``)."""
 
 from permissions.relations import Relation, relation
 
-# ``rules`` (filing rules) and ``versions`` (snapshots) connect to the engine's
+# ``filing_rules`` and ``versions`` (snapshots) connect to the engine's
 # signals on import.
-from workflow import hooks, rules, versions
+from workflow import filing_rules, hooks, versions
 from workflow.engine import (
     BulkResult,
     apply,
@@ -60,6 +60,7 @@ __all__ = [
     "create_many",
     "edit",
     "ensure_allowed",
+    "filing_rules",
     "find",
     "hooks",
     "is_allowed",
@@ -68,6 +69,5 @@ __all__ = [
     "refusal",
     "relation",
     "retrying",
-    "rules",
     "versions",
 ]

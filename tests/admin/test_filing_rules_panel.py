@@ -14,7 +14,7 @@ from models import FilingRule, Project, ProjectState, RuleKind, Severity
 from tests.admin.conftest import csrf_from
 from tests.admin.test_projects import act, flashes, project_form, state_of
 from tests.factories import make_project, make_tree
-from workflow import rules as filing_rules
+from workflow import filing_rules
 
 S = ProjectState
 LATER = filing_rules.today() + timedelta(days=60)

@@ -477,7 +477,7 @@ def test_the_preview_shows_the_filing_rules_the_rows_would_break(branch, session
     from datetime import timedelta
 
     from models import RuleKind, Severity
-    from workflow.rules import set_rule
+    from workflow.filing_rules import set_rule
 
     owner = session.scalar(select(User).where(User.username == "bma_cardio"))
     soon = date.today() + timedelta(days=3)

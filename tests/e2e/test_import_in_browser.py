@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from models import Project, ProjectState, RuleKind, Severity, User
 from tests.e2e.test_workflow_in_browser import tick_and_act
-from workflow.rules import set_rule
+from workflow.filing_rules import set_rule
 
 
 def fill(template: bytes, credits_of_second: object) -> bytes:

@@ -1,7 +1,7 @@
 """备案规则 (``/admin/rules/``): a committee's filing rules, per year.
 
 Only a committee's accounts reach it, and each edits its own committee's rules
-(the checks themselves: ``workflow.rules``). A rule not yet saved for a year is
+(the checks themselves: ``workflow.filing_rules``). A rule not yet saved for a year is
 shown with its defaults, off; saving the page stores all five.
 """
 
@@ -20,8 +20,7 @@ import workflow
 from admin_views.base import ChoiceField, account
 from extensions import db
 from models import DEFAULT_PARAMS, ProjectLevel, ProjectState, RuleKind, Severity, UnitKind, rules
-from workflow import Action
-from workflow import rules as filing_rules
+from workflow import Action, filing_rules
 
 # Each parameter's label and bounds; the credits maxima take the model's bound.
 PARAMS = {
@@ -128,7 +127,7 @@ class RulesView(BaseView):
             return redirect(self.get_url(".index", year=year))
         this_year = date.today().year
         return self.render(
-            "admin/rules.html",
+            "admin/filing_rules.html",
             form=form,
             year=year,
             years=sorted({this_year - 1, this_year, this_year + 1, year}, reverse=True),
@@ -162,7 +161,8 @@ def name_cell(view, context, project, name):
     """项目名称, with a 备案提示 badge and the warnings under it for a project
     that moved up with some."""
     if context is None or context.get("data") is None:
-        return project.name  # a details page: its own box says more (rules_project_details.html)
+        # A details page: its own box says more (filing_rules_project_details.html).
+        return project.name
     notes = recorded_warnings(project, context)
     if not notes:
         return project.name

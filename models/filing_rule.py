@@ -1,7 +1,7 @@
 """Filing rules (备案规则): what a committee checks before a project of its tree
 moves up, per year, and the warnings a project moved with.
 
-The settings live here; the checks themselves are ``workflow.rules``. A
+The settings live here; the checks themselves are ``workflow.filing_rules``. A
 committee that has set no rule for a year checks nothing that year.
 """
 
@@ -135,7 +135,7 @@ class ProjectWarning(Base):
     or published), one row per project: shown to every reviewer above it until it
     moves up again.
 
-    ``warnings`` lists ``{"kind", "code", "params"}`` (``workflow.rules.Violation``);
+    ``warnings`` lists ``{"kind", "code", "params"}`` (``workflow.filing_rules.Violation``);
     a duplicate names the other project by id, so that each reader sees its name
     only if they may see that project."""
 
