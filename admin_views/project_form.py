@@ -119,6 +119,14 @@ class ProjectForm(BaseForm):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
+        errors = self._project_errors()
+        _show(self, errors)
+        lecturers_valid = self._validate_lecturers() if "lecturers" in self else True
+        return valid and lecturers_valid and not errors
+
+    def _project_errors(self) -> dict:
+        """The field rules' verdict on the project's values, and a 项目编号 typed in that
+        another project of the tree already has."""
         values = {name: self[name].data for name in FORM_FIELDS if name in self}
         number = self._fields.get("project_no")
         kept = number.object_data if number is not None else None
@@ -126,24 +134,21 @@ class ProjectForm(BaseForm):
         changed = number is not None and number.data and number.data != number.object_data
         if changed and "project_no" not in errors and (taken := self.number_refusal(number.data)):
             errors["project_no"] = taken
-        for name, message in errors.items():
-            # One message per field: a value WTForms could not read (a date, a
-            # number, an unknown option) is said to be wrong, not also missing.
-            if name in self and not self[name].errors:
-                self[name].errors = [str(message)]
-        if "lecturers" in self:
-            rows = self.lecturers
-            # A row added and left empty is dropped, not refused nor saved.
-            rows.entries = [e for e in rows.entries if e.get_pk() or not _blank_lecturer(e.form)]
-            for entry in rows.entries:
-                if rows.should_delete(entry):
-                    continue
-                lecturer = entry.form
-                for name, message in rules.validate_lecturer(lecturer.data).items():
-                    if not lecturer[name].errors:
-                        lecturer[name].errors = [str(message)]
-                valid = valid and not any(lecturer[name].errors for name in LECTURER_FIELDS)
-        return valid and not errors
+        return errors
+
+    def _validate_lecturers(self) -> bool:
+        """The field rules on each lecturer row kept; a row added and left empty is
+        dropped, neither refused nor saved."""
+        rows = self.lecturers
+        rows.entries = [e for e in rows.entries if e.get_pk() or not _blank_lecturer(e.form)]
+        valid = True
+        for entry in rows.entries:
+            if rows.should_delete(entry):
+                continue
+            lecturer = entry.form
+            _show(lecturer, rules.validate_lecturer(lecturer.data))
+            valid = valid and not any(lecturer[name].errors for name in LECTURER_FIELDS)
+        return valid
 
     def required(self, name: str) -> bool:
         """Whether project field ``name`` is required of this form's unit: the
@@ -166,6 +171,15 @@ class ProjectForm(BaseForm):
         for field in self:
             if field.short_name not in NOT_STORED:
                 field.populate_obj(obj, field.short_name)
+
+
+def _show(form, errors: dict) -> None:
+    """Each rule's message next to its field. One message per field: a value WTForms
+    could not read (a date, a number, an unknown option) is said to be wrong, not also
+    missing."""
+    for name, message in errors.items():
+        if name in form and not form[name].errors:
+            form[name].errors = [str(message)]
 
 
 def _blank_lecturer(form) -> bool:
