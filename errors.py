@@ -104,6 +104,8 @@ READONLY_MESSAGE = (
 RETRY_AFTER_SECONDS = 30
 # During an outage every request fails the same way: one log line per kind per interval.
 OUTAGE_LOG_INTERVAL = 60.0
+# The errors of a database that cannot be reached (or a connection it closed).
+DATABASE_GONE = (OperationalError, InterfaceError, DisconnectionError)
 # Project lists, most specific first: the first one the account may open is "its" list.
 PROJECT_LISTS = ("projects", "review", "audit")
 
@@ -113,8 +115,11 @@ def init_errors(app: Flask) -> None:
     # Uncaught exceptions arrive as InternalServerError with the original attached;
     # registering it explicitly keeps them out of the generic handler's routing.
     app.register_error_handler(InternalServerError, internal_error)
-    for error in (OperationalError, InterfaceError, DisconnectionError):
+    for error in DATABASE_GONE:
         app.register_error_handler(error, database_unavailable)
+    # Registered after Flask-SQLAlchemy's own teardown, so it runs first (Flask runs them in
+    # reverse): Flask-SQLAlchemy's then finds no session left to remove.
+    app.teardown_appcontext(end_session)
 
 
 def http_error(error: HTTPException):
@@ -136,11 +141,19 @@ def http_error(error: HTTPException):
 
 
 def internal_error(error: InternalServerError):
+    original = error.original_exception
+    if isinstance(original, DATABASE_GONE):
+        # Raised outside the view (an after_request hook's write): the view's handler for
+        # these never saw it, and the outage page is the right answer.
+        return database_unavailable(original)
     # A failed statement leaves PostgreSQL's transaction aborted: roll back
     # before the page (its menu) reads the database again.
     from extensions import db
 
-    db.session.rollback()
+    try:
+        db.session.rollback()
+    except DATABASE_GONE as gone:
+        return database_unavailable(gone)
     if _is_api():
         from public.api import http_error as api_error
 
@@ -190,6 +203,24 @@ class OutageLog:
 
 
 outage_log = OutageLog()
+
+
+def end_session(exc: BaseException | None = None) -> None:
+    """End the request's database session (Flask-SQLAlchemy's ``session.remove()``) without
+    ever raising. The response is built by now: an error here (the ROLLBACK of a connection
+    the database just closed) would reach the WSGI server, which answers with its bare
+    English 500 instead of the page. It is logged like an outage, the session's connections
+    are invalidated (the pool opens new ones) and the session is dropped all the same."""
+    from extensions import db
+
+    try:
+        db.session.remove()
+    except Exception as error:
+        original = getattr(error, "orig", None) or error
+        outage_log.report(f"teardown {type(original).__name__}", str(original))
+        with contextlib.suppress(Exception):
+            db.session.invalidate()
+        db.session.registry.clear()
 
 
 def _readonly(error: Exception) -> bool:

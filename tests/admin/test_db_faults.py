@@ -5,9 +5,13 @@ can finish."""
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import event, select
+from contextlib import contextmanager
 
+import pytest
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.exc import OperationalError
+
+import errors
 import exports
 from extensions import db
 from models import Discipline, Project
@@ -126,3 +130,127 @@ def test_an_abandoned_download_stops_reading_and_returns_its_connection(
         event.remove(db.engine, "before_cursor_execute", record)
     assert rows > 3
     assert reads < rows
+
+
+# -- issue 21, finding 10: the database dies between the view and the teardown -----------------
+OUTAGE_TITLE = "暂时无法连接数据库"
+
+
+@contextmanager
+def after_the_view(app, hook):
+    """Run ``hook()`` once the view has answered, before the request's teardown (an
+    ``after_request`` function, removed afterwards: the app is shared by the session)."""
+
+    def run(response):
+        hook()
+        return response
+
+    app.after_request_funcs.setdefault(None, []).append(run)
+    try:
+        yield
+    finally:
+        app.after_request_funcs[None].remove(run)
+
+
+@contextmanager
+def driver_fails(monkeypatch, method: str):
+    """From now on the driver's ``method`` (``do_rollback``, ``do_commit``) raises the error
+    the driver raises when the server closed the connection."""
+    dialect = db.engine.dialect
+    failing = {"on": False}
+    original = getattr(dialect, method)
+
+    def fail(dbapi_connection):
+        if failing["on"]:
+            raise dialect.loaded_dbapi.OperationalError("server closed the connection unexpectedly")
+        return original(dbapi_connection)
+
+    monkeypatch.setattr(dialect, method, fail)
+    yield lambda: failing.update(on=True)
+    failing["on"] = False
+
+
+def _outage_or_page(response, page_text: str) -> None:
+    """The Chinese 503 or the page's success, never Werkzeug's bare English 500."""
+    text = response.get_data(as_text=True)
+    assert response.status_code in (200, 302, 503), (response.status_code, text[:300])
+    if response.status_code == 503:
+        assert OUTAGE_TITLE in text and response.headers["Retry-After"]
+    elif response.status_code == 200:
+        assert page_text in text
+    assert "Internal Server Error" not in text
+    _no_leak(text)
+
+
+def test_a_rollback_that_fails_in_the_teardown_is_never_a_bare_500(
+    app, login_as, browser, monkeypatch, caplog
+):
+    monkeypatch.setattr(errors, "outage_log", errors.OutageLog(interval=3600))
+    login_as("bma_cardio")
+    browser.get("/admin/projects/")  # the connection is pooled
+    held = db.engine.pool.checkedout()  # the test's own session's
+    with driver_fails(monkeypatch, "do_rollback") as die, after_the_view(app, die):
+        response = browser.client.get("/admin/projects/")
+    _outage_or_page(response, "我的项目")
+    assert response.status_code == 200  # the page was built before the connection died
+    assert any("database unavailable" in r.getMessage() for r in caplog.records)
+    # The dead connection was thrown away: the next request works.
+    assert browser.get("/admin/projects/").status_code == 200
+    assert db.engine.pool.checkedout() == held
+
+
+def test_a_backend_killed_before_the_teardown_is_never_a_bare_500(app, backend, login_as, browser):
+    """PostgreSQL: the request's own backend is terminated from another connection
+    (``pg_terminate_backend``, as a restart or a failover would) after the view."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL only")
+    login_as("bma_cardio")
+
+    def kill_my_backend():
+        pid = db.session.connection().connection.dbapi_connection.info.backend_pid
+        killer = create_engine(db.engine.url)
+        with killer.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        killer.dispose()
+
+    with after_the_view(app, kill_my_backend):
+        response = browser.client.get("/admin/projects/")
+    _outage_or_page(response, "我的项目")
+    assert browser.get("/admin/projects/").status_code == 200
+
+
+def test_a_commit_that_fails_in_the_request_is_the_chinese_503(
+    app, login_as, browser, session, demo, monkeypatch
+):
+    draft = make_project(session, demo["bma_cardio"])
+    session.commit()
+    login_as("bma_cardio")
+    token = browser.token("/admin/projects/")
+    with driver_fails(monkeypatch, "do_commit") as die:
+        die()
+        response = browser.client.post(
+            "/admin/projects/action/",
+            data={"action": "report", "rowid": [str(draft.id)], "csrf_token": token},
+        )
+    _outage_or_page(response, "我的项目")
+    assert response.status_code in (302, 503)
+    session.expire_all()
+    assert session.get(Project, draft.id).state.value == "draft"
+
+
+def test_a_database_failure_after_the_view_is_the_chinese_503(
+    app, login_as, browser, monkeypatch
+):
+    """A write after the view (an ``after_request`` hook that commits) whose connection is
+    gone: the outage page, not the 500 of an unexpected error."""
+    # As in production: the tests' app would re-raise instead of calling the 500 handler.
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    login_as("bma_cardio")
+
+    def write_after_the_view():
+        raise OperationalError("UPDATE sessions", {}, Exception("connection lost"))
+
+    with after_the_view(app, write_after_the_view):
+        response = browser.client.get("/admin/projects/")
+    assert response.status_code == 503
+    _outage_or_page(response, "")
