@@ -237,3 +237,5 @@ def test_the_worker_outlives_redis_at_its_start_and_during_a_job(
     assert log.count("Redis cannot be reached") == 2, log
     assert log.count("Redis reachable again") == 2, log
     assert "could not connect to Redis" not in log and "Traceback" not in log, log
+    worker.process.terminate()  # SIGTERM (the process manager's stop): it ends, cleanly
+    assert worker.process.wait(timeout=15) == 0, worker.output()

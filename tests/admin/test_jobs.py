@@ -303,3 +303,23 @@ def test_the_job_settings_come_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("EXPORT_BACKGROUND_ROWS", "2万")
     with pytest.raises(RuntimeError, match="EXPORT_BACKGROUND_ROWS"):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_the_heartbeat_settings_come_from_the_environment(monkeypatch):
+    """The reaper's bounds are the worker's and gunicorn's environment too; a stale bound
+    that a live job's heartbeat could miss stops the start."""
+    from app import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert (app.config["JOB_HEARTBEAT_SECONDS"], app.config["JOB_STALE_SECONDS"]) == (10, 120)
+    for key, value in (
+        ("JOB_HEARTBEAT_SECONDS", "5"),
+        ("JOB_STALE_SECONDS", "60"),
+        ("JOB_QUEUED_SECONDS", "900"),
+        ("EXPORT_FALLBACK_ROWS", "1000"),
+    ):
+        monkeypatch.setenv(key, value)
+        assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config[key] == int(value)
+    monkeypatch.setenv("JOB_STALE_SECONDS", "12")
+    with pytest.raises(RuntimeError, match="JOB_STALE_SECONDS"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
