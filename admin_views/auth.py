@@ -14,7 +14,7 @@ from flask_babel import get_locale
 from flask_security import LoginForm, current_user, logout_user, password_changed
 from flask_security.utils import get_message
 
-from accounts import sessions
+from accounts import lockout, sessions
 from admin_views import login_security
 from extensions import db, security
 
@@ -29,18 +29,26 @@ class UsernameLoginForm(LoginForm):
     usernames exist. Once the password is right, the real reason (a disabled
     account) is shown. A username locked after too many failures is refused
     before its password is checked, known or not (``accounts.lockout``); there is
-    no remember-me box, and a posted ``remember`` is ignored."""
+    no remember-me box, and a posted ``remember`` is ignored.
+
+    The username is normalised and its account found once, first
+    (``lockout.attempt``): the lock is checked, the failure counted and the
+    password verified for that one account, whatever spelling of its name was
+    typed (Flask-Security skips its own look-up when ``ifield`` is set)."""
 
     remember = None
 
     def validate(self, **kwargs) -> bool:
-        if locked := login_security.locked_message(self.username.data):
+        tried = lockout.attempt(self.username.data)
+        if tried.name:
+            self.username.data, self.user, self.ifield = tried.name, tried.user, self.username
+        if locked := login_security.locked_message(tried):
             self.form_errors.append(locked)
             return False
         if super().validate(**kwargs):
             return True
         if not self.user_authenticated and self._hide_which_credential_failed():
-            locked = login_security.failed_login(self.username.data, self.user)
+            locked = login_security.failed_login(tried)
             if locked:
                 self.form_errors[:] = [locked]
         return False

@@ -6,8 +6,9 @@ authentication token.
 Rate limits (only failed attempts are counted, so an office behind one address
 can still sign in at nine o'clock):
 
-- ``LOGIN_RATE_LIMIT_PER_USERNAME`` (default ``20 per minute``, above the lockout's 10) per typed
-  username, known or not;
+- ``LOGIN_RATE_LIMIT_PER_USERNAME`` (default ``20 per minute``, above the lockout's 10) per
+  username, known or not, in its one spelling (``lockout.name_key``: ``ＴＣＭ_ａｃｕ`` is
+  ``tcm_acu``), from the form or the JSON login;
 - ``LOGIN_RATE_LIMIT_PER_ADDRESS`` (default ``30 per minute;200 per hour``)
   per client address: a password spray over many usernames from one address;
 - ``PASSWORD_CHANGE_RATE_LIMIT`` (default ``5 per minute``) per account and per
@@ -136,7 +137,16 @@ def _setting(name: str):
 
 
 def _typed_username() -> str:
-    return "username:" + lockout.key(request.form.get("username"))
+    return "username:" + lockout.name_key(_posted_username())
+
+
+def _posted_username():
+    """The username of a login, posted as a form or as JSON (Flask-Security
+    reads either; a JSON login must not share one count with every other)."""
+    if request.is_json:
+        body = request.get_json(silent=True)
+        return body.get("username") if isinstance(body, dict) else None
+    return request.form.get("username")
 
 
 def _account_key() -> str:
@@ -149,15 +159,13 @@ def _refuse_token_requests():
 
 
 # -- the login form's side ------------------------------------------------------
-def locked_message(username: str | None) -> str | None:
-    """The login page's answer while ``username`` is locked (the same for a name
-    no account has), or None; the refusal is logged."""
-    until = lockout.locked_until(db.session, username)
+def locked_message(tried: lockout.Attempt) -> str | None:
+    """The login page's answer while the account (or, for a name no account
+    has, the name) is locked, or None; the refusal is logged."""
+    until = lockout.locked_until(db.session, tried.key)
     if until is None:
         return None
-    audit.record(
-        db.session, AuditEvent.LOGIN_LOCKED_OUT, user=_account(username), username=username
-    )
+    audit.record(db.session, AuditEvent.LOGIN_LOCKED_OUT, user=tried.user, username=tried.typed)
     db.session.commit()
     return _locked_text(until)
 
@@ -167,29 +175,21 @@ def _locked_text(until) -> str:
     return str(LOCKED_MESSAGE % {"minutes": minutes})
 
 
-def failed_login(username: str | None, user) -> str | None:
+def failed_login(tried: lockout.Attempt) -> str | None:
     """Count a failed login and commit it with its log entries; the locked
-    message if this failure locked the name."""
-    locked = lockout.record_failure(db.session, username, user)
+    message if this failure locked the account or name."""
+    locked = lockout.record_failure(db.session, tried)
     db.session.commit()
     if not locked:
         return None
-    return _locked_text(lockout.locked_until(db.session, username) or utcnow())
-
-
-def _account(username: str | None):
-    """The account a typed username names, found as the login finds it."""
-    if not username:
-        return None
-    datastore = current_app.extensions["security"].datastore
-    return datastore.find_user(case_insensitive=True, username=username)
+    return _locked_text(lockout.locked_until(db.session, tried.key) or utcnow())
 
 
 # -- signals --------------------------------------------------------------------
 def _on_authenticated(app: Flask, user, authn_via=(), **extra) -> None:
     # Committed by Flask-Security's view with the login itself.
     if "password" in (authn_via or ()):
-        lockout.clear(db.session, user.username)
+        lockout.clear(db.session, user)
         audit.record(db.session, AuditEvent.LOGIN, user=user)
     sessions.start(db.session, user)
 

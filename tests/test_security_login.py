@@ -62,8 +62,10 @@ def _signed_in(browser) -> bool:
 
 
 def _throttle(session, username: str) -> LoginThrottle | None:
+    """The lockout's row of the account ``username`` (kept per account)."""
     session.expire_all()
-    return session.get(LoginThrottle, username)
+    user = session.scalar(select(User).where(User.username == username))
+    return session.get(LoginThrottle, f"account:{user.id}")
 
 
 def _move_back(session, model, column: str, delta: timedelta) -> None:
@@ -124,6 +126,7 @@ def test_the_lock_ends_by_itself(make_app, session):
     browser = own_context_browser(make_app(LOGIN_LOCKOUT_FAILURES=2))
     for _ in range(2):
         browser.login("bma_cardio", "wrong-password-1")
+    assert _throttle(session, "bma_cardio").locked_until is not None
     assert LOCKED in _text(browser.login("bma_cardio", DEMO_PASSWORD))
     _move_back(session, LoginThrottle, "locked_until", timedelta(minutes=16))
     assert browser.login("bma_cardio", DEMO_PASSWORD).status_code == 302
