@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 # audit: imported for its flush hook, which logs every change to an account.
 from accounts import audit as audit
-from accounts import passwords, sessions
+from accounts import lockout, passwords, sessions
 from models import Unit, User, rules
 
 USERNAME_TAKEN = _l("This username is already taken.")
@@ -54,7 +54,8 @@ def datastore_session():
 
 
 def username_errors(username: str | None) -> tuple[dict[str, Any], str | None]:
-    """Errors of a new username and its normalized form: Flask-Security's
+    """Errors of a new username and its normalized form (Flask-Security's: no
+    surrounding blanks, NFKC, so ``ｂｊｃｍｅ`` is stored ``bjcme``): its
     character and length rules, then uniqueness ignoring case (the login
     looks usernames up case-insensitively, so ``BJCME`` beside ``bjcme``
     could never log in)."""
@@ -63,9 +64,23 @@ def username_errors(username: str | None) -> tuple[dict[str, Any], str | None]:
     message, normalized = _security().username_util.validate(username)
     if message:
         return {"username": message}, None
-    if _security().datastore.find_user(case_insensitive=True, username=normalized) is not None:
+    if _name_taken(normalized):
         return {"username": USERNAME_TAKEN}, normalized
     return {}, normalized
+
+
+def _name_taken(name: str) -> bool:
+    """Whether an account's username is ``name`` once both are normalised and
+    case-folded (``lockout.name_key``), not only by the database's ``lower()``:
+    SQLite's folds ASCII letters alone (``Émile`` beside ``émile``) and no
+    database's makes ``STRASSE`` of ``straße``. Two such accounts would be one
+    name to the login. Account creation is rare, so every username is read."""
+    datastore = _security().datastore
+    if datastore.find_user(case_insensitive=True, username=name) is not None:
+        return True
+    key = lockout.name_key(name)
+    taken = datastore.db.session.scalars(select(User.username))
+    return any(lockout.name_key(username) == key for username in taken)
 
 
 def password_errors(
