@@ -206,13 +206,13 @@ class JobsView(BaseView):
         return self.render("admin/jobs.html", jobs=jobs.recent(db.session, account().id))
 
     def _page(self, job: Job, status: int = 200):
-        state = page_state(job)
-        reason = REASONS.get(job.error, FAILED_TEXT) if state == "failed" else None
-        running = state in (jobs.QUEUED, jobs.RUNNING)
+        shown = page_state(job)
+        reason = REASONS.get(job.error, FAILED_TEXT) if shown == "failed" else None
+        running = shown in (jobs.QUEUED, jobs.RUNNING)
         html = self.render(
             "admin/job.html",
             job=job,
-            state=state,
+            shown=shown,
             reason=reason,
             gone=GONE_TEXT,
             running=running,
