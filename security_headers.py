@@ -8,14 +8,18 @@
   see ``content_security_policy``.
 - ``Strict-Transport-Security`` only in production (``CME_ENV=production``), where the
   site is served over TLS by the reverse proxy.
-- ``ProxyFix`` in production, so that the client's address (the login rate limits and
-  the security log) and scheme are the ones the proxy saw.
+- ``ProxyFix`` in production when ``PROXY_FIX_X_FOR`` / ``PROXY_FIX_X_PROTO`` say how
+  many proxies in front set the headers (default 0: none trusted), so that the client's
+  address (the login rate limits and the security log) and scheme are the ones the proxy
+  saw; a warning in the log, once per process, if a request then arrives without
+  ``X-Forwarded-For`` (the proxy the setting promises is not in front).
 
 docs/security.md (Headers) lists the policy and its exceptions.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 
 from flask import Flask, g, request
@@ -64,18 +68,57 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
+def trust_proxies(app: Flask) -> None:
+    """Believe ``X-Forwarded-For`` / ``-Proto`` from as many proxies in front as the
+    settings say. The default is none: with no proxy in front (gunicorn facing the
+    network), a trusted header would let every request name its own address and so
+    escape the per-address login limit. The deployment's environment file sets 1 for
+    its one TLS-terminating proxy."""
+    x_for = count_setting(app, "PROXY_FIX_X_FOR", 0)
+    x_proto = count_setting(app, "PROXY_FIX_X_PROTO", 0)
+    if x_for or x_proto:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for, x_proto=x_proto)
+    if x_for:
+        static = (app.static_url_path or "/static") + "/"
+        app.wsgi_app = WarnWithoutForwardedFor(app.wsgi_app, app.logger, ignore=static)
+
+
+class WarnWithoutForwardedFor:
+    """WSGI middleware: logs one warning, on the first request that comes without
+    ``X-Forwarded-For`` although ``PROXY_FIX_X_FOR`` trusts one. Such a request did not
+    pass through the proxy the setting promises: either the setting is wrong (then a
+    client that sends the header picks its own address) or something reaches gunicorn
+    around the proxy. Once per process, so a busy site's log is not flooded. Static files
+    are not looked at: the proxy's health check asks for one straight from the instance."""
+
+    MESSAGE = (
+        "PROXY_FIX_X_FOR=%s trusts X-Forwarded-For, but a request to %s came without it "
+        "(from %s): is the reverse proxy really in front of every request? If not, set "
+        "PROXY_FIX_X_FOR=0 and PROXY_FIX_X_PROTO=0. (Logged once per process.)"
+    )
+
+    def __init__(self, wsgi_app, logger: logging.Logger, ignore: str):
+        self.wsgi_app = wsgi_app
+        self.logger = logger
+        self.ignore = ignore
+        self.warned = False
+
+    def __call__(self, environ, start_response):
+        if not self.warned and not environ.get("HTTP_X_FORWARDED_FOR"):
+            path = environ.get("PATH_INFO", "")
+            if not path.startswith(self.ignore):
+                self.warned = True
+                trusted = getattr(self.wsgi_app, "x_for", "?")
+                address = environ.get("REMOTE_ADDR", "")
+                self.logger.warning(self.MESSAGE, trusted, path, address)
+        return self.wsgi_app(environ, start_response)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     production = app.config.get("PRODUCTION", False)
     if production:
-        # The number of proxies in front that set X-Forwarded-For / -Proto: 1 for the
-        # documented deployment (one TLS-terminating proxy). 0 when gunicorn faces the
-        # internet itself: trusting the header there would let a client choose its own
-        # address and escape the per-address login limit.
-        x_for = count_setting(app, "PROXY_FIX_X_FOR", 1)
-        x_proto = count_setting(app, "PROXY_FIX_X_PROTO", 1)
-        if x_for or x_proto:
-            app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for, x_proto=x_proto)
+        trust_proxies(app)
 
     @app.after_request
     def protect(response):

@@ -176,7 +176,7 @@ def _production_app(tmp_path, monkeypatch, **settings):
 
 
 def test_production_adds_hsts_and_trusts_one_proxy(tmp_path, monkeypatch):
-    app = _production_app(tmp_path, monkeypatch)
+    app = _production_app(tmp_path, monkeypatch, PROXY_FIX_X_FOR=1, PROXY_FIX_X_PROTO=1)
     client = own_context_browser(app).client
     response = client.get(
         "/_probe",
@@ -196,7 +196,10 @@ def test_production_adds_hsts_and_trusts_one_proxy(tmp_path, monkeypatch):
 
 
 def test_production_without_a_proxy_ignores_forwarded_headers(tmp_path, monkeypatch):
-    app = _production_app(tmp_path, monkeypatch, PROXY_FIX_X_FOR=0, PROXY_FIX_X_PROTO=0)
+    # The default: nothing trusted unless the operator says a proxy is in front.
+    monkeypatch.delenv("PROXY_FIX_X_FOR", raising=False)
+    monkeypatch.delenv("PROXY_FIX_X_PROTO", raising=False)
+    app = _production_app(tmp_path, monkeypatch)
     client = own_context_browser(app).client
     response = client.get(
         "/_probe",
