@@ -140,8 +140,23 @@ def periodic_jobs() -> None:
     click.echo(f"Background exports: {failed} stopped job(s) marked failed, {expired} expired.")
 
 
+def periodic_mail() -> None:
+    """Notification e-mail: send the outbox (web requests never send; the job worker or the
+    web process's mail thread normally has). Mail the server refused stays queued and fails
+    the pass."""
+    from notifications import mail
+
+    if not mail.enabled():
+        click.echo("Mail: MAIL_SERVER is not set, no mail is sent.")
+        return
+    sent, failed = mail.send_all(db.session)
+    click.echo(f"Mail: sent {sent}, failed {failed} (left queued).")
+    if failed:
+        raise RuntimeError(f"{failed} mail(s) not sent; they stay queued for the next pass")
+
+
 # Each periodic task: a function run in the application context that echoes what it did.
-PERIODIC_TASKS = [periodic_jobs]
+PERIODIC_TASKS = [periodic_jobs, periodic_mail]
 
 
 @click.command("periodic")

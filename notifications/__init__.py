@@ -6,7 +6,8 @@ projects a unit may be told about); the views and the app import it.
 
 - ``planning``: who is told about a bulk action (pure).
 - ``store``: the messages and queued mails, written in the action's transaction.
-- ``mail``: the outbox, sent after the commit; retries.
+- ``mail``: the outbox, sent after the commit by the job worker or a thread, never by a
+  request; retries.
 - ``digest``: the daily digest.
 - ``inbox``: an account's messages, unread count, mark read, e-mail choice.
 """
@@ -31,7 +32,7 @@ def _on_moved(action, session, account, moves, reason=None, **_):
 
 
 def init_app(app: Flask) -> None:
-    """Mail settings, the retry after requests and the two commands."""
+    """Mail settings, the sender thread (without Redis) and the two commands."""
     app.config.setdefault("NOTIFICATIONS_ENABLED", True)
     mail.init_app(app)
     app.cli.add_command(send_mail_command)

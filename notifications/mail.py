@@ -1,25 +1,34 @@
 """E-mail: composed and queued in the transaction of the move (the outbox), sent
-after the commit, never inside it.
+after the commit, never inside it, and never by a web request.
 
 Flask-Mailman speaks SMTP with the settings from the environment (MAIL_SERVER,
 MAIL_PORT, MAIL_USERNAME, MAIL_PASSWORD, MAIL_USE_TLS, MAIL_USE_SSL,
 MAIL_DEFAULT_SENDER, MAIL_TIMEOUT). Without MAIL_SERVER nothing is queued or
 sent (``make run`` needs no mail server).
 
-A mail that cannot be sent stays queued with its error, and the transition
-that caused it stands. It is tried again by ``flask send-mail`` (cron), and by
-the next request this process serves once MAIL_RETRY_SECONDS have passed.
+Who sends, once a transaction that queued mail has committed (``_committed``):
+
+- with Redis (``JOBS_MODE`` "rq"): one ``deliver_outbox`` job is put on the job queue for
+  ``python -m worker``; if Redis cannot take it, the mail waits for the next
+  ``flask periodic``;
+- without (``make run``): the process's ``Courier``, one thread that sends while the
+  request's own thread answers;
+- always: ``flask periodic`` (cron, every minute) and ``flask send-mail`` send whatever is
+  queued.
+
+A mail server that hangs therefore ties up a worker process or a thread, never a web
+request. A mail that cannot be sent stays queued with its error, and the transition
+that caused it stands; it is tried again by the next of these (the Courier after
+MAIL_RETRY_SECONDS).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
-from dataclasses import dataclass
-from functools import partial
+import threading
 
-from flask import Flask, after_this_request, current_app, g, has_request_context
+from flask import Flask, current_app, has_app_context, has_request_context
 from flask_mailman import EmailMessage, Mail
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -27,6 +36,7 @@ from sqlalchemy.orm import Session
 from models import utcnow
 from models.message import OutboxMail
 from notifications.wording import in_mail_language, reason_line, sentence
+from settings import count_setting
 
 log = logging.getLogger(__name__)
 mailer = Mail()
@@ -46,14 +56,9 @@ ENV_SETTINGS = {
 NAMED_PROJECTS = 20
 QUEUED = "notifications.mail_queued"
 BATCH = 200
-
-
-@dataclass
-class DeliveryState:
-    """This process's retry clock: when the outbox is next looked at by a
-    request (0: at the first request; None: nothing known to be waiting)."""
-
-    retry_at: float | None = 0.0
+# The job queue ``python -m worker`` reads (``jobs.QUEUE``; this layer sits below ``jobs``).
+RQ_QUEUE = "cme"
+COURIER = "notifications.courier"
 
 
 def init_app(app: Flask) -> None:
@@ -69,8 +74,7 @@ def init_app(app: Flask) -> None:
     # (the tests run a real SMTP server).
     app.config.setdefault("MAIL_BACKEND", "smtp")
     mailer.init_app(app)
-    app.extensions["notifications"] = DeliveryState()
-    app.after_request(_retry_when_due)
+    app.extensions[COURIER] = Courier(app)
 
 
 def enabled(app: Flask | None = None) -> bool:
@@ -130,17 +134,17 @@ def footer() -> str:
     )
 
 
-# -- sending after the commit --------------------------------------------------
+# -- sending after the commit, off the request ------------------------------------
 def send_after_commit(session: Session) -> None:
-    """Mark ``session``'s transaction as having queued mail: it is sent once the
-    transaction commits (and not at all if it rolls back)."""
+    """Mark ``session``'s transaction as having queued mail: it is handed to a sender
+    once the transaction commits (and not at all if it rolls back)."""
     session.info[QUEUED] = True
 
 
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
-    if session.info.pop(QUEUED, False):
-        _deliver_soon()
+    if session.info.pop(QUEUED, False) and has_app_context():
+        _hand_over(current_app._get_current_object())
 
 
 @event.listens_for(Session, "after_rollback")
@@ -148,52 +152,83 @@ def _rolled_back(session: Session) -> None:
     session.info.pop(QUEUED, None)
 
 
-def _deliver_soon() -> None:
-    """In a request: once its response has gone to the browser, so nobody waits
-    for the mail server. Elsewhere (a command): at the next request, or the
-    command sends itself (``send-mail``)."""
-    app = current_app._get_current_object()
-    if not has_request_context():
-        app.extensions["notifications"].retry_at = 0.0
-        return
-    if g.get("mail_after_response"):
-        return
-    g.mail_after_response = True
-
-    @after_this_request
-    def _after(response):
-        response.call_on_close(partial(deliver, app))
-        return response
+def _hand_over(app: Flask) -> None:
+    """Give the outbox to whatever sends it here; never send in this thread (a request's,
+    or a command's that sends by itself). Outside a request without Redis (a command, a
+    script) nothing is started: ``flask periodic`` sends it."""
+    if app.config.get("JOBS_MODE") == "rq":
+        _enqueue(app)
+    elif has_request_context():
+        app.extensions[COURIER].wake()
 
 
-def _retry_when_due(response):
-    """Mail left queued by a failure is tried again after this response, once
-    MAIL_RETRY_SECONDS have passed: no query on a request otherwise."""
-    app = current_app._get_current_object()
-    state = app.extensions["notifications"]
-    if state.retry_at is None or not enabled(app) or time.monotonic() < state.retry_at:
-        return response
-    state.retry_at = None
-    if not g.get("mail_after_response"):
-        g.mail_after_response = True
-        response.call_on_close(partial(deliver, app))
-    return response
+def _enqueue(app: Flask) -> None:
+    """One ``deliver_outbox`` job on the worker's queue; Redis down: logged, and the mail
+    waits in the outbox for ``flask periodic``."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+    from rq import Queue
+
+    seconds = count_setting(app, "REDIS_TIMEOUT_MS", 300) / 1000
+    try:
+        connection = Redis.from_url(
+            app.config["REDIS_URL"], socket_connect_timeout=seconds, socket_timeout=seconds
+        )
+        Queue(RQ_QUEUE, connection=connection).enqueue(deliver_outbox, result_ttl=0)
+    except RedisError as error:
+        log.warning(
+            "queued mail left for flask periodic: the job queue is unavailable (%s: %s)",
+            type(error).__name__,
+            error,
+        )
+
+
+def deliver_outbox() -> None:
+    """The job ``python -m worker`` runs (in its application context): send the outbox."""
+    from extensions import db
+
+    sent, failed = send_all(db.session)
+    log.info("outbox: %s sent, %s failed (left queued)", sent, failed)
+
+
+class Courier:
+    """Without Redis (``make run``): one thread of the process sends the outbox, woken after
+    each commit that queued mail, while the request's thread answers. After a failure it
+    tries again every MAIL_RETRY_SECONDS until the outbox is sent or a commit wakes it."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+        with self._lock:  # started on first use: after gunicorn forked its workers
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="mail", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        retry = None
+        while True:
+            self._wake.wait(timeout=retry)
+            self._wake.clear()
+            _, failed = deliver(self.app)
+            retry = max(1, int(self.app.config["MAIL_RETRY_SECONDS"])) if failed else None
 
 
 def deliver(app: Flask) -> tuple[int, int]:
-    """Send the outbox in a context of its own (after a response has closed);
-    a failure is logged and leaves the mail queued, to be retried."""
+    """Send the outbox in an application context of its own; a failure is logged and
+    leaves the mail queued."""
     from extensions import db
 
     with app.app_context():
         try:
-            return send_due(db.session)
+            return send_all(db.session)
         except Exception:
             log.exception("sending the queued mail failed")
-            app.extensions["notifications"].retry_at = (
-                time.monotonic() + app.config["MAIL_RETRY_SECONDS"]
-            )
-            return 0, 0
+            return 0, 1
 
 
 def _connection():
@@ -269,11 +304,6 @@ def send_due(session: Session, limit: int = BATCH) -> tuple[int, int]:
         except Exception:  # the mails are already accepted
             log.warning("closing the SMTP connection failed", exc_info=True)
     session.commit()
-    state = current_app.extensions["notifications"]
-    if failed:
-        state.retry_at = time.monotonic() + current_app.config["MAIL_RETRY_SECONDS"]
-    elif len(rows) == limit:
-        state.retry_at = 0.0  # more may be waiting
     return sent, failed
 
 

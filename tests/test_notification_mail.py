@@ -1,23 +1,31 @@
 """Notification e-mail through a real SMTP server (aiosmtpd) on localhost: sent
-after the commit with a Chinese subject and body; an SMTP failure leaves the
-transition committed and the mail queued, and a retry (the next request, or
-``flask send-mail``) delivers it; the daily digest sends one mail per account
-per day."""
+after the commit with a Chinese subject and body, by the process's mail thread (no
+Redis) or the job worker (Redis), never by the web request; an SMTP failure leaves the
+transition committed and the mail queued, and ``flask periodic`` or ``flask send-mail``
+delivers it; the daily digest sends one mail per account per day."""
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import timedelta
 
 import pytest
+from redis import Redis
+from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
+import jobs
 import workflow
 from extensions import db
 from models import NotificationPreference, OutboxMail, Project, ProjectState, User, utcnow
 from models.message import EmailMode
 from notifications import digest
+from notifications.mail import RQ_QUEUE
 from tests.admin.conftest import own_context_browser
 from tests.factories import make_project
+from tests.hung_server import HungServer
+from tests.redis_server import RedisServer
 from tests.smtp_server import SmtpServer, free_port
 from workflow import Action
 
@@ -34,21 +42,31 @@ def smtp():
 
 @pytest.fixture
 def mail_to(app, smtp):
-    """Mail on, to the test's SMTP server; retries at once. Restored afterwards."""
-    keys = ("MAIL_SERVER", "MAIL_PORT", "MAIL_RETRY_SECONDS", "SITE_URL")
+    """Mail on, to the test's SMTP server; the mail thread does not retry by itself within
+    a test (``flask periodic`` does). Restored afterwards."""
+    keys = ("MAIL_SERVER", "MAIL_PORT", "MAIL_RETRY_SECONDS", "MAIL_TIMEOUT", "SITE_URL")
     saved = {k: app.config.get(k) for k in keys}
     app.config.update(
         MAIL_SERVER="127.0.0.1",
         MAIL_PORT=smtp.port,
-        MAIL_RETRY_SECONDS=0,
+        MAIL_RETRY_SECONDS=3600,
         SITE_URL="https://cme.example.org",
     )
     smtp.inbox.port = smtp.port
     smtp.inbox.server = smtp
-    app.extensions["notifications"].retry_at = None
     yield smtp.inbox
     app.config.update(saved)
-    app.extensions["notifications"].retry_at = None
+
+
+def eventually(check, timeout: float = 15):
+    """``check()``'s first true value, asked until ``timeout``: for what the mail thread
+    does after the response."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
 
 
 def give_addresses(session, *usernames) -> dict[str, str]:
@@ -82,7 +100,7 @@ def unlock_over_http(browser, ids, reason):
             "reason": reason,
         },
         token_from="/admin/review/",
-        follow_redirects=True,  # the redirect closes the response: mail goes then
+        follow_redirects=True,
     )
 
 
@@ -102,7 +120,7 @@ def test_a_report_is_mailed_after_the_commit_in_chinese(app, demo, session, mail
     )
     assert response.status_code == 200
 
-    (mail,) = mail_to.to(addresses["bma"])
+    (mail,) = eventually(lambda: mail_to.to(addresses["bma"]))
     assert mail["Subject"].strip() == "【北京CME】北京医学会心血管病学分会 上报了 2 个项目"
     body = mail.get_content()
     assert "北京医学会心血管病学分会 上报了 2 个项目" in body
@@ -114,7 +132,7 @@ def test_a_report_is_mailed_after_the_commit_in_chinese(app, demo, session, mail
     # Nobody outside the receiving unit: not the committee, not another branch.
     assert mail_to.to(addresses["bjcme"]) == []
     assert mail_to.to(addresses["bma_peds"]) == []
-    assert queued(session) == []
+    assert eventually(lambda: queued(session) == [])
 
 
 def test_an_smtp_failure_keeps_the_transition_and_the_mail_for_a_retry(app, demo, session, mail_to):
@@ -127,21 +145,22 @@ def test_an_smtp_failure_keeps_the_transition_and_the_mail_for_a_retry(app, demo
     society = login(app, "bma")
     response = unlock_over_http(society, ids, "请补充授课教师职称")
     assert response.status_code == 200
-    # Closing the page runs what waits for it (a retry, due at once here): it fails too.
-    response.close()
+    # The mail thread tries, and fails.
+    assert eventually(lambda: [r.attempts for r in queued(session)] == [1])
 
     session.expire_all()
     assert {session.get(Project, i).state for i in ids} == {S.RETURNED}
     (waiting,) = queued(session)
     assert waiting.recipient == addresses["bma_cardio"]
-    assert waiting.attempts >= 1 and "Connection refused" in waiting.last_error
+    assert "Connection refused" in waiting.last_error
     assert "请补充授课教师职称" in waiting.body
     assert mail_to.mails == []
 
-    # The server is back: the next request tries again (MAIL_RETRY_SECONDS is 0 here).
+    # The server is back: cron's `flask periodic` sends it.
     app.config["MAIL_PORT"] = mail_to.port
-    with society.client.get("/admin/") as page:
-        assert page.status_code == 200
+    result = app.test_cli_runner().invoke(args=["periodic"])
+    assert result.exit_code == 0, result.output
+    assert "Mail: sent 1, failed 0" in result.output
     (mail,) = mail_to.to(addresses["bma_cardio"])
     assert mail["Subject"].strip() == "【北京CME】北京医学会 退回修改了 2 个项目"
     assert "原因：请补充授课教师职称" in mail.get_content()
@@ -254,3 +273,125 @@ def test_without_mail_server_nothing_is_queued(app, demo, session):
     assert queued(session) == []
     result = app.test_cli_runner().invoke(args=["send-mail"])
     assert result.exit_code == 0 and "MAIL_SERVER" in result.output
+
+
+# -- issue 21, finding 9: no mail from a web request -------------------------------------------
+def publish_over_http(app, ids):
+    """The committee publishes ``ids``; the response is closed as a server closes it once
+    sent (whatever waited for the close has run when this returns)."""
+    committee = login(app, "bjcme")
+    with committee.post(
+        "/admin/audit/action/",
+        {"action": "publish", "rowid": [str(i) for i in ids]},
+        token_from="/admin/audit/",
+    ) as response:
+        assert response.status_code == 302, response.get_data(as_text=True)[:300]
+
+
+@pytest.fixture
+def to_publish(demo, session):
+    """Two of 发放证书单位 pumch's projects waiting for the committee, and pumch's address."""
+    addresses = give_addresses(session, "pumch")
+    ids = [make_project(session, demo["pumch"], S.AT_COMMITTEE).id for _ in range(2)]
+    session.commit()
+    return ids, addresses["pumch"]
+
+
+@pytest.fixture
+def hung_smtp(app, mail_to, monkeypatch):
+    """A mail server that accepts and never answers (MAIL_TIMEOUT 5 s)."""
+    server = HungServer()
+    monkeypatch.setitem(app.config, "MAIL_PORT", server.port)
+    monkeypatch.setitem(app.config, "MAIL_TIMEOUT", 5)
+    yield server
+    server.close()
+
+
+def test_a_publish_never_waits_for_a_hanging_mail_server(
+    app, session, mail_to, hung_smtp, to_publish, monkeypatch
+):
+    ids, address = to_publish
+    publish_over_http(app, ids)
+    # The response is here while the mail is still being tried: the mail thread has the
+    # server's connection open, unanswered, and nothing is recorded on the mail yet.
+    assert hung_smtp.wait_for_connection()
+    assert hung_smtp.unanswered() == 1
+    (waiting,) = queued(session)
+    assert waiting.recipient == address and waiting.attempts == 0
+    session.expire_all()
+    assert {session.get(Project, i).state for i in ids} == {S.PUBLISHED}
+
+    hung_smtp.close()  # the thread gives up; the mail stays queued with its error
+    assert eventually(lambda: [r.attempts for r in queued(session)] == [1])
+    monkeypatch.setitem(app.config, "MAIL_PORT", mail_to.port)
+    result = app.test_cli_runner().invoke(args=["periodic"])
+    assert result.exit_code == 0, result.output
+    (sent,) = mail_to.to(address)
+    assert "审核通过并公布了 2 个项目" in sent["Subject"]
+    assert queued(session) == []
+
+
+@pytest.fixture
+def redis_server():
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_with_redis_the_job_worker_sends_and_the_web_process_never_does(
+    app, session, mail_to, hung_smtp, to_publish, redis_server, monkeypatch
+):
+    monkeypatch.setitem(app.config, "JOBS_MODE", "rq")
+    monkeypatch.setitem(app.config, "REDIS_URL", redis_server.url)
+    ids, address = to_publish
+    publish_over_http(app, ids)
+    connection = Redis.from_url(redis_server.url)
+    queue = Queue(RQ_QUEUE, connection=connection)
+    assert [job.func_name for job in queue.jobs] == ["notifications.mail.deliver_outbox"]
+    assert hung_smtp.accepted == 0  # nobody in the web process spoke to the mail server
+    assert len(queued(session)) == 1
+
+    monkeypatch.setitem(app.config, "MAIL_PORT", mail_to.port)
+    SimpleWorker([queue], connection=connection).work(burst=True)  # python -m worker
+    (sent,) = mail_to.to(address)
+    assert "审核通过并公布了 2 个项目" in sent["Subject"]
+    assert queued(session) == []
+    assert hung_smtp.accepted == 0
+
+
+def test_with_redis_down_the_mail_waits_for_flask_periodic(
+    app, session, mail_to, to_publish, monkeypatch, caplog
+):
+    monkeypatch.setitem(app.config, "JOBS_MODE", "rq")
+    monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    ids, address = to_publish
+    with caplog.at_level(logging.WARNING, logger="notifications.mail"):
+        publish_over_http(app, ids)
+    assert any("flask periodic" in r.getMessage() for r in caplog.records)
+    session.expire_all()
+    assert {session.get(Project, i).state for i in ids} == {S.PUBLISHED}
+    (waiting,) = queued(session)
+    assert waiting.attempts == 0 and mail_to.mails == []
+
+    result = app.test_cli_runner().invoke(args=["periodic"])
+    assert result.exit_code == 0, result.output
+    assert "Mail: sent 1, failed 0" in result.output
+    (sent,) = mail_to.to(address)
+    assert "审核通过并公布了 2 个项目" in sent["Subject"]
+    assert queued(session) == []
+
+
+def test_flask_periodic_fails_while_mail_stays_unsent(app, demo, session, mail_to, to_publish):
+    ids, _ = to_publish
+    workflow.apply_bulk(session, Action.PUBLISH, demo["bjcme"], ids)
+    session.commit()
+    app.config["MAIL_PORT"] = free_port()
+    result = app.test_cli_runner().invoke(args=["periodic"])
+    assert result.exit_code == 1
+    assert "Mail: sent 0, failed 1" in result.output and "periodic_mail" in result.output
+    assert len(queued(session)) == 1
+
+
+def test_the_queue_is_the_one_the_worker_reads():
+    assert RQ_QUEUE == jobs.QUEUE

@@ -8,7 +8,6 @@ A redis-server of the test's own is killed and started again on the same port.""
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import uuid
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from sqlalchemy import event
 from app import create_app
 from extensions import db
 from models import ProjectState
+from tests.hung_server import HungServer
 from tests.redis_server import RedisServer
 
 NEW_YEAR = 2032
@@ -155,32 +155,6 @@ def test_the_catalog_reads_the_database_while_redis_is_down(
     session.commit()
     for instance in (first, second):
         assert visit(instance) == before
-
-
-class HungServer:
-    """A listener on localhost that accepts connections and never answers (a hung Redis,
-    or one behind a dropped route); ``close`` ends every connection."""
-
-    def __init__(self) -> None:
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(16)
-        self.port = self.listener.getsockname()[1]
-        self.held: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.listener.accept()
-            except OSError:  # closed
-                return
-            self.held.append(connection)
-
-    def close(self) -> None:
-        self.listener.close()
-        for connection in self.held:
-            connection.close()
 
 
 def test_a_redis_that_does_not_answer_is_asked_once_per_retry_time(app, catalog):
