@@ -166,13 +166,19 @@ def _enqueue(app: Flask) -> None:
     """One ``deliver_outbox`` job on the worker's queue; Redis down: logged, and the mail
     waits in the outbox for ``flask periodic``."""
     from redis import Redis
+    from redis.backoff import NoBackoff
     from redis.exceptions import RedisError
+    from redis.retry import Retry
     from rq import Queue
 
+    # The request waits for this: short timeouts, one retry at once (not redis-py's three).
     seconds = count_setting(app, "REDIS_TIMEOUT_MS", 300) / 1000
     try:
         connection = Redis.from_url(
-            app.config["REDIS_URL"], socket_connect_timeout=seconds, socket_timeout=seconds
+            app.config["REDIS_URL"],
+            socket_connect_timeout=seconds,
+            socket_timeout=seconds,
+            retry=Retry(NoBackoff(), 1),
         )
         Queue(RQ_QUEUE, connection=connection).enqueue(deliver_outbox, result_ttl=0)
     except RedisError as error:
