@@ -2,7 +2,8 @@
 
 What a file is comes from its bytes, never its name: an XLSX is a zip holding
 ``xl/workbook.xml``; an OLE2 compound file is an encrypted workbook (or an old
-.xls); anything else must decode as text to be a CSV. Workbooks are read by
+.xls); anything else must decode as text to be a CSV. A workbook's parts are unpacked
+and counted first (``imports.archive``), then it is read by
 python-calamine (Rust; about twenty times faster than openpyxl on 5,000 rows), values
 only; a formula is refused, never evaluated, and openpyxl (read-only) names its cell.
 Nothing here touches the database.
@@ -12,8 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-import zipfile
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
@@ -21,30 +20,16 @@ from openpyxl import load_workbook
 from openpyxl.utils.cell import get_column_letter
 from python_calamine import CalamineWorkbook
 
+from imports.archive import Archive, FileRefused, not_a_spreadsheet
 from imports.columns import EXAMPLE, LECTURER_SHEET, PROJECT_SHEET, cell_text
 from models.vocabulary import chinese
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-# The sum of the uncompressed sizes an XLSX's zip directory announces: a 10 MB
-# file of compressed zeros can unpack to gigabytes.
-MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 5_000
 # Lecturer rows: several per project.
 MAX_LECTURER_ROWS = 10 * MAX_ROWS
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
-MACRO_PARTS = ("xl/vbaProject.bin",)
-# A formula element (``<f>``, ``<f t="shared" …>``, ``<x:f>``) in a worksheet part; not
-# ``<formula1>`` of a drop-down, nor ``<filterColumn>``.
-FORMULA_ELEMENT = re.compile(rb"<(?:\w+:)?f[\s>/]")
-
-
-class FileRefused(Exception):
-    """The file as a whole cannot be imported; ``message`` says why, in the user's words."""
-
-    def __init__(self, message) -> None:
-        super().__init__(str(message))
-        self.message = message
 
 
 @dataclass
@@ -88,26 +73,20 @@ def too_large():
     )
 
 
-def _not_a_spreadsheet():
-    return _l(
-        "This is not a spreadsheet we can read: upload the template filled in,"
-        " as an Excel workbook (.xlsx) or a CSV file."
-    )
-
-
 # -- XLSX ---------------------------------------------------------------------
 
 
 def _read_xlsx(data: bytes) -> Upload:
-    archive = _checked_archive(data)
+    archive = Archive(data)
+    formulas = archive.check()  # before any parser: the parts' real sizes
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception:  # calamine raises several kinds (zip, XML, …) for a damaged file
-        raise FileRefused(_not_a_spreadsheet()) from None
+        raise FileRefused(not_a_spreadsheet()) from None
     with workbook:
         names = {name.strip(): name for name in workbook.sheet_names}
         if not names:
-            raise FileRefused(_not_a_spreadsheet())
+            raise FileRefused(not_a_spreadsheet())
         wanted = {
             chinese(PROJECT_SHEET): (
                 names.get(chinese(PROJECT_SHEET)) or workbook.sheet_names[0],
@@ -116,7 +95,8 @@ def _read_xlsx(data: bytes) -> Upload:
         }
         if (lecturer_name := names.get(chinese(LECTURER_SHEET))) is not None:
             wanted[chinese(LECTURER_SHEET)] = (lecturer_name, MAX_LECTURER_ROWS)
-        _refuse_formulas(data, archive, {name: title for title, (name, _) in wanted.items()})
+        if formulas:
+            _refuse_formulas(data, {name: title for title, (name, _) in wanted.items()})
         tables = {
             title: _read_sheet(workbook.get_sheet_by_name(name), title, limit)
             for title, (name, limit) in wanted.items()
@@ -124,42 +104,11 @@ def _read_xlsx(data: bytes) -> Upload:
     return Upload(tables[chinese(PROJECT_SHEET)], tables.get(chinese(LECTURER_SHEET)))
 
 
-def _checked_archive(data: bytes) -> zipfile.ZipFile:
-    """The file as a zip, refused unless it is a workbook without macros whose parts
-    unpack to a bounded size (read from the zip directory, before unpacking)."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        entries = archive.infolist()
-    except (zipfile.BadZipFile, ValueError):
-        raise FileRefused(_not_a_spreadsheet()) from None
-    names = {entry.filename for entry in entries}
-    if "xl/workbook.xml" not in names:
-        raise FileRefused(_not_a_spreadsheet())
-    if any(part in names for part in MACRO_PARTS):
-        raise FileRefused(
-            _l(
-                "The workbook contains macros: save it as an Excel workbook (.xlsx)"
-                " without macros and upload it again."
-            )
-        )
-    if sum(entry.file_size for entry in entries) > MAX_UNCOMPRESSED_BYTES:
-        raise FileRefused(
-            _l(
-                "The workbook unpacks to more than %(size)s MB: split it into several files.",
-                size=MAX_UNCOMPRESSED_BYTES // (1024 * 1024),
-            )
-        )
-    return archive
-
-
-def _refuse_formulas(data: bytes, archive: zipfile.ZipFile, sheets: dict[str, str]) -> None:
+def _refuse_formulas(data: bytes, sheets: dict[str, str]) -> None:
     """A formula in a sheet we read is refused, never evaluated (calamine would give
-    the value Excel last cached). A formula is an ``<f>`` element of a worksheet part;
-    only when some part has one is the workbook opened with openpyxl, which names the
-    cell (``sheets``: the workbook's sheet name → the name shown)."""
-    parts = [n for n in archive.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
-    if not any(FORMULA_ELEMENT.search(archive.read(part)) for part in parts):
-        return
+    the value Excel last cached). Only when some worksheet part has one (``<f>``) is the
+    workbook opened with openpyxl, which names the cell (``sheets``: the workbook's sheet
+    name → the name shown)."""
     workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     try:
         for name, title in sheets.items():
@@ -227,13 +176,13 @@ def _decode(data: bytes) -> str:
     """UTF-8 (with or without the BOM Excel writes), else GB18030 (what Chinese
     Excel saves as "CSV"); bytes that are neither are not a CSV."""
     if b"\x00" in data:
-        raise FileRefused(_not_a_spreadsheet())
+        raise FileRefused(not_a_spreadsheet())
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise FileRefused(_not_a_spreadsheet())
+    raise FileRefused(not_a_spreadsheet())
 
 
 def _read_csv(data: bytes) -> Table:
@@ -253,7 +202,7 @@ def _read_csv(data: bytes) -> Table:
             if any(texts):
                 _add_row(table, row_no, texts)
     except csv.Error:
-        raise FileRefused(_not_a_spreadsheet()) from None
+        raise FileRefused(not_a_spreadsheet()) from None
     if table is None:
         raise FileRefused(_l("The file is empty."))
     return table

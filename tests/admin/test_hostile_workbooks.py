@@ -1,0 +1,148 @@
+"""Crafted workbooks against 批量导入, through the real panel on both databases: each is
+refused with a Chinese reason, writes nothing, and leaves the server answering. The files
+are built here with zipfile (never committed as binaries)."""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import zipfile
+import zlib
+
+import pytest
+
+from imports import ImportBatch
+from models import Project
+from tests.admin.test_import import count, upload
+
+NOT_A_SPREADSHEET = "这不是可以读取的表格文件"
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+PACKAGE_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+RELS_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+WORKSHEET_TYPE = RELS_NS + "/worksheet"
+HEADER_ROW = '<row r="1"><c r="A1" t="inlineStr"><is><t>序号</t></is></c></row>'
+
+
+def content_types() -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/'
+        'vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        "</Types>"
+    )
+
+
+def workbook_parts(sheet_xml: str | bytes, *, doctype_in: str | None = None) -> dict:
+    """The parts of a one-sheet workbook (项目) whose sheet part is ``sheet_xml``."""
+    parts = {
+        "[Content_Types].xml": content_types(),
+        "_rels/.rels": (
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{PACKAGE_RELS_NS}">'
+            f'<Relationship Id="rId1" Type="{RELS_NS}/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{MAIN_NS}"'
+            f' xmlns:r="{RELS_NS}"><sheets><sheet name="项目" sheetId="1" r:id="rId1"/>'
+            "</sheets></workbook>"
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{PACKAGE_RELS_NS}">'
+            f'<Relationship Id="rId1" Type="{WORKSHEET_TYPE}" Target="worksheets/sheet1.xml"/>'
+            "</Relationships>"
+        ),
+        "xl/worksheets/sheet1.xml": sheet_xml,
+    }
+    if doctype_in is not None:
+        text = parts[doctype_in]
+        declaration, _, rest = text.partition("?>")
+        root = rest[1 : rest.index(" ")]
+        parts[doctype_in] = f'{declaration}?><!DOCTYPE {root} [<!ENTITY name "x">]>{rest}'.replace(
+            ">项目<", ">&name;<"
+        )
+    return parts
+
+
+def worksheet(rows: str, dimension: str | None = None) -> str:
+    declared = f'<dimension ref="{dimension}"/>' if dimension else ""
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN_NS}">{declared}'
+        f"<sheetData>{rows}</sheetData></worksheet>"
+    )
+
+
+def zipped(parts: dict) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    return out.getvalue()
+
+
+def refusal(browser) -> str:
+    """The flashed reason on the upload page (the page itself answering proves the
+    server is still up)."""
+    response = browser.get("/admin/import/")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "没有导入" in page, page[-2000:]
+    return page
+
+
+def assert_refused(browser, data: bytes, words: str) -> None:
+    before = count(Project), count(ImportBatch)
+    response = upload(browser, data)
+    assert response.status_code == 302, response.status_code
+    assert response.headers["Location"].endswith("/admin/import/")
+    page = refusal(browser)
+    assert words in page, re.findall(r"alert[^>]*>(.*?)</div>", page, re.S)
+    assert (count(Project), count(ImportBatch)) == before
+
+
+@pytest.fixture
+def branch(login_as):
+    return login_as("bma_cardio")
+
+
+def lying_sizes(real: bytes, told: int) -> bytes:
+    """A workbook whose sheet part unpacks to ``real`` while its local header and the
+    central directory announce ``told`` bytes, with the check sum of the first ``told``
+    bytes (what a reader that trusts the announced size reads and checks)."""
+    data = bytearray(zipped(workbook_parts(real)))
+    name = b"xl/worksheets/sheet1.xml"
+    crc = zlib.crc32(real[:told])
+    local = data.index(b"PK\x03\x04")
+    while data[local + 30 : local + 30 + len(name)] != name:
+        local = data.index(b"PK\x03\x04", local + 4)
+    struct.pack_into("<I", data, local + 14, crc)
+    struct.pack_into("<I", data, local + 22, told)
+    central = data.index(b"PK\x01\x02")
+    while data[central + 46 : central + 46 + len(name)] != name:
+        central = data.index(b"PK\x01\x02", central + 4)
+    struct.pack_into("<I", data, central + 16, crc)
+    struct.pack_into("<I", data, central + 24, told)
+    return bytes(data)
+
+
+def padded_sheet(size: int) -> bytes:
+    """A valid sheet part of about ``size`` bytes: the header row, then a long comment."""
+    head = worksheet(HEADER_ROW).encode()
+    cut = head.index(b"<sheetData>")
+    return head[:cut] + b"<!--" + b"0" * size + b"-->" + head[cut:]
+
+
+def test_a_zip_lying_about_its_sizes_is_refused_by_the_bytes_it_really_holds(branch):
+    data = lying_sizes(padded_sheet(60 * 1024 * 1024), 2_000)
+    assert len(data) < 200_000
+    assert_refused(branch, data, "50 MB")
+
+
+def test_a_part_unpacking_to_other_than_its_announced_size_is_refused(branch):
+    assert_refused(branch, lying_sizes(padded_sheet(100_000), 2_000), NOT_A_SPREADSHEET)
