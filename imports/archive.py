@@ -4,7 +4,9 @@ reads them.
 python-calamine (Rust) and openpyxl trust what a file says about itself; here nothing
 is trusted. Every part is unpacked once, in bounded chunks, counting the bytes it really
 holds: the sizes a zip directory announces can lie (a 1 MB file announcing small parts
-unpacked to 2 GB inside calamine).
+unpacked to 2 GB inside calamine). A part that declares a DTD (``<!DOCTYPE``) is refused
+whatever it declares: no workbook needs one, and entities are how XML parsers are
+attacked.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ WORKSHEETS = "xl/worksheets/"
 # A formula element (``<f>``, ``<f t="shared" …>``, ``<x:f>``) in a worksheet part; not
 # ``<formula1>`` of a drop-down, nor ``<filterColumn>``.
 FORMULA_ELEMENT = re.compile(rb"<(?:\w+:)?f[\s>/]")
+# A DTD in any part, in UTF-8 or UTF-16, upper or lower case (``<!`` appears in markup
+# only: a cell's ``<`` is written ``&lt;``).
+DOCTYPES = tuple("<!doctype".encode(codec) for codec in ("ascii", "utf-16-le", "utf-16-be"))
+OVERLAP = max(len(marker) for marker in DOCTYPES)
 
 
 class FileRefused(Exception):
@@ -98,12 +104,15 @@ class Archive:
         probe = copy.copy(info)
         probe.file_size = self._left + 1
         total = 0
+        tail = b""
         try:
             with self.zip.open(probe) as stream:
                 while chunk := stream.read(min(CHUNK_BYTES, self._left + 1 - total)):
                     total += len(chunk)
                     if total > self._left:
                         raise FileRefused(unpacks_too_large())
+                    _refuse_doctype(tail + chunk)
+                    tail = chunk[-OVERLAP:]
                     yield chunk
         except (FileRefused, MemoryError):
             raise
@@ -117,3 +126,9 @@ class Archive:
         if total != info.file_size:
             raise FileRefused(not_a_spreadsheet())
         self._left -= total
+
+
+def _refuse_doctype(data: bytes) -> None:
+    lowered = data.lower()
+    if any(marker in lowered for marker in DOCTYPES):
+        raise FileRefused(not_a_spreadsheet())

@@ -3,10 +3,10 @@
 What a file is comes from its bytes, never its name: an XLSX is a zip holding
 ``xl/workbook.xml``; an OLE2 compound file is an encrypted workbook (or an old
 .xls); anything else must decode as text to be a CSV. A workbook's parts are unpacked
-and counted first (``imports.archive``), then it is read by
+and counted first, and one declaring a DTD is refused (``imports.archive``); then it is read by
 python-calamine (Rust; about twenty times faster than openpyxl on 5,000 rows), values
 only; a formula is refused, never evaluated, and openpyxl (read-only) names its cell.
-Nothing here touches the database.
+Whatever a parser fails on is "not a spreadsheet". Nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -78,29 +78,34 @@ def too_large():
 
 def _read_xlsx(data: bytes) -> Upload:
     archive = Archive(data)
-    formulas = archive.check()  # before any parser: the parts' real sizes
+    formulas = archive.check()  # before any parser: the parts' real sizes, no DTD
     try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception:  # calamine raises several kinds (zip, XML, …) for a damaged file
+        with CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
+            return _read_workbook(workbook, data, formulas)
+    except (FileRefused, MemoryError):
+        raise
+    except Exception:  # calamine and openpyxl raise many kinds (zip, XML, …) for a damaged file
         raise FileRefused(not_a_spreadsheet()) from None
-    with workbook:
-        names = {name.strip(): name for name in workbook.sheet_names}
-        if not names:
-            raise FileRefused(not_a_spreadsheet())
-        wanted = {
-            chinese(PROJECT_SHEET): (
-                names.get(chinese(PROJECT_SHEET)) or workbook.sheet_names[0],
-                MAX_ROWS,
-            )
-        }
-        if (lecturer_name := names.get(chinese(LECTURER_SHEET))) is not None:
-            wanted[chinese(LECTURER_SHEET)] = (lecturer_name, MAX_LECTURER_ROWS)
-        if formulas:
-            _refuse_formulas(data, {name: title for title, (name, _) in wanted.items()})
-        tables = {
-            title: _read_sheet(workbook.get_sheet_by_name(name), title, limit)
-            for title, (name, limit) in wanted.items()
-        }
+
+
+def _read_workbook(workbook, data: bytes, formulas: bool) -> Upload:
+    names = {name.strip(): name for name in workbook.sheet_names}
+    if not names:
+        raise FileRefused(not_a_spreadsheet())
+    wanted = {
+        chinese(PROJECT_SHEET): (
+            names.get(chinese(PROJECT_SHEET)) or workbook.sheet_names[0],
+            MAX_ROWS,
+        )
+    }
+    if (lecturer_name := names.get(chinese(LECTURER_SHEET))) is not None:
+        wanted[chinese(LECTURER_SHEET)] = (lecturer_name, MAX_LECTURER_ROWS)
+    if formulas:
+        _refuse_formulas(data, {name: title for title, (name, _) in wanted.items()})
+    tables = {
+        title: _read_sheet(workbook.get_sheet_by_name(name), title, limit)
+        for title, (name, limit) in wanted.items()
+    }
     return Upload(tables[chinese(PROJECT_SHEET)], tables.get(chinese(LECTURER_SHEET)))
 
 

@@ -5,6 +5,7 @@ are built here with zipfile (never committed as binaries)."""
 from __future__ import annotations
 
 import io
+import os
 import re
 import struct
 import zipfile
@@ -146,3 +147,52 @@ def test_a_zip_lying_about_its_sizes_is_refused_by_the_bytes_it_really_holds(bra
 
 def test_a_part_unpacking_to_other_than_its_announced_size_is_refused(branch):
     assert_refused(branch, lying_sizes(padded_sheet(100_000), 2_000), NOT_A_SPREADSHEET)
+
+
+@pytest.mark.parametrize(
+    "part", ["xl/workbook.xml", "xl/worksheets/sheet1.xml", "[Content_Types].xml"]
+)
+def test_a_part_declaring_a_dtd_is_refused(branch, part):
+    parts = workbook_parts(worksheet(HEADER_ROW), doctype_in=part)
+    assert "<!DOCTYPE" in parts[part]
+    assert_refused(branch, zipped(parts), NOT_A_SPREADSHEET)
+
+
+def test_a_dtd_in_utf16_is_refused(branch):
+    text = worksheet(HEADER_ROW).replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    text = text.replace("?>", '?><!DOCTYPE worksheet [<!ENTITY a "b">]>', 1)
+    assert_refused(branch, zipped(workbook_parts(text.encode("utf-16"))), NOT_A_SPREADSHEET)
+
+
+def damaged_part() -> bytes:
+    """A real workbook whose sheet's compressed bytes are altered: its check sum fails."""
+    data = bytearray(zipped(workbook_parts(worksheet(HEADER_ROW + "<row r='2'/>" * 50))))
+    name = b"xl/worksheets/sheet1.xml"
+    start = data.index(name) + len(name)
+    for offset in range(start + 20, start + 40):
+        data[offset] ^= 0x55
+    return bytes(data)
+
+
+DAMAGED = {
+    "truncated": lambda: zipped(workbook_parts(worksheet(HEADER_ROW)))[:-200],
+    "altered bytes": damaged_part,
+    "random after the magic": lambda: b"PK\x03\x04" + os.urandom(4000),
+    "unsupported compression": lambda: _method(zipped(workbook_parts(worksheet(""))), 99),
+}
+
+
+def _method(data: bytes, method: int) -> bytes:
+    """Every part marked with compression ``method`` (one no reader supports)."""
+    out = bytearray(data)
+    for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        at = out.find(signature)
+        while at != -1:
+            struct.pack_into("<H", out, at + offset, method)
+            at = out.find(signature, at + 4)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("kind", list(DAMAGED))
+def test_a_damaged_zip_is_not_a_spreadsheet(branch, kind):
+    assert_refused(branch, DAMAGED[kind](), NOT_A_SPREADSHEET)
