@@ -45,3 +45,6 @@ loglevel = "info"
 # The access log line: client (as the proxy reports it), request, status, bytes, seconds.
 access_log_format = '%({x-forwarded-for}i)s "%(r)s" %(s)s %(b)s %(L)s'
 proc_name = "cme-web"
+# gunicorn's control socket (gunicornc) defaults to one path per user: the instances of a
+# machine would take it from one another. systemctl reload / restart manage an instance.
+control_socket_disable = True
