@@ -56,6 +56,14 @@ reset-demo: install
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The production shape (deploy/) under load and faults (tests/cluster, never part of
+# `make test`): its own PostgreSQL, Redis and HAProxy, two web instances and two job workers
+# on free 127.0.0.1 ports, 64 users for two minutes; needs haproxy, redis-server, openssl
+# and PostgreSQL's server binaries (Debian packages). About four minutes.
+.PHONY: test-cluster
+test-cluster: install-dev translations
+	CME_CLUSTER=1 $(BIN)/python -m pytest -n 0 -p no:cacheprovider tests/cluster $(CLUSTER_ARGS)
+
 # Style, then the layers (import-linter contracts in pyproject.toml): a wrong-way
 # import fails here.
 lint: $(VENV)/.dev-installed
