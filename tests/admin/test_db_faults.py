@@ -238,9 +238,7 @@ def test_a_commit_that_fails_in_the_request_is_the_chinese_503(
     assert session.get(Project, draft.id).state.value == "draft"
 
 
-def test_a_database_failure_after_the_view_is_the_chinese_503(
-    app, login_as, browser, monkeypatch
-):
+def test_a_database_failure_after_the_view_is_the_chinese_503(app, login_as, browser, monkeypatch):
     """A write after the view (an ``after_request`` hook that commits) whose connection is
     gone: the outage page, not the 500 of an unexpected error."""
     # As in production: the tests' app would re-raise instead of calling the 500 handler.
