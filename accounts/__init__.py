@@ -33,6 +33,7 @@ USERNAME_TAKEN = _l("This username is already taken.")
 PASSWORDS_DIFFER = _l("The two passwords do not match.")
 BAD_EMAIL = _l("Enter a valid e-mail address, e.g. name@example.com.")
 UNIT_NAME_TAKEN = _l("Another unit under the same parent unit already has this name.")
+DISPLAY_NAME_LABEL = _l("Full name")
 
 
 class AccountRefused(ValueError):
@@ -129,7 +130,11 @@ def contact_errors(values: Mapping[str, Any]) -> dict[str, Any]:
     errors = {}
     if not (values.get("display_name") or "").strip():
         errors["display_name"] = rules.REQUIRED
+    if message := rules.control_characters(values.get("display_name"), DISPLAY_NAME_LABEL):
+        errors["display_name"] = message
     if values.get("phone") and (message := rules.phone(values["phone"])):
+        errors["phone"] = message
+    if message := rules.control_characters(values.get("phone"), rules.UNIT_LABELS["phone"]):
         errors["phone"] = message
     if message := email_error(values.get("email")):
         errors["email"] = message

@@ -6,6 +6,7 @@ Each rule takes a cleaned value and returns ``None`` or a translatable message;
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -28,6 +29,17 @@ MAX_REASON = 500
 # may never take this form: a number the committee's counter will reach must not be
 # held by a project the committee cannot see, or every later publish would collide.
 COMMITTEE_SERIES = re.compile(r"\s*\d{4}\s*-\s*XH\s*-\s*\d+\s*", re.IGNORECASE)
+# Dashes that look like the ASCII hyphen and that NFKC keeps (en dash, minus sign, …).
+MINUS_SIGN = "\u2212"
+
+# Control characters (Unicode category Cc: U+0000-U+001F and U+007F-U+009F). A
+# single-line text holds none: a CR/LF in a unit's or project's name would start a
+# new line, e.g. a fake "请点击…重新登录" line, in the mails that carry it. A
+# multi-line text (备注, a reason) keeps line feeds and tabs, and the carriage
+# return of the CRLF line break browsers send from a text area.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+MULTI_LINE_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+MULTI_LINE_FIELDS = frozenset({"remarks"})
 
 # Every field a project's owner fills in, in the order of the form (docs/domain.md#projects).
 PROJECT_FIELDS = (
@@ -63,6 +75,15 @@ OPTIONAL_PROJECT_FIELDS = {
 }
 PROJECT_REQUIRED = tuple(f for f in PROJECT_FIELDS if f not in OPTIONAL_PROJECT_FIELDS)
 REQUIRED = _l("This field is required.")
+# The names of a unit's fields in the messages that name them (the unit form's labels).
+UNIT_LABELS = {
+    "name": _l("Unit name"),
+    "address": _l("Address"),
+    "manager": _l("Person in charge"),
+    "phone": _l("Telephone"),
+    "postal_code": _l("Postal code"),
+}
+REASON_LABEL = _l("Reason")
 
 
 def postal_code(value: str) -> Any:
@@ -113,13 +134,72 @@ def hours(value: float, *, required: bool) -> Any:
     return None
 
 
+def _canonical_character(ch: str) -> str:
+    """A character of a project number in its canonical form: NFKC (full-width
+    ``２`` → ``2``, ``－`` → ``-``), and every dash (``–``, ``—``, ``−``) the hyphen."""
+    if ch == MINUS_SIGN or unicodedata.category(ch) == "Pd":
+        return "-"
+    return unicodedata.normalize("NFKC", ch)
+
+
+def _look_alike(ch: str) -> bool:
+    """A character that stands for an ASCII letter, digit or hyphen without being one."""
+    canonical = _canonical_character(ch)
+    return not ch.isascii() and canonical.isascii() and (canonical.isalnum() or canonical == "-")
+
+
 def issuer_number(value: str) -> Any:
-    if COMMITTEE_SERIES.fullmatch(value or ""):
+    """An issuer's own 项目编号: never in the committee's series, however it is
+    written (``2026－XH－00004`` with full-width dashes is ``2026-XH-00004``), and its
+    letters, digits and hyphens in ASCII: two numbers that look the same are the same
+    number to people, but not to the uniqueness check."""
+    value = value or ""
+    canonical = "".join(_canonical_character(ch) for ch in value)
+    if COMMITTEE_SERIES.fullmatch(canonical):
         return _l(
             "Numbers of the form year-XH-sequence are given by the committee when it"
             " publishes; enter the number your project was approved under."
         )
+    if any(_look_alike(ch) for ch in value):
+        return _l(
+            "Type the digits, letters and hyphens of the project number as half-width"
+            " (English) characters, e.g. 2026-001, not full-width ones."
+        )
     return None
+
+
+def control_characters(value: Any, label: Any, *, multi_line: bool = False) -> Any:
+    """The message for a text holding control characters its kind of field may not
+    (see ``CONTROL``), naming the field by ``label``; or None."""
+    if not isinstance(value, str):
+        return None
+    if multi_line:
+        if MULTI_LINE_CONTROL.search(value.replace("\r\n", "\n")):
+            return _l(
+                "%(field)s contains invisible control characters (other than line breaks"
+                " and tabs). Clear the field and type it again, rather than pasting it"
+                " from another program.",
+                field=label,
+            )
+        return None
+    if CONTROL.search(value):
+        return _l(
+            "%(field)s must be one line of text without line breaks, tabs or other"
+            " invisible control characters. Clear the field and type it again, rather"
+            " than pasting it from another program.",
+            field=label,
+        )
+    return None
+
+
+def _controls(values: Mapping[str, Any], labels: Mapping[str, Any]) -> dict[str, Any]:
+    """Every text field of a record holding control characters, with its message."""
+    errors = {}
+    for name, value in values.items():
+        multi_line = name in MULTI_LINE_FIELDS
+        if msg := control_characters(value, labels.get(name, name), multi_line=multi_line):
+            errors[name] = msg
+    return errors
 
 
 def too_long(value: Any, limit: int) -> Any:
@@ -130,8 +210,9 @@ def too_long(value: Any, limit: int) -> Any:
 
 
 def reason_error(reason: str | None) -> Any:
-    """A send-back or withdrawal reason longer than ``MAX_REASON``."""
-    return too_long(reason, MAX_REASON)
+    """A send-back or withdrawal reason longer than ``MAX_REASON``, or holding
+    control characters other than line breaks and tabs (it is quoted in mails)."""
+    return too_long(reason, MAX_REASON) or control_characters(reason, REASON_LABEL, multi_line=True)
 
 
 def _column_lengths(model, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -164,7 +245,7 @@ def validate_unit(values: Mapping[str, Any]) -> dict[str, Any]:
         errors["phone"] = msg
     from models.unit import Unit
 
-    return _column_lengths(Unit, values) | errors
+    return _column_lengths(Unit, values) | errors | _controls(values, UNIT_LABELS)
 
 
 def validate_project(
@@ -201,14 +282,16 @@ def validate_project(
     if msg := too_long(values.get("remarks"), MAX_REMARKS):
         errors["remarks"] = msg
     from models.project import Project
+    from models.vocabulary import PROJECT_LABELS
 
-    return _column_lengths(Project, values) | errors
+    return _column_lengths(Project, values) | errors | _controls(values, PROJECT_LABELS)
 
 
 def validate_lecturer(values: Mapping[str, Any]) -> dict[str, Any]:
     from models.project import Lecturer
+    from models.vocabulary import LECTURER_LABELS
 
     errors = _missing(values, ("name", "topic"))
     if values.get("hours") is not None and (msg := hours(values["hours"], required=False)):
         errors["hours"] = msg
-    return _column_lengths(Lecturer, values) | errors
+    return _column_lengths(Lecturer, values) | errors | _controls(values, LECTURER_LABELS)
