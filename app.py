@@ -198,7 +198,11 @@ def configure_headers(app: Flask) -> None:
 def configure_views(app: Flask) -> None:
     import notifications
     from admin_views import init_admin
+    from admin_views.base import IdConverter
     from public import init_public
+
+    # ``<id:…>``: every row id in a path, bounded like the query's (before any route).
+    app.url_map.converters["id"] = IdConverter
 
     # Messages and mail when projects move (connected to the engine's signal on import).
     notifications.init_app(app)

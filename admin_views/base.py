@@ -25,6 +25,8 @@ from flask_babel import format_datetime, gettext
 from flask_babel import lazy_gettext as _l
 from flask_security import current_user
 from sqlalchemy import ColumnElement, func
+from werkzeug.routing import BaseConverter
+from werkzeug.routing import ValidationError as NoRoute
 from wtforms import SelectField
 from wtforms.validators import ValidationError
 
@@ -114,6 +116,25 @@ def parse_id(value) -> int | None:
     """A row id from the browser (1 to ``ID_MAX``), or None."""
     number = whole_number(value)
     return number if number else None
+
+
+class IdConverter(BaseConverter):
+    """``<id:name>`` in a route: a row id in the path, read like ``parse_id`` reads one
+    from a query (ASCII digits, 1 to ``ID_MAX``). Anything else matches no route, so it
+    is not found (404): werkzeug's ``<int:…>`` takes any size, which the database
+    refuses with a 500, and other scripts' digits (``١٢٣`` is 123). Registered once,
+    on the app, for the panel's and the public routes (``app.configure_views``)."""
+
+    regex = r"[0-9]{1,20}"
+
+    def to_python(self, value: str) -> int:
+        key = parse_id(value)
+        if key is None:
+            raise NoRoute()
+        return key
+
+    def to_url(self, value) -> str:
+        return str(int(value))
 
 
 def row_ids(values: Iterable) -> list[int]:

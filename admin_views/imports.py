@@ -98,7 +98,7 @@ class ImportView(BaseView):
         except imports.BatchNotFound:
             abort(404)
 
-    @expose("/batch/<batch_id>/")
+    @expose("/batch/<id:batch_id>/")
     def batch(self, batch_id):
         batch = self._batch(batch_id)
         try:
@@ -116,7 +116,7 @@ class ImportView(BaseView):
             shown_errors=SHOWN_ERRORS,
         )
 
-    @expose("/batch/<batch_id>/confirm/", methods=("POST",))
+    @expose("/batch/<id:batch_id>/confirm/", methods=("POST",))
     def confirm(self, batch_id):
         self._batch(batch_id)
         try:

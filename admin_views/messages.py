@@ -80,7 +80,7 @@ class MessagesView(BaseView):
             has_email=bool(user.email),
         )
 
-    @expose("/<int:id>/open")
+    @expose("/<id:id>/open")
     def open_message(self, id: int):
         """Opening a message reads it and shows its projects' list."""
         message = inbox.find(db.session, account(), id) or abort(404)

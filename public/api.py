@@ -55,7 +55,7 @@ def projects() -> Response:
     return conditional(jsonify(body), last_modified=catalog.changed_at(session))
 
 
-@bp.get("/projects/<int:project_id>")
+@bp.get("/projects/<id:project_id>")
 def project(project_id: int) -> Response:
     """One published project; 404 for anything else, as if it never existed."""
     found = search.get_published(db.session, project_id)

@@ -88,7 +88,7 @@ def index():
     return _search_page(params, result)
 
 
-@bp.get("/projects/<int:project_id>")
+@bp.get("/projects/<id:project_id>")
 def project(project_id: int) -> Response:
     """One published project, at a permalink that never changes; 404 for anything else."""
     found = search.get_published(db.session, project_id)
