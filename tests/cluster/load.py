@@ -113,9 +113,12 @@ class Stats:
     latencies: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     proxy_errors: list[tuple[float, str, int]] = field(default_factory=list)
+    # (monotonic end, class, seconds) of every answer: bench/cluster.py measures a window.
+    answers: list[tuple[float, str, float]] = field(default_factory=list)
 
     def record(self, kind: str, seconds: float, what: str, status: int) -> None:
         with self.lock:
+            self.answers.append((time.monotonic(), kind, seconds))
             self.counts[kind] += 1
             if kind == "ok":
                 self.latencies.append(seconds)
@@ -173,6 +176,7 @@ class VirtualUser(threading.Thread):
         self.discipline: str | None = None
         self.signed_in = False
         self.error: BaseException | None = None
+        self.delay = 0.0  # seconds before the first step (the users arrive over a ramp)
 
     # -- HTTP with classification ------------------------------------------------------
     def request(self, method: str, path: str, what: str, **kwargs) -> requests.Response:
@@ -213,6 +217,7 @@ class VirtualUser(threading.Thread):
 
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> None:
+        time.sleep(self.delay)
         try:
             while time.monotonic() < self.deadline:
                 try:
@@ -467,7 +472,8 @@ def fill_template(template: bytes, names: list[str]) -> bytes:
 
 
 def run_users(base: str, verify: str, users: int, seconds: float, *, think: float = 0.0,
-              stats: Stats | None = None, ledger: Ledger | None = None):  # fmt: skip
+              stats: Stats | None = None, ledger: Ledger | None = None,
+              ramp: float = 0.1):  # fmt: skip
     """Start ``users`` virtual users for ``seconds``; returns (threads, stats, ledger)
     without waiting (``join_users`` waits)."""
     stats, ledger = stats or Stats(), ledger or Ledger()
@@ -485,7 +491,10 @@ def run_users(base: str, verify: str, users: int, seconds: float, *, think: floa
         )
         for n in range(users)
     ]
-    for thread in threads:
+    # People do not all sign in in the same second: the users arrive over the first tenth
+    # of the run (a login is a CPU-second of password hashing under load).
+    for n, thread in enumerate(threads):
+        thread.delay = n * (seconds * ramp / users)
         thread.start()
     return threads, stats, ledger
 
