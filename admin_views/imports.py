@@ -8,7 +8,7 @@ unit: another unit's batch id answers 404 as if it did not exist.
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -17,6 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 import exports
 import imports
 import permissions
+import settings
 import workflow
 from admin_views import db_errors
 from admin_views.base import account
@@ -76,7 +77,7 @@ class ImportView(BaseView):
             return self._refused(_l("Choose a file to upload."))
         data = upload.stream.read(imports.MAX_UPLOAD_BYTES + 1)
         try:
-            preview = imports.preview(db.session, account(), upload.filename, data)
+            preview = imports.preview(db.session, account(), upload.filename, data, reader_limits())
             db.session.commit()
         except imports.FileRefused as refused:
             db.session.rollback()
@@ -145,6 +146,19 @@ class ImportView(BaseView):
             "success",
         )
         return redirect(url_for("projects.index_view"))
+
+
+def reader_limits() -> imports.Limits:
+    """The child process that reads an upload: its address space in MB and its seconds
+    (IMPORT_READ_MEMORY_MB, IMPORT_READ_SECONDS; docs/security.md)."""
+    return imports.Limits(
+        memory_mb=settings.count_setting(
+            current_app, "IMPORT_READ_MEMORY_MB", imports.isolation.DEFAULT_MEMORY_MB
+        ),
+        seconds=settings.count_setting(
+            current_app, "IMPORT_READ_SECONDS", imports.isolation.DEFAULT_SECONDS
+        ),
+    )
 
 
 def register(admin) -> None:

@@ -7,7 +7,8 @@ Layer: above ``workflow`` (every project is created or edited through it), besid
 API::
 
     imports.template.build(account, discipline_names)     # the XLSX template's bytes
-    preview = imports.preview(session, account, filename, data)   # FileRefused
+    preview = imports.preview(session, account, filename, data, limits)   # FileRefused
+    # (read in a child process: imports.Limits(memory_mb, seconds), see imports.isolation)
     preview.plan.added, preview.plan.updated
     preview.plan.errors        # [RowError(sheet, row, column, value, reason)]
     imports.confirm(session, account, batch_id)   # ImportRefused, BatchNotFound
@@ -15,6 +16,7 @@ API::
 """
 
 from imports import rows, template
+from imports.isolation import Limits
 from imports.models import BatchStatus, ImportBatch, ImportKey
 from imports.reader import MAX_ROWS, MAX_UPLOAD_BYTES, FileRefused
 from imports.rows import Plan, ProjectRow, RowError, check
@@ -37,6 +39,7 @@ __all__ = [
     "ImportBatch",
     "ImportKey",
     "ImportRefused",
+    "Limits",
     "Plan",
     "Preview",
     "ProjectRow",

@@ -1,39 +1,59 @@
-"""An uploaded workbook as a zip archive, its parts unpacked and counted before any parser
-reads them.
+"""An uploaded workbook as a zip archive, its parts checked before any parser reads them.
 
 python-calamine (Rust) and openpyxl trust what a file says about itself; here nothing
 is trusted. Every part is unpacked once, in bounded chunks, counting the bytes it really
-holds: the sizes a zip directory announces can lie (a 1 MB file announcing small parts
-unpacked to 2 GB inside calamine). A part that declares a DTD (``<!DOCTYPE``) is refused
-whatever it declares: no workbook needs one, and entities are how XML parsers are
-attacked.
+holds (the sizes a zip directory announces can lie: a 1 MB file announcing small parts
+unpacked to 2 GB inside calamine); a part that declares a DTD (``<!DOCTYPE``) is refused
+whatever it declares; and the sheets the import reads are bounded before they are
+loaded: calamine allocates every cell of a sheet's extent at once, so one cell at XFD1048576
+asks for 512 GiB and the Rust allocator aborts the whole process.
 """
 
 from __future__ import annotations
 
 import copy
 import io
+import posixpath
 import re
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
+from xml.parsers import expat
 
 from flask_babel import lazy_gettext as _l
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
 # The bytes all parts of a workbook may unpack to, counted as they are unpacked: a 10 MB
 # file of compressed zeros can unpack to gigabytes.
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
 # Unpacked this many bytes at a time.
 CHUNK_BYTES = 1024 * 1024
+# A sheet may reach this many rows beyond its row limit (headers, the example row and
+# blank rows between the data), and this many columns (the template has about 25).
+ROW_MARGIN = 1_000
+MAX_COLUMNS = 200
 MACRO_PARTS = ("xl/vbaProject.bin",)
 WORKBOOK_PART = "xl/workbook.xml"
+WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 WORKSHEETS = "xl/worksheets/"
-# A formula element (``<f>``, ``<f t="shared" …>``, ``<x:f>``) in a worksheet part; not
-# ``<formula1>`` of a drop-down, nor ``<filterColumn>``.
-FORMULA_ELEMENT = re.compile(rb"<(?:\w+:)?f[\s>/]")
 # A DTD in any part, in UTF-8 or UTF-16, upper or lower case (``<!`` appears in markup
 # only: a cell's ``<`` is written ``&lt;``).
 DOCTYPES = tuple("<!doctype".encode(codec) for codec in ("ascii", "utf-16-le", "utf-16-be"))
 OVERLAP = max(len(marker) for marker in DOCTYPES)
+RELATIONSHIPS_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+# What a sheet part is scanned for, in one pass: cells (``<c r="B7">``), rows (``<row
+# r="7">``), the sheet's declared extent (``<dimension ref="A1:V5001">``) and formulas
+# (``<f>``, with or without a namespace prefix; not ``<formula1>`` of a drop-down, nor
+# ``<filterColumn>``). The form Excel, WPS, LibreOffice and openpyxl write; a cell or row
+# without that plain reference is read again with an XML parser (``_exact_extent``).
+SHEET_MARKUP = re.compile(
+    rb"<(?:[\w.-]+:)?(?:"
+    rb'(c)[\s/>](?:r="([A-Z]{1,3})([0-9]{1,7})")?'
+    rb'|(row)[\s/>](?:r="([0-9]{1,7})")?'
+    rb'|dimension[\s/>](?:ref="([^"]{0,40})")?'
+    rb"|(f)[\s/>])"
+)
+CELL_REFERENCE = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
 
 
 class FileRefused(Exception):
@@ -58,9 +78,25 @@ def unpacks_too_large():
     )
 
 
+@dataclass(frozen=True)
+class Bound:
+    """How far a sheet read by the import may reach; ``title`` names it to the user."""
+
+    title: str
+    rows: int
+    columns: int = MAX_COLUMNS
+
+
+@dataclass
+class Extent:
+    rows: int = 0
+    columns: int = 0
+    formula: bool = False
+
+
 class Archive:
     """The zip, refused unless it is a workbook without macros whose parts unpack to a
-    bounded size."""
+    bounded size; ``sheets`` lists its sheets as (name, part) in the workbook's order."""
 
     def __init__(self, data: bytes) -> None:
         try:
@@ -83,18 +119,31 @@ class Archive:
         if sum(entry.file_size for entry in entries) > MAX_UNCOMPRESSED_BYTES:
             raise FileRefused(unpacks_too_large())
         self._left = MAX_UNCOMPRESSED_BYTES
+        self._read = {WORKBOOK_PART: self.read(WORKBOOK_PART)}
+        if WORKBOOK_RELS in names:
+            self._read[WORKBOOK_RELS] = self.read(WORKBOOK_RELS)
+        self.sheets = _sheets(self._read[WORKBOOK_PART], self._read.get(WORKBOOK_RELS, b""))
 
-    def check(self) -> bool:
-        """Unpack every part, counting its real bytes; True when some worksheet part
-        holds a formula."""
+    def read(self, name: str) -> bytes:
+        return b"".join(self._chunks(self.zip.getinfo(name)))
+
+    def check(self, bounds: dict[str, Bound]) -> bool:
+        """Unpack every part not read yet, counting its real bytes and refusing a DTD; a
+        sheet part of ``bounds`` (part → its bound) is refused when it reaches too far.
+        True when some worksheet part holds a formula."""
         formula = False
         for info in self.zip.infolist():
-            if not info.filename.startswith(WORKSHEETS):
+            if info.filename in self._read:
+                continue
+            bound = bounds.get(info.filename)
+            if bound is None and not info.filename.startswith(WORKSHEETS):
                 for _ in self._chunks(info):
                     pass
                 continue
-            part = b"".join(self._chunks(info))
-            formula = formula or FORMULA_ELEMENT.search(part) is not None
+            extent = sheet_extent(b"".join(self._chunks(info)))
+            formula = formula or extent.formula
+            if bound is not None:
+                _refuse_beyond(extent, bound)
         return formula
 
     def _chunks(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
@@ -132,3 +181,156 @@ def _refuse_doctype(data: bytes) -> None:
     lowered = data.lower()
     if any(marker in lowered for marker in DOCTYPES):
         raise FileRefused(not_a_spreadsheet())
+
+
+def _parser(start) -> expat.XMLParserType:
+    """An expat parser calling ``start(local name, attributes)``; a DTD is refused."""
+
+    def refuse(*_args):
+        raise FileRefused(not_a_spreadsheet())
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.StartElementHandler = start
+    return parser
+
+
+def _parse(data: bytes, start) -> None:
+    try:
+        _parser(start).Parse(data, True)
+    except expat.ExpatError:
+        raise FileRefused(not_a_spreadsheet()) from None
+
+
+def _sheets(workbook: bytes, rels: bytes) -> list[tuple[str, str]]:
+    """(name, part) of each sheet, in the workbook's order; the part as calamine and
+    openpyxl find it, through the workbook's relationships."""
+    sheets: list[tuple[str, str]] = []
+    targets: dict[str, str] = {}
+
+    def sheet(name, attributes):
+        if name.endswith(" sheet") or name == "sheet":
+            sheets.append(
+                (attributes.get("name", ""), attributes.get(f"{RELATIONSHIPS_NS} id", ""))
+            )
+
+    def relationship(name, attributes):
+        if name.endswith(" Relationship") or name == "Relationship":
+            targets[attributes.get("Id", "")] = attributes.get("Target", "")
+
+    _parse(workbook, sheet)
+    _parse(rels, relationship)
+    return [(name, _part(targets.get(key, ""))) for name, key in sheets]
+
+
+def _part(target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join("xl", target)) if target else ""
+
+
+def sheet_extent(data: bytes) -> Extent:
+    """The last row and column a sheet part reaches (its cells, its rows, its declared
+    dimension) and whether it holds a formula, from one regular-expression pass over
+    Excel's plain form; anything else is read with the XML parser."""
+    if b"\x00" in data:  # UTF-16 or worse: not the plain form
+        return _exact_extent(data)
+    found = SHEET_MARKUP.findall(data)
+    if not found:
+        return Extent()
+    cells, columns, cell_rows, rows, row_numbers, dimensions, formulas = zip(*found, strict=True)
+    every = len(found)
+    plain = (
+        every - cells.count(b"") == every - columns.count(b"")
+        and every - rows.count(b"") == every - row_numbers.count(b"")
+        and not any(b"&" in dimension for dimension in dimensions)
+    )
+    if not plain:
+        return _exact_extent(data)
+    extent = Extent(formula=b"f" in formulas)
+    numbers = (set(cell_rows) | set(row_numbers)) - {b""}
+    extent.rows = max(map(int, numbers), default=0)
+    letters = set(columns) - {b""}
+    if letters:
+        extent.columns = column_index_from_string(max(letters, key=lambda c: (len(c), c)).decode())
+    for dimension in set(dimensions) - {b""}:
+        _widen(extent, dimension.decode("ascii", "replace"))
+    return extent
+
+
+def _widen(extent: Extent, reference: str) -> None:
+    """Take in a dimension such as ``A1:XFD1048576`` (one that cannot be read is left out,
+    as calamine leaves it)."""
+    for match in CELL_REFERENCE.finditer(reference):
+        column, row = match.groups()
+        try:
+            extent.columns = max(extent.columns, column_index_from_string(column.upper()))
+        except ValueError:
+            continue
+        extent.rows = max(extent.rows, int(row))
+
+
+def _exact_extent(data: bytes) -> Extent:
+    """The extent as an XML parser reads it: references with entities or in another
+    encoding, cells and rows without a reference (placed after the previous one)."""
+    extent = Extent()
+    position = {"row": 0, "column": 0}
+
+    def start(name, attributes):
+        local = name.rpartition(" ")[2].rpartition(":")[2]
+        if local == "row":
+            position["row"] = _number(attributes.get("r"), position["row"] + 1)
+            position["column"] = 0
+        elif local == "c":
+            reference = attributes.get("r")
+            match = CELL_REFERENCE.fullmatch(reference or "")
+            if reference is not None and match is None:
+                raise FileRefused(not_a_spreadsheet())
+            if match:
+                position["column"] = column_index_from_string(match.group(1).upper())
+                position["row"] = int(match.group(2))
+            else:
+                position["column"] += 1
+        elif local == "dimension":
+            _widen(extent, attributes.get("ref", ""))
+        elif local == "f":
+            extent.formula = True
+        extent.rows = max(extent.rows, position["row"])
+        extent.columns = max(extent.columns, position["column"])
+
+    _parse(data, start)
+    return extent
+
+
+def _number(text, default: int) -> int:
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit()) or len(text) > 7:
+        raise FileRefused(not_a_spreadsheet())
+    return int(text)
+
+
+def _refuse_beyond(extent: Extent, bound: Bound) -> None:
+    if extent.columns > bound.columns:
+        raise FileRefused(
+            _l(
+                "Sheet %(sheet)s has cells as far right as column %(column)s; a sheet may"
+                " use at most %(count)s columns: delete the columns to the right of your"
+                " data (even those that look empty) and upload the file again.",
+                sheet=bound.title,
+                column=get_column_letter(min(extent.columns, 18_278)),
+                count=bound.columns,
+            )
+        )
+    if extent.rows > bound.rows:
+        raise FileRefused(
+            _l(
+                "Sheet %(sheet)s has cells as far down as row %(row)s; a sheet may use at"
+                " most %(count)s rows: delete the rows below your data (even those that"
+                " look empty), or split the file into several files, and upload it again.",
+                sheet=bound.title,
+                row=extent.rows,
+                count=bound.rows,
+            )
+        )

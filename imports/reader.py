@@ -2,11 +2,13 @@
 
 What a file is comes from its bytes, never its name: an XLSX is a zip holding
 ``xl/workbook.xml``; an OLE2 compound file is an encrypted workbook (or an old
-.xls); anything else must decode as text to be a CSV. A workbook's parts are unpacked
-and counted first, and one declaring a DTD is refused (``imports.archive``); then it is read by
-python-calamine (Rust; about twenty times faster than openpyxl on 5,000 rows), values
-only; a formula is refused, never evaluated, and openpyxl (read-only) names its cell.
-Whatever a parser fails on is "not a spreadsheet". Nothing here touches the database.
+.xls); anything else must decode as text to be a CSV. A workbook's parts are checked
+first (``imports.archive``: real unpacked size, no DTD, each sheet read within bounds),
+then read by python-calamine (Rust; about twenty times faster than openpyxl on 5,000
+rows), values only; a formula is refused, never evaluated, and openpyxl (read-only) names
+its cell. Whatever a parser fails on is "not a spreadsheet". Nothing here touches the
+database, nor needs a request: the panel runs ``read`` in a child process
+(``imports.isolation``), so the texts that depend on the language come in ``Titles``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.cell import get_column_letter
 from python_calamine import CalamineWorkbook
 
-from imports.archive import Archive, FileRefused, not_a_spreadsheet
+from imports.archive import ROW_MARGIN, Archive, Bound, FileRefused, not_a_spreadsheet
 from imports.columns import EXAMPLE, LECTURER_SHEET, PROJECT_SHEET, cell_text
 from models.vocabulary import chinese
 
@@ -48,8 +50,24 @@ class Upload:
     lecturers: Table | None
 
 
-def read(filename: str, data: bytes) -> Upload:
+@dataclass(frozen=True)
+class Titles:
+    """The Chinese texts the reader looks for: the two sheets' names and the word in
+    序号 that marks the template's example row."""
+
+    projects: str
+    lecturers: str
+    example: str
+
+
+def titles() -> Titles:
+    """The reader's texts, rendered now (it needs the app's translations)."""
+    return Titles(chinese(PROJECT_SHEET), chinese(LECTURER_SHEET), chinese(EXAMPLE))
+
+
+def read(filename: str, data: bytes, words: Titles | None = None) -> Upload:
     """The file's project sheet (and lecturer sheet, for a workbook)."""
+    words = words or titles()
     if not data.strip():
         raise FileRefused(_l("The file is empty."))
     if len(data) > MAX_UPLOAD_BYTES:
@@ -62,8 +80,8 @@ def read(filename: str, data: bytes) -> Upload:
             )
         )
     if data.startswith(ZIP_MAGIC):
-        return _read_xlsx(data)
-    return Upload(_read_csv(data), None)
+        return _read_xlsx(data, words)
+    return Upload(_read_csv(data, words), None)
 
 
 def too_large():
@@ -76,37 +94,34 @@ def too_large():
 # -- XLSX ---------------------------------------------------------------------
 
 
-def _read_xlsx(data: bytes) -> Upload:
+def _read_xlsx(data: bytes, words: Titles) -> Upload:
     archive = Archive(data)
-    formulas = archive.check()  # before any parser: the parts' real sizes, no DTD
+    if not archive.sheets:
+        raise FileRefused(not_a_spreadsheet())
+    names = {name.strip(): (name, part) for name, part in archive.sheets}
+    wanted = {words.projects: (names.get(words.projects) or archive.sheets[0], MAX_ROWS)}
+    if (lecturers := names.get(words.lecturers)) is not None:
+        wanted[words.lecturers] = (lecturers, MAX_LECTURER_ROWS)
+    parts = set(archive.zip.namelist())
+    bounds = {}
+    for title, ((_name, part), limit) in wanted.items():
+        if part not in parts:  # calamine would look for it elsewhere, unchecked
+            raise FileRefused(not_a_spreadsheet())
+        bounds[part] = Bound(title, limit + ROW_MARGIN)
+    sheets = {name: title for title, ((name, _), _) in wanted.items()}
     try:
+        if archive.check(bounds):
+            _refuse_formulas(data, sheets)
         with CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
-            return _read_workbook(workbook, data, formulas)
-    except (FileRefused, MemoryError):
+            tables = {
+                title: _read_sheet(workbook.get_sheet_by_name(name), title, limit, words)
+                for title, ((name, _), limit) in wanted.items()
+            }
+    except (FileRefused, MemoryError):  # out of memory: the child's limit, not the file's fault
         raise
     except Exception:  # calamine and openpyxl raise many kinds (zip, XML, …) for a damaged file
         raise FileRefused(not_a_spreadsheet()) from None
-
-
-def _read_workbook(workbook, data: bytes, formulas: bool) -> Upload:
-    names = {name.strip(): name for name in workbook.sheet_names}
-    if not names:
-        raise FileRefused(not_a_spreadsheet())
-    wanted = {
-        chinese(PROJECT_SHEET): (
-            names.get(chinese(PROJECT_SHEET)) or workbook.sheet_names[0],
-            MAX_ROWS,
-        )
-    }
-    if (lecturer_name := names.get(chinese(LECTURER_SHEET))) is not None:
-        wanted[chinese(LECTURER_SHEET)] = (lecturer_name, MAX_LECTURER_ROWS)
-    if formulas:
-        _refuse_formulas(data, {name: title for title, (name, _) in wanted.items()})
-    tables = {
-        title: _read_sheet(workbook.get_sheet_by_name(name), title, limit)
-        for title, (name, limit) in wanted.items()
-    }
-    return Upload(tables[chinese(PROJECT_SHEET)], tables.get(chinese(LECTURER_SHEET)))
+    return Upload(tables[words.projects], tables.get(words.lecturers))
 
 
 def _refuse_formulas(data: bytes, sheets: dict[str, str]) -> None:
@@ -133,7 +148,7 @@ def _refuse_formulas(data: bytes, sheets: dict[str, str]) -> None:
         workbook.close()
 
 
-def _read_sheet(sheet, title: str, limit: int) -> Table:
+def _read_sheet(sheet, title: str, limit: int, words: Titles) -> Table:
     """The sheet's rows as texts, numbered as in Excel; a merged header cell is refused."""
     for (first_row, first_col), (_last_row, last_col) in sheet.merged_cell_ranges or ():
         if first_row == 0:
@@ -145,7 +160,6 @@ def _read_sheet(sheet, title: str, limit: int) -> Table:
                     cells=f"{get_column_letter(first_col + 1)}1:{get_column_letter(last_col + 1)}1",
                 )
             )
-    example = chinese(EXAMPLE)
     table = None
     # From A1 (no empty area skipped), so that list positions are Excel's row numbers.
     for row_no, row in enumerate(sheet.to_python(skip_empty_area=False), start=1):
@@ -155,7 +169,7 @@ def _read_sheet(sheet, title: str, limit: int) -> Table:
                 table = Table(title, texts)
             continue
         # The template's example row (序号, its first column, says 示例) is not counted.
-        if any(texts) and texts[0] != example:
+        if any(texts) and texts[0] != words.example:
             _add_row(table, row_no, texts, limit)
     if table is None:
         raise FileRefused(_l("Sheet %(sheet)s is empty.", sheet=title))
@@ -190,7 +204,7 @@ def _decode(data: bytes) -> str:
     raise FileRefused(not_a_spreadsheet())
 
 
-def _read_csv(data: bytes) -> Table:
+def _read_csv(data: bytes, words: Titles) -> Table:
     text = _decode(data)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
@@ -202,7 +216,7 @@ def _read_csv(data: bytes) -> Table:
             texts = [cell.strip() for cell in row]
             if table is None:
                 if any(texts):
-                    table = Table(chinese(PROJECT_SHEET), texts)
+                    table = Table(words.projects, texts)
                 continue
             if any(texts):
                 _add_row(table, row_no, texts)

@@ -18,7 +18,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 import workflow
-from imports import reader
+from imports import isolation
 from imports.models import BatchStatus, ImportBatch, ImportKey
 from imports.rows import Plan, check, chunks, to_payload
 from models import Lecturer, Project, utcnow
@@ -58,9 +58,12 @@ def _ensure_entry(account) -> None:
         raise workflow.NotAllowed(_l("Only an entry unit can add projects."))
 
 
-def preview(session: Session, account, filename: str, data: bytes) -> Preview:
+def preview(
+    session: Session, account, filename: str, data: bytes, limits: isolation.Limits | None = None
+) -> Preview:
     """Read and check ``data``; keep it as the unit's pending batch (flushed, not
-    committed). Raises ``reader.FileRefused`` for a file that cannot be read."""
+    committed). Raises ``FileRefused`` for a file that cannot be read. The file is read
+    in a child process within ``limits`` (``isolation``)."""
     _ensure_entry(account)
     digest = sha256(data)
     batch = session.scalars(
@@ -70,7 +73,7 @@ def preview(session: Session, account, filename: str, data: bytes) -> Preview:
     ).one_or_none()
     if batch is not None and batch.status == BatchStatus.IMPORTED:
         return Preview(batch, check(session, account, batch.payload), batch.imported_at)
-    payload = to_payload(reader.read(filename, data))
+    payload = to_payload(isolation.read(filename, data, limits))
     plan = check(session, account, payload)
     if batch is None:
         batch = ImportBatch(unit_id=account.unit_id, sha256=digest)

@@ -13,11 +13,13 @@ import zlib
 
 import pytest
 
-from imports import ImportBatch
+import imports
+from imports import ImportBatch, isolation
 from models import Project
-from tests.admin.test_import import count, upload
+from tests.admin.test_import import count, download_template, fill, project_row, upload
 
 NOT_A_SPREADSHEET = "这不是可以读取的表格文件"
+UNREADABLE = "文件无法读取"
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 PACKAGE_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 RELS_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -87,6 +89,49 @@ def zipped(parts: dict) -> bytes:
     return out.getvalue()
 
 
+def far_cell() -> bytes:
+    """One cell at A1 and one at XFD1048576: calamine allocates the 512 GiB between."""
+    far = '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row>'
+    return zipped(workbook_parts(worksheet(HEADER_ROW + far)))
+
+
+def far_dimension() -> bytes:
+    return zipped(workbook_parts(worksheet(HEADER_ROW, dimension="A1:XFD1048576")))
+
+
+def far_row() -> bytes:
+    far = '<row r="900000"><c r="A900000" t="inlineStr"><is><t>x</t></is></c></row>'
+    return zipped(workbook_parts(worksheet(HEADER_ROW + far)))
+
+
+def cells_without_references() -> bytes:
+    """300 cells in a row, none with a reference: each is placed after the one before."""
+    cells = '<c t="inlineStr"><is><t>x</t></is></c>' * 300
+    return zipped(workbook_parts(worksheet(HEADER_ROW + f'<row r="2">{cells}</row>')))
+
+
+def escaped_reference() -> bytes:
+    """A far cell whose reference is written with a character reference (&#88; is X)."""
+    far = '<row r="2"><c r="&#88;FD2" t="inlineStr"><is><t>x</t></is></c></row>'
+    return zipped(workbook_parts(worksheet(HEADER_ROW + far)))
+
+
+def utf16_far_cell() -> bytes:
+    far = '<row r="2"><c r="XFD2" t="inlineStr"><is><t>x</t></is></c></row>'
+    text = worksheet(HEADER_ROW + far).replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    return zipped(workbook_parts(text.encode("utf-16")))
+
+
+FAR_REACHING = {
+    "far cell": (far_cell, "延伸到第 XFD 列"),
+    "far dimension": (far_dimension, "延伸到第 XFD 列"),
+    "far row": (far_row, "延伸到第 900000 行"),
+    "cells without references": (cells_without_references, "延伸到第 KN 列"),
+    "escaped reference": (escaped_reference, "延伸到第 XFD 列"),
+    "UTF-16 sheet": (utf16_far_cell, "延伸到第 XFD 列"),
+}
+
+
 def refusal(browser) -> str:
     """The flashed reason on the upload page (the page itself answering proves the
     server is still up)."""
@@ -110,6 +155,41 @@ def assert_refused(browser, data: bytes, words: str) -> None:
 @pytest.fixture
 def branch(login_as):
     return login_as("bma_cardio")
+
+
+@pytest.mark.parametrize("kind", list(FAR_REACHING))
+def test_a_sheet_reaching_too_far_is_refused_before_it_is_loaded(branch, kind):
+    make, where = FAR_REACHING[kind]
+    assert_refused(branch, make(), where)
+    # The server process (this one) is alive and still reads a good file.
+    data = fill(download_template(branch), [project_row("1")])
+    response = upload(branch, data)
+    assert "/admin/import/batch/" in response.headers["Location"]
+
+
+def test_a_child_that_dies_gives_a_refusal_not_a_500(branch, app, monkeypatch):
+    """A good file of 300 rows read within a 1 MB address space: the child runs out of
+    memory (calamine's abort on a huge allocation ends it the same way)."""
+    data = fill(download_template(branch), [project_row(str(n)) for n in range(1, 301)])
+    monkeypatch.setitem(app.config, "IMPORT_READ_MEMORY_MB", 1)
+    assert_refused(branch, data, UNREADABLE)
+    monkeypatch.setitem(app.config, "IMPORT_READ_MEMORY_MB", 1024)
+    response = upload(branch, data)
+    assert "/admin/import/batch/" in response.headers["Location"]
+
+
+def test_a_child_that_aborts_gives_a_refusal(app):
+    """What calamine does when an allocation fails: abort, no exception, no answer."""
+    with app.test_request_context():
+        with pytest.raises(imports.FileRefused) as refused:
+            isolation.run(os.abort, (), label="abort")
+        assert UNREADABLE in str(refused.value.message)
+
+
+def test_a_child_out_of_time_gives_a_refusal(branch, app, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_READ_SECONDS", 0)
+    data = fill(download_template(branch), [project_row("1")])
+    assert_refused(branch, data, UNREADABLE)
 
 
 def lying_sizes(real: bytes, told: int) -> bytes:

@@ -1,0 +1,143 @@
+"""Read an upload in a child process, so that a file no check foresaw costs a child, never
+the server.
+
+python-calamine is Rust: a workbook that makes it ask for more memory than there is
+aborts the process it runs in, with no Python exception to catch (one 1.6 KB file took
+``make run`` down, and under gunicorn each upload killed a worker). ``read`` runs
+``reader.read`` in a child forked from a multiprocessing *forkserver* (started on the first
+upload, with the reader's modules already imported, so each upload costs a fork rather
+than a fresh interpreter), under an address-space limit (``RLIMIT_AS``) and a time limit.
+The child sends back the ``Upload`` (plain dataclasses) or the refusal's message; a child
+that dies, runs out of memory or time, or fails in any other way gives the user "the file
+could not be read", and the details go to the log.
+
+The forkserver is safe under gunicorn's threads and Flask's development server: the child
+is forked from the server process, never from the threaded web process.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import resource
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+
+from flask_babel import lazy_gettext as _l
+
+from imports import reader
+from imports.archive import FileRefused
+
+MB = 1024 * 1024
+# Far above what reading the largest file allowed takes (about 300 MB of address space,
+# most of it the libraries themselves), far below what would hurt the server.
+DEFAULT_MEMORY_MB = 1024
+DEFAULT_SECONDS = 60
+# How long a child that has answered may take to exit before it is killed.
+EXIT_SECONDS = 5
+
+CONTEXT = multiprocessing.get_context("forkserver")
+CONTEXT.set_forkserver_preload(["imports.reader"])
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The child's address space (0: no limit) and the seconds it may take."""
+
+    memory_mb: int = DEFAULT_MEMORY_MB
+    seconds: float = DEFAULT_SECONDS
+
+
+def unreadable():
+    return _l(
+        "The file could not be read: it may be damaged, or too large or too complex to"
+        " open safely. Open it in Excel, save it as an Excel workbook (.xlsx), or split it"
+        " into several files, and upload it again."
+    )
+
+
+def read(filename: str, data: bytes, limits: Limits | None = None) -> reader.Upload:
+    """``reader.read(filename, data)`` in a child process; raises ``FileRefused``."""
+    words = reader.titles()  # needs the app's translations: rendered here, not in the child
+    return run(reader.read, (filename, data, words), limits, label=filename)
+
+
+def run(function, args: tuple, limits: Limits | None = None, *, label: str = ""):
+    """``function(*args)`` (both picklable) in a child process within ``limits``: its
+    result, or ``FileRefused`` with its refusal, or with "could not be read" when the child
+    fails, dies or runs out of time (the details logged)."""
+    limits = limits or Limits()
+    receive, send = CONTEXT.Pipe(duplex=False)
+    child = CONTEXT.Process(
+        target=_child,
+        args=(send, function, args, limits.memory_mb),
+        name="import-reader",
+        daemon=True,
+    )
+    try:
+        child.start()
+        send.close()  # the child's end: the parent sees EOF once the child is gone
+        outcome = _outcome(receive, child, limits.seconds)
+    finally:
+        send.close()
+        receive.close()
+        exitcode = _stop(child)
+    match outcome:
+        case ("done", result):
+            return result
+        case ("refused", message):
+            raise FileRefused(message)
+        case ("failed", details):
+            log.warning("the import reader failed on %r:\n%s", label, details)
+        case _:
+            log.warning(
+                "the import reader gave no answer on %r (exit code %s; memory limit %s MB,"
+                " time limit %s s)",
+                label,
+                exitcode,
+                limits.memory_mb,
+                limits.seconds,
+            )
+    raise FileRefused(unreadable())
+
+
+def _outcome(receive, child, seconds: float):
+    """What the child sent, or None when it died or ran out of time without an answer."""
+    ready = wait([receive, child.sentinel], timeout=seconds)
+    if receive not in ready:
+        return None
+    try:
+        return receive.recv()
+    except Exception:  # EOF (it died while sending), a truncated message, …
+        return None
+
+
+def _stop(child) -> int | None:
+    """End the child (killed if it has not exited) and give its exit code."""
+    if child.pid is None:  # never started
+        return None
+    child.join(EXIT_SECONDS)
+    if child.exitcode is None:
+        child.kill()
+        child.join()
+    exitcode = child.exitcode
+    child.close()
+    return exitcode
+
+
+def _child(send, function, args: tuple, memory_mb: int) -> None:
+    """In the child: run under the memory limit, send the outcome."""
+    if memory_mb:
+        limit = memory_mb * MB
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        outcome = ("done", function(*args))
+    except FileRefused as refused:
+        outcome = ("refused", refused.message)
+    except BaseException:  # MemoryError, pyo3's PanicException (a BaseException), anything
+        outcome = ("failed", traceback.format_exc())
+    send.send(outcome)
+    send.close()
