@@ -8,8 +8,9 @@ the real bulk action of each role (上报所选项目 by the branch and by the s
 committee), the rows reset to their source state before each repetition exactly as
 ``bench.scenarios.run_bulk`` does. Only the POST is timed (not the reset, nor the list page
 that shows the flashed result). Prints, per role and size, the median and p95 of the POST,
-its statements and their time, this process's CPU time of the POST, and the ratio 500 ÷ 50
-(target ≤ 3, statements constant).
+its statements and their time, this process's CPU time of the POST, the same writes by
+hand on the same rows right after it (``references.bulk_write``, the ratio engine ÷ reference
+with the target ≤ 2) and the ratio 500 ÷ 50 (information; statements constant).
 
 ``--profile N`` also prints a pyinstrument call tree of the POSTs of N rows per role;
 ``--statements N`` each statement of one POST of N rows with its time.
@@ -95,16 +96,20 @@ def measure(run, roles, sizes, profile: int | None, statements_of: int | None = 
         token = browser.token(f"/admin/{view}/")
         candidates = scenarios._candidates(run, role)
         for size in (s for s in sizes if s <= len(candidates)):
-            sample = Sample()
+            sample, reference = Sample(), Sample()
             cpu = []
+            write = scenarios.bulk_reference(run, role)
             for index in range(-1, run.reps):
                 ids = rng.sample(candidates, size)
                 figures = _rep(run, browser, role, ids, token)
+                written = scenarios._reference_rep(run, role, write, ids)
                 if index >= 0:
                     sample.add(*figures[:3])
                     cpu.append(figures[3])
+                    reference.add(*written)
             results[(role, size)] = sample.summary() | {
-                "cpu_ms": round(statistics.median(cpu) * 1000, 1)
+                "cpu_ms": round(statistics.median(cpu) * 1000, 1),
+                "reference_ms": reference.summary()["median_ms"],
             }
             print(_line(role, size, results[(role, size)]), flush=True)
         if statements_of and statements_of <= len(candidates):
@@ -119,7 +124,8 @@ def _line(role, size, s) -> str:
     return (
         f"{role:10} {size:4} rows: median {s['median_ms']:8.1f} ms  p95 {s['p95_ms']:8.1f} ms"
         f"  statements {s['statements_min']}-{s['statements']}  SQL {s['sql_ms']:7.1f} ms"
-        f"  CPU {s['cpu_ms']:7.1f} ms"
+        f"  CPU {s['cpu_ms']:7.1f} ms  SQL reference {s['reference_ms']:7.1f} ms"
+        f" ({s['median_ms'] / s['reference_ms']:.2f}×)"
     )
 
 

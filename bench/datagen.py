@@ -1,16 +1,25 @@
 """A realistic benchmark data set, built quickly with bulk Core inserts.
 
 Shape (the full size): 1 committee, 30 societies with 1,500 branches, 500 issuers, 4,000
-accounts, and N projects spread evenly over ten years, each with 3 lecturers and the events
-of the path that led to its state. States are written directly here, which only a benchmark
-database may do: the product changes a state only through ``workflow``.
+accounts, and N projects over ten years, each with 3 lecturers and the events of the path
+that led to its state. States are written directly here, which only a benchmark database may
+do: the product changes a state only through ``workflow``.
 
 Every year holds exactly N/20 published projects (so "year Y + published" is an export of
-N/20 rows and "published" one of N/2), and the rest as drafts (20 %), returned (10 %),
-at the society (10 %) and at the committee (10 %); issuers, who have no society, hold
-"at the committee" instead of "at the society". One branch of the first society is busy
-(1 % of all projects, at least 600 in large sets) so that bulk actions on 500 of its rows
-are possible.
+N/20 rows and "published" one of N/2). The other half waits or was left as a draft, and it
+is skewed the way a real tree is: most of it belongs to the last two years (the queues hold
+this year's and last year's filings; older years are almost all published), split into
+drafts (40 %), returned (20 %), at the society (20 %) and at the committee (20 %); issuers,
+who have no society, hold "at the committee" instead of "at the society".
+
+Owners are skewed too. The units the benchmark logs in as are busy ones, and at every size
+each of their pages compared between the two sizes fills a page of 50 (issue 22, item 11):
+the branch (the first branch of the first society) holds ``DEMO_ROWS`` drafts of the filtered
+year and ``DEMO_ROWS`` published projects, its society's other branches ``DEMO_ROWS``
+projects waiting at the society in that year, and the society is a cardiology society (half
+of its branches' projects are 心力衰竭 courses, the search word). The branch also holds 1 %
+of all projects (at least 600 in large sets, so that bulk actions on 500 of its rows are
+possible); the other owners are drawn with a long tail (a few busy units, many quiet ones).
 """
 
 from __future__ import annotations
@@ -43,14 +52,20 @@ YEARS = 10
 SOCIETIES, BRANCHES, ISSUERS, ACCOUNTS = 30, 1_500, 500, 4_000
 LECTURERS_PER_PROJECT = 3
 BATCH = 10_000
-# Share of each year's projects per state; published is exactly half.
-STATE_SHARES = (
-    ("published", 10),
+# The projects that are not published, per state (published is exactly half of all).
+WAITING_SHARES = (
     ("draft", 4),
     ("returned", 2),
     ("at_society", 2),
     ("at_committee", 2),
 )
+# How the unpublished half spreads over the ten years, oldest first (percent): the last two
+# years hold most of it. The filtered lists and the exports use the second last year.
+WAITING_BY_YEAR = (2, 2, 2, 2, 2, 3, 3, 4, 40, 40)
+# Rows each demo unit holds for each of its compared pages, at every size: more than a page
+# (50), so that its work tab, its 年度+状态 filter and its search show a full page at 2,000
+# projects as at 200,000.
+DEMO_ROWS = 60
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国文辉玲红梅鹏飞宇晨"
 TITLES = ("主任医师", "副主任医师", "教授", "副教授", "主治医师", "研究员")
@@ -76,6 +91,8 @@ TOPICS = (
     "护理管理与质量改进",
     "基层全科医生能力提升班",
 )
+# The demo society's specialty: its branches' courses, 心力衰竭 (the search word) for half.
+CARDIOLOGY = (TOPICS[0], TOPICS[1], TOPICS[2], TOPICS[2])
 HOSPITALS = ("北京协和医院", "北京大学第一医院", "北京朝阳医院", "北京天坛医院", "北京儿童医院")
 DISTRICTS = ("东城区", "西城区", "朝阳区", "海淀区", "丰台区", "石景山区")
 MODES = ("face_to_face", "remote", "blended")
@@ -103,6 +120,10 @@ class Tree:
     @property
     def busy_branch(self) -> int:
         return self.branches[0]
+
+    def society_branches(self, society: int) -> list[int]:
+        """The branches of ``society``, the busy branch first when it is one of them."""
+        return [b for b in self.branches if self.parent[b] == society]
 
     def demo_unit(self, key: str) -> int:
         return {
@@ -264,14 +285,23 @@ def _owner_picker(tree: Tree, rng: random.Random):
     return pick
 
 
-def _states(per_year: int, rng: random.Random) -> list[str]:
-    total = sum(share for _, share in STATE_SHARES)
-    states = []
-    for state, share in STATE_SHARES:
-        states += [state] * (per_year * share // total)
-    states += ["draft"] * (per_year - len(states))
+def _states(published: int, waiting: int, rng: random.Random) -> list[str]:
+    """One year's states, shuffled: ``published`` published, ``waiting`` in the others."""
+    total = sum(share for _, share in WAITING_SHARES)
+    states = ["published"] * published
+    for state, share in WAITING_SHARES:
+        states += [state] * (waiting * share // total)
+    states += ["draft"] * (published + waiting - len(states))
     rng.shuffle(states)
     return states
+
+
+def _waiting_per_year(n_projects: int, published: int) -> list[int]:
+    """The unpublished projects of each year (``WAITING_BY_YEAR``), adding up exactly."""
+    waiting = n_projects - published * YEARS
+    counts = [waiting * share // sum(WAITING_BY_YEAR) for share in WAITING_BY_YEAR]
+    counts[-1] += waiting - sum(counts)
+    return counts
 
 
 class ProjectFactory:
@@ -282,6 +312,11 @@ class ProjectFactory:
         self.lecturer_id = self.event_id = 0
         self.numbers: dict[tuple[str, int], int] = defaultdict(int)
         self.issuer_set = set(tree.issuers)
+        self.cardiology = set(tree.society_branches(tree.demo_unit("society")))
+
+    def _topic(self, owner: int) -> str:
+        """A course of the demo (cardiology) society's branches, or any course."""
+        return self.rng.choice(CARDIOLOGY if owner in self.cardiology else TOPICS)
 
     def _number(self, prefix: str, year: int) -> str:
         self.numbers[(prefix, year)] += 1
@@ -340,7 +375,7 @@ class ProjectFactory:
                 }
             )
         reported = [e["created_at"] for e in events if e["action"] == "report"]
-        topic = rng.choice(TOPICS)
+        topic = self._topic(owner)
         name = f"{topic}（{year}年第{pid}期）"
         for event in events:
             event["project_name"] = name
@@ -405,12 +440,10 @@ class ProjectFactory:
 
 
 def busy_share(n_projects: int) -> int:
-    """Projects of the busy branch: 1 %, at least 200 (so that its 我的项目 list, the
-    held 30 %, fills its first page of 50 at every size: with 1 % of 2,000 it showed 6
-    rows against 50 at the large size, and the page's growth was only that), and at least
-    600 in large sets (bulk of 500)."""
+    """Projects of the busy branch besides its ``DEMO_ROWS`` quotas: 1 %, and at least 600
+    in large sets (bulk actions on 500 of its rows)."""
     if n_projects < 10_000:
-        return min(max(n_projects // 100, 200), n_projects // 5)
+        return n_projects // 100
     return max(n_projects // 100, 600)
 
 
@@ -442,19 +475,41 @@ def _seed_reference(conn, tree_rows, users, tree: Tree) -> None:
     _insert(conn, roles_users, links)
 
 
+def _demo_owners(states: list[str], tree: Tree, rng: random.Random, *, filtered: bool):
+    """Owners fixed in one year's shuffled ``states`` for the demo units' pages (a
+    ``DEMO_ROWS``-th of the branch's published projects every year; in the filtered year
+    ``DEMO_ROWS`` drafts of the branch and ``DEMO_ROWS`` projects waiting at the society,
+    from its other branches): {position: owner}."""
+    branch = tree.busy_branch
+    others = tree.society_branches(tree.demo_unit("society"))[1:]
+    positions = defaultdict(list)
+    for index, state in enumerate(states):
+        positions[state].append(index)
+    fixed = dict.fromkeys(positions["published"][: DEMO_ROWS // YEARS], branch)
+    if filtered:
+        fixed |= dict.fromkeys(positions["draft"][:DEMO_ROWS], branch)
+        fixed |= {i: rng.choice(others) for i in positions["at_society"][:DEMO_ROWS]}
+    return fixed
+
+
 def _project_batches(n_projects: int, years: list[int], tree: Tree, rng: random.Random):
     """Yield (projects, lecturers, events) batches, one year at a time."""
     factory = ProjectFactory(tree, rng)
     pick = _owner_picker(tree, rng)
-    per_year = n_projects // len(years)
+    published = n_projects // 20
+    waiting = _waiting_per_year(n_projects, published)
     busy_left = busy_share(n_projects)
     pid = 0
     for index, year in enumerate(years):
-        states = _states(per_year, rng)
-        busy = busy_left // (len(years) - index)
+        states = _states(published, waiting[index], rng)
+        fixed = _demo_owners(states, tree, rng, filtered=index == len(years) - 2)
+        free = len(states) - len(fixed)
+        busy = min(busy_left // (len(years) - index), free)
         busy_left -= busy
-        owners = [tree.busy_branch] * busy + pick(per_year - busy)
-        rng.shuffle(owners)
+        drawn = [tree.busy_branch] * busy + pick(free - busy)
+        rng.shuffle(drawn)
+        rest = iter(drawn)
+        owners = [fixed[i] if i in fixed else next(rest) for i in range(len(states))]
         projects, lecturers, events = [], [], []
         for owner, state in zip(owners, states, strict=True):
             pid += 1

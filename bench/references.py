@@ -4,17 +4,29 @@
 names it shows, no count, no option lists); ``export_sql`` the one SELECT an export needs.
 They are compiled once with literal values and executed with ``exec_driver_sql``, so no ORM,
 no type processing and no template is involved.
+
+``bulk_write`` is the reference of a bulk action (issue 22, item 11): the same writes as
+``workflow.engine.apply_bulk`` and its ``hooks.moved`` receivers for the same rows, as
+set-based SQL written by hand in one transaction — the compare-and-set UPDATE of the state
+(and, for 公布, the counter and the 项目编号), one INSERT … SELECT of the history rows, the
+DELETE of the rows' recorded warnings, one INSERT … SELECT of the version snapshots (the
+JSON built by the database), one INSERT … SELECT of the messages, and for 公布 the catalog
+version. The tally triggers (``models.tally``) fire on the database for both. What it
+leaves out is the request around it (session, login, CSRF, form, redirect) and the engine's
+checks (visibility, transitions, filing rules, numbers already taken).
 """
 
 from __future__ import annotations
 
 import csv
 import time
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import DateTime, Engine, bindparam, or_, select, text
 
-from models import Discipline, Project, Unit
+from models import Discipline, Project, Unit, utcnow
 
 P = Project.__table__
 D = Discipline.__table__
@@ -168,3 +180,215 @@ def plain_csv(engine: Engine, sql: str) -> tuple[float, int]:
             writer.writerow(row)
             rows += 1
         return time.perf_counter() - started, rows
+
+
+# -- bulk actions ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BulkWrite:
+    """One bulk action as the reference writes it: the move, who makes it, who is told."""
+
+    action: str  # "report" or "publish"
+    source: str
+    target: str
+    stamp: str  # the time column the move sets: reported_at or published_at
+    actor_id: int
+    actor_unit_id: int
+    actor_name: str
+    # (column naming the unit told, the list its message points to), as notifications.planning
+    receivers: tuple[tuple[str, str], ...]
+
+    @property
+    def numbered(self) -> bool:
+        return self.action == "publish"
+
+
+# (object, array aggregate) functions of each dialect's JSON.
+_JSON = {
+    "sqlite": ("json_object", "json_group_array"),
+    "postgresql": ("json_build_object", "json_agg"),
+}
+_MESSAGE_KIND = {"report": "reported", "publish": "published"}
+SNAPSHOT_COLUMNS = (
+    "year",
+    "project_no",
+    "name",
+    "level",
+    "organizer",
+    "co_organizer",
+    "principal",
+    "principal_title",
+    "contact",
+    "phone",
+    "start_date",
+    "end_date",
+    "venue",
+    "mode",
+    "audience",
+    "planned_participants",
+    "theory_hours",
+    "practice_hours",
+    "credits",
+    "remarks",
+)
+LECTURER_COLUMNS = ("id", "name", "title", "unit", "topic", "hours")
+
+
+def _ids(ids) -> str:
+    return ", ".join(str(int(i)) for i in ids)
+
+
+def _run(conn, sql: str, **params):
+    """``sql`` with its parameters bound by the dialect (the times as the ORM stores them)."""
+    stmt = text(sql)
+    if "now" in params:
+        stmt = stmt.bindparams(bindparam("now", type_=DateTime))
+    return conn.execute(stmt, params)
+
+
+def _lecturers_json(dialect: str) -> str:
+    obj, agg = _JSON[dialect]
+    pairs = ", ".join(f"'{c}', l.{c}" for c in LECTURER_COLUMNS)
+    if dialect == "postgresql":
+        return (
+            f"coalesce((SELECT {agg}({obj}({pairs}) ORDER BY l.position, l.id)"
+            " FROM lecturers l WHERE l.project_id = p.id), '[]'::json)"
+        )
+    return f"(SELECT {agg}({obj}({pairs})) FROM lecturers l WHERE l.project_id = p.id)"
+
+
+def _snapshot_sql(dialect: str, ids: str) -> str:
+    """Every moved project's version: its fields, discipline and lecturers as JSON, numbered
+    after its last version, built by the database in one INSERT … SELECT."""
+    obj, _ = _JSON[dialect]
+    pairs = ", ".join(f"'{c}', p.{c}" for c in SNAPSHOT_COLUMNS)
+    data = (
+        f"{obj}({pairs}, 'discipline', d.name, 'discipline_id', p.discipline_id,"
+        f" 'lecturers', {_lecturers_json(dialect)})"
+    )
+    return (
+        "INSERT INTO project_versions (project_id, number, action, from_state, to_state,"
+        " actor_id, actor_unit_id, data, created_at)"
+        " SELECT p.id, coalesce((SELECT max(v.number) FROM project_versions v"
+        " WHERE v.project_id = p.id), 0) + 1, :action, :source, :target, :actor, :unit,"
+        f" {data}, :now FROM projects p JOIN disciplines d ON d.id = p.discipline_id"
+        f" WHERE p.id IN ({ids})"
+    )
+
+
+def _messages_sql(dialect: str, ids: str, column: str) -> str:
+    """One message per unit named by ``column`` of the moved projects, listing them."""
+    obj, agg = _JSON[dialect]
+    return (
+        "INSERT INTO messages (unit_id, user_id, kind, actor_unit_id, actor_name, count,"
+        " reason, list_endpoint, list_filters, projects, created_at)"
+        f" SELECT {column}, NULL, :kind, :unit, :name, count(*), NULL, :endpoint,"
+        f" {obj}('state', CAST(:target AS VARCHAR(16))), {agg}({obj}('id', id, 'name', name)), :now"
+        f" FROM projects WHERE id IN ({ids}) AND {column} IS NOT NULL GROUP BY {column}"
+    )
+
+
+def _numbers(conn, write: BulkWrite, ids: str, dialect: str) -> dict[int, str]:
+    """Lock the rows still in the source state and give the unnumbered ones the next
+    项目编号 of their (committee, year) counter: {id: number} of every such row."""
+    from workflow.engine import format_number
+
+    lock = " FOR UPDATE" if dialect == "postgresql" else ""
+    rows = _run(
+        conn,
+        f"SELECT id, committee_id, year, project_no FROM projects WHERE id IN ({ids})"
+        f" AND state = :source ORDER BY id{lock}",
+        source=write.source,
+    ).all()
+    wanting: dict[tuple[int, int], list[int]] = {}
+    for pid, committee, year, number in rows:
+        if number is None:
+            wanting.setdefault((committee, year), []).append(pid)
+    numbers = {pid: number for pid, _, _, number in rows}
+    if wanting:
+        values = ", ".join(f"({c}, {y}, {len(wanting[(c, y)])})" for c, y in sorted(wanting))
+        counters = _run(
+            conn,
+            "INSERT INTO project_number_counters (committee_id, year, last_value)"
+            f" VALUES {values} ON CONFLICT (committee_id, year) DO UPDATE SET"
+            " last_value = project_number_counters.last_value + excluded.last_value"
+            " RETURNING committee_id, year, last_value",
+        )
+        for committee, year, last in counters:
+            given = wanting[(committee, year)]
+            for offset, pid in enumerate(given):
+                numbers[pid] = format_number(year, last - len(given) + 1 + offset)
+    return numbers
+
+
+def _move(conn, write: BulkWrite, ids: str, now: datetime, dialect: str) -> list[int]:
+    """The compare-and-set UPDATE of the rows still in the source state: their ids."""
+    sets = (
+        f"state = :target, version = projects.version + 1, updated_at = :now, {write.stamp} = :now"
+    )
+    params = {"target": write.target, "source": write.source, "now": now}
+    if not write.numbered:
+        sql = (
+            f"UPDATE projects SET {sets}, return_reason = NULL"
+            f" WHERE id IN ({ids}) AND state = :source RETURNING id"
+        )
+        return list(_run(conn, sql, **params).scalars())
+    numbers = _numbers(conn, write, ids, dialect)
+    if not numbers:
+        return []
+    values = ", ".join(f"({pid}, '{number}')" for pid, number in sorted(numbers.items()))
+    sql = (
+        f"WITH v(id, project_no) AS (VALUES {values})"
+        f" UPDATE projects SET {sets}, project_no = v.project_no FROM v"
+        " WHERE projects.id = v.id AND projects.state = :source RETURNING projects.id"
+    )
+    return list(_run(conn, sql, **params).scalars())
+
+
+def bulk_write(engine: Engine, write: BulkWrite, ids: list[int]) -> tuple[float, int]:
+    """The reference writes of ``write`` on ``ids``, in one transaction; (seconds, moved)."""
+    dialect = engine.dialect.name
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        now = utcnow()
+        moved = _move(conn, write, _ids(ids), now, dialect)
+        if moved:
+            done = _ids(moved)
+            who = {
+                "action": write.action,
+                "source": write.source,
+                "target": write.target,
+                "actor": write.actor_id,
+                "unit": write.actor_unit_id,
+                "now": now,
+            }
+            _run(
+                conn,
+                "INSERT INTO project_events (project_id, project_name, owner_unit_id, actor_id,"
+                " actor_unit_id, action, from_state, to_state, reason, created_at)"
+                " SELECT id, name, owner_unit_id, :actor, :unit, :action, :source, :target,"
+                f" NULL, :now FROM projects WHERE id IN ({done})",
+                **who,
+            )
+            _run(conn, f"DELETE FROM project_warnings WHERE project_id IN ({done})")
+            _run(conn, _snapshot_sql(dialect, done), **who)
+            for column, endpoint in write.receivers:
+                _run(
+                    conn,
+                    _messages_sql(dialect, done, column),
+                    kind=_MESSAGE_KIND[write.action],
+                    unit=write.actor_unit_id,
+                    name=write.actor_name,
+                    endpoint=endpoint,
+                    target=write.target,
+                    now=now,
+                )
+            if write.numbered:
+                _run(
+                    conn,
+                    "INSERT INTO settings (name, value) VALUES ('catalog_version', :token)"
+                    " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    token=uuid.uuid4().hex,
+                )
+    return time.perf_counter() - started, len(moved)
