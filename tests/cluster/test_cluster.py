@@ -36,6 +36,8 @@ from tests.cluster.harness import ROOT, Cluster, haproxy_setting, read_env_templ
 
 USERS = int(os.environ.get("CME_CLUSTER_USERS", "64"))
 SECONDS = float(os.environ.get("CME_CLUSTER_SECONDS", "120"))
+# Each user pauses up to this long between steps (bench/cluster.py measures without pauses).
+THINK = 0.5
 OUTPUT = ROOT / "test-output" / "cluster"
 LOCK_PROBE = "lockprobe"
 LOCK_PROBE_PASSWORD = "Lock-probe-" + secrets.token_hex(6)
@@ -287,7 +289,9 @@ def test_the_cluster_survives_kills_and_restarts(cluster, request):
     assert plain.status_code == 301 and plain.headers["Location"].startswith("https://")
 
     started = time.monotonic()
-    threads, stats, ledger = load.run_users(cluster.base, str(cluster.cert), USERS, SECONDS)
+    threads, stats, ledger = load.run_users(
+        cluster.base, str(cluster.cert), USERS, SECONDS, think=THINK
+    )
     try:
         faults = run_faults(cluster, started, SECONDS)
     finally:
