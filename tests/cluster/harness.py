@@ -153,6 +153,14 @@ def haproxy_servers() -> list[tuple[str, str]]:
 
 
 # -- processes -----------------------------------------------------------------------------
+def die_with_parent() -> None:
+    """In the child before it runs: SIGKILL it when the test's process dies, even by
+    ``kill -9`` (Linux's PR_SET_PDEATHSIG), so that no server outlives a killed run."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 @dataclass
 class Service:
     """One long-running process, started in a process group of its own."""
@@ -176,6 +184,7 @@ class Service:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         self.starts += 1
 
