@@ -266,6 +266,14 @@ def check_one_system(cluster: Cluster, engine) -> None:
     ((project_id, name),) = rows(
         engine, "SELECT id, name FROM projects WHERE state = 'at_committee' ORDER BY id LIMIT 1"
     )
+    # Both instances' catalog pages and API read first (their cache warm), then the
+    # publish through instance 1.
+    for index in (1, 0):
+        public = Direct(cluster, index)
+        assert (
+            f'href="/projects/{project_id}"' not in public.send("GET", "/", params={"q": name}).text
+        )
+        assert public.send("GET", "/api/v1/projects", params={"q": name}).json()["total"] == 0
     token = load.VirtualUser.token(first.send("GET", "/admin/audit/").text)
     form = {"action": "publish", "rowid": str(project_id), "csrf_token": token}
     done = first.send("POST", "/admin/audit/action/", data=form)
@@ -273,7 +281,7 @@ def check_one_system(cluster: Cluster, engine) -> None:
     for index in (1, 0):
         public = Direct(cluster, index)
         assert public.send("GET", f"/projects/{project_id}").status_code == 200
-        assert name in public.send("GET", "/", params={"q": name}).text
+        assert f'href="/projects/{project_id}"' in public.send("GET", "/", params={"q": name}).text
         api = public.send("GET", "/api/v1/projects", params={"q": name}).json()
         assert project_id in [item["id"] for item in api["items"]]
 
