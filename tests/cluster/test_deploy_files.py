@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,22 @@ def test_gunicorn_settings_come_from_the_environment_and_fit_the_proxys_timeouts
     server_timeout = int(haproxy_setting(r"^\s+timeout server (\d+)s"))
     assert server_timeout > conf.timeout
     assert conf.control_socket_disable is True
+
+
+def test_systemd_accepts_the_units(tmp_path):
+    """``systemd-analyze verify`` on the units as installed in this checkout: no unknown
+    key, no wrong value, every command present."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    names = []
+    for unit in sorted(UNITS.iterdir()):
+        text = here(unit.read_text(encoding="utf-8"))
+        text = text.replace(ENV_FILE, str(DEPLOY / "cme.env.example"))
+        name = unit.name.replace("@.", f"@{LONG_RUNNING.get(unit.name, '')}.")
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        names.append(f"./{name}")
+    result = subprocess.run(
+        [analyze, "verify", *names], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
