@@ -23,6 +23,7 @@ from tests.cluster.harness import (
     ENV_FILE,
     INSTALL_ROOT,
     UNITS,
+    Cluster,
     haproxy_servers,
     haproxy_setting,
     here,
@@ -125,3 +126,20 @@ def test_systemd_accepts_the_units(tmp_path):
         [analyze, "verify", *names], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_haproxy_accepts_its_configuration_with_only_ports_and_paths_changed():
+    """``haproxy -c`` on deploy/haproxy.cfg as the cluster test renders it (its own ports,
+    certificate and error-page paths; every replacement must match exactly once)."""
+    if shutil.which("haproxy") is None or shutil.which("openssl") is None:
+        pytest.skip("haproxy or openssl is not installed")
+    cluster = Cluster()
+    try:
+        config = cluster.root / "haproxy.cfg"
+        config.write_text(cluster.haproxy_config(cluster.make_certificate()), encoding="utf-8")
+        result = subprocess.run(
+            ["haproxy", "-c", "-q", "-f", str(config)], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    finally:
+        cluster.stop()
