@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from extensions import babel, csrf, db, migrate
 from models import Role, User
+from receivers import connect_receivers
 
 HERE = Path(__file__).resolve().parent
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"
@@ -90,6 +91,8 @@ class DefaultConfig:
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    # The writes the engine's signals and the session's events set off (receivers.py).
+    connect_receivers()
     configure_settings(app, config or {})
     configure_database(app)
     configure_i18n(app)

@@ -11,7 +11,7 @@ command made them, so no path can skip the log.
 from __future__ import annotations
 
 from flask import g, has_request_context, request
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from models import AuditEntry, AuditEvent, Unit, User
@@ -76,8 +76,7 @@ def _changed(user: User, name: str):
     return None if old == new else (old, new)
 
 
-@event.listens_for(Session, "before_flush")
-def _audit_account_changes(session: Session, flush_context, instances) -> None:
+def audit_account_changes(session: Session, flush_context, instances) -> None:
     with session.no_autoflush:
         for user in [obj for obj in session.new if isinstance(obj, User)]:
             record(session, AuditEvent.ACCOUNT_CREATED, user=user)

@@ -18,11 +18,9 @@ import click
 from flask import Flask, current_app, has_app_context
 
 from notifications import digest, inbox, mail, store
-from workflow import hooks
 
 
-@hooks.moved.connect
-def _on_moved(action, session, account, moves, reason=None, **_):
+def on_moved(action, session, account, moves, reason=None, **_):
     """One message per receiving unit of this bulk action, in its transaction.
 
     The engine also runs outside an app (a script, a worker thread with its own

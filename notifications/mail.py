@@ -6,7 +6,7 @@ MAIL_PORT, MAIL_USERNAME, MAIL_PASSWORD, MAIL_USE_TLS, MAIL_USE_SSL,
 MAIL_DEFAULT_SENDER, MAIL_TIMEOUT). Without MAIL_SERVER nothing is queued or
 sent (``make run`` needs no mail server).
 
-Who sends, once a transaction that queued mail has committed (``_committed``):
+Who sends, once a transaction that queued mail has committed (``on_commit``):
 
 - with Redis (``JOBS_MODE`` "rq"): one ``deliver_outbox`` job is put on the job queue for
   ``python -m worker``; if Redis cannot take it, the mail waits for the next
@@ -30,7 +30,7 @@ import threading
 
 from flask import Flask, current_app, has_app_context, has_request_context
 from flask_mailman import EmailMessage, Mail
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import utcnow
@@ -141,14 +141,12 @@ def send_after_commit(session: Session) -> None:
     session.info[QUEUED] = True
 
 
-@event.listens_for(Session, "after_commit")
-def _committed(session: Session) -> None:
+def on_commit(session: Session) -> None:
     if session.info.pop(QUEUED, False) and has_app_context():
         _hand_over(current_app._get_current_object())
 
 
-@event.listens_for(Session, "after_rollback")
-def _rolled_back(session: Session) -> None:
+def on_rollback(session: Session) -> None:
     session.info.pop(QUEUED, None)
 
 

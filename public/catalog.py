@@ -41,7 +41,6 @@ from extensions import cache
 from models import ProjectState, Setting
 from public import search
 from settings import count_setting
-from workflow import hooks
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +114,7 @@ def bump(session: Session) -> None:
     )
 
 
-@hooks.moved.connect
-def _catalog_changed(action, *, session, account, moves, reason):
+def on_moved(action, *, session, account, moves, reason):
     if any(PUBLISHED in (move.source, move.target) for move in moves):
         bump(session)
 

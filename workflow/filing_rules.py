@@ -49,7 +49,6 @@ from models import (
 )
 from permissions.relations import relation
 from permissions.scopes import project_visibility
-from workflow import hooks
 from workflow.errors import NotAllowed
 from workflow.transitions import Action, find
 
@@ -667,10 +666,9 @@ VALUE_FIELDS = (
 
 
 # -- the engine's signals ----------------------------------------------------------
-@hooks.checking.connect
-def _hold_blocked(action, *, session, account, rows):
+def hold_blocked(action, *, session, account, rows):
     """Hold back the rows a blocking rule refuses; keep the warnings of the
-    others for ``_record_warnings``."""
+    others for ``record_warnings`` (connected by ``receivers``)."""
     session.info.pop(_PENDING, None)
     if action not in CHECKED_ACTIONS:
         return {}
@@ -688,8 +686,7 @@ def _hold_blocked(action, *, session, account, rows):
     return held
 
 
-@hooks.moved.connect
-def _record_warnings(action, *, session, account, moves, reason):
+def record_warnings(action, *, session, account, moves, reason):
     """A project that moved up carries the warnings of this move only (those of
     an earlier move no longer apply); a deleted one none. Two statements."""
     pending = session.info.pop(_PENDING, {})

@@ -36,7 +36,6 @@ from models import Discipline, Lecturer, Project, ProjectEvent, ProjectState, Pr
 from models.rules import PROJECT_FIELDS
 from models.unit import UnitKind
 from permissions.scopes import visible_events
-from workflow import hooks
 from workflow.diff import Changes, diff
 from workflow.transitions import Action
 
@@ -118,8 +117,7 @@ def read_snapshots(session: Session, ids: Sequence[int]) -> dict[int, tuple[dict
     return found
 
 
-@hooks.moved.connect
-def _keep_versions(action, *, session, account, moves, reason):
+def keep_versions(action, *, session, account, moves, reason):
     """A version of every project a report or publish moved. Three statements."""
     if action not in SNAPSHOT_ACTIONS:
         return
