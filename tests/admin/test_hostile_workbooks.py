@@ -116,6 +116,25 @@ def escaped_reference() -> bytes:
     return zipped(workbook_parts(worksheet(HEADER_ROW + far)))
 
 
+def reordered_attributes() -> bytes:
+    far = '<row r="2"><c t="inlineStr" r="XFD2"><is><t>x</t></is></c></row>'
+    return zipped(workbook_parts(worksheet(HEADER_ROW + far)))
+
+
+def prefixed_far_cell() -> bytes:
+    """The sheet's elements under a namespace prefix (x:c, x:row)."""
+    rows = HEADER_ROW + '<row r="2"><c r="XFD2" t="inlineStr"><is><t>x</t></is></c></row>'
+    for name in ("row", "c", "is", "t"):
+        rows = rows.replace(f"<{name} ", f"<x:{name} ").replace(f"<{name}>", f"<x:{name}>")
+        rows = rows.replace(f"</{name}>", f"</x:{name}>")
+    return zipped(
+        workbook_parts(
+            f'<?xml version="1.0" encoding="UTF-8"?><x:worksheet xmlns:x="{MAIN_NS}">'
+            f"<x:sheetData>{rows}</x:sheetData></x:worksheet>"
+        )
+    )
+
+
 def utf16_far_cell() -> bytes:
     far = '<row r="2"><c r="XFD2" t="inlineStr"><is><t>x</t></is></c></row>'
     text = worksheet(HEADER_ROW + far).replace('encoding="UTF-8"', 'encoding="UTF-16"')
@@ -128,6 +147,8 @@ FAR_REACHING = {
     "far row": (far_row, "延伸到第 900000 行"),
     "cells without references": (cells_without_references, "延伸到第 KN 列"),
     "escaped reference": (escaped_reference, "延伸到第 XFD 列"),
+    "reordered attributes": (reordered_attributes, "延伸到第 XFD 列"),
+    "namespace prefix": (prefixed_far_cell, "延伸到第 XFD 列"),
     "UTF-16 sheet": (utf16_far_cell, "延伸到第 XFD 列"),
 }
 
