@@ -185,7 +185,7 @@ def configure_i18n(app: Flask) -> None:
 def configure_security(app: Flask) -> None:
     # CSRFProtect before Security (Flask-Security docs); no SecureForm anywhere.
     csrf.init_app(app)
-    from admin_views.auth import init_auth
+    from accounts.auth import init_auth
 
     init_auth(app, SQLAlchemyUserDatastore(db, User, Role))
 

@@ -25,7 +25,7 @@ cache = Cache()
 
 
 def new_limiter() -> Limiter:
-    """The login rate limiter (``admin_views.login_security``): one per app, since
+    """The login rate limiter (``accounts.login_security``): one per app, since
     Flask-Limiter keeps its storage (memory, or the Redis of ``REDIS_URL``) on the
     instance and the tests run several apps."""
     return Limiter(key_func=get_remote_address)

@@ -2,7 +2,7 @@
 
 Entries are added to the session of the event, never committed here: the event
 and its entry are committed together or not at all. Login events are written by
-the login page (``admin_views.login_security``); changes to an account (created,
+the login page (``accounts.login_security``); changes to an account (created,
 deactivated or activated, moved to another unit, its password set) are noticed
 where they are flushed (:func:`_audit_account_changes`), whichever page or
 command made them, so no path can skip the log.

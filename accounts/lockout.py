@@ -16,7 +16,7 @@ unknown username is counted and locked exactly like a real one, so the login
 page answers the same ("wrong username or password", then "temporarily
 locked") whether the name exists or not, and a locked name is refused before
 its password is even checked (the same work, so the same time, for both). The
-rate limits (Flask-Limiter, in ``admin_views.login_security``) bound how fast
+rate limits (Flask-Limiter, in ``accounts.login_security``) bound how fast
 anyone can try; this bounds how many tries one account or name gets.
 
 Settings: ``LOGIN_LOCKOUT_FAILURES`` failures (default 10) within

@@ -14,8 +14,7 @@ from flask_babel import get_locale
 from flask_security import LoginForm, current_user, logout_user, password_changed
 from flask_security.utils import get_message
 
-from accounts import lockout, sessions
-from admin_views import login_security
+from accounts import lockout, login_security, sessions
 from extensions import db, security
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
