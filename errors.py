@@ -309,7 +309,7 @@ def _links() -> list[tuple[str, str]]:
     admin = _admin()
     if admin is not None:
         for endpoint in PROJECT_LISTS:
-            view = next((v for v in admin._views if getattr(v, "endpoint", None) == endpoint), None)
+            view = admin.panel_views.get(endpoint)
             if view is not None and view.is_accessible():
                 links.append((str(view.name), url_for(f"{endpoint}.index_view")))
                 break

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from flask import Flask
-from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from admin_views import accounts, help, imports, jobs, messages, projects, security_log
@@ -11,14 +10,16 @@ from admin_views.base import guard_request, local_time
 from admin_views.dashboard import Dashboard
 from admin_views.filing_rules import register as register_rules
 from admin_views.menu import add_project_search
+from admin_views.registry import PanelAdmin
 from admin_views.statistics import register as register_statistics
 from models.vocabulary import template_vocabulary
 from security_headers import csp_nonce
 
 
-def init_admin(app: Flask) -> Admin:
+def init_admin(app: Flask) -> PanelAdmin:
     # One Admin per app: Flask-Admin views are singletons bound to their Admin.
-    admin = Admin(
+    # PanelAdmin keeps our own list of the views added (admin_views/registry.py).
+    admin = PanelAdmin(
         app,
         name="北京CME项目备案、发布系统",
         theme=Bootstrap4Theme(fluid=True, base_template="admin/cme_base.html"),

@@ -95,9 +95,9 @@ class Dashboard(AdminIndexView):
         """The account's own project list (我的项目, 项目审阅 or 项目审核): its
         ``scope()`` limits every count and row shown here."""
         wanted = REVIEW.get(user.unit.kind, ("projects",))[0]
-        for view in self.admin._views:
-            if isinstance(view, ProjectView) and view.endpoint == wanted:
-                return view if view.is_accessible() else None
+        view = self.admin.panel_views.get(wanted)
+        if isinstance(view, ProjectView) and view.is_accessible():
+            return view
         return None
 
     def cards(self, view: ProjectView, kind: UnitKind) -> tuple[list[dict], int]:

@@ -24,6 +24,13 @@ Each private name, what we use it for, and why no public hook serves:
     The list's current sort, search and filters, for our streamed export of exactly
     that list. Flask-Admin's own export reads the request this way; the public
     ``get_list`` takes only the parsed values.
+``ModelView._apply_search(query, count_query, joins, count_joins, search)`` (overridden)
+    Hands over to the public-named ``search_query``: ``ProjectView`` adds the trigram
+    index's candidates to Flask-Admin's ILIKE per term. Flask-Admin has no public hook
+    between parsing the search box and running the list's queries.
+``Admin._views`` (read only by ``flask_admin_views``, for the test)
+    Flask-Admin's own list of the views; the panel keeps its own
+    (``admin_views/registry.py``), and the test checks that both hold the same views.
 ``flask_admin.form.BaseForm._obj``
     The row an edit form was built for (checks that compare old and new values).
     WTForms does not keep the ``obj`` it was given; Flask-Admin keeps it privately.
@@ -33,8 +40,7 @@ Public names whose behaviour we rely on (checked by the same test): the sqla
 count into the pager's ``num_pages``; ``ProjectView``'s capped count
 (``LIST_COUNT_CAP``) hooks in there.
 
-Replaced by public hooks (no longer used): ``Admin._views`` (the dashboard builds
-list URLs with ``url_for``), display lambdas (``column_type_formatters``).
+Replaced by public hooks (no longer used): display lambdas (``column_type_formatters``).
 """
 
 from __future__ import annotations
@@ -43,6 +49,12 @@ from collections import OrderedDict
 from typing import Any
 
 CHECKED_VERSION = "2.2.1"
+
+
+def flask_admin_views(admin) -> list:
+    """The views Flask-Admin holds (the index view first): only for the test that
+    checks our own registry (``PanelAdmin.panel_views``) misses none."""
+    return list(admin._views)
 
 
 def form_object(form) -> Any:
@@ -68,6 +80,15 @@ class InternalHooks:
         if response is None:
             self.after_access_check(name)
         return response
+
+    def search_query(self, query, count_query, joins, count_joins, search: str):
+        """The list's search box applied to the page's and the count's queries
+        (Flask-Admin's ILIKE per term); a subclass may narrow them further, starting
+        from ``super().search_query(...)``. Returns the four, as Flask-Admin does."""
+        return super()._apply_search(query, count_query, joins, count_joins, search)
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        return self.search_query(query, count_query, joins, count_joins, search)
 
     def filter_list(self) -> list:
         """The view's filters (``get_filters()``, as Flask-Admin cached them)."""

@@ -30,6 +30,5 @@ class ProjectSearchLink(MenuLink):
 def add_project_search(admin) -> None:
     """One 项目查询 link per project list, in the main menu after the lists (each
     account sees the one of the list it may open)."""
-    for view in admin._views:
-        if isinstance(view, ProjectView):
-            admin.add_menu_item(ProjectSearchLink(view))
+    for view in admin.views_of(ProjectView):
+        admin.add_menu_item(ProjectSearchLink(view))

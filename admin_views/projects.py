@@ -420,11 +420,11 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
                 count = max(count, seen + (len(data) == page_size))
         return count, data
 
-    def _apply_search(self, query, count_query, joins, count_joins, search):
+    def search_query(self, query, count_query, joins, count_joins, search):
         """Flask-Admin's ILIKE per term, plus the trigram index's candidates for the
         terms it can look up (SQLite; PostgreSQL's index serves the ILIKE itself), in
         the form that suits the page and the count (``search_index.list_conditions``)."""
-        query, count_query, joins, count_joins = super()._apply_search(
+        query, count_query, joins, count_joins = super().search_query(
             query, count_query, joins, count_joins, search
         )
         terms = [t[1:] if t[:1] in "^=" else t for t in search.split(" ") if t]

@@ -5,21 +5,28 @@ raise ``CHECKED_VERSION`` once every entry is confirmed again."""
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from importlib.metadata import version
 from pathlib import Path
 
 import flask_admin
+import pytest
 from flask_admin.base import BaseView
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import BaseForm
 from flask_admin.model.base import BaseModelView, ViewArgs
 
-from admin_views.internals import CHECKED_VERSION, InternalHooks, form_object
-from admin_views.projects import AuditView
+from admin_views.internals import CHECKED_VERSION, InternalHooks, flask_admin_views, form_object
+from admin_views.projects import AuditView, ProjectView
 from models import Project
 
 ROOT = Path(__file__).resolve().parent.parent
+UPSTREAM = Path(flask_admin.__file__).parent / "templates/bootstrap4"
+# Our copies of Flask-Admin templates (templates/admin/...), each kept next to the
+# pristine upstream file it was forked from (tests/flask_admin_forks/<name>.orig).
+FORKS = ("admin/actions.html", "admin/model/layout.html", "admin/model/row_actions.html")
+PRISTINE = Path(__file__).resolve().parent / "flask_admin_forks"
 
 
 def _parameters(function) -> list[str]:
@@ -80,3 +87,63 @@ def test_the_list_counts_through_scalar_and_pages_from_that_count():
     assert "num_pages=num_pages" in index_view
     template = Path(flask_admin.__file__).parent / "templates/bootstrap4/admin/model/list.html"
     assert "{% block list_pager %}" in template.read_text()
+
+
+def test_the_search_box_reaches_the_list_through_apply_search():
+    """``ProjectView.search_query`` (the trigram candidates) runs because Flask-Admin's
+    sqla ``get_list`` calls ``_apply_search`` with these arguments, which
+    ``InternalHooks`` hands over."""
+    assert _parameters(ModelView._apply_search) == [
+        "self",
+        "query",
+        "count_query",
+        "joins",
+        "count_joins",
+        "search",
+    ]
+    assert "self._apply_search(" in inspect.getsource(ModelView.get_list)
+    assert ProjectView._apply_search is InternalHooks._apply_search
+    assert "_apply_search" not in vars(ProjectView)
+
+
+def test_the_panel_registry_holds_every_view_flask_admin_holds(app):
+    """Our own list (``PanelAdmin.panel_views``) is filled through the public
+    ``add_view``; no view reaches Flask-Admin another way and is missed."""
+    admin = app.extensions["admin"][0]
+    assert list(admin.panel_views.values()) == flask_admin_views(admin)
+    assert admin.panel_views["admin"] is admin.index_view
+    assert [v.endpoint for v in admin.views_of(ProjectView)] == ["projects", "review", "audit"]
+
+
+def test_every_template_we_shadow_is_a_listed_fork():
+    """A template of ours with the name of one of Flask-Admin's replaces it: each must
+    be listed in FORKS (and in docs/flask-admin-internals.md) with its pristine copy."""
+    ours = ROOT / "templates"
+    shadowing = {
+        str(path.relative_to(ours))
+        for path in ours.rglob("*.html")
+        if (UPSTREAM / path.relative_to(ours)).exists()
+    }
+    assert shadowing == set(FORKS)
+    doc = (ROOT / "docs/flask-admin-internals.md").read_text()
+    for name in FORKS:
+        assert f"`templates/{name}`" in doc, name
+
+
+@pytest.mark.parametrize("name", FORKS)
+def test_each_fork_was_made_from_the_installed_flask_admin_template(name):
+    """Fails when an upgrade changed a template we forked: compare upstream's new file
+    with ``tests/flask_admin_forks/<name>.orig`` (the diff printed here), re-apply our
+    change to ``templates/<name>`` on the new file, then copy the new file over the
+    ``.orig`` (docs/flask-admin-internals.md, "Upgrading Flask-Admin")."""
+    pristine = (PRISTINE / f"{name.removeprefix('admin/')}.orig").read_text()
+    installed = (UPSTREAM / name).read_text()
+    diff = "".join(
+        difflib.unified_diff(
+            pristine.splitlines(keepends=True),
+            installed.splitlines(keepends=True),
+            f"tests/flask_admin_forks/{name.removeprefix('admin/')}.orig",
+            f"flask_admin/templates/bootstrap4/{name}",
+        )
+    )
+    assert not diff, f"Flask-Admin changed {name}, which templates/{name} forks:\n{diff}"

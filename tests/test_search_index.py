@@ -74,7 +74,7 @@ def projects(demo, session):
 
 def _admin_view() -> ProjectView:
     admin = current_app.extensions["admin"][0]
-    return next(v for v in admin._views if isinstance(v, ProjectView))
+    return admin.views_of(ProjectView)[0]
 
 
 def _panel_ids(session, term: str, *, indexed: bool) -> set[int]:
