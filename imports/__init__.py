@@ -17,7 +17,6 @@ API::
 
 from imports import rows, template
 from imports.isolation import Limits
-from imports.models import BatchStatus, ImportBatch, ImportKey
 from imports.reader import MAX_ROWS, MAX_UPLOAD_BYTES, FileRefused
 from imports.rows import Plan, ProjectRow, RowError, check
 from imports.service import (
@@ -29,6 +28,7 @@ from imports.service import (
     plan_of,
     preview,
 )
+from models.import_batch import BatchStatus, ImportBatch, ImportKey
 
 __all__ = [
     "MAX_ROWS",

@@ -45,9 +45,9 @@ from imports.columns import (
     project_columns,
     text_too_long,
 )
-from imports.models import ImportKey
 from imports.reader import FileRefused, Table, Upload
 from models import LEVELS_OF_KIND, Project, UnitKind, rules
+from models.import_batch import ImportKey
 from models.vocabulary import chinese
 
 _signals = Namespace()

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, selectinload
 
 import workflow
 from imports import isolation
-from imports.models import BatchStatus, ImportBatch, ImportKey
 from imports.rows import Plan, check, chunks, to_payload
 from models import Lecturer, Project, utcnow
+from models.import_batch import BatchStatus, ImportBatch, ImportKey
 
 # The note each imported or updated project's history event carries (stored
 # text, like a reviewer's reason: in the product's language).

@@ -7,6 +7,7 @@ from models.base import Base, utcnow
 from models.discipline import DEFAULT_DISCIPLINES, Discipline
 from models.event import ProjectEvent
 from models.filing_rule import DEFAULT_PARAMS, FilingRule, ProjectWarning, RuleKind, Severity
+from models.import_batch import BatchStatus, ImportBatch, ImportKey
 from models.job import Job
 from models.message import EmailMode, Message, MessageKind, NotificationPreference, OutboxMail
 from models.project import (
@@ -31,9 +32,12 @@ __all__ = [
     "AuditEntry",
     "AuditEvent",
     "Base",
+    "BatchStatus",
     "Discipline",
     "EmailMode",
     "FilingRule",
+    "ImportBatch",
+    "ImportKey",
     "Job",
     "Lecturer",
     "LoginSession",

@@ -1,8 +1,9 @@
 """The tables of the batch import: an upload waiting between its preview and its
 confirmation, and the import keys that let a later file update the same project.
 
-They live here rather than in ``models/`` because nothing else reads them; the
-tables are created by a migration like every other.
+Only the import (``imports/``) reads and writes them; they live with the other
+tables so that the schema is in one package and built by the migrations like every
+other.
 """
 
 from __future__ import annotations
