@@ -423,8 +423,8 @@ class UnitView(ManagementView):
     form_create_rules = ("kind", "parent", *UNIT_FIELDS)
     form_edit_rules = UNIT_FIELDS
 
-    def scope(self):
-        return permissions.unit_management(account())
+    def scope(self, user):
+        return permissions.unit_management(user)
 
     def get_filters(self):
         return [
@@ -542,8 +542,8 @@ class AccountView(ManagementView):
     )
     form_edit_rules = ("display_name", "unit", "phone", "email")
 
-    def scope(self):
-        return permissions.account_management(account())
+    def scope(self, user):
+        return permissions.account_management(user)
 
     def get_filters(self):
         return [
@@ -676,9 +676,9 @@ class DisciplineView(ManagementView):
     column_default_sort = [("sort_order", False), ("id", False)]
     form = DisciplineForm
 
-    def scope(self):
+    def scope(self, user):
         # The committee's own list: another tree's id answers 404.
-        return permissions.discipline_ownership(account())
+        return permissions.discipline_ownership(user)
 
     def get_filters(self):
         return [_active_filter(Discipline.active)]

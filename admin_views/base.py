@@ -10,13 +10,12 @@ times in Beijing time (``local_time``), so every view shows them alike.
 
 from __future__ import annotations
 
-from array import array
+import copy
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from enum import Enum
 
-from flask import abort, flash, has_request_context, redirect, request, url_for
-from flask_admin import expose
+from flask import abort, has_request_context, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.model import typefmt
@@ -30,8 +29,8 @@ from werkzeug.routing import ValidationError as NoRoute
 from wtforms import SelectField
 from wtforms.validators import ValidationError
 
-import exports
 from admin_views import db_errors
+from admin_views.exporting import ExportMixin
 from admin_views.internals import InternalHooks
 from extensions import db
 
@@ -84,8 +83,6 @@ def account():
 ID_MAX = 2**31 - 1
 # Far beyond any list's last page; a larger one is a crafted request.
 PAGE_MAX = 100_000
-# Ids of an export's list read from the cursor this many at a time.
-EXPORT_ID_BATCH = 10_000
 # Query and form parameters that carry whole numbers, with the answer to a value
 # that is not one (plain ASCII digits within the bound): an id that cannot
 # exist is not found; a page or a year that cannot be is a bad request.
@@ -207,7 +204,7 @@ class ScopedFilterMixin:
         return [(str(value), str(label)) for value, label in self.options_factory()]
 
 
-class ScopedModelView(InternalHooks, ModelView):
+class ScopedModelView(InternalHooks, ExportMixin, ModelView):
     """A model view whose every path is limited to ``scope()``.
 
     Subclasses set ``permission`` (a Flask-Security permission of the account's
@@ -223,8 +220,7 @@ class ScopedModelView(InternalHooks, ModelView):
     page_size_options = (20, 50, 100, 200)
     # Flask-Admin's "表中没有任何记录" does not say what to do next; a view may say more.
     empty_list_message = _l("Nothing here matches: change the search or the filters.")
-    export_types = ("csv", "xlsx")
-    # Columns for export, as (attribute or callable, header) pairs.
+    # Columns for export, as (attribute or callable, header) pairs (``ExportMixin``).
     export_columns: Sequence[tuple[str | Callable, object]] = ()
     column_type_formatters = type_formatters(typefmt.BASE_FORMATTERS)
     column_type_formatters_detail = type_formatters(typefmt.DETAIL_FORMATTERS)
@@ -242,14 +238,33 @@ class ScopedModelView(InternalHooks, ModelView):
         return str(self.empty_list_message)
 
     # -- scope -------------------------------------------------------------
-    def scope(self) -> ColumnElement[bool]:
+    # The account whose list this view builds: None for the signed-in one (the
+    # request's); a copy made by ``bound_to`` holds another (a background job's).
+    bound_account = None
+
+    def scope(self, user) -> ColumnElement[bool]:
+        """The rows ``user`` may see through this view (a ``permissions`` function of
+        the account, given explicitly: never the login read behind its back)."""
         raise NotImplementedError
 
+    def list_account(self):
+        """The account the view's queries are for: the bound one, else the signed-in."""
+        return self.bound_account if self.bound_account is not None else account()
+
+    def bound_to(self, user) -> ScopedModelView:
+        """A copy of the view whose every query (``get_query``, the count, the search)
+        is limited to ``user``'s scope, with or without a request: how the export and
+        its background job build the list of a given account."""
+        view = copy.copy(self)
+        view.bound_account = user
+        return view
+
     def get_query(self):
-        return self.db_session.query(self.model).filter(self.scope())
+        return self.db_session.query(self.model).filter(self.scope(self.list_account()))
 
     def get_count_query(self):
-        return self.db_session.query(func.count()).select_from(self.model).filter(self.scope())
+        scope = self.scope(self.list_account())
+        return self.db_session.query(func.count()).select_from(self.model).filter(scope)
 
     def get_one(self, id):
         """A scoped lookup; an id outside the scope answers 404 as if absent."""
@@ -314,65 +329,6 @@ class ScopedModelView(InternalHooks, ModelView):
         form = super().edit_form(obj)
         self.scope_form(form)
         return form
-
-    # -- export ------------------------------------------------------------
-    def export_filename(self, export_type: str) -> str:
-        # Dated, so a second download the same week does not overwrite the first.
-        return exports.dated_filename(str(self.name), export_type)
-
-    def export_rows(self, query) -> Iterable[Sequence]:
-        for obj in query:
-            yield [
-                column(obj) if callable(column) else getattr(obj, column)
-                for column, _ in self.export_columns
-            ]
-
-    def export_loader(self):
-        """``load(session, chunk)`` for ``exports.batched_rows``: the scoped objects of a
-        chunk of ids (built now, while the request's account is at hand)."""
-        scoped = self.get_query()
-        return lambda session, chunk: scoped.with_session(session).filter(self.model.id.in_(chunk))
-
-    @expose("/export/<export_type>/")
-    def export(self, export_type: str):
-        """The current filtered, searched and sorted list, never more rows than
-        ``exports.row_limit`` allows (XLSX has a lower bound than CSV)."""
-        if not self.can_export or export_type not in self.export_types:
-            abort(404)
-        sort, descending, search, filters = self.list_state()
-        count, query = self.get_list(
-            0, sort, descending, search, filters, execute=False, page_size=0
-        )
-        from admin_views import jobs as background  # it builds on this module
-
-        # A background job (above EXPORT_BACKGROUND_ROWS) is bounded by EXPORT_MAX_ROWS
-        # only: the XLSX bound keeps a request inside the web worker's timeout.
-        in_background = background.wants_background(count)
-        limit = exports.row_limit("csv" if in_background else export_type)
-        if limit and count > limit:
-            flash(exports.too_many_rows_message(export_type, count, limit), "error")
-            return redirect(self.get_url(".index_view", **request.args))
-        # The list's ids now, in its order; the rows are read while the file is
-        # written, a batch per short transaction of its own (exports.batched_rows),
-        # still limited to the scope. The request's transaction ends before the
-        # download starts, so no connection waits on the client.
-        # Streamed into a compact array (8 bytes an id): reading 100,000 ids as a list
-        # of row tuples made the export's memory grow with its size.
-        # Core rows, a partition of plain ints at a time: no ORM row per id.
-        ids = array("q")
-        id_query = query.with_entities(self.model.id).statement
-        stream = {"yield_per": EXPORT_ID_BATCH}
-        result = db.session.connection().execute(id_query, execution_options=stream)
-        for partition in result.scalars().partitions():
-            ids.extend(partition)
-        if in_background:
-            return background.start_export(self, export_type, ids)
-        load = self.export_loader()
-        db.session.rollback()
-        rows = exports.batched_rows(db.engine, ids, load, self.export_rows)
-        headers = [str(header) for _, header in self.export_columns]
-        write = exports.csv_response if export_type == "csv" else exports.xlsx_response
-        return write(self.export_filename(export_type), headers, rows, max_rows=0)
 
     def handle_view_exception(self, exc: Exception) -> bool:
         # A failed create, save or delete: a Chinese message, the details to the log.

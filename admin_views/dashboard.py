@@ -93,7 +93,7 @@ class Dashboard(AdminIndexView):
 
     def _project_view(self, user) -> ProjectView | None:
         """The account's own project list (我的项目, 项目审阅 or 项目审核): its
-        ``scope()`` limits every count and row shown here."""
+        ``scope(user)`` limits every count and row shown here."""
         wanted = REVIEW.get(user.unit.kind, ("projects",))[0]
         view = self.admin.panel_views.get(wanted)
         if isinstance(view, ProjectView) and view.is_accessible():
@@ -110,7 +110,7 @@ class Dashboard(AdminIndexView):
             if card.this_year:
                 condition &= Project.year == this_year
             columns.append(func.count().filter(condition))
-        total, *counts = db.session.execute(select(*columns).where(view.scope())).one()
+        total, *counts = db.session.execute(select(*columns).where(view.scope(account()))).one()
         cards = []
         for card, count in zip(wanted, counts, strict=True):
             args = {"status": card.state.value}
@@ -132,7 +132,7 @@ class Dashboard(AdminIndexView):
         rows = db.session.execute(
             select(Project.id, Project.name, Project.year, Project.reported_at, Unit.name)
             .join(Unit, Unit.id == Project.owner_unit_id)
-            .where(view.scope(), Project.state == state)
+            .where(view.scope(account()), Project.state == state)
             .order_by(Project.reported_at, Project.id)
             .limit(OLDEST)
         )

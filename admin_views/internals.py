@@ -20,10 +20,11 @@ Each private name, what we use it for, and why no public hook serves:
     Filter options computed per request from the account's scope (a unit is offered
     only its own units). Flask-Admin computes the options once, at start-up, outside
     any request (so without an account); the list template reads this method.
-``BaseModelView._get_list_extra_args()``, ``_get_column_by_idx(idx)``
-    The list's current sort, search and filters, for our streamed export of exactly
-    that list. Flask-Admin's own export reads the request this way; the public
-    ``get_list`` takes only the parsed values.
+``BaseModelView._filter_args``, ``_get_column_by_idx(idx)``
+    The list's sort, search and filters read from a query string's arguments the way
+    Flask-Admin's ``_get_list_extra_args`` reads them from the request
+    (``list_state_from``), for our export of exactly that list, also in a background
+    job that has no request; the public ``get_list`` takes only the parsed values.
 ``ModelView._apply_search(query, count_query, joins, count_joins, search)`` (overridden)
     Hands over to the public-named ``search_query``: ``ProjectView`` adds the trigram
     index's candidates to Flask-Admin's ILIKE per term. Flask-Admin has no public hook
@@ -46,9 +47,19 @@ Replaced by public hooks (no longer used): display lambdas (``column_type_format
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import Any, NamedTuple
 
 CHECKED_VERSION = "2.2.1"
+
+
+class ListState(NamedTuple):
+    """A list's sort column (or None), descending, search and filter tuples: what
+    ``get_list`` takes."""
+
+    sort: Any
+    descending: bool | int | None
+    search: str | None
+    filters: list | None
 
 
 def flask_admin_views(admin) -> list:
@@ -114,9 +125,24 @@ class InternalHooks:
             )
         return groups
 
-    def list_state(self) -> tuple[Any, bool, str | None, list]:
-        """The current list's (sort column, descending, search, filters), read from
-        the request the way the list page reads them; ``get_list`` takes these."""
-        args = self._get_list_extra_args()
-        sort = self._get_column_by_idx(args.sort)
-        return (sort[0] if sort else None, args.sort_desc, args.search, args.filters)
+    def list_state_from(self, args) -> ListState:
+        """The list's state as the query string's ``args`` (a ``MultiDict``) give it, read
+        the way the list page reads its request (Flask-Admin's ``_get_list_extra_args``)
+        but from the arguments alone: a background job has them, not the request. A
+        filter value the filter refuses is left out (the page flashes it)."""
+        sort = self._get_column_by_idx(args.get("sort", None, type=int))
+        filters = None
+        if self._filters:
+            known = self._filter_args or {}
+            chosen = []
+            for arg in args:
+                pos, _, key = arg[3:].partition("_")
+                if not arg.startswith("flt") or key not in known:
+                    continue
+                index, flt = known[key]
+                value = args[arg]
+                if flt.validate(value):
+                    chosen.append((pos, (index, str(flt.name), value)))
+            filters = [flt for _, flt in sorted(chosen, key=lambda item: item[0])]
+        descending = args.get("desc", None, type=int)
+        return ListState(sort[0] if sort else None, descending, args.get("search"), filters)

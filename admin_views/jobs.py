@@ -3,8 +3,8 @@
 A list export above ``EXPORT_BACKGROUND_ROWS`` rows does not stream: a job is queued
 (``jobs.submit``) with the list's arguments (its sort, search and filters), builds the
 list as its requester (the account's scope, as for any export) and reads it from a
-server-side cursor (``export_job``); the account is sent to the job's page: a progress
-bar that refreshes itself, then the download link. Only the account that asked
+server-side cursor (``admin_views.exporting``); the account is sent to the job's page:
+a progress bar that refreshes itself, then the download link. Only the account that asked
 sees the page or the file (any other: 404), until ``EXPORT_KEEP_MINUTES`` after the end.
 
 A job that cannot give its file says why in words and offers 重新导出 (a POST that asks
@@ -16,145 +16,19 @@ list page with a message, never a 500 or a job left waiting.
 
 from __future__ import annotations
 
-from array import array
-from collections.abc import Sized
-from urllib.parse import urlencode
-
-from flask import current_app, flash, g, redirect, request, send_file, url_for
+from flask import redirect, request, send_file, url_for
 from flask_admin import BaseView, expose
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
 
 import exports
 import jobs
 import jobs.reaper
-from admin_views.base import ScopedModelView, account
+from admin_views.base import account
 from extensions import db
-from models import Job, User
+from models import Job
 
 # Seconds between two refreshes of a running job's page.
 REFRESH_SECONDS = 2
-# Rows (or ids) a job's server-side cursor hands over at a time.
-STREAM_ROWS = 2000
-
-
-def wants_background(count: int) -> bool:
-    limit = int(current_app.config.get("EXPORT_BACKGROUND_ROWS") or 0)
-    return bool(limit) and count > limit
-
-
-def start_export(view, export_type: str, rows: int | Sized):
-    """Queue the export of the current list (``rows``: its count, or its ids) and send the
-    account to the job's page. The job is given the list's arguments (its sort, search and
-    filters), not its ids: it reads the rows itself, streamed, within the requester's
-    scope. When the job cannot run now (Redis down, too large for the web process), the
-    account stays on its list with a message."""
-    user = account()
-    total = rows if isinstance(rows, int) else len(rows)
-    list_args = urlencode(list(request.args.items(multi=True)))
-    job = jobs.create(
-        db.session,
-        user_id=user.id,
-        view=view.endpoint,
-        kind=export_type,
-        filename=view.export_filename(export_type),
-        total=total,
-        list_args=list_args,
-    )
-    jobs.purge(db.session)
-    db.session.commit()
-    job_id = job.id
-    if jobs.submit(db.engine, job_id, total, export_job, job_id, list_args) is None:
-        flash(
-            gettext(
-                "Background exports are unavailable at the moment, please try again later;"
-                " or narrow the list with a filter to at most %(rows)s rows and export again.",
-                rows=current_app.config["EXPORT_FALLBACK_ROWS"],
-            ),
-            "error",
-        )
-        return redirect(view.get_url(".index_view", **request.args))
-    flash(
-        gettext(
-            "%(count)s rows: the export runs in the background; download it here when it is done.",
-            count=total,
-        ),
-        "info",
-    )
-    return redirect(url_for("jobs.status", job_id=job_id))
-
-
-def _view(endpoint: str):
-    admin = current_app.extensions["admin"][0]
-    return next(v for v in admin._views if v.endpoint == endpoint)
-
-
-def _reads_objects(view) -> bool:
-    """Whether the view exports ORM objects through the stock loader (then the list's own
-    query yields them, in one SELECT) rather than rows of a loader of its own."""
-    stock = ScopedModelView
-    return (
-        type(view).export_loader is stock.export_loader
-        and type(view).export_rows is stock.export_rows
-    )
-
-
-def export_job(job_id: str, list_args: str) -> None:
-    """The job: the list of ``list_args`` (its sort, search, filters) as the requester sees
-    it (the requester is the current account while the list's query is built), written to
-    the job's file. Runs in an application context (the worker's, a thread's or the
-    request's).
-
-    There is no client to wait for, so (on PostgreSQL) the rows are read on a connection of
-    the job's own, held for the whole export, from a server-side cursor (``yield_per``: a
-    few thousand rows in memory at a time, whatever the size): a view exporting ORM objects
-    streams its list's query itself, one SELECT; a view with a row loader of its own
-    (``export_loader``) streams the list's ids and loads their rows a batch at a time
-    (``exports.batched_rows``). Either way the file is the one the request would stream.
-    """
-    job = db.session.get(Job, job_id)
-    if job is None or job.status != jobs.QUEUED:
-        return  # failed by the reaper, or removed, before a worker took it
-    user = db.session.get(User, job.user_id)
-    view = _view(job.view)
-    path = jobs.file_path(job)
-    kind, filename, total = job.kind, job.filename, job.total
-    with current_app.test_request_context(f"/?{list_args}"):
-        # The view's scope reads the current account: the requester's, not a login.
-        g._login_user = user
-        sort, descending, search, filters = view.list_state()
-        _, query = view.get_list(0, sort, descending, search, filters, execute=False, page_size=0)
-        # SQLite (without WAL) lets no one write while a read is open, the job's own
-        # progress included: there the ids are read at once (into a compact array) and the
-        # rows a batch per short transaction, as in the request.
-        streaming = db.engine.dialect.name != "sqlite"
-        objects = streaming and _reads_objects(view)
-        statement = query.statement if objects else query.with_entities(view.model.id).statement
-        load = None if objects else view.export_loader()
-        headers = [str(header) for _, header in view.export_columns]
-    db.session.rollback()
-
-    def work(report) -> None:
-        with db.engine.connect() as connection, Session(connection) as session:
-            stream = {"yield_per": STREAM_ROWS}
-            if objects:
-                rows = view.export_rows(session.scalars(statement, execution_options=stream))
-            elif streaming:
-                ids = connection.execute(statement, execution_options=stream).scalars()
-                rows = exports.batched_rows(db.engine, ids, load, view.export_rows)
-            else:
-                ids = array("q", connection.execute(statement).scalars())
-                connection.rollback()
-                rows = exports.batched_rows(db.engine, ids, load, view.export_rows)
-            rows = jobs.counted(rows, report, total)
-            if kind == "csv":
-                exports.write_csv(path, headers, rows, max_rows=0)
-            else:
-                exports.write_xlsx(path, headers, rows, filename=filename, max_rows=0)
-
-    jobs.run(db.engine, job_id, work)
-
 
 # Why a job failed without an error of its own, in words; any other error: FAILED_TEXT.
 REASONS = {

@@ -206,7 +206,7 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
         )
     )
 
-    def export_loader(self):
+    def export_loader(self, user):
         """Plain rows, not ORM objects: the export's columns in its order (the discipline's
         and the owner unit's names joined, enum values as their translated titles), one
         SELECT per batch, within the account's scope.
@@ -234,7 +234,7 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
             select(Project.id, *columns)
             .join(Discipline, Discipline.id == Project.discipline_id)
             .join(owner, owner.id == Project.owner_unit_id)
-            .where(self.scope())
+            .where(self.scope(user))
         )
         return exports.rows_by_ids(stmt, Project.id)
 
@@ -243,8 +243,8 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
         in C, row after row."""
         return map(operator.itemgetter(slice(1, None)), rows)
 
-    def scope(self):
-        return permissions.project_visibility(account())
+    def scope(self, user):
+        return permissions.project_visibility(user)
 
     def get_query(self):
         return super().get_query().options(joinedload(Project.society))
@@ -286,7 +286,7 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
         return url_for(f"{endpoint}.index_view", **args)
 
     def _scoped(self, *columns):
-        return select(*columns).where(self.scope())
+        return select(*columns).where(self.scope(account()))
 
     def _scope_years(self):
         """Every year from the scope's first to its last (or this year): two
@@ -301,7 +301,7 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
         return [(y, y) for y in range(max(high, date.today().year), low - 1, -1)]
 
     def _state_options(self):
-        hidden = () if account().unit.kind.is_entry else (ProjectState.DRAFT,)
+        hidden = () if self.list_account().unit.kind.is_entry else (ProjectState.DRAFT,)
         return [(s.value, s.title) for s in ProjectState if s not in hidden]
 
     def _discipline_options(self):
@@ -336,28 +336,36 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
             choices.append((STATUS_ALL, str(_l("All"))))
         return choices
 
-    def current_status(self) -> str:
-        wanted = request.args.get("status")
+    def current_status(self, args=None) -> str:
+        args = request.args if args is None else args
+        wanted = args.get("status")
         if wanted in {value for value, _ in self.status_choices()}:
             return wanted
         # A link carrying the filter builder's arguments or a search (the
         # dashboard's, a bookmark) means exactly those, over every state.
-        if request.args.get("search") or any(k.startswith("flt") for k in request.args):
+        if args.get("search") or any(k.startswith("flt") for k in args):
             return STATUS_ALL
         return self.work_status
 
-    def current_year(self) -> int | None:
-        return request.args.get("year", None, type=int)
+    def current_year(self, args=None) -> int | None:
+        return (request.args if args is None else args).get("year", None, type=int)
 
-    def bar_filters(self) -> list[tuple]:
-        """The bar's choice as Flask-Admin filter tuples (index, name, value)."""
-        if not has_request_context():
+    def list_state_from(self, args):
+        """The filter builder's state plus the bar's choice (状态, 年度), both read from
+        ``args``: the list a background job rebuilds is the one the page showed."""
+        state = super().list_state_from(args)
+        return state._replace(filters=[*(state.filters or ()), *self.bar_filters(args)])
+
+    def bar_filters(self, args=None) -> list[tuple]:
+        """The bar's choice (from ``args``, else the request's) as Flask-Admin filter
+        tuples (index, name, value)."""
+        if args is None and not has_request_context():
             return []
         wanted = []
-        year = self.current_year()
+        year = self.current_year(args)
         if year is not None:
             wanted.append(("year", str(year)))
-        status = self.current_status()
+        status = self.current_status(args)
         if status == STATUS_HELD:
             wanted.append(("modifiable", "1"))
         elif status != STATUS_ALL:
@@ -382,7 +390,9 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
         cap = g.get("list_count_cap") if has_request_context() else None
         if not cap:
             return super().get_count_query()
-        query = CappedCount([Project.id], session=self.db_session).filter(self.scope())
+        query = CappedCount([Project.id], session=self.db_session).filter(
+            self.scope(self.list_account())
+        )
         query.cap = cap
         return query
 
@@ -402,7 +412,9 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
         return gettext("%(num)s projects in all", num=number)
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
-        filters = [*(filters or ()), *self.bar_filters()]
+        # The page's filters come without the bar's; an export's state has them already.
+        filters = [*(filters or ())]
+        filters += [bar for bar in self.bar_filters() if bar not in filters]
         count, data = super().get_list(
             page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size
         )
@@ -428,7 +440,7 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
             query, count_query, joins, count_joins, search
         )
         terms = [t[1:] if t[:1] in "^=" else t for t in search.split(" ") if t]
-        user = account()
+        user = self.list_account()
         for_page, for_count = search_index.list_conditions(
             self.db_session,
             self.column_searchable_list,

@@ -65,8 +65,8 @@ class SecurityLogView(ScopedModelView):
         ("detail", LABELS["detail"]),
     )
 
-    def scope(self):
-        return permissions.audit_visibility(account())
+    def scope(self, user):
+        return permissions.audit_visibility(user)
 
     def get_filters(self):
         return [

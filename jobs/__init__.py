@@ -5,7 +5,11 @@
 - on RQ (Redis) when ``REDIS_URL`` is set (``JOBS_MODE = "rq"``): a separate worker
   process (``python -m worker``) takes it, so a web worker's timeout never cuts it;
 - in a thread of the web process otherwise (``"thread"``, so ``make run`` needs no
-  Redis), or at once in the request (``"sync"``, for tests and scripts).
+  Redis), or at once, the request waiting for it (``"sync"``, for tests and scripts).
+
+Whatever the mode, ``func`` runs in an application context of its own, never inside the
+request that asked for it (no request context, no login): it is given what it needs
+(e.g. an account's id) in ``args``.
 
 The row and the queue are decided together: when Redis cannot be reached, a job of up to
 ``EXPORT_FALLBACK_ROWS`` rows runs in a thread of the web process instead, and a larger
@@ -184,11 +188,13 @@ def submit(engine, job_id: str, total: int, func: Callable, *args) -> str | None
             _finish(engine, job_id, QUEUED, status=FAILED, error=UNAVAILABLE)
             return None
         mode = "thread"
-    if mode == "thread":
-        app = current_app._get_current_object()
-        threading.Thread(target=_in_app, args=(app, func, args), daemon=True).start()
-    else:
-        func(*args)
+    app = current_app._get_current_object()
+    worker = threading.Thread(target=_in_app, args=(app, func, args), daemon=True)
+    worker.start()
+    if mode != "thread":
+        # "sync" waits for it, but still runs it in a thread of its own: a job never sees
+        # the request it was asked from (its login, its arguments), as on the worker.
+        worker.join()
     return mode
 
 

@@ -221,9 +221,10 @@ def test_a_job_failed_before_any_worker_took_it_is_not_run(background, login_as,
     background.config["JOBS_MODE"] = "thread"
     job = _stuck_job(session, demo["bjcme"], status=jobs.QUEUED, heartbeat_at=None)
     assert jobs.reaper.reap(db.engine) == 1
-    from admin_views.jobs import export_job
+    from admin_views.exporting import export_job
 
-    export_job(job.id, LIST_ARGS)  # as a worker that takes it from the queue late
+    # As a worker that takes it from the queue late.
+    export_job(job.id, demo["bjcme"].id, job.view, LIST_ARGS)
     session.expire_all()
     assert session.get(Job, job.id).status == jobs.FAILED
     assert not os.path.exists(os.path.join(background.config["JOBS_DIR"], f"{job.id}.csv"))
