@@ -17,7 +17,8 @@ from functools import cache
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from models import Lecturer, Project, ProjectLevel, ProjectMode, rules
+from models import Lecturer, Project, rules
+from models.base import DATE, INTEGER, NUMBER, field_kinds
 from models.vocabulary import (
     LECTURER_FIELDS,
     LECTURER_LABELS,
@@ -37,11 +38,15 @@ PROJECT_SHEET = _l("Projects")
 LECTURER_SHEET = _l("Lecturers")
 NOTES_SHEET = _l("Notes")
 
-INTEGERS = frozenset({"year", "planned_participants"})
-NUMBERS = frozenset({"theory_hours", "practice_hours", "credits"})
-DATES = frozenset({"start_date", "end_date"})
-ENUMS = {"level": ProjectLevel, "mode": ProjectMode}
-LECTURER_NUMBERS = frozenset({"hours"})
+# How each cell is read, from the model's column types (``models.base.field_kinds``).
+_KINDS = field_kinds(Project, rules.PROJECT_FIELDS)
+INTEGERS = frozenset(name for name, kind in _KINDS.items() if kind == INTEGER)
+NUMBERS = frozenset(name for name, kind in _KINDS.items() if kind == NUMBER)
+DATES = frozenset(name for name, kind in _KINDS.items() if kind == DATE)
+ENUMS = {name: kind for name, kind in _KINDS.items() if isinstance(kind, type)}
+LECTURER_NUMBERS = frozenset(
+    name for name, kind in field_kinds(Lecturer, LECTURER_FIELDS).items() if kind == NUMBER
+)
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
 
 

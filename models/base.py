@@ -1,6 +1,6 @@
 """Declarative base shared by every model, with stable constraint names."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -26,3 +26,31 @@ def utcnow() -> datetime:
 class Timestamps:
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+INTEGER, NUMBER, DATE = "integer", "number", "date"
+
+
+def field_kinds(model, fields) -> dict[str, object]:
+    """How each of ``fields`` of ``model`` is read and shown, from its column's type:
+    ``INTEGER``, ``NUMBER`` (a float), ``DATE``, the column's enum class, or nothing
+    (text). The import's cell parsing and the diff's formatting read this instead of
+    keeping lists of their own."""
+    kinds: dict[str, object] = {}
+    for name in fields:
+        column = model.__table__.columns.get(name)
+        if column is None:
+            continue
+        enum_class = getattr(column.type, "enum_class", None)
+        python_type = None if enum_class else _python_type(column.type)
+        kind = enum_class or {int: INTEGER, float: NUMBER, date: DATE}.get(python_type)
+        if kind is not None:
+            kinds[name] = kind
+    return kinds
+
+
+def _python_type(column_type):
+    try:
+        return column_type.python_type
+    except NotImplementedError:
+        return None

@@ -21,12 +21,15 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from models.project import ProjectLevel, ProjectMode
+from models.base import NUMBER, field_kinds
+from models.project import Lecturer, Project
 from models.rules import PROJECT_FIELDS
 from models.vocabulary import LECTURER_FIELDS, label, lecturer_label
 
-ENUMS = {"level": ProjectLevel, "mode": ProjectMode}
-NUMBERS = frozenset({"theory_hours", "practice_hours", "credits", "hours"})
+# How a stored value is shown, from the model's column types (``models.base.field_kinds``).
+_KINDS = field_kinds(Project, PROJECT_FIELDS) | field_kinds(Lecturer, LECTURER_FIELDS)
+ENUMS = {name: kind for name, kind in _KINDS.items() if isinstance(kind, type)}
+NUMBERS = frozenset(name for name, kind in _KINDS.items() if kind == NUMBER)
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 LECTURER_TITLES = {
