@@ -13,6 +13,13 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+# The project's fields live in models.fields, which the vocabulary reads too (the
+# vocabulary names them, and the rules name them in their messages: no circle);
+# ``rules.PROJECT_FIELDS`` stays the name the forms and the import use.
+from models.fields import PROJECT_FIELDS as PROJECT_FIELDS
+from models.fields import PROJECT_REQUIRED
+from models.vocabulary import LECTURER_LABELS, PROJECT_LABELS
+
 POSTAL_CODE = re.compile(r"\d{6}")
 PHONE_CHARS = re.compile(r"[0-9()（）+\-\s/;；,，、转]+")
 MIN_PHONE_DIGITS = 7
@@ -41,39 +48,7 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MULTI_LINE_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 MULTI_LINE_FIELDS = frozenset({"remarks"})
 
-# Every field a project's owner fills in, in the order of the form (docs/domain.md#projects).
-PROJECT_FIELDS = (
-    "year",
-    "project_no",
-    "name",
-    "level",
-    "discipline",
-    "organizer",
-    "co_organizer",
-    "principal",
-    "principal_title",
-    "contact",
-    "phone",
-    "start_date",
-    "end_date",
-    "venue",
-    "mode",
-    "audience",
-    "planned_participants",
-    "theory_hours",
-    "practice_hours",
-    "credits",
-    "remarks",
-)
 UNIT_REQUIRED = ("name", "address", "manager", "phone", "postal_code")
-OPTIONAL_PROJECT_FIELDS = {
-    "project_no",
-    "co_organizer",
-    "principal_title",
-    "practice_hours",
-    "remarks",
-}
-PROJECT_REQUIRED = tuple(f for f in PROJECT_FIELDS if f not in OPTIONAL_PROJECT_FIELDS)
 REQUIRED = _l("This field is required.")
 # The names of a unit's fields in the messages that name them (the unit form's labels).
 UNIT_LABELS = {
@@ -282,14 +257,12 @@ def validate_project(
     if msg := too_long(values.get("remarks"), MAX_REMARKS):
         errors["remarks"] = msg
     from models.project import Project
-    from models.vocabulary import PROJECT_LABELS
 
     return _column_lengths(Project, values) | errors | _controls(values, PROJECT_LABELS)
 
 
 def validate_lecturer(values: Mapping[str, Any]) -> dict[str, Any]:
     from models.project import Lecturer
-    from models.vocabulary import LECTURER_LABELS
 
     errors = _missing(values, ("name", "topic"))
     if values.get("hours") is not None and (msg := hours(values["hours"], required=False)):

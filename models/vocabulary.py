@@ -4,7 +4,7 @@ The admin lists, forms and exports, the public pages and exports, and the API
 documentation all name a project field through this module, so a field is called
 the same on every screen (the Chinese words follow the filing manual and the
 field table in ``docs/``). Import it from anywhere: it depends only on
-``models.rules``.
+``models.fields``.
 
 API::
 
@@ -26,12 +26,12 @@ from types import MappingProxyType
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from models.rules import PROJECT_FIELDS, PROJECT_REQUIRED
+from models.fields import PROJECT_FIELDS, PROJECT_REQUIRED
 
 CHINESE = "zh_Hans_CN"
 
 # Every column a project list, details page, form or export can show: the fields
-# the owner fills in (models.rules.PROJECT_FIELDS) and the derived ones.
+# the owner fills in (models.fields.PROJECT_FIELDS) and the derived ones.
 PROJECT_LABELS: Mapping[str, object] = MappingProxyType(
     {
         "year": _l("Year"),
