@@ -21,13 +21,15 @@ import logging
 import multiprocessing
 import resource
 import traceback
+from array import array
 from dataclasses import dataclass
+from itertools import chain
 from multiprocessing.connection import wait
 
 from flask_babel import lazy_gettext as _l
 
 from imports import reader
-from imports.archive import FileRefused
+from imports.archive import FileRefused, not_a_spreadsheet
 
 MB = 1024 * 1024
 # Far above what reading the largest file allowed takes (about 300 MB of address space,
@@ -36,6 +38,7 @@ DEFAULT_MEMORY_MB = 1024
 DEFAULT_SECONDS = 60
 # How long a child that has answered may take to exit before it is killed.
 EXIT_SECONDS = 5
+SEPARATOR = "\x00"
 
 CONTEXT = multiprocessing.get_context("forkserver")
 CONTEXT.set_forkserver_preload(["imports.reader"])
@@ -62,7 +65,41 @@ def unreadable():
 def read(filename: str, data: bytes, limits: Limits | None = None) -> reader.Upload:
     """``reader.read(filename, data)`` in a child process; raises ``FileRefused``."""
     words = reader.titles()  # needs the app's translations: rendered here, not in the child
-    return run(reader.read, (filename, data, words), limits, label=filename)
+    projects, lecturers = run(_read_packed, (filename, data, words), limits, label=filename)
+    return reader.Upload(_unpack(projects), _unpack(lecturers))
+
+
+def _read_packed(filename: str, data: bytes, words: reader.Titles) -> tuple:
+    """In the child: the upload's tables, packed for the way back."""
+    upload = reader.read(filename, data, words)
+    return _pack(upload.projects), _pack(upload.lecturers)
+
+
+def _pack(table: reader.Table | None) -> tuple | None:
+    """A table as its name, its row numbers, each row's cell count and every cell in one
+    string, cut by NUL (which no cell holds: XML has no NUL and a CSV with one is refused):
+    a few objects to pickle instead of one per cell (5,000 rows: 2.4 MB of pickled lists,
+    about 0.3 s each way on a loaded machine)."""
+    if table is None:
+        return None
+    rows = [table.headers, *(texts for _, texts in table.rows)]
+    cells = SEPARATOR.join(chain.from_iterable(rows))
+    if cells.count(SEPARATOR) != max(sum(map(len, rows)) - 1, 0):
+        raise FileRefused(not_a_spreadsheet())  # a NUL in a cell after all
+    numbers = array("l", (number for number, _ in table.rows))
+    return table.sheet, numbers, array("l", map(len, rows)), cells
+
+
+def _unpack(packed: tuple | None) -> reader.Table | None:
+    if packed is None:
+        return None
+    sheet, numbers, lengths, cells = packed
+    flat = cells.split(SEPARATOR) if sum(lengths) else []
+    rows, start = [], 0
+    for length in lengths:
+        rows.append(flat[start : start + length])
+        start += length
+    return reader.Table(sheet, rows[0], list(zip(numbers, rows[1:], strict=True)))
 
 
 def run(function, args: tuple, limits: Limits | None = None, *, label: str = ""):
@@ -81,6 +118,9 @@ def run(function, args: tuple, limits: Limits | None = None, *, label: str = "")
         child.start()
         send.close()  # the child's end: the parent sees EOF once the child is gone
         outcome = _outcome(receive, child, limits.seconds)
+    except OSError:  # no process could be started (the forkserver failed, no memory left)
+        log.exception("the import reader could not be started for %r", label)
+        outcome = None
     finally:
         send.close()
         receive.close()

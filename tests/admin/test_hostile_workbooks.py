@@ -15,6 +15,7 @@ import pytest
 
 import imports
 from imports import ImportBatch, isolation
+from imports.reader import Table
 from models import Project
 from tests.admin.test_import import count, download_template, fill, project_row, upload
 
@@ -297,3 +298,18 @@ def _method(data: bytes, method: int) -> bytes:
 @pytest.mark.parametrize("kind", list(DAMAGED))
 def test_a_damaged_zip_is_not_a_spreadsheet(branch, kind):
     assert_refused(branch, DAMAGED[kind](), NOT_A_SPREADSHEET)
+
+
+def test_tables_come_back_from_the_child_as_they_were_read():
+    """The child packs each table into one string and two arrays (far cheaper to pickle
+    than a list per row); empty cells, rows of different widths and a header alone too."""
+    tables = [
+        Table("项目", ["序号", "", "名称"], [(2, ["1", "", "x"]), (5, ["", ""]), (7, ["3"])]),
+        Table("授课教师", ["序号"]),
+        Table("项目", [""], [(3, [""])]),
+    ]
+    for table in tables:
+        assert isolation._unpack(isolation._pack(table)) == table
+    assert isolation._unpack(isolation._pack(None)) is None
+    with pytest.raises(imports.FileRefused):
+        isolation._pack(Table("项目", ["a\x00b"]))
