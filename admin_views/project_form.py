@@ -12,18 +12,17 @@ from datetime import date
 from flask import flash, g, request, session
 from flask_admin import expose
 from flask_admin.babel import gettext as admin_gettext
-from flask_admin.form import BaseForm
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice, fields, validators
-from wtforms.fields.core import UnboundField
 from wtforms.validators import ValidationError
 
 import permissions
 import workflow
 from admin_views.base import ChoiceField, ScopedSelectField, account
 from admin_views.filing_rules import flash_rule_check
+from admin_views.forms import CheckedForm, rules_decide_required, show_errors
 from admin_views.project_copy import copy_source
 from extensions import db
 from models import (
@@ -84,29 +83,7 @@ CHOOSE = _l("Please choose")
 BLANK_CHOICE = ("", CHOOSE)
 
 
-def rules_decide_required(form_class):
-    """Make ``models.rules`` the only judge of required fields on ``form_class``:
-    Flask-Admin adds WTForms' InputRequired for every NOT NULL column, whose
-    message would repeat ours. ``Optional`` instead stops the field's other checks
-    on an empty value (an empty date or number is not also "not a valid date")."""
-    for name in dir(form_class):
-        unbound = getattr(form_class, name, None)
-        if not isinstance(unbound, UnboundField):
-            continue
-        checks = unbound.kwargs.get("validators") or []
-        if any(isinstance(v, validators.InputRequired | validators.DataRequired) for v in checks):
-            kept = [
-                v
-                for v in checks
-                if not isinstance(
-                    v, validators.InputRequired | validators.DataRequired | validators.Optional
-                )
-            ]
-            unbound.kwargs["validators"] = [validators.Optional(), *kept]
-    return form_class
-
-
-class ProjectForm(BaseForm):
+class ProjectForm(CheckedForm):
     """The project form: WTForms' field checks, then the project rules of
     ``models.rules`` (errors in Chinese, next to their fields), for the project and
     each lecturer row. ``issuer`` is set by the view for a 发放证书单位, which must give
@@ -119,10 +96,16 @@ class ProjectForm(BaseForm):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
-        errors = self._project_errors()
-        _show(self, errors)
         lecturers_valid = self._validate_lecturers() if "lecturers" in self else True
-        return valid and lecturers_valid and not errors
+        return valid and lecturers_valid
+
+    def required_fields(self) -> list[str]:
+        """The project fields required of this form's unit, from the same vocabulary
+        the rules use (``is_required``): the label's ``*`` and the message."""
+        return [name for name in FORM_FIELDS if is_required(name, issuer=self.issuer)]
+
+    def record_errors(self) -> dict:
+        return self._project_errors()
 
     def _project_errors(self) -> dict:
         """The field rules' verdict on the project's values, and a 项目编号 typed in that
@@ -146,14 +129,9 @@ class ProjectForm(BaseForm):
             if rows.should_delete(entry):
                 continue
             lecturer = entry.form
-            _show(lecturer, rules.validate_lecturer(lecturer.data))
+            show_errors(lecturer, rules.validate_lecturer(lecturer.data))
             valid = valid and not any(lecturer[name].errors for name in LECTURER_FIELDS)
         return valid
-
-    def required(self, name: str) -> bool:
-        """Whether project field ``name`` is required of this form's unit: the
-        label's ``*``, from the same vocabulary the rules use."""
-        return is_required(name, issuer=self.issuer)
 
     @staticmethod
     def lecturer_required(name: str) -> bool:
@@ -171,15 +149,6 @@ class ProjectForm(BaseForm):
         for field in self:
             if field.short_name not in NOT_STORED:
                 field.populate_obj(obj, field.short_name)
-
-
-def _show(form, errors: dict) -> None:
-    """Each rule's message next to its field. One message per field: a value WTForms
-    could not read (a date, a number, an unknown option) is said to be wrong, not also
-    missing."""
-    for name, message in errors.items():
-        if name in form and not form[name].errors:
-            form[name].errors = [str(message)]
 
 
 def _blank_lecturer(form) -> bool:
