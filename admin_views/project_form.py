@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import flash, g, request, session
+from flask import flash, request, session
 from flask_admin import expose
 from flask_admin.babel import gettext as admin_gettext
 from flask_admin.model.form import InlineFormAdmin
@@ -23,6 +23,7 @@ import workflow
 from admin_views.base import ChoiceField, ScopedSelectField, account
 from admin_views.filing_rules import flash_rule_check
 from admin_views.forms import CheckedForm, rules_decide_required, show_errors
+from admin_views.list_context import list_context
 from admin_views.project_copy import copy_source
 from extensions import db
 from models import (
@@ -260,7 +261,7 @@ class ProjectFormMixin:
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):
         response = super().create_view()
-        if (name := g.pop("saved_project", None)) is not None:
+        if (name := list_context().saved_project) is not None:
             _reword_flash(
                 admin_gettext("Record was successfully created."),
                 gettext("Project “%(name)s” added.", name=name),
@@ -270,7 +271,7 @@ class ProjectFormMixin:
     @expose("/edit/", methods=("GET", "POST"))
     def edit_view(self):
         response = super().edit_view()
-        if (name := g.pop("saved_project", None)) is not None:
+        if (name := list_context().saved_project) is not None:
             _reword_flash(
                 admin_gettext("Record was successfully saved."),
                 gettext("Project “%(name)s” saved.", name=name),
@@ -280,7 +281,7 @@ class ProjectFormMixin:
     def after_model_change(self, form, model, is_created) -> None:
         super().after_model_change(form, model, is_created)
         # Per request (the view object is shared by every request).
-        g.saved_project = model.name
+        list_context().saved_project = model.name
         flash_rule_check(self.db_session, model)
 
     def scope_form(self, form) -> None:

@@ -9,10 +9,11 @@ from ``workflow.versions``, which reads the snapshots and finds the reasons.
 
 from __future__ import annotations
 
-from flask import abort, g, request
+from flask import abort, request
 from flask_admin import expose
 
 from admin_views.base import account
+from admin_views.list_context import list_context
 from models import ProjectVersion
 from workflow import versions
 
@@ -29,7 +30,7 @@ class VersionsMixin:
 
     def project_versions(self, project) -> list[ProjectVersion]:
         """The project's versions, oldest first, read once per request."""
-        cache = g.setdefault("project_versions", {})
+        cache = list_context().versions
         if project.id not in cache:
             cache[project.id] = versions.versions_of(self.db_session, project.id)
         return cache[project.id]
@@ -37,9 +38,10 @@ class VersionsMixin:
     def changed_counts(self, rows) -> dict[int, int]:
         """For a list's page: {project id: number of changes} of the rows that
         came back after 退回修改, read once for the page (one statement)."""
-        if "changed_counts" not in g:
-            g.changed_counts = versions.changed_counts(self.db_session, account(), rows or ())
-        return g.changed_counts
+        context = list_context()
+        if context.changed_counts is None:
+            context.changed_counts = versions.changed_counts(self.db_session, account(), rows or ())
+        return context.changed_counts
 
     @expose("/diff/")
     def diff_view(self):

@@ -9,41 +9,28 @@ results into pages and messages.
 from __future__ import annotations
 
 import operator
+import re
 from datetime import date
 
-from flask import (
-    current_app,
-    flash,
-    g,
-    has_request_context,
-    redirect,
-    request,
-    session,
-    url_for,
-)
+from flask import flash, has_request_context, redirect, request, session, url_for
 from flask_admin import expose
-from flask_admin.actions import action
 from flask_admin.babel import ngettext as admin_ngettext
-from flask_admin.helpers import get_redirect_target
 from flask_admin.model.template import DeleteRowAction, EditRowAction
-from flask_babel import format_decimal, gettext, ngettext
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from jinja2 import pass_context
 from markupsafe import Markup
 from sqlalchemy import String, case, func, select, type_coerce
-from sqlalchemy.orm import Query, aliased, joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 import exports
 import permissions
 import workflow
-from admin_views.base import (
-    ChoiceFilter,
-    ScopedModelView,
-    account,
-    day,
-    row_ids,
-)
+from admin_views.base import ChoiceFilter, ScopedModelView, account, day
+from admin_views.capped_count import CappedCountMixin, capped_count_of, capped_sum, count_cap
 from admin_views.filing_rules import name_cell as rules_name_cell
+from admin_views.list_context import list_context
+from admin_views.project_actions import ProjectActionsMixin
 from admin_views.project_form import FORM_FIELDS, ProjectFormMixin
 from admin_views.project_versions import VersionsMixin
 from admin_views.wording import RewordedMixin
@@ -56,7 +43,6 @@ from models import (
     ProjectState,
     Unit,
     UnitKind,
-    rules,
     search_index,
 )
 from models.vocabulary import PROJECT_LABELS, label
@@ -71,7 +57,7 @@ def _period(project) -> str:
 
 def _state_cell(view, context, project, name):
     state = ProjectState(project.state)
-    note = g.get("reason_notes", {}).get(project.id)
+    note = list_context().reason_notes.get(project.id)
     if note is None and state is ProjectState.RETURNED and project.return_reason:
         note = gettext("Reason for return: %(reason)s", reason=project.return_reason)
     if note:
@@ -90,16 +76,6 @@ FORMATTERS = {
     # The filing-rule warnings a project moved up with, under its name.
     "name": rules_name_cell,
 }
-
-
-def skipped_details(errors) -> str:
-    """The skipped projects and why, one clause each: “名称”：原因；… ending in
-    one full stop (each reason is a sentence of its own)."""
-    clauses = []
-    for error in errors:
-        who = f"“{error.project_name}”" if error.project_name else f"#{error.project_id}"
-        clauses.append(f"{who}：{str(error).rstrip('。.')}")
-    return "；".join(clauses) + "。"
 
 
 class ModifiableFilter(ChoiceFilter):
@@ -122,29 +98,19 @@ class PredicateRowAction:
         return self.inner.render_ctx(context, row_id, row) if self.predicate(account(), row) else ""
 
 
-class CappedCount(Query):
-    """The list pager's count, read no further than ``cap + 1`` rows:
-    ``SELECT count(*) FROM (SELECT projects.id … LIMIT cap + 1)``. Flask-Admin narrows
-    it like any count query (scope, search, filters) and calls ``scalar()``; a result
-    above ``cap`` means "more than ``cap``"."""
-
-    cap = 0
-
-    def scalar(self):
-        rows = self.limit(self.cap + 1).subquery()
-        return self.session.execute(select(func.count()).select_from(rows)).scalar_one()
-
-
 STATUS_ALL = "all"
+# A filter argument of the list before its filters were named: flt<position>_<index>.
+NUMBERED_FILTER = re.compile(r"flt(\d+)_(\d+)")
 # 我的项目's work: the rows the entry unit holds (未上报 and 退回修改).
 STATUS_HELD = "held"
 
 
-class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
+class ProjectView(
+    ProjectActionsMixin, VersionsMixin, RewordedMixin, CappedCountMixin, ScopedModelView
+):
     """What every project list shares: columns, filters, search, details with
     history, export, and bulk actions through the workflow engine."""
 
-    bulk_actions: tuple[Action, ...] = ()
     can_create = can_edit = can_delete = False
     can_export = True
     column_list = [
@@ -251,7 +217,7 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
 
     # -- filters -----------------------------------------------------------
     def get_filters(self):
-        return [
+        filters = [
             ChoiceFilter(Project.year, label("year"), self._year_options, coerce=int),
             ChoiceFilter(Project.state, label("state"), self._state_options, coerce=ProjectState),
             ModifiableFilter(
@@ -272,18 +238,38 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
                 Project.owner_unit_id, label("owner_unit"), self._unit_options, coerce=int
             ),
         ]
+        for key, flt in zip(self.FILTER_KEYS, filters, strict=True):
+            flt.url_name = key
+        return filters
 
+    # Filters are named in the URL (``flt0_state=at_committee``), not numbered: each by
+    # its own ASCII name, the same in every language (Flask-Admin's own would be made
+    # of the label as translated when the view is built, nothing of a Chinese one).
+    named_filter_urls = True
     FILTER_KEYS = ("year", "state", "modifiable", "level", "discipline", "unit")
 
-    @classmethod
-    def filter_url(cls, endpoint: str, **wanted) -> str:
-        """The URL of project list ``endpoint`` filtered by ``wanted`` (keys of
-        FILTER_KEYS; every project list has the same filters, in that order)."""
-        args = {
-            f"flt{n}_{cls.FILTER_KEYS.index(key)}": value
-            for n, (key, value) in enumerate(wanted.items())
-        }
+    def get_filter_arg(self, index: int, flt) -> str:
+        return getattr(flt, "url_name", None) or super().get_filter_arg(index, flt)
+
+    @staticmethod
+    def filter_url(endpoint: str, **wanted) -> str:
+        """The URL of project list ``endpoint`` filtered by ``wanted`` (filter names of
+        FILTER_KEYS: every project list has the same filters)."""
+        args = {f"flt{n}_{key}": value for n, (key, value) in enumerate(wanted.items())}
         return url_for(f"{endpoint}.index_view", **args)
+
+    def numbered_filters(self, args=None) -> list[tuple[int, int, str]]:
+        """(position, filter index, value) of the filters an old link names by number
+        (``flt0_1=published``: a bookmark, an e-mail, a stored job from before the
+        filters were named), in their order; an unknown filter or a value it refuses is
+        left out."""
+        filters = self.filter_list()
+        found = []
+        for arg, value in (request.args if args is None else args).items():
+            match = NUMBERED_FILTER.fullmatch(arg)
+            if match and int(match[2]) < len(filters) and filters[int(match[2])].validate(value):
+                found.append((int(match[1]), int(match[2]), value))
+        return sorted(found)
 
     def _scoped(self, *columns):
         return select(*columns).where(self.scope(account()))
@@ -370,46 +356,22 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
             wanted.append(("modifiable", "1"))
         elif status != STATUS_ALL:
             wanted.append(("state", status))
+        indexed = [(self.FILTER_KEYS.index(key), value) for key, value in wanted]
+        indexed += [(index, value) for _, index, value in self.numbered_filters(args)]
         filters = self.filter_list()
-        result = []
-        for key, value in wanted:
-            index = self.FILTER_KEYS.index(key)
-            result.append((index, str(filters[index].name), value))
-        return result
+        return [(index, str(filters[index].name), value) for index, value in indexed]
 
-    # -- the list page's capped count ----------------------------------------
-    # The pager's total is counted up to LIST_COUNT_CAP rows, on the list page only:
-    # exports, bulk actions and 统计 count exactly. A count over the whole scope read
-    # every visible row on every page (the committee sees nearly all of them).
     @expose("/")
     def index_view(self):
-        g.list_count_cap = int(current_app.config.get("LIST_COUNT_CAP") or 0)
-        return super().index_view()
-
-    def get_count_query(self):
-        cap = g.get("list_count_cap") if has_request_context() else None
-        if not cap:
-            return super().get_count_query()
-        query = CappedCount([Project.id], session=self.db_session).filter(
-            self.scope(self.list_account())
-        )
-        query.cap = cap
-        return query
-
-    def list_total(self) -> dict | None:
-        """The list page's total for the line beside the pager: ``count`` (exact up to
-        the cap) and ``more`` (the list holds more than ``count``), or None before
-        ``get_list`` ran."""
-        return g.get("list_total")
-
-    def total_text(self) -> str:
-        total = self.list_total()
-        if not total or not total["count"]:
-            return ""
-        number = format_decimal(total["count"])
-        if total["more"]:
-            return gettext("More than %(num)s projects", num=number)
-        return gettext("%(num)s projects in all", num=number)
+        """An old link's numbered filters become named ones (the pager, the sorting and
+        the filter builder carry only named ones)."""
+        numbered = self.numbered_filters()
+        if not numbered:
+            return super().index_view()
+        args = {k: v for k, v in request.args.items() if not NUMBERED_FILTER.fullmatch(k)}
+        for position, index, value in numbered:
+            args[f"flt{position}_{self.FILTER_KEYS[index]}"] = value
+        return redirect(self.get_url(".index_view", **args))
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         # The page's filters come without the bar's; an export's state has them already.
@@ -420,16 +382,7 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
         )
         if execute:
             # The page's rows are known now: their reasons in one query, for the state cells.
-            g.reason_notes = self.reason_notes(data)
-        cap = g.get("list_count_cap")
-        if execute and cap and count is not None:
-            more = count > cap
-            g.list_total = {"count": min(count, cap), "more": more}
-            if more and page_size:
-                # The pager offers every page up to the cap's last one, and from a full
-                # page the next one (its ">" link): the rows seen so far, plus one.
-                seen = (page or 0) * page_size + len(data)
-                count = max(count, seen + (len(data) == page_size))
+            list_context().reason_notes = self.reason_notes(data)
         return count, data
 
     def search_query(self, query, count_query, joins, count_joins, search):
@@ -499,40 +452,40 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
         args |= changes
         return self.get_url(".index_view", **{k: v for k, v in args.items() if v is not None})
 
-    def status_tabs(self) -> list[dict]:
-        """One tab per 状态 choice with its count in the chosen year, each state's count
-        read no further than LIST_COUNT_CAP + 1 rows (one statement, a capped count per
-        state, each an index range): ``more`` when a count stopped at the cap."""
-        cap = int(current_app.config.get("LIST_COUNT_CAP") or 0)
-        year = self.current_year()
+    def state_counts(self) -> dict[ProjectState, int]:
+        """Each state's count in the chosen year, read no further than LIST_COUNT_CAP + 1
+        rows: one statement, a capped count per state (each an index range)."""
+        cap, year = count_cap(), self.current_year()
         states = [ProjectState(value) for value, _ in self._state_options()]
 
-        def counted(state):
-            rows = self._scoped(Project.id).where(Project.state == state)
-            if year is not None:
-                rows = rows.where(Project.year == year)
-            if cap:
-                rows = rows.limit(cap + 1)
-            return select(func.count()).select_from(rows.subquery()).scalar_subquery()
+        def rows(state):
+            stmt = self._scoped(Project.id).where(Project.state == state)
+            return stmt if year is None else stmt.where(Project.year == year)
 
-        found = self.db_session.execute(select(*(counted(s) for s in states))).one()
-        by_state = dict(zip(states, found, strict=True))
-        current = self.current_status()
+        counts = select(*(capped_count_of(rows(state), cap) for state in states))
+        return dict(zip(states, self.db_session.execute(counts).one(), strict=True))
+
+    @staticmethod
+    def tab_counts(value: str, by_state: dict[ProjectState, int]) -> list[int]:
+        """The states' counts that make 状态 choice ``value``'s tab."""
+        if value == STATUS_ALL:
+            return list(by_state.values())
+        if value == STATUS_HELD:
+            return [n for state, n in by_state.items() if state.modifiable]
+        return [by_state.get(ProjectState(value), 0)]
+
+    def status_tabs(self) -> list[dict]:
+        """One tab per 状态 choice with its count in the chosen year: ``more`` when a
+        count stopped at the cap (the counted part is shown with a "+", e.g. 1000+)."""
+        by_state, current = self.state_counts(), self.current_status()
         tabs = []
         for value, title in self.status_choices():
-            if value == STATUS_ALL:
-                counts = list(by_state.values())
-            elif value == STATUS_HELD:
-                counts = [n for s, n in by_state.items() if s.modifiable]
-            else:
-                counts = [by_state.get(ProjectState(value), 0)]
-            more = bool(cap) and any(n > cap for n in counts)
+            count, more = capped_sum(self.tab_counts(value, by_state), count_cap())
             tabs.append(
                 {
                     "value": value,
                     "title": title,
-                    # Above the cap: the counted part, shown with a "+" (e.g. 1000+).
-                    "count": sum(min(n, cap) if cap else n for n in counts),
+                    "count": count,
                     "more": more,
                     "active": value == current,
                     "url": self.list_url(status=value, page_size=None),
@@ -545,9 +498,10 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
 
     def _year_options(self):
         # Read by the bar and by the filter builder's options: once per request.
-        if "year_options" not in g:
-            g.year_options = self._scope_years()
-        return g.year_options
+        context = list_context()
+        if context.year_options is None:
+            context.year_options = self._scope_years()
+        return context.year_options
 
     def uses_filter_builder(self) -> bool:
         """Whether this page was opened with the filter builder's arguments (the
@@ -571,17 +525,6 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
     def action_title(self, value):
         return Action(value).title
 
-    def available_actions(self, project):
-        return [a for a in workflow.available_actions(project, account()) if a in self.bulk_actions]
-
-    # -- workflow buttons ----------------------------------------------------
-    # On one project's page a button speaks of that project, not of "the selected".
-    SINGLE = {
-        Action.REPORT: (_l("Report this project"), _l("Report this project upward?")),
-        Action.PUBLISH: (Action.PUBLISH.title, _l("Approve and publish this project?")),
-        Action.DELETE: (_l("Delete this project"), _l("Delete this project?")),
-    }
-
     # The columns a phone shows on a project's card; the others are a tap away,
     # on its details page.
     phone_columns = frozenset({"year", "project_no", "name", "period", "state"})
@@ -597,124 +540,13 @@ class ProjectView(VersionsMixin, RewordedMixin, ScopedModelView):
         entry unit holds the project)."""
         return {"edit": bool(self.can_edit) and workflow.can_edit_project(account(), project)}
 
-    def list_buttons(self) -> list[dict]:
-        """The list's workflow buttons: one per action this account can take."""
-        actions, confirmations = self.get_actions_list()
-        return [
-            {"value": name, "title": title, "confirm": confirmations.get(name, "")}
-            for name, title in actions
-        ]
-
-    def project_buttons(self, project) -> list[dict]:
-        """The details page's buttons: only what the account may do to it now."""
-        buttons = []
-        for act in self.available_actions(project):
-            title, confirm = self.SINGLE.get(act, (act.title, ""))
-            buttons.append({"value": act.value, "title": str(title), "confirm": str(confirm)})
-        return buttons
-
-    # -- bulk actions --------------------------------------------------------
-    def is_action_allowed(self, name: str) -> bool:
-        user = account()
-        if user is None or name not in {a.value for a in self.bulk_actions}:
-            return False
-        return Action(name) in workflow.possible_actions(user)
-
-    def run_bulk(self, action_: Action, ids, reason=None):
-        """Apply ``action_`` to the ticked rows in one transaction and say what
-        happened to each: done, or skipped and why."""
-        if not row_ids(ids):
-            flash(gettext("Tick at least one project first."), "warning")
-            return None
-        try:
-            # Committed there; run once more if the database picked it as the
-            # victim of a deadlock with another user's action.
-            result = workflow.retrying(
-                self.db_session,
-                lambda: workflow.apply_bulk(
-                    self.db_session, action_, account(), row_ids(ids), reason
-                ),
-            )
-        except WorkflowError as error:
-            self.db_session.rollback()
-            flash(str(error), "error")
-            return None
-        if result.done:
-            flash(
-                ngettext(
-                    "%(action)s: %(num)d project done.",
-                    "%(action)s: %(num)d projects done.",
-                    len(result.done),
-                    action=action_.title,
-                ),
-                "success",
-            )
-        if result.skipped:
-            details = skipped_details(result.skipped)
-            flash(
-                ngettext(
-                    "%(num)d project not processed: %(details)s",
-                    "%(num)d projects not processed: %(details)s",
-                    len(result.skipped),
-                    details=details,
-                ),
-                "warning",
-            )
-        return None
-
-    def ask_reason(self, action_: Action, ids, *, required: bool):
-        """A confirmation page listing the ticked projects with a reason box;
-        it posts back to this action with ``reason_confirmed`` set."""
-        if not row_ids(ids):
-            return self.run_bulk(action_, ids)
-        if request.form.get("reason_confirmed"):
-            reason = (request.form.get("reason") or "").strip()
-            if required and not reason:
-                flash(gettext("A reason is required for this action."), "error")
-            elif message := rules.reason_error(reason):
-                flash(str(message), "error")
-            else:
-                return self.run_bulk(action_, ids, reason)
-        projects = self.get_query().filter(Project.id.in_(row_ids(ids))).all()
-        return self.render(
-            "admin/project_reason.html",
-            action=action_,
-            projects=projects,
-            required=required,
-            # Only a same-site address (never ``javascript:``) becomes the Cancel link.
-            return_url=get_redirect_target() or self.get_url(".index_view"),
-        )
-
-    # Each button says its workflow action's own title.
-    @action(Action.REPORT.value, Action.REPORT.title, _l("Report the selected projects upward?"))
-    def action_report(self, ids):
-        return self.run_bulk(Action.REPORT, ids)
-
-    @action(Action.UNLOCK.value, Action.UNLOCK.title)
-    def action_unlock(self, ids):
-        return self.ask_reason(Action.UNLOCK, ids, required=False)
-
-    @action(
-        Action.PUBLISH.value, Action.PUBLISH.title, _l("Approve and publish the selected projects?")
-    )
-    def action_publish(self, ids):
-        return self.run_bulk(Action.PUBLISH, ids)
-
-    @action(Action.WITHDRAW.value, Action.WITHDRAW.title)
-    def action_withdraw(self, ids):
-        return self.ask_reason(Action.WITHDRAW, ids, required=True)
-
-    @action(Action.DELETE.value, Action.DELETE.title, _l("Delete the selected projects?"))
-    def action_delete(self, ids):
-        return self.run_bulk(Action.DELETE, ids)
-
     # -- the manual's words in Flask-Admin's messages ------------------------
     # Flask-Admin flashes "Record was successfully deleted." from its own catalog,
     # which ours cannot override (the form's add/save messages: project_form.py).
     @expose("/delete/", methods=("POST",))
     def delete_view(self):
         response = super().delete_view()
-        if (name := g.pop("deleted_project", None)) is not None:
+        if (name := list_context().deleted_project) is not None:
             theirs = admin_ngettext(
                 "Record was successfully deleted.",
                 "%(count)s records were successfully deleted.",
@@ -755,7 +587,7 @@ class MyProjectsView(ProjectFormMixin, ProjectView):
         ]
 
     def delete_model(self, model) -> bool:
-        g.deleted_project = model.name
+        list_context().deleted_project = model.name
         try:
             workflow.apply(self.db_session, model, Action.DELETE, account())
             self.db_session.commit()
