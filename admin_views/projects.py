@@ -9,10 +9,8 @@ results into pages and messages.
 from __future__ import annotations
 
 import operator
-import re
-from datetime import date
 
-from flask import flash, has_request_context, redirect, request, session, url_for
+from flask import flash, redirect, request, session
 from flask_admin import expose
 from flask_admin.babel import ngettext as admin_ngettext
 from flask_admin.model.template import DeleteRowAction, EditRowAction
@@ -26,12 +24,13 @@ from sqlalchemy.orm import aliased, joinedload
 import exports
 import permissions
 import workflow
-from admin_views.base import ChoiceFilter, ScopedModelView, account, day
-from admin_views.capped_count import CappedCountMixin, capped_count_of, capped_sum, count_cap
+from admin_views.base import ScopedModelView, account, day
+from admin_views.capped_count import CappedCountMixin
 from admin_views.filing_rules import name_cell as rules_name_cell
 from admin_views.list_context import list_context
 from admin_views.project_actions import ProjectActionsMixin
 from admin_views.project_form import FORM_FIELDS, ProjectFormMixin
+from admin_views.project_list_bar import STATUS_ALL, STATUS_HELD, ProjectListBarMixin
 from admin_views.project_versions import VersionsMixin
 from admin_views.wording import RewordedMixin
 from models import (
@@ -78,14 +77,6 @@ FORMATTERS = {
 }
 
 
-class ModifiableFilter(ChoiceFilter):
-    """修改状态: 可修改 = held by the entry unit (draft or returned)."""
-
-    def apply(self, query, value, alias=None):
-        held = Project.state.in_([s for s in ProjectState if s.modifiable])
-        return query.filter(held if value == "1" else ~held)
-
-
 class PredicateRowAction:
     """A row action shown only on rows where ``predicate(account, row)`` holds,
     so nobody is offered an edit or delete the workflow would refuse."""
@@ -98,15 +89,13 @@ class PredicateRowAction:
         return self.inner.render_ctx(context, row_id, row) if self.predicate(account(), row) else ""
 
 
-STATUS_ALL = "all"
-# A filter argument of the list before its filters were named: flt<position>_<index>.
-NUMBERED_FILTER = re.compile(r"flt(\d+)_(\d+)")
-# 我的项目's work: the rows the entry unit holds (未上报 and 退回修改).
-STATUS_HELD = "held"
-
-
 class ProjectView(
-    ProjectActionsMixin, VersionsMixin, RewordedMixin, CappedCountMixin, ScopedModelView
+    ProjectActionsMixin,
+    VersionsMixin,
+    RewordedMixin,
+    ProjectListBarMixin,
+    CappedCountMixin,
+    ScopedModelView,
 ):
     """What every project list shares: columns, filters, search, details with
     history, export, and bulk actions through the workflow engine."""
@@ -215,164 +204,6 @@ class ProjectView(
     def get_query(self):
         return super().get_query().options(joinedload(Project.society))
 
-    # -- filters -----------------------------------------------------------
-    def get_filters(self):
-        filters = [
-            ChoiceFilter(Project.year, label("year"), self._year_options, coerce=int),
-            ChoiceFilter(Project.state, label("state"), self._state_options, coerce=ProjectState),
-            ModifiableFilter(
-                Project.state,
-                label("modifiable"),
-                lambda: [("1", ProjectState.DRAFT.modifiable_title), ("0", _l("Not modifiable"))],
-            ),
-            ChoiceFilter(
-                Project.level,
-                label("level"),
-                lambda: [(lv.value, lv.title) for lv in ProjectLevel],
-                coerce=ProjectLevel,
-            ),
-            ChoiceFilter(
-                Project.discipline_id, label("discipline"), self._discipline_options, coerce=int
-            ),
-            ChoiceFilter(
-                Project.owner_unit_id, label("owner_unit"), self._unit_options, coerce=int
-            ),
-        ]
-        for key, flt in zip(self.FILTER_KEYS, filters, strict=True):
-            flt.url_name = key
-        return filters
-
-    # Filters are named in the URL (``flt0_state=at_committee``), not numbered: each by
-    # its own ASCII name, the same in every language (Flask-Admin's own would be made
-    # of the label as translated when the view is built, nothing of a Chinese one).
-    named_filter_urls = True
-    FILTER_KEYS = ("year", "state", "modifiable", "level", "discipline", "unit")
-
-    def get_filter_arg(self, index: int, flt) -> str:
-        return getattr(flt, "url_name", None) or super().get_filter_arg(index, flt)
-
-    @staticmethod
-    def filter_url(endpoint: str, **wanted) -> str:
-        """The URL of project list ``endpoint`` filtered by ``wanted`` (filter names of
-        FILTER_KEYS: every project list has the same filters)."""
-        args = {f"flt{n}_{key}": value for n, (key, value) in enumerate(wanted.items())}
-        return url_for(f"{endpoint}.index_view", **args)
-
-    def numbered_filters(self, args=None) -> list[tuple[int, int, str]]:
-        """(position, filter index, value) of the filters an old link names by number
-        (``flt0_1=published``: a bookmark, an e-mail, a stored job from before the
-        filters were named), in their order; an unknown filter or a value it refuses is
-        left out."""
-        filters = self.filter_list()
-        found = []
-        for arg, value in (request.args if args is None else args).items():
-            match = NUMBERED_FILTER.fullmatch(arg)
-            if match and int(match[2]) < len(filters) and filters[int(match[2])].validate(value):
-                found.append((int(match[1]), int(match[2]), value))
-        return sorted(found)
-
-    def _scoped(self, *columns):
-        return select(*columns).where(self.scope(account()))
-
-    def _scope_years(self):
-        """Every year from the scope's first to its last (or this year): two
-        index probes rather than a DISTINCT over the whole scope."""
-        first = self._scoped(Project.year).order_by(Project.year).limit(1)
-        last = self._scoped(Project.year).order_by(Project.year.desc()).limit(1)
-        low, high = self.db_session.execute(
-            select(first.scalar_subquery(), last.scalar_subquery())
-        ).one()
-        if low is None:
-            return []
-        return [(y, y) for y in range(max(high, date.today().year), low - 1, -1)]
-
-    def _state_options(self):
-        hidden = () if self.list_account().unit.kind.is_entry else (ProjectState.DRAFT,)
-        return [(s.value, s.title) for s in ProjectState if s not in hidden]
-
-    def _discipline_options(self):
-        # The account's committee's list (inactive ones too: old projects use them).
-        rows = self.db_session.execute(
-            permissions.committee_disciplines(account(), active_only=False).with_only_columns(
-                Discipline.id, Discipline.name
-            )
-        )
-        return [(r.id, r.name) for r in rows]
-
-    def _unit_options(self):
-        # Two columns, not Unit objects: a committee has ~2,000 entry units, and loading
-        # them as objects was 40 % of its list page.
-        units = (
-            permissions.filing_units(account())
-            .with_only_columns(Unit.id, Unit.name)
-            .order_by(Unit.name)
-        )
-        return [(unit_id, name) for unit_id, name in self.db_session.execute(units)]
-
-    # -- the list's 年度 + 状态 bar and its tabs -----------------------------
-    # The bar speaks in two plain URL arguments, ``year`` and ``status`` (kept by
-    # Flask-Admin's paging, sorting and export links as extra arguments); they are
-    # turned into the view's own filters in ``get_list``, so the flt.. URLs of the
-    # filter builder keep working beside them.
-    def status_choices(self) -> list[tuple[str, str]]:
-        """(value, title) of the 状态 choices: the work first, 全部 last."""
-        choices = [(self.work_status, str(self.work_title))]
-        choices += [(v, str(t)) for v, t in self._state_options() if v != self.work_status]
-        if self.work_status != STATUS_ALL:
-            choices.append((STATUS_ALL, str(_l("All"))))
-        return choices
-
-    def current_status(self, args=None) -> str:
-        args = request.args if args is None else args
-        wanted = args.get("status")
-        if wanted in {value for value, _ in self.status_choices()}:
-            return wanted
-        # A link carrying the filter builder's arguments or a search (the
-        # dashboard's, a bookmark) means exactly those, over every state.
-        if args.get("search") or any(k.startswith("flt") for k in args):
-            return STATUS_ALL
-        return self.work_status
-
-    def current_year(self, args=None) -> int | None:
-        return (request.args if args is None else args).get("year", None, type=int)
-
-    def list_state_from(self, args):
-        """The filter builder's state plus the bar's choice (状态, 年度), both read from
-        ``args``: the list a background job rebuilds is the one the page showed."""
-        state = super().list_state_from(args)
-        return state._replace(filters=[*(state.filters or ()), *self.bar_filters(args)])
-
-    def bar_filters(self, args=None) -> list[tuple]:
-        """The bar's choice (from ``args``, else the request's) as Flask-Admin filter
-        tuples (index, name, value)."""
-        if args is None and not has_request_context():
-            return []
-        wanted = []
-        year = self.current_year(args)
-        if year is not None:
-            wanted.append(("year", str(year)))
-        status = self.current_status(args)
-        if status == STATUS_HELD:
-            wanted.append(("modifiable", "1"))
-        elif status != STATUS_ALL:
-            wanted.append(("state", status))
-        indexed = [(self.FILTER_KEYS.index(key), value) for key, value in wanted]
-        indexed += [(index, value) for _, index, value in self.numbered_filters(args)]
-        filters = self.filter_list()
-        return [(index, str(filters[index].name), value) for index, value in indexed]
-
-    @expose("/")
-    def index_view(self):
-        """An old link's numbered filters become named ones (the pager, the sorting and
-        the filter builder carry only named ones)."""
-        numbered = self.numbered_filters()
-        if not numbered:
-            return super().index_view()
-        args = {k: v for k, v in request.args.items() if not NUMBERED_FILTER.fullmatch(k)}
-        for position, index, value in numbered:
-            args[f"flt{position}_{self.FILTER_KEYS[index]}"] = value
-        return redirect(self.get_url(".index_view", **args))
-
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         # The page's filters come without the bar's; an export's state has them already.
         filters = [*(filters or ())]
@@ -440,73 +271,6 @@ class ProjectView(
     def reason_note(self, project) -> str | None:
         """The details page's banner: why the project was returned or withdrawn."""
         return self.reason_notes([project]).get(project.id)
-
-    def list_url(self, **changes) -> str:
-        """This list with the bar's current choice, changed by ``changes``."""
-        args = {
-            "status": self.current_status(),
-            "year": self.current_year(),
-            "search": request.args.get("search") or None,
-            "page_size": request.args.get("page_size", None, type=int),
-        }
-        args |= changes
-        return self.get_url(".index_view", **{k: v for k, v in args.items() if v is not None})
-
-    def state_counts(self) -> dict[ProjectState, int]:
-        """Each state's count in the chosen year, read no further than LIST_COUNT_CAP + 1
-        rows: one statement, a capped count per state (each an index range)."""
-        cap, year = count_cap(), self.current_year()
-        states = [ProjectState(value) for value, _ in self._state_options()]
-
-        def rows(state):
-            stmt = self._scoped(Project.id).where(Project.state == state)
-            return stmt if year is None else stmt.where(Project.year == year)
-
-        counts = select(*(capped_count_of(rows(state), cap) for state in states))
-        return dict(zip(states, self.db_session.execute(counts).one(), strict=True))
-
-    @staticmethod
-    def tab_counts(value: str, by_state: dict[ProjectState, int]) -> list[int]:
-        """The states' counts that make 状态 choice ``value``'s tab."""
-        if value == STATUS_ALL:
-            return list(by_state.values())
-        if value == STATUS_HELD:
-            return [n for state, n in by_state.items() if state.modifiable]
-        return [by_state.get(ProjectState(value), 0)]
-
-    def status_tabs(self) -> list[dict]:
-        """One tab per 状态 choice with its count in the chosen year: ``more`` when a
-        count stopped at the cap (the counted part is shown with a "+", e.g. 1000+)."""
-        by_state, current = self.state_counts(), self.current_status()
-        tabs = []
-        for value, title in self.status_choices():
-            count, more = capped_sum(self.tab_counts(value, by_state), count_cap())
-            tabs.append(
-                {
-                    "value": value,
-                    "title": title,
-                    "count": count,
-                    "more": more,
-                    "active": value == current,
-                    "url": self.list_url(status=value, page_size=None),
-                }
-            )
-        return tabs
-
-    def year_choices(self) -> list[int]:
-        return [year for year, _ in self._year_options()]
-
-    def _year_options(self):
-        # Read by the bar and by the filter builder's options: once per request.
-        context = list_context()
-        if context.year_options is None:
-            context.year_options = self._scope_years()
-        return context.year_options
-
-    def uses_filter_builder(self) -> bool:
-        """Whether this page was opened with the filter builder's arguments (the
-        list then shows them, with a way to clear them)."""
-        return any(k.startswith("flt") for k in request.args)
 
     def get_empty_list_message(self) -> str:
         if self.db_session.execute(self._scoped(Project.id).limit(1)).first() is None:
