@@ -16,10 +16,12 @@ from flask_admin import AdminIndexView, expose
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+import permissions
 from admin_views.base import account
 from admin_views.projects import STATUS_HELD, ProjectView
 from extensions import db
-from models import Project, ProjectState, Unit, UnitKind
+from models import Project, ProjectState, Unit
+from permissions.roles import AUDIT, ENTER, REVIEW
 
 # How many waiting projects a reviewer's dashboard names.
 OLDEST = 5
@@ -27,35 +29,41 @@ OLDEST = 5
 
 @dataclass(frozen=True)
 class Card:
-    kinds: frozenset
+    permissions: frozenset  # shown to an account whose role holds one of these
     endpoint: str  # the project list holding this work
     title: object
     state: ProjectState
     this_year: bool = False
 
 
-# What each kind of account has to do, in the order shown.
-ENTRY = frozenset({UnitKind.BRANCH, UnitKind.ISSUER})
+# What each role has to do, in the order shown.
+ENTRY = frozenset({ENTER})
 CARDS = (
     Card(ENTRY, "projects", _l("Not reported"), ProjectState.DRAFT),
     Card(ENTRY, "projects", _l("Returned for changes"), ProjectState.RETURNED),
     Card(ENTRY, "projects", _l("Published this year"), ProjectState.PUBLISHED, this_year=True),
-    Card(frozenset({UnitKind.SOCIETY}), "review", _l("Awaiting review"), ProjectState.AT_SOCIETY),
-    Card(frozenset({UnitKind.COMMITTEE}), "audit", _l("Awaiting audit"), ProjectState.AT_COMMITTEE),
+    Card(frozenset({REVIEW}), "review", _l("Awaiting review"), ProjectState.AT_SOCIETY),
+    Card(frozenset({AUDIT}), "audit", _l("Awaiting audit"), ProjectState.AT_COMMITTEE),
     Card(
-        frozenset({UnitKind.SOCIETY, UnitKind.COMMITTEE}),
-        "",  # the kind's own list
+        frozenset({REVIEW, AUDIT}),
+        "",  # the reviewer's own list
         _l("Published this year"),
         ProjectState.PUBLISHED,
         this_year=True,
     ),
 )
 
-# A reviewer's list and the state its work waits in.
-REVIEW = {
-    UnitKind.SOCIETY: ("review", ProjectState.AT_SOCIETY),
-    UnitKind.COMMITTEE: ("audit", ProjectState.AT_COMMITTEE),
+# A reviewer's list and the state its work waits in, by the role permission that
+# makes the account a reviewer.
+REVIEWS = {
+    REVIEW: ("review", ProjectState.AT_SOCIETY),
+    AUDIT: ("audit", ProjectState.AT_COMMITTEE),
 }
+
+
+def review_of(user) -> tuple[str, ProjectState] | None:
+    """The reviewer's list and the state its work waits in; None for an entry unit."""
+    return next((work for held, work in REVIEWS.items() if permissions.holds(user, held)), None)
 
 
 class Dashboard(AdminIndexView):
@@ -67,11 +75,11 @@ class Dashboard(AdminIndexView):
         view = self._project_view(user)
         if view is None:  # an account without a project list: the menu is all it has
             return self.render("admin/dashboard.html", cards=[], entry=False, review=None)
-        kind = user.unit.kind
-        cards, total = self.cards(view, kind)
-        review = None
-        if kind in REVIEW:
-            endpoint, state = REVIEW[kind]
+        cards, total = self.cards(view, user)
+        review, work = None, review_of(user)
+        entry = permissions.can_enter_projects(user)
+        if work is not None:
+            endpoint, state = work
             review = {
                 "title": view.work_title,
                 "url": url_for(f"{endpoint}.index_view", status=state.value),
@@ -84,25 +92,27 @@ class Dashboard(AdminIndexView):
             "admin/dashboard.html",
             cards=cards,
             total=total,
-            entry=kind in ENTRY,
+            entry=entry,
             held=held,
             held_url=url_for("projects.index_view", status=STATUS_HELD),
-            add_url=url_for("projects.create_view") if kind in ENTRY else None,
+            add_url=url_for("projects.create_view") if entry else None,
             review=review,
         )
 
     def _project_view(self, user) -> ProjectView | None:
         """The account's own project list (我的项目, 项目审阅 or 项目审核): its
         ``scope(user)`` limits every count and row shown here."""
-        wanted = REVIEW.get(user.unit.kind, ("projects",))[0]
+        wanted = (review_of(user) or ("projects",))[0]
         view = self.admin.panel_views.get(wanted)
         if isinstance(view, ProjectView) and view.is_accessible():
             return view
         return None
 
-    def cards(self, view: ProjectView, kind: UnitKind) -> tuple[list[dict], int]:
-        """The kind's counts, and how many projects it sees at all, in one query."""
-        wanted = [card for card in CARDS if kind in card.kinds]
+    def cards(self, view: ProjectView, user) -> tuple[list[dict], int]:
+        """The role's counts, and how many projects it sees at all, in one query."""
+        wanted = [
+            card for card in CARDS if any(permissions.holds(user, p) for p in card.permissions)
+        ]
         this_year = date.today().year
         columns = [func.count()]
         for card in wanted:

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, g, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask import abort, flash, g, redirect, request
+from flask_admin import expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from wtforms import BooleanField, Form, IntegerField, SelectChoice, validators
 
+import permissions
 import workflow
 from admin_views.base import ChoiceField, account
+from admin_views.signed_in import SignedInView
 from extensions import db
-from models import DEFAULT_PARAMS, ProjectLevel, ProjectState, RuleKind, Severity, UnitKind, rules
+from models import DEFAULT_PARAMS, ProjectLevel, ProjectState, RuleKind, Severity, rules
 from workflow import Action, filing_rules
 
 # Each parameter's label and bounds; the credits maxima take the model's bound.
@@ -84,20 +86,10 @@ def rules_form(settings: dict, formdata=None) -> Form:
     return RulesForm(formdata, data=data)
 
 
-class RulesView(BaseView):
+class RulesView(SignedInView):
     """The committee's own rules; any other account is refused (403)."""
 
-    def is_accessible(self) -> bool:
-        user = account()
-        return bool(user is not None and user.is_active and user.unit.kind is UnitKind.COMMITTEE)
-
-    def is_visible(self) -> bool:
-        return self.is_accessible()
-
-    def inaccessible_callback(self, name, **kwargs):
-        if account() is None:
-            return redirect(url_for("security.login", next=request.full_path))
-        abort(403)
+    allowed = permissions.can_set_filing_rules
 
     def _year(self) -> int:
         year = request.args.get("year", type=int) or date.today().year
@@ -205,10 +197,7 @@ def flash_rule_check(session, project) -> None:
 
 def may_copy(project) -> bool:
     """复制为新项目 is offered on the unit's own projects, in any state."""
-    user = account()
-    return bool(
-        user is not None and user.unit.kind.is_entry and project.owner_unit_id == user.unit_id
-    )
+    return permissions.can_copy_project(account(), project)
 
 
 def register(admin) -> None:

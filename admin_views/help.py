@@ -3,11 +3,12 @@ and the support contact from the configuration (SUPPORT_PHONE, SUPPORT_EMAIL).""
 
 from __future__ import annotations
 
-from flask import current_app, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask import current_app
+from flask_admin import expose
 from flask_babel import lazy_gettext as _l
 
 from admin_views.base import account
+from admin_views.signed_in import SignedInView
 from models import UnitKind
 
 # The boxes of the manual's two flows (unit, what it does there); the last is the result.
@@ -111,15 +112,8 @@ ROLES = {
 }
 
 
-class HelpView(BaseView):
+class HelpView(SignedInView):
     """Open to every signed-in account; what it shows depends on the unit's kind."""
-
-    def is_accessible(self) -> bool:
-        user = account()
-        return bool(user is not None and user.is_active)
-
-    def inaccessible_callback(self, name, **kwargs):
-        return redirect(url_for("security.login", next=request.full_path))
 
     @expose("/")
     def index(self):

@@ -9,7 +9,7 @@ unit: another unit's batch id answers 404 as if it did not exist.
 from __future__ import annotations
 
 from flask import Response, abort, current_app, flash, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -21,6 +21,7 @@ import settings
 import workflow
 from admin_views import db_errors
 from admin_views.base import account
+from admin_views.signed_in import SignedInView
 from extensions import db
 from models import Discipline
 
@@ -32,20 +33,8 @@ SHOWN_ERRORS = 500
 ENVELOPE_BYTES = 64 * 1024
 
 
-class ImportView(BaseView):
-    def is_accessible(self) -> bool:
-        user = account()
-        return bool(
-            user is not None
-            and user.is_active
-            and user.unit.kind.is_entry
-            and user.has_permission("project-enter")
-        )
-
-    def inaccessible_callback(self, name, **kwargs):
-        if account() is None:
-            return redirect(url_for("security.login", next=request.full_path))
-        abort(403)
+class ImportView(SignedInView):
+    allowed = permissions.can_enter_projects
 
     @expose("/")
     def index(self):

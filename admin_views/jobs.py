@@ -16,14 +16,15 @@ list page with a message, never a 500 or a job left waiting.
 
 from __future__ import annotations
 
-from flask import redirect, request, send_file, url_for
-from flask_admin import BaseView, expose
+from flask import redirect, send_file, url_for
+from flask_admin import expose
 from flask_babel import lazy_gettext as _l
 
 import exports
 import jobs
 import jobs.reaper
 from admin_views.base import account
+from admin_views.signed_in import SignedInView
 from extensions import db
 from models import Job
 
@@ -54,18 +55,10 @@ def page_state(job: Job) -> str:
     return "ready" if jobs.file_ready(job) else "gone"
 
 
-class JobsView(BaseView):
+class JobsView(SignedInView):
     """The account's own background exports: a list, each job's page, its file."""
 
-    def is_accessible(self) -> bool:
-        user = account()
-        return bool(user is not None and user.is_active)
-
-    def is_visible(self) -> bool:
-        return False
-
-    def inaccessible_callback(self, name, **kwargs):
-        return redirect(url_for("security.login", next=request.full_path))
+    in_menu = False  # reached from a list's export, not the menu
 
     def _own(self, job_id: str) -> Job | None:
         return jobs.own(db.session, account().id, job_id)

@@ -7,13 +7,14 @@ account's message answers 404 and nothing changes."""
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask_admin import expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from admin_views.base import account, row_ids
 from admin_views.projects import ProjectView
+from admin_views.signed_in import SignedInView
 from extensions import db
 from models.message import EmailMode, Message
 from notifications import inbox
@@ -36,19 +37,10 @@ def message_url(message: Message) -> str:
     return ProjectView.filter_url(message.list_endpoint, **(message.list_filters or {}))
 
 
-class MessagesView(BaseView):
+class MessagesView(SignedInView):
     """Open to every signed-in account; shows only what is addressed to it."""
 
-    def is_accessible(self) -> bool:
-        user = account()
-        return bool(user is not None and user.is_active)
-
-    def is_visible(self) -> bool:
-        # Reached through the header's bell, not the menu.
-        return False
-
-    def inaccessible_callback(self, name, **kwargs):
-        return redirect(url_for("security.login", next=request.full_path))
+    in_menu = False  # reached through the header's bell
 
     @expose("/")
     def index(self):

@@ -9,22 +9,22 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
-from flask import Response, abort, redirect, request, url_for
-from flask_admin import BaseView, expose
+from flask import Response, request
+from flask_admin import expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 import exports
+import permissions
 import reports
 from admin_views.base import account, local_time
+from admin_views.signed_in import SignedInView
 from extensions import db
-from models import ProjectLevel, UnitKind
+from models import ProjectLevel
 from reports import charts
 
 ALL_YEARS = "all"
-# Who may open the page: the reviewing units (entry units see only their own list).
-REVIEWERS = (UnitKind.COMMITTEE, UnitKind.SOCIETY)
 
 
 def this_year() -> int:
@@ -101,18 +101,8 @@ def workbook(report: reports.Report) -> bytes:
     return buffer.getvalue()
 
 
-class StatisticsView(BaseView):
-    def is_accessible(self) -> bool:
-        user = account()
-        return bool(user is not None and user.is_active and user.unit.kind in REVIEWERS)
-
-    def is_visible(self) -> bool:
-        return self.is_accessible()
-
-    def inaccessible_callback(self, name, **kwargs):
-        if account() is None:
-            return redirect(url_for("security.login", next=request.full_path))
-        abort(403)
+class StatisticsView(SignedInView):
+    allowed = permissions.can_read_statistics
 
     def _report(self) -> reports.Report:
         return reports.build_report(db.session, account(), parse_filters(request.args))

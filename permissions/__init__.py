@@ -15,6 +15,13 @@ from permissions.predicates import (
     can_view_project,
 )
 from permissions.relations import OWNERS, Relation, relation
+from permissions.roles import (
+    can_copy_project,
+    can_enter_projects,
+    can_read_statistics,
+    can_set_filing_rules,
+    holds,
+)
 from permissions.scopes import (
     account_management,
     audit_visibility,
@@ -40,18 +47,23 @@ __all__ = [
     "Relation",
     "account_management",
     "audit_visibility",
+    "can_copy_project",
     "can_create_project",
     "can_create_unit",
     "can_deactivate_unit",
+    "can_enter_projects",
     "can_manage_account",
     "can_manage_accounts_of",
     "can_manage_unit",
+    "can_read_statistics",
     "can_rename_unit",
+    "can_set_filing_rules",
     "can_view_project",
     "committee_disciplines",
     "creatable_unit_kinds",
     "discipline_ownership",
     "filing_units",
+    "holds",
     "manageable_accounts",
     "manageable_units",
     "own_committee_id",
