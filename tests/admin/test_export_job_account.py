@@ -20,12 +20,20 @@ import exports
 from models import Project
 from models.vocabulary import label
 
-# (account, its project list, a filter and a search that keep some of its rows)
+# (account, its project list, a filter of the builder and its value, a search): each keeps
+# some of the account's rows and leaves others out.
 CASES = [
-    ("bjcme", "audit", "flt1_1=all&search=2025&sort=2&desc=1"),
-    ("bma", "review", "flt1_1=all&search=2025&sort=2"),
-    ("bma_cardio", "projects", "status=all&flt0_0=2025&search=2025"),
+    ("bjcme", "audit", "state", "published", "2025"),
+    ("bma", "review", "level", "society_i", "2025"),
+    ("bma_cardio", "projects", "year", "2025", "2025"),
 ]
+
+
+def _filter_arg(app, endpoint: str, key: str) -> str:
+    """The filter's query argument as the list's filter builder writes it."""
+    view = app.extensions["admin"][0].panel_views[endpoint]
+    index = view.FILTER_KEYS.index(key)
+    return f"flt0_{view.get_filter_arg(index, view.filter_list()[index])}"
 
 
 @pytest.fixture
@@ -74,13 +82,14 @@ def _job_file(browser, url: str) -> list[list[str]]:
     return _rows(body)
 
 
-@pytest.mark.parametrize(("username", "endpoint", "query"), CASES)
+@pytest.mark.parametrize(("username", "endpoint", "key", "value", "search"), CASES)
 def test_the_job_file_has_the_rows_the_list_shows(
-    background, login_as, session, job_contexts, username, endpoint, query
+    background, login_as, session, job_contexts, username, endpoint, key, value, search
 ):
+    query = f"status=all&{_filter_arg(background, endpoint, key)}={value}&search={search}"
     browser = login_as(username)
     shown = _listed_ids(browser, endpoint, query)
-    everything = _listed_ids(browser, endpoint, "status=all&flt1_1=all")
+    everything = _listed_ids(browser, endpoint, "status=all")
     assert 1 < len(shown) < len(everything), (len(shown), len(everything))
     rows = _job_file(browser, f"/admin/{endpoint}/export/csv/?{query}")
     header, body = rows[0], rows[1:]
@@ -97,14 +106,18 @@ def test_the_job_file_has_the_rows_the_list_shows(
 def test_the_state_is_read_from_arguments_as_flask_admin_reads_the_request(app, demo):
     """``list_state_from`` (no request needed) parses sort, search and filters as
     Flask-Admin's own ``_get_list_extra_args`` parses a request's."""
-    view = app.extensions["admin"][0].panel_views["audit"]
-    query = "flt1_1=published&flt0_0=2025&flt2_9=nonsense&sort=2&desc=1&search=心"
-    with app.test_request_context(f"/admin/audit/?{query}"):
+    view = app.extensions["admin"][0].panel_views["security_log"]
+    event, unit = (view.get_filter_arg(i, f) for i, f in enumerate(view.filter_list()))
+    unit_id = demo["bma"].unit_id
+    query = (
+        f"flt1_{unit}={unit_id}&flt0_{event}=login&flt2_{event}=%E2%80%94&sort=1&desc=1&search=x"
+    )
+    with app.test_request_context(f"/admin/security-log/?{query}"):
         stock = view._get_list_extra_args()
         ours = view.bound_to(demo["bjcme"]).list_state_from(MultiDict(request.args))
         sort = view._get_column_by_idx(stock.sort)[0]
     assert ours == (sort, stock.sort_desc, stock.search, stock.filters)
-    assert ours.filters and ours.search == "心"
+    assert len(ours.filters) == 2 and ours.search == "x" and ours.descending == 1
 
 
 def test_a_job_refuses_to_run_inside_a_request(app, demo, session):
