@@ -58,8 +58,13 @@ def test_the_filter_cache_and_the_groups_the_list_template_reads():
 
 
 def test_the_list_arguments_the_export_reads():
-    assert _parameters(BaseModelView._get_list_extra_args) == ["self"]
+    """``list_state_from`` reads the arguments as Flask-Admin reads the request: the
+    filters by ``_filter_args`` (argument name → index and filter), the sort by index."""
     assert _parameters(BaseModelView._get_column_by_idx) == ["self", "idx"]
+    cache = inspect.getsource(BaseModelView._refresh_filters_cache)
+    assert "self._filter_args[self.get_filter_arg(i, flt)] = (i, flt)" in cache
+    parse = inspect.getsource(BaseModelView._get_list_filter_args)
+    assert "idx, flt = self._filter_args[key]" in parse and "flt.validate(value)" in parse
     fields = set(inspect.signature(ViewArgs).parameters)
     assert {"sort", "sort_desc", "search", "filters"} <= fields
 
