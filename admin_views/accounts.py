@@ -9,7 +9,7 @@ deactivated. An account's role is never in a form; it follows its unit.
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, request, session
+from flask import flash, redirect, request, session
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.babel import gettext as stock_gettext
@@ -44,6 +44,7 @@ from admin_views.account_forms import (
 from admin_views.base import ChoiceFilter, ScopedModelView, account, row_ids
 from admin_views.forms import add_errors
 from admin_views.internals import form_object
+from admin_views.list_context import list_context
 from admin_views.wording import RewordedMixin, admin_gettext
 from extensions import db
 from models import Discipline, Unit, UnitKind, User
@@ -75,10 +76,10 @@ class ManagementView(RewordedMixin, ScopedModelView):
     # Flask-Admin flashes "Record was successfully created/saved." from its own
     # catalog, which ours cannot override: swapped for a message naming the row.
     def after_model_change(self, form, model, is_created) -> None:
-        g.saved_row = (self.row_title(model), is_created)
+        list_context().saved_row = (self.row_title(model), is_created)
 
     def _reworded(self, response):
-        saved = g.pop("saved_row", None)
+        saved = list_context().saved_row
         if saved is None or "_flashes" not in session:
             return response
         name, created = saved
@@ -98,6 +99,13 @@ class ManagementView(RewordedMixin, ScopedModelView):
     @expose("/edit/", methods=("GET", "POST"))
     def edit_view(self):
         return self._reworded(super().edit_view())
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        # A save the account may not make (checked again where the row is written).
+        if isinstance(exc, PermissionError):
+            flash(str(exc), "error")
+            return True
+        return super().handle_view_exception(exc)
 
     def may_toggle(self, obj) -> str | None:
         """None if the account may (de)activate ``obj``, else the reason why not."""
@@ -254,12 +262,6 @@ class UnitView(ManagementView):
         if renamed and not is_created and not permissions.can_rename_unit(account(), unit):
             raise PermissionError(str(_l("Only the committee can change this unit's name.")))
 
-    def handle_view_exception(self, exc: Exception) -> bool:
-        if isinstance(exc, PermissionError):
-            flash(str(exc), "error")
-            return True
-        return super().handle_view_exception(exc)
-
     def row_title(self, unit) -> str:
         return unit.name
 
@@ -378,12 +380,6 @@ class AccountView(ManagementView):
         if not permissions.can_manage_account(account(), user):
             raise PermissionError(gettext("You may not manage accounts of this unit."))
 
-    def handle_view_exception(self, exc: Exception) -> bool:
-        if isinstance(exc, PermissionError):
-            flash(str(exc), "error")
-            return True
-        return super().handle_view_exception(exc)
-
     def may_toggle(self, user) -> str | None:
         if user.id == account().id:
             return gettext("you cannot deactivate or activate your own account")
@@ -475,12 +471,6 @@ class DisciplineView(ManagementView):
             # Not flushed first: the new row has no order yet.
             with self.db_session.no_autoflush:
                 discipline.sort_order = self._next_sort_order()
-
-    def handle_view_exception(self, exc: Exception) -> bool:
-        if isinstance(exc, PermissionError):
-            flash(str(exc), "error")
-            return True
-        return super().handle_view_exception(exc)
 
     def _next_sort_order(self) -> int:
         highest = self.db_session.scalar(

@@ -1,4 +1,5 @@
-"""What one request of a project page learns once and reads in several places.
+"""What one request of a list's pages (the project lists, the management lists) learns
+once and reads in several places.
 
 A Flask-Admin view object is shared by every request, so nothing of one request may
 be kept on it. Instead of a loose ``g`` attribute per fact (the count's cap, the
@@ -28,6 +29,8 @@ class ListContext:
     # The name of the project just saved or deleted, for the reworded message.
     saved_project: str | None = None
     deleted_project: str | None = None
+    # A management list's row just saved: (its title, whether it was added).
+    saved_row: tuple[str, bool] | None = None
     # A project's versions, {project id: versions}, and the page's change counts.
     versions: dict = field(default_factory=dict)
     changed_counts: dict[int, int] | None = None
