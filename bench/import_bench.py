@@ -81,7 +81,7 @@ def run_once(app, data: bytes, filename: str) -> dict:
     from extensions import db
     from models import User
 
-    with app.test_request_context():
+    with app.app_context():
         account = db.session.scalar(select(User).where(User.username == "bma_cardio"))
         started = time.perf_counter()
         preview = imports.preview(db.session, account, filename, data)
@@ -100,7 +100,7 @@ def measure(app, rows: int, tag: str) -> dict:
     from extensions import db
     from models import Discipline, User
 
-    with app.test_request_context():
+    with app.app_context():
         account = db.session.scalar(select(User).where(User.username == "bma_cardio"))
         names = db.session.scalars(
             select(Discipline.name).where(Discipline.active).order_by(Discipline.sort_order)
