@@ -3,7 +3,7 @@
 Stock Flask-Admin scopes only the list (``get_query``); edit, details, delete,
 actions, export, filter options and form selects each bypass it (see
 ``docs/flask-admin-internals.md``). Here they all go through one
-``scope()`` built by ``permissions/``. It also sets how values are shown
+``scope(user)`` built by ``permissions/``. It also sets how values are shown
 (``column_type_formatters``): enums by their title, dates as ``YYYY-MM-DD``, and
 times in Beijing time (``local_time``), so every view shows them alike.
 """
@@ -205,10 +205,10 @@ class ScopedFilterMixin:
 
 
 class ScopedModelView(InternalHooks, ExportMixin, ModelView):
-    """A model view whose every path is limited to ``scope()``.
+    """A model view whose every path is limited to ``scope(user)``.
 
     Subclasses set ``permission`` (a Flask-Security permission of the account's
-    role, for coarse access) and implement ``scope()`` with a function from
+    role, for coarse access) and implement ``scope(user)`` with a function from
     ``permissions/``.
     """
 

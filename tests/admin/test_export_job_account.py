@@ -131,3 +131,33 @@ def test_a_job_refuses_to_run_inside_a_request(app, demo, session):
     session.commit()
     with app.test_request_context("/"), pytest.raises(NoRequestAllowed):
         export_job(job.id, demo["bjcme"].id, "audit", "")
+
+
+@pytest.mark.parametrize("whose", ["deactivated", "another account"])
+def test_a_job_of_an_account_gone_or_not_its_own_fails(
+    app, demo, session, tmp_path, monkeypatch, whose
+):
+    """The job resolves its account from the id it was given: an account deactivated
+    since (or an id that is not the job's requester's) gets no file, the job fails."""
+    import jobs
+    from admin_views.exporting import AccountGone, export_job
+    from models import Job
+
+    monkeypatch.setitem(app.config, "JOBS_DIR", str(tmp_path))
+    owner = demo["bjcme"]
+    job = jobs.create(
+        session, user_id=owner.id, view="audit", kind="csv", filename="x.csv", total=3
+    )
+    given = owner.id if whose == "deactivated" else demo["bma"].id
+    if whose == "deactivated":
+        owner.active = False
+    session.commit()
+    job_id = job.id
+    with pytest.raises(AccountGone):
+        export_job(job_id, given, "audit", "")
+    session.expire_all()
+    assert (session.get(Job, job_id).status, session.get(Job, job_id).error) == (
+        jobs.FAILED,
+        "AccountGone",
+    )
+    assert not (tmp_path / f"{job_id}.csv").exists()
