@@ -52,6 +52,18 @@ class Snapshot:
             ]
         return cls(rows)
 
+    def minus(self, base: Snapshot) -> Snapshot:
+        """The rows of this snapshot that ``base`` does not hold (by primary key): what a
+        builder added on top of ``base``, to restore over it."""
+        rows = {}
+        for table in copied_tables():
+            keys = [column.key for column in table.primary_key.columns]
+            known = {tuple(row[k] for k in keys) for row in base.rows.get(table.name, ())}
+            rows[table.name] = [
+                row for row in self.rows[table.name] if tuple(row[k] for k in keys) not in known
+            ]
+        return Snapshot(rows)
+
     def restore(self, connection: Connection) -> None:
         """Into empty tables: the same rows with the same ids, and PostgreSQL's
         sequences moved past them, so the next id is the one a fresh build gives."""

@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import select
 
 import permissions
-from models import Project, ProjectState, Unit, User
+from models import Project, ProjectState, Unit
 from tests.factories import make_project, make_tree
+from tests.snapshot import accounts_by_username, build_once, restore
 
 ACCOUNTS = ("bjcme", "bma", "bjtcm", "bma_cardio", "bma_peds", "tcm_acu", "pumch")
 VIEW_OF = {
@@ -26,6 +27,7 @@ VIEW_OF = {
     "tcm_acu": "projects",
     "pumch": "projects",
 }
+ENTRY_ACCOUNTS = ("bma_cardio", "bma_peds", "tcm_acu", "pumch")
 VIEWS = ("projects", "review", "audit")
 ACTIONS = {
     "projects": ("report", "delete"),
@@ -37,19 +39,29 @@ READS = ("/admin/{view}/details/?id={id}", "/admin/{view}/edit/?id={id}")
 WRITES = ("/admin/{view}/edit/?id={id}", "/admin/{view}/delete/", "/admin/{view}/ajax/update/")
 
 
-@pytest.fixture
-def world(demo, session):
+def _build_world(session) -> None:
     """A marked project of every state for every entry unit, and another tree."""
     other = make_tree(session, prefix="x_")
-    owners = [demo[name] for name in ("bma_cardio", "bma_peds", "tcm_acu", "pumch")]
+    owners = [accounts_by_username(session)[name] for name in ENTRY_ACCOUNTS]
     owners += [other["branch"], other["issuer"]]
     for owner in owners:
         for state in ProjectState:
             if owner.unit.kind.value == "issuer" and state is ProjectState.AT_SOCIETY:
                 continue
             make_project(session, owner, state, name=f"标记-{owner.username}-{state.value}")
-    session.commit()
-    return {u.username: u for u in session.scalars(select(User))}
+
+
+@pytest.fixture(scope="session")
+def world_rows(app, demo_rows):
+    """The world above, built once per backend on the demo data: the rows it adds."""
+    snapshot, _ = build_once(app, _build_world, start=demo_rows)
+    return snapshot.minus(demo_rows)
+
+
+@pytest.fixture
+def world(demo_accounts, world_rows, session):
+    restore(session, world_rows)
+    return accounts_by_username(session)
 
 
 def _hidden_and_seen(session, account):
