@@ -25,7 +25,7 @@ import statistics
 import time
 from pathlib import Path
 
-from bench import database, datagen, scenarios
+from bench import database, datagen, references, scenarios
 from bench.measure import Sample, SqlRecorder
 
 ROOT = str(Path(__file__).resolve().parent.parent)
@@ -70,7 +70,8 @@ def _rep(run, browser, role: str, ids: list[int], token: str):
 
 def _statements(run, browser, role, candidates, token, size, rng) -> str:
     """Each statement of one POST of ``size`` rows with its time (SQLite: a lower
-    bound, its rows are stepped through later)."""
+    bound, its rows are stepped through later), then those of the SQL reference on the
+    same rows."""
     action, source, _ = scenarios.BULK[role]
     view, _ = scenarios.ROLES[role]
     ids = rng.sample(candidates, size)
@@ -84,6 +85,14 @@ def _statements(run, browser, role, candidates, token, size, rng) -> str:
         lines.append(f"{seconds * 1000:8.1f} ms  {text[:110]}")
     run.recorder.reset()
     browser.text(f"/admin/{view}/?page_size=20")
+    scenarios._reset(run, ids, source)
+    run.recorder.reset(keep=True)
+    seconds, _ = references.bulk_write(run.engine, scenarios.bulk_reference(run, role), ids)
+    lines.append(f"\n## {role}: the SQL reference on the same rows ({seconds * 1000:.1f} ms)")
+    for statement, _params, seconds in run.recorder.statements:
+        text = " ".join(statement.split())
+        lines.append(f"{seconds * 1000:8.1f} ms  {text[:110]}")
+    run.recorder.reset()
     return "\n".join(lines)
 
 

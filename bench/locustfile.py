@@ -89,7 +89,7 @@ class Visitor(FastHttpUser):
         if TARGET == "peer":
             self.client.get("/admin/peer/?page=1", name="filter")
             return
-        url = f"/admin/{self.view}/?flt0_0={IDS['year']}&flt1_1={self.state}"
+        url = f"/admin/{self.view}/?flt0_year={IDS['year']}&flt1_state={self.state}"
         self.client.get(url, name="filter")
 
     @task(2)

@@ -38,6 +38,9 @@ EXPLAINED = {
     "list/committee": ("committee", "/admin/audit/"),
     "search/committee": ("committee", f"/admin/audit/?search={scenarios.SEARCH_WORD}"),
     "list/society": ("society", "/admin/review/"),
+    "search/society": ("society", f"/admin/review/?search={scenarios.SEARCH_WORD}"),
+    "search/branch": ("branch", f"/admin/projects/?search={scenarios.SEARCH_WORD}"),
+    "full_page/society": ("society", "/admin/review/?flt0_state=published"),
     "public_search": ("public", "/"),
 }
 

@@ -122,10 +122,10 @@ def list_urls(run: Run, role: str) -> dict[str, str]:
     base = f"/admin/{view}/"
     return {
         "list": base,
-        "filtered": f"{base}?{urlencode({'flt0_0': run.year, 'flt1_1': state})}",
+        "filtered": f"{base}?{urlencode({'flt0_year': run.year, 'flt1_state': state})}",
         "search": f"{base}?{urlencode({'search': SEARCH_WORD})}",
         "page500": f"{base}?page={DEEP_PAGE}",
-        "full_page": f"{base}?{urlencode({'flt0_1': FULL_PAGE_STATE})}",
+        "full_page": f"{base}?{urlencode({'flt0_state': FULL_PAGE_STATE})}",
     }
 
 
@@ -369,8 +369,8 @@ def export_sizes(run: Run) -> dict[str, dict]:
 def _export_url(kind: str, filters: dict) -> str:
     args = {}
     if "year" in filters:
-        args["flt0_0"] = filters["year"]
-    args["flt1_1"] = filters["state"]
+        args["flt0_year"] = filters["year"]
+    args["flt1_state"] = filters["state"]
     return f"/admin/audit/export/{kind}/?{urlencode(args)}"
 
 
