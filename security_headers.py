@@ -25,8 +25,6 @@ import secrets
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from settings import count_setting
-
 # Browser features no page of the system uses.
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
@@ -74,8 +72,7 @@ def trust_proxies(app: Flask) -> None:
     network), a trusted header would let every request name its own address and so
     escape the per-address login limit. The deployment's environment file sets 1 for
     its one TLS-terminating proxy."""
-    x_for = count_setting(app, "PROXY_FIX_X_FOR", 0)
-    x_proto = count_setting(app, "PROXY_FIX_X_PROTO", 0)
+    x_for, x_proto = app.config["PROXY_FIX_X_FOR"], app.config["PROXY_FIX_X_PROTO"]
     if x_for or x_proto:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for, x_proto=x_proto)
     if x_for:

@@ -19,7 +19,6 @@ from extensions import db, security
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 ADMIN_PREFIX = "/admin"
-USERNAME_CHARS_MESSAGE = "Username can contain only letters, numbers, underscores and hyphens"
 
 
 class UsernameLoginForm(LoginForm):
@@ -69,28 +68,13 @@ def init_auth(app: Flask, datastore) -> None:
     """Bind Flask-Security to ``app`` with our login form, Chinese messages and
     the session rules: inactive accounts are signed out, and an account that
     must change its password is held on the change-password page."""
-    configure(app)
-    login_security.configure(app)
+    # Our catalog last, so that our wording wins over the (incomplete) builtin one.
+    app.config["SECURITY_I18N_DIRNAME"] = ["builtin", str(TRANSLATIONS)]
     security.init_app(app, datastore, login_form=UsernameLoginForm)
     login_security.init(app)
     security.context_processor(lambda: {"current_locale": str(get_locale())})
     password_changed.connect(_clear_forced_change, app)
     app.before_request(enforce_session_rules)
-
-
-def configure(app: Flask) -> None:
-    """Settings that must be in place before ``security.init_app``."""
-    # Our catalog last, so that our wording wins over the (incomplete) builtin one.
-    app.config["SECURITY_I18N_DIRNAME"] = ["builtin", str(TRANSLATIONS)]
-    # A session cookie replayed from another client (address, browser) is dropped.
-    app.config.setdefault("SESSION_PROTECTION", "strong")
-    app.config.setdefault("SECURITY_LOGOUT_CSRF", True)
-    # The stock wording ("only letters and numbers") is wrong for our allowed
-    # characters (SECURITY_USERNAME_ALLOWED_CHARS adds "_" and "-").
-    app.config.setdefault(
-        "SECURITY_MSG_USERNAME_DISALLOWED_CHARACTERS",
-        (USERNAME_CHARS_MESSAGE, "error"),
-    )
 
 
 def enforce_session_rules():

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import delete, select
@@ -38,18 +38,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from accounts import audit
 from models import AuditEvent, LoginThrottle, User, utcnow
 
-DEFAULTS = {
-    "LOGIN_LOCKOUT_FAILURES": 10,
-    "LOGIN_LOCKOUT_WINDOW": timedelta(minutes=15),
-    "LOGIN_LOCKOUT_DURATION": timedelta(minutes=15),
-}
 KEY_LENGTH = 64
 ACCOUNT_PREFIX = "account:"
 NAME_PREFIX = "name:"
 
 
 def _setting(name: str):
-    return current_app.config.get(name, DEFAULTS[name])
+    """``LOGIN_LOCKOUT_*`` (``settings.DefaultConfig``)."""
+    return current_app.config[name]
 
 
 def normalized(typed) -> str:

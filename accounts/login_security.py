@@ -22,8 +22,6 @@ keeps answering. Over the limit: HTTP 429 with the Chinese error page.
 
 from __future__ import annotations
 
-import os
-
 from flask import Flask, abort, current_app, request, session
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
@@ -40,33 +38,6 @@ LOCKED_MESSAGE = _l(
     " minutes, or ask your superior unit to unlock the account."
 )
 EXPIRED_MESSAGE = _l("Your session has ended. Log in again.")
-
-DEFAULTS = {
-    "LOGIN_RATE_LIMIT_PER_USERNAME": "20 per minute",
-    "LOGIN_RATE_LIMIT_PER_ADDRESS": "30 per minute;200 per hour",
-    "PASSWORD_CHANGE_RATE_LIMIT": "5 per minute",
-    "RATELIMIT_KEY_PREFIX": "cme",
-    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
-    "RATELIMIT_HEADERS_ENABLED": True,
-    # Remember-me is off: the form has no box and a posted ``remember=y`` is
-    # ignored (``UsernameLoginForm`` has no such field).
-    "SECURITY_DEFAULT_REMEMBER_ME": False,
-    # Only the session cookie authenticates; tokens are neither issued nor read.
-    "SECURITY_API_ENABLED_METHODS": ["session"],
-    # Length and zxcvbn's estimate through Flask-Security's own settings; the
-    # rest of the policy is in ``accounts.passwords``.
-    "SECURITY_PASSWORD_COMPLEXITY_CHECKER": "zxcvbn",
-    "SECURITY_ZXCVBN_MINIMUM_SCORE": 3,
-    **lockout.DEFAULTS,
-    **sessions.DEFAULTS,
-}
-
-
-def configure(app: Flask) -> None:
-    """Settings, before ``security.init_app``; the app's own config wins."""
-    for name, value in DEFAULTS.items():
-        app.config.setdefault(name, value)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("REDIS_URL") or "memory://")
 
 
 def init(app: Flask) -> Limiter:

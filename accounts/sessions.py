@@ -17,7 +17,6 @@ everywhere at each logout and could not express an idle timeout.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 
 from flask import current_app, session
 from sqlalchemy import update
@@ -25,16 +24,11 @@ from sqlalchemy import update
 from models import LoginSession, User, utcnow
 
 SESSION_KEY = "cme_sid"
-DEFAULTS = {
-    "SESSION_IDLE_TIMEOUT": timedelta(minutes=30),
-    "SESSION_MAX_AGE": timedelta(hours=12),
-    # last_seen_at is written at most this often (not on every request).
-    "SESSION_TOUCH_INTERVAL": timedelta(minutes=1),
-}
 
 
 def _setting(name: str):
-    return current_app.config.get(name, DEFAULTS[name])
+    """``SESSION_*`` (``settings.DefaultConfig``)."""
+    return current_app.config[name]
 
 
 def start(db_session, user: User) -> LoginSession:

@@ -17,7 +17,6 @@ from werkzeug.exceptions import RequestEntityTooLarge
 import exports
 import imports
 import permissions
-import settings
 import workflow
 from admin_views import db_errors
 from admin_views.base import account
@@ -141,12 +140,8 @@ def reader_limits() -> imports.Limits:
     """The child process that reads an upload: its address space in MB and its seconds
     (IMPORT_READ_MEMORY_MB, IMPORT_READ_SECONDS; docs/security.md)."""
     return imports.Limits(
-        memory_mb=settings.count_setting(
-            current_app, "IMPORT_READ_MEMORY_MB", imports.isolation.DEFAULT_MEMORY_MB
-        ),
-        seconds=settings.count_setting(
-            current_app, "IMPORT_READ_SECONDS", imports.isolation.DEFAULT_SECONDS
-        ),
+        memory_mb=current_app.config["IMPORT_READ_MEMORY_MB"],
+        seconds=current_app.config["IMPORT_READ_SECONDS"],
     )
 
 

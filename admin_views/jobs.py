@@ -124,5 +124,4 @@ class JobsView(SignedInView):
 
 
 def register(admin) -> None:
-    jobs.init_app(admin.app)
     admin.add_view(JobsView(name=_l("Background exports"), endpoint="jobs", url="jobs"))

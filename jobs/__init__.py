@@ -34,7 +34,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
-from pathlib import Path
 
 from flask import Flask, current_app
 from sqlalchemy import select, update
@@ -51,7 +50,6 @@ from models.job import (
     RUNNING,
     UNAVAILABLE,
 )
-from settings import count_setting
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +61,6 @@ RECORD_KEEP = timedelta(days=7)
 # Seconds the web process waits for Redis before it decides the queue is unavailable.
 REDIS_TIMEOUT_SECONDS = 3
 # Whole-number settings: configuration, else the environment, else the default.
-SETTINGS = (
-    ("EXPORT_BACKGROUND_ROWS", 20_000),
-    ("EXPORT_KEEP_MINUTES", 60),
-    # Largest job the web process runs in a thread of its own when Redis is down.
-    ("EXPORT_FALLBACK_ROWS", 50_000),
-    ("JOB_HEARTBEAT_SECONDS", 10),
-    ("JOB_STALE_SECONDS", 120),
-    ("JOB_QUEUED_SECONDS", 300),
-    # Tests only: a job waits this long once it has started (to be killed while it runs).
-    ("JOBS_TEST_PAUSE_SECONDS", 0),
-)
 __all__ = [
     "DONE",
     "EXPIRED",
@@ -92,29 +79,6 @@ __all__ = [
 
 class Lost(Exception):
     """The job's row is no longer running (the reaper failed it): the work stops."""
-
-
-def init_app(app: Flask) -> None:
-    """Defaults: exports above ``EXPORT_BACKGROUND_ROWS`` rows run as jobs; their files are
-    kept ``EXPORT_KEEP_MINUTES`` in ``JOBS_DIR``; the queue is RQ when Redis is there.
-
-    Each setting comes from the application's configuration, else from the environment
-    variable of the same name (how gunicorn and ``python -m worker`` are given them), else
-    its default."""
-    env = os.environ
-    redis_url = app.config.get("REDIS_URL") or env.get("REDIS_URL")
-    app.config.setdefault("REDIS_URL", redis_url)
-    for key, default in SETTINGS:
-        app.config[key] = count_setting(app, key, default)
-    beat, stale = app.config["JOB_HEARTBEAT_SECONDS"], app.config["JOB_STALE_SECONDS"]
-    if beat < 1 or stale < 3 * beat:
-        # A running job would be taken for a dead one between two of its heartbeats.
-        raise RuntimeError(
-            "JOB_HEARTBEAT_SECONDS must be at least 1 and JOB_STALE_SECONDS at least three"
-            f" times it (now {beat} and {stale})."
-        )
-    app.config.setdefault("JOBS_DIR", env.get("JOBS_DIR") or str(Path(app.instance_path) / "jobs"))
-    app.config.setdefault("JOBS_MODE", "rq" if redis_url else "thread")
 
 
 def directory() -> str:

@@ -31,7 +31,6 @@ def on_moved(action, session, account, moves, reason=None, **_):
 
 def init_app(app: Flask) -> None:
     """Mail settings, the sender thread (without Redis) and the two commands."""
-    app.config.setdefault("NOTIFICATIONS_ENABLED", True)
     mail.init_app(app)
     app.cli.add_command(send_mail_command)
     app.cli.add_command(send_digest_command)

@@ -25,7 +25,6 @@ MAIL_RETRY_SECONDS).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
 from flask import Flask, current_app, has_app_context, has_request_context
@@ -36,22 +35,10 @@ from sqlalchemy.orm import Session
 from models import utcnow
 from models.message import OutboxMail
 from notifications.wording import in_mail_language, reason_line, sentence
-from settings import count_setting
 
 log = logging.getLogger(__name__)
 mailer = Mail()
 
-ENV_SETTINGS = {
-    "MAIL_SERVER": str,
-    "MAIL_PORT": int,
-    "MAIL_USERNAME": str,
-    "MAIL_PASSWORD": str,
-    "MAIL_USE_TLS": lambda v: v.strip().lower() in ("1", "true", "yes", "on"),
-    "MAIL_USE_SSL": lambda v: v.strip().lower() in ("1", "true", "yes", "on"),
-    "MAIL_DEFAULT_SENDER": str,
-    "MAIL_TIMEOUT": int,
-    "SITE_URL": str,
-}
 # Projects named in one mail; the rest are counted.
 NAMED_PROJECTS = 20
 QUEUED = "notifications.mail_queued"
@@ -62,17 +49,7 @@ COURIER = "notifications.courier"
 
 
 def init_app(app: Flask) -> None:
-    for key, convert in ENV_SETTINGS.items():
-        if key in os.environ and key not in app.config:
-            app.config[key] = convert(os.environ[key])
-    app.config.setdefault("MAIL_SERVER", None)
-    app.config.setdefault("MAIL_PORT", 25)
-    app.config.setdefault("MAIL_TIMEOUT", 10)
-    app.config.setdefault("MAIL_DEFAULT_SENDER", "noreply@localhost")
-    app.config.setdefault("MAIL_RETRY_SECONDS", 60)
-    # Flask-Mailman keeps mail in memory under TESTING; we always speak SMTP
-    # (the tests run a real SMTP server).
-    app.config.setdefault("MAIL_BACKEND", "smtp")
+    """The mailer and the sender thread; the ``MAIL_*`` settings are in ``settings``."""
     mailer.init_app(app)
     app.extensions[COURIER] = Courier(app)
 
@@ -170,7 +147,7 @@ def _enqueue(app: Flask) -> None:
     from rq import Queue
 
     # The request waits for this: short timeouts, one retry at once (not redis-py's three).
-    seconds = count_setting(app, "REDIS_TIMEOUT_MS", 300) / 1000
+    seconds = app.config["REDIS_TIMEOUT_MS"] / 1000
     try:
         connection = Redis.from_url(
             app.config["REDIS_URL"],

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import uuid
 from collections.abc import Callable
 
@@ -40,7 +39,6 @@ from sqlalchemy.orm import Session
 from extensions import cache
 from models import ProjectState, Setting
 from public import search
-from settings import count_setting
 
 log = logging.getLogger(__name__)
 
@@ -52,19 +50,12 @@ BREAKER = "catalog_cache_breaker"
 def init_cache(app: Flask) -> None:
     """Bind the cache: Redis when ``REDIS_URL`` is set (shared by every worker), else
     the process's memory."""
-    redis_url = app.config.get("REDIS_URL") or os.environ.get("REDIS_URL")
-    app.config.setdefault("REDIS_URL", redis_url)
-    app.config.setdefault("CATALOG_CACHE_SECONDS", 600)
-    app.config.setdefault("CACHE_TYPE", "RedisCache" if redis_url else "SimpleCache")
-    app.config.setdefault("CACHE_REDIS_URL", redis_url)
-    app.config.setdefault("CACHE_KEY_PREFIX", "cme:")
-    app.config.setdefault("CACHE_DEFAULT_TIMEOUT", app.config["CATALOG_CACHE_SECONDS"])
     if app.config["CACHE_TYPE"] == "RedisCache":
-        app.config.setdefault("CACHE_OPTIONS", redis_options(app))
+        app.config["CACHE_OPTIONS"] = app.config["CACHE_OPTIONS"] or redis_options(app)
     cache.init_app(app)
     app.extensions[BREAKER] = pybreaker.CircuitBreaker(
         fail_max=1,
-        reset_timeout=count_setting(app, "CATALOG_CACHE_RETRY_SECONDS", 5),
+        reset_timeout=app.config["CATALOG_CACHE_RETRY_SECONDS"],
         listeners=[_OutageLog()],
         name="catalog cache",
     )
@@ -74,7 +65,7 @@ def redis_options(app: Flask) -> dict:
     """Short waits: ``REDIS_TIMEOUT_MS`` (300 ms) to connect and to answer, and one retry at
     once, which reconnects a pooled connection that a Redis restart closed (redis-py's default,
     three with back-off, would multiply the wait of a dead Redis)."""
-    seconds = count_setting(app, "REDIS_TIMEOUT_MS", 300) / 1000
+    seconds = app.config["REDIS_TIMEOUT_MS"] / 1000
     return {
         "socket_connect_timeout": seconds,
         "socket_timeout": seconds,
