@@ -40,21 +40,7 @@ def is_readonly(exc: BaseException) -> bool:
 def message_for(exc: SQLAlchemyError) -> str:
     """One sentence, in the user's language, that says what went wrong and what to do."""
     if isinstance(exc, IntegrityError):
-        constraint = _constraint(exc)
-        if "project_no" in constraint:
-            return gettext(
-                "This project number is already used by another project. Enter a different one."
-            )
-        if "unique" in constraint or "uq_" in constraint or "duplicate" in constraint:
-            return gettext(
-                "A record with the same value already exists. Change the value and save again."
-            )
-        if "foreign" in constraint or "fk_" in constraint:
-            return gettext(
-                "This record is still used by other records (or uses one that no longer"
-                " exists), so the change was not saved."
-            )
-        return gettext("The change breaks a rule of the data, so it was not saved.")
+        return _integrity_message(exc)
     if is_readonly(exc):
         return gettext(
             "The database cannot be written at the moment, so nothing was saved."
@@ -68,6 +54,25 @@ def message_for(exc: SQLAlchemyError) -> str:
         "The database could not save the change, so nothing was saved."
         " Try again; if it keeps happening, call the support line."
     )
+
+
+def _integrity_message(exc: IntegrityError) -> str:
+    """The sentence for a refused constraint, by the kind of constraint it names."""
+    constraint = _constraint(exc)
+    if "project_no" in constraint:
+        return gettext(
+            "This project number is already used by another project. Enter a different one."
+        )
+    if "unique" in constraint or "uq_" in constraint or "duplicate" in constraint:
+        return gettext(
+            "A record with the same value already exists. Change the value and save again."
+        )
+    if "foreign" in constraint or "fk_" in constraint:
+        return gettext(
+            "This record is still used by other records (or uses one that no longer"
+            " exists), so the change was not saved."
+        )
+    return gettext("The change breaks a rule of the data, so it was not saved.")
 
 
 def handle_view_exception(exc: Exception) -> bool:
