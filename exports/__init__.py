@@ -282,10 +282,22 @@ def _csv_column(column: Sequence[Any]) -> Sequence[Any]:
     if kinds <= _AS_IS:
         return column
     if kinds <= _TEXT:
-        # filter(None, …) drops None and "", neither of which needs a look.
-        if _RISKY_START.search(_JOIN + _JOIN.join(filter(None, column))) is None:
-            return column
-        return [_neutral_text(v) if v else v for v in column]
+        return _csv_text_column(column)
+    return _csv_typed_column(column, kinds)
+
+
+def _csv_text_column(column: Sequence[Any]) -> Sequence[Any]:
+    """A column of text (and empty cells): searched in one pass for a risky first
+    character, and passed untouched unless one has it."""
+    # filter(None, …) drops None and "", neither of which needs a look.
+    if _RISKY_START.search(_JOIN + _JOIN.join(filter(None, column))) is None:
+        return column
+    return [_neutral_text(v) if v else v for v in column]
+
+
+def _csv_typed_column(column: Sequence[Any], kinds: set[type]) -> Sequence[Any]:
+    """A column of other cells (``kinds``: their exact types): one type's converter for a
+    column of one type, ``_csv_text`` cell by cell for a mixed one."""
     empty = _NONE in kinds
     kinds.discard(_NONE)
     if kinds == {datetime}:  # Beijing time (``_csv_datetime``): the costliest cells
@@ -293,11 +305,16 @@ def _csv_column(column: Sequence[Any]) -> Sequence[Any]:
     if kinds == {float}:
         return [None if v is None else int(v) if v.is_integer() else v for v in column]
     if len(kinds) == 1 and (convert := _CSV_BY_TYPE.get(kinds.pop())) is not None:
-        if not empty:  # ``map`` calls a C converter (date.isoformat) without a Python loop
-            return list(map(convert, column))
-        return [None if v is None else convert(v) for v in column]
+        return _csv_converted(column, convert, empty)
     by_type = _CSV_BY_TYPE
     return [by_type.get(type(v), _csv_text)(v) for v in column]
+
+
+def _csv_converted(column: Sequence[Any], convert, empty: bool) -> list[Any]:
+    """A column of one type through its converter, empty cells left empty."""
+    if not empty:  # ``map`` calls a C converter (date.isoformat) without a Python loop
+        return list(map(convert, column))
+    return [None if v is None else convert(v) for v in column]
 
 
 _MINUTES = operator.methodcaller("isoformat", " ", "minutes")
@@ -316,19 +333,24 @@ def _csv_times(column: Sequence[Any], empty: bool) -> Sequence[Any]:
     except TypeError:
         fixed = False
     if not fixed:
-        since, offset = _FIXED_OFFSET_SINCE, _BEIJING_OFFSET
-        return [
-            None
-            if v is None
-            else (v + offset).isoformat(" ", "minutes")
-            if v.tzinfo is None and v >= since
-            else _csv_text(v)
-            for v in column
-        ]
+        return _csv_times_by_cell(column)
     texts = map(_MINUTES, map(_SHIFT, times))
     if not empty:
         return list(texts)
     return [None if v is None else next(texts) for v in column]
+
+
+def _csv_times_by_cell(column: Sequence[Any]) -> list[Any]:
+    """``_csv_times`` for a column of mixed, aware or old times: a cell at a time."""
+    since, offset = _FIXED_OFFSET_SINCE, _BEIJING_OFFSET
+    return [
+        None
+        if v is None
+        else (v + offset).isoformat(" ", "minutes")
+        if v.tzinfo is None and v >= since
+        else _csv_text(v)
+        for v in column
+    ]
 
 
 def _csv_batch(rows: Sequence[Sequence[Any]]) -> Iterable[Sequence[Any]]:
@@ -472,16 +494,22 @@ def _xlsx_column(column: Sequence[Any], dated: bool) -> Sequence[Any]:
     elif kinds <= _XLSX_AS_IS:
         return column
     elif kinds == {str}:
-        texts = list(filter(None, column))
-        joined = _JOIN + _JOIN.join(texts)
-        if (
-            _RISKY_START.search(joined)
-            or ILLEGAL_XML_CHARS.search(joined)
-            or (len(joined) > EXCEL_MAX_TEXT and max(map(len, texts)) > EXCEL_MAX_TEXT)
-        ):
-            return [_xlsx_text(v) if v else v for v in column]
-        return column
+        return _xlsx_text_column(column)
     return [None if v is None else _xlsx_cell(v, dated) for v in column]
+
+
+def _xlsx_text_column(column: Sequence[Any]) -> Sequence[Any]:
+    """A column of text (and empty cells): passed untouched unless a cell starts with a
+    risky character, holds one XML cannot, or is longer than Excel keeps (one pass tells)."""
+    texts = list(filter(None, column))
+    joined = _JOIN + _JOIN.join(texts)
+    if (
+        _RISKY_START.search(joined)
+        or ILLEGAL_XML_CHARS.search(joined)
+        or (len(joined) > EXCEL_MAX_TEXT and max(map(len, texts)) > EXCEL_MAX_TEXT)
+    ):
+        return [_xlsx_text(v) if v else v for v in column]
+    return column
 
 
 def _xlsx_records(
@@ -703,23 +731,28 @@ def remove_leftover_workdirs(directory: str | None = None) -> int:
         return 0
     now = time.time()
     for entry in entries:
-        if not entry.name.startswith(WORKDIR_PREFIX):
-            continue
-        try:
-            if not entry.is_dir(follow_symlinks=False):
-                continue
-            age = now - entry.stat(follow_symlinks=False).st_mtime
-        except OSError:
-            continue
-        pid_text = entry.name[len(WORKDIR_PREFIX) :].partition("-")[0]
-        live = pid_text.isdigit() and _process_alive(int(pid_text))
-        if live and age < WORKDIR_MAX_AGE_SECONDS:
-            continue
-        shutil.rmtree(entry.path, ignore_errors=True)
-        removed += 1
+        if _is_leftover(entry, now):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
     if removed:
         log.info("removed %d leftover export work directories from %s", removed, base)
     return removed
+
+
+def _is_leftover(entry: os.DirEntry, now: float) -> bool:
+    """``entry`` is an export work directory whose worker is gone, or one too old to be
+    in use; anything else (another program's file, one that vanished) is not."""
+    if not entry.name.startswith(WORKDIR_PREFIX):
+        return False
+    try:
+        if not entry.is_dir(follow_symlinks=False):
+            return False
+        age = now - entry.stat(follow_symlinks=False).st_mtime
+    except OSError:
+        return False
+    pid_text = entry.name[len(WORKDIR_PREFIX) :].partition("-")[0]
+    live = pid_text.isdigit() and _process_alive(int(pid_text))
+    return not (live and age < WORKDIR_MAX_AGE_SECONDS)
 
 
 def _write_xlsx(path: str, filename, headers, rows, max_rows, sheet_title) -> None:
