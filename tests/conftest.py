@@ -7,9 +7,7 @@ cost (the test app only), and the demo data is built once per backend through
 the real seeding code, kept as every table's rows, and put back with bulk
 inserts into the emptied database before each test that asks for it.
 
-Fixture names (the old short names stay as aliases while other work moves over):
-``app_on_empty_db`` (alias ``ctx``), ``session``, ``demo_accounts`` (alias
-``demo``)."""
+Fixture names: ``app_on_empty_db``, ``session``, ``demo_accounts``."""
 
 from __future__ import annotations
 
@@ -120,12 +118,6 @@ def app_on_empty_db(app) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def ctx(app_on_empty_db) -> Flask:
-    """Old name of ``app_on_empty_db``."""
-    return app_on_empty_db
-
-
-@pytest.fixture
 def session(app_on_empty_db):
     """The app context's database session (Flask-SQLAlchemy's ``db.session``)."""
     return db.session
@@ -149,12 +141,6 @@ def demo_accounts(demo_rows, session) -> dict[str, User]:
     """The demo data (units, accounts, projects), committed; returns the accounts by username."""
     restore(session, demo_rows)
     return accounts_by_username(session)
-
-
-@pytest.fixture
-def demo(demo_accounts) -> dict[str, User]:
-    """Old name of ``demo_accounts``."""
-    return demo_accounts
 
 
 class StatementCounter:

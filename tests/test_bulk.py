@@ -18,8 +18,12 @@ from workflow import Action, NotAllowed, ProjectNotFound, ReasonRequired
 S = ProjectState
 
 
-def test_mixed_ids_move_the_eligible_and_explain_the_rest(demo, session):
-    cardio, pumch, bjcme = demo["bma_cardio"], demo["pumch"], demo["bjcme"]
+def test_mixed_ids_move_the_eligible_and_explain_the_rest(demo_accounts, session):
+    cardio, pumch, bjcme = (
+        demo_accounts["bma_cardio"],
+        demo_accounts["pumch"],
+        demo_accounts["bjcme"],
+    )
     ready = [make_project(session, cardio, S.AT_COMMITTEE) for _ in range(2)]
     ready.append(make_project(session, pumch, S.AT_COMMITTEE))
     published = make_project(session, pumch, S.PUBLISHED)
@@ -52,8 +56,8 @@ def test_mixed_ids_move_the_eligible_and_explain_the_rest(demo, session):
     assert session.scalar(published_events) == 3
 
 
-def test_project_numbers_are_unique_and_never_reused(demo, session):
-    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+def test_project_numbers_are_unique_and_never_reused(demo_accounts, session):
+    cardio, bjcme = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     first = make_project(session, cardio, S.PUBLISHED)
     number = first.project_no
     workflow.apply(session, first, Action.WITHDRAW, bjcme, "信息有误")
@@ -70,15 +74,15 @@ def test_project_numbers_are_unique_and_never_reused(demo, session):
     assert len(numbers) == len(set(numbers))
 
 
-def test_withdraw_needs_a_reason(demo, session):
-    project = make_project(session, demo["pumch"], S.PUBLISHED)
+def test_withdraw_needs_a_reason(demo_accounts, session):
+    project = make_project(session, demo_accounts["pumch"], S.PUBLISHED)
     with pytest.raises(ReasonRequired):
-        workflow.apply(session, project, Action.WITHDRAW, demo["bjcme"], "  ")
+        workflow.apply(session, project, Action.WITHDRAW, demo_accounts["bjcme"], "  ")
     assert project.state is S.PUBLISHED
 
 
-def test_unlock_reason_is_shown_until_the_project_is_reported_again(demo, session):
-    cardio, bma = demo["bma_cardio"], demo["bma"]
+def test_unlock_reason_is_shown_until_the_project_is_reported_again(demo_accounts, session):
+    cardio, bma = demo_accounts["bma_cardio"], demo_accounts["bma"]
     project = make_project(session, cardio, S.AT_SOCIETY)
     workflow.apply(session, project, Action.UNLOCK, bma, "授课教师信息不全")
     assert (project.state, project.return_reason) == (S.RETURNED, "授课教师信息不全")
@@ -87,8 +91,8 @@ def test_unlock_reason_is_shown_until_the_project_is_reported_again(demo, sessio
 
 
 @pytest.mark.parametrize("action", [Action.REPORT, Action.UNLOCK, Action.PUBLISH, Action.DELETE])
-def test_statement_count_does_not_grow_with_ids(demo, session, count_statements, action):
-    cardio, bma, bjcme = demo["bma_cardio"], demo["bma"], demo["bjcme"]
+def test_statement_count_does_not_grow_with_ids(demo_accounts, session, count_statements, action):
+    cardio, bma, bjcme = demo_accounts["bma_cardio"], demo_accounts["bma"], demo_accounts["bjcme"]
     start, actor = {
         Action.REPORT: (S.AT_SOCIETY, bma),
         Action.UNLOCK: (S.AT_SOCIETY, bma),
@@ -99,7 +103,7 @@ def test_statement_count_does_not_grow_with_ids(demo, session, count_statements,
     for size in (1, 5, 40):
         ids = [make_project(session, cardio, start).id for _ in range(size)]
         session.commit()
-        for account in demo.values():
+        for account in demo_accounts.values():
             session.refresh(account)
         with count_statements() as counter:
             result = workflow.apply_bulk(session, action, actor, ids, reason="批量")
@@ -109,8 +113,10 @@ def test_statement_count_does_not_grow_with_ids(demo, session, count_statements,
     assert counts[1] == counts[5] == counts[40], counts
 
 
-def test_publishing_across_years_costs_the_same_statements(demo, session, count_statements):
-    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+def test_publishing_across_years_costs_the_same_statements(
+    demo_accounts, session, count_statements
+):
+    cardio, bjcme = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     counts = {}
     for label, years in (("one year", [2026] * 6), ("six years", list(range(2021, 2027)))):
         ids = [make_project(session, cardio, S.AT_COMMITTEE, year=y).id for y in years]
@@ -128,13 +134,15 @@ def test_publishing_across_years_costs_the_same_statements(demo, session, count_
 
 
 @pytest.mark.parametrize("round_", range(2))
-def test_two_overlapping_publishes_at_once_number_without_gaps(demo, session, backend, round_):
+def test_two_overlapping_publishes_at_once_number_without_gaps(
+    demo_accounts, session, backend, round_
+):
     """Two committee sessions publish overlapping sets at the same moment: each
     project is published and numbered once, and the counter handed out exactly
     the numbers given (a row lost to the other session takes none)."""
     if backend != "postgresql":
         pytest.skip("SQLite serialises writers with a database lock; the race needs PostgreSQL")
-    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+    cardio, bjcme = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     ids = [make_project(session, cardio, S.AT_COMMITTEE).id for _ in range(12)]
     session.commit()
     counter = select(ProjectNumberCounter.last_value).where(

@@ -40,8 +40,8 @@ def _dump(session) -> dict[str, list]:
     return dump
 
 
-def test_seed_demo_twice_changes_nothing(ctx, session):
-    runner = ctx.test_cli_runner()
+def test_seed_demo_twice_changes_nothing(app_on_empty_db, session):
+    runner = app_on_empty_db.test_cli_runner()
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
     assert "32 projects" in first.output
@@ -63,7 +63,7 @@ def test_seed_demo_twice_changes_nothing(ctx, session):
     assert "not added" in if_empty.output
 
 
-def test_migrations_match_the_models(ctx):
+def test_migrations_match_the_models(app_on_empty_db):
     """The schema built by the migrations (the ``app`` fixture runs them on an
     empty database) is what the models declare: autogenerate finds nothing."""
     with db.engine.connect() as conn:
@@ -82,17 +82,17 @@ def test_migrations_match_the_models(ctx):
     assert current == ScriptDirectory(str(ROOT / "migrations")).get_current_head()
 
 
-def test_roles_follow_the_unit(demo, session):
-    for user in demo.values():
+def test_roles_follow_the_unit(demo_accounts, session):
+    for user in demo_accounts.values():
         assert [r.name for r in user.roles] == [ROLE_OF_KIND[user.unit.kind].value]
-    assert demo["bjcme"].has_permission("project-audit")
-    assert not demo["bma"].has_permission("project-audit")
-    assert demo["bma"].has_permission("account-manage")
-    assert not demo["pumch"].has_permission("account-manage")
+    assert demo_accounts["bjcme"].has_permission("project-audit")
+    assert not demo_accounts["bma"].has_permission("project-audit")
+    assert demo_accounts["bma"].has_permission("account-manage")
+    assert not demo_accounts["pumch"].has_permission("account-manage")
 
 
-def test_state_cannot_be_assigned(demo, session):
-    project = make_project(session, demo["bma_cardio"])
+def test_state_cannot_be_assigned(demo_accounts, session):
+    project = make_project(session, demo_accounts["bma_cardio"])
     with pytest.raises(StateAssignmentError):
         project.state = ProjectState.PUBLISHED
     with pytest.raises(StateAssignmentError):

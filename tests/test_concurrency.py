@@ -22,15 +22,15 @@ def _events(session, project_id) -> int:
     return session.scalar(select(func.count()).where(ProjectEvent.project_id == project_id))
 
 
-def test_stale_copy_loses(demo, session):
+def test_stale_copy_loses(demo_accounts, session):
     """Two sessions read the project; the first acts and commits; the second,
     acting on what it read, is refused and changes nothing."""
-    project = make_project(session, demo["bma_cardio"], S.AT_SOCIETY)
+    project = make_project(session, demo_accounts["bma_cardio"], S.AT_SOCIETY)
     session.commit()
     before = _events(session, project.id)
     with Session(db.engine) as first, Session(db.engine) as second:
-        mine = first.get(Project, project.id), first.get(User, demo["bma"].id)
-        theirs = second.get(Project, project.id), second.get(User, demo["bma"].id)
+        mine = first.get(Project, project.id), first.get(User, demo_accounts["bma"].id)
+        theirs = second.get(Project, project.id), second.get(User, demo_accounts["bma"].id)
         workflow.apply(first, mine[0], Action.REPORT, mine[1])
         first.commit()
         with pytest.raises(ProjectChanged):
@@ -41,10 +41,10 @@ def test_stale_copy_loses(demo, session):
     assert _events(session, project.id) == before + 1
 
 
-def test_stale_edit_is_refused(demo, session):
+def test_stale_edit_is_refused(demo_accounts, session):
     """An edit saved from a copy read before the society took the project back
     is refused, not silently written over the new state."""
-    cardio = demo["bma_cardio"]
+    cardio = demo_accounts["bma_cardio"]
     project = make_project(session, cardio, S.RETURNED)
     session.commit()
     with Session(db.engine) as editor, Session(db.engine) as reviewer:
@@ -67,14 +67,14 @@ def test_stale_edit_is_refused(demo, session):
 
 
 @pytest.mark.parametrize("round_", range(3))
-def test_two_connections_at_once(demo, session, backend, round_):
+def test_two_connections_at_once(demo_accounts, session, backend, round_):
     """Two threads with their own PostgreSQL connections act at the same moment."""
     if backend != "postgresql":
         pytest.skip("SQLite serialises writers with a database lock; the race needs PostgreSQL")
-    project = make_project(session, demo["bma_cardio"], S.AT_SOCIETY)
+    project = make_project(session, demo_accounts["bma_cardio"], S.AT_SOCIETY)
     session.commit()
     before = _events(session, project.id)
-    engine, project_id, account_id = db.engine, project.id, demo["bma"].id
+    engine, project_id, account_id = db.engine, project.id, demo_accounts["bma"].id
     barrier = threading.Barrier(2, timeout=30)
     outcomes: dict[str, object] = {}
 

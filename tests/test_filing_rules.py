@@ -93,8 +93,8 @@ CASES = {
 
 @pytest.mark.parametrize("kind", list(CASES))
 @pytest.mark.parametrize("severity", [BLOCK, WARN])
-def test_a_rule_blocks_or_warns_on_report(demo, session, kind, severity):
-    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+def test_a_rule_blocks_or_warns_on_report(demo_accounts, session, kind, severity):
+    cardio, bjcme = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     params, bad_fields, ok_fields, text = CASES[kind]
     bad_fields = dict(bad_fields)
     untitled = bad_fields.pop("_untitled", False)
@@ -115,12 +115,12 @@ def test_a_rule_blocks_or_warns_on_report(demo, session, kind, severity):
     else:
         assert sorted(result.done) == sorted([bad.id, ok.id]) and not result.skipped
         assert recorded(session, bad) and recorded(session, ok) == []
-        shown = filing_rules.warnings_for(session, demo["bma"], [bad.id, ok.id])
+        shown = filing_rules.warnings_for(session, demo_accounts["bma"], [bad.id, ok.id])
         assert list(shown) == [bad.id] and text in shown[bad.id][0]
 
 
-def test_credits_above_the_levels_maximum(demo, session):
-    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+def test_credits_above_the_levels_maximum(demo_accounts, session):
+    cardio, bjcme = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     project = titled(make_project(session, cardio, **good(theory_hours=30, credits=8)), session)
     session.commit()
     only(session, bjcme, RuleKind.CREDITS, max_society_i=6)
@@ -128,8 +128,8 @@ def test_credits_above_the_levels_maximum(demo, session):
     assert "学（协）会Ⅰ类项目拟授学分至多6分，本项目为8分" in skipped(result)[project.id]
 
 
-def test_no_lecturer_at_all(demo, session):
-    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+def test_no_lecturer_at_all(demo_accounts, session):
+    cardio, bjcme = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     project = make_project(session, cardio, **good())
     project.lecturers = []
     session.commit()
@@ -137,8 +137,12 @@ def test_no_lecturer_at_all(demo, session):
     assert "请至少填写一名授课教师" in skipped(report(session, cardio, [project]))[project.id]
 
 
-def test_duplicate_name_names_the_project_the_user_may_see(demo, session):
-    cardio, peds, bjcme = demo["bma_cardio"], demo["bma_peds"], demo["bjcme"]
+def test_duplicate_name_names_the_project_the_user_may_see(demo_accounts, session):
+    cardio, peds, bjcme = (
+        demo_accounts["bma_cardio"],
+        demo_accounts["bma_peds"],
+        demo_accounts["bjcme"],
+    )
     own = make_project(session, cardio, S.AT_SOCIETY, **good(name="心血管年会"))
     theirs = make_project(session, peds, S.AT_SOCIETY, **good(name="儿科年会"))
     mine = make_project(session, cardio, **good(name="心血管年会"))
@@ -155,8 +159,8 @@ def test_duplicate_name_names_the_project_the_user_may_see(demo, session):
     assert own.id != theirs.id
 
 
-def test_duplicate_principal_with_overlapping_dates(demo, session):
-    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+def test_duplicate_principal_with_overlapping_dates(demo_accounts, session):
+    cardio, bjcme = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     first = make_project(session, cardio, S.AT_SOCIETY, **good(principal="赵主任"))
     overlapping = make_project(
         session, cardio, **good(principal="赵主任", start_date=LATER + timedelta(days=1))
@@ -179,8 +183,8 @@ def test_duplicate_principal_with_overlapping_dates(demo, session):
     )
 
 
-def test_two_copies_reported_together_hold_back_the_second(demo, session):
-    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+def test_two_copies_reported_together_hold_back_the_second(demo_accounts, session):
+    cardio, bjcme = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     a = make_project(session, cardio, **good(name="同一项目"))
     b = make_project(session, cardio, **good(name="同一项目"))
     session.commit()
@@ -189,8 +193,12 @@ def test_two_copies_reported_together_hold_back_the_second(demo, session):
     assert result.done == [a.id] and list(skipped(result)) == [b.id]
 
 
-def test_principal_quota(demo, session):
-    cardio, peds, bjcme = demo["bma_cardio"], demo["bma_peds"], demo["bjcme"]
+def test_principal_quota(demo_accounts, session):
+    cardio, peds, bjcme = (
+        demo_accounts["bma_cardio"],
+        demo_accounts["bma_peds"],
+        demo_accounts["bjcme"],
+    )
     make_project(session, cardio, S.AT_SOCIETY, **good(principal="钱主任"))
     make_project(session, peds, S.PUBLISHED, **good(principal="钱主任"))
     third = make_project(session, cardio, **good(principal="钱主任"))
@@ -204,8 +212,8 @@ def test_principal_quota(demo, session):
     assert report(session, cardio, [third]).done == [third.id]
 
 
-def test_rules_run_on_publish(demo, session):
-    pumch, bjcme = demo["pumch"], demo["bjcme"]
+def test_rules_run_on_publish(demo_accounts, session):
+    pumch, bjcme = demo_accounts["pumch"], demo_accounts["bjcme"]
     project = make_project(session, pumch, S.AT_COMMITTEE, **good(theory_hours=6, credits=4))
     session.commit()
     only(session, bjcme, RuleKind.CREDITS)
@@ -218,8 +226,8 @@ def test_rules_run_on_publish(demo, session):
     assert result.done == [project.id] and recorded(session, project) == ["credits_hours"]
 
 
-def test_a_mixed_selection_names_each_blocked_project(demo, session):
-    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+def test_a_mixed_selection_names_each_blocked_project(demo_accounts, session):
+    cardio, bjcme = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     fine = titled(make_project(session, cardio, **good()), session)
     late = titled(make_project(session, cardio, **good(start_date=SOON, end_date=SOON)), session)
     untitled = make_project(session, cardio, **good())
@@ -233,8 +241,8 @@ def test_a_mixed_selection_names_each_blocked_project(demo, session):
     assert all(isinstance(e, NotAllowed) and e.project_name for e in result.skipped)
 
 
-def test_warnings_are_replaced_when_the_project_moves_up_again(demo, session):
-    cardio, bma, bjcme = demo["bma_cardio"], demo["bma"], demo["bjcme"]
+def test_warnings_are_replaced_when_the_project_moves_up_again(demo_accounts, session):
+    cardio, bma, bjcme = demo_accounts["bma_cardio"], demo_accounts["bma"], demo_accounts["bjcme"]
     project = make_project(session, cardio, **good())
     session.commit()
     only(session, bjcme, RuleKind.LECTURERS, WARN)
@@ -247,8 +255,8 @@ def test_warnings_are_replaced_when_the_project_moves_up_again(demo, session):
     assert recorded(session, project) == []
 
 
-def test_warnings_go_with_a_deleted_project(demo, session):
-    cardio, bma, bjcme = demo["bma_cardio"], demo["bma"], demo["bjcme"]
+def test_warnings_go_with_a_deleted_project(demo_accounts, session):
+    cardio, bma, bjcme = demo_accounts["bma_cardio"], demo_accounts["bma"], demo_accounts["bjcme"]
     project = make_project(session, cardio, **good())
     session.commit()
     only(session, bjcme, RuleKind.LECTURERS, WARN)
@@ -259,8 +267,8 @@ def test_warnings_go_with_a_deleted_project(demo, session):
     assert recorded(session, project) == []
 
 
-def test_inactive_rules_and_other_years_check_nothing(demo, session):
-    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+def test_inactive_rules_and_other_years_check_nothing(demo_accounts, session):
+    cardio, bjcme = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     project = make_project(session, cardio, **good(start_date=SOON, end_date=SOON))
     session.commit()
     only(session, bjcme, RuleKind.DEADLINE, year=LATER.year + 1)
@@ -268,8 +276,8 @@ def test_inactive_rules_and_other_years_check_nothing(demo, session):
 
 
 # -- one committee's rules, its own tree ---------------------------------------------
-def test_a_committees_rules_apply_to_its_own_tree_only(demo, session):
-    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+def test_a_committees_rules_apply_to_its_own_tree_only(demo_accounts, session):
+    cardio, bjcme = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     other = make_tree(session, "t2_")
     ours = make_project(session, cardio, **good(start_date=SOON, end_date=SOON))
     theirs = make_project(session, other["branch"], **good(start_date=SOON, end_date=SOON))
@@ -290,8 +298,8 @@ def test_a_committees_rules_apply_to_its_own_tree_only(demo, session):
 
 # -- cost --------------------------------------------------------------------------
 @pytest.mark.parametrize("severity", [BLOCK, WARN])
-def test_statements_do_not_grow_with_the_rows(demo, session, count_statements, severity):
-    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+def test_statements_do_not_grow_with_the_rows(demo_accounts, session, count_statements, severity):
+    cardio, bjcme = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     all_rules(session, bjcme, severity)
     counts = {}
     for size in (1, 8):
@@ -317,8 +325,8 @@ def test_statements_do_not_grow_with_the_rows(demo, session, count_statements, s
 
 
 # -- the form's and the import's check -------------------------------------------------
-def test_check_values_judges_unsaved_rows(demo, session):
-    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+def test_check_values_judges_unsaved_rows(demo_accounts, session):
+    cardio, bjcme = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     all_rules(session, bjcme, WARN)
     rows = [
         good(name="新项目", principal="孙主任", lecturers=[{"name": "甲", "title": "教授"}]),
@@ -333,8 +341,10 @@ def test_check_values_judges_unsaved_rows(demo, session):
     assert filing_rules.check_values(session, bjcme, rows) == [[], [], []]
 
 
-def test_stored_warning_names_the_other_project_only_to_who_may_see_it(demo, session):
-    cardio, peds, bma, bjcme = (demo[k] for k in ("bma_cardio", "bma_peds", "bma", "bjcme"))
+def test_stored_warning_names_the_other_project_only_to_who_may_see_it(demo_accounts, session):
+    cardio, peds, bma, bjcme = (
+        demo_accounts[k] for k in ("bma_cardio", "bma_peds", "bma", "bjcme")
+    )
     make_project(session, peds, S.AT_SOCIETY, **good(name="同名"))
     second = make_project(session, cardio, **good(name="同名"))
     session.commit()

@@ -104,9 +104,9 @@ def unlock_over_http(browser, ids, reason):
     )
 
 
-def test_a_report_is_mailed_after_the_commit_in_chinese(app, demo, session, mail_to):
+def test_a_report_is_mailed_after_the_commit_in_chinese(app, demo_accounts, session, mail_to):
     addresses = give_addresses(session, "bma", "bjcme", "bma_peds")
-    cardio = demo["bma_cardio"]
+    cardio = demo_accounts["bma_cardio"]
     projects = [make_project(session, cardio, S.DRAFT) for _ in range(2)]
     session.commit()
     names = [p.name for p in projects]
@@ -135,9 +135,11 @@ def test_a_report_is_mailed_after_the_commit_in_chinese(app, demo, session, mail
     assert eventually(lambda: queued(session) == [])
 
 
-def test_an_smtp_failure_keeps_the_transition_and_the_mail_for_a_retry(app, demo, session, mail_to):
+def test_an_smtp_failure_keeps_the_transition_and_the_mail_for_a_retry(
+    app, demo_accounts, session, mail_to
+):
     addresses = give_addresses(session, "bma_cardio")
-    cardio = demo["bma_cardio"]
+    cardio = demo_accounts["bma_cardio"]
     ids = [make_project(session, cardio, S.AT_SOCIETY).id for _ in range(2)]
     session.commit()
     app.config["MAIL_PORT"] = free_port()  # nothing listens there: refused
@@ -167,8 +169,8 @@ def test_an_smtp_failure_keeps_the_transition_and_the_mail_for_a_retry(app, demo
     assert queued(session) == []
 
 
-def test_a_stopped_server_then_flask_send_mail(app, demo, session, mail_to):
-    cardio, committee = demo["bma_cardio"], demo["bjcme"]
+def test_a_stopped_server_then_flask_send_mail(app, demo_accounts, session, mail_to):
+    cardio, committee = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     ids = [make_project(session, cardio, S.PUBLISHED).id for _ in range(3)]
     session.commit()
     addresses = give_addresses(session, "bma_cardio", "bma")
@@ -199,32 +201,36 @@ def test_a_stopped_server_then_flask_send_mail(app, demo, session, mail_to):
 
 
 def test_accounts_that_turned_mail_off_or_chose_a_digest_get_none_at_once(
-    app, demo, session, mail_to
+    app, demo_accounts, session, mail_to
 ):
     addresses = give_addresses(session, "bma_cardio", "bma")
-    session.add(NotificationPreference(user_id=demo["bma"].id, email_mode=EmailMode.OFF))
-    session.add(NotificationPreference(user_id=demo["bma_cardio"].id, email_mode=EmailMode.DIGEST))
+    session.add(NotificationPreference(user_id=demo_accounts["bma"].id, email_mode=EmailMode.OFF))
+    session.add(
+        NotificationPreference(user_id=demo_accounts["bma_cardio"].id, email_mode=EmailMode.DIGEST)
+    )
     session.commit()
-    cardio = demo["bma_cardio"]
+    cardio = demo_accounts["bma_cardio"]
     report = [make_project(session, cardio, S.DRAFT).id for _ in range(2)]
     back = [make_project(session, cardio, S.AT_SOCIETY).id]
     session.commit()
     before = len(queued(session))
 
     workflow.apply_bulk(session, Action.REPORT, cardio, report)
-    workflow.apply_bulk(session, Action.UNLOCK, demo["bma"], back, "请修改")
+    workflow.apply_bulk(session, Action.UNLOCK, demo_accounts["bma"], back, "请修改")
     session.commit()
     assert len(queued(session)) == before
     assert mail_to.mails == []
     assert addresses
 
 
-def test_the_daily_digest_is_one_mail_per_account_per_day(app, demo, session, mail_to):
+def test_the_daily_digest_is_one_mail_per_account_per_day(app, demo_accounts, session, mail_to):
     addresses = give_addresses(session, "bma_cardio", "bma")
     for username in ("bma_cardio", "bma"):
-        session.add(NotificationPreference(user_id=demo[username].id, email_mode=EmailMode.DIGEST))
+        session.add(
+            NotificationPreference(user_id=demo_accounts[username].id, email_mode=EmailMode.DIGEST)
+        )
     session.commit()
-    cardio, bma = demo["bma_cardio"], demo["bma"]
+    cardio, bma = demo_accounts["bma_cardio"], demo_accounts["bma"]
     first = [make_project(session, cardio, S.DRAFT).id for _ in range(2)]
     second = [make_project(session, cardio, S.AT_SOCIETY).id]
     session.commit()
@@ -262,10 +268,10 @@ def test_the_daily_digest_is_one_mail_per_account_per_day(app, demo, session, ma
     assert "上报了 2 个项目" not in later[1].get_content()
 
 
-def test_without_mail_server_nothing_is_queued(app, demo, session):
+def test_without_mail_server_nothing_is_queued(app, demo_accounts, session):
     assert not app.config.get("MAIL_SERVER")
     give_addresses(session, "bma")
-    cardio = demo["bma_cardio"]
+    cardio = demo_accounts["bma_cardio"]
     ids = [make_project(session, cardio, S.DRAFT).id for _ in range(2)]
     session.commit()
     workflow.apply_bulk(session, Action.REPORT, cardio, ids)
@@ -289,10 +295,10 @@ def publish_over_http(app, ids):
 
 
 @pytest.fixture
-def to_publish(demo, session):
+def to_publish(demo_accounts, session):
     """Two of 发放证书单位 pumch's projects waiting for the committee, and pumch's address."""
     addresses = give_addresses(session, "pumch")
-    ids = [make_project(session, demo["pumch"], S.AT_COMMITTEE).id for _ in range(2)]
+    ids = [make_project(session, demo_accounts["pumch"], S.AT_COMMITTEE).id for _ in range(2)]
     session.commit()
     return ids, addresses["pumch"]
 
@@ -382,9 +388,11 @@ def test_with_redis_down_the_mail_waits_for_flask_periodic(
     assert queued(session) == []
 
 
-def test_flask_periodic_fails_while_mail_stays_unsent(app, demo, session, mail_to, to_publish):
+def test_flask_periodic_fails_while_mail_stays_unsent(
+    app, demo_accounts, session, mail_to, to_publish
+):
     ids, _ = to_publish
-    workflow.apply_bulk(session, Action.PUBLISH, demo["bjcme"], ids)
+    workflow.apply_bulk(session, Action.PUBLISH, demo_accounts["bjcme"], ids)
     session.commit()
     app.config["MAIL_PORT"] = free_port()
     result = app.test_cli_runner().invoke(args=["periodic"])

@@ -47,8 +47,8 @@ def assert_visible_to_every_account(session, found: list[Message]) -> None:
             assert sorted(seen) == sorted(message.project_ids)
 
 
-def test_a_branch_reporting_tells_its_society_once_with_the_count(demo, session):
-    cardio = demo["bma_cardio"]
+def test_a_branch_reporting_tells_its_society_once_with_the_count(demo_accounts, session):
+    cardio = demo_accounts["bma_cardio"]
     ids = [make_project(session, cardio, S.DRAFT).id for _ in range(3)]
     session.commit()
     before = last_id(session)
@@ -57,7 +57,7 @@ def test_a_branch_reporting_tells_its_society_once_with_the_count(demo, session)
     session.commit()
 
     found = new_messages(session, before)
-    assert units_told(found) == {demo["bma"].unit_id: sorted(ids)}
+    assert units_told(found) == {demo_accounts["bma"].unit_id: sorted(ids)}
     (message,) = found
     assert message.kind is MessageKind.REPORTED and message.count == 3
     assert message.read_at is None and message.user_id is None
@@ -70,13 +70,18 @@ def test_a_branch_reporting_tells_its_society_once_with_the_count(demo, session)
     assert_visible_to_every_account(session, found)
 
 
-def test_a_society_or_an_issuer_reporting_tells_the_committee(demo, session):
-    cardio, peds, bma, pumch = demo["bma_cardio"], demo["bma_peds"], demo["bma"], demo["pumch"]
+def test_a_society_or_an_issuer_reporting_tells_the_committee(demo_accounts, session):
+    cardio, peds, bma, pumch = (
+        demo_accounts["bma_cardio"],
+        demo_accounts["bma_peds"],
+        demo_accounts["bma"],
+        demo_accounts["pumch"],
+    )
     at_society = [make_project(session, cardio, S.AT_SOCIETY).id for _ in range(2)]
     at_society.append(make_project(session, peds, S.AT_SOCIETY).id)
     drafts = [make_project(session, pumch, S.DRAFT).id for _ in range(2)]
     session.commit()
-    committee = demo["bjcme"].unit_id
+    committee = demo_accounts["bjcme"].unit_id
 
     before = last_id(session)
     workflow.apply_bulk(session, Action.REPORT, bma, at_society)
@@ -95,8 +100,8 @@ def test_a_society_or_an_issuer_reporting_tells_the_committee(demo, session):
     assert_visible_to_every_account(session, found)
 
 
-def test_sending_back_tells_each_owner_unit_with_the_reason(demo, session):
-    cardio, peds, bma = demo["bma_cardio"], demo["bma_peds"], demo["bma"]
+def test_sending_back_tells_each_owner_unit_with_the_reason(demo_accounts, session):
+    cardio, peds, bma = demo_accounts["bma_cardio"], demo_accounts["bma_peds"], demo_accounts["bma"]
     mine = [make_project(session, cardio, S.AT_SOCIETY).id for _ in range(2)]
     theirs = [make_project(session, peds, S.AT_SOCIETY).id]
     session.commit()
@@ -114,9 +119,11 @@ def test_sending_back_tells_each_owner_unit_with_the_reason(demo, session):
     assert_visible_to_every_account(session, found)
 
 
-def test_publishing_tells_the_owners_and_their_societies(demo, session):
-    cardio, peds, acu, pumch = (demo[k] for k in ("bma_cardio", "bma_peds", "tcm_acu", "pumch"))
-    committee = demo["bjcme"]
+def test_publishing_tells_the_owners_and_their_societies(demo_accounts, session):
+    cardio, peds, acu, pumch = (
+        demo_accounts[k] for k in ("bma_cardio", "bma_peds", "tcm_acu", "pumch")
+    )
+    committee = demo_accounts["bjcme"]
     by_owner = {
         owner.unit_id: [make_project(session, owner, S.AT_COMMITTEE).id for _ in range(n)]
         for owner, n in ((cardio, 2), (peds, 1), (acu, 1), (pumch, 2))
@@ -130,8 +137,10 @@ def test_publishing_tells_the_owners_and_their_societies(demo, session):
 
     found = new_messages(session, before)
     expected = dict(by_owner)
-    expected[demo["bma"].unit_id] = sorted(by_owner[cardio.unit_id] + by_owner[peds.unit_id])
-    expected[demo["bjtcm"].unit_id] = by_owner[acu.unit_id]
+    expected[demo_accounts["bma"].unit_id] = sorted(
+        by_owner[cardio.unit_id] + by_owner[peds.unit_id]
+    )
+    expected[demo_accounts["bjtcm"].unit_id] = by_owner[acu.unit_id]
     assert units_told(found) == {k: sorted(v) for k, v in expected.items()}
     # Nobody else: not the committee itself, not a unit of another tree.
     assert committee.unit_id not in units_told(found)
@@ -139,8 +148,8 @@ def test_publishing_tells_the_owners_and_their_societies(demo, session):
     assert_visible_to_every_account(session, found)
 
 
-def test_withdrawing_tells_owner_and_society_with_the_reason(demo, session):
-    cardio, committee = demo["bma_cardio"], demo["bjcme"]
+def test_withdrawing_tells_owner_and_society_with_the_reason(demo_accounts, session):
+    cardio, committee = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     ids = [make_project(session, cardio, S.PUBLISHED).id for _ in range(2)]
     session.commit()
     before = last_id(session)
@@ -149,29 +158,32 @@ def test_withdrawing_tells_owner_and_society_with_the_reason(demo, session):
     session.commit()
 
     found = new_messages(session, before)
-    assert units_told(found) == {cardio.unit_id: sorted(ids), demo["bma"].unit_id: sorted(ids)}
+    assert units_told(found) == {
+        cardio.unit_id: sorted(ids),
+        demo_accounts["bma"].unit_id: sorted(ids),
+    }
     assert {m.reason for m in found} == {"学分填写有误"}
     assert {m.kind for m in found} == {MessageKind.WITHDRAWN}
     assert_visible_to_every_account(session, found)
 
 
-def test_nobody_outside_the_tree_is_told(demo, session):
+def test_nobody_outside_the_tree_is_told(demo_accounts, session):
     other = make_tree(session, "外")
     session.commit()
-    ids = [make_project(session, demo["bma_cardio"], S.AT_COMMITTEE).id for _ in range(2)]
+    ids = [make_project(session, demo_accounts["bma_cardio"], S.AT_COMMITTEE).id for _ in range(2)]
     session.commit()
     before = last_id(session)
 
-    workflow.apply_bulk(session, Action.PUBLISH, demo["bjcme"], ids)
+    workflow.apply_bulk(session, Action.PUBLISH, demo_accounts["bjcme"], ids)
     session.commit()
 
     told = set(units_told(new_messages(session, before)))
-    assert told == {demo["bma_cardio"].unit_id, demo["bma"].unit_id}
+    assert told == {demo_accounts["bma_cardio"].unit_id, demo_accounts["bma"].unit_id}
     assert not told & {u.unit_id for u in other.values()}
 
 
-def test_deleting_drafts_tells_nobody(demo, session):
-    cardio = demo["bma_cardio"]
+def test_deleting_drafts_tells_nobody(demo_accounts, session):
+    cardio = demo_accounts["bma_cardio"]
     ids = [make_project(session, cardio, S.DRAFT).id for _ in range(2)]
     session.commit()
     before = last_id(session)
@@ -180,8 +192,8 @@ def test_deleting_drafts_tells_nobody(demo, session):
     assert new_messages(session, before) == []
 
 
-def test_a_rolled_back_action_leaves_no_message(demo, session):
-    cardio = demo["bma_cardio"]
+def test_a_rolled_back_action_leaves_no_message(demo_accounts, session):
+    cardio = demo_accounts["bma_cardio"]
     ids = [make_project(session, cardio, S.DRAFT).id for _ in range(2)]
     session.commit()
     before = last_id(session)
@@ -190,9 +202,9 @@ def test_a_rolled_back_action_leaves_no_message(demo, session):
     assert new_messages(session, before) == []
 
 
-def test_statements_do_not_grow_with_the_projects(demo, session, count_statements):
-    committee = demo["bjcme"]
-    owners = [demo[k] for k in ("bma_cardio", "bma_peds", "tcm_acu", "pumch")]
+def test_statements_do_not_grow_with_the_projects(demo_accounts, session, count_statements):
+    committee = demo_accounts["bjcme"]
+    owners = [demo_accounts[k] for k in ("bma_cardio", "bma_peds", "tcm_acu", "pumch")]
     counts = []
     for n in (1, 6):
         ids = [

@@ -34,9 +34,14 @@ def _receivers(signal) -> set:
 def test_create_app_connects_every_receiver_once(tmp_path):
     create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'a.sqlite'}"})
     create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'b.sqlite'}"})
-    for signal in (hooks.checking, hooks.moved):
+    for signal in (hooks.checking, hooks.moved):  # ours alone
         wanted = {receiver for s, receiver in receivers.SIGNALS if s is signal}
         assert _receivers(signal) == wanted
+    from flask_principal import identity_loaded
+
+    from accounts import audit
+
+    assert audit.remember_actor in _receivers(identity_loaded)
     for target, name, listener in receivers.SESSION_EVENTS:
         assert event.contains(target, name, listener)
     # The engine's moves reach the versions, the messages, the filing rules and the catalog.

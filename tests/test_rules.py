@@ -40,7 +40,7 @@ GOOD_UNIT = {
         ("manager", "", False),
     ],
 )
-def test_unit_fields(ctx, field, value, ok):
+def test_unit_fields(app_on_empty_db, field, value, ok):
     errors = rules.validate_unit(GOOD_UNIT | {field: value})
     assert (field not in errors) is ok
     assert set(errors) <= {field}
@@ -93,14 +93,14 @@ GOOD_PROJECT = {
         ({"discipline": None}, "discipline"),
     ],
 )
-def test_project_fields(ctx, changes, bad_field):
+def test_project_fields(app_on_empty_db, changes, bad_field):
     errors = rules.validate_project(GOOD_PROJECT | changes, issuer=False)
     assert set(errors) == ({bad_field} if bad_field else set())
     if bad_field:
         assert any("\u4e00" <= ch <= "\u9fff" for ch in str(errors[bad_field]))
 
 
-def test_issuer_projects_need_their_approved_number(ctx):
+def test_issuer_projects_need_their_approved_number(app_on_empty_db):
     assert "project_no" in rules.validate_project(GOOD_PROJECT, issuer=True)
     assert (
         rules.validate_project(GOOD_PROJECT | {"project_no": "2026-01-01-001(国)"}, issuer=True)
@@ -109,7 +109,7 @@ def test_issuer_projects_need_their_approved_number(ctx):
     assert "project_no" not in rules.validate_project(GOOD_PROJECT, issuer=False)
 
 
-def test_lecturer_fields(ctx):
+def test_lecturer_fields(app_on_empty_db):
     assert set(rules.validate_lecturer({"name": "", "topic": "总论", "hours": 2})) == {"name"}
     assert set(rules.validate_lecturer({"name": "王", "topic": None})) == {"topic"}
     assert set(rules.validate_lecturer({"name": "王", "topic": "x", "hours": 0.3})) == {"hours"}
@@ -125,8 +125,8 @@ def test_lecturer_fields(ctx):
         {"theory_hours": 0},
     ],
 )
-def test_database_refuses_what_the_rules_refuse(demo, session, changes):
-    project = make_project(session, demo["bma_cardio"])
+def test_database_refuses_what_the_rules_refuse(demo_accounts, session, changes):
+    project = make_project(session, demo_accounts["bma_cardio"])
     session.commit()
     with pytest.raises(IntegrityError):
         session.execute(update(Project).where(Project.id == project.id).values(**changes))
@@ -134,8 +134,8 @@ def test_database_refuses_what_the_rules_refuse(demo, session, changes):
     session.rollback()
 
 
-def test_database_refuses_a_published_project_without_number(demo, session):
-    project = make_project(session, demo["bma_cardio"])
+def test_database_refuses_a_published_project_without_number(demo_accounts, session):
+    project = make_project(session, demo_accounts["bma_cardio"])
     session.commit()
     with pytest.raises(IntegrityError):
         session.execute(
@@ -157,8 +157,8 @@ def test_database_refuses_a_published_project_without_number(demo, session):
         ("society", None),
     ],
 )
-def test_database_enforces_the_unit_tree(demo, session, kind, parent_kind):
-    parents = {u.unit.kind.value: u.unit for u in demo.values()}
+def test_database_enforces_the_unit_tree(demo_accounts, session, kind, parent_kind):
+    parents = {u.unit.kind.value: u.unit for u in demo_accounts.values()}
     parent = parents.get(parent_kind)
     row = GOOD_UNIT | {
         "name": "非法单位",
@@ -179,8 +179,8 @@ def test_database_enforces_the_unit_tree(demo, session, kind, parent_kind):
     session.rollback()
 
 
-def test_a_parent_kind_that_lies_is_refused_by_the_foreign_key(demo, session):
-    committee = demo["bjcme"].unit
+def test_a_parent_kind_that_lies_is_refused_by_the_foreign_key(demo_accounts, session):
+    committee = demo_accounts["bjcme"].unit
     row = GOOD_UNIT | {
         "name": "冒充的分会",
         "kind": "branch",
@@ -197,29 +197,31 @@ def test_a_parent_kind_that_lies_is_refused_by_the_foreign_key(demo, session):
     session.rollback()
 
 
-def test_unit_names_are_unique_among_siblings(demo, session):
-    bma = demo["bma"].unit
+def test_unit_names_are_unique_among_siblings(demo_accounts, session):
+    bma = demo_accounts["bma"].unit
     make_unit(session, UnitKind.BRANCH, bma, name="同名分会")
     session.commit()
     with pytest.raises(IntegrityError):
         make_unit(session, UnitKind.BRANCH, bma, name="同名分会")
     session.rollback()
-    make_unit(session, UnitKind.BRANCH, demo["bjtcm"].unit, name="同名分会")  # other parent: fine
+    make_unit(
+        session, UnitKind.BRANCH, demo_accounts["bjtcm"].unit, name="同名分会"
+    )  # other parent: fine
     session.commit()
     with pytest.raises(IntegrityError):
         make_unit(session, UnitKind.COMMITTEE, None, name="北京市继续医学教育委员会")
     session.rollback()
 
 
-def test_a_unit_cannot_move(demo, session):
-    cardio = demo["bma_cardio"].unit
-    cardio.parent = demo["bjtcm"].unit
+def test_a_unit_cannot_move(demo_accounts, session):
+    cardio = demo_accounts["bma_cardio"].unit
+    cardio.parent = demo_accounts["bjtcm"].unit
     with pytest.raises(ValueError):
         session.flush()
     session.rollback()
 
 
-def test_project_fields_factory_passes_the_rules(demo, session):
-    values = project_fields(session, demo["pumch"])
+def test_project_fields_factory_passes_the_rules(demo_accounts, session):
+    values = project_fields(session, demo_accounts["pumch"])
     values["discipline"] = values["discipline"].id
     assert rules.validate_project(values, issuer=True) == {}

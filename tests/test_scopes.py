@@ -59,17 +59,17 @@ def _expected_projects(viewer: str, projects: list[tuple[int, str, ProjectState]
 
 
 @pytest.fixture
-def world(demo, session):
+def world(demo_accounts, session):
     # A second tree, whose projects nobody of the demo tree may see.
     other = make_tree(session)
     for state in ProjectState:
         make_project(session, other["branch"], state)
         make_project(session, other["issuer"], state)
     session.commit()
-    owners = {u.unit_id: u.username for u in demo.values()}
+    owners = {u.unit_id: u.username for u in demo_accounts.values()}
     rows = session.execute(select(Project.id, Project.owner_unit_id, Project.state))
     projects = [(r.id, owners.get(r.owner_unit_id, "other"), r.state) for r in rows]
-    return demo, projects
+    return demo_accounts, projects
 
 
 @pytest.mark.parametrize("username", DEMO_ACCOUNTS)
@@ -110,10 +110,10 @@ def test_deactivated_unit_sees_nothing(world, session):
     assert not permissions.can_create_project(cardio)
 
 
-def test_history_of_a_deleted_project_stays_with_its_owner(demo, session):
+def test_history_of_a_deleted_project_stays_with_its_owner(demo_accounts, session):
     import workflow
 
-    cardio = demo["bma_cardio"]
+    cardio = demo_accounts["bma_cardio"]
     project = make_project(session, cardio, ProjectState.DRAFT)
     project_id = project.id
     workflow.apply(session, project, workflow.Action.DELETE, cardio)
@@ -126,6 +126,6 @@ def test_history_of_a_deleted_project_stays_with_its_owner(demo, session):
     assert actions == ["create", "delete"]
     assert not [
         e
-        for e in session.scalars(permissions.visible_events(demo["bma_peds"]))
+        for e in session.scalars(permissions.visible_events(demo_accounts["bma_peds"]))
         if e.project_id == project_id
     ]

@@ -61,10 +61,10 @@ EXTRA_NAMES = [
 
 
 @pytest.fixture
-def projects(demo, session):
+def projects(demo_accounts, session):
     """The demo projects plus a few names with ASCII, quotes, wildcards and full-width
     letters, published (the public search sees them) and not."""
-    owner = demo["pumch"]
+    owner = demo_accounts["pumch"]
     for i, name in enumerate(EXTRA_NAMES):
         state = ProjectState.PUBLISHED if i % 2 == 0 else ProjectState.DRAFT
         make_project(session, owner, state, name=name, principal=f"Dr Abc{i}")

@@ -60,8 +60,8 @@ def _returned_and_fixed(session, demo):
     return project
 
 
-def test_report_and_publish_keep_numbered_snapshots_and_nothing_else_does(demo, session):
-    cardio, bma, bjcme = demo["bma_cardio"], demo["bma"], demo["bjcme"]
+def test_report_and_publish_keep_numbered_snapshots_and_nothing_else_does(demo_accounts, session):
+    cardio, bma, bjcme = demo_accounts["bma_cardio"], demo_accounts["bma"], demo_accounts["bjcme"]
     project = make_project(session, cardio, S.DRAFT, name="版本测试项目")
     assert versions_of(session, project.id) == []
     workflow.apply(session, project, Action.REPORT, cardio)
@@ -121,8 +121,8 @@ def _expected_snapshot(project) -> dict:
     }
 
 
-def test_a_snapshot_equals_the_projects_orm_values_field_by_field(demo, session):
-    cardio, bma, bjcme = demo["bma_cardio"], demo["bma"], demo["bjcme"]
+def test_a_snapshot_equals_the_projects_orm_values_field_by_field(demo_accounts, session):
+    cardio, bma, bjcme = demo_accounts["bma_cardio"], demo_accounts["bma"], demo_accounts["bjcme"]
     project = make_project(
         session,
         cardio,
@@ -158,9 +158,9 @@ def test_a_snapshot_equals_the_projects_orm_values_field_by_field(demo, session)
     assert versions[0].data == expected | {"project_no": None}
 
 
-def test_the_reviewer_sees_exactly_what_changed_with_the_reason(demo, session):
-    project = _returned_and_fixed(session, demo)
-    comparison = since_last_seen(session, demo["bma"], project)
+def test_the_reviewer_sees_exactly_what_changed_with_the_reason(demo_accounts, session):
+    project = _returned_and_fixed(session, demo_accounts)
+    comparison = since_last_seen(session, demo_accounts["bma"], project)
 
     assert (comparison.old.number, comparison.new.number) == (1, 2)
     fields, lecturers = _strings(comparison.changes)
@@ -191,14 +191,14 @@ def test_the_reviewer_sees_exactly_what_changed_with_the_reason(demo, session):
     assert comparison.changes.count == 3
     assert [e.reason for e in comparison.returns] == ["请把理论学时改为16，换掉赵老师"]
     # The branch itself reviews nothing; the committee has not seen it yet.
-    assert since_last_seen(session, demo["bma_cardio"], project) is None
-    assert since_last_seen(session, demo["bjcme"], project) is None
+    assert since_last_seen(session, demo_accounts["bma_cardio"], project) is None
+    assert since_last_seen(session, demo_accounts["bjcme"], project) is None
 
 
-def test_each_reviewer_compares_with_what_reached_it(demo, session):
+def test_each_reviewer_compares_with_what_reached_it(demo_accounts, session):
     """Sent back by the committee: the society compares with what it reported
     upward, the committee with what reached it, both see the committee's reason."""
-    cardio, bma, bjcme = demo["bma_cardio"], demo["bma"], demo["bjcme"]
+    cardio, bma, bjcme = demo_accounts["bma_cardio"], demo_accounts["bma"], demo_accounts["bjcme"]
     project = make_project(session, cardio, S.AT_COMMITTEE)
     workflow.apply(session, project, Action.UNLOCK, bjcme, "学分过高")
     assert since_last_seen(session, bjcme, project) is None  # the branch holds it now
@@ -223,15 +223,15 @@ def test_each_reviewer_compares_with_what_reached_it(demo, session):
     assert committee.changes.count == 2
 
 
-def test_a_project_reported_without_a_send_back_shows_no_changes(demo, session):
-    project = make_project(session, demo["bma_cardio"], S.PUBLISHED)
+def test_a_project_reported_without_a_send_back_shows_no_changes(demo_accounts, session):
+    project = make_project(session, demo_accounts["bma_cardio"], S.PUBLISHED)
     session.commit()
-    assert since_last_seen(session, demo["bjcme"], project) is None
-    assert changed_counts(session, demo["bjcme"], [project]) == {}
+    assert since_last_seen(session, demo_accounts["bjcme"], project) is None
+    assert changed_counts(session, demo_accounts["bjcme"], [project]) == {}
 
 
-def test_snapshots_are_immutable(demo, session):
-    project = _returned_and_fixed(session, demo)
+def test_snapshots_are_immutable(demo_accounts, session):
+    project = _returned_and_fixed(session, demo_accounts)
     version = versions_of(session, project.id)[0]
     version.data = {"name": "改写"}
     with pytest.raises(AttributeError, match="immutable"):
@@ -245,8 +245,8 @@ def test_snapshots_are_immutable(demo, session):
     assert versions_of(session, project.id)[0].data["theory_hours"] == 12
 
 
-def test_deleting_a_project_takes_its_versions_and_keeps_its_history(demo, session):
-    cardio = demo["bma_cardio"]
+def test_deleting_a_project_takes_its_versions_and_keeps_its_history(demo_accounts, session):
+    cardio = demo_accounts["bma_cardio"]
     project = make_project(session, cardio, S.RETURNED)
     project_id = project.id
     assert len(versions_of(session, project_id)) == 1
@@ -261,15 +261,15 @@ def test_deleting_a_project_takes_its_versions_and_keeps_its_history(demo, sessi
 
 @pytest.mark.parametrize("action", [Action.REPORT, Action.PUBLISH])
 def test_snapshots_cost_the_same_statements_for_1_and_40_projects(
-    demo, session, count_statements, action
+    demo_accounts, session, count_statements, action
 ):
-    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+    cardio, bjcme = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     actor, start = (cardio, S.DRAFT) if action is Action.REPORT else (bjcme, S.AT_COMMITTEE)
     counts = {}
     for size in (1, 40):
         ids = [make_project(session, cardio, start).id for _ in range(size)]
         session.commit()
-        for account in demo.values():
+        for account in demo_accounts.values():
             session.refresh(account)
         with count_statements() as counter:
             result = workflow.apply_bulk(session, action, actor, ids)
@@ -285,17 +285,17 @@ def test_snapshots_cost_the_same_statements_for_1_and_40_projects(
     assert len(counts[1]) == len(counts[40]) == 2, counts
 
 
-def test_list_counts_take_one_statement(demo, session, count_statements):
-    fixed = _returned_and_fixed(session, demo)
-    plain = make_project(session, demo["bma_cardio"], S.AT_SOCIETY)
+def test_list_counts_take_one_statement(demo_accounts, session, count_statements):
+    fixed = _returned_and_fixed(session, demo_accounts)
+    plain = make_project(session, demo_accounts["bma_cardio"], S.AT_SOCIETY)
     session.commit()
     # Loaded before counting, as a list page has them.
-    assert fixed.state and plain.state and demo["bma"].unit.kind
+    assert fixed.state and plain.state and demo_accounts["bma"].unit.kind
     with count_statements() as counter:
-        counts = changed_counts(session, demo["bma"], [fixed, plain])
+        counts = changed_counts(session, demo_accounts["bma"], [fixed, plain])
     assert counts == {fixed.id: 3}
     assert counter.count == 1
-    assert changed_counts(session, demo["bma_cardio"], [fixed, plain]) == {}
+    assert changed_counts(session, demo_accounts["bma_cardio"], [fixed, plain]) == {}
 
 
 # -- the pure diff ------------------------------------------------------------------

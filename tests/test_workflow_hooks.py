@@ -26,8 +26,8 @@ def connected(signal, receiver):
         signal.disconnect(receiver)
 
 
-def test_a_check_holds_rows_back_and_the_rest_move(demo, session):
-    cardio, bma = demo["bma_cardio"], demo["bma"]
+def test_a_check_holds_rows_back_and_the_rest_move(demo_accounts, session):
+    cardio, bma = demo_accounts["bma_cardio"], demo_accounts["bma"]
     projects = [make_project(session, cardio, S.AT_SOCIETY) for _ in range(3)]
     session.commit()
     held = projects[1]
@@ -53,8 +53,8 @@ def test_a_check_holds_rows_back_and_the_rest_move(demo, session):
     assert session.scalar(reported) == before
 
 
-def test_moved_receivers_see_each_move_before_the_commit(demo, session):
-    cardio, bma = demo["bma_cardio"], demo["bma"]
+def test_moved_receivers_see_each_move_before_the_commit(demo_accounts, session):
+    cardio, bma = demo_accounts["bma_cardio"], demo_accounts["bma"]
     projects = [make_project(session, cardio, S.AT_SOCIETY) for _ in range(2)]
     session.commit()
     told = []
@@ -77,8 +77,8 @@ def test_moved_receivers_see_each_move_before_the_commit(demo, session):
     )
 
 
-def test_receivers_add_no_statement_per_row(demo, session, count_statements):
-    cardio, bma = demo["bma_cardio"], demo["bma"]
+def test_receivers_add_no_statement_per_row(demo_accounts, session, count_statements):
+    cardio, bma = demo_accounts["bma_cardio"], demo_accounts["bma"]
     counts = []
     for n in (1, 8):
         ids = [make_project(session, cardio, S.AT_SOCIETY).id for _ in range(n)]

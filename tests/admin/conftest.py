@@ -67,7 +67,7 @@ class OwnContextClient(FlaskClient):
     """A test client whose every request gets its own app context (``g``,
     Flask-Login's user, Flask-Babel's locale, the database session), as a real
     request does. Flask reuses an app context that is already active, and the
-    ``ctx`` fixture keeps one active, so with the plain client every request
+    ``app_on_empty_db`` fixture keeps one active, so with the plain client every request
     of a test (of every client) shares one ``g``."""
 
     def open(self, *args, **kwargs):

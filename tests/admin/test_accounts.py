@@ -93,14 +93,14 @@ POSTED = {
 
 
 @pytest.fixture
-def world(demo, session):
+def world(demo_accounts, session):
     """The demo tree plus another committee's tree, with an account per unit."""
     units = {}
     for key, (name, kind, parent) in OUTSIDERS.items():
         units[key] = make_unit(session, kind, units.get(parent), name=name)
         make_user(session, units[key], key, display_name=f"{name}管理员")
     session.commit()
-    return demo
+    return demo_accounts
 
 
 # -- helpers -------------------------------------------------------------------

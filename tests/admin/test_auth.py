@@ -57,7 +57,7 @@ def test_wrong_credentials_are_refused_in_chinese(browser, username, password):
     assert browser.get("/admin/").status_code == 302
 
 
-def test_inactive_account_is_refused(browser, session, demo):
+def test_inactive_account_is_refused(browser, session, demo_accounts):
     _account(session, "bma_peds").active = False
     session.commit()
     response = browser.login("bma_peds")
@@ -66,7 +66,7 @@ def test_inactive_account_is_refused(browser, session, demo):
     assert _goes_to(browser.get("/admin/projects/"), "/login")
 
 
-def test_account_of_a_deactivated_unit_is_refused(browser, session, demo):
+def test_account_of_a_deactivated_unit_is_refused(browser, session, demo_accounts):
     unit = session.scalar(select(Unit).where(Unit.name == "北京医学会儿科学分会"))
     unit.active = False
     session.commit()

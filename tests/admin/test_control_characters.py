@@ -105,9 +105,9 @@ def test_a_lecturer_field_with_a_control_character_is_refused(login_as, browser,
     assert session.scalar(select(func.count()).select_from(Lecturer)) == before
 
 
-def test_a_unit_field_with_a_control_character_is_refused(login_as, session, demo):
+def test_a_unit_field_with_a_control_character_is_refused(login_as, session, demo_accounts):
     entry = login_as("bma")
-    unit = demo["bma_cardio"].unit
+    unit = demo_accounts["bma_cardio"].unit
     data = {
         "name": unit.name,
         "address": "北京市东城区\r\n请点击链接重新登录",
@@ -123,7 +123,7 @@ def test_a_unit_field_with_a_control_character_is_refused(login_as, session, dem
     assert session.get(Unit, unit.id).address == unit.address
 
 
-def test_an_account_name_with_a_control_character_is_refused(login_as, session, demo):
+def test_an_account_name_with_a_control_character_is_refused(login_as, session, demo_accounts):
     entry = login_as("bma")
     before = session.scalar(select(func.count()).select_from(User))
     page = entry.post(
@@ -131,7 +131,7 @@ def test_an_account_name_with_a_control_character_is_refused(login_as, session, 
         {
             "username": "new_member",
             "display_name": "新成员\r\n请点击重新登录",
-            "unit": str(demo["bma_peds"].unit_id),
+            "unit": str(demo_accounts["bma_peds"].unit_id),
             "phone": "",
             "email": "",
             "password": "given-by-boss-1",
@@ -144,8 +144,8 @@ def test_an_account_name_with_a_control_character_is_refused(login_as, session, 
     assert session.scalar(select(func.count()).select_from(User)) == before
 
 
-def test_a_reason_with_a_control_character_is_refused(login_as, session, demo):
-    project = make_project(session, demo["pumch"], ProjectState.PUBLISHED)
+def test_a_reason_with_a_control_character_is_refused(login_as, session, demo_accounts):
+    project = make_project(session, demo_accounts["pumch"], ProjectState.PUBLISHED)
     session.commit()
     committee = login_as("bjcme")
     response = committee.post(

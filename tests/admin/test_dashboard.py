@@ -25,9 +25,9 @@ def _links(html: str) -> dict[str, str]:
     return {text: url.replace("&amp;", "&") for url, text in LINK.findall(html) if text}
 
 
-def test_an_entry_unit_is_told_to_add_and_to_tick_then_report(login_as, session, demo):
+def test_an_entry_unit_is_told_to_add_and_to_tick_then_report(login_as, session, demo_accounts):
     held = session.scalars(
-        permissions.visible_projects(demo["bma_cardio"]).where(
+        permissions.visible_projects(demo_accounts["bma_cardio"]).where(
             Project.state.in_([S.DRAFT, S.RETURNED])
         )
     ).all()
@@ -46,8 +46,10 @@ def test_an_entry_unit_is_told_to_add_and_to_tick_then_report(login_as, session,
     assert ">上报所选项目</button>" in listing
 
 
-def test_a_new_entry_unit_sees_how_to_start(login_as, session, demo):
-    unit = make_unit(session, UnitKind.BRANCH, demo["bma"].unit, name="北京医学会新成立分会")
+def test_a_new_entry_unit_sees_how_to_start(login_as, session, demo_accounts):
+    unit = make_unit(
+        session, UnitKind.BRANCH, demo_accounts["bma"].unit, name="北京医学会新成立分会"
+    )
     make_user(session, unit, "new_branch", password=hash_password(DEMO_PASSWORD))
     session.commit()
     html = login_as("new_branch").get("/admin/").get_data(as_text=True)
@@ -68,17 +70,17 @@ def _stamp_reported(session, project: Project, when: datetime) -> None:
     [("bma", S.AT_SOCIETY, "待审阅"), ("bjcme", S.AT_COMMITTEE, "待审核")],
 )
 def test_a_reviewer_sees_the_oldest_waiting_projects_of_its_scope(
-    login_as, session, demo, username, state, tab
+    login_as, session, demo_accounts, username, state, tab
 ):
     # Six waiting in scope, reported a day apart, and an older one of another
     # society (in the committee's scope, not the society's).
     base = datetime(2026, 3, 1, 2, 0)
     mine = []
     for day in range(6):
-        project = make_project(session, demo["bma_cardio"], state, name=f"等待项目{day}")
+        project = make_project(session, demo_accounts["bma_cardio"], state, name=f"等待项目{day}")
         _stamp_reported(session, project, base + timedelta(days=day))
         mine.append(project)
-    other = make_project(session, demo["tcm_acu"], state, name="别的学会的项目")
+    other = make_project(session, demo_accounts["tcm_acu"], state, name="别的学会的项目")
     _stamp_reported(session, other, base - timedelta(days=30))
     session.commit()
 
@@ -87,7 +89,7 @@ def test_a_reviewer_sees_the_oldest_waiting_projects_of_its_scope(
     oldest = html[html.index("等待最久的项目") :]
     names = re.findall(r'<li class="mb-1">\s*<a href="[^"]+">([^<]+)</a>', oldest)
     waiting = session.scalars(
-        permissions.visible_projects(demo[username])
+        permissions.visible_projects(demo_accounts[username])
         .where(Project.state == state)
         .order_by(Project.reported_at, Project.id)
     ).all()
@@ -105,7 +107,7 @@ def test_a_reviewer_sees_the_oldest_waiting_projects_of_its_scope(
     assert all(p.name in listing for p in waiting)
 
 
-def test_a_reviewer_with_nothing_waiting_is_told_so(login_as, session, demo):
+def test_a_reviewer_with_nothing_waiting_is_told_so(login_as, session, demo_accounts):
     session.execute(
         update(Project).where(Project.state == S.AT_SOCIETY).values(state=S.AT_COMMITTEE)
     )
@@ -117,21 +119,23 @@ def test_a_reviewer_with_nothing_waiting_is_told_so(login_as, session, demo):
 @pytest.mark.parametrize(
     ("username", "view"), [("bma_cardio", "projects"), ("bma", "review"), ("bjcme", "audit")]
 )
-def test_project_search_leads_to_the_whole_own_list(login_as, session, demo, username, view):
+def test_project_search_leads_to_the_whole_own_list(
+    login_as, session, demo_accounts, username, view
+):
     browser = login_as(username)
     html = browser.get("/admin/").get_data(as_text=True)
     searches = [url for url, text in LINK.findall(html) if text == "项目查询"]
     assert searches == [f"/admin/{view}/?status=all"]
     listing = browser.get(searches[0]).get_data(as_text=True)
     assert re.search(r'class="nav-link active"[^>]*data-status="all"', listing)
-    everything = session.scalars(permissions.visible_projects(demo[username])).all()
+    everything = session.scalars(permissions.visible_projects(demo_accounts[username])).all()
     assert f"({len(everything)})" in listing
     assert all(p.name in listing for p in everything)
 
 
 @pytest.mark.parametrize("username", ["bma_cardio", "bma", "bjcme"])
 def test_the_dashboard_costs_the_same_whatever_the_number_of_projects(
-    login_as, browser, session, demo, count_statements, username
+    login_as, browser, session, demo_accounts, count_statements, username
 ):
     login_as(username)
     # The panel's chrome (the account, its login session, what the menu and the
@@ -147,7 +151,7 @@ def test_the_dashboard_costs_the_same_whatever_the_number_of_projects(
         counts.append(counter.count)
         for state in (S.DRAFT, S.AT_SOCIETY, S.AT_COMMITTEE, S.PUBLISHED):
             for _ in range(4):
-                make_project(session, demo["bma_cardio"], state)
+                make_project(session, demo_accounts["bma_cardio"], state)
         session.commit()
     # One row of counts, and for a reviewer its oldest waiting projects.
     assert counts[0] == counts[1] <= chrome.count + 2, (counts, chrome.statements)

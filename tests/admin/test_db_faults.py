@@ -28,9 +28,9 @@ def _no_leak(page: str) -> None:
 
 
 # -- defect 6: raw database errors --------------------------------------------------------------
-def test_a_taken_project_number_gets_a_chinese_message(login_as, browser, session, demo):
+def test_a_taken_project_number_gets_a_chinese_message(login_as, browser, session, demo_accounts):
     # The issuer's own number of another of its projects (not the committee's format).
-    taken = make_project(session, demo["pumch"]).project_no
+    taken = make_project(session, demo_accounts["pumch"]).project_no
     session.commit()
     assert taken
     before = session.scalar(select(Project.id).order_by(Project.id.desc()).limit(1))
@@ -220,9 +220,9 @@ def test_a_backend_killed_before_the_teardown_is_never_a_bare_500(app, backend, 
 
 
 def test_a_commit_that_fails_in_the_request_is_the_chinese_503(
-    app, login_as, browser, session, demo, monkeypatch
+    app, login_as, browser, session, demo_accounts, monkeypatch
 ):
-    draft = make_project(session, demo["bma_cardio"])
+    draft = make_project(session, demo_accounts["bma_cardio"])
     session.commit()
     login_as("bma_cardio")
     token = browser.token("/admin/projects/")

@@ -122,7 +122,7 @@ def test_english_is_a_switch(browser):
 
 
 @pytest.fixture
-def failing_app(database_url, demo):
+def failing_app(database_url, demo_accounts):
     """A second app on the same database with a route that fails: test-only, never in the
     product. Exceptions are handled as in production (not re-raised to the test)."""
     app = create_app(

@@ -32,10 +32,10 @@ HEADER = [
 
 
 @pytest.fixture
-def crafted(demo, session):
+def crafted(demo_accounts, session):
     """Two projects of bma_cardio's with every kind of cell: a draft (可修改), and one at
     the society whose text asks for neutralising and whose times need converting."""
-    owner = demo["bma_cardio"]
+    owner = demo_accounts["bma_cardio"]
     draft = make_project(session, owner, S.DRAFT, mode=ProjectMode.BLENDED)
     risky = make_project(session, owner, S.AT_SOCIETY, mode=ProjectMode.REMOTE)
     session.commit()
@@ -159,14 +159,16 @@ def _expected_body(session, user, names: list[str]) -> bytes:
         ("bjcme", "/admin/audit/export/csv/?status=all"),
     ],
 )
-def test_the_file_is_the_cell_by_cell_conversion(crafted, login_as, session, demo, username, url):
+def test_the_file_is_the_cell_by_cell_conversion(
+    crafted, login_as, session, demo_accounts, username, url
+):
     body = _export(login_as(username), url)
     names = [row[2] for row in _rows(body)[1:]]
     assert len(names) == len(set(names)) > 1
-    assert body == _expected_body(session, demo[username], names)
+    assert body == _expected_body(session, demo_accounts[username], names)
     # The list's order: newest change first.
     listed = session.scalars(
-        permissions.visible_projects(demo[username])
+        permissions.visible_projects(demo_accounts[username])
         .order_by(Project.updated_at.desc(), Project.id.desc())
         .with_only_columns(Project.name)
     ).all()

@@ -36,9 +36,9 @@ USER_AGENT = f"Werkzeug/{version('werkzeug')}"
 
 
 @pytest.fixture
-def many_projects(demo, session):
+def many_projects(demo_accounts, session):
     """bma_cardio's list holds a few thousand projects: an export larger than socket buffers."""
-    model = make_project(session, demo["bma_cardio"])
+    model = make_project(session, demo_accounts["bma_cardio"])
     session.commit()
     table = Project.__table__
     row = dict(session.execute(select(table).where(table.c.id == model.id)).mappings().one())
@@ -49,7 +49,7 @@ def many_projects(demo, session):
 
 
 @pytest.fixture
-def many_published(demo, session):
+def many_published(demo_accounts, session):
     """The public catalog holds a few thousand published projects."""
     table = Project.__table__
     row = dict(

@@ -103,39 +103,44 @@ def test_the_job_file_has_the_rows_the_list_shows(
     assert job_contexts == [False]  # the job wrote its file, with no request around it
 
 
-def test_the_state_is_read_from_arguments_as_flask_admin_reads_the_request(app, demo):
+def test_the_state_is_read_from_arguments_as_flask_admin_reads_the_request(app, demo_accounts):
     """``list_state_from`` (no request needed) parses sort, search and filters as
     Flask-Admin's own ``_get_list_extra_args`` parses a request's."""
     view = app.extensions["admin"][0].panel_views["security_log"]
     event, unit = (view.get_filter_arg(i, f) for i, f in enumerate(view.filter_list()))
-    unit_id = demo["bma"].unit_id
+    unit_id = demo_accounts["bma"].unit_id
     query = (
         f"flt1_{unit}={unit_id}&flt0_{event}=login&flt2_{event}=%E2%80%94&sort=1&desc=1&search=x"
     )
     with app.test_request_context(f"/admin/security-log/?{query}"):
         stock = view._get_list_extra_args()
-        ours = view.bound_to(demo["bjcme"]).list_state_from(MultiDict(request.args))
+        ours = view.bound_to(demo_accounts["bjcme"]).list_state_from(MultiDict(request.args))
         sort = view._get_column_by_idx(stock.sort)[0]
     assert ours == (sort, stock.sort_desc, stock.search, stock.filters)
     assert len(ours.filters) == 2 and ours.search == "x" and ours.descending == 1
 
 
-def test_a_job_refuses_to_run_inside_a_request(app, demo, session):
+def test_a_job_refuses_to_run_inside_a_request(app, demo_accounts, session):
     """The guard: a job called inside a request is refused before it reads anything."""
     import jobs
     from admin_views.exporting import NoRequestAllowed, export_job
 
     job = jobs.create(
-        session, user_id=demo["bjcme"].id, view="audit", kind="csv", filename="x.csv", total=3
+        session,
+        user_id=demo_accounts["bjcme"].id,
+        view="audit",
+        kind="csv",
+        filename="x.csv",
+        total=3,
     )
     session.commit()
     with app.test_request_context("/"), pytest.raises(NoRequestAllowed):
-        export_job(job.id, demo["bjcme"].id, "audit", "")
+        export_job(job.id, demo_accounts["bjcme"].id, "audit", "")
 
 
 @pytest.mark.parametrize("whose", ["deactivated", "another account"])
 def test_a_job_of_an_account_gone_or_not_its_own_fails(
-    app, demo, session, tmp_path, monkeypatch, whose
+    app, demo_accounts, session, tmp_path, monkeypatch, whose
 ):
     """The job resolves its account from the id it was given: an account deactivated
     since (or an id that is not the job's requester's) gets no file, the job fails."""
@@ -144,11 +149,11 @@ def test_a_job_of_an_account_gone_or_not_its_own_fails(
     from models import Job
 
     monkeypatch.setitem(app.config, "JOBS_DIR", str(tmp_path))
-    owner = demo["bjcme"]
+    owner = demo_accounts["bjcme"]
     job = jobs.create(
         session, user_id=owner.id, view="audit", kind="csv", filename="x.csv", total=3
     )
-    given = owner.id if whose == "deactivated" else demo["bma"].id
+    given = owner.id if whose == "deactivated" else demo_accounts["bma"].id
     if whose == "deactivated":
         owner.active = False
     session.commit()

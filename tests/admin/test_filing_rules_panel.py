@@ -53,7 +53,7 @@ def rules_form(browser, year) -> tuple[str, dict]:
 
 
 # -- the rules page -----------------------------------------------------------------
-def test_the_committee_sets_its_rules_per_year(login_as, browser, session, demo):
+def test_the_committee_sets_its_rules_per_year(login_as, browser, session, demo_accounts):
     login_as("bjcme")
     html, data = rules_form(browser, 2026)
     assert "备案规则" in html and "备案期限" in html and "开始日期前天数" in html
@@ -62,23 +62,23 @@ def test_the_committee_sets_its_rules_per_year(login_as, browser, session, demo)
     response = browser.client.post("/admin/rules/?year=2026", data=data)
     assert response.status_code == 302
     assert "2026年度备案规则已保存" in flashes(browser.get(response.headers["Location"]))
-    rules = filing_rules.settings_of(session, demo["bjcme"].unit_id, 2026)
+    rules = filing_rules.settings_of(session, demo_accounts["bjcme"].unit_id, 2026)
     deadline = rules[RuleKind.DEADLINE]
     assert deadline.active and deadline.severity is Severity.BLOCK
     assert deadline.param("days") == 21
     # Another year is untouched.
-    assert not filing_rules.settings_of(session, demo["bjcme"].unit_id, 2027)[
+    assert not filing_rules.settings_of(session, demo_accounts["bjcme"].unit_id, 2027)[
         RuleKind.DEADLINE
     ].active
 
 
-def test_a_bad_parameter_is_refused_next_to_its_field(login_as, browser, session, demo):
+def test_a_bad_parameter_is_refused_next_to_its_field(login_as, browser, session, demo_accounts):
     login_as("bjcme")
     _, data = rules_form(browser, 2026)
     data |= {"deadline-days": "-3", "quota-max_projects": ""}
     html = browser.client.post("/admin/rules/?year=2026", data=data).get_data(as_text=True)
     assert "请输入0至365之间的整数" in html and "此项为必填项" in html
-    stored = filing_rules.settings_of(session, demo["bjcme"].unit_id, 2026)
+    stored = filing_rules.settings_of(session, demo_accounts["bjcme"].unit_id, 2026)
     assert stored[RuleKind.DEADLINE].param("days") == 14
 
 
@@ -101,7 +101,7 @@ def test_signed_out_is_sent_to_the_login(browser):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_a_committee_edits_its_own_rules_only(app, login_as, browser, session, demo):
+def test_a_committee_edits_its_own_rules_only(app, login_as, browser, session, demo_accounts):
     make_tree(session, "r2_")
     session.commit()
     login_as("bjcme")
@@ -109,18 +109,18 @@ def test_a_committee_edits_its_own_rules_only(app, login_as, browser, session, d
     data |= {"lecturers-active": "y", "lecturers-severity": "block"}
     browser.client.post("/admin/rules/?year=2026", data=data)
     stored = session.scalars(select(FilingRule.committee_id).distinct()).all()
-    assert stored == [demo["bjcme"].unit_id]
+    assert stored == [demo_accounts["bjcme"].unit_id]
 
 
 # -- block and warn through the list's buttons ------------------------------------------
-def test_a_blocked_report_names_the_project_and_the_rule(login_as, browser, session, demo):
-    cardio = demo["bma_cardio"]
+def test_a_blocked_report_names_the_project_and_the_rule(login_as, browser, session, demo_accounts):
+    cardio = demo_accounts["bma_cardio"]
     fine = make_project(session, cardio, **good(name="按时上报的项目"))
     late = make_project(
         session, cardio, **good(name="临近开班的项目", start_date=SOON, end_date=SOON)
     )
     session.commit()
-    only(session, demo["bjcme"].unit_id, RuleKind.DEADLINE, Severity.BLOCK)
+    only(session, demo_accounts["bjcme"].unit_id, RuleKind.DEADLINE, Severity.BLOCK)
     login_as("bma_cardio")
     response = act(browser, "projects", "report", [fine.id, late.id])
     text = flashes(browser.get(response.headers["Location"]))
@@ -129,13 +129,13 @@ def test_a_blocked_report_names_the_project_and_the_rule(login_as, browser, sess
     assert state_of(session, late.id) is S.DRAFT and state_of(session, fine.id) is S.AT_SOCIETY
 
 
-def test_a_warning_moves_and_reviewers_see_it(login_as, browser, session, demo):
-    cardio = demo["bma_cardio"]
+def test_a_warning_moves_and_reviewers_see_it(login_as, browser, session, demo_accounts):
+    cardio = demo_accounts["bma_cardio"]
     project = make_project(
         session, cardio, **good(name="学分偏高的项目", theory_hours=6, credits=4)
     )
     session.commit()
-    only(session, demo["bjcme"].unit_id, RuleKind.CREDITS, Severity.WARN)
+    only(session, demo_accounts["bjcme"].unit_id, RuleKind.CREDITS, Severity.WARN)
     login_as("bma_cardio")
     act(browser, "projects", "report", [project.id])
     assert state_of(session, project.id) is S.AT_SOCIETY
@@ -154,11 +154,13 @@ def test_a_warning_moves_and_reviewers_see_it(login_as, browser, session, demo):
     assert "超过总学时6÷3=2分" in browser.get("/admin/audit/").get_data(as_text=True)
 
 
-def test_a_publish_blocked_by_a_rule(login_as, browser, session, demo):
-    project = make_project(session, demo["pumch"], S.AT_COMMITTEE, **good(name="待公布项目"))
+def test_a_publish_blocked_by_a_rule(login_as, browser, session, demo_accounts):
+    project = make_project(
+        session, demo_accounts["pumch"], S.AT_COMMITTEE, **good(name="待公布项目")
+    )
     project.lecturers = []
     session.commit()
-    only(session, demo["bjcme"].unit_id, RuleKind.LECTURERS, Severity.BLOCK)
+    only(session, demo_accounts["bjcme"].unit_id, RuleKind.LECTURERS, Severity.BLOCK)
     login_as("bjcme")
     response = act(browser, "audit", "publish", [project.id])
     text = flashes(browser.get(response.headers["Location"]))
@@ -167,8 +169,8 @@ def test_a_publish_blocked_by_a_rule(login_as, browser, session, demo):
 
 
 # -- the form's yellow box ------------------------------------------------------------------
-def test_the_form_warns_before_reporting(login_as, browser, session, demo):
-    only(session, demo["bjcme"].unit_id, RuleKind.CREDITS, Severity.BLOCK)
+def test_the_form_warns_before_reporting(login_as, browser, session, demo_accounts):
+    only(session, demo_accounts["bjcme"].unit_id, RuleKind.CREDITS, Severity.BLOCK)
     login_as("bma_cardio")
     data = project_form(
         session,
@@ -193,8 +195,8 @@ def test_the_form_warns_before_reporting(login_as, browser, session, demo):
 
 
 # -- 复制为新项目 ------------------------------------------------------------------------------
-def test_copy_a_published_project_of_last_year(login_as, browser, session, demo):
-    cardio = demo["bma_cardio"]
+def test_copy_a_published_project_of_last_year(login_as, browser, session, demo_accounts):
+    cardio = demo_accounts["bma_cardio"]
     old = make_project(
         session,
         cardio,
@@ -232,8 +234,8 @@ def test_copy_a_published_project_of_last_year(login_as, browser, session, demo)
     assert session.get(Project, old.id).state is S.PUBLISHED
 
 
-def test_copy_is_scoped_to_the_units_own_projects(login_as, browser, session, demo):
-    theirs = make_project(session, demo["bma_peds"], S.PUBLISHED)
+def test_copy_is_scoped_to_the_units_own_projects(login_as, browser, session, demo_accounts):
+    theirs = make_project(session, demo_accounts["bma_peds"], S.PUBLISHED)
     other_tree = make_project(session, make_tree(session, "c2_")["branch"], S.DRAFT)
     session.commit()
     login_as("bma_cardio")
@@ -246,13 +248,15 @@ def test_copy_is_scoped_to_the_units_own_projects(login_as, browser, session, de
     assert "复制为新项目" not in details
 
 
-def test_an_unknown_severity_is_refused_in_chinese(login_as, browser, session, demo):
+def test_an_unknown_severity_is_refused_in_chinese(login_as, browser, session, demo_accounts):
     login_as("bjcme")
     _, data = rules_form(browser, 2026)
     data["deadline-severity"] = "sometimes"
     html = browser.client.post("/admin/rules/?year=2026", data=data).get_data(as_text=True)
     assert "请从列表中选择" in html
     assert (
-        filing_rules.settings_of(session, demo["bjcme"].unit_id, 2026)[RuleKind.DEADLINE].severity
+        filing_rules.settings_of(session, demo_accounts["bjcme"].unit_id, 2026)[
+            RuleKind.DEADLINE
+        ].severity
         is Severity.WARN
     )

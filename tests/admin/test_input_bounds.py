@@ -102,9 +102,9 @@ def test_other_id_parameters(committee, value):
         assert response.status_code in (400, 404), (url, response.status_code)
 
 
-def test_nul_in_a_form_is_refused_and_changes_nothing(login_as, session, demo):
+def test_nul_in_a_form_is_refused_and_changes_nothing(login_as, session, demo_accounts):
     entry = login_as("bma")
-    unit = demo["bma"].unit
+    unit = demo_accounts["bma"].unit
     address = unit.address
     data = {
         "name": unit.name,
@@ -115,7 +115,7 @@ def test_nul_in_a_form_is_refused_and_changes_nothing(login_as, session, demo):
     }
     assert entry.post(f"/admin/units/edit/?id={unit.id}", data).status_code == 400
     session.expire_all()
-    assert demo["bma"].unit.address == address
+    assert demo_accounts["bma"].unit.address == address
 
 
 @pytest.mark.parametrize(

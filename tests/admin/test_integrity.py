@@ -70,10 +70,14 @@ def test_an_issuer_cannot_type_a_committee_number(login_as, browser, session):
     assert session.scalar(select(Project.id).order_by(Project.id.desc()).limit(1)) == before
 
 
-def test_a_row_holding_the_next_number_does_not_block_publishing(demo, session):
+def test_a_row_holding_the_next_number_does_not_block_publishing(demo_accounts, session):
     """A draft the committee cannot see holds the next numbers of the series (as
     a row saved before the rule existed): publishing skips them."""
-    cardio, pumch, bjcme = demo["bma_cardio"], demo["pumch"], demo["bjcme"]
+    cardio, pumch, bjcme = (
+        demo_accounts["bma_cardio"],
+        demo_accounts["pumch"],
+        demo_accounts["bjcme"],
+    )
     year = YEARS[0]
     committee_id = bjcme.unit_id
     first = make_project(session, cardio, S.AT_COMMITTEE, year=year)
@@ -101,8 +105,8 @@ def _field_block(html: str, name: str) -> str:
     return html[group:end]
 
 
-def test_a_taken_number_is_refused_next_to_the_field(login_as, browser, session, demo):
-    other_issuer = demo["pumch"]
+def test_a_taken_number_is_refused_next_to_the_field(login_as, browser, session, demo_accounts):
+    other_issuer = demo_accounts["pumch"]
     taken = make_project(session, other_issuer, S.DRAFT, project_no="2026-01-01-777(国)")
     session.commit()
     before = session.scalar(select(Project.id).order_by(Project.id.desc()).limit(1))
@@ -129,8 +133,8 @@ def _edit_page(browser, project_id) -> tuple[str, str]:
     return html, version
 
 
-def test_a_lecturer_only_change_moves_the_version(demo, session):
-    project = make_project(session, demo["bma_cardio"], S.DRAFT)
+def test_a_lecturer_only_change_moves_the_version(demo_accounts, session):
+    project = make_project(session, demo_accounts["bma_cardio"], S.DRAFT)
     session.commit()
     version = project.version
     project.lecturers[0].topic = "新的授课内容"
@@ -181,8 +185,8 @@ def test_a_stale_tab_cannot_revert_a_lecturer_only_edit(login_as, browser, sessi
     assert not kept.remarks
 
 
-def test_an_edit_without_its_version_is_refused(login_as, browser, session, demo):
-    project = make_project(session, demo["bma_cardio"], S.DRAFT)
+def test_an_edit_without_its_version_is_refused(login_as, browser, session, demo_accounts):
+    project = make_project(session, demo_accounts["bma_cardio"], S.DRAFT)
     session.commit()
     login_as("bma_cardio")
     edit_url = f"/admin/projects/edit/?id={project.id}"
@@ -193,10 +197,10 @@ def test_an_edit_without_its_version_is_refused(login_as, browser, session, demo
 
 
 # -- defect 3: a fixed lock order, a retry, a Chinese message -----------------------------------
-def test_counters_are_locked_in_a_fixed_order(demo, session):
+def test_counters_are_locked_in_a_fixed_order(demo_accounts, session):
     """The counter upsert lists its (committee, year) rows sorted, whatever order
     the ticked rows come in: two publishes lock them in the same order."""
-    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+    cardio, bjcme = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     ids = [make_project(session, cardio, S.AT_COMMITTEE, year=y).id for y in reversed(YEARS)]
     session.commit()
     seen = []
@@ -259,12 +263,12 @@ def _at_committee(session, branch, society, years) -> list[int]:
 
 
 @pytest.mark.postgresql_only
-def test_opposite_multi_year_publishes_do_not_deadlock(demo, session, backend):
+def test_opposite_multi_year_publishes_do_not_deadlock(demo_accounts, session, backend):
     """Two committee users publish one project per year over thirty years, ticked in
     opposite orders, at the same moment, ten times: no deadlock, nothing retried."""
     if backend != "postgresql":
         pytest.skip("the race needs PostgreSQL's row locks")
-    cardio, bma, bjcme = demo["bma_cardio"], demo["bma"], demo["bjcme"]
+    cardio, bma, bjcme = demo_accounts["bma_cardio"], demo_accounts["bma"], demo_accounts["bjcme"]
     years = list(range(2040, 2070))
     for round_ in range(10):
         mine = _at_committee(session, cardio, bma, years)
@@ -288,10 +292,10 @@ def _raise_in_database(session, sqlstate: str) -> None:
 
 @pytest.mark.postgresql_only
 @pytest.mark.parametrize("sqlstate", ["40P01", "40001"])
-def test_a_deadlock_victim_is_retried_once(demo, session, backend, sqlstate):
+def test_a_deadlock_victim_is_retried_once(demo_accounts, session, backend, sqlstate):
     if backend != "postgresql":
         pytest.skip("PostgreSQL's error codes")
-    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+    cardio, bjcme = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     project = make_project(session, cardio, S.AT_COMMITTEE, year=YEARS[0])
     session.commit()
     calls = []
@@ -309,10 +313,12 @@ def test_a_deadlock_victim_is_retried_once(demo, session, backend, sqlstate):
 
 
 @pytest.mark.postgresql_only
-def test_a_lasting_deadlock_is_reported_in_chinese(login_as, browser, session, demo, backend):
+def test_a_lasting_deadlock_is_reported_in_chinese(
+    login_as, browser, session, demo_accounts, backend
+):
     if backend != "postgresql":
         pytest.skip("PostgreSQL's error codes")
-    project = make_project(session, demo["bma_cardio"], S.AT_COMMITTEE, year=YEARS[0])
+    project = make_project(session, demo_accounts["bma_cardio"], S.AT_COMMITTEE, year=YEARS[0])
     session.commit()
     with db.engine.begin() as conn:
         conn.execute(
@@ -346,12 +352,12 @@ def test_a_lasting_deadlock_is_reported_in_chinese(login_as, browser, session, d
 
 # -- defect 9: no gaps in the numbers -----------------------------------------------------------
 @pytest.mark.postgresql_only
-def test_racing_publishes_burn_no_numbers(demo, session, backend):
+def test_racing_publishes_burn_no_numbers(demo_accounts, session, backend):
     """Two committee users publish the same rows at once: one wins them all, the
     other is told they changed, and the counter moved only for the winner's."""
     if backend != "postgresql":
         pytest.skip("the race needs PostgreSQL")
-    cardio, bjcme = demo["bma_cardio"], demo["bjcme"]
+    cardio, bjcme = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     year, total = YEARS[1], 0
     for round_ in range(3):
         ids = [make_project(session, cardio, S.AT_COMMITTEE, year=year).id for _ in range(5)]

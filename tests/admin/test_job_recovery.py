@@ -103,10 +103,10 @@ def _again(browser, job_id: str):
 
 
 def test_a_stuck_job_page_says_interrupted_and_export_again_makes_the_file(
-    background, login_as, session, demo
+    background, login_as, session, demo_accounts
 ):
     browser = login_as("bjcme")
-    job = _stuck_job(session, demo["bjcme"])
+    job = _stuck_job(session, demo_accounts["bjcme"])
     page = browser.get(f"/admin/jobs/{job.id}/").get_data(as_text=True)
     assert INTERRUPTED_TEXT in page
     assert "正在导出" not in page and 'http-equiv="refresh"' not in page
@@ -124,10 +124,10 @@ def test_a_stuck_job_page_says_interrupted_and_export_again_makes_the_file(
 
 
 def test_export_again_needs_the_csrf_token_and_the_requester(
-    background, login_as, session, demo, another_browser
+    background, login_as, session, demo_accounts, another_browser
 ):
     browser = login_as("bjcme")
-    job = _stuck_job(session, demo["bjcme"])
+    job = _stuck_job(session, demo_accounts["bjcme"])
     count = len(session.scalars(select(Job.id)).all())
     assert browser.client.post(f"/admin/jobs/{job.id}/again").status_code == 400
     other = another_browser()
@@ -139,7 +139,7 @@ def test_export_again_needs_the_csrf_token_and_the_requester(
     assert len(session.scalars(select(Job.id)).all()) == count
 
 
-def test_the_reaper_fails_only_jobs_whose_process_is_gone(app_on_empty_db, session, demo):
+def test_the_reaper_fails_only_jobs_whose_process_is_gone(app_on_empty_db, session, demo_accounts):
     """Running with an old heartbeat, or queued too long: failed, each with its reason. A
     fresh heartbeat, a job just queued, and one that already finished are left alone."""
     now = utcnow()
@@ -156,7 +156,12 @@ def test_the_reaper_fails_only_jobs_whose_process_is_gone(app_on_empty_db, sessi
     ids = {}
     for name, (status, heartbeat, created) in cases.items():
         job = jobs.create(
-            session, user_id=demo["bjcme"].id, view="audit", kind="csv", filename="x.csv", total=9
+            session,
+            user_id=demo_accounts["bjcme"].id,
+            view="audit",
+            kind="csv",
+            filename="x.csv",
+            total=9,
         )
         job.status, job.heartbeat_at, job.created_at = status, heartbeat, created
         ids[name] = job.id
@@ -177,13 +182,20 @@ def test_the_reaper_fails_only_jobs_whose_process_is_gone(app_on_empty_db, sessi
     assert jobs.reaper.reap(db.engine) == 0
 
 
-def test_a_running_job_beats_while_it_works_and_stops_once_reaped(background, session, demo):
+def test_a_running_job_beats_while_it_works_and_stops_once_reaped(
+    background, session, demo_accounts
+):
     """The heartbeat is written with the progress at least every JOB_HEARTBEAT_SECONDS,
     also while too few rows came for a progress step; a job the reaper failed meanwhile
     stops at its next report and stays failed (it never turns "done")."""
     background.config["JOB_HEARTBEAT_SECONDS"] = 1
     job = jobs.create(
-        session, user_id=demo["bjcme"].id, view="audit", kind="csv", filename="x.csv", total=10**6
+        session,
+        user_id=demo_accounts["bjcme"].id,
+        view="audit",
+        kind="csv",
+        filename="x.csv",
+        total=10**6,
     )
     session.commit()
     job_id = job.id
@@ -216,15 +228,17 @@ def test_a_running_job_beats_while_it_works_and_stops_once_reaped(background, se
     assert job.done == 2  # reported after the first two rows; the third's report failed
 
 
-def test_a_job_failed_before_any_worker_took_it_is_not_run(background, login_as, session, demo):
+def test_a_job_failed_before_any_worker_took_it_is_not_run(
+    background, login_as, session, demo_accounts
+):
     browser = login_as("bjcme")
     background.config["JOBS_MODE"] = "thread"
-    job = _stuck_job(session, demo["bjcme"], status=jobs.QUEUED, heartbeat_at=None)
+    job = _stuck_job(session, demo_accounts["bjcme"], status=jobs.QUEUED, heartbeat_at=None)
     assert jobs.reaper.reap(db.engine) == 1
     from admin_views.exporting import export_job
 
     # As a worker that takes it from the queue late.
-    export_job(job.id, demo["bjcme"].id, job.view, LIST_ARGS)
+    export_job(job.id, demo_accounts["bjcme"].id, job.view, LIST_ARGS)
     session.expire_all()
     assert session.get(Job, job.id).status == jobs.FAILED
     assert not os.path.exists(os.path.join(background.config["JOBS_DIR"], f"{job.id}.csv"))
@@ -299,8 +313,8 @@ def test_an_unknown_export_is_a_404_about_the_export(background, login_as):
         assert "找不到这个导出" in body and PROJECT_404 not in body
 
 
-def test_the_periodic_command_reaps(background, session, demo):
-    job = _stuck_job(session, demo["bjcme"])
+def test_the_periodic_command_reaps(background, session, demo_accounts):
+    job = _stuck_job(session, demo_accounts["bjcme"])
     result = background.test_cli_runner().invoke(args=["periodic"])
     assert result.exit_code == 0, result.output
     assert "1 stopped job(s) marked failed" in result.output

@@ -256,7 +256,9 @@ def test_a_job_sees_only_the_requesters_scope(background, login_as, another_brow
     assert 1 < len(own) < len(everything)
 
 
-def test_a_long_job_writes_its_progress_while_it_reads(background, login_as, session, demo):
+def test_a_long_job_writes_its_progress_while_it_reads(
+    background, login_as, session, demo_accounts
+):
     """Progress is written (another transaction) while the rows are being read: more rows
     than one progress step (500) and one cursor fetch (STREAM_ROWS). SQLite lets no one
     write during an open read, so there the job must not hold one (it failed with
@@ -266,7 +268,7 @@ def test_a_long_job_writes_its_progress_while_it_reads(background, login_as, ses
     from models import Project
     from tests.factories import make_project
 
-    model = make_project(session, demo["bma_cardio"])
+    model = make_project(session, demo_accounts["bma_cardio"])
     session.commit()
     table = Project.__table__
     row = dict(session.execute(select(table).where(table.c.id == model.id)).mappings().one())

@@ -24,8 +24,8 @@ def test_a_body_over_the_limit_is_413_in_chinese(login_as, app):
     assert "太大" in response.get_data(as_text=True) or "过大" in response.get_data(as_text=True)
 
 
-def test_long_remarks_and_lecturer_fields_are_refused(login_as, session, demo):
-    project = make_project(session, demo["pumch"])
+def test_long_remarks_and_lecturer_fields_are_refused(login_as, session, demo_accounts):
+    project = make_project(session, demo_accounts["pumch"])
     session.commit()
     entry = login_as("pumch")
     page = entry.get(f"/admin/projects/edit/?id={project.id}")
@@ -49,9 +49,9 @@ def test_long_remarks_and_lecturer_fields_are_refused(login_as, session, demo):
     assert set(unit) == {"address"}
 
 
-def test_a_long_unit_field_is_a_field_message_not_a_500(login_as, demo, session):
+def test_a_long_unit_field_is_a_field_message_not_a_500(login_as, demo_accounts, session):
     entry = login_as("bma")
-    unit = demo["bma"].unit
+    unit = demo_accounts["bma"].unit
     data = {
         "name": unit.name,
         "address": "址" * 5000,
@@ -63,11 +63,11 @@ def test_a_long_unit_field_is_a_field_message_not_a_500(login_as, demo, session)
     assert response.status_code == 200
     assert "最多 200 个字" in response.get_data(as_text=True)
     session.expire_all()
-    assert demo["bma"].unit.address == unit.address
+    assert demo_accounts["bma"].unit.address == unit.address
 
 
-def test_a_long_reason_is_refused_and_changes_nothing(login_as, session, demo):
-    project = make_project(session, demo["pumch"], ProjectState.PUBLISHED)
+def test_a_long_reason_is_refused_and_changes_nothing(login_as, session, demo_accounts):
+    project = make_project(session, demo_accounts["pumch"], ProjectState.PUBLISHED)
     session.commit()
     committee = login_as("bjcme")
     response = committee.post(
@@ -90,8 +90,8 @@ def test_a_long_reason_is_refused_and_changes_nothing(login_as, session, demo):
     assert all(r is None or len(r) <= rules.MAX_REASON for r in reasons)
 
 
-def test_the_cancel_link_is_never_a_script(login_as, session, demo):
-    project = make_project(session, demo["pumch"], ProjectState.PUBLISHED)
+def test_the_cancel_link_is_never_a_script(login_as, session, demo_accounts):
+    project = make_project(session, demo_accounts["pumch"], ProjectState.PUBLISHED)
     session.commit()
     committee = login_as("bjcme")
     for url in ("javascript:alert(1)", " javascript:alert(1)", "https://evil.example/"):

@@ -25,8 +25,8 @@ def _stamp(session, model, row_id: int, *columns: str) -> None:
     session.commit()
 
 
-def test_project_details_show_beijing_time(login_as, session, demo):
-    owner = demo["bma_cardio"]
+def test_project_details_show_beijing_time(login_as, session, demo_accounts):
+    owner = demo_accounts["bma_cardio"]
     project = session.scalars(
         select(Project).where(Project.owner_unit_id == owner.unit_id).order_by(Project.id)
     ).first()
@@ -45,8 +45,8 @@ def test_project_details_show_beijing_time(login_as, session, demo):
     assert "2026-11-26" not in text
 
 
-def test_unit_and_account_details_show_beijing_time(login_as, session, demo):
-    branch_user = demo["bma_cardio"]
+def test_unit_and_account_details_show_beijing_time(login_as, session, demo_accounts):
+    branch_user = demo_accounts["bma_cardio"]
     _stamp(session, Unit, branch_user.unit_id, "created_at", "updated_at")
     _stamp(session, User, branch_user.id, "created_at")
     browser = login_as("bjcme")
@@ -60,10 +60,12 @@ def test_unit_and_account_details_show_beijing_time(login_as, session, demo):
         assert SHOWN in response.get_data(as_text=True), url
 
 
-def test_a_moment_shows_the_same_beijing_time_on_pages_and_in_exports(login_as, session, demo):
+def test_a_moment_shows_the_same_beijing_time_on_pages_and_in_exports(
+    login_as, session, demo_accounts
+):
     """One published project stamped at a fixed UTC instant: its details page, the
     committee's and the entry unit's CSV and XLSX exports all say the Beijing time."""
-    owner = demo["bma_cardio"]
+    owner = demo_accounts["bma_cardio"]
     project = session.scalars(
         select(Project)
         .where(Project.owner_unit_id == owner.unit_id, Project.published_at.is_not(None))

@@ -64,9 +64,9 @@ def last_message(session) -> int:
 
 
 def test_the_bell_counts_up_after_the_society_sends_projects_back(
-    demo, session, login_as, browser, another_browser
+    demo_accounts, session, login_as, browser, another_browser
 ):
-    cardio = demo["bma_cardio"]
+    cardio = demo_accounts["bma_cardio"]
     ids = [make_project(session, cardio, S.AT_SOCIETY).id for _ in range(2)]
     session.commit()
     branch = login_as("bma_cardio")
@@ -84,9 +84,9 @@ def test_the_bell_counts_up_after_the_society_sends_projects_back(
 
 
 def test_a_report_reaches_the_society_bell_with_a_link_to_the_filtered_list(
-    demo, session, login_as, browser, another_browser
+    demo_accounts, session, login_as, browser, another_browser
 ):
-    cardio = demo["bma_cardio"]
+    cardio = demo_accounts["bma_cardio"]
     ids = [make_project(session, cardio, S.DRAFT).id for _ in range(3)]
     session.commit()
     society = another_browser()
@@ -97,7 +97,9 @@ def test_a_report_reaches_the_society_bell_with_a_link_to_the_filtered_list(
     assert report(branch, ids).status_code == 302
     assert bell(society) == before + 1
 
-    (message,) = [m for m in unread_of(session, demo["bma"].unit_id) if m.project_ids == ids]
+    (message,) = [
+        m for m in unread_of(session, demo_accounts["bma"].unit_id) if m.project_ids == ids
+    ]
     page = society.get("/admin/messages/").get_data(as_text=True)
     assert "北京医学会心血管病学分会 上报了 3 个项目" in page
     opened = society.get(f"/admin/messages/{message.id}/open")
@@ -113,9 +115,9 @@ def test_a_report_reaches_the_society_bell_with_a_link_to_the_filtered_list(
 
 
 def test_mark_read_is_scoped_and_another_units_message_is_404(
-    demo, session, login_as, browser, another_browser
+    demo_accounts, session, login_as, browser, another_browser
 ):
-    cardio, peds = demo["bma_cardio"], demo["bma_peds"]
+    cardio, peds = demo_accounts["bma_cardio"], demo_accounts["bma_peds"]
     mine = make_project(session, cardio, S.AT_SOCIETY).id
     theirs = make_project(session, peds, S.AT_SOCIETY).id
     session.commit()
@@ -149,9 +151,9 @@ def test_mark_read_is_scoped_and_another_units_message_is_404(
 
 
 def test_mark_all_read_changes_only_the_accounts_own_messages(
-    demo, session, login_as, browser, another_browser
+    demo_accounts, session, login_as, browser, another_browser
 ):
-    cardio, peds = demo["bma_cardio"], demo["bma_peds"]
+    cardio, peds = demo_accounts["bma_cardio"], demo_accounts["bma_peds"]
     ids = [make_project(session, cardio, S.AT_SOCIETY).id for _ in range(2)]
     ids.append(make_project(session, peds, S.AT_SOCIETY).id)
     session.commit()
@@ -175,7 +177,7 @@ def test_mark_all_read_changes_only_the_accounts_own_messages(
     assert len(unread_of(session, peds.unit_id, before)) == 1
 
 
-def test_the_email_choice_is_saved_per_account(demo, session, login_as):
+def test_the_email_choice_is_saved_per_account(demo_accounts, session, login_as):
     branch = login_as("bma_cardio")
     page = branch.get("/admin/messages/").get_data(as_text=True)
     assert "邮件提醒" in page and "每日汇总" in page
@@ -184,7 +186,7 @@ def test_the_email_choice_is_saved_per_account(demo, session, login_as):
     )
     assert response.status_code == 302
     session.expire_all()
-    preference = session.get(NotificationPreference, demo["bma_cardio"].id)
+    preference = session.get(NotificationPreference, demo_accounts["bma_cardio"].id)
     assert preference.email_mode is EmailMode.DIGEST
     bad = branch.post("/admin/messages/email", {"email_mode": "x"}, token_from="/admin/messages/")
     assert bad.status_code == 400

@@ -44,9 +44,9 @@ def test_confirming_a_batch_that_cannot_be_is_not_found(login_as, value):
     assert browser.post(url, token_from="/admin/import/").status_code == 404
 
 
-def test_a_real_id_in_other_digits_is_not_that_id(login_as, session, demo):
+def test_a_real_id_in_other_digits_is_not_that_id(login_as, session, demo_accounts):
     """The same id in Arabic-Indic or full-width digits finds nothing; in ASCII it does."""
-    project = make_project(session, demo["bma_cardio"], ProjectState.PUBLISHED)
+    project = make_project(session, demo_accounts["bma_cardio"], ProjectState.PUBLISHED)
     session.commit()
     browser = login_as("bma_cardio")
     batch_id, _ = preview(browser, fill(download_template(browser), [project_row("1")]))

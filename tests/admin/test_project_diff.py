@@ -23,8 +23,8 @@ def section(html: str, marker: str = 'id="changes"') -> str:
 
 
 @pytest.fixture
-def fixed(demo, session):
-    project = _returned_and_fixed(session, demo)
+def fixed(demo_accounts, session):
+    project = _returned_and_fixed(session, demo_accounts)
     return project.id
 
 
@@ -68,7 +68,7 @@ def test_review_list_flags_the_project_with_one_statement(login_as, fixed, count
     assert len(reading_versions) == 1
 
 
-def test_any_two_versions_compare(login_as, demo, session, fixed):
+def test_any_two_versions_compare(login_as, demo_accounts, session, fixed):
     bma = login_as("bma")
     page = bma.get(f"/admin/review/diff/?id={fixed}&a=1&b=2")
     assert page.status_code == 200

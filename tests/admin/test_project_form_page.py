@@ -177,7 +177,7 @@ def returned_project(session, unit_name: str) -> Project:
     )
 
 
-def test_the_return_reason_heads_the_edit_form(login_as, browser, session, demo):
+def test_the_return_reason_heads_the_edit_form(login_as, browser, session, demo_accounts):
     project = returned_project(session, "北京医学会心血管病学分会")
     assert project is not None and project.return_reason
     login_as("bma_cardio")
@@ -188,16 +188,22 @@ def test_the_return_reason_heads_the_edit_form(login_as, browser, session, demo)
     assert project.return_reason in text and "北京医学会" in text and "设为可修改" in text
     assert html.index("project-return-notice") < html.index('<form action=""')
     # A draft was never returned: no banner.
-    draft = make_project(session, demo["bma_cardio"], ProjectState.DRAFT, name="从未退回的项目")
+    draft = make_project(
+        session, demo_accounts["bma_cardio"], ProjectState.DRAFT, name="从未退回的项目"
+    )
     session.commit()
     html = browser.get(f"/admin/projects/edit/?id={draft.id}").get_data(as_text=True)
     assert "project-return-notice" not in html
 
 
-def test_a_withdrawn_then_returned_project_shows_both_reasons(login_as, browser, session, demo):
-    project = make_project(session, demo["pumch"], ProjectState.PUBLISHED, name="撤销后退回的项目")
-    workflow.apply(session, project, Action.WITHDRAW, demo["bjcme"], "举办日期与通知不符")
-    workflow.apply(session, project, Action.UNLOCK, demo["bjcme"], "请改正举办日期")
+def test_a_withdrawn_then_returned_project_shows_both_reasons(
+    login_as, browser, session, demo_accounts
+):
+    project = make_project(
+        session, demo_accounts["pumch"], ProjectState.PUBLISHED, name="撤销后退回的项目"
+    )
+    workflow.apply(session, project, Action.WITHDRAW, demo_accounts["bjcme"], "举办日期与通知不符")
+    workflow.apply(session, project, Action.UNLOCK, demo_accounts["bjcme"], "请改正举办日期")
     session.commit()
     login_as("pumch")
     html = browser.get(f"/admin/projects/edit/?id={project.id}").get_data(as_text=True)

@@ -19,10 +19,10 @@ S = ProjectState
 
 
 @pytest.fixture
-def formula_project(demo, session):
+def formula_project(demo_accounts, session):
     project = make_project(
         session,
-        demo["bma_cardio"],
+        demo_accounts["bma_cardio"],
         S.AT_SOCIETY,
         name='=HYPERLINK("http://x","点我")',
         principal="+SUM(A1)",
@@ -41,7 +41,7 @@ def _download(browser, url):
 
 
 def test_csv_export_is_excel_friendly_and_exactly_the_filtered_rows(
-    formula_project, login_as, browser, session, demo
+    formula_project, login_as, browser, session, demo_accounts
 ):
     login_as("bma")
     # 状态 is filter 1; ask for the projects awaiting review.
@@ -59,7 +59,7 @@ def test_csv_export_is_excel_friendly_and_exactly_the_filtered_rows(
     assert header[:3] == ["年度", "项目编号", "项目名称"]
     expected = set(
         session.scalars(
-            permissions.visible_projects(demo["bma"])
+            permissions.visible_projects(demo_accounts["bma"])
             .where(Project.state == S.AT_SOCIETY)
             .with_only_columns(Project.name)
         )
@@ -128,9 +128,9 @@ POSTS = (
 
 @pytest.mark.parametrize(("username", "url"), POSTS)
 def test_every_post_without_a_csrf_token_is_refused(
-    demo, session, login_as, browser, username, url
+    demo_accounts, session, login_as, browser, username, url
 ):
-    draft = make_project(session, demo["bma_cardio"], S.DRAFT)
+    draft = make_project(session, demo_accounts["bma_cardio"], S.DRAFT)
     session.commit()
     login_as(username)
     before = {
@@ -156,10 +156,10 @@ def test_every_post_without_a_csrf_token_is_refused(
 
 @pytest.mark.parametrize("username", ["bma_cardio", "bma", "bjcme"])
 def test_a_list_page_costs_the_same_whatever_its_size(
-    demo, session, login_as, browser, count_statements, username
+    demo_accounts, session, login_as, browser, count_statements, username
 ):
     for _ in range(25):
-        make_project(session, demo["bma_cardio"], S.AT_COMMITTEE)
+        make_project(session, demo_accounts["bma_cardio"], S.AT_COMMITTEE)
     session.commit()
     login_as(username)
     view = {"bma_cardio": "projects", "bma": "review", "bjcme": "audit"}[username]

@@ -174,7 +174,7 @@ def test_filter_options_are_scoped(world, session, login_as, browser, username):
     assert years == list(range(max(max(seen_years), date.today().year), min(seen_years) - 1, -1))
 
 
-def test_anonymous_is_sent_to_login(app, demo):
+def test_anonymous_is_sent_to_login(app, demo_accounts):
     client = app.test_client()
     for view in VIEWS:
         response = client.get(f"/admin/{view}/")

@@ -73,8 +73,10 @@ def test_each_list_has_one_disabled_button_per_action_and_no_menu(
     assert "选中的" not in html and "添加筛选器" not in html
 
 
-def test_a_button_posts_the_ticked_rows_and_says_what_it_did(login_as, browser, session, demo):
-    drafts = [make_project(session, demo["bma_cardio"], S.DRAFT) for _ in range(2)]
+def test_a_button_posts_the_ticked_rows_and_says_what_it_did(
+    login_as, browser, session, demo_accounts
+):
+    drafts = [make_project(session, demo_accounts["bma_cardio"], S.DRAFT) for _ in range(2)]
     session.commit()
     login_as("bma_cardio")
     response = act(browser, "projects", "report", [p.id for p in drafts])
@@ -97,26 +99,26 @@ def test_nothing_ticked_says_so(login_as, browser):
     ],
 )
 def test_each_list_opens_on_its_work_with_all_one_click_away(
-    login_as, session, demo, username, url, states, tab
+    login_as, session, demo_accounts, username, url, states, tab
 ):
     browser = login_as(username)
     html = page(browser, url)
-    work = visible(session, demo[username], *states)
+    work = visible(session, demo_accounts[username], *states)
     assert work and listed_ids(html) == work
     active = re.search(r'<a class="nav-link active"[^>]*>(.*?)</a>', html, re.S).group(1)
     assert tab in active and str(len(work)) in active
-    everything = visible(session, demo[username])
+    everything = visible(session, demo_accounts[username])
     assert f'href="{url}?status=all"' in html
     listing = page(browser, url + "?status=all&page_size=200")
     assert listed_ids(listing) == everything and everything > work
 
 
-def test_year_and_state_bar_filters_and_keeps_the_choice(login_as, session, demo):
+def test_year_and_state_bar_filters_and_keeps_the_choice(login_as, session, demo_accounts):
     browser = login_as("bjcme")
     year = session.scalar(select(func.max(Project.year)))
     url = f"/admin/audit/?year={year}&status=published&page_size=200"
     html = page(browser, url)
-    assert listed_ids(html) == visible(session, demo["bjcme"], S.PUBLISHED, year=year)
+    assert listed_ids(html) == visible(session, demo_accounts["bjcme"], S.PUBLISHED, year=year)
     # The bar shows the choice; paging, tabs and export keep it.
     assert f'<option value="{year}" selected>' in html
     assert '<option value="published" selected>' in html
@@ -131,16 +133,16 @@ def test_year_and_state_bar_filters_and_keeps_the_choice(login_as, session, demo
     assert "没有符合条件的项目" in page(browser, f"{url}&search=不存在的项目名称")
 
 
-def test_the_filter_builders_links_still_work(login_as, session, demo):
+def test_the_filter_builders_links_still_work(login_as, session, demo_accounts):
     browser = login_as("bma")
     html = page(browser, "/admin/review/?flt0_state=published&page_size=200")
-    assert listed_ids(html) == visible(session, demo["bma"], S.PUBLISHED)
+    assert listed_ids(html) == visible(session, demo_accounts["bma"], S.PUBLISHED)
     # The filter builder names its arguments the same way, in any language.
     for name in ("year", "state", "modifiable", "level", "discipline", "unit"):
         assert f'"arg": "{name}"' in html, name
 
 
-def test_an_old_numbered_filter_link_still_works(login_as, session, demo):
+def test_an_old_numbered_filter_link_still_works(login_as, session, demo_accounts):
     """A link from before the filters were named (a bookmark, an e-mail) is sent on
     to its named form, keeping its other arguments; an export reads it as it is."""
     browser = login_as("bma")
@@ -156,7 +158,7 @@ def test_an_old_numbered_filter_link_still_works(login_as, session, demo):
     assert old == new and old.count(b"\n") > 1
 
 
-def test_a_new_unit_is_told_what_to_do(login_as, session, demo):
+def test_a_new_unit_is_told_what_to_do(login_as, session, demo_accounts):
     session.execute(Project.__table__.delete())
     session.commit()
     html = page(login_as("bma_cardio"), "/admin/projects/")
@@ -174,9 +176,9 @@ def test_a_new_unit_is_told_what_to_do(login_as, session, demo):
     ],
 )
 def test_details_offer_only_what_can_be_done_now(
-    login_as, session, demo, username, state, url, offered, not_offered
+    login_as, session, demo_accounts, username, state, url, offered, not_offered
 ):
-    project = make_project(session, demo["bma_cardio"], state)
+    project = make_project(session, demo_accounts["bma_cardio"], state)
     session.commit()
     html = page(login_as(username), f"/admin/{url}/details/?id={project.id}")
     for text in offered:
@@ -188,9 +190,9 @@ def test_details_offer_only_what_can_be_done_now(
         assert re.search(r'value="publish"[^>]*data-confirm="[^"]+"', html)
 
 
-def test_a_skip_message_says_who_can_act_next(login_as, browser, session, demo):
+def test_a_skip_message_says_who_can_act_next(login_as, browser, session, demo_accounts):
     at_committee = make_project(
-        session, demo["bma_cardio"], S.AT_COMMITTEE, name="已交市继委的项目"
+        session, demo_accounts["bma_cardio"], S.AT_COMMITTEE, name="已交市继委的项目"
     )
     session.commit()
     login_as("bma")
@@ -200,8 +202,10 @@ def test_a_skip_message_says_who_can_act_next(login_as, browser, session, demo):
     assert "。；" not in text and text.rstrip().endswith("。")
 
 
-def test_the_return_reason_shows_in_the_row_and_on_the_details(login_as, browser, session, demo):
-    project = make_project(session, demo["bma_cardio"], S.AT_SOCIETY, name="待补充的项目")
+def test_the_return_reason_shows_in_the_row_and_on_the_details(
+    login_as, browser, session, demo_accounts
+):
+    project = make_project(session, demo_accounts["bma_cardio"], S.AT_SOCIETY, name="待补充的项目")
     session.commit()
     login_as("bma")
     act(browser, "review", "unlock", [project.id], reason_confirmed="1", reason="请补充职称")
@@ -241,9 +245,9 @@ def _walk(browser, url) -> tuple[list[int], list[str]]:
 
 
 def test_above_the_cap_the_list_says_more_than_and_still_pages_to_the_end(
-    app, login_as, session, demo, monkeypatch
+    app, login_as, session, demo_accounts, monkeypatch
 ):
-    everything = visible(session, demo["bjcme"])
+    everything = visible(session, demo_accounts["bjcme"])
     assert len(everything) > 25  # three pages of 20 at least (the demo's data)
     monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 5)
     browser = login_as("bjcme")
@@ -254,7 +258,7 @@ def test_above_the_cap_the_list_says_more_than_and_still_pages_to_the_end(
     # The status tabs count each state up to the cap too: a "+" says there are more.
     tabs = _tabs(page(browser, "/admin/audit/"))
     by_state = {
-        state: len(visible(session, demo["bjcme"], state))
+        state: len(visible(session, demo_accounts["bjcme"], state))
         for state in (S.AT_COMMITTEE, S.PUBLISHED, S.RETURNED, S.AT_SOCIETY)
     }
     for state, n in by_state.items():
@@ -263,9 +267,9 @@ def test_above_the_cap_the_list_says_more_than_and_still_pages_to_the_end(
 
 
 def test_under_the_cap_the_list_shows_the_exact_total_and_its_last_page(
-    app, login_as, session, demo, monkeypatch
+    app, login_as, session, demo_accounts, monkeypatch
 ):
-    everything = visible(session, demo["bjcme"])
+    everything = visible(session, demo_accounts["bjcme"])
     monkeypatch.setitem(app.config, "LIST_COUNT_CAP", len(everything))
     html = page(login_as("bjcme"), "/admin/audit/?status=all&page_size=20")
     assert f"共 {len(everything)} 个项目" in html and "超过" not in html
@@ -276,11 +280,11 @@ def test_under_the_cap_the_list_shows_the_exact_total_and_its_last_page(
 
 
 def test_a_search_above_the_cap_pages_through_exactly_the_scan_s_rows(
-    app, login_as, session, demo, monkeypatch
+    app, login_as, session, demo_accounts, monkeypatch
 ):
     monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 2)
     term = "研讨"  # two characters: the scan alone, within the scope
-    scope = select(Project).where(Project.id.in_(visible(session, demo["bjcme"])))
+    scope = select(Project).where(Project.id.in_(visible(session, demo_accounts["bjcme"])))
     expected = {
         p.id
         for p in session.scalars(scope)
@@ -292,7 +296,7 @@ def test_a_search_above_the_cap_pages_through_exactly_the_scan_s_rows(
 
 
 def test_the_capped_count_costs_no_extra_statement_and_exports_stay_exact(
-    app, login_as, session, demo, monkeypatch, count_statements
+    app, login_as, session, demo_accounts, monkeypatch, count_statements
 ):
     browser = login_as("bjcme")
     url = "/admin/audit/?status=all&page_size=20"
@@ -308,15 +312,15 @@ def test_the_capped_count_costs_no_extra_statement_and_exports_stay_exact(
     export = browser.get("/admin/audit/export/csv/?status=all")
     assert export.status_code == 200
     lines = list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
-    assert len(lines) - 1 == len(visible(session, demo["bjcme"]))
+    assert len(lines) - 1 == len(visible(session, demo_accounts["bjcme"]))
 
 
-def test_each_row_speaks_chinese_and_escapes_the_projects_name(login_as, session, demo):
+def test_each_row_speaks_chinese_and_escapes_the_projects_name(login_as, session, demo_accounts):
     """The texts a row repeats (勾选 label, 查看 / 修改 links, each cell's caption on a
     phone) are translated once per page; each row still has them, in Chinese, with the
     project's own name escaped inside its 勾选 label."""
     name = '心衰<b>"培训"</b> & 进展'
-    project = make_project(session, demo["bma_cardio"], S.DRAFT, name=name)
+    project = make_project(session, demo_accounts["bma_cardio"], S.DRAFT, name=name)
     session.commit()
     html = page(login_as("bma_cardio"), "/admin/projects/")
     row = re.search(
@@ -340,7 +344,7 @@ def test_each_row_speaks_chinese_and_escapes_the_projects_name(login_as, session
     ],
 )
 def test_a_list_page_is_read_in_order_from_an_index(
-    login_as, session, demo, backend, account, url, index
+    login_as, session, demo_accounts, backend, account, url, index
 ):
     """The page's rows come from an index in the list's order (newest change first), not
     from a sort of every project of the scope in that state (and year)."""

@@ -220,8 +220,8 @@ def test_field_errors_are_chinese_and_nothing_is_saved(
     assert session.scalar(select(Project.id).order_by(Project.id.desc()).limit(1)) == before
 
 
-def test_bulk_report_counts_and_names_the_skipped(login_as, browser, session, demo):
-    cardio = demo["bma_cardio"]
+def test_bulk_report_counts_and_names_the_skipped(login_as, browser, session, demo_accounts):
+    cardio = demo_accounts["bma_cardio"]
     drafts = [make_project(session, cardio, S.DRAFT) for _ in range(3)]
     reported = make_project(session, cardio, S.AT_SOCIETY, name="已经上报的项目")
     session.commit()
@@ -233,8 +233,12 @@ def test_bulk_report_counts_and_names_the_skipped(login_as, browser, session, de
     assert all(state_of(session, p.id) is S.AT_SOCIETY for p in drafts)
 
 
-def test_the_owner_cannot_edit_or_delete_what_it_no_longer_holds(login_as, browser, session, demo):
-    project = make_project(session, demo["bma_cardio"], S.AT_SOCIETY, name="不可修改的项目")
+def test_the_owner_cannot_edit_or_delete_what_it_no_longer_holds(
+    login_as, browser, session, demo_accounts
+):
+    project = make_project(
+        session, demo_accounts["bma_cardio"], S.AT_SOCIETY, name="不可修改的项目"
+    )
     session.commit()
     login_as("bma_cardio")
     edit_url = f"/admin/projects/edit/?id={project.id}"
@@ -253,8 +257,8 @@ def test_the_owner_cannot_edit_or_delete_what_it_no_longer_holds(login_as, brows
     assert f"/admin/projects/edit/?id={project.id}&" not in listing
 
 
-def test_a_stale_edit_form_is_refused(login_as, browser, session, demo):
-    project = make_project(session, demo["bma_cardio"], S.DRAFT)
+def test_a_stale_edit_form_is_refused(login_as, browser, session, demo_accounts):
+    project = make_project(session, demo_accounts["bma_cardio"], S.DRAFT)
     session.commit()
     login_as("bma_cardio")
     edit_url = f"/admin/projects/edit/?id={project.id}"
@@ -279,9 +283,9 @@ def test_actions_an_account_can_never_take_are_not_offered(login_as, browser):
         browser.logout()
 
 
-def test_the_form_cannot_choose_owner_state_or_number(login_as, browser, session, demo):
+def test_the_form_cannot_choose_owner_state_or_number(login_as, browser, session, demo_accounts):
     login_as("bma_cardio")
-    foreign_unit = demo["pumch"].unit_id
+    foreign_unit = demo_accounts["pumch"].unit_id
     form = project_form(session, name="夹带私货的项目") | {
         "owner_unit": str(foreign_unit),
         "owner_unit_id": str(foreign_unit),
@@ -295,14 +299,14 @@ def test_the_form_cannot_choose_owner_state_or_number(login_as, browser, session
         == 302
     )
     project = session.scalar(select(Project).where(Project.name == "夹带私货的项目"))
-    assert project.owner_unit_id == demo["bma_cardio"].unit_id
-    assert project.society_id == demo["bma"].unit_id
+    assert project.owner_unit_id == demo_accounts["bma_cardio"].unit_id
+    assert project.society_id == demo_accounts["bma"].unit_id
     assert (project.state, project.project_no, project.version) == (S.DRAFT, None, 1)
 
 
-def test_inline_lecturers_belong_to_their_project(login_as, browser, session, demo):
-    mine = make_project(session, demo["bma_cardio"], S.DRAFT)
-    theirs = make_project(session, demo["bma_peds"], S.DRAFT)
+def test_inline_lecturers_belong_to_their_project(login_as, browser, session, demo_accounts):
+    mine = make_project(session, demo_accounts["bma_cardio"], S.DRAFT)
+    theirs = make_project(session, demo_accounts["bma_peds"], S.DRAFT)
     session.commit()
     foreign = theirs.lecturers[0]
     foreign_id, foreign_name = foreign.id, foreign.name
@@ -327,7 +331,7 @@ def test_inline_lecturers_belong_to_their_project(login_as, browser, session, de
     ],
 )
 def test_the_dashboard_counts_link_to_the_filtered_lists(
-    login_as, browser, session, demo, username, expected
+    login_as, browser, session, demo_accounts, username, expected
 ):
     import permissions
 
@@ -342,7 +346,7 @@ def test_the_dashboard_counts_link_to_the_filtered_lists(
         assert card, title
         url, count = card.group(1).replace("&amp;", "&"), int(card.group(2))
         rows = session.scalars(
-            permissions.visible_projects(demo[username]).where(Project.state == state)
+            permissions.visible_projects(demo_accounts[username]).where(Project.state == state)
         ).all()
         assert count == len(rows) > 0
         listing = browser.get(url).get_data(as_text=True)

@@ -34,11 +34,11 @@ def signed_in(another_browser):
 
 
 @pytest.fixture
-def trees(demo, session):
+def trees(demo_accounts, session):
     """The demo tree, with one discipline renamed to a name only it has, and a
     second tree (its committee created like ``create-committee`` does: the
     default list seeded) whose accounts can log in."""
-    beijing = demo["bjcme"].unit_id
+    beijing = demo_accounts["bjcme"].unit_id
     renamed = session.scalar(
         select(Discipline).where(Discipline.committee_id == beijing, Discipline.name == "药学")
     )
@@ -53,7 +53,7 @@ def trees(demo, session):
     )
     own.name = OTHER_ONLY
     session.commit()
-    return {"demo": demo, "other": other, "beijing_only": renamed.id, "other_only": own.id}
+    return {"demo": demo_accounts, "other": other, "beijing_only": renamed.id, "other_only": own.id}
 
 
 def _names(session, committee_id):
@@ -173,8 +173,8 @@ def test_public_pages_and_api_show_each_tree_its_own_names(trees, session, app):
     assert {p["discipline"] for p in found["items"]} == {"临床内科学"}
 
 
-def test_a_society_cannot_rename_its_own_unit(demo, session, signed_in):
-    bma = session.scalar(select(Unit).where(Unit.id == demo["bma"].unit_id))
+def test_a_society_cannot_rename_its_own_unit(demo_accounts, session, signed_in):
+    bma = session.scalar(select(Unit).where(Unit.id == demo_accounts["bma"].unit_id))
     name = bma.name
     browser = signed_in("bma")
     page = browser.get(f"/admin/units/edit/?id={bma.id}").get_data(as_text=True)
@@ -192,7 +192,7 @@ def test_a_society_cannot_rename_its_own_unit(demo, session, signed_in):
     session.expire_all()
     assert session.get(Unit, bma.id).name == name
     # Its branches it still renames; the committee still renames the society.
-    cardio = demo["bma_cardio"].unit
+    cardio = demo_accounts["bma_cardio"].unit
     data_branch = {
         "name": "北京医学会心血管病学分会（新）",
         "address": cardio.address,

@@ -81,7 +81,7 @@ def flash_text(page) -> str:
     return " ".join(page.locator(".alert").all_inner_texts())
 
 
-def test_the_manuals_workflow(people, session, demo):
+def test_the_manuals_workflow(people, session, demo_accounts):
     cardio = people()
     page = cardio.page
 
@@ -109,7 +109,7 @@ def test_the_manuals_workflow(people, session, demo):
     # 2. It ticks the new project and two drafts, and reports them.
     drafts = session.scalars(
         select(Project.id).where(
-            Project.owner_unit_id == demo["bma_cardio"].unit_id,
+            Project.owner_unit_id == demo_accounts["bma_cardio"].unit_id,
             Project.state == S.DRAFT,
             Project.id != created.id,
         )

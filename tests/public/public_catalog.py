@@ -33,8 +33,8 @@ FORMULA_NAME = '=HYPERLINK("http://example.invalid","点击")'
 class FreshClient:
     """The Flask test client, each request in an empty ``contextvars`` context.
 
-    The ``ctx`` fixture keeps an app context pushed for the test; a request would reuse it
-    and its database session. In production every request has its own app context and
+    The ``app_on_empty_db`` fixture keeps an app context pushed for the test; a request
+    would reuse it and its database session. In production every request has its own app context and
     session, closed before a streamed body is read: running each request in an empty
     context reproduces that. Bodies are read inside, so streamed exports run there too.
     """

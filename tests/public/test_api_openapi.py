@@ -15,7 +15,7 @@ DOCUMENT_URI = "urn:cme:openapi"
 
 
 @pytest.fixture
-def document(client, ctx):
+def document(client, app_on_empty_db):
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 200
     return response.get_json()

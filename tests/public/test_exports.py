@@ -206,12 +206,12 @@ def test_xlsx_export(client, catalog, session):
     assert not any(r[2].data_type == "f" for r in rows)
 
 
-def test_export_refuses_more_than_the_limit(client, catalog, session, ctx):
-    ctx.config["EXPORT_MAX_ROWS"] = 3
+def test_export_refuses_more_than_the_limit(client, catalog, session, app_on_empty_db):
+    app_on_empty_db.config["EXPORT_MAX_ROWS"] = 3
     try:
         response = client.get("/export.csv")
     finally:
-        ctx.config["EXPORT_MAX_ROWS"] = 100_000
+        app_on_empty_db.config["EXPORT_MAX_ROWS"] = 100_000
     assert response.status_code == 400
     assert "缩小查询范围" in response.get_data(as_text=True)
 

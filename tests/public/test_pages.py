@@ -33,7 +33,7 @@ def test_search_page_is_public_chinese_and_phone_ready(client, catalog):
     assert ">学分<" in html and "联系人/电话" in html and "拟招生人数" in html
 
 
-def test_bootstrap_is_served_locally(client, ctx):
+def test_bootstrap_is_served_locally(client, app_on_empty_db):
     css = client.get("/admin/static/bootstrap/bootstrap4/css/bootstrap.min.css")
     assert css.status_code == 200
 
