@@ -12,6 +12,7 @@ with the models' own listeners and the database triggers.
 
 from __future__ import annotations
 
+from flask_principal import identity_loaded
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,8 @@ SIGNALS = (
     (hooks.moved, versions.keep_versions),  # a version snapshot of each reported/published row
     (hooks.moved, write_messages),  # the units' messages (and the mail queued with them)
     (hooks.moved, bump_catalog_version),  # the public catalog's cache version
+    # Not a write: who is signed in, for the security log's entries written at flush time.
+    (identity_loaded, audit.remember_actor),
 )
 #: (target, event, listener): SQLAlchemy session events outside the models.
 SESSION_EVENTS = (

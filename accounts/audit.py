@@ -4,13 +4,14 @@ Entries are added to the session of the event, never committed here: the event
 and its entry are committed together or not at all. Login events are written by
 the login page (``accounts.login_security``); changes to an account (created,
 deactivated or activated, moved to another unit, its password set) are noticed
-where they are flushed (:func:`_audit_account_changes`), whichever page or
+where they are flushed (:func:`audit_account_changes`), whichever page or
 command made them, so no path can skip the log.
 """
 
 from __future__ import annotations
 
 from flask import g, has_request_context, request
+from flask_login import current_user
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
@@ -20,13 +21,20 @@ USERNAME_LENGTH = 64
 DETAIL_LENGTH = 255
 
 
+def remember_actor(sender, identity=None, **extra) -> None:
+    """Flask-Principal's ``identity_loaded``, sent by Flask-Security once it has loaded
+    the request's account (before the view, and again on a login or logout): the account
+    is kept for :func:`_actor`, which runs inside a flush and must not load it. Connected
+    in ``receivers.py``."""
+    user = current_user._get_current_object() if current_user else None
+    g.audit_actor = user if isinstance(user, User) else None
+
+
 def _actor() -> User | None:
-    """The signed-in account making the change, if any: read from where
-    Flask-Login keeps it for this request, so a flush never loads it."""
+    """The signed-in account making the change, if any (:func:`remember_actor`)."""
     if not has_request_context():
         return None
-    user = getattr(g, "_login_user", None)
-    return user if isinstance(user, User) else None
+    return g.get("audit_actor")
 
 
 def _logging_in() -> bool:
