@@ -91,6 +91,23 @@ def app(database_url) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def app_without_db() -> Flask:
+    """An app on an in-memory SQLite database it never opens, for tests of pure
+    functions and of the app's structure (rules, labels, registered views): they run
+    once, not once per backend, and build no schema."""
+    return create_app(
+        {"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    )
+
+
+@pytest.fixture
+def app_context(app_without_db) -> Iterator[Flask]:
+    """``app_without_db`` with an app context pushed (translations, config)."""
+    with app_without_db.app_context():
+        yield app_without_db
+
+
 @pytest.fixture
 def backend(app) -> str:
     with app.app_context():

@@ -115,5 +115,5 @@ def test_the_service_refuses_and_creates_through_the_datastore(demo_accounts, se
         ("a@b", False),
     ],
 )
-def test_email_addresses_are_checked_by_email_validator(app_on_empty_db, value, ok):
+def test_email_addresses_are_checked_by_email_validator(app_context, value, ok):
     assert (accounts.email_error(value) is None) is ok

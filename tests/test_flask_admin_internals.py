@@ -75,10 +75,9 @@ def test_a_form_keeps_the_object_it_was_built_for():
     assert form_object(BaseForm()) is None
 
 
-def test_a_view_keeps_its_filters_where_we_read_them(app):
+def test_a_view_keeps_its_filters_where_we_read_them(app_context):
     """Flask-Admin fills ``_filters`` from ``get_filters()`` when a view is built."""
-    with app.app_context():
-        view = AuditView(Project, endpoint="internals_check", url="/internals-check")
+    view = AuditView(Project, endpoint="internals_check", url="/internals-check")
     assert len(view.filter_list()) == len(AuditView.FILTER_KEYS)
     assert view.filter_list() == list(view._filters)
 
@@ -111,10 +110,10 @@ def test_the_search_box_reaches_the_list_through_apply_search():
     assert "_apply_search" not in vars(ProjectView)
 
 
-def test_the_panel_registry_holds_every_view_flask_admin_holds(app):
+def test_the_panel_registry_holds_every_view_flask_admin_holds(app_without_db):
     """Our own list (``PanelAdmin.panel_views``) is filled through the public
     ``add_view``; no view reaches Flask-Admin another way and is missed."""
-    admin = app.extensions["admin"][0]
+    admin = app_without_db.extensions["admin"][0]
     assert list(admin.panel_views.values()) == flask_admin_views(admin)
     assert admin.panel_views["admin"] is admin.index_view
     assert [v.endpoint for v in admin.views_of(ProjectView)] == ["projects", "review", "audit"]

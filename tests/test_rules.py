@@ -40,7 +40,7 @@ GOOD_UNIT = {
         ("manager", "", False),
     ],
 )
-def test_unit_fields(app_on_empty_db, field, value, ok):
+def test_unit_fields(app_context, field, value, ok):
     errors = rules.validate_unit(GOOD_UNIT | {field: value})
     assert (field not in errors) is ok
     assert set(errors) <= {field}
@@ -93,14 +93,14 @@ GOOD_PROJECT = {
         ({"discipline": None}, "discipline"),
     ],
 )
-def test_project_fields(app_on_empty_db, changes, bad_field):
+def test_project_fields(app_context, changes, bad_field):
     errors = rules.validate_project(GOOD_PROJECT | changes, issuer=False)
     assert set(errors) == ({bad_field} if bad_field else set())
     if bad_field:
         assert any("\u4e00" <= ch <= "\u9fff" for ch in str(errors[bad_field]))
 
 
-def test_issuer_projects_need_their_approved_number(app_on_empty_db):
+def test_issuer_projects_need_their_approved_number(app_context):
     assert "project_no" in rules.validate_project(GOOD_PROJECT, issuer=True)
     assert (
         rules.validate_project(GOOD_PROJECT | {"project_no": "2026-01-01-001(国)"}, issuer=True)
@@ -109,7 +109,7 @@ def test_issuer_projects_need_their_approved_number(app_on_empty_db):
     assert "project_no" not in rules.validate_project(GOOD_PROJECT, issuer=False)
 
 
-def test_lecturer_fields(app_on_empty_db):
+def test_lecturer_fields(app_context):
     assert set(rules.validate_lecturer({"name": "", "topic": "总论", "hours": 2})) == {"name"}
     assert set(rules.validate_lecturer({"name": "王", "topic": None})) == {"topic"}
     assert set(rules.validate_lecturer({"name": "王", "topic": "x", "hours": 0.3})) == {"hours"}

@@ -18,7 +18,7 @@ def _texts(labels, locale: str) -> list[str]:
         return [str(text) for text in labels.values()]
 
 
-def test_every_field_has_one_label_and_no_two_fields_share_one(app_on_empty_db):
+def test_every_field_has_one_label_and_no_two_fields_share_one(app_context):
     assert set(rules.PROJECT_FIELDS) <= set(vocabulary.PROJECT_LABELS)
     assert list(vocabulary.PROJECT_FIELDS_LABELS) == list(rules.PROJECT_FIELDS)
     for labels in (vocabulary.PROJECT_LABELS, vocabulary.LECTURER_LABELS):
@@ -36,13 +36,13 @@ def test_required_flags_follow_the_rules():
     assert vocabulary.is_required("project_no", issuer=True)
 
 
-def test_the_admin_and_the_exports_use_the_vocabulary(app_on_empty_db):
+def test_the_admin_and_the_exports_use_the_vocabulary(app_without_db):
     for view in (MyProjectsView, AuditView):
         for name in view.column_details_list:
             assert view.column_labels[name] is vocabulary.label(name)
         for name, header in view.export_columns:
             assert header is vocabulary.label(name)
-    with app_on_empty_db.test_request_context("/"), force_locale("zh_Hans_CN"):
+    with app_without_db.test_request_context("/"), force_locale("zh_Hans_CN"):
         headers = serialize.export_headers()
         assert headers == [str(vocabulary.label(n)) for n in serialize.EXPORT_COLUMNS]
         schema = openapi.openapi_document()["components"]["schemas"]["Project"]

@@ -200,9 +200,9 @@ def test_a_child_that_dies_gives_a_refusal_not_a_500(branch, app, monkeypatch):
     assert "/admin/import/batch/" in response.headers["Location"]
 
 
-def test_a_child_that_aborts_gives_a_refusal(app):
+def test_a_child_that_aborts_gives_a_refusal(app_without_db):
     """What calamine does when an allocation fails: abort, no exception, no answer."""
-    with app.test_request_context():
+    with app_without_db.test_request_context():
         with pytest.raises(imports.FileRefused) as refused:
             isolation.run(os.abort, (), label="abort")
         assert UNREADABLE in str(refused.value.message)

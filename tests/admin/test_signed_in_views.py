@@ -32,9 +32,9 @@ def signed_in(another_browser, username: str):
     return browser
 
 
-def test_every_page_that_is_no_model_list_builds_on_signed_in_view(app):
+def test_every_page_that_is_no_model_list_builds_on_signed_in_view(app_without_db):
     """One copy of the access check: no such page defines its own."""
-    admin = app.extensions["admin"][0]
+    admin = app_without_db.extensions["admin"][0]
     pages = {
         endpoint: view
         for endpoint, view in admin.panel_views.items()
