@@ -156,16 +156,21 @@ def guard_request() -> None:
         sources.append((request.form, {"id": INTEGER_PARAMETERS["id"]}))
     for source, integers in sources:
         for key, values in source.lists():
-            if "\x00" in key or any("\x00" in value for value in values):
-                abort(400)
-            bound = integers.get(key)
-            if bound is None:
-                continue
-            high, status = bound
-            words = PARAMETER_WORDS.get(key, ())
-            for value in values:
-                if value not in ("", *words) and whole_number(value, high) is None:
-                    abort(status)
+            _guard_parameter(key, values, integers.get(key))
+
+
+def _guard_parameter(key: str, values: list[str], bound: tuple[int, int] | None) -> None:
+    """One parameter's values: no NUL character; with a ``bound`` (the highest number,
+    the status to refuse with), each empty, one of its words, or a whole number up to it."""
+    if "\x00" in key or any("\x00" in value for value in values):
+        abort(400)
+    if bound is None:
+        return
+    high, status = bound
+    words = PARAMETER_WORDS.get(key, ())
+    for value in values:
+        if value not in ("", *words) and whole_number(value, high) is None:
+            abort(status)
 
 
 class ListedChoiceMixin:
