@@ -106,20 +106,54 @@ def _visible(notice: Notice, receiver: Receiver) -> list:
     ]
 
 
+def _kept(notices: list, found: dict) -> list:
+    """The notices that still tell someone something: their unit has receivers
+    (``found``), and each keeps only the projects its receivers may see (nobody is
+    told about a project they may not see)."""
+    kept = []
+    for notice in notices:
+        if (receiver := found.get(notice.unit_id)) is None:
+            continue
+        notice.moves = _visible(notice, receiver)
+        if notice.moves:
+            kept.append(notice)
+    return kept
+
+
+def _insert_with_mail(session: Session, rows: list, kept: list, found: dict, now) -> None:
+    """Insert the messages and queue a mail, pointing at its message, to each of their
+    units' receivers who take mail; sent once the transaction commits."""
+    # Matched back by unit (one message per unit): asking RETURNING for the rows'
+    # order would make SQLite insert them one statement each.
+    id_of_unit = {
+        unit_id: message_id
+        for message_id, unit_id in session.connection().execute(
+            insert(messages).returning(messages.c.id, messages.c.unit_id), rows
+        )
+    }
+    ids = [id_of_unit[row["unit_id"]] for row in rows]
+    letters = [
+        {
+            "user_id": user_id,
+            "recipient": address,
+            **mail.compose(row, message_id),
+            "created_at": now,
+        }
+        for row, message_id, notice in zip(rows, ids, kept, strict=True)
+        for user_id, address in found[notice.unit_id].mailed
+    ]
+    if letters:
+        session.connection().execute(insert(OutboxMail.__table__), letters)
+        mail.send_after_commit(session)
+
+
 def write(session: Session, action, account, moves, reason) -> int:
     """The messages (and queued mails) of one bulk action; how many messages."""
     notices = plan(action, moves)
     if not notices:
         return 0
     found = _receivers(session, {n.unit_id for n in notices})
-    kept = []
-    for notice in notices:
-        if (receiver := found.get(notice.unit_id)) is None:
-            continue
-        # Nobody is told about a project they may not see.
-        notice.moves = _visible(notice, receiver)
-        if notice.moves:
-            kept.append(notice)
+    kept = _kept(notices, found)
     if not kept:
         return 0
     now = utcnow()
@@ -146,26 +180,5 @@ def write(session: Session, action, account, moves, reason) -> int:
         # (PostgreSQL's multi-row VALUES with RETURNING costs more per row).
         session.connection().execute(insert(messages), rows)
         return len(rows)
-    # Matched back by unit (one message per unit): asking RETURNING for the rows'
-    # order would make SQLite insert them one statement each.
-    id_of_unit = {
-        unit_id: message_id
-        for message_id, unit_id in session.connection().execute(
-            insert(messages).returning(messages.c.id, messages.c.unit_id), rows
-        )
-    }
-    ids = [id_of_unit[row["unit_id"]] for row in rows]
-    letters = [
-        {
-            "user_id": user_id,
-            "recipient": address,
-            **mail.compose(row, message_id),
-            "created_at": now,
-        }
-        for row, message_id, notice in zip(rows, ids, kept, strict=True)
-        for user_id, address in found[notice.unit_id].mailed
-    ]
-    if letters:
-        session.connection().execute(insert(OutboxMail.__table__), letters)
-        mail.send_after_commit(session)
+    _insert_with_mail(session, rows, kept, found, now)
     return len(rows)
