@@ -219,8 +219,23 @@ def parse(args, *, allow_updated_since: bool = False) -> SearchParams:
     if not form.validate():
         name = next(name for name, errors in form.errors.items() if errors)
         raise BadParameter(name, form.errors[name][0])
-    data = form.data
-    params = SearchParams(
+    params = _params(form.data)
+    _check_together(params, args, allow_updated_since)
+    return params
+
+
+def _check_together(params: SearchParams, args, allow_updated_since: bool) -> None:
+    """What no single field tells: the dates' order, and an ``updated_since`` given where
+    the form had no such field (the site's search)."""
+    if params.date_from and params.date_to and params.date_to < params.date_from:
+        raise BadParameter("date_to", _l("must not be before date_from"))
+    if not allow_updated_since and (args.get("updated_since") or "").strip():
+        raise BadParameter("updated_since", _l("is only available in the API"))
+
+
+def _params(data: dict) -> SearchParams:
+    """The valid form's data as ``SearchParams``, an empty choice its default."""
+    return SearchParams(
         q=data["q"],
         year=data["year"],
         level=ProjectLevel(data["level"]) if data["level"] else None,
@@ -233,11 +248,6 @@ def parse(args, *, allow_updated_since: bool = False) -> SearchParams:
         per_page=data["per_page"] or PER_PAGE_DEFAULT,
         updated_since=data.get("updated_since"),
     )
-    if params.date_from and params.date_to and params.date_to < params.date_from:
-        raise BadParameter("date_to", _l("must not be before date_from"))
-    if not allow_updated_since and (args.get("updated_since") or "").strip():
-        raise BadParameter("updated_since", _l("is only available in the API"))
-    return params
 
 
 # --- queries -------------------------------------------------------------------------------
