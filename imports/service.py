@@ -132,18 +132,32 @@ def confirm(session: Session, account, batch_id) -> ImportBatch:
     return batch
 
 
-def _write(session: Session, account, plan: Plan, note: str) -> None:
+def _targets(session: Session, plan: Plan) -> dict[int, Project]:
+    """The projects the plan's rows update, by id, with their lecturers (one query)."""
     targets = {r.target_id for r in plan.rows if r.target_id is not None}
-    existing = {}
-    if targets:
-        existing = {
-            p.id: p
-            for p in session.scalars(
-                select(Project)
-                .where(Project.id.in_(targets))
-                .options(selectinload(Project.lecturers))
-            )
-        }
+    if not targets:
+        return {}
+    return {
+        p.id: p
+        for p in session.scalars(
+            select(Project).where(Project.id.in_(targets)).options(selectinload(Project.lecturers))
+        )
+    }
+
+
+def _update(session: Session, account, project, row, values, discipline_id, note) -> None:
+    """A row of the file written over the project it names, through the workflow's edit
+    (its history and version)."""
+    for name, value in values.items():
+        setattr(project, name, value)
+    project.discipline_id = discipline_id
+    # The file lists the lecturers as they are now.
+    project.lecturers = [Lecturer(**lecturer) for lecturer in row.lecturers]
+    workflow.edit(session, account, project, reason=note)
+
+
+def _write(session: Session, account, plan: Plan, note: str) -> None:
+    existing = _targets(session, plan)
     keys = []
     created = []
     for row in plan.rows:
@@ -154,12 +168,7 @@ def _write(session: Session, account, plan: Plan, note: str) -> None:
             created.append((project, row.lecturers))
         else:
             project = existing[row.target_id]
-            for name, value in values.items():
-                setattr(project, name, value)
-            project.discipline_id = discipline_id
-            # The file lists the lecturers as they are now.
-            project.lecturers = [Lecturer(**lecturer) for lecturer in row.lecturers]
-            workflow.edit(session, account, project, reason=note)
+            _update(session, account, project, row, values, discipline_id, note)
         if row.import_key:
             keys.append((row.import_key, project))
     # All new projects in one go: one flush, one INSERT of their history rows; then
@@ -168,6 +177,11 @@ def _write(session: Session, account, plan: Plan, note: str) -> None:
     lecturers = [{**lc, "project_id": p.id} for p, rows in created for lc in rows]
     if lecturers:
         session.execute(insert(Lecturer), lecturers)
+    _write_keys(session, account, keys)
+
+
+def _write_keys(session: Session, account, keys: list) -> None:
+    """The import keys of the file's rows (key, project) for the account's unit."""
     keys = [{"unit_id": account.unit_id, "key": k, "project_id": p.id} for k, p in keys]
     # Each key names the project of this file's row: written afresh, so that a key
     # left by a deleted project goes to the new one.
