@@ -133,7 +133,7 @@ def configure_views(app: Flask) -> None:
     # ``<id:…>``: every row id in a path, bounded like the query's (before any route).
     app.url_map.converters["id"] = IdConverter
 
-    # Messages and mail when projects move (connected to the engine's signal on import).
+    # Messages and mail when projects move (the receiver is connected by receivers.py).
     notifications.init_app(app)
     init_admin(app)
     init_public(app)

@@ -12,7 +12,7 @@ API::
     preview.plan.added, preview.plan.updated
     preview.plan.errors        # [RowError(sheet, row, column, value, reason)]
     imports.confirm(session, account, batch_id)   # ImportRefused, BatchNotFound
-    imports.rows.checking      # signal: more row checks (the filing rules)
+    imports.rows.checking      # signal: more row checks (none connected today)
 """
 
 from imports import rows, template

@@ -5,9 +5,10 @@ was shown.
 A row is checked against the same field rules as the project form
 (``models.rules``), the columns' lengths, the rows of the same file (a 序号,
 导入编号 or 项目编号 given twice) and the unit's existing projects (a match is
-updated if the unit may still edit it, refused otherwise). Features that add
-checks (the committee's filing rules) connect to ``checking``: a receiver gets
-the rows that passed and returns more ``RowError``\\ s.
+updated if the unit may still edit it, refused otherwise), then the committee's
+filing rules (``workflow.filing_rules.check_values``, called by name). A feature that
+adds checks may connect to ``checking`` in ``receivers.py``: a receiver gets the rows
+that passed and returns more ``RowError``\\ s (none does today).
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ knowing them, and without a second path that changes a state.
   not happen before the commit (mail) is queued for after it.
 
 Both are blinker signals (Flask's own signal library); the sender is the
-``Action``. Receivers connect at import time of their package and are
-connected by ``app.create_app`` importing it.
+``Action``. Nothing connects on import: ``receivers.connect_receivers``, which
+``app.create_app`` calls, connects every receiver once.
 """
 
 from __future__ import annotations
