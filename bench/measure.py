@@ -113,12 +113,22 @@ class Sample:
     seconds: list[float] = field(default_factory=list)
     statements: list[int] = field(default_factory=list)
     sql_seconds: list[float] = field(default_factory=list)
+    # This process's CPU time of each run, when measured: less sensitive than the wall
+    # time to other work on a shared machine (with SQLite it holds the database's work).
+    cpu_seconds: list[float] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
-    def add(self, seconds: float, statements: int = 0, sql_seconds: float = 0.0) -> None:
+    def add(self, seconds: float, statements: int = 0, sql_seconds: float = 0.0, cpu=None) -> None:
         self.seconds.append(seconds)
         self.statements.append(statements)
         self.sql_seconds.append(sql_seconds)
+        if cpu is not None:
+            self.cpu_seconds.append(cpu)
+
+    def _cpu(self) -> dict:
+        if not self.cpu_seconds:
+            return {}
+        return {"cpu_ms": round(statistics.median(self.cpu_seconds) * 1000, 2)}
 
     def summary(self) -> dict:
         if not self.seconds:
@@ -130,5 +140,6 @@ class Sample:
             "statements": max(self.statements),
             "statements_min": min(self.statements),
             "sql_ms": round(statistics.median(self.sql_seconds) * 1000, 2),
+            **self._cpu(),
             **self.extra,
         }

@@ -105,6 +105,9 @@ def scaling_targets(small: dict, large: dict) -> list[dict]:
                     checks.append(_unlike(f"flat scaling {key}", rows, detail))
                     continue
                 detail += f"; {rows[1]} rows on the page at both sizes"
+            cpu = (small.get(key) or {}).get("cpu_ms"), large[key].get("cpu_ms")
+            if None not in cpu and cpu[0]:
+                detail += f"; CPU {cpu[1]} ms vs {cpu[0]} ms ({cpu[1] / cpu[0]:.2f}×)"
             checks.append(_check(f"flat scaling {key}", ratio, 1.5, detail))
     return checks
 
@@ -308,7 +311,9 @@ def _results_table(small: dict, large: dict, n_small: int, n_large: int) -> list
         entry, before = large[key], small.get(key) or {}
         small_cell = f"{before['median_ms']} / {before['p95_ms']}" if before.get("runs") else ""
         extra = ", ".join(
-            f"{k}={entry[k]}" for k in ("rows", "heap_peak_mb", "rss_peak_mb") if k in entry
+            f"{k}={entry[k]}"
+            for k in ("rows", "cpu_ms", "heap_peak_mb", "rss_peak_mb")
+            if k in entry
         )
         lines.append(
             f"| {key} | {small_cell} | {entry.get('median_ms')} / {entry.get('p95_ms')}"

@@ -93,11 +93,11 @@ class Run:
         picked = []
         for index in range(-1 if warmup else 0, reps or self.reps):
             self.recorder.reset(keep=pick is not None)
-            started = time.perf_counter()
+            cpu, started = time.process_time(), time.perf_counter()
             action()
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
             if index >= 0:
-                sample.add(elapsed, self.recorder.count, self.recorder.seconds)
+                sample.add(elapsed, self.recorder.count, self.recorder.seconds, cpu)
                 if pick is not None:
                     picked.append(pick(self.recorder.statements))
         if picked:
