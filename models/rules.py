@@ -223,6 +223,21 @@ def validate_unit(values: Mapping[str, Any]) -> dict[str, Any]:
     return _column_lengths(Unit, values) | errors | _controls(values, UNIT_LABELS)
 
 
+def _judge_number(errors: dict[str, Any], number, kept_number: str | None) -> None:
+    """An issuer's project number, unless already refused or kept unchanged."""
+    if "project_no" in errors or number == kept_number:
+        return
+    if msg := issuer_number(number):
+        errors["project_no"] = msg
+
+
+def _judge_dates(errors: dict[str, Any], start, end) -> None:
+    """The end date not before the start date (both dates: a missing one has its own
+    message)."""
+    if isinstance(start, date) and isinstance(end, date) and end < start:
+        errors["end_date"] = _l("The end date cannot be before the start date.")
+
+
 def validate_project(
     values: Mapping[str, Any], *, issuer: bool, kept_number: str | None = None
 ) -> dict[str, Any]:
@@ -244,16 +259,12 @@ def validate_project(
     for name, rule in checks.items():
         if name not in errors and (msg := rule(values[name])):
             errors[name] = msg
-    number = values.get("project_no")
-    judged = issuer and "project_no" not in errors and number != kept_number
-    if judged and (msg := issuer_number(number)):
-        errors["project_no"] = msg
+    if issuer:
+        _judge_number(errors, values.get("project_no"), kept_number)
     practice = values.get("practice_hours")
     if practice is not None and (msg := hours(practice, required=False)):
         errors["practice_hours"] = msg
-    start, end = values.get("start_date"), values.get("end_date")
-    if isinstance(start, date) and isinstance(end, date) and end < start:
-        errors["end_date"] = _l("The end date cannot be before the start date.")
+    _judge_dates(errors, values.get("start_date"), values.get("end_date"))
     if msg := too_long(values.get("remarks"), MAX_REMARKS):
         errors["remarks"] = msg
     from models.project import Project
