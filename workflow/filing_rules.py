@@ -235,50 +235,43 @@ class Duplicate(Rule):
     kind = RuleKind.DUPLICATE
 
     def check(self, c, setting, others, peers):
-        filed = FILED[c.target]
         key = (c.committee_id, c.year)
-        same_name = [
-            o
-            for o in others.by_name.get((*key, c.name), ())
-            if o["id"] != c.project_id and o["state"] in filed
-        ]
+        same_name = _filed_others(others.by_name, (*key, c.name), c)
         same_name += peers.by_name.get(c.name, [])
         if same_name:
-            o = same_name[0]
-            return [
-                self.violation(
-                    setting,
-                    "duplicate_name",
-                    other_id=o["id"],
-                    other_name=o["name"],
-                    named=o["visible"],
-                )
-            ]
+            return [self._naming(setting, "duplicate_name", same_name[0])]
         overlapping = [
             o
             for o in [
-                *(
-                    o
-                    for o in others.by_principal.get((*key, c.principal), ())
-                    if o["id"] != c.project_id and o["state"] in filed
-                ),
+                *_filed_others(others.by_principal, (*key, c.principal), c),
                 *peers.by_principal.get(c.principal, ()),
             ]
             if _overlap(o["start_date"], o["end_date"], c.start_date, c.end_date)
         ]
         if overlapping:
-            o = overlapping[0]
             return [
-                self.violation(
-                    setting,
-                    "duplicate_principal",
-                    other_id=o["id"],
-                    other_name=o["name"],
-                    named=o["visible"],
-                    principal=c.principal,
-                )
+                self._naming(setting, "duplicate_principal", overlapping[0], principal=c.principal)
             ]
         return []
+
+    def _naming(self, setting, code: str, other: dict, **params) -> Violation:
+        """The violation naming the other project (its name shown only to whom may
+        see it)."""
+        return self.violation(
+            setting,
+            code,
+            other_id=other["id"],
+            other_name=other["name"],
+            named=other["visible"],
+            **params,
+        )
+
+
+def _filed_others(group: Mapping, key: tuple, c) -> list[dict]:
+    """The stored projects of ``group`` under ``key`` that count as filed where the
+    candidate goes, the candidate itself left out."""
+    filed = FILED[c.target]
+    return [o for o in group.get(key, ()) if o["id"] != c.project_id and o["state"] in filed]
 
 
 class Quota(Rule):
@@ -289,13 +282,8 @@ class Quota(Rule):
     def check(self, c, setting, others, peers):
         if not c.principal:
             return []
-        filed = FILED[c.target]
         most = int(setting.param("max_projects"))
-        count = sum(
-            1
-            for o in others.by_principal.get((c.committee_id, c.year, c.principal), ())
-            if o["id"] != c.project_id and o["state"] in filed
-        )
+        count = len(_filed_others(others.by_principal, (c.committee_id, c.year, c.principal), c))
         count += len(peers.by_principal.get(c.principal, ()))
         if count + 1 <= most:
             return []
@@ -407,14 +395,9 @@ def _others(session: Session, account, candidates, settings) -> Others:
     ]
     if not wanting:
         return others
-    names = {c.name for c in wanting if RuleKind.DUPLICATE in settings[_key(c)] and c.name}
-    principals = {c.principal for c in wanting if c.principal}
+    names, principals = _sought(wanting, settings)
     states = {s for c in wanting for s in FILED[c.target]}
-    matches = []
-    if names:
-        matches.append(Project.name.in_(sorted(names)))
-    if principals:
-        matches.append(Project.principal.in_(sorted(principals)))
+    matches = _matches(names, principals)
     if not matches:
         return others
     visible = case((project_visibility(account), true()), else_=false())
@@ -435,14 +418,37 @@ def _others(session: Session, account, candidates, settings) -> Others:
         or_(*matches),
     )
     for row in session.execute(stmt.order_by(Project.id)):
-        other = dict(row._mapping)
-        other["state"] = ProjectState(other["state"])
-        other["visible"] = bool(other["visible"])
-        key = (row.committee_id, row.year)
-        if row.name in names:
-            others.by_name[(*key, row.name)].append(other)
-        others.by_principal[(*key, row.principal)].append(other)
+        _file_other(others, row, names)
     return others
+
+
+def _sought(wanting: list[Candidate], settings) -> tuple[set[str], set[str]]:
+    """The names (of candidates checked for duplicates) and principals looked for."""
+    names = {c.name for c in wanting if RuleKind.DUPLICATE in settings[_key(c)] and c.name}
+    principals = {c.principal for c in wanting if c.principal}
+    return names, principals
+
+
+def _matches(names: set[str], principals: set[str]) -> list:
+    """The terms matching a project by one of the names or one of the principals."""
+    matches = []
+    if names:
+        matches.append(Project.name.in_(sorted(names)))
+    if principals:
+        matches.append(Project.principal.in_(sorted(principals)))
+    return matches
+
+
+def _file_other(others: Others, row, names: set[str]) -> None:
+    """One matched project filed under its name (when it is one asked for) and its
+    principal, per committee and year."""
+    other = dict(row._mapping)
+    other["state"] = ProjectState(other["state"])
+    other["visible"] = bool(other["visible"])
+    key = (row.committee_id, row.year)
+    if row.name in names:
+        others.by_name[(*key, row.name)].append(other)
+    others.by_principal[(*key, row.principal)].append(other)
 
 
 def _key(c: Candidate) -> tuple[int, int]:
@@ -503,11 +509,7 @@ def check_rows(session: Session, account, action: Action, rows) -> dict[int, lis
     rows = [r for r in rows if settings.get((r.committee_id, r.year))]
     if not rows:
         return {}
-    targets = {}
-    for row in rows:
-        transition = find(action, relation(account, row), row.state)
-        if transition is not None and isinstance(transition.target, ProjectState):
-            targets[row.id] = transition.target
+    targets = _row_targets(account, action, rows)
     values = _stored_values(session, list(targets))
     candidates = []
     day = today()
@@ -516,26 +518,39 @@ def check_rows(session: Session, account, action: Action, rows) -> dict[int, lis
             continue
         project = values[row.id]
         as_of = _beijing_day(project.reported_at) if action is Action.PUBLISH else day
-        candidates.append(
-            Candidate(
-                key=row.id,
-                project_id=row.id,
-                committee_id=row.committee_id,
-                year=row.year,
-                target=targets[row.id],
-                as_of=as_of,
-                name=project.name,
-                principal=project.principal,
-                start_date=project.start_date,
-                end_date=project.end_date,
-                level=project.level,
-                credits=project.credits,
-                hours=(project.theory_hours or 0) + (project.practice_hours or 0),
-                lecturers=project.lecturers,
-                untitled=project.untitled.split("、") if project.untitled else [],
-            )
-        )
+        candidates.append(_stored_candidate(row, project, targets[row.id], as_of))
     return evaluate(session, account, candidates, settings)
+
+
+def _row_targets(account, action: Action, rows) -> dict[int, ProjectState]:
+    """Where ``action`` takes each row that it moves to a state, by id."""
+    targets = {}
+    for row in rows:
+        transition = find(action, relation(account, row), row.state)
+        if transition is not None and isinstance(transition.target, ProjectState):
+            targets[row.id] = transition.target
+    return targets
+
+
+def _stored_candidate(row, project, target: ProjectState, as_of) -> Candidate:
+    """``check_rows``' candidate of an engine row and its stored values."""
+    return Candidate(
+        key=row.id,
+        project_id=row.id,
+        committee_id=row.committee_id,
+        year=row.year,
+        target=target,
+        as_of=as_of,
+        name=project.name,
+        principal=project.principal,
+        start_date=project.start_date,
+        end_date=project.end_date,
+        level=project.level,
+        credits=project.credits,
+        hours=(project.theory_hours or 0) + (project.practice_hours or 0),
+        lecturers=project.lecturers,
+        untitled=project.untitled.split("、") if project.untitled else [],
+    )
 
 
 def _stored_values(session: Session, ids: list[int]) -> dict:
@@ -593,38 +608,42 @@ def check_values(
     target, day = report_target(unit), today()
     candidates = []
     for index, values in enumerate(values_list):
-        year = values.get("year")
-        if not isinstance(year, int):
-            continue
-        theory, practice = values.get("theory_hours"), values.get("practice_hours")
-        hours = None if theory is None else float(theory) + float(practice or 0)
-        lecturers = [_lecturer(lecturer) for lecturer in values.get("lecturers") or ()]
-        level = values.get("level")
-        try:
-            level = ProjectLevel(level) if level else None
-        except ValueError:
-            level = None
-        candidates.append(
-            Candidate(
-                key=index,
-                project_id=values.get("id"),
-                committee_id=committee_id,
-                year=year,
-                target=target,
-                as_of=day,
-                name=(values.get("name") or "").strip(),
-                principal=(values.get("principal") or "").strip(),
-                start_date=_date(values.get("start_date")),
-                end_date=_date(values.get("end_date")),
-                level=level,
-                credits=_float(values.get("credits")),
-                hours=hours,
-                lecturers=len(lecturers),
-                untitled=[name for name, title in lecturers if not (title or "").strip()],
-            )
-        )
+        if isinstance(values.get("year"), int):
+            candidates.append(_typed_candidate(index, values, committee_id, target, day))
     found = evaluate(session, account, candidates)
     return [found.get(index, []) for index in range(len(values_list))]
+
+
+def _typed_candidate(index: int, values: Mapping, committee_id: int, target, day) -> Candidate:
+    """``check_values``' candidate of one values mapping (its year a number): the
+    values as typed, an unreadable one as missing."""
+    theory, practice = values.get("theory_hours"), values.get("practice_hours")
+    hours = None if theory is None else float(theory) + float(practice or 0)
+    lecturers = [_lecturer(lecturer) for lecturer in values.get("lecturers") or ()]
+    return Candidate(
+        key=index,
+        project_id=values.get("id"),
+        committee_id=committee_id,
+        year=values["year"],
+        target=target,
+        as_of=day,
+        name=(values.get("name") or "").strip(),
+        principal=(values.get("principal") or "").strip(),
+        start_date=_date(values.get("start_date")),
+        end_date=_date(values.get("end_date")),
+        level=_level(values.get("level")),
+        credits=_float(values.get("credits")),
+        hours=hours,
+        lecturers=len(lecturers),
+        untitled=[name for name, title in lecturers if not (title or "").strip()],
+    )
+
+
+def _level(value) -> ProjectLevel | None:
+    try:
+        return ProjectLevel(value) if value else None
+    except ValueError:
+        return None
 
 
 def _date(value):
