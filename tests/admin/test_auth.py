@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from demo import DEMO_PASSWORD
 from models import Unit, User
+from tests.refusals import assert_expired, assert_refused_with
 
 ACCOUNTS = ("bjcme", "bma", "bjtcm", "bma_cardio", "bma_peds", "tcm_acu", "pumch")
 NEW_PASSWORD = "my-own-pass-2026"
@@ -105,13 +106,13 @@ def test_login_page_offers_only_username_and_password(browser):
 # -- logging out ---------------------------------------------------------------
 def test_logout_is_post_only(login_as, browser):
     login_as("bma")
-    assert browser.get("/logout").status_code == 405
+    assert_refused_with(browser.get("/logout"), 405)
     assert browser.get("/admin/").status_code == 200
 
 
 def test_logout_needs_the_csrf_token(login_as, browser):
     login_as("bma")
-    assert browser.client.post("/logout").status_code == 400
+    assert_expired(browser.client.post("/logout"))
     assert browser.get("/admin/").status_code == 200
 
 

@@ -14,6 +14,7 @@ from models import FilingRule, Project, ProjectState, RuleKind, Severity
 from tests.admin.conftest import csrf_from
 from tests.admin.test_projects import act, flashes, project_form, state_of
 from tests.factories import make_project, make_tree
+from tests.refusals import assert_expired, assert_refused_with
 from workflow import filing_rules
 
 S = ProjectState
@@ -86,13 +87,13 @@ def test_the_rules_page_needs_csrf(login_as, browser):
     login_as("bjcme")
     _, data = rules_form(browser, 2026)
     del data["csrf_token"]
-    assert browser.client.post("/admin/rules/?year=2026", data=data).status_code == 400
+    assert_expired(browser.client.post("/admin/rules/?year=2026", data=data))
 
 
 @pytest.mark.parametrize("username", ["bma", "bma_cardio", "pumch"])
 def test_only_a_committee_reaches_the_rules(login_as, username):
     browser = login_as(username)
-    assert browser.get("/admin/rules/").status_code == 403
+    assert_refused_with(browser.get("/admin/rules/"), 403)
     assert browser.client.post("/admin/rules/", data={}).status_code in (400, 403)
 
 

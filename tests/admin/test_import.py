@@ -17,6 +17,7 @@ from werkzeug.test import encode_multipart
 from extensions import db
 from imports import ImportBatch, ImportKey
 from models import Lecturer, Project, ProjectEvent, ProjectState, UnitKind, User
+from tests.refusals import assert_refused_with
 
 BATCH_URL = re.compile(r"/admin/import/batch/(\d+)/")
 
@@ -375,8 +376,8 @@ def test_another_units_batch_is_not_found(branch, login_as, app):
 @pytest.mark.parametrize("username", ["bma", "bjcme"])
 def test_reviewers_cannot_import(login_as, username):
     browser = login_as(username)
-    assert browser.get("/admin/import/").status_code == 403
-    assert browser.get("/admin/import/template/").status_code == 403
+    assert_refused_with(browser.get("/admin/import/"), 403)
+    assert_refused_with(browser.get("/admin/import/template/"), 403)
 
 
 def csv_bytes(browser, encoding: str, rows: list[dict]) -> bytes:

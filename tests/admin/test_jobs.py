@@ -18,12 +18,16 @@ from sqlalchemy import select
 
 import jobs
 from models import Job, utcnow
+from tests.refusals import assert_not_found
 
 # A database of its own per pytest-xdist worker (gw0 → 15, gw1 → 14, …): the test
 # empties the queue and counts what is on it, which a second worker would disturb.
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 REDIS_URL = f"redis://127.0.0.1:6379/{15 - _WORKER % 16}"
 URL = "/admin/audit/export/{kind}/"
+
+# The 404 of an export the account may not see (admin/job_missing.html).
+NO_SUCH_EXPORT = "找不到这个导出"
 
 
 @pytest.fixture
@@ -100,10 +104,10 @@ def test_only_the_requester_can_see_or_fetch_it(background, login_as, another_br
     job_id = _start(browser)
     other = another_browser()
     other.login("bma")
-    assert other.get(f"/admin/jobs/{job_id}/").status_code == 404
-    assert other.get(f"/admin/jobs/{job_id}/download").status_code == 404
+    assert_not_found(other.get(f"/admin/jobs/{job_id}/"), NO_SUCH_EXPORT)
+    assert_not_found(other.get(f"/admin/jobs/{job_id}/download"), NO_SUCH_EXPORT)
     assert job_id not in other.get("/admin/jobs/").get_data(as_text=True)
-    assert other.get("/admin/jobs/not-a-job/").status_code == 404
+    assert_not_found(other.get("/admin/jobs/not-a-job/"), NO_SUCH_EXPORT)
     anonymous = another_browser()
     response = anonymous.get(f"/admin/jobs/{job_id}/download")
     assert response.status_code == 302 and "/login" in response.headers["Location"]

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from models import Message, NotificationPreference, ProjectState
 from models.message import EmailMode
 from tests.factories import make_project
+from tests.refusals import assert_refused_with
 
 S = ProjectState
 BELL = re.compile(r'id="cme-bell-count">(\d+)<')
@@ -134,12 +135,12 @@ def test_mark_read_is_scoped_and_another_units_message_is_404(
     refused = branch.post(
         "/admin/messages/read", {"id": str(other.id)}, token_from="/admin/messages/"
     )
-    assert refused.status_code == 404
-    assert branch.get(f"/admin/messages/{other.id}/open").status_code == 404
+    assert_refused_with(refused, 404)
+    assert_refused_with(branch.get(f"/admin/messages/{other.id}/open"), 404)
     mixed = branch.post(
         "/admin/messages/read", {"id": [str(own.id), str(other.id)]}, token_from="/admin/messages/"
     )
-    assert mixed.status_code == 404
+    assert_refused_with(mixed, 404)
     assert len(unread_of(session, peds.unit_id, before)) == 1
     assert len(unread_of(session, cardio.unit_id)) == unread_before
 

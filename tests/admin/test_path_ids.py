@@ -9,6 +9,7 @@ import pytest
 from models import ProjectState
 from tests.admin.test_import import download_template, fill, preview, project_row
 from tests.factories import make_project
+from tests.refusals import assert_not_found, assert_refused_with
 
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
@@ -33,15 +34,14 @@ PATHS = {
 @pytest.mark.parametrize("value", list(HOSTILE))
 def test_an_id_that_cannot_be_is_not_found(login_as, path, value):
     browser = login_as("bma_cardio")
-    response = browser.get(PATHS[path].format(HOSTILE[value]))
-    assert response.status_code == 404
+    assert_not_found(browser.get(PATHS[path].format(HOSTILE[value])))
 
 
 @pytest.mark.parametrize("value", ["2**64", "10**30", "Arabic-Indic 123"])
 def test_confirming_a_batch_that_cannot_be_is_not_found(login_as, value):
     browser = login_as("bma_cardio")
     url = f"/admin/import/batch/{HOSTILE[value]}/confirm/"
-    assert browser.post(url, token_from="/admin/import/").status_code == 404
+    assert_refused_with(browser.post(url, token_from="/admin/import/"), 404)
 
 
 def test_a_real_id_in_other_digits_is_not_that_id(login_as, session, demo_accounts):

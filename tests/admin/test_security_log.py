@@ -15,6 +15,7 @@ from demo import DEMO_PASSWORD
 from models import AuditEntry, AuditEvent, Unit, User
 from models.audit import AuditLogIsAppendOnly
 from tests.factories import make_tree
+from tests.refusals import assert_refused_with
 
 LOG = "/admin/security-log/"
 
@@ -200,8 +201,8 @@ def test_each_unit_reads_only_its_scope(logged, another_browser, reader, sees):
 def test_entry_units_cannot_open_the_log(logged, another_browser):
     browser = another_browser()
     assert browser.login("bma_cardio").status_code == 302
-    assert browser.get(LOG).status_code == 403
-    assert browser.get(f"{LOG}export/csv/").status_code == 403
+    assert_refused_with(browser.get(LOG), 403)
+    assert_refused_with(browser.get(f"{LOG}export/csv/"), 403)
 
 
 def test_the_log_has_no_create_edit_or_delete(logged, another_browser, session):
@@ -209,8 +210,8 @@ def test_the_log_has_no_create_edit_or_delete(logged, another_browser, session):
     browser.login("bjcme")
     entry = _entries(session, username="bma")[0]
     before = len(_entries(session))
-    assert browser.get(f"{LOG}new/").status_code == 404
-    assert browser.get(f"{LOG}edit/?id={entry.id}").status_code == 404
+    assert_refused_with(browser.get(f"{LOG}new/"), 404)
+    assert_refused_with(browser.get(f"{LOG}edit/?id={entry.id}"), 404)
     browser.post(f"{LOG}delete/", {"id": str(entry.id)}, token_from=LOG)
     assert len(_entries(session)) == before
     assert browser.get(f"{LOG}details/?id={entry.id}").status_code == 200

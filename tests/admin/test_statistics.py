@@ -33,6 +33,7 @@ from models import (
     User,
 )
 from tests.factories import make_project
+from tests.refusals import assert_refused_with
 from workflow import Action
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -383,8 +384,8 @@ def test_a_society_sees_only_its_branches(login_as, session, demo_accounts):
 @pytest.mark.parametrize("username", ["bma_cardio", "pumch"])
 def test_entry_units_have_no_statistics(login_as, username):
     browser = login_as(username)
-    assert browser.get("/admin/statistics/").status_code == 403
-    assert browser.get("/admin/statistics/export.xlsx").status_code == 403
+    assert_refused_with(browser.get("/admin/statistics/"), 403)
+    assert_refused_with(browser.get("/admin/statistics/export.xlsx"), 403)
     assert 'href="/admin/statistics/"' not in browser.get("/admin/").get_data(as_text=True)
 
 

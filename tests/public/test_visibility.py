@@ -10,6 +10,8 @@ import pytest
 from openpyxl import load_workbook
 from public_catalog import SECRET, WITHDRAWN_NAME, expected, read_csv
 
+from tests.refusals import TITLES, assert_not_found
+
 # Every public URL that lists projects, and the searches that would find the hidden ones.
 LISTINGS = ["/", "/export.csv", "/export.xlsx", "/api/v1/projects"]
 SEARCHES = [
@@ -21,6 +23,10 @@ SEARCHES = [
     {"date_from": "2031-01-01"},
     {"per_page": "100"},
 ]
+
+# What a visitor reads at the address of a project that is not (or no longer) published.
+NO_SUCH_PROJECT = "此地址没有已公布的项目"
+PAGE_NOT_FOUND = TITLES[404]
 
 
 def body_text(response) -> str:
@@ -73,7 +79,7 @@ def test_filter_options_come_from_published_projects(client, catalog):
 def test_detail_of_hidden_project_is_404(client, catalog, prefix):
     for project_id in [*catalog.secret_ids, catalog.withdrawn_id]:
         response = client.get(f"{prefix}{project_id}")
-        assert response.status_code == 404
+        assert_not_found(response, NO_SUCH_PROJECT)
         for word in hidden_words(catalog):
             assert word not in response.get_data(as_text=True)
 
@@ -81,7 +87,8 @@ def test_detail_of_hidden_project_is_404(client, catalog, prefix):
 @pytest.mark.parametrize("prefix", ["/projects/", "/api/v1/projects/"])
 def test_guessed_ids_are_404(client, catalog, prefix):
     for guess in ("0", "-1", "999999", "2147483648", "99999999999999999999999", "1.0", "x"):
-        assert client.get(prefix + guess).status_code == 404, guess
+        # An id no project has, or no id at all (the site's own page not found).
+        assert_not_found(client.get(prefix + guess), NO_SUCH_PROJECT, PAGE_NOT_FOUND)
 
 
 def test_api_404_is_json(client, catalog):
@@ -105,6 +112,6 @@ def test_withdrawn_project_disappears_at_once(client, catalog, session):
     assert client.get(f"/projects/{project.id}").status_code == 200
     withdraw(session, catalog.accounts, project.id)
     session.commit()
-    assert client.get(f"/projects/{project.id}").status_code == 404
-    assert client.get(f"/api/v1/projects/{project.id}").status_code == 404
+    assert_not_found(client.get(f"/projects/{project.id}"), NO_SUCH_PROJECT)
+    assert_not_found(client.get(f"/api/v1/projects/{project.id}"))
     assert project.id not in [i["id"] for i in client.get("/api/v1/projects").get_json()["items"]]
