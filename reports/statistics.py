@@ -177,7 +177,11 @@ def _enum_totals(session, account, filters, column, dimension):
     return {str(key): (count, credits) for key, count, credits in rows}
 
 
-def _by_enum(session, account, filters, column, dimension, members, title, header) -> Table:
+def _by_enum(session, account, filters, name: str, members, title) -> Table:
+    """The table ``by_<name>``: a row (headed ``label(name)``) for each of ``members``,
+    counted from the tally's dimension of that name (``tallies.<NAME>``) or the projects'
+    column (``Project.<name>``)."""
+    column, dimension = getattr(Project, name), getattr(tallies, name.upper())
     counts = _enum_totals(session, account, filters, column, dimension)
     rows = [
         (
@@ -190,7 +194,7 @@ def _by_enum(session, account, filters, column, dimension, members, title, heade
         )
         for member in members
     ]
-    return Table("", title, (header, COUNT, CREDITS), rows, "bar", (1, 2))
+    return Table(f"by_{name}", title, (label(name), COUNT, CREDITS), rows, "bar", (1, 2))
 
 
 def by_year(session: Session, account, filters: Filters) -> Table:
@@ -225,48 +229,15 @@ def by_year(session: Session, account, filters: Filters) -> Table:
 
 def by_state(session, account, filters) -> Table:
     members = [s for s in ProjectState if s is not ProjectState.DRAFT]
-    table = _by_enum(
-        session,
-        account,
-        filters,
-        Project.state,
-        tallies.STATE,
-        members,
-        _l("By status"),
-        label("state"),
-    )
-    table.key = "by_state"
-    return table
+    return _by_enum(session, account, filters, "state", members, _l("By status"))
 
 
 def by_level(session, account, filters) -> Table:
-    table = _by_enum(
-        session,
-        account,
-        filters,
-        Project.level,
-        tallies.LEVEL,
-        list(ProjectLevel),
-        _l("By level"),
-        label("level"),
-    )
-    table.key = "by_level"
-    return table
+    return _by_enum(session, account, filters, "level", list(ProjectLevel), _l("By level"))
 
 
 def by_mode(session, account, filters) -> Table:
-    table = _by_enum(
-        session,
-        account,
-        filters,
-        Project.mode,
-        tallies.MODE,
-        list(ProjectMode),
-        _l("By mode"),
-        label("mode"),
-    )
-    table.key = "by_mode"
-    return table
+    return _by_enum(session, account, filters, "mode", list(ProjectMode), _l("By mode"))
 
 
 def unit_column(account):
