@@ -46,44 +46,23 @@ def init(app: Flask) -> Limiter:
     # One limiter per app (its storage comes from that app's settings).
     limiter = new_limiter()
     limiter.init_app(app)
-    failed = lambda response: response.status_code != 302  # noqa: E731 - a redirect is success
     _limit(
         app,
         "security.login",
-        [
-            limiter.limit(
-                _setting("LOGIN_RATE_LIMIT_PER_USERNAME"),
-                key_func=_typed_username,
-                methods=["POST"],
-                deduct_when=failed,
-                scope="login-username",
-            ),
-            limiter.limit(
-                _setting("LOGIN_RATE_LIMIT_PER_ADDRESS"),
-                methods=["POST"],
-                deduct_when=failed,
-                scope="login-address",
-            ),
-        ],
+        _by_key_and_address(
+            limiter,
+            ("LOGIN_RATE_LIMIT_PER_USERNAME", _typed_username, "login-username"),
+            ("LOGIN_RATE_LIMIT_PER_ADDRESS", "login-address"),
+        ),
     )
     _limit(
         app,
         "security.change_password",
-        [
-            limiter.limit(
-                _setting("PASSWORD_CHANGE_RATE_LIMIT"),
-                key_func=_account_key,
-                methods=["POST"],
-                deduct_when=failed,
-                scope="change-account",
-            ),
-            limiter.limit(
-                _setting("PASSWORD_CHANGE_RATE_LIMIT"),
-                methods=["POST"],
-                deduct_when=failed,
-                scope="change-address",
-            ),
-        ],
+        _by_key_and_address(
+            limiter,
+            ("PASSWORD_CHANGE_RATE_LIMIT", _account_key, "change-account"),
+            ("PASSWORD_CHANGE_RATE_LIMIT", "change-address"),
+        ),
     )
     # Flask-Security registers Flask-Login's request loader, which reads a token
     # from a header or the query string on every request whatever
@@ -94,6 +73,26 @@ def init(app: Flask) -> Limiter:
     user_logged_out.connect(_on_logged_out, app)
     password_changed.connect(_on_password_changed, app)
     return limiter
+
+
+def _by_key_and_address(limiter, by_key: tuple, by_address: tuple) -> list:
+    """Two limits of a form's POSTs: one per key (``(setting, key function, scope)``:
+    the typed username, the account) and one per client address (``(setting, scope)``).
+    Only a failed POST counts: a redirect is success."""
+    failed = lambda response: response.status_code != 302  # noqa: E731
+    (key_setting, key_func, key_scope), (address_setting, address_scope) = by_key, by_address
+    return [
+        limiter.limit(
+            _setting(key_setting),
+            key_func=key_func,
+            methods=["POST"],
+            deduct_when=failed,
+            scope=key_scope,
+        ),
+        limiter.limit(
+            _setting(address_setting), methods=["POST"], deduct_when=failed, scope=address_scope
+        ),
+    ]
 
 
 def _limit(app: Flask, endpoint: str, decorators) -> None:
