@@ -4,10 +4,13 @@ the pages as a browser would, and ``login_as`` for the demo accounts."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+import jobs
 from demo import DEMO_PASSWORD
 
 # Any <input> named csrf_token, whatever the order of its attributes.
@@ -45,6 +48,28 @@ class Browser:
 
     def logout(self):
         return self.post("/logout", token_from="/admin/")
+
+
+def exports_in_background(app, monkeypatch, folder, rows: int = 2):
+    """Every export of more than ``rows`` rows becomes a background job, run within the
+    request ("sync"), its file in ``folder``; ``monkeypatch`` puts the settings back."""
+    settings = {"EXPORT_BACKGROUND_ROWS": rows, "JOBS_DIR": str(folder), "JOBS_MODE": "sync"}
+    for key, value in settings.items():
+        monkeypatch.setitem(app.config, key, value)
+    return app
+
+
+def wait_for_job(session, job_id: str, seconds: float = 30) -> str:
+    """The job's status once it is done or failed (or when ``seconds`` have passed)."""
+    from models import Job
+
+    deadline = time.monotonic() + seconds
+    while True:
+        session.expire_all()
+        status = session.scalar(select(Job.status).where(Job.id == job_id))
+        if status in (jobs.DONE, jobs.FAILED) or time.monotonic() >= deadline:
+            return status
+        time.sleep(0.1)
 
 
 @pytest.fixture

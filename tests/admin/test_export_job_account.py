@@ -19,6 +19,7 @@ from werkzeug.datastructures import MultiDict
 import exports
 from models import Project
 from models.vocabulary import label
+from tests.admin.conftest import exports_in_background
 
 # (account, its project list, a filter of the builder and its value, a search): each keeps
 # some of the account's rows and leaves others out.
@@ -37,12 +38,9 @@ def _filter_arg(app, endpoint: str, key: str) -> str:
 
 
 @pytest.fixture
-def background(app, tmp_path):
+def background(app, tmp_path, monkeypatch):
     """Every export of more than one row in the background ("sync": the request waits)."""
-    saved = {k: app.config[k] for k in ("EXPORT_BACKGROUND_ROWS", "JOBS_DIR", "JOBS_MODE")}
-    app.config.update(EXPORT_BACKGROUND_ROWS=1, JOBS_DIR=str(tmp_path), JOBS_MODE="sync")
-    yield app
-    app.config.update(saved)
+    return exports_in_background(app, monkeypatch, tmp_path, rows=1)
 
 
 @pytest.fixture

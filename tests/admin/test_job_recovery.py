@@ -19,6 +19,7 @@ import jobs
 import jobs.reaper
 from extensions import db
 from models import Job, utcnow
+from tests.admin.conftest import exports_in_background, wait_for_job
 from tests.smtp_server import free_port
 
 LIST_ARGS = "flt1_1=published&sort=2&desc=1"
@@ -30,21 +31,12 @@ PROJECT_404 = "该项目不在本单位的列表中"
 
 
 @pytest.fixture
-def background(app, tmp_path):
-    """Every export of more than two rows in the background, run in the request."""
-    keys = (
-        "EXPORT_BACKGROUND_ROWS",
-        "JOBS_DIR",
-        "JOBS_MODE",
-        "REDIS_URL",
-        "EXPORT_FALLBACK_ROWS",
-        "JOB_STALE_SECONDS",
-        "JOB_HEARTBEAT_SECONDS",
-    )
-    saved = {k: app.config[k] for k in keys}
-    app.config.update(EXPORT_BACKGROUND_ROWS=2, JOBS_DIR=str(tmp_path), JOBS_MODE="sync")
-    yield app
-    app.config.update(saved)
+def background(app, tmp_path, monkeypatch):
+    """Every export of more than two rows in the background, run in the request; the
+    settings the tests change are put back afterwards too."""
+    for key in ("REDIS_URL", "EXPORT_FALLBACK_ROWS", "JOB_STALE_SECONDS", "JOB_HEARTBEAT_SECONDS"):
+        monkeypatch.setitem(app.config, key, app.config[key])
+    return exports_in_background(app, monkeypatch, tmp_path, rows=2)
 
 
 def _rows(body: bytes) -> list[list[str]]:
@@ -257,14 +249,7 @@ def test_redis_down_runs_a_moderate_export_in_the_web_process(background, login_
     background.config.update(JOBS_MODE="rq", REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     browser = login_as("bjcme")
     job_id = _job_of(browser.get(URL))
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        session.expire_all()
-        status = session.scalar(select(Job.status).where(Job.id == job_id))
-        if status in (jobs.DONE, jobs.FAILED):
-            break
-        time.sleep(0.1)
-    assert status == jobs.DONE
+    assert wait_for_job(session, job_id) == jobs.DONE
     _no_queued_rows(session)
     assert _rows(_download(browser, job_id)) == _streamed(browser, background)
 

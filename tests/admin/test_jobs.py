@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import time
 from datetime import timedelta
 
 import openpyxl
@@ -18,6 +17,7 @@ from sqlalchemy import select
 
 import jobs
 from models import Job, utcnow
+from tests.admin.conftest import exports_in_background, wait_for_job
 from tests.refusals import assert_not_found
 
 # A database of its own per pytest-xdist worker (gw0 → 15, gw1 → 14, …): the test
@@ -31,12 +31,9 @@ NO_SUCH_EXPORT = "找不到这个导出"
 
 
 @pytest.fixture
-def background(app, tmp_path):
+def background(app, tmp_path, monkeypatch):
     """Every export of more than two rows in the background, files in a scratch folder."""
-    saved = {k: app.config[k] for k in ("EXPORT_BACKGROUND_ROWS", "JOBS_DIR", "JOBS_MODE")}
-    app.config.update(EXPORT_BACKGROUND_ROWS=2, JOBS_DIR=str(tmp_path), JOBS_MODE="sync")
-    yield app
-    app.config.update(saved)
+    return exports_in_background(app, monkeypatch, tmp_path, rows=2)
 
 
 def _rows(body: bytes) -> list[list[str]]:
@@ -156,14 +153,7 @@ def test_in_a_thread_without_redis(background, login_as, session):
     background.config["JOBS_MODE"] = "thread"
     browser = login_as("bjcme")
     job_id = _start(browser)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        session.expire_all()
-        status = session.scalar(select(Job.status).where(Job.id == job_id))
-        if status in (jobs.DONE, jobs.FAILED):
-            break
-        time.sleep(0.1)
-    assert status == jobs.DONE
+    assert wait_for_job(session, job_id) == jobs.DONE
     download = browser.get(f"/admin/jobs/{job_id}/download")
     assert download.status_code == 200
     download.close()
