@@ -73,17 +73,20 @@ def database_url(request, tmp_path_factory) -> Iterator[str]:
         yield url
 
 
+def app_config(database_url: str) -> dict:
+    """The test apps' configuration on ``database_url``."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS": CHEAP_ARGON2,
+    }
+
+
 @pytest.fixture(scope="session")
 def app(database_url) -> Iterator[Flask]:
     """One app per backend, its schema built by the Alembic migrations."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS": CHEAP_ARGON2,
-        }
-    )
+    app = create_app(app_config(database_url))
     with app.app_context():
         upgrade()
     yield app
@@ -106,6 +109,24 @@ def app_context(app_without_db) -> Iterator[Flask]:
     """``app_without_db`` with an app context pushed (translations, config)."""
     with app_without_db.app_context():
         yield app_without_db
+
+
+@pytest.fixture
+def make_app(database_url, demo_accounts):
+    """Further app instances on the test database holding the demo data, with ``config``
+    on top: for settings read when an app is made, and for what two instances share (a
+    lock, a rate limit through Redis)."""
+    made = []
+
+    def make(**config):
+        instance = create_app(app_config(database_url) | config)
+        made.append(instance)
+        return instance
+
+    yield make
+    for instance in made:
+        with instance.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture

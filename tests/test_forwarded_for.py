@@ -9,43 +9,30 @@ import logging
 
 import pytest
 
-from app import DEV_SECRET_KEY, create_app
-from extensions import db
+from app import DEV_SECRET_KEY
 from tests.admin.conftest import own_context_browser
-from tests.conftest import CHEAP_ARGON2
 
 TOO_MANY = 429
 
 
 @pytest.fixture
-def production_app(database_url, demo_accounts, monkeypatch):
+def production_app(make_app, monkeypatch):
     """A production app instance (``CME_ENV=production``) on the test database, with
     no PROXY_FIX_* in the environment unless ``config`` gives them."""
     monkeypatch.setenv("CME_ENV", "production")
     for name in ("PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO"):
         monkeypatch.delenv(name, raising=False)
-    made = []
 
     def make(**config):
-        instance = create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": "production-test-" + DEV_SECRET_KEY[::-1],
-                "SECURITY_PASSWORD_SALT": "production-test-salt",
-                "SQLALCHEMY_DATABASE_URI": database_url,
-                "SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS": CHEAP_ARGON2,
-                # The test client speaks plain HTTP: the cookie must come back over it.
-                "SESSION_COOKIE_SECURE": False,
-                **config,
-            }
-        )
-        made.append(instance)
-        return instance
+        production = {
+            "SECRET_KEY": "production-test-" + DEV_SECRET_KEY[::-1],
+            "SECURITY_PASSWORD_SALT": "production-test-salt",
+            # The test client speaks plain HTTP: the cookie must come back over it.
+            "SESSION_COOKIE_SECURE": False,
+        }
+        return make_app(**(production | config))
 
-    yield make
-    for instance in made:
-        with instance.app_context():
-            db.engine.dispose()
+    return make
 
 
 def _guesses(app, forged_addresses: list[str]) -> list[int]:

@@ -14,12 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from accounts import create_account
-from app import create_app
 from demo import DEMO_PASSWORD
-from extensions import db
 from models import AuditEntry, AuditEvent, LoginThrottle, Unit
 from tests.admin.conftest import own_context_browser
-from tests.conftest import CHEAP_ARGON2
 from tests.test_security_login import REDIS_URL, _redis_reachable
 
 LOCKED = "已被暂时锁定"
@@ -38,29 +35,6 @@ VARIANTS = {
     "superscript letters": "ᵗᶜᵐ_ᵃᶜᵘ",
     "mathematical bold letters": "𝐭𝐜𝐦_𝐚𝐜𝐮",
 }
-
-
-@pytest.fixture
-def make_app(database_url, demo_accounts):
-    made = []
-
-    def make(**config):
-        instance = create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": "test-secret",
-                "SQLALCHEMY_DATABASE_URI": database_url,
-                "SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS": CHEAP_ARGON2,
-                **config,
-            }
-        )
-        made.append(instance)
-        return instance
-
-    yield make
-    for instance in made:
-        with instance.app_context():
-            db.engine.dispose()
 
 
 class Login:

@@ -16,41 +16,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from app import create_app
 from demo import DEMO_PASSWORD
 from extensions import db
 from models import LoginSession, LoginThrottle, User
 from tests.admin.conftest import own_context_browser
-from tests.conftest import CHEAP_ARGON2
 
 GENERIC_FAILURE = "用户名或密码错误"
 LOCKED = "已被暂时锁定"
 TOO_MANY = "请求过于频繁"
 REDIS_URL = "redis://127.0.0.1:6379/15"
-
-
-@pytest.fixture
-def make_app(database_url, demo_accounts):
-    """A further app instance on the test database, with ``config`` on top."""
-    made = []
-
-    def make(**config):
-        instance = create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": "test-secret",
-                "SQLALCHEMY_DATABASE_URI": database_url,
-                "SECURITY_PASSWORD_HASH_PASSLIB_OPTIONS": CHEAP_ARGON2,
-                **config,
-            }
-        )
-        made.append(instance)
-        return instance
-
-    yield make
-    for instance in made:
-        with instance.app_context():
-            db.engine.dispose()
 
 
 def _text(response) -> str:
