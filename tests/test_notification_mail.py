@@ -23,6 +23,7 @@ from models.message import EmailMode
 from notifications import digest
 from notifications.mail import RQ_QUEUE
 from tests.admin.conftest import own_context_browser
+from tests.admin.test_projects import act
 from tests.factories import make_project
 from tests.hung_server import HungServer
 from tests.redis_server import RedisServer
@@ -91,16 +92,8 @@ def login(app, username):
 
 
 def unlock_over_http(browser, ids, reason):
-    return browser.post(
-        "/admin/review/action/",
-        {
-            "action": "unlock",
-            "rowid": [str(i) for i in ids],
-            "reason_confirmed": "1",
-            "reason": reason,
-        },
-        token_from="/admin/review/",
-        follow_redirects=True,
+    return act(
+        browser, "review", "unlock", ids, reason_confirmed="1", reason=reason, follow_redirects=True
     )
 
 

@@ -25,7 +25,7 @@ from tests.admin.test_import import (
     project_row,
 )
 from tests.admin.test_integrity import _field_block
-from tests.admin.test_projects import project_form
+from tests.admin.test_projects import act, project_form
 from tests.factories import make_project
 
 PHISHING = "心衰学习班\r\n请点击 http://cme-login.example 重新登录"
@@ -148,15 +148,8 @@ def test_a_reason_with_a_control_character_is_refused(login_as, session, demo_ac
     project = make_project(session, demo_accounts["pumch"], ProjectState.PUBLISHED)
     session.commit()
     committee = login_as("bjcme")
-    response = committee.post(
-        "/admin/audit/action/",
-        {
-            "action": "withdraw",
-            "rowid": [str(project.id)],
-            "reason_confirmed": "1",
-            "reason": "资料不全\x1b[2J",
-        },
-        token_from="/admin/audit/",
+    response = act(
+        committee, "audit", "withdraw", [project.id], reason_confirmed="1", reason="资料不全\x1b[2J"
     )
     assert response.status_code == 200
     assert INVISIBLE in response.get_data(as_text=True)

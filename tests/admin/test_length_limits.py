@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from models import Project, ProjectEvent, ProjectState, rules
+from tests.admin.test_projects import act
 from tests.factories import make_project
 
 
@@ -70,15 +71,9 @@ def test_a_long_reason_is_refused_and_changes_nothing(login_as, session, demo_ac
     project = make_project(session, demo_accounts["pumch"], ProjectState.PUBLISHED)
     session.commit()
     committee = login_as("bjcme")
-    response = committee.post(
-        "/admin/audit/action/",
-        {
-            "action": "withdraw",
-            "rowid": [str(project.id)],
-            "reason_confirmed": "1",
-            "reason": "因" * (rules.MAX_REASON + 1),
-        },
-        token_from="/admin/audit/",
+    long_reason = "因" * (rules.MAX_REASON + 1)
+    response = act(
+        committee, "audit", "withdraw", [project.id], reason_confirmed="1", reason=long_reason
     )
     assert response.status_code == 200
     assert f"最多 {rules.MAX_REASON} 个字" in response.get_data(as_text=True)

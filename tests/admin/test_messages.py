@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from models import Message, NotificationPreference, ProjectState
 from models.message import EmailMode
+from tests.admin.test_projects import act
 from tests.factories import make_project
 from tests.refusals import assert_refused_with
 
@@ -28,16 +29,7 @@ def bell(browser) -> int:
 
 
 def send_back(browser, ids, reason="请补充授课教师职称"):
-    return browser.post(
-        "/admin/review/action/",
-        {
-            "action": "unlock",
-            "rowid": [str(i) for i in ids],
-            "reason_confirmed": "1",
-            "reason": reason,
-        },
-        token_from="/admin/review/",
-    )
+    return act(browser, "review", "unlock", ids, reason_confirmed="1", reason=reason)
 
 
 def report(browser, ids):

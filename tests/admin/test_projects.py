@@ -51,9 +51,16 @@ def project_form(session, **changes) -> dict:
     return data | changes
 
 
-def act(browser, view: str, action: str, ids, **extra):
+def act(browser, view: str, action: str, ids, *, follow_redirects: bool = False, **extra):
+    """A bulk action of the list ``view`` on ``ids``, posted as its form does (``extra``:
+    more fields, such as ``reason_confirmed`` and ``reason``)."""
     data = {"action": action, "rowid": [str(i) for i in ids], **extra}
-    return browser.post(f"/admin/{view}/action/", data, token_from=f"/admin/{view}/")
+    return browser.post(
+        f"/admin/{view}/action/",
+        data,
+        token_from=f"/admin/{view}/",
+        follow_redirects=follow_redirects,
+    )
 
 
 def flashes(response) -> str:
