@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 
 from models import Discipline, RoleName, Unit, UnitKind, User
 from tests.factories import make_unit, make_user
+from tests.refusals import assert_expired, assert_refused_with
+from tests.snapshot import build_over, restore
 
 ACCOUNTS = ("bjcme", "bma", "bjtcm", "bma_cardio", "bma_peds", "tcm_acu", "pumch")
 DEMO_UNITS = {
@@ -92,14 +94,23 @@ POSTED = {
 }
 
 
-@pytest.fixture
-def world(demo_accounts, session):
-    """The demo tree plus another committee's tree, with an account per unit."""
+def _build_outsiders(session) -> None:
     units = {}
     for key, (name, kind, parent) in OUTSIDERS.items():
         units[key] = make_unit(session, kind, units.get(parent), name=name)
         make_user(session, units[key], key, display_name=f"{name}管理员")
-    session.commit()
+
+
+@pytest.fixture(scope="session")
+def world_rows(app, demo_rows):
+    """Another committee's tree, built once per backend on the demo data: the rows it adds."""
+    return build_over(app, _build_outsiders, demo_rows)
+
+
+@pytest.fixture
+def world(demo_accounts, world_rows, session):
+    """The demo tree plus another committee's tree, with an account per unit."""
+    restore(session, world_rows)
     return demo_accounts
 
 
@@ -281,7 +292,7 @@ def test_disciplines_are_the_committees_alone(world, session, login_as, browser,
         return
     _assert_refused(browser, username, "disciplines", rows)
     _assert_lists_hide(browser, username, "disciplines", rows, ())
-    assert browser.get("/admin/disciplines/new/").status_code == 403
+    assert_refused_with(browser.get("/admin/disciplines/new/"), 403)
     assert _snapshot(session) == before
 
 
@@ -754,14 +765,12 @@ def test_every_post_without_a_csrf_token_is_refused(world, session, login_as, br
     before = _snapshot(session)
     login_as("bjcme")
     for url, data in _csrf_targets(session):
-        response = browser.client.post(url, data=data)
-        assert response.status_code == 400, url
-        response = browser.client.post(url, data=dict(data, csrf_token="forged"))
-        assert response.status_code == 400, url
+        assert_expired(browser.client.post(url, data=data))
+        assert_expired(browser.client.post(url, data=dict(data, csrf_token="forged")))
     assert browser.get("/admin/units/").status_code == 200
     assert _snapshot(session) == before
 
 
 def test_login_without_a_csrf_token_is_refused(browser):
     data = {"username": "bjcme", "password": "demo-pass-2026"}
-    assert browser.client.post("/login", data=data).status_code == 400
+    assert_expired(browser.client.post("/login", data=data))

@@ -15,7 +15,7 @@ from sqlalchemy import select
 import permissions
 from models import Project, ProjectState, Unit
 from tests.factories import make_project, make_tree
-from tests.snapshot import accounts_by_username, build_once, restore
+from tests.snapshot import accounts_by_username, build_over, restore
 
 ACCOUNTS = ("bjcme", "bma", "bjtcm", "bma_cardio", "bma_peds", "tcm_acu", "pumch")
 VIEW_OF = {
@@ -54,8 +54,7 @@ def _build_world(session) -> None:
 @pytest.fixture(scope="session")
 def world_rows(app, demo_rows):
     """The world above, built once per backend on the demo data: the rows it adds."""
-    snapshot, _ = build_once(app, _build_world, start=demo_rows)
-    return snapshot.minus(demo_rows)
+    return build_over(app, _build_world, demo_rows)
 
 
 @pytest.fixture
