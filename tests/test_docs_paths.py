@@ -30,8 +30,6 @@ NOT_OURS = {
     "0019_what_changes.py",  # howto: the next migration, to be written
     "migrations/frozen/0019_tally.sql",  # howto: the next frozen file, to be written
     "inline_list_base.html",  # Flask-Admin's template
-    # operations.md: bench/cluster.py's figures, run by hand; not committed yet (2026-12-07).
-    "bench/results/cluster.md",
 }
 
 
