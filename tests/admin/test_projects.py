@@ -14,34 +14,41 @@ from tests.factories import make_project
 S = ProjectState
 
 
+# The 添加项目 form as a person fills it in, with one lecturer (the cluster test's users
+# post it too, with their own name, level, organiser and discipline).
+FILLED_FORM = {
+    "year": "2026",
+    "name": "心力衰竭规范化管理学习班",
+    "level": "society_i",
+    "organizer": "北京医学会心血管病学分会",
+    "co_organizer": "",
+    "principal": "刘强",
+    "principal_title": "主任医师",
+    "contact": "王秘书",
+    "phone": "010-88398866",
+    "start_date": "2026-09-10",
+    "end_date": "2026-09-12",
+    "venue": "北京市西城区",
+    "mode": "face_to_face",
+    "audience": "心内科医师",
+    "planned_participants": "150",
+    "theory_hours": "12",
+    "practice_hours": "3",
+    "credits": "4.5",
+    "remarks": "",
+    "lecturers-0-name": "刘强",
+    "lecturers-0-title": "主任医师",
+    "lecturers-0-unit": "阜外医院",
+    "lecturers-0-topic": "心衰指南解读",
+    "lecturers-0-hours": "3",
+}
+
+
 def project_form(session, **changes) -> dict:
     discipline = session.scalar(select(Discipline).where(Discipline.name == "临床内科学"))
     data = {
-        "year": "2026",
-        "name": "心力衰竭规范化管理学习班",
-        "level": "society_i",
+        **FILLED_FORM,
         "discipline": str(discipline.id),
-        "organizer": "北京医学会心血管病学分会",
-        "co_organizer": "",
-        "principal": "刘强",
-        "principal_title": "主任医师",
-        "contact": "王秘书",
-        "phone": "010-88398866",
-        "start_date": "2026-09-10",
-        "end_date": "2026-09-12",
-        "venue": "北京市西城区",
-        "mode": "face_to_face",
-        "audience": "心内科医师",
-        "planned_participants": "150",
-        "theory_hours": "12",
-        "practice_hours": "3",
-        "credits": "4.5",
-        "remarks": "",
-        "lecturers-0-name": "刘强",
-        "lecturers-0-title": "主任医师",
-        "lecturers-0-unit": "阜外医院",
-        "lecturers-0-topic": "心衰指南解读",
-        "lecturers-0-hours": "3",
         "lecturers-1-name": "陈静",
         "lecturers-1-title": "副主任医师",
         "lecturers-1-unit": "安贞医院",

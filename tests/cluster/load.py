@@ -29,10 +29,12 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
 
 import requests
 from openpyxl import load_workbook
+
+from tests.admin.test_import import fill, lecturer_row, project_row
+from tests.admin.test_projects import FILLED_FORM
 
 PASSWORD = "demo-pass-2026"
 TOKEN = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
@@ -404,32 +406,12 @@ def project_form(name: str, username: str, discipline: str, token: str) -> dict:
     """The 添加项目 form as a person fills it (issuers give their approved number)."""
     issuer = ROLE[username] == "issuer"
     data = {
+        **FILLED_FORM,
         "csrf_token": token,
-        "year": "2026",
         "name": name,
         "level": "national" if issuer else "society_i",
         "discipline": discipline,
         "organizer": ORGANIZER[username],
-        "co_organizer": "",
-        "principal": "刘强",
-        "principal_title": "主任医师",
-        "contact": "王秘书",
-        "phone": "010-88398866",
-        "start_date": "2026-09-10",
-        "end_date": "2026-09-12",
-        "venue": "北京市西城区",
-        "mode": "face_to_face",
-        "audience": "心内科医师",
-        "planned_participants": "150",
-        "theory_hours": "12",
-        "practice_hours": "3",
-        "credits": "4.5",
-        "remarks": "",
-        "lecturers-0-name": "刘强",
-        "lecturers-0-title": "主任医师",
-        "lecturers-0-unit": "阜外医院",
-        "lecturers-0-topic": "心衰指南解读",
-        "lecturers-0-hours": "3",
     }
     if issuer:
         data["project_no"] = f"2026-JQ-{uuid.uuid4().hex[:10]}(国)"
@@ -438,37 +420,12 @@ def project_form(name: str, username: str, discipline: str, token: str) -> dict:
 
 def fill_template(template: bytes, names: list[str]) -> bytes:
     """Rows under the unit's own 批量导入 template (headers without their ``*``)."""
-    book = load_workbook(io.BytesIO(template))
-    projects, lecturers = book["项目"], book["授课教师"]
-    columns = [str(c.value or "").rstrip("*") for c in projects[1]]
-    lecturer_columns = [str(c.value or "").rstrip("*") for c in lecturers[1]]
-    for key, name in enumerate(names, start=1):
-        row = {
-            "序号": str(key),
-            "年度": 2027,
-            "项目名称": name,
-            "项目级别": "学（协）会Ⅰ类",
-            "学科": "临床内科学",
-            "项目负责人": "王五",
-            "联系人": "李四",
-            "联系电话": "010-12345678",
-            "开始日期": date(2027, 5, 1),
-            "结束日期": date(2027, 5, 3),
-            "举办地点": "北京市东城区",
-            "举办方式": "面授",
-            "教学对象": "心内科医师",
-            "拟招生人数": 100,
-            "理论学时": 12,
-            "实践学时": 3,
-            "学分": 4,
-        }
-        projects.append([row.get(column) for column in columns])
-        lecturer = {"序号": str(key), "姓名": "张三", "职称": "主任医师", "工作单位": "协和",
-                    "授课题目": "总论", "学时": 2}  # fmt: skip
-        lecturers.append([lecturer.get(column) for column in lecturer_columns])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    keys = [str(key) for key in range(1, len(names) + 1)]
+    return fill(
+        load_workbook(io.BytesIO(template)),
+        [project_row(key, 项目名称=name) for key, name in zip(keys, names, strict=True)],
+        [lecturer_row(key) for key in keys],
+    )
 
 
 def run_users(base: str, verify: str, users: int, seconds: float, *, think: float = 0.0,
