@@ -3,6 +3,8 @@ the pages as a browser would, and ``login_as`` for the demo accounts."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
 
@@ -57,6 +59,40 @@ def exports_in_background(app, monkeypatch, folder, rows: int = 2):
     for key, value in settings.items():
         monkeypatch.setitem(app.config, key, value)
     return app
+
+
+def csv_rows(body: bytes) -> list[list[str]]:
+    """A CSV export's rows (Excel's BOM dropped)."""
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+
+
+def job_of(response) -> str:
+    """The id of the job a list's export redirected to."""
+    assert response.status_code == 302, response.status_code
+    assert "/admin/jobs/" in response.headers["Location"]
+    return response.headers["Location"].split("/admin/jobs/")[1].strip("/")
+
+
+def download_job(browser, job_id: str) -> bytes:
+    response = browser.get(f"/admin/jobs/{job_id}/download")
+    assert response.status_code == 200, response.status_code
+    body = response.get_data()
+    response.close()
+    return body
+
+
+def streamed_rows(browser, app, url: str) -> list[list[str]]:
+    """The rows of ``url``'s export streamed in the request (no background job), to
+    compare a job's file with."""
+    kept = app.config["EXPORT_BACKGROUND_ROWS"]
+    app.config["EXPORT_BACKGROUND_ROWS"] = 0
+    try:
+        response = browser.get(url)
+        body = response.get_data()
+        response.close()
+    finally:
+        app.config["EXPORT_BACKGROUND_ROWS"] = kept
+    return csv_rows(body)
 
 
 def wait_for_job(session, job_id: str, seconds: float = 30) -> str:

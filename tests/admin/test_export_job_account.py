@@ -8,8 +8,6 @@ thread of their own)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 
 import pytest
@@ -19,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 import exports
 from models import Project
 from models.vocabulary import label
-from tests.admin.conftest import exports_in_background
+from tests.admin.conftest import csv_rows, exports_in_background
 
 # (account, its project list, a filter of the builder and its value, a search): each keeps
 # some of the account's rows and leaves others out.
@@ -57,10 +55,6 @@ def job_contexts(monkeypatch):
     return seen
 
 
-def _rows(body: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-
-
 def _listed_ids(browser, endpoint: str, query: str) -> list[int]:
     page = browser.get(f"/admin/{endpoint}/?{query}&page_size=200")
     assert page.status_code == 200
@@ -77,7 +71,7 @@ def _job_file(browser, url: str) -> list[list[str]]:
     assert download.status_code == 200, download.get_data(as_text=True)[:300]
     body = download.get_data()
     download.close()
-    return _rows(body)
+    return csv_rows(body)
 
 
 @pytest.mark.parametrize(("username", "endpoint", "key", "value", "search"), CASES)

@@ -6,8 +6,6 @@ The worker process itself (kill -9, Redis restarts) is in tests/test_job_worker.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import time
 from datetime import timedelta
@@ -19,7 +17,14 @@ import jobs
 import jobs.reaper
 from extensions import db
 from models import Job, utcnow
-from tests.admin.conftest import exports_in_background, wait_for_job
+from tests.admin.conftest import (
+    csv_rows,
+    download_job,
+    exports_in_background,
+    job_of,
+    streamed_rows,
+    wait_for_job,
+)
 from tests.smtp_server import free_port
 
 LIST_ARGS = "flt1_1=published&sort=2&desc=1"
@@ -37,35 +42,6 @@ def background(app, tmp_path, monkeypatch):
     for key in ("REDIS_URL", "EXPORT_FALLBACK_ROWS", "JOB_STALE_SECONDS", "JOB_HEARTBEAT_SECONDS"):
         monkeypatch.setitem(app.config, key, app.config[key])
     return exports_in_background(app, monkeypatch, tmp_path, rows=2)
-
-
-def _rows(body: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-
-
-def _download(browser, job_id: str) -> bytes:
-    response = browser.get(f"/admin/jobs/{job_id}/download")
-    assert response.status_code == 200, response.status_code
-    body = response.get_data()
-    response.close()
-    return body
-
-
-def _streamed(browser, app) -> list[list[str]]:
-    app.config["EXPORT_BACKGROUND_ROWS"] = 0
-    try:
-        response = browser.get(URL)
-        body = response.get_data()
-        response.close()
-    finally:
-        app.config["EXPORT_BACKGROUND_ROWS"] = 2
-    return _rows(body)
-
-
-def _job_of(response) -> str:
-    assert response.status_code == 302, response.status_code
-    assert "/admin/jobs/" in response.headers["Location"]
-    return response.headers["Location"].split("/admin/jobs/")[1].strip("/")
 
 
 def _stuck_job(session, user, **values) -> Job:
@@ -110,9 +86,9 @@ def test_a_stuck_job_page_says_interrupted_and_export_again_makes_the_file(
     response = _again(browser, job.id)
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/admin/audit/export/csv/?" + LIST_ARGS)
-    new_id = _job_of(browser.get(response.headers["Location"]))
+    new_id = job_of(browser.get(response.headers["Location"]))
     assert new_id != job.id
-    assert _rows(_download(browser, new_id)) == _streamed(browser, background)
+    assert csv_rows(download_job(browser, new_id)) == streamed_rows(browser, background, URL)
 
 
 def test_export_again_needs_the_csrf_token_and_the_requester(
@@ -248,10 +224,10 @@ def test_redis_down_runs_a_moderate_export_in_the_web_process(background, login_
     thread of the web process (the same page, the same file)."""
     background.config.update(JOBS_MODE="rq", REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     browser = login_as("bjcme")
-    job_id = _job_of(browser.get(URL))
+    job_id = job_of(browser.get(URL))
     assert wait_for_job(session, job_id) == jobs.DONE
     _no_queued_rows(session)
-    assert _rows(_download(browser, job_id)) == _streamed(browser, background)
+    assert csv_rows(download_job(browser, job_id)) == streamed_rows(browser, background, URL)
 
 
 def test_redis_down_refuses_a_large_export_on_the_list_page(background, login_as, session):
@@ -276,7 +252,7 @@ def test_redis_down_refuses_a_large_export_on_the_list_page(background, login_as
 
 def test_a_deleted_file_says_so_and_export_again_makes_a_new_one(background, login_as):
     browser = login_as("bjcme")
-    job_id = _job_of(browser.get(URL))
+    job_id = job_of(browser.get(URL))
     os.remove(os.path.join(background.config["JOBS_DIR"], f"{job_id}.csv"))
     page = browser.get(f"/admin/jobs/{job_id}/").get_data(as_text=True)
     assert "文件已过期或已删除" in page
@@ -285,8 +261,8 @@ def test_a_deleted_file_says_so_and_export_again_makes_a_new_one(background, log
     body = download.get_data(as_text=True)
     assert download.status_code == 404
     assert "文件已过期或已删除" in body and PROJECT_404 not in body
-    new_id = _job_of(browser.get(_again(browser, job_id).headers["Location"]))
-    assert _rows(_download(browser, new_id)) == _streamed(browser, background)
+    new_id = job_of(browser.get(_again(browser, job_id).headers["Location"]))
+    assert csv_rows(download_job(browser, new_id)) == streamed_rows(browser, background, URL)
 
 
 def test_an_unknown_export_is_a_404_about_the_export(background, login_as):

@@ -10,8 +10,6 @@ stopped), on the test's database (both backends).
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import shutil
 import subprocess
@@ -26,6 +24,7 @@ from sqlalchemy import select
 import jobs
 from extensions import db
 from models import Job
+from tests.admin.conftest import csv_rows, download_job, job_of, streamed_rows
 from tests.smtp_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,35 +155,6 @@ def _wait_status(job_id: str, wanted: str, worker: Worker, seconds: float = 90) 
     _wait(reached, seconds, f"job {job_id} {wanted}; worker log:\n{worker.output()[-3000:]}")
 
 
-def _job_of(response) -> str:
-    assert response.status_code == 302, response.status_code
-    assert "/admin/jobs/" in response.headers["Location"]
-    return response.headers["Location"].split("/admin/jobs/")[1].strip("/")
-
-
-def _rows(body: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-
-
-def _download(browser, job_id: str) -> list[list[str]]:
-    response = browser.get(f"/admin/jobs/{job_id}/download")
-    assert response.status_code == 200, response.status_code
-    body = response.get_data()
-    response.close()
-    return _rows(body)
-
-
-def _streamed(browser, app) -> list[list[str]]:
-    app.config["EXPORT_BACKGROUND_ROWS"] = 0
-    try:
-        response = browser.get(URL)
-        body = response.get_data()
-        response.close()
-    finally:
-        app.config["EXPORT_BACKGROUND_ROWS"] = 2
-    return _rows(body)
-
-
 def test_a_worker_killed_mid_job_is_reaped_and_export_again_works(
     on_rq, login_as, redis_server, workers
 ):
@@ -192,7 +162,7 @@ def test_a_worker_killed_mid_job_is_reaped_and_export_again_works(
     browser = login_as("bjcme")
     # The job pauses once started (JOBS_TEST_PAUSE_SECONDS): it is killed while it runs.
     first = workers(on_rq, JOBS_TEST_PAUSE_SECONDS="600")
-    job_id = _job_of(browser.get(URL))
+    job_id = job_of(browser.get(URL))
     _wait_status(job_id, jobs.RUNNING, first)
     first.kill()
     page = browser.get(f"/admin/jobs/{job_id}/").get_data(as_text=True)
@@ -203,10 +173,10 @@ def test_a_worker_killed_mid_job_is_reaped_and_export_again_works(
     assert "导出中断（处理进程已停止），请重新导出。" in page
     assert "正在导出" not in page and 'id="job-again"' in page
     again = browser.post(f"/admin/jobs/{job_id}/again", token_from=f"/admin/jobs/{job_id}/")
-    new_id = _job_of(browser.get(again.headers["Location"]))
+    new_id = job_of(browser.get(again.headers["Location"]))
     second = workers(on_rq)
     _wait_status(new_id, jobs.DONE, second)
-    assert _download(browser, new_id) == _streamed(browser, on_rq)
+    assert csv_rows(download_job(browser, new_id)) == streamed_rows(browser, on_rq, URL)
     assert _status(job_id) == jobs.FAILED  # the new worker did not revive the old job
 
 
@@ -220,18 +190,18 @@ def test_the_worker_outlives_redis_at_its_start_and_during_a_job(
     time.sleep(2)  # it keeps trying
     assert worker.alive(), worker.output()
     redis_server.start()
-    during = _job_of(browser.get(URL))
+    during = job_of(browser.get(URL))
     _wait_status(during, jobs.RUNNING, worker)
     redis_server.stop()  # while the job runs
     _wait_status(during, jobs.DONE, worker)
     time.sleep(2)
     assert worker.alive(), worker.output()
     redis_server.start()  # empty, on the same port
-    after = _job_of(browser.get(URL))
+    after = job_of(browser.get(URL))
     _wait_status(after, jobs.DONE, worker)
-    expected = _streamed(browser, on_rq)
-    assert _download(browser, during) == expected
-    assert _download(browser, after) == expected
+    expected = streamed_rows(browser, on_rq, URL)
+    assert csv_rows(download_job(browser, during)) == expected
+    assert csv_rows(download_job(browser, after)) == expected
     log = worker.output()
     # Once per outage (at its start, during the job), not once per retry.
     assert log.count("Redis cannot be reached") == 2, log

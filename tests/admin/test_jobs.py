@@ -5,7 +5,6 @@ on 127.0.0.1:6379 (a SimpleWorker in this process, burst mode)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 from datetime import timedelta
@@ -17,7 +16,7 @@ from sqlalchemy import select
 
 import jobs
 from models import Job, utcnow
-from tests.admin.conftest import exports_in_background, wait_for_job
+from tests.admin.conftest import csv_rows, exports_in_background, wait_for_job
 from tests.refusals import assert_not_found
 
 # A database of its own per pytest-xdist worker (gw0 → 15, gw1 → 14, …): the test
@@ -36,10 +35,6 @@ def background(app, tmp_path, monkeypatch):
     return exports_in_background(app, monkeypatch, tmp_path, rows=2)
 
 
-def _rows(body: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-
-
 def _start(browser, kind: str = "csv") -> str:
     response = browser.get(URL.format(kind=kind))
     assert response.status_code == 302
@@ -56,7 +51,7 @@ def _foreground_csv(browser, app) -> list[list[str]]:
         response.close()
     finally:
         app.config["EXPORT_BACKGROUND_ROWS"] = 2
-    return _rows(body)
+    return csv_rows(body)
 
 
 def test_a_large_export_runs_as_a_job_with_progress_and_download(background, login_as, session):
@@ -70,7 +65,7 @@ def test_a_large_export_runs_as_a_job_with_progress_and_download(background, log
     assert "filename*=UTF-8''" in download.headers["Content-Disposition"]
     body = download.get_data()
     download.close()
-    rows = _rows(body)
+    rows = csv_rows(body)
     assert len(rows) > 3
     # Exactly the file the request itself would have streamed.
     assert rows == _foreground_csv(browser, background)
@@ -190,7 +185,7 @@ def test_on_rq_with_a_worker(background, login_as, session):
         assert session.get(Job, job_id).status == jobs.DONE
         download = browser.get(f"/admin/jobs/{job_id}/download")
         assert download.status_code == 200
-        rows = _rows(download.get_data())
+        rows = csv_rows(download.get_data())
         download.close()
         assert rows == _foreground_csv(browser, background)
     finally:
@@ -234,19 +229,19 @@ def test_a_streamed_job_writes_the_bytes_the_request_streams(background, login_a
     background.config["EXPORT_BACKGROUND_ROWS"] = 0
     streamed = _body(browser, url)
     assert job == streamed
-    assert len(_rows(job)) > 3
-    assert _rows(job)[1:] != sorted(_rows(job)[1:])  # not in some accidental order
+    assert len(csv_rows(job)) > 3
+    assert csv_rows(job)[1:] != sorted(csv_rows(job)[1:])  # not in some accidental order
 
 
 def test_a_job_sees_only_the_requesters_scope(background, login_as, another_browser):
     """A job builds its list as its requester: a society's holds its own projects only."""
     committee = login_as("bjcme")
-    everything = _rows(_job_file(committee, "/admin/audit/export/csv/?flt1_1=all"))
+    everything = csv_rows(_job_file(committee, "/admin/audit/export/csv/?flt1_1=all"))
     society = another_browser()
     society.login("bma")
-    own = _rows(_job_file(society, "/admin/review/export/csv/?flt1_1=all"))
+    own = csv_rows(_job_file(society, "/admin/review/export/csv/?flt1_1=all"))
     background.config["EXPORT_BACKGROUND_ROWS"] = 0
-    assert own == _rows(_body(society, "/admin/review/export/csv/?flt1_1=all"))
+    assert own == csv_rows(_body(society, "/admin/review/export/csv/?flt1_1=all"))
     assert 1 < len(own) < len(everything)
 
 
@@ -276,7 +271,7 @@ def test_a_long_job_writes_its_progress_while_it_reads(
     done = session.scalars(select(Job.done)).all()
     background.config["EXPORT_BACKGROUND_ROWS"] = 0
     assert job == _body(browser, url)
-    assert done == [len(_rows(job)) - 1] and done[0] > 2600
+    assert done == [len(csv_rows(job)) - 1] and done[0] > 2600
 
 
 def test_the_job_settings_come_from_the_environment(monkeypatch, tmp_path):
