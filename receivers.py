@@ -20,7 +20,7 @@ from accounts import audit
 from notifications import mail
 from notifications import on_moved as write_messages
 from public.catalog import on_moved as bump_catalog_version
-from workflow import filing_rules, hooks, versions
+from workflow import execution, filing_rules, hooks, versions
 
 #: (signal, receiver): what the engine's moves set off, in the move's transaction.
 SIGNALS = (
@@ -29,6 +29,7 @@ SIGNALS = (
     (hooks.moved, versions.keep_versions),  # a version snapshot of each reported/published row
     (hooks.moved, write_messages),  # the units' messages (and the mail queued with them)
     (hooks.moved, bump_catalog_version),  # the public catalog's cache version
+    (hooks.execution_moved, execution.keep_snapshots),  # a report's snapshot (roster diff)
     # Not a write: who is signed in, for the security log's entries written at flush time.
     (identity_loaded, audit.remember_actor),
 )

@@ -6,6 +6,18 @@ from models.audit import AuditEntry, AuditEvent
 from models.base import Base, utcnow
 from models.discipline import DEFAULT_DISCIPLINES, Discipline
 from models.event import ProjectEvent
+from models.execution import (
+    DEFAULT_DUE_DAYS,
+    ExecutionDeadline,
+    ExecutionEvent,
+    ExecutionLecturer,
+    ExecutionReport,
+    ExecutionSnapshot,
+    ExecutionState,
+    IdType,
+    RosterEntry,
+    RosterSource,
+)
 from models.filing_rule import DEFAULT_PARAMS, FilingRule, ProjectWarning, RuleKind, Severity
 from models.import_batch import BatchStatus, ImportBatch, ImportKey
 from models.job import Job
@@ -27,6 +39,7 @@ from models.version import ProjectVersion
 
 __all__ = [
     "DEFAULT_DISCIPLINES",
+    "DEFAULT_DUE_DAYS",
     "DEFAULT_PARAMS",
     "LEVELS_OF_KIND",
     "AuditEntry",
@@ -35,7 +48,14 @@ __all__ = [
     "BatchStatus",
     "Discipline",
     "EmailMode",
+    "ExecutionDeadline",
+    "ExecutionEvent",
+    "ExecutionLecturer",
+    "ExecutionReport",
+    "ExecutionSnapshot",
+    "ExecutionState",
     "FilingRule",
+    "IdType",
     "ImportBatch",
     "ImportKey",
     "Job",
@@ -57,6 +77,8 @@ __all__ = [
     "ProjectWarning",
     "Role",
     "RoleName",
+    "RosterEntry",
+    "RosterSource",
     "RuleKind",
     "Setting",
     "Severity",

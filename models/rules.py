@@ -46,7 +46,7 @@ MINUS_SIGN = "\u2212"
 # return of the CRLF line break browsers send from a text area.
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MULTI_LINE_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-MULTI_LINE_FIELDS = frozenset({"remarks"})
+MULTI_LINE_FIELDS = frozenset({"remarks", "summary"})
 
 UNIT_REQUIRED = ("name", "address", "manager", "phone", "postal_code")
 REQUIRED = _l("This field is required.")
@@ -279,3 +279,139 @@ def validate_lecturer(values: Mapping[str, Any]) -> dict[str, Any]:
     if values.get("hours") is not None and (msg := hours(values["hours"], required=False)):
         errors["hours"] = msg
     return _column_lengths(Lecturer, values) | errors | _controls(values, LECTURER_LABELS)
+
+
+# -- execution reports (执行情况) and their rosters (学员名单) ----------------------------
+# 证件号码: a mainland resident identity card (GB 11643: 17 digits and an ISO 7064
+# MOD 11-2 check character), a residence permit of a Hong Kong, Macao or Taiwan
+# resident (the same form, its area code 810000 / 820000 / 830000), or a passport.
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+ID_18 = re.compile(r"\d{17}[\dX]")
+PASSPORT_NUMBER = re.compile(r"[A-Z0-9]{5,17}")
+PERMIT_AREAS = ("81", "82", "83")
+MAX_PASS_RATE = 100
+ROSTER_REQUIRED = ("name", "id_number", "workplace")
+ROSTER_LABELS = {
+    "name": _l("Name"),
+    "id_type": _l("Document type"),
+    "id_number": _l("ID number"),
+    "workplace": _l("Workplace"),
+    "title": _l("Professional title"),
+    "license_no": _l("Practising licence number"),
+    "phone": _l("Mobile phone"),
+    "attended": _l("Attended"),
+    "credits": _l("Credits awarded"),
+}
+EXECUTION_LABELS = {
+    "start_date": PROJECT_LABELS["start_date"],
+    "end_date": PROJECT_LABELS["end_date"],
+    "venue": PROJECT_LABELS["venue"],
+    "mode": PROJECT_LABELS["mode"],
+    "theory_hours": PROJECT_LABELS["theory_hours"],
+    "practice_hours": PROJECT_LABELS["practice_hours"],
+    "credits": _l("Credits awarded per learner"),
+    "learners": _l("Number of learners"),
+    "summary": _l("Summary"),
+    "pass_rate": _l("Exam pass rate (%)"),
+}
+EXECUTION_REQUIRED = ("start_date", "end_date", "venue", "mode", "theory_hours", "credits")
+
+
+def normalise_id_number(value: str | None) -> str:
+    """As typed on a phone or pasted from Excel: full-width characters, spaces and a
+    lower-case x folded, so that one card is one key."""
+    text = unicodedata.normalize("NFKC", value or "")
+    return re.sub(r"\s+", "", text).upper()
+
+
+def id_check_character(first17: str) -> str:
+    """The ISO 7064 MOD 11-2 check character of an 18-character ID number."""
+    total = sum(int(digit) * weight for digit, weight in zip(first17, ID_WEIGHTS, strict=True))
+    return ID_CHECK[total % 11]
+
+
+def _birth_date_error(number: str) -> Any:
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return _l("The date of birth in this ID number does not exist.")
+    if not 1900 <= born.year <= date.today().year:
+        return _l("The date of birth in this ID number does not exist.")
+    return None
+
+
+def id_number(value: str, id_type: str = "resident") -> Any:
+    """A 证件号码 of ``id_type`` (``models.execution.IdType``'s values), normalised."""
+    if id_type == "passport":
+        if not PASSPORT_NUMBER.fullmatch(value):
+            return _l("A passport number has 5 to 17 letters and digits.")
+        return None
+    if not ID_18.fullmatch(value):
+        return _l("An ID number has 18 characters: 17 digits and a digit or X.")
+    if id_type == "permit" and not value.startswith(PERMIT_AREAS):
+        return _l("A residence permit number starts with 81, 82 or 83.")
+    if msg := _birth_date_error(value):
+        return msg
+    if id_check_character(value[:17]) != value[17]:
+        return _l("The last character of this ID number is wrong: check the number.")
+    return None
+
+
+def mask_id_number(value: str | None) -> str:
+    """An ID number as shown to anyone but its unit while the report is editable:
+    the first 3 and the last 4 characters (110***********1234)."""
+    value = value or ""
+    if len(value) <= 7:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def awarded_credits(value: float, maximum: float) -> Any:
+    """授予学分: 0 … the report's credits, in steps of 0.5."""
+    if not math.isfinite(value) or value < 0 or value > maximum or (value * 2) != int(value * 2):
+        return _l("Credits awarded are 0 to %(high)s, in steps of 0.5.", high=f"{maximum:g}")
+    return None
+
+
+def validate_roster_entry(values: Mapping[str, Any], *, max_credits: float) -> dict[str, Any]:
+    """Errors of one learner's row, keyed by field name (``id_number`` normalised
+    by the caller with ``normalise_id_number``)."""
+    from models.execution import RosterEntry
+
+    errors = _missing(values, ROSTER_REQUIRED)
+    if "id_number" not in errors and (
+        msg := id_number(values["id_number"], values.get("id_type") or "resident")
+    ):
+        errors["id_number"] = msg
+    if values.get("phone") and (msg := phone(values["phone"])):
+        errors["phone"] = msg
+    given = values.get("credits")
+    if given is not None and (msg := awarded_credits(given, max_credits)):
+        errors["credits"] = msg
+    return _column_lengths(RosterEntry, values) | errors | _controls(values, ROSTER_LABELS)
+
+
+def validate_execution(values: Mapping[str, Any], *, published_credits: float) -> dict[str, Any]:
+    """Errors of a report's own fields: dates in order, hours, credits per learner
+    at most the published credits, the pass rate a percentage."""
+    from models.execution import ExecutionReport
+
+    errors = _missing(values, EXECUTION_REQUIRED)
+    if "theory_hours" not in errors and (msg := hours(values["theory_hours"], required=False)):
+        errors["theory_hours"] = msg
+    practice = values.get("practice_hours")
+    if practice is not None and (msg := hours(practice, required=False)):
+        errors["practice_hours"] = msg
+    if "credits" not in errors and (msg := awarded_credits(values["credits"], published_credits)):
+        errors["credits"] = msg
+    learners = values.get("learners")
+    if learners is not None and not 0 <= learners <= MAX_PARTICIPANTS:
+        errors["learners"] = _l("Enter a whole number from 0 to %(high)s.", high=MAX_PARTICIPANTS)
+    rate = values.get("pass_rate")
+    if rate is not None and (not math.isfinite(rate) or not 0 <= rate <= MAX_PASS_RATE):
+        errors["pass_rate"] = _l("Enter a percentage from 0 to 100.")
+    _judge_dates(errors, values.get("start_date"), values.get("end_date"))
+    if msg := too_long(values.get("summary"), MAX_REMARKS):
+        errors["summary"] = msg
+    return _column_lengths(ExecutionReport, values) | errors | _controls(values, EXECUTION_LABELS)

@@ -28,6 +28,7 @@ from permissions.scopes import (
     committee_disciplines,
     creatable_unit_kinds,
     discipline_ownership,
+    execution_visibility,
     filing_units,
     manageable_accounts,
     manageable_units,
@@ -39,7 +40,10 @@ from permissions.scopes import (
     unit_management,
     visible_audit_entries,
     visible_events,
+    visible_execution_events,
+    visible_executions,
     visible_projects,
+    visible_roster,
 )
 
 __all__ = [
@@ -62,6 +66,7 @@ __all__ = [
     "committee_disciplines",
     "creatable_unit_kinds",
     "discipline_ownership",
+    "execution_visibility",
     "filing_units",
     "holds",
     "manageable_accounts",
@@ -75,5 +80,8 @@ __all__ = [
     "unit_management",
     "visible_audit_entries",
     "visible_events",
+    "visible_execution_events",
+    "visible_executions",
     "visible_projects",
+    "visible_roster",
 ]

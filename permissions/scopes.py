@@ -11,10 +11,14 @@ from sqlalchemy import ColumnElement, Select, exists, false, or_, select
 from models import (
     AuditEntry,
     Discipline,
+    ExecutionEvent,
+    ExecutionReport,
+    ExecutionState,
     Project,
     ProjectEvent,
     ProjectState,
     ProjectTally,
+    RosterEntry,
     Unit,
     UnitKind,
     User,
@@ -40,6 +44,42 @@ def project_visibility(account) -> ColumnElement[bool]:
     if unit.kind is UnitKind.SOCIETY:
         return (Project.society_id == unit.id) & not_draft
     return (Project.committee_id == unit.id) & not_draft
+
+
+def execution_visibility(account) -> ColumnElement[bool]:
+    """The WHERE clause of the execution reports (执行情况) ``account`` may see: the
+    project's review chain, as for projects (the owner in every state; its society
+    and its committee once it was reported). Their rosters hold personal data and
+    follow the same clause (``visible_roster``); nothing of them is public."""
+    if not _usable(account):
+        return false()
+    unit = account.unit
+    report = ExecutionReport
+    if unit.kind.is_entry:
+        return report.owner_unit_id == unit.id
+    not_draft = report.state != ExecutionState.DRAFT
+    if unit.kind is UnitKind.SOCIETY:
+        return (report.society_id == unit.id) & not_draft
+    return (report.committee_id == unit.id) & not_draft
+
+
+def visible_executions(account) -> Select:
+    return select(ExecutionReport).where(execution_visibility(account))
+
+
+def visible_roster(account) -> Select:
+    """Roster rows of the reports the account may see (one EXISTS per row's report)."""
+    condition = exists().where(
+        ExecutionReport.id == RosterEntry.report_id, execution_visibility(account)
+    )
+    return select(RosterEntry).where(condition)
+
+
+def visible_execution_events(account) -> Select:
+    condition = exists().where(
+        ExecutionReport.id == ExecutionEvent.report_id, execution_visibility(account)
+    )
+    return select(ExecutionEvent).where(condition)
 
 
 def tally_visibility(account) -> ColumnElement[bool] | None:

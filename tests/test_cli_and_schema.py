@@ -129,8 +129,9 @@ def test_no_code_outside_the_engine_writes_the_state_column():
             if _writes_state(node)
         ]
     assert offenders == []
-    engine = (ROOT / "workflow" / "engine.py").read_text(encoding="utf-8")
-    assert _writes_state_somewhere(engine)  # the scan does see the engine's writes
+    # The scan does see what the skipped workflow package writes.
+    engine = [p.read_text(encoding="utf-8") for p in (ROOT / "workflow").glob("*.py")]
+    assert any(_writes_state_somewhere(source) for source in engine)
     # And no form lists it.
     for path in ROOT.glob("admin_views/**/*.py"):
         assert not re.search(r"form_columns\s*=.*['\"]state['\"]", path.read_text(encoding="utf-8"))

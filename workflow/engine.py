@@ -1,7 +1,9 @@
-"""The only code that changes a project's state (docs/domain.md#transitions).
+"""The only code that changes a project's or an execution report's state
+(docs/domain.md#transitions).
 
-Every function writes one event per changed project, flushes and never
-commits: the caller (a request handler or a CLI command) commits once.
+Every function writes one event per changed row, flushes and never commits:
+the caller (a request handler or a CLI command) commits once. A ``machine``
+(``workflow.machines``) says which table runs: ``PROJECTS`` unless told.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from models import Project, ProjectEvent, ProjectNumberCounter, ProjectState, rules, utcnow
 from permissions.relations import Relation, relation
-from permissions.scopes import project_visibility
 from workflow import hooks
 from workflow.errors import (
     NotAllowed,
@@ -29,12 +30,11 @@ from workflow.errors import (
     ReasonRequired,
     WorkflowError,
 )
-from workflow.transitions import TRANSITIONS, Action, Outcome, Transition, find
+from workflow.machines import PROJECTS, Machine
+from workflow.transitions import Action, Outcome, Transition
 
 projects = Project.__table__
-BULK_ACTIONS = frozenset(
-    {Action.REPORT, Action.UNLOCK, Action.PUBLISH, Action.WITHDRAW, Action.DELETE}
-)
+BULK_ACTIONS = PROJECTS.bulk_actions
 
 
 @dataclass
@@ -49,13 +49,7 @@ class BulkResult:
 
 
 # Where a project stands and whom it waits for, by state.
-WAITING = {
-    ProjectState.DRAFT: _l("not reported yet, waiting for the entry unit to report it"),
-    ProjectState.RETURNED: _l("returned for changes, waiting for the entry unit to resubmit it"),
-    ProjectState.AT_SOCIETY: _l("reported to the society, waiting for the society's review"),
-    ProjectState.AT_COMMITTEE: _l("reported to the committee, waiting for the committee's audit"),
-    ProjectState.PUBLISHED: _l("in state %(state)s", state=ProjectState.PUBLISHED.title),
-}
+WAITING = PROJECTS.waiting
 # Who holds a relation, in the manual's words.
 ACTOR_NAMES = {
     Relation.OWNER_BRANCH: _l("the entry unit"),
@@ -69,30 +63,30 @@ ACTOR_NAMES = {
 VERBS = {Action.REPORT: _l("report it")}
 
 
-def _actors(action: Action, state: ProjectState) -> list[str]:
+def _actors(action: Action, state, machine: Machine = PROJECTS) -> list[str]:
     """Who may take ``action`` from ``state``, in the table's order, each named once."""
     names = (
         str(ACTOR_NAMES[actor])
-        for t in TRANSITIONS
+        for t in machine.transitions
         if t.action is action and state in t.sources
         for actor in sorted(t.actors)
     )
     return list(dict.fromkeys(names))
 
 
-def refusal(project, action: Action, account) -> NotAllowed | None:
-    """Why ``account`` may not take ``action`` on ``project`` now, or None: where
-    the project stands, and who can act on it now (or that nobody can)."""
+def refusal(project, action: Action, account, machine: Machine = PROJECTS) -> NotAllowed | None:
+    """Why ``account`` may not take ``action`` on ``project`` (or report) now, or
+    None: where it stands, and who can act on it now (or that nobody can)."""
     rel = relation(account, project)
-    state = ProjectState(project.state)
-    if find(action, rel, state) is not None:
+    state = machine.states(project.state)
+    if machine.find(action, rel, state) is not None:
         return None
-    if rel is None or not any(find(action, rel, s) for s in ProjectState):
-        message = _l("You may not %(action)s this project.", action=action.title)
+    if rel is None or not any(machine.find(action, rel, s) for s in machine.states):
+        message = machine.forbidden(action.title)
         return NotAllowed(message, project.id, project.name)
     verb = VERBS.get(action, action.title)
-    unlockers = _actors(Action.UNLOCK, state)
-    if others := _actors(action, state):
+    unlockers = _actors(Action.UNLOCK, state, machine)
+    if others := _actors(action, state, machine):
         next_step = _l("only %(who)s can %(action)s", who=others[0], action=verb)
     elif action in (Action.EDIT, Action.DELETE) and unlockers:
         next_step = _l(
@@ -102,12 +96,14 @@ def refusal(project, action: Action, account) -> NotAllowed | None:
         )
     else:
         next_step = _l("it cannot be %(action)s now", action=verb)
-    message = _l("It is %(waiting)s; %(next_step)s.", waiting=WAITING[state], next_step=next_step)
+    message = _l(
+        "It is %(waiting)s; %(next_step)s.", waiting=machine.waiting[state], next_step=next_step
+    )
     return NotAllowed(message, project.id, project.name)
 
 
-def is_allowed(project, action: Action, account) -> bool:
-    return refusal(project, action, account) is None
+def is_allowed(project, action: Action, account, machine: Machine = PROJECTS) -> bool:
+    return refusal(project, action, account, machine) is None
 
 
 def can_edit_project(account, project) -> bool:
@@ -119,13 +115,18 @@ def can_delete_project(account, project) -> bool:
     return is_allowed(project, Action.DELETE, account)
 
 
-def available_actions(project, account) -> list[Action]:
+def available_actions(project, account, machine: Machine = PROJECTS) -> list[Action]:
     """The actions ``account`` may take on ``project`` now, in table order."""
-    return [a for a in Action if a is not Action.CREATE and is_allowed(project, a, account)]
+    actions = {t.action for t in machine.transitions}
+    return [
+        a
+        for a in Action
+        if a in actions and a is not Action.CREATE and is_allowed(project, a, account, machine)
+    ]
 
 
-def ensure_allowed(project, action: Action, account) -> None:
-    if (error := refusal(project, action, account)) is not None:
+def ensure_allowed(project, action: Action, account, machine: Machine = PROJECTS) -> None:
+    if (error := refusal(project, action, account, machine)) is not None:
         raise error
 
 
@@ -171,30 +172,41 @@ def create_many(session: Session, account, projects: list[Project], reason=None)
         )
 
 
-def edit(session: Session, account, project: Project, reason: str | None = None) -> None:
-    """Save the changes made to ``project``'s fields, if its owner may edit it now.
+def edit(
+    session: Session, account, project, reason: str | None = None, machine: Machine = PROJECTS
+) -> None:
+    """Save the changes made to ``project``'s (or a report's) fields, if its
+    owner may edit it now.
 
-    The UPDATE carries the version read with the project, so an edit based on
-    a stale copy, or racing a transition, raises ``ProjectChanged``.
+    The UPDATE carries the version read with the row, so an edit based on a
+    stale copy, or racing a transition, raises ``ProjectChanged`` (``ReportChanged``).
     """
     with session.no_autoflush:
-        ensure_allowed(project, Action.EDIT, account)
+        ensure_allowed(project, Action.EDIT, account, machine)
         project_id, name = project.id, project.name
     try:
         session.flush()
     except StaleDataError as exc:
-        raise ProjectChanged(project_id, name) from exc
-    state = ProjectState(project.state)
-    session.execute(
-        insert(ProjectEvent),
-        [_event(account, project, Action.EDIT, state, state, reason)],
-    )
+        raise machine.changed(project_id, name) from exc
+    state = machine.states(project.state)
+    event = _event(account, project, Action.EDIT, state, state, reason)
+    if machine is not PROJECTS:
+        event[machine.event_key] = event.pop("project_id")
+    session.execute(insert(machine.events), [event])
 
 
-def apply(session: Session, project: Project, action: Action, account, reason=None) -> None:
-    """Take ``action`` on one project, compare-and-set against the state read."""
+def apply(
+    session: Session, project, action: Action, account, reason=None, machine: Machine = PROJECTS
+) -> None:
+    """Take ``action`` on one project (or report), compare-and-set against the state read."""
     result = apply_bulk(
-        session, action, account, [project.id], reason, expected={project.id: project.state}
+        session,
+        action,
+        account,
+        [project.id],
+        reason,
+        expected={project.id: project.state},
+        machine=machine,
     )
     if result.skipped:
         raise result.skipped[0]
@@ -208,6 +220,7 @@ def apply_bulk(
     reason: str | None = None,
     *,
     expected: dict[int, ProjectState] | None = None,
+    machine: Machine = PROJECTS,
 ) -> BulkResult:
     """Take ``action`` on every eligible project among ``ids``.
 
@@ -219,28 +232,28 @@ def apply_bulk(
     Three steps: read the rows the account may see, decide each id's
     transition (or why not), write each group and its history rows.
     """
-    reason = _checked_reason(action, reason)
+    reason = _checked_reason(action, reason, machine)
     result = BulkResult(action)
     wanted = list(dict.fromkeys(int(i) for i in ids))
     if not wanted:
         return result
-    rows = _read(session, account, wanted)
-    groups = _decide(action, account, wanted, rows, expected, result)
-    groups = _hold_back(session, action, account, groups, result)
-    _write(session, account, action, reason, groups, result)
+    rows = _read(session, account, wanted, machine)
+    groups = _decide(action, account, wanted, rows, expected, result, machine)
+    groups = _hold_back(session, action, account, groups, result, machine)
+    _write(session, account, action, reason, groups, result, machine)
     if result.moves:
-        hooks.moved.send(
+        machine.moved.send(
             action, session=session, account=account, moves=result.moves, reason=reason
         )
-    _expire(session, result.done, removed=action is Action.DELETE)
+    _expire(session, result.done, removed=action is Action.DELETE, model=machine.model)
     return result
 
 
-def _hold_back(session, action, account, groups: dict, result: BulkResult) -> dict:
+def _hold_back(session, action, account, groups: dict, result, machine=PROJECTS) -> dict:
     """The groups without the rows a ``hooks.checking`` receiver holds back
     (e.g. a blocking filing rule); those are reported as skipped."""
     rows = [row for members in groups.values() for row in members]
-    refused = hooks.held_back(action, session, account, rows) if rows else {}
+    refused = hooks.held_back(action, session, account, rows, machine.checking) if rows else {}
     if not refused:
         return groups
     kept = {}
@@ -251,11 +264,11 @@ def _hold_back(session, action, account, groups: dict, result: BulkResult) -> di
     return kept
 
 
-def _checked_reason(action: Action, reason: str | None) -> str | None:
-    if action not in BULK_ACTIONS:
+def _checked_reason(action: Action, reason: str | None, machine: Machine = PROJECTS) -> str | None:
+    if action not in machine.bulk_actions:
         raise ValueError(f"{action} is not a bulk action")
     reason = (reason or "").strip() or None
-    if reason is None and any(t.reason_required for t in TRANSITIONS if t.action is action):
+    if reason is None and any(t.reason_required for t in machine.transitions if t.action is action):
         raise ReasonRequired()
     if message := rules.reason_error(reason):
         raise WorkflowError(message)
@@ -276,20 +289,22 @@ ROW_COLUMNS = (
 )
 
 
-def _read(session: Session, account, wanted: list[int]) -> dict:
+def _read(session: Session, account, wanted: list[int], machine: Machine = PROJECTS) -> dict:
     """The wanted rows the account may see, by id: one SELECT."""
-    stmt = select(*ROW_COLUMNS).where(Project.id.in_(wanted), project_visibility(account))
+    columns = ROW_COLUMNS if machine is PROJECTS else machine.row_columns()
+    model = machine.model
+    stmt = select(*columns).where(model.id.in_(wanted), machine.visibility(account))
     return {row.id: row for row in session.execute(stmt)}
 
 
-def _decide(action, account, wanted, rows, expected, result: BulkResult) -> dict:
+def _decide(action, account, wanted, rows, expected, result: BulkResult, machine=PROJECTS) -> dict:
     """Group the movable rows by (source state, transition); record in
     ``result`` why each other id is skipped."""
     groups: dict[tuple[ProjectState, Transition], list] = defaultdict(list)
     found: dict = {}  # the table's answer per (relation, state): a few keys, many rows
     for project_id in wanted:
         row = rows.get(project_id)
-        verdict = _verdict(action, account, project_id, row, expected, found)
+        verdict = _verdict(action, account, project_id, row, expected, found, machine)
         if isinstance(verdict, Transition):
             groups[(row.state, verdict)].append(row)
         else:
@@ -297,21 +312,21 @@ def _decide(action, account, wanted, rows, expected, result: BulkResult) -> dict
     return groups
 
 
-def _verdict(action, account, project_id, row, expected, found=None):
+def _verdict(action, account, project_id, row, expected, found=None, machine=PROJECTS):
     """The transition ``row`` takes, or the error saying why it does not."""
     if row is None:
-        return ProjectNotFound(project_id)
+        return machine.not_found(project_id)
     if expected and expected.get(project_id) not in (None, row.state):
-        return ProjectChanged(row.id, row.name)
+        return machine.changed(row.id, row.name)
     found = {} if found is None else found
     key = (relation(account, row), row.state)
     if (transition := found.get(key)) is None and key not in found:
-        transition = found[key] = find(action, key[0], ProjectState(key[1]))
+        transition = found[key] = machine.find(action, key[0], machine.states(key[1]))
     # No transition: ``refusal`` says why, in the table's words.
-    return transition or refusal(row, action, account)
+    return transition or refusal(row, action, account, machine)
 
 
-def _write(session, account, action, reason, groups: dict, result: BulkResult) -> None:
+def _write(session, account, action, reason, groups: dict, result, machine=PROJECTS) -> None:
     """One compare-and-set statement per group, then one INSERT of every
     history row; a row that lost its race is reported as changed."""
     now = utcnow()
@@ -329,16 +344,16 @@ def _write(session, account, action, reason, groups: dict, result: BulkResult) -
             changed = _move_numbered(session, members, source, transition, reason, now)
         else:
             ids = [r.id for r in members]
-            changed = _move(session, ids, source, transition, reason, now, {})
+            changed = _move(session, ids, source, transition, reason, now, {}, machine.table)
         target = None if transition.target is Outcome.REMOVED else transition.target
         states = {
-            "from_state": ProjectState(source).value,
-            "to_state": ProjectState(target).value if target is not None else None,
+            "from_state": machine.states(source).value,
+            "to_state": machine.states(target).value if target is not None else None,
         }
         move = partial(hooks.Move, source=states["from_state"], target=states["to_state"])
         for row in members:
             if row.id not in changed:
-                result.skipped.append(ProjectChanged(row.id, row.name))
+                result.skipped.append(machine.changed(row.id, row.name))
                 continue
             result.done.append(row.id)
             result.moves.append(
@@ -347,12 +362,16 @@ def _write(session, account, action, reason, groups: dict, result: BulkResult) -
                 )
             )
             events.append(
-                {"project_id": row.id, "project_name": row.name, "owner_unit_id": row.owner_unit_id}
+                {
+                    machine.event_key: row.id,
+                    "project_name": row.name,
+                    "owner_unit_id": row.owner_unit_id,
+                }
                 | states
                 | shared
             )
     if events:
-        session.connection().execute(insert(ProjectEvent.__table__), events)
+        session.connection().execute(insert(machine.events.__table__), events)
 
 
 def _move_numbered(session, members, source, transition: Transition, reason, now) -> set[int]:
@@ -396,17 +415,19 @@ def _claim(session, ids, source: ProjectState) -> dict[int, str | None]:
     return {row.id: row.project_no for row in session.execute(stmt)}
 
 
-def _move(session, ids, source, transition: Transition, reason, now, numbers) -> set[int]:
-    """One compare-and-set statement; returns the ids that actually moved.
+def _move(
+    session, ids, source, transition: Transition, reason, now, numbers, table=projects
+) -> set[int]:
+    """One compare-and-set statement on ``table``; returns the ids that actually moved.
 
     ``numbers``, when given, holds every id with the 项目编号 it ends with: the
     rows are joined to that list (``UPDATE … FROM (VALUES …)``), so each row
     finds its number by key instead of scanning a CASE of every number."""
-    where = [projects.c.id.in_(ids), projects.c.state == source.value]
+    where = [table.c.id.in_(ids), table.c.state == source.value]
     if transition.target is Outcome.REMOVED:
-        stmt = delete(projects).where(*where).returning(projects.c.id)
+        stmt = delete(table).where(*where).returning(table.c.id)
     else:
-        values = _values(transition, reason, now)
+        values = _values(transition, reason, now, table)
         if numbers:
             given = (
                 sql_values(column("id", Integer), column("project_no", String), name="numbers")
@@ -415,14 +436,14 @@ def _move(session, ids, source, transition: Transition, reason, now, numbers) ->
             )
             where[0] = projects.c.id == given.c.id
             values["project_no"] = given.c.project_no
-        stmt = update(projects).where(*where).values(values).returning(projects.c.id)
+        stmt = update(table).where(*where).values(values).returning(table.c.id)
     return set(session.execute(stmt).scalars())
 
 
-def _values(transition: Transition, reason, now) -> dict:
+def _values(transition: Transition, reason, now, table=projects) -> dict:
     """The new state and what the transition's effects write besides it."""
     effects = transition.effects
-    values = {"state": transition.target.value, "version": projects.c.version + 1}
+    values = {"state": transition.target.value, "version": table.c.version + 1}
     values |= {"updated_at": now} | dict.fromkeys(effects.stamps, now)
     values |= dict.fromkeys(effects.clears)
     if effects.reason_column:
@@ -508,7 +529,7 @@ def format_number(year: int, sequence: int) -> str:
     return f"{year}-XH-{sequence:05d}"
 
 
-def _expire(session: Session, ids: list[int], *, removed: bool) -> None:
+def _expire(session: Session, ids: list[int], *, removed: bool, model=Project) -> None:
     """Objects already loaded in the session must not show the old state. (The
     session's few loaded projects are looked at, not each of the ``ids``.)"""
     if not ids or not session.identity_map:
@@ -517,7 +538,7 @@ def _expire(session: Session, ids: list[int], *, removed: bool) -> None:
     loaded = [
         obj
         for key, obj in list(session.identity_map.items())
-        if key[0] is Project and key[1][0] in moved
+        if key[0] is model and key[1][0] in moved
     ]
     for obj in loaded:
         session.expunge(obj) if removed else session.expire(obj)

@@ -43,3 +43,27 @@ class ProjectChanged(WorkflowError):
 class ReasonRequired(WorkflowError):
     def __init__(self):
         super().__init__(_l("A reason is required for this action."))
+
+
+class ReportNotFound(ProjectNotFound):
+    """The execution report does not exist or is outside what the account may see."""
+
+    def __init__(self, report_id: int | None = None):
+        WorkflowError.__init__(
+            self, _l("The execution report does not exist or is not visible to you."), report_id
+        )
+
+
+class ReportChanged(ProjectChanged):
+    """Someone else changed the execution report since it was read."""
+
+    def __init__(self, report_id: int | None = None, name: str | None = None):
+        WorkflowError.__init__(
+            self,
+            _l(
+                "The execution report was changed by someone else meanwhile;"
+                " reload it and try again."
+            ),
+            report_id,
+            name,
+        )

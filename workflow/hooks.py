@@ -32,6 +32,11 @@ checking = _signals.signal("workflow-checking")
 #: ``moved.send(action, session=…, account=…, moves=[Move, …], reason=…)``.
 moved = _signals.signal("workflow-moved")
 
+#: The same two signals for execution reports (执行情况): a ``Move``'s
+#: ``project_id`` is then the report's id.
+execution_checking = _signals.signal("execution-checking")
+execution_moved = _signals.signal("execution-moved")
+
 
 @dataclass(frozen=True)
 class Move:
@@ -50,11 +55,11 @@ class Move:
     extra: dict = field(default_factory=dict, compare=False)
 
 
-def held_back(action, session, account, rows) -> dict:
+def held_back(action, session, account, rows, signal=checking) -> dict:
     """Every row a ``checking`` receiver holds back, with its error (the first
     receiver's error wins for a row two of them refuse)."""
     refused: dict = {}
-    for _receiver, answer in checking.send(action, session=session, account=account, rows=rows):
+    for _receiver, answer in signal.send(action, session=session, account=account, rows=rows):
         for project_id, error in (answer or {}).items():
             refused.setdefault(project_id, error)
     return refused

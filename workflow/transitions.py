@@ -1,8 +1,13 @@
-"""The transition table (docs/domain.md#transitions), as data.
+"""The transition tables (docs/domain.md#transitions), as data.
 
 Pure: no database access here. A transition names the action, the relations
 that may take it (``permissions.relations``: owner, its society, its
 committee), the states it starts from, its target and what else it writes.
+
+Two tables, one engine: ``TRANSITIONS`` moves projects, ``EXECUTION_TRANSITIONS``
+moves execution reports (执行情况) through the same chain. A ``Machine`` names
+what the engine needs to run a table: the rows it moves, where their history
+goes and what a refusal says of them.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from models import ProjectState
+from models import ExecutionState, ProjectState
 from permissions.relations import OWNERS, RELATIONS_OF_KIND, Relation
 
 S = ProjectState
@@ -26,6 +31,7 @@ class Action(enum.StrEnum):
     UNLOCK = "unlock"
     PUBLISH = "publish"
     WITHDRAW = "withdraw"
+    ACCEPT = "accept"
 
     @property
     def title(self):
@@ -40,6 +46,7 @@ ACTION_TITLES = {
     Action.UNLOCK: _l("Set modifiable"),
     Action.PUBLISH: _l("Approve and publish"),
     Action.WITHDRAW: _l("Withdraw publication"),
+    Action.ACCEPT: _l("Approve the report"),
 }
 
 
@@ -50,7 +57,7 @@ class Outcome(enum.Enum):
     REMOVED = "removed"
 
 
-Target = ProjectState | Outcome
+Target = ProjectState | ExecutionState | Outcome
 HELD_BY_OWNER = frozenset({S.DRAFT, S.RETURNED})
 
 
@@ -84,7 +91,7 @@ WITHDRAWN = Effects(clears=("published_at",), reason_required=True)
 class Transition:
     action: Action
     actors: frozenset[Relation]
-    sources: frozenset[ProjectState]
+    sources: frozenset
     target: Target
     effects: Effects = NO_EFFECTS
 
@@ -93,7 +100,7 @@ class Transition:
         return self.effects.reason_required
 
 
-def _t(action, actor: Relation, source: ProjectState, target, effects=NO_EFFECTS) -> Transition:
+def _t(action, actor: Relation, source, target, effects=NO_EFFECTS) -> Transition:
     return Transition(action, frozenset({actor}), frozenset({source}), target, effects)
 
 
@@ -112,18 +119,44 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 
 
-def find(action: Action, rel: Relation | None, state: ProjectState) -> Transition | None:
+E = ExecutionState
+HELD_REPORTS = frozenset({E.DRAFT, E.RETURNED})
+# A report goes back to its owner only with a reason, at every level.
+REPORT_RETURNED = Effects(reason_column="return_reason", reason_required=True)
+EXECUTION_TRANSITIONS: tuple[Transition, ...] = (
+    Transition(A.EDIT, OWNERS, HELD_REPORTS, Outcome.UNCHANGED),
+    Transition(A.REPORT, frozenset({R.OWNER_BRANCH}), HELD_REPORTS, E.AT_SOCIETY, REPORTED),
+    Transition(A.REPORT, frozenset({R.OWNER_ISSUER}), HELD_REPORTS, E.AT_COMMITTEE, REPORTED),
+    _t(A.REPORT, R.SOCIETY, E.AT_SOCIETY, E.AT_COMMITTEE, REPORTED),
+    _t(A.UNLOCK, R.SOCIETY, E.AT_SOCIETY, E.RETURNED, REPORT_RETURNED),
+    _t(A.UNLOCK, R.COMMITTEE, E.AT_COMMITTEE, E.RETURNED, REPORT_RETURNED),
+    # An accepted report (its roster locked) is corrected only after the committee
+    # sets it back, with a reason.
+    _t(
+        A.UNLOCK,
+        R.COMMITTEE,
+        E.ACCEPTED,
+        E.RETURNED,
+        Effects(clears=("accepted_at",), reason_column="return_reason", reason_required=True),
+    ),
+    _t(A.ACCEPT, R.COMMITTEE, E.AT_COMMITTEE, E.ACCEPTED, Effects(stamps=("accepted_at",))),
+)
+
+
+def find(
+    action: Action, rel: Relation | None, state, transitions: tuple[Transition, ...] = TRANSITIONS
+) -> Transition | None:
     """The transition ``rel`` may take with ``action`` from ``state``, if any."""
-    for transition in TRANSITIONS:
+    for transition in transitions:
         if transition.action is action and rel in transition.actors and state in transition.sources:
             return transition
     return None
 
 
-def possible_actions(account) -> frozenset[Action]:
+def possible_actions(account, transitions: tuple[Transition, ...] = TRANSITIONS) -> frozenset:
     """Every action an account of this unit kind can ever take; views show no others."""
     relations = RELATIONS_OF_KIND[account.unit.kind]
-    actions = {t.action for t in TRANSITIONS if t.actors & relations}
-    if account.unit.kind.is_entry:
+    actions = {t.action for t in transitions if t.actors & relations}
+    if account.unit.kind.is_entry and transitions is TRANSITIONS:
         actions.add(Action.CREATE)
     return frozenset(actions)

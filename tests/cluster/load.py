@@ -49,6 +49,7 @@ SKIPPED = re.compile(r"(\d+) 项未处理")
 DISCIPLINE = re.compile(r'<option value="(\d+)"[^>]*>\s*临床内科学\s*</option>')
 PUBLIC_ID = re.compile(r'href="/projects/(\d+)"')
 CJK = re.compile(r"[\u4e00-\u9fff]")
+FLASH = re.compile(r'class="alert[^"]*"[^>]*>(.*?)</div>', re.S)
 PROXY_PAGE = 'name="cme-proxy-error"'
 # The application's "try again" pages (errors.py): the database, or a write it refused.
 RETRY_TEXTS = ("请稍后再试", "稍后再试")
@@ -365,7 +366,13 @@ class VirtualUser(threading.Thread):
         )  # fmt: skip
         match = BATCH_URL.search(upload.url)
         if not match:
-            self.stats.record("error", 0, f"import refused for {self.username}", 200)
+            if any(t in upload.text for t in RETRY_TEXTS):
+                # The database went away mid-upload: the page says so and to try again.
+                self.stats.record("retry", 0, f"import upload for {self.username}", 200)
+                raise Retry
+            flashed = FLASH.search(upload.text)
+            reason = " ".join(re.sub(r"<[^>]+>", " ", flashed.group(1)).split()) if flashed else "?"
+            self.stats.record("error", 0, f"import refused for {self.username}: {reason}", 200)
             return None
         batch = f"/admin/import/batch/{match.group(1)}/"
         try:

@@ -287,10 +287,18 @@ def check_one_system(cluster: Cluster, engine) -> None:
 
 
 # -- the test ----------------------------------------------------------------------------------
-def test_the_cluster_survives_kills_and_restarts(cluster, request):
+@pytest.fixture
+def engine(cluster):
+    """The test's own connections to the cluster's database, closed even when the test fails
+    (an open one found later by the garbage collector fails whichever test is running)."""
+    engine = create_engine(cluster.database_url, pool_pre_ping=True)
+    yield engine
+    engine.dispose()
+
+
+def test_the_cluster_survives_kills_and_restarts(cluster, engine, request):
     maxconn = int(haproxy_setting(r"default-server .*\bmaxconn (\d+)"))
     assert maxconn == int(read_env_template()["WEB_CONCURRENCY"]), "haproxy.cfg and cme.env differ"
-    engine = create_engine(cluster.database_url, pool_pre_ping=True)
     (first_event,) = rows(engine, "SELECT coalesce(max(id), 0) FROM project_events")[0]
     # The proxy answers plain HTTP with a redirect to HTTPS.
     plain = requests.get(f"http://127.0.0.1:{cluster.http_port}/", allow_redirects=False, timeout=5)
@@ -321,7 +329,6 @@ def test_the_cluster_survives_kills_and_restarts(cluster, request):
     statuses = check_jobs(cluster, engine)
     check_one_system(cluster, engine)
     backend = next(s for s in cluster.stats() if s["svname"] == "BACKEND")
-    engine.dispose()
 
     counts = stats.counts
     summary = (

@@ -1,0 +1,107 @@
+"""What the engine needs to run a transition table (``workflow.transitions``):
+the rows it moves, who may see them, where their history goes, the signals its
+receivers listen on and what a refusal says. Two machines, one engine:
+``PROJECTS`` and ``EXECUTIONS`` (执行情况)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from blinker import Signal
+from flask_babel import lazy_gettext as _l
+
+from models import (
+    ExecutionEvent,
+    ExecutionReport,
+    ExecutionState,
+    Project,
+    ProjectEvent,
+    ProjectState,
+)
+from permissions.scopes import execution_visibility, project_visibility
+from workflow import hooks
+from workflow.errors import ProjectChanged, ProjectNotFound, ReportChanged, ReportNotFound
+from workflow.transitions import EXECUTION_TRANSITIONS, TRANSITIONS, Action, Transition, find
+
+
+@dataclass(frozen=True)
+class Machine:
+    name: str
+    transitions: tuple[Transition, ...]
+    states: type
+    model: type
+    events: type
+    # The column of ``events`` that names the moved row.
+    event_key: str
+    visibility: Callable
+    checking: Signal
+    moved: Signal
+    bulk_actions: frozenset[Action]
+    # Where a row stands and whom it waits for, by state.
+    waiting: Mapping
+    # "You may not <action> this …", given the action's title.
+    forbidden: Callable
+    not_found: type[ProjectNotFound]
+    changed: type[ProjectChanged]
+
+    @property
+    def table(self):
+        return self.model.__table__
+
+    def find(self, action: Action, rel, state) -> Transition | None:
+        return find(action, rel, state, self.transitions)
+
+    def row_columns(self) -> tuple:
+        """What the engine reads of a row to decide a transition."""
+        m = self.model
+        return (m.id, m.name, m.state, m.year, m.owner_unit_id, m.society_id, m.committee_id)
+
+
+P, E = ProjectState, ExecutionState
+PROJECTS = Machine(
+    name="project",
+    transitions=TRANSITIONS,
+    states=ProjectState,
+    model=Project,
+    events=ProjectEvent,
+    event_key="project_id",
+    visibility=project_visibility,
+    checking=hooks.checking,
+    moved=hooks.moved,
+    bulk_actions=frozenset(
+        {Action.REPORT, Action.UNLOCK, Action.PUBLISH, Action.WITHDRAW, Action.DELETE}
+    ),
+    waiting={
+        P.DRAFT: _l("not reported yet, waiting for the entry unit to report it"),
+        P.RETURNED: _l("returned for changes, waiting for the entry unit to resubmit it"),
+        P.AT_SOCIETY: _l("reported to the society, waiting for the society's review"),
+        P.AT_COMMITTEE: _l("reported to the committee, waiting for the committee's audit"),
+        P.PUBLISHED: _l("in state %(state)s", state=P.PUBLISHED.title),
+    },
+    forbidden=lambda action: _l("You may not %(action)s this project.", action=action),
+    not_found=ProjectNotFound,
+    changed=ProjectChanged,
+)
+EXECUTIONS = Machine(
+    name="execution",
+    transitions=EXECUTION_TRANSITIONS,
+    states=ExecutionState,
+    model=ExecutionReport,
+    events=ExecutionEvent,
+    event_key="report_id",
+    visibility=execution_visibility,
+    checking=hooks.execution_checking,
+    moved=hooks.execution_moved,
+    bulk_actions=frozenset({Action.REPORT, Action.UNLOCK, Action.ACCEPT}),
+    waiting={
+        E.DRAFT: _l("not reported yet, waiting for the entry unit to report it"),
+        E.RETURNED: _l("returned for changes, waiting for the entry unit to resubmit it"),
+        E.AT_SOCIETY: _l("reported to the society, waiting for the society's review"),
+        E.AT_COMMITTEE: _l("reported to the committee, waiting for the committee's audit"),
+        E.ACCEPTED: _l("in state %(state)s", state=E.ACCEPTED.title),
+    },
+    forbidden=lambda action: _l("You may not %(action)s this execution report.", action=action),
+    not_found=ReportNotFound,
+    changed=ReportChanged,
+)
