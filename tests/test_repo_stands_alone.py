@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from models import ProjectState
-from workflow.transitions import TRANSITIONS, Outcome
+from models import ExecutionState, ProjectState
+from workflow.transitions import EXECUTION_TRANSITIONS, TRANSITIONS, Outcome
 
 ROOT = Path(__file__).resolve().parent.parent
 THIS = Path(__file__).resolve().relative_to(ROOT).as_posix()
@@ -119,9 +119,9 @@ def _names(members, order) -> str:
     return ", ".join(f"`{m.value}`" for m in order if m in members)
 
 
-def _transition_rows() -> list[str]:
+def _transition_rows(table=TRANSITIONS, states=ProjectState) -> list[str]:
     rows = []
-    for t in TRANSITIONS:
+    for t in table:
         relations = type(next(iter(t.actors)))
         if t.target is Outcome.UNCHANGED:
             target = "unchanged"
@@ -131,16 +131,23 @@ def _transition_rows() -> list[str]:
             target = f"`{t.target.value}`"
         rows.append(
             f"| `{t.action.value}` | {_names(t.actors, relations)} "
-            f"| {_names(t.sources, ProjectState)} | {target} "
+            f"| {_names(t.sources, states)} | {target} "
             f"| {'required' if t.reason_required else '—'} |"
         )
     return rows
 
 
-def test_the_transition_table_in_the_docs_is_the_code_table():
+@pytest.mark.parametrize(
+    ("marker", "table", "states", "section"),
+    [
+        ("transitions", TRANSITIONS, ProjectState, "transitions"),
+        ("execution-transitions", EXECUTION_TRANSITIONS, ExecutionState, "执行情况"),
+    ],
+)
+def test_the_transition_tables_in_the_docs_are_the_code_tables(marker, table, states, section):
     text = (ROOT / "docs" / "domain.md").read_text(encoding="utf-8")
-    block = re.search(r"<!-- transitions:begin -->\n(.*?)<!-- transitions:end -->", text, re.S)
-    assert block, "docs/domain.md lost its transitions:begin/end markers"
+    block = re.search(rf"<!-- {marker}:begin -->\n(.*?)<!-- {marker}:end -->", text, re.S)
+    assert block, f"docs/domain.md lost its {marker}:begin/end markers"
     documented = [line for line in block.group(1).splitlines() if line.startswith("| `")]
-    expected = _transition_rows()
-    assert documented == expected, "paste into docs/domain.md#transitions:\n" + "\n".join(expected)
+    expected = _transition_rows(table, states)
+    assert documented == expected, f"paste into docs/domain.md#{section}:\n" + "\n".join(expected)
