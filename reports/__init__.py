@@ -3,13 +3,22 @@
 Layer: beside ``exports``, above ``workflow`` and ``permissions``; the admin panel's
 统计 page (``admin_views/statistics.py``) shows it."""
 
+from reports import execution_stats, statistics
 from reports.statistics import (
     BUILDERS,
     Filters,
     Report,
     Table,
-    build_report,
     filter_options,
 )
+
+
+def build_report(session, account, filters: Filters) -> Report:
+    """Every table of the 统计 page: the projects' (``reports.statistics``), then the
+    execution reports' (``reports.execution_stats``)."""
+    report = statistics.build_report(session, account, filters)
+    report.add(execution_stats.execution(session, account, filters))
+    return report
+
 
 __all__ = ["BUILDERS", "Filters", "Report", "Table", "build_report", "filter_options"]

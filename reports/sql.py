@@ -1,4 +1,4 @@
-"""Two expressions that SQLite and PostgreSQL spell differently, compiled per dialect.
+"""Expressions that SQLite and PostgreSQL spell differently, compiled per dialect.
 
 Times are stored as naive UTC; the users count months in Beijing time (UTC+8, no
 daylight saving), so a month is taken after adding eight hours. The spellings are those
@@ -7,11 +7,21 @@ of ``models.tally``, whose triggers count the same months and hours: one definit
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Date, Integer, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
-from models.tally import HOURS_SQL, MONTH_SQL
+from models.tally import BEIJING_OFFSET_HOURS, HOURS_SQL, MONTH_SQL
+
+# The Beijing calendar day of a naive-UTC timestamp; a date ``days`` days later.
+DAY_SQL = {
+    "sqlite": "date({0}, '+" + str(BEIJING_OFFSET_HOURS) + " hours')",
+    "postgresql": "CAST({0} + interval '" + str(BEIJING_OFFSET_HOURS) + " hours' AS DATE)",
+}
+PLUS_DAYS_SQL = {
+    "sqlite": "date({0}, '+' || ({1}) || ' days')",
+    "postgresql": "({0} + ({1}))",
+}
 
 
 class beijing_month(FunctionElement):
@@ -50,3 +60,41 @@ def month_of(column) -> ColumnElement[str]:
 
 def hours(start, end) -> ColumnElement[int]:
     return hours_between(start, end)
+
+
+class beijing_day(FunctionElement):
+    """The Beijing calendar day (a date) of a naive-UTC timestamp."""
+
+    type = Date()
+    inherit_cache = True
+    name = "beijing_day"
+
+
+@compiles(beijing_day, "sqlite")
+@compiles(beijing_day, "postgresql")
+def _day(element, compiler, **kw):
+    (value,) = element.clauses
+    return DAY_SQL[compiler.dialect.name].format(compiler.process(value, **kw))
+
+
+class plus_days(FunctionElement):
+    """A date and a whole number of days after it."""
+
+    type = Date()
+    inherit_cache = True
+    name = "plus_days"
+
+
+@compiles(plus_days, "sqlite")
+@compiles(plus_days, "postgresql")
+def _plus_days(element, compiler, **kw):
+    day, days = (compiler.process(c, **kw) for c in element.clauses)
+    return PLUS_DAYS_SQL[compiler.dialect.name].format(day, days)
+
+
+def day_of(column) -> ColumnElement:
+    return beijing_day(column)
+
+
+def days_after(day, days) -> ColumnElement:
+    return plus_days(day, days)

@@ -228,6 +228,10 @@ def expected(session, user: User, **filters) -> dict[str, list[list[str]]]:
     result["reasons"] = [
         [reason, str(n)] for reason, n in sorted(reasons.items(), key=lambda i: (-i[1], i[0]))
     ][:10]
+    # 执行情况 (reports/execution_stats.py), counted as tests/admin/test_execution_stats.py does.
+    from tests.admin.test_execution_stats import expected_execution
+
+    result["execution"] = expected_execution(session, user, projects, filters.get("year"))
     return result
 
 

@@ -1,0 +1,252 @@
+"""统计 · 执行情况: per unit and year, how the units report what they held.
+
+The projects counted are the published projects of the account's scope
+(``permissions.project_visibility``: a society its branches', the committee its tree's;
+entry units have no statistics) whose report is due: its due date has passed (today in
+Beijing is after it). A project whose report was never opened is due too, on the date its
+report would have: its end date + the committee's number of days for the year
+(``ExecutionDeadline``, ``DEFAULT_DUE_DAYS`` without one). Of those:
+
+- 按时上报 (on time): the owner unit first reported the report (上报 from 未上报 or 退回修改)
+  on or before its due date (Beijing day);
+- 逾期 (overdue): the others — reported late, opened but never reported, or never opened;
+- 已审核: the report is accepted now; 执行率 = 已审核 ÷ 应报, in percent;
+- 学员 and 授予学分: the attended rows and the credits of the rosters of those accepted
+  reports (what the committee has checked; a report still under review may change).
+
+Two GROUP BY statements, whatever the number of units, projects, reports or learners: the
+projects with their reports (the first 上报 read per report through
+``ix_execution_events_report_id_id``), and the accepted reports' rosters (through
+``ix_roster_entries_report_id_id``); each starts from the scope's published projects of
+the year (``ix_projects_committee_stats`` / ``ix_projects_society_stats``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Integer, and_, case, func, select
+from sqlalchemy.orm import Session
+
+from models import (
+    DEFAULT_DUE_DAYS,
+    ExecutionDeadline,
+    ExecutionEvent,
+    ExecutionReport,
+    ExecutionState,
+    Project,
+    ProjectState,
+    RosterEntry,
+    Unit,
+    utcnow,
+)
+from models.tally import BEIJING_OFFSET_HOURS
+from models.vocabulary import label
+from reports.sql import day_of, days_after
+from reports.statistics import Filters, Table, scope, unit_column, unit_header
+from workflow import Action
+
+KEY = "execution"
+# A report leaves its owner's hands (上报) from these states.
+HELD = (ExecutionState.DRAFT.value, ExecutionState.RETURNED.value)
+
+
+def beijing_today() -> date:
+    return (utcnow() + timedelta(hours=BEIJING_OFFSET_HOURS)).date()
+
+
+@dataclass
+class Figures:
+    """One unit's (or the total's) figures of one year."""
+
+    due: int = 0
+    on_time: int = 0
+    accepted: int = 0
+    learners: int = 0
+    credits: float = 0.0
+
+    @property
+    def overdue(self) -> int:
+        return self.due - self.on_time
+
+    @property
+    def rate(self) -> float:
+        """执行率 in percent, one decimal (0 when nothing is due)."""
+        return round(100 * self.accepted / self.due, 1) if self.due else 0.0
+
+    def add(self, other: Figures) -> None:
+        self.due += other.due
+        self.on_time += other.on_time
+        self.accepted += other.accepted
+        self.learners += other.learners
+        self.credits += other.credits
+
+
+def due_date():
+    """A project's report's due date: the report's own, or (never opened) the date it
+    would have (``workflow.execution.open_report`` sets the same)."""
+    days = func.coalesce(ExecutionDeadline.days, DEFAULT_DUE_DAYS)
+    return func.coalesce(ExecutionReport.due_date, days_after(Project.end_date, days))
+
+
+def _due_projects(account, filters: Filters, today: date):
+    """The scope's published projects whose report is due, with their report (if any)
+    and their committee's deadline for the year (if set)."""
+    return (
+        select()
+        .select_from(Project)
+        .outerjoin(ExecutionReport, ExecutionReport.project_id == Project.id)
+        .outerjoin(
+            ExecutionDeadline,
+            and_(
+                ExecutionDeadline.committee_id == Project.committee_id,
+                ExecutionDeadline.year == Project.year,
+            ),
+        )
+        .where(
+            scope(account, filters),
+            Project.state == ProjectState.PUBLISHED,
+            due_date() < today,
+        )
+    )
+
+
+def _first_report():
+    """When the owner unit first reported the report (None: never)."""
+    e = ExecutionEvent
+    return (
+        select(func.min(e.created_at))
+        .where(
+            e.report_id == ExecutionReport.id,
+            e.action == Action.REPORT.value,
+            e.from_state.in_(HELD),
+        )
+        .scalar_subquery()
+    )
+
+
+def _counts(session, account, filters, today):
+    """(year, unit id, unit name, due, on time, accepted) per unit and year."""
+    unit = unit_column(account)
+    first = _first_report()
+    per_project = (
+        _due_projects(account, filters, today)
+        .add_columns(
+            Project.year.label("year"),
+            unit.label("unit_id"),
+            case((day_of(first) <= due_date(), 1), else_=0).label("on_time"),
+            case((ExecutionReport.state == ExecutionState.ACCEPTED, 1), else_=0).label("accepted"),
+        )
+        .subquery("due")
+    )
+    c = per_project.c
+    grouped = (
+        select(
+            c.year,
+            c.unit_id,
+            func.count().label("due"),
+            func.sum(c.on_time).label("on_time"),
+            func.sum(c.accepted).label("accepted"),
+        )
+        .group_by(c.year, c.unit_id)
+        .subquery("grouped")
+    )
+    g = grouped.c
+    return session.execute(
+        select(g.year, g.unit_id, Unit.name, g.due, g.on_time, g.accepted).join(
+            Unit, Unit.id == g.unit_id
+        )
+    )
+
+
+def _rosters(session, account, filters, today):
+    """(year, unit id, learners, credits) of the accepted due reports' rosters."""
+    unit = unit_column(account)
+    attended = case((RosterEntry.attended, 1), else_=0)
+    stmt = (
+        _due_projects(account, filters, today)
+        .add_columns(
+            Project.year,
+            unit.label("unit_id"),
+            func.sum(attended).cast(Integer),
+            func.coalesce(func.sum(RosterEntry.credits), 0.0),
+        )
+        .join(RosterEntry, RosterEntry.report_id == ExecutionReport.id)
+        .where(ExecutionReport.state == ExecutionState.ACCEPTED)
+        .group_by(Project.year, unit)
+    )
+    return session.execute(stmt)
+
+
+def figures(
+    session: Session, account, filters: Filters, today: date | None = None
+) -> dict[tuple[int, int, str], Figures]:
+    """{(year, unit id, unit name): Figures} of the scope; two statements."""
+    if account.unit.kind.is_entry:
+        return {}
+    today = today or beijing_today()
+    found: dict[tuple[int, int, str], Figures] = {}
+    by_key: dict[tuple[int, int], Figures] = {}
+    for year, unit_id, name, due, on_time, accepted in _counts(session, account, filters, today):
+        entry = Figures(int(due), int(on_time or 0), int(accepted or 0))
+        found[(year, unit_id, name)] = entry
+        by_key[(year, unit_id)] = entry
+    for year, unit_id, learners, credits in _rosters(session, account, filters, today):
+        entry = by_key.get((year, unit_id))
+        if entry is not None:
+            entry.learners, entry.credits = int(learners or 0), float(credits or 0)
+    return found
+
+
+def _cells(entry: Figures) -> tuple:
+    return (
+        entry.due,
+        entry.on_time,
+        entry.overdue,
+        entry.accepted,
+        entry.rate,
+        entry.learners,
+        round(entry.credits, 1),
+    )
+
+
+HEADERS = (
+    _l("Reports due"),
+    _l("Reported on time"),
+    _l("Overdue"),
+    _l("Accepted"),
+    _l("Execution rate (%)"),
+    _l("Learners"),
+    _l("Credits awarded"),
+)
+
+
+def execution(session: Session, account, filters: Filters, today: date | None = None) -> Table:
+    """The 执行情况 table: a row per unit and year (latest year first, most due first),
+    then the total."""
+    found = figures(session, account, filters, today)
+    ordered = sorted(found.items(), key=lambda item: (-item[0][0], -item[1].due, item[0][2]))
+    rows = [(name, str(year), *_cells(entry)) for (year, _id, name), entry in ordered]
+    if rows:
+        total = Figures()
+        for entry in found.values():
+            total.add(entry)
+        rows.append((gettext("Total"), _year(filters), *_cells(total)))
+    return Table(
+        KEY,
+        _l("Execution reports"),
+        (unit_header(account), label("year"), *HEADERS),
+        rows,
+        note=_l(
+            "Published projects whose report is due (its due date has passed, reports never"
+            " opened included). Overdue: not reported by the due date. Execution rate:"
+            " accepted ÷ due. Learners and credits awarded: the rosters of accepted reports."
+        ),
+    )
+
+
+def _year(filters: Filters) -> str:
+    return str(filters.year) if filters.year is not None else ""
