@@ -11,6 +11,7 @@ from admin_views.dashboard import Dashboard
 from admin_views.filing_rules import register as register_rules
 from admin_views.menu import add_project_search
 from admin_views.registry import PanelAdmin
+from admin_views.signin_sheet import register as register_signin_sheet
 from admin_views.statistics import register as register_statistics
 from models.vocabulary import template_vocabulary
 from security_headers import csp_nonce
@@ -45,4 +46,5 @@ def init_admin(app: Flask) -> PanelAdmin:
     help.register(admin)
     messages.register(admin)
     jobs.register(admin)
+    register_signin_sheet(admin)  # 签到 (QR sign-in of an execution report), not in the menu
     return admin

@@ -1,8 +1,9 @@
 """The public catalog of published projects and its open-data API (no login).
 
-``init_public(app)`` registers two blueprints: ``public`` (HTML pages at ``/``,
-``/projects/<id>``, ``/export.csv``, ``/export.xlsx``) and ``public_api`` (JSON at
-``/api/v1/projects``, ``/api/v1/projects/<id>``, ``/api/v1/openapi.json``).
+``init_public(app)`` registers three blueprints: ``public`` (HTML pages at ``/``,
+``/projects/<id>``, ``/export.csv``, ``/export.xlsx``), ``public_api`` (JSON at
+``/api/v1/projects``, ``/api/v1/projects/<id>``, ``/api/v1/openapi.json``) and
+``signin`` (``/signin/<token>``, the on-site sign-in form a learner's phone opens).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from flask import Flask
 
 def init_public(app: Flask) -> None:
     """Register the public pages and the API on ``app``."""
+    from public import signin
     from public.api import bp as api_bp
     from public.catalog import init_cache
     from public.views import bp as pages_bp
@@ -20,3 +22,5 @@ def init_public(app: Flask) -> None:
 
     app.register_blueprint(pages_bp)
     app.register_blueprint(api_bp)
+    # 现场签到 (``/signin/<token>``): the learner's phone form, rate-limited per address.
+    signin.init(app)

@@ -1,0 +1,113 @@
+"""现场签到, the learner's side: ``/signin/<token>``, a phone-width form (no login).
+
+The token is the one the organiser's sign-in sheet shows as a QR code
+(``admin_views/signin_sheet.py``); ``workflow.signin.check`` says whether it may sign
+anyone in now. A refusal is a Chinese page: 404 for what is no code of ours, 410 for a
+code that no longer works (expired, replaced, closed, the roster reported), 403 on a
+day outside the event. The form asks 姓名, 证件类型, 证件号码, 工作单位, 职称 and posts
+with the CSRF token; its POSTs are rate-limited per client address
+(``SIGNIN_RATE_LIMIT``). What a page shows is the learner's own name and the project's
+name: nothing of the roster.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, render_template, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
+
+from extensions import db
+from models import IdType, rules
+from workflow import signin
+from workflow.errors import ReportChanged
+
+bp = Blueprint("signin", __name__, template_folder="templates")
+
+# Per client address: a venue's Wi-Fi puts a whole hall behind one address, so the
+# bound is high enough for a crowd and low enough to stop a script.
+DEFAULT_RATE_LIMIT = "60 per minute;600 per hour"
+# Two learners signing in at once both move the report's version: the later one
+# reads the report again and retries this many times in all.
+TRIES = 3
+LABELS = {name: rules.ROSTER_LABELS[name] for name in signin.SIGNIN_FIELDS}
+ALREADY = _l("You have already signed in")
+
+
+@bp.context_processor
+def template_globals() -> dict:
+    return {"current_locale": str(get_locale()), "labels": LABELS, "id_types": list(IdType)}
+
+
+@bp.after_request
+def not_stored(response):
+    # A learner's name on a shared phone's back button is nobody else's business.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _refused(refusal: signin.Refused):
+    html = render_template("public/signin_refused.html", title=refusal.title, text=refusal.text)
+    return html, refusal.status
+
+
+def _check(token: str) -> signin.Sheet:
+    return signin.check(db.session, current_app.config["SECRET_KEY"], token, signin.beijing_today())
+
+
+@bp.get("/signin/<token>")
+def form(token: str):
+    try:
+        sheet = _check(token)
+    except signin.Refused as refusal:
+        return _refused(refusal)
+    return render_template("public/signin.html", report=sheet.report, values={}, errors={})
+
+
+@bp.post("/signin/<token>")
+def submit(token: str):
+    values = {name: request.form.get(name, "") for name in signin.SIGNIN_FIELDS}
+    if values["id_type"] not in {t.value for t in IdType}:
+        values["id_type"] = IdType.RESIDENT.value
+    for attempt in range(TRIES):
+        try:
+            sheet = _check(token)
+        except signin.Refused as refusal:
+            return _refused(refusal)
+        report_name = sheet.report.name
+        try:
+            outcome = signin.sign_in(db.session, sheet, values)
+            db.session.commit()
+        except ReportChanged:
+            db.session.rollback()
+            if attempt + 1 < TRIES:
+                continue
+            raise
+        except IntegrityError:
+            # The same ID number signed in by another request meanwhile.
+            db.session.rollback()
+            outcome = signin.Outcome(already=True)
+        break
+    if outcome.errors:
+        return render_template(
+            "public/signin.html", report=sheet.report, values=values, errors=outcome.errors
+        )
+    return render_template(
+        "public/signin_done.html",
+        already=outcome.already,
+        name=values["name"].strip(),
+        project=report_name,
+        title=ALREADY if outcome.already else _l("Signed in successfully"),
+    )
+
+
+def init(app: Flask) -> None:
+    """Register the pages and limit their POSTs per client address (the login's limiter)."""
+    app.register_blueprint(bp)
+    for limiter in app.extensions.get("limiter", ()):
+        app.view_functions["signin.submit"] = limiter.limit(
+            lambda: current_app.config.get("SIGNIN_RATE_LIMIT", DEFAULT_RATE_LIMIT),
+            methods=["POST"],
+            scope="signin-address",
+        )(app.view_functions["signin.submit"])
