@@ -20,11 +20,12 @@ from accounts import audit
 from notifications import mail
 from notifications import on_moved as write_messages
 from public.catalog import on_moved as bump_catalog_version
-from workflow import execution, filing_rules, hooks, versions
+from workflow import execution, execution_rules, filing_rules, hooks, versions
 
 #: (signal, receiver): what the engine's moves set off, in the move's transaction.
 SIGNALS = (
     (hooks.checking, filing_rules.hold_blocked),  # a blocking filing rule holds rows back
+    (hooks.checking, execution_rules.hold_projects),  # 撤销公布 of an accepted report's project
     (hooks.moved, filing_rules.record_warnings),  # a warning rule's notes on the project
     (hooks.moved, versions.keep_versions),  # a version snapshot of each reported/published row
     (hooks.moved, write_messages),  # the units' messages (and the mail queued with them)

@@ -2,7 +2,8 @@
 
 Only a committee's accounts reach it, and each edits its own committee's rules
 (the checks themselves: ``workflow.filing_rules``). A rule not yet saved for a year is
-shown with its defaults, off; saving the page stores all five.
+shown with its defaults, off; saving the page stores all of them. Below them, the
+committee's 执行情况上报期限 of the year (``workflow.execution_rules.set_due_days``).
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from admin_views.base import ChoiceField, account
 from admin_views.signed_in import SignedInView
 from extensions import db
 from models import DEFAULT_PARAMS, ProjectLevel, ProjectState, RuleKind, Severity, rules
-from workflow import Action, filing_rules
+from workflow import Action, execution, execution_rules, filing_rules
 
 # Each parameter's label and bounds; the credits maxima take the model's bound.
 PARAMS = {
     "days": (_l("Days before the start date"), 0, 365),
     "hours_per_credit": (_l("Hours per credit"), 1, 100),
     "max_projects": (_l("Projects per principal a year"), 1, 1000),
+    "overdue_days": (_l("Days overdue more than"), 0, 365),
     **{
         f"max_{level.value}": (
             _l("Maximum credits of a %(level)s project", level=level.title),
@@ -86,6 +88,27 @@ def rules_form(settings: dict, formdata=None) -> Form:
     return RulesForm(formdata, data=data)
 
 
+def due_days_form(days: int, formdata=None) -> Form:
+    """执行情况上报期限: days after a project's end date, 1 to 365."""
+    low, high = execution_rules.MIN_DUE_DAYS, execution_rules.MAX_DUE_DAYS
+
+    class DueDaysForm(Form):
+        due_days = IntegerField(
+            _l("Days after the end date"),
+            validators=[
+                validators.InputRequired(message=_l("This field is required.")),
+                validators.NumberRange(
+                    low,
+                    high,
+                    message=_l("Enter a whole number from %(low)s to %(high)s.")
+                    % {"low": low, "high": high},
+                ),
+            ],
+        )
+
+    return DueDaysForm(formdata, data={"due_days": days})
+
+
 class RulesView(SignedInView):
     """The committee's own rules; any other account is refused (403)."""
 
@@ -102,6 +125,7 @@ class RulesView(SignedInView):
         committee_id, year = account().unit_id, self._year()
         settings = filing_rules.settings_of(db.session, committee_id, year)
         form = rules_form(settings, request.form if request.method == "POST" else None)
+        due_form = due_days_form(execution.due_days(db.session, committee_id, year))
         if request.method == "POST" and form.validate():
             for kind in settings:
                 params = {name: form[_field_name(kind, name)].data for name in DEFAULT_PARAMS[kind]}
@@ -117,6 +141,33 @@ class RulesView(SignedInView):
             db.session.commit()
             flash(gettext("Filing rules of %(year)s saved.", year=year), "success")
             return redirect(self.get_url(".index", year=year))
+        return self._page(year, settings, form, due_form)
+
+    @expose("/due-days", methods=("POST",))
+    def due_days(self):
+        """Store the year's 执行情况上报期限; the due dates of the year's reports not
+        yet accepted follow it."""
+        committee_id, year = account().unit_id, self._year()
+        due_form = due_days_form(execution.due_days(db.session, committee_id, year), request.form)
+        if not due_form.validate():
+            settings = filing_rules.settings_of(db.session, committee_id, year)
+            return self._page(year, settings, rules_form(settings), due_form)
+        days = due_form.due_days.data
+        count = execution_rules.set_due_days(db.session, committee_id, year, days)
+        db.session.commit()
+        flash(
+            gettext(
+                "Execution reports of %(year)s are due %(days)s days after the end date;"
+                " the due dates of %(count)s reports not yet accepted were updated.",
+                year=year,
+                days=days,
+                count=count,
+            ),
+            "success",
+        )
+        return redirect(self.get_url(".index", year=year) + "#due-days")
+
+    def _page(self, year: int, settings: dict, form: Form, due_form: Form):
         this_year = date.today().year
         return self.render(
             "admin/filing_rules.html",
@@ -132,6 +183,7 @@ class RulesView(SignedInView):
                 }
                 for kind in settings
             ],
+            due_form=due_form,
         )
 
 

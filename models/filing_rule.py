@@ -34,6 +34,7 @@ class RuleKind(enum.StrEnum):
     DUPLICATE = "duplicate"
     QUOTA = "quota"
     LECTURERS = "lecturers"
+    OVERDUE_REPORTS = "overdue_reports"
 
     @property
     def title(self):
@@ -50,6 +51,7 @@ RULE_TITLES = {
     RuleKind.DUPLICATE: _l("Duplicate project"),
     RuleKind.QUOTA: _l("Principal's yearly quota"),
     RuleKind.LECTURERS: _l("Lecturers"),
+    RuleKind.OVERDUE_REPORTS: _l("Overdue execution reports"),
 }
 RULE_HELP = {
     RuleKind.DEADLINE: _l(
@@ -65,6 +67,11 @@ RULE_HELP = {
     ),
     RuleKind.QUOTA: _l("A principal leads at most the given number of filed projects a year."),
     RuleKind.LECTURERS: _l("At least one lecturer, each with a title."),
+    RuleKind.OVERDUE_REPORTS: _l(
+        "When an entry unit reports a new project, it has no execution report overdue by"
+        " more than the given number of days (a published project whose report is not"
+        " reported upward by its due date)."
+    ),
 }
 
 
@@ -94,6 +101,7 @@ DEFAULT_PARAMS: dict[RuleKind, dict[str, Any]] = {
     RuleKind.DUPLICATE: {},
     RuleKind.QUOTA: {"max_projects": 3},
     RuleKind.LECTURERS: {},
+    RuleKind.OVERDUE_REPORTS: {"overdue_days": 30},
 }
 
 

@@ -9,8 +9,9 @@ reviewer above then sees until the project moves up again.
 
 Whatever the number of projects, a check costs a constant number of
 statements: the settings of every (committee, year) concerned, the projects'
-own values with their lecturers, and the other projects of the same names or
-principals. A committee's rules apply to the projects of its own tree only
+own values with their lecturers, the other projects of the same names or
+principals, and the reporting units' overdue execution reports
+(``workflow.execution_rules``). A committee's rules apply to the projects of its own tree only
 (the project's ``committee_id``).
 
 Entry points besides the engine's signals:
@@ -26,7 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
@@ -47,8 +48,9 @@ from models import (
     UnitKind,
     utcnow,
 )
-from permissions.relations import relation
+from permissions.relations import OWNERS, relation
 from permissions.scopes import project_visibility
+from workflow import execution_rules
 from workflow.errors import NotAllowed
 from workflow.transitions import Action, find
 
@@ -93,6 +95,10 @@ MESSAGES = {
     ),
     "no_lecturer": _l("Lecturers: enter at least one lecturer."),
     "untitled": _l("Lecturers: enter the title of %(names)s."),
+    "overdue_reports": _l(
+        "Overdue execution reports: the unit has %(count)s execution reports overdue by more"
+        " than %(days)s days, the earliest due on %(since)s."
+    ),
 }
 HIDDEN_PROJECT = _l("a project of another unit")
 
@@ -147,6 +153,9 @@ class Candidate:
     # How many lecturers, and the names of those without a title.
     lecturers: int = 0
     untitled: list[str] = field(default_factory=list)
+    # The entry unit reporting its own project (the overdue-reports rule judges
+    # it); None when a society forwards it or the committee publishes it.
+    reporting_unit_id: int | None = None
 
 
 @dataclass
@@ -156,6 +165,8 @@ class Others:
 
     by_name: dict = field(default_factory=lambda: defaultdict(list))
     by_principal: dict = field(default_factory=lambda: defaultdict(list))
+    # The reporting units' overdue execution reports: {unit_id: [(due date, count)]}.
+    overdue: dict = field(default_factory=dict)
 
 
 # -- the rules ------------------------------------------------------------------
@@ -303,8 +314,35 @@ class Lecturers(Rule):
         return []
 
 
+class OverdueReports(Rule):
+    """The reporting unit has no execution report overdue by more than N days
+    (``workflow.execution_rules.overdue_reports``)."""
+
+    kind = RuleKind.OVERDUE_REPORTS
+
+    def check(self, c, setting, others, peers):
+        if c.reporting_unit_id is None:
+            return []
+        days = int(setting.param("overdue_days"))
+        cutoff = c.as_of - timedelta(days=days)
+        dues = [(due, n) for due, n in others.overdue.get(c.reporting_unit_id, ()) if due < cutoff]
+        if not dues:
+            return []
+        count = sum(n for _, n in dues)
+        since = dues[0][0].isoformat()
+        return [self.violation(setting, "overdue_reports", count=count, days=days, since=since)]
+
+
 RULES: dict[RuleKind, Rule] = {
-    rule.kind: rule for rule in (Deadline(), CreditsForHours(), Duplicate(), Quota(), Lecturers())
+    rule.kind: rule
+    for rule in (
+        Deadline(),
+        CreditsForHours(),
+        Duplicate(),
+        Quota(),
+        Lecturers(),
+        OverdueReports(),
+    )
 }
 
 
@@ -422,6 +460,23 @@ def _others(session: Session, account, candidates, settings) -> Others:
     return others
 
 
+def _overdue(session: Session, candidates, settings) -> dict:
+    """The overdue execution reports of the units reporting their own projects,
+    where the overdue-reports rule is on: one statement (none when it is off)."""
+    kind = RuleKind.OVERDUE_REPORTS
+    wanting = [
+        c for c in candidates if c.reporting_unit_id is not None and kind in settings[_key(c)]
+    ]
+    if not wanting:
+        return {}
+    before = max(
+        c.as_of - timedelta(days=int(settings[_key(c)][kind].param("overdue_days")))
+        for c in wanting
+    )
+    units = {c.reporting_unit_id for c in wanting}
+    return execution_rules.overdue_reports(session, units, before)
+
+
 def _sought(wanting: list[Candidate], settings) -> tuple[set[str], set[str]]:
     """The names (of candidates checked for duplicates) and principals looked for."""
     names = {c.name for c in wanting if RuleKind.DUPLICATE in settings[_key(c)] and c.name}
@@ -466,6 +521,7 @@ def evaluate(session: Session, account, candidates: Sequence[Candidate], setting
     if not candidates:
         return {}
     others = _others(session, account, candidates, settings)
+    others.overdue = _overdue(session, candidates, settings)
     found: dict = {}
     # The candidates already judged, per (committee, year, target), by name and
     # by principal: looked up, never scanned, so the batch costs linear time.
@@ -511,6 +567,7 @@ def check_rows(session: Session, account, action: Action, rows) -> dict[int, lis
         return {}
     targets = _row_targets(account, action, rows)
     values = _stored_values(session, list(targets))
+    reporting = _reporting_unit(account, action, rows)
     candidates = []
     day = today()
     for row in sorted(rows, key=lambda r: r.id):
@@ -518,7 +575,9 @@ def check_rows(session: Session, account, action: Action, rows) -> dict[int, lis
             continue
         project = values[row.id]
         as_of = _beijing_day(project.reported_at) if action is Action.PUBLISH else day
-        candidates.append(_stored_candidate(row, project, targets[row.id], as_of))
+        candidate = _stored_candidate(row, project, targets[row.id], as_of)
+        candidate.reporting_unit_id = reporting.get(row.id)
+        candidates.append(candidate)
     return evaluate(session, account, candidates, settings)
 
 
@@ -530,6 +589,14 @@ def _row_targets(account, action: Action, rows) -> dict[int, ProjectState]:
         if transition is not None and isinstance(transition.target, ProjectState):
             targets[row.id] = transition.target
     return targets
+
+
+def _reporting_unit(account, action: Action, rows) -> dict[int, int]:
+    """The rows ``account``'s entry unit reports as their owner (上报所选 of its
+    own projects), with the unit's id."""
+    if action is not Action.REPORT:
+        return {}
+    return {row.id: account.unit_id for row in rows if relation(account, row) in OWNERS}
 
 
 def _stored_candidate(row, project, target: ProjectState, as_of) -> Candidate:
@@ -609,12 +676,14 @@ def check_values(
     candidates = []
     for index, values in enumerate(values_list):
         if isinstance(values.get("year"), int):
-            candidates.append(_typed_candidate(index, values, committee_id, target, day))
+            candidates.append(_typed_candidate(index, values, committee_id, target, day, unit.id))
     found = evaluate(session, account, candidates)
     return [found.get(index, []) for index in range(len(values_list))]
 
 
-def _typed_candidate(index: int, values: Mapping, committee_id: int, target, day) -> Candidate:
+def _typed_candidate(
+    index: int, values: Mapping, committee_id: int, target, day, unit_id: int | None = None
+) -> Candidate:
     """``check_values``' candidate of one values mapping (its year a number): the
     values as typed, an unreadable one as missing."""
     theory, practice = values.get("theory_hours"), values.get("practice_hours")
@@ -636,6 +705,7 @@ def _typed_candidate(index: int, values: Mapping, committee_id: int, target, day
         hours=hours,
         lecturers=len(lecturers),
         untitled=[name for name, title in lecturers if not (title or "").strip()],
+        reporting_unit_id=unit_id,
     )
 
 

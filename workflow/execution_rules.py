@@ -1,0 +1,175 @@
+"""The committee's rules around execution reports (执行情况).
+
+- Which of a unit's reports are overdue (``overdue_reports``): the filing rule
+  "overdue execution reports" (``workflow.filing_rules.OverdueReports``) reads it
+  when the unit reports a new project.
+- 撤销公布 of a project whose report is accepted (已审核) is refused, and so is
+  deleting a project that has a report (``hold_projects``, a receiver of
+  ``hooks.checking`` connected by ``receivers``).
+- The committee's number of days after a project's end date by which its report
+  is due, per year (``set_due_days``): stored, and carried over to the due dates
+  of the reports not yet accepted.
+
+Each costs a constant number of statements, whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Date, func, or_, select, update
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import FunctionElement
+
+from models import (
+    DEFAULT_DUE_DAYS,
+    ExecutionDeadline,
+    ExecutionReport,
+    ExecutionState,
+    Project,
+    ProjectState,
+)
+from workflow.errors import NotAllowed
+from workflow.transitions import Action
+
+E = ExecutionState
+# Held by the owner unit: not yet reported upward.
+NOT_REPORTED = (E.DRAFT, E.RETURNED)
+
+ACCEPTED_REPORT = _l(
+    "The project's execution report has been accepted; set the execution report back to"
+    " modifiable first."
+)
+HAS_REPORT = _l("The project has an execution report and cannot be deleted.")
+
+
+class plus_days(FunctionElement):
+    """A date plus a whole number of days, as each database spells it."""
+
+    type = Date()
+    inherit_cache = True
+    name = "plus_days"
+
+
+@compiles(plus_days, "sqlite")
+def _plus_days_sqlite(element, compiler, **kw):
+    day, days = (compiler.process(c, **kw) for c in element.clauses)
+    return f"date({day}, '+' || CAST({days} AS INTEGER) || ' days')"
+
+
+@compiles(plus_days)
+def _plus_days(element, compiler, **kw):
+    day, days = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({day} + CAST({days} AS INTEGER))"
+
+
+# -- overdue reports --------------------------------------------------------------------------
+def overdue_reports(
+    session: Session, unit_ids: Iterable[int], before: date
+) -> dict[int, list[tuple[date, int]]]:
+    """The overdue reports of each unit among ``unit_ids`` due before ``before``:
+    ``{unit_id: [(due date, how many), …]}``, earliest first.
+
+    A report is overdue when its project is published and the report is not
+    reported upward: none opened yet (then it is due ``due_days`` after the
+    project's end date, the committee's setting for the project's year), or
+    opened and held by the unit (未上报, 退回修改; its own due date). One
+    statement: the unit's projects grouped by their dates."""
+    units = sorted(set(unit_ids))
+    if not units:
+        return {}
+    stmt = (
+        select(
+            Project.owner_unit_id,
+            ExecutionReport.due_date,
+            Project.end_date,
+            ExecutionDeadline.days,
+            func.count().label("count"),
+        )
+        .select_from(Project)
+        .outerjoin(ExecutionReport, ExecutionReport.project_id == Project.id)
+        .outerjoin(
+            ExecutionDeadline,
+            (ExecutionDeadline.committee_id == Project.committee_id)
+            & (ExecutionDeadline.year == Project.year),
+        )
+        .where(
+            Project.owner_unit_id.in_(units),
+            Project.state == ProjectState.PUBLISHED,
+            or_(ExecutionReport.id.is_(None), ExecutionReport.state.in_(NOT_REPORTED)),
+            # A report is due on or after its project's end date: a first sieve.
+            func.coalesce(ExecutionReport.due_date, Project.end_date) < before,
+        )
+        .group_by(
+            Project.owner_unit_id,
+            ExecutionReport.due_date,
+            Project.end_date,
+            ExecutionDeadline.days,
+        )
+    )
+    counted: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for row in session.execute(stmt):
+        due = row.due_date or row.end_date + timedelta(days=row.days or DEFAULT_DUE_DAYS)
+        if due < before:
+            counted[row.owner_unit_id][due] += row.count
+    return {unit: sorted(dues.items()) for unit, dues in counted.items()}
+
+
+# -- 撤销公布 and deleting a project with a report -----------------------------------------------
+def hold_projects(action, *, session, account, rows):
+    """Receiver of ``hooks.checking`` (connected by ``receivers``): hold back the
+    撤销公布 of a project whose execution report is accepted (the committee sets
+    the report back to modifiable first), and the deletion of a project that has
+    a report (a project withdrawn and returned to its unit). One statement."""
+    if action not in (Action.WITHDRAW, Action.DELETE) or not rows:
+        return {}
+    names = {row.id: row.name for row in rows}
+    stmt = select(ExecutionReport.project_id).where(ExecutionReport.project_id.in_(sorted(names)))
+    if action is Action.WITHDRAW:
+        stmt = stmt.where(ExecutionReport.state == E.ACCEPTED)
+    message = ACCEPTED_REPORT if action is Action.WITHDRAW else HAS_REPORT
+    return {
+        project_id: NotAllowed(message, project_id, names[project_id])
+        for project_id in session.scalars(stmt)
+    }
+
+
+# -- the committee's due days -------------------------------------------------------------------
+MIN_DUE_DAYS, MAX_DUE_DAYS = 1, 365
+
+
+def set_due_days(session: Session, committee_id: int, year: int, days: int) -> int:
+    """Reports of ``committee_id``'s projects of ``year`` are due ``days`` after
+    the project's end date: for the reports opened from now on and for those
+    already opened and not yet accepted (their due dates updated in one
+    statement). How many reports' due dates were set; flushes, never commits."""
+    days = int(days)
+    if not MIN_DUE_DAYS <= days <= MAX_DUE_DAYS:
+        raise ValueError(f"due days out of range: {days}")
+    stored = session.get(ExecutionDeadline, (committee_id, year))
+    if stored is None:
+        session.add(ExecutionDeadline(committee_id=committee_id, year=year, days=days))
+    else:
+        stored.days = days
+    session.flush()
+    end_date = (
+        select(Project.end_date).where(Project.id == ExecutionReport.project_id).scalar_subquery()
+    )
+    table = ExecutionReport.__table__
+    result = session.execute(
+        update(table)
+        .where(
+            table.c.committee_id == committee_id,
+            table.c.year == year,
+            table.c.state != E.ACCEPTED.value,
+        )
+        .values(due_date=plus_days(end_date, days))
+    )
+    return result.rowcount
+
+
+__all__ = ["hold_projects", "overdue_reports", "set_due_days"]
