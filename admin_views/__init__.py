@@ -8,6 +8,7 @@ from flask_admin.theme import Bootstrap4Theme
 from admin_views import accounts, help, imports, jobs, messages, projects, security_log
 from admin_views.base import guard_request, local_time
 from admin_views.dashboard import Dashboard
+from admin_views.execution_report import register as register_execution_report
 from admin_views.filing_rules import register as register_rules
 from admin_views.menu import add_project_search
 from admin_views.registry import PanelAdmin
@@ -46,5 +47,6 @@ def init_admin(app: Flask) -> PanelAdmin:
     help.register(admin)
     messages.register(admin)
     jobs.register(admin)
+    register_execution_report(admin)
     register_signin_sheet(admin)  # 签到 (QR sign-in of an execution report), not in the menu
     return admin

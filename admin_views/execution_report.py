@@ -1,0 +1,607 @@
+"""One execution report (执行情况) in the panel: its page, its form and its roster.
+
+``/admin/execution/<id>/`` shows the report to the accounts of its project's review
+chain (``workflow.execution.visible_report``: anyone else gets 404): what was held,
+the comparison with what was filed (申报内容 / 实际执行, the diff of the project
+pages), the roster (学员名单, paged, ID numbers masked but for the owner while it is
+editable), the roster's changes since the last report, the history and the
+buttons of the actions the account may take now. ``/edit`` is the report's form,
+``/roster/…`` add, change and remove learners; every change goes through
+``workflow.execution`` (the report's own transition table, its rules), never by
+hand. The 执行情况 menu and the lists are ``admin_views/executions.py``'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from werkzeug.routing import BuildError
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    FloatField,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    StringField,
+    TextAreaField,
+    validators,
+)
+
+import permissions
+import workflow
+from admin_views.base import ChoiceField, account, row_ids
+from admin_views.forms import CheckedForm, blank, show_errors
+from admin_views.signed_in import SignedInView
+from extensions import db
+from models import (
+    ExecutionEvent,
+    ExecutionReport,
+    ExecutionState,
+    IdType,
+    Project,
+    ProjectMode,
+    ProjectState,
+    RosterEntry,
+    rules,
+)
+from models.vocabulary import LECTURER_FIELDS, LECTURER_LABELS, LECTURER_REQUIRED
+from permissions.relations import OWNERS, relation
+from workflow import Action, WorkflowError, execution
+from workflow.errors import ReportChanged, ReportNotFound
+
+PAGE_SIZE = 50
+# The buttons of one report's page: the report's own transitions but 修改 (the form).
+PAGE_ACTIONS = (Action.REPORT, Action.UNLOCK, Action.ACCEPT)
+BUTTONS = {
+    Action.REPORT: (_l("Report this execution report"), _l("Report this execution report upward?")),
+    Action.UNLOCK: (Action.UNLOCK.title, ""),
+    Action.ACCEPT: (Action.ACCEPT.title, _l("Approve this execution report?")),
+}
+DONE = {
+    Action.REPORT: _l("Execution report “%(name)s” reported."),
+    Action.UNLOCK: _l("Execution report “%(name)s” set modifiable and returned to its unit."),
+    Action.ACCEPT: _l("Execution report “%(name)s” approved."),
+}
+# Columns of the comparison: what the published project says, what the report says.
+FILED, HELD = _l("Filed"), _l("Held")
+ROSTER_COLUMNS = (
+    "name",
+    "id_type",
+    "id_number",
+    "workplace",
+    "title",
+    "license_no",
+    "phone",
+    "attended",
+    "credits",
+)
+# Endpoints of other helpers' pages: linked once they exist.
+ROSTER_IMPORT, ROSTER_EXPORT, SIGNIN_SHEET = (
+    "roster_import.index",
+    "roster_import.export",
+    "signin_sheet.index",
+)
+OPEN_REPORT = "executions.open_report"
+
+
+def endpoint_exists(name: str) -> bool:
+    return name in current_app.view_functions
+
+
+# -- forms ------------------------------------------------------------------------------
+class LecturerForm(CheckedForm):
+    """One lecturer who taught; required fields are the rules' (``validate_lecturer``)."""
+
+    name = StringField(LECTURER_LABELS["name"])
+    title = StringField(LECTURER_LABELS["title"])
+    unit = StringField(LECTURER_LABELS["unit"])
+    topic = StringField(LECTURER_LABELS["topic"])
+    hours = FloatField(LECTURER_LABELS["hours"], validators=[validators.Optional()])
+
+    def required_fields(self):
+        return list(LECTURER_REQUIRED)
+
+
+def _optional():
+    return [validators.Optional()]
+
+
+class ReportForm(CheckedForm):
+    """The report's fields (``workflow.execution.REPORT_FIELDS``) and its lecturers."""
+
+    start_date = DateField(rules.EXECUTION_LABELS["start_date"], validators=_optional())
+    end_date = DateField(rules.EXECUTION_LABELS["end_date"], validators=_optional())
+    venue = StringField(rules.EXECUTION_LABELS["venue"])
+    mode = ChoiceField(
+        rules.EXECUTION_LABELS["mode"],
+        choices=[SelectChoice(m.value, m.title) for m in ProjectMode],
+    )
+    theory_hours = FloatField(rules.EXECUTION_LABELS["theory_hours"], validators=_optional())
+    practice_hours = FloatField(rules.EXECUTION_LABELS["practice_hours"], validators=_optional())
+    credits = FloatField(rules.EXECUTION_LABELS["credits"], validators=_optional())
+    learners = IntegerField(rules.EXECUTION_LABELS["learners"], validators=_optional())
+    pass_rate = FloatField(rules.EXECUTION_LABELS["pass_rate"], validators=_optional())
+    summary = TextAreaField(rules.EXECUTION_LABELS["summary"])
+    seen_version = HiddenField()
+    lecturers = FieldList(FormField(LecturerForm, separator="-"), label=_l("Lecturers"))
+
+    def required_fields(self):
+        return list(rules.EXECUTION_REQUIRED)
+
+    def validate(self, extra_validators=None) -> bool:
+        # A lecturer row added and left empty is dropped, neither refused nor saved.
+        self.lecturers.entries = self.lecturer_rows()
+        return super().validate(extra_validators)
+
+    def values(self) -> dict:
+        values = {name: self[name].data for name in execution.REPORT_FIELDS}
+        for name in ("venue", "summary"):
+            if isinstance(values[name], str):
+                values[name] = values[name].strip() or None
+        return values
+
+    def lecturer_rows(self) -> list:
+        """The lecturer rows filled in (a row left empty is dropped, not refused)."""
+        return [
+            entry
+            for entry in self.lecturers.entries
+            if not all(blank(entry.form[name].data) for name in LECTURER_FIELDS)
+        ]
+
+    def lecturer_template(self):
+        """An empty row named ``lecturers-__i__-…``, which the page's script copies
+        with the next free index (static/project_form.js)."""
+        rows = self.lecturers
+        template = rows.unbound_field.bind(form=None, name=f"{rows.id}-__i__", _meta=rows.meta)
+        template.process(None)
+        return template
+
+
+def _lecturer_values(form) -> dict:
+    values = {name: form[name].data for name in LECTURER_FIELDS}
+    for name in ("name", "title", "unit", "topic"):
+        values[name] = (values[name] or "").strip() or None
+    return values
+
+
+class LearnerForm(CheckedForm):
+    """One learner of the roster (``workflow.execution.ROSTER_FIELDS``)."""
+
+    name = StringField(rules.ROSTER_LABELS["name"])
+    id_type = ChoiceField(
+        rules.ROSTER_LABELS["id_type"],
+        choices=[SelectChoice(t.value, t.title) for t in IdType],
+        default=IdType.RESIDENT.value,
+    )
+    id_number = StringField(rules.ROSTER_LABELS["id_number"])
+    workplace = StringField(rules.ROSTER_LABELS["workplace"])
+    title = StringField(rules.ROSTER_LABELS["title"])
+    license_no = StringField(rules.ROSTER_LABELS["license_no"])
+    phone = StringField(rules.ROSTER_LABELS["phone"])
+    attended = BooleanField(rules.ROSTER_LABELS["attended"], default=True)
+    credits = FloatField(rules.ROSTER_LABELS["credits"], validators=_optional())
+    seen_version = HiddenField()
+
+    def required_fields(self):
+        return list(rules.ROSTER_REQUIRED)
+
+    def values(self) -> dict:
+        return {name: self[name].data for name in execution.ROSTER_FIELDS}
+
+
+# -- what the page shows -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Button:
+    value: str
+    title: str
+    confirm: str
+    reason: bool
+
+
+def buttons(report: ExecutionReport, user) -> list[Button]:
+    """The actions ``user`` may take on ``report`` now, as the page's buttons."""
+    found = []
+    for act in execution.available_actions(report, user):
+        if act not in PAGE_ACTIONS:
+            continue
+        title, confirm = BUTTONS[act]
+        found.append(Button(act.value, str(title), str(confirm), act is Action.UNLOCK))
+    return found
+
+
+def shown(value) -> str:
+    """A report's or learner's value as the page shows it: an enum by its title, a
+    number without a needless ``.0``, a date as ``2026-05-01``, nothing as ""."""
+    if value is None:
+        return ""
+    if isinstance(getattr(type(value), "title", None), property):
+        return str(value.title)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def state_title(value) -> str:
+    return str(ExecutionState(value).title) if value else ""
+
+
+def action_title(value) -> str:
+    return str(Action(value).title)
+
+
+def _visible(report_id: int) -> ExecutionReport:
+    try:
+        return execution.visible_report(db.session, account(), report_id)
+    except ReportNotFound:
+        abort(404)
+
+
+def _entry(report: ExecutionReport, entry_id: int) -> RosterEntry:
+    """A learner of ``report`` the account may see; another report's answers 404."""
+    entry = db.session.scalar(
+        permissions.visible_roster(account()).where(
+            RosterEntry.id == entry_id, RosterEntry.report_id == report.id
+        )
+    )
+    if entry is None:
+        abort(404)
+    return entry
+
+
+def _stale(form, report: ExecutionReport) -> bool:
+    """The form was opened at another version of the report (someone changed it)."""
+    return str(form.seen_version.data or "") != str(report.version)
+
+
+class ExecutionReportView(SignedInView):
+    """Open to every signed-in account; each report only along its review chain."""
+
+    in_menu = False  # reached from the 执行情况 lists and the project's page
+
+    @expose("/")
+    def index(self):
+        """No report named: the lists this account has (or the dashboard)."""
+        for endpoint in ("executions.index_view", "executions.index"):
+            if endpoint_exists(endpoint):
+                return redirect(url_for(endpoint))
+        return redirect(url_for("admin.index"))
+
+    # -- the page --------------------------------------------------------------------
+    @expose("/<id:id>/")
+    def details(self, id: int):
+        report = _visible(id)
+        user = account()
+        page = max(request.args.get("page", 1, type=int), 1)
+        figures = execution.roster_figures(db.session, report.id)
+        pages = max((figures.total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+        roster = db.session.scalars(
+            permissions.visible_roster(user)
+            .where(RosterEntry.report_id == report.id)
+            .order_by(RosterEntry.id)
+            .limit(PAGE_SIZE)
+            .offset((min(page, pages) - 1) * PAGE_SIZE)
+        ).all()
+        history = db.session.scalars(
+            permissions.visible_execution_events(user)
+            .where(ExecutionEvent.report_id == report.id)
+            .order_by(ExecutionEvent.id)
+        ).all()
+        editable = execution.can_edit(user, report)
+        return self.render(
+            "admin/execution_details.html",
+            report=report,
+            project=report.project,
+            state=ExecutionState(report.state),
+            overdue=execution.is_overdue(report),
+            held=execution.filed_vs_held(report),
+            filed_title=FILED,
+            held_title=HELD,
+            warnings=execution.roster_warnings(db.session, report),
+            since=execution.since_last_report(db.session, report),
+            roster=[
+                (entry, execution.shown_id_number(user, report, entry.id_number))
+                for entry in roster
+            ],
+            roster_columns=ROSTER_COLUMNS,
+            roster_labels=rules.ROSTER_LABELS,
+            held_values=[
+                (name, label, shown(getattr(report, name)))
+                for name, label in rules.EXECUTION_LABELS.items()
+            ],
+            shown=shown,
+            figures=figures,
+            page=min(page, pages),
+            pages=pages,
+            history=history,
+            buttons=buttons(report, user),
+            editable=editable,
+            state_title=state_title,
+            action_title=action_title,
+            links={
+                "import": editable and endpoint_exists(ROSTER_IMPORT),
+                "export": endpoint_exists(ROSTER_EXPORT),
+                "signin": editable and endpoint_exists(SIGNIN_SHEET),
+            },
+        )
+
+    @expose("/<id:id>/action", methods=("POST",))
+    def action(self, id: int):
+        """One of the page's buttons: compare-and-set against the state the page showed."""
+        report = _visible(id)
+        try:
+            act = Action(request.form.get("action", ""))
+            shown = ExecutionState(request.form.get("state", ""))
+        except ValueError:
+            abort(400)
+        if act not in PAGE_ACTIONS:
+            abort(400)
+        reason = (request.form.get("reason") or "").strip() or None
+        back = redirect(url_for(".details", id=id))
+        if act is Action.UNLOCK and not reason:
+            flash(gettext("A reason is required for this action."), "error")
+            return back
+        if reason and (message := rules.reason_error(reason)):
+            flash(str(message), "error")
+            return back
+        name = report.name
+        try:
+            if ExecutionState(report.state) is not shown:
+                raise ReportChanged(report.id, name)
+            workflow.retrying(
+                db.session,
+                lambda: execution.move(db.session, _visible(id), act, account(), reason),
+            )
+        except WorkflowError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return back
+        flash(str(DONE[act]) % {"name": name}, "success")
+        return back
+
+    # -- the report's form ------------------------------------------------------------
+    @expose("/<id:id>/edit", methods=("GET", "POST"))
+    def edit(self, id: int):
+        report = _visible(id)
+        user = account()
+        if not execution.can_edit(user, report):
+            flash(str(workflow.refusal(report, Action.EDIT, user, execution.EXECUTIONS)), "error")
+            return redirect(url_for(".details", id=id))
+        if request.method == "GET":
+            form = ReportForm(data=_report_data(report))
+            return self._render_edit(report, form)
+        form = ReportForm(request.form)
+        valid = form.validate()
+        if _stale(form, report):
+            flash(str(ReportChanged(report.id, report.name)), "error")
+            return self._render_edit(report, form)
+        if not valid:
+            # Every message at once: the rules also judge what WTForms could read.
+            self._judge(report, form)
+            return self._render_edit(report, form)
+        rows = form.lecturer_rows()
+        try:
+            errors = execution.save_report(
+                db.session,
+                user,
+                report,
+                form.values(),
+                [_lecturer_values(entry.form) for entry in rows],
+            )
+            if not errors:
+                db.session.commit()
+        except ReportChanged as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return self._render_edit(report, form)
+        except WorkflowError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return redirect(url_for(".details", id=id))
+        if errors:
+            db.session.rollback()
+            show_errors(form, {k: v for k, v in errors.items() if not k.startswith("lecturers-")})
+            for key, message in errors.items():
+                if key.startswith("lecturers-"):
+                    _, index, name = key.split("-", 2)
+                    show_errors(rows[int(index)].form, {name: message})
+            return self._render_edit(report, form)
+        flash(gettext("Execution report “%(name)s” saved.", name=report.name), "success")
+        return redirect(url_for(".details", id=id))
+
+    @staticmethod
+    def _judge(report, form) -> None:
+        """The report's rules on the form's values, each message next to its field."""
+        show_errors(
+            form, rules.validate_execution(form.values(), published_credits=report.project.credits)
+        )
+        for entry in form.lecturer_rows():
+            show_errors(entry.form, rules.validate_lecturer(_lecturer_values(entry.form)))
+
+    def _render_edit(self, report, form):
+        return self.render(
+            "admin/execution_edit.html",
+            report=report,
+            form=form,
+            lecturer_fields=LECTURER_FIELDS,
+            lecturer_required=LECTURER_REQUIRED,
+            published_credits=report.project.credits,
+        )
+
+    # -- the roster -------------------------------------------------------------------
+    def _editable(self, report):
+        """None when the account may change the roster now; else where to go."""
+        user = account()
+        if execution.can_edit(user, report):
+            return None
+        flash(str(workflow.refusal(report, Action.EDIT, user, execution.EXECUTIONS)), "error")
+        return redirect(url_for(".details", id=report.id))
+
+    @expose("/<id:id>/roster/add", methods=("GET", "POST"))
+    def roster_add(self, id: int):
+        report = _visible(id)
+        if (refused := self._editable(report)) is not None:
+            return refused
+        if request.method == "GET":
+            form = LearnerForm(data={"seen_version": report.version, "credits": report.credits})
+            return self._render_learner(report, form, None)
+        form = LearnerForm(request.form)
+        if not form.validate():
+            show_errors(form, execution.learner_errors(report, _cleaned(form)))
+            return self._render_learner(report, form, None)
+        try:
+            entry, errors = execution.add_learner(db.session, account(), report, form.values())
+            if not errors:
+                db.session.commit()
+        except WorkflowError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return self._render_learner(report, form, None)
+        if errors:
+            db.session.rollback()
+            show_errors(form, errors)
+            return self._render_learner(report, form, None)
+        flash(gettext("Learner “%(name)s” added to the roster.", name=entry.name), "success")
+        if request.form.get("_add_another"):
+            return redirect(url_for(".roster_add", id=id))
+        return redirect(url_for(".details", id=id, _anchor="roster"))
+
+    @expose("/<id:id>/roster/<id:entry_id>/edit", methods=("GET", "POST"))
+    def roster_edit(self, id: int, entry_id: int):
+        report = _visible(id)
+        entry = _entry(report, entry_id)
+        if (refused := self._editable(report)) is not None:
+            return refused
+        if request.method == "GET":
+            data = {name: getattr(entry, name) for name in execution.ROSTER_FIELDS}
+            data["id_type"] = IdType(entry.id_type).value
+            form = LearnerForm(data=data | {"seen_version": report.version})
+            return self._render_learner(report, form, entry)
+        form = LearnerForm(request.form)
+        valid = form.validate()
+        if _stale(form, report):
+            flash(str(ReportChanged(report.id, report.name)), "error")
+            return self._render_learner(report, form, entry)
+        if not valid:
+            show_errors(form, execution.learner_errors(report, _cleaned(form)))
+            return self._render_learner(report, form, entry)
+        try:
+            errors = execution.update_learner(db.session, account(), report, entry, form.values())
+            if not errors:
+                db.session.commit()
+        except WorkflowError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return self._render_learner(report, form, entry)
+        if errors:
+            db.session.rollback()
+            show_errors(form, errors)
+            return self._render_learner(report, form, entry)
+        flash(gettext("Learner “%(name)s” saved.", name=entry.name), "success")
+        return redirect(url_for(".details", id=id, _anchor="roster"))
+
+    def _render_learner(self, report, form, entry):
+        return self.render(
+            "admin/execution_learner.html",
+            report=report,
+            form=form,
+            entry=entry,
+            max_credits=report.credits,
+        )
+
+    @expose("/<id:id>/roster/remove", methods=("POST",))
+    def roster_remove(self, id: int):
+        report = _visible(id)
+        if (refused := self._editable(report)) is not None:
+            return refused
+        back = redirect(url_for(".details", id=id, _anchor="roster"))
+        wanted = set(row_ids(request.form.getlist("entry")))
+        if not wanted:
+            flash(gettext("Tick at least one learner first."), "warning")
+            return back
+        found = db.session.scalar(
+            select(func.count())
+            .select_from(RosterEntry)
+            .where(RosterEntry.report_id == report.id, RosterEntry.id.in_(wanted))
+        )
+        if found != len(wanted):
+            abort(404)
+        try:
+            removed = execution.remove_learners(db.session, account(), report, wanted)
+            db.session.commit()
+        except WorkflowError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+            return back
+        flash(gettext("%(num)s learner(s) removed from the roster.", num=removed), "success")
+        return back
+
+
+def _cleaned(form: LearnerForm) -> dict:
+    """The learner's values as the rules judge them (an unknown 证件类型 as the form's
+    own message says, judged as a resident's card)."""
+    values = form.values()
+    if values["id_type"] not in {t.value for t in IdType}:
+        values["id_type"] = None
+    return execution.clean_learner(values)
+
+
+def _report_data(report: ExecutionReport) -> dict:
+    data = {name: getattr(report, name) for name in execution.REPORT_FIELDS}
+    data["mode"] = ProjectMode(report.mode).value
+    data["seen_version"] = report.version
+    data["lecturers"] = [
+        {name: getattr(lec, name) for name in LECTURER_FIELDS} for lec in report.lecturers
+    ]
+    return data
+
+
+# -- on the project's page ---------------------------------------------------------------
+@dataclass(frozen=True)
+class ProjectExecution:
+    """What a project's page offers about its execution report."""
+
+    report_id: int | None
+    can_open: bool
+    open_url: str | None
+
+
+def project_execution(project: Project) -> ProjectExecution | None:
+    """For a published project: its report's page (if opened and visible to the
+    account), and 填报执行情况 for its owner unit (once the lists' route exists)."""
+    user = account()
+    if user is None or project is None or ProjectState(project.state) is not ProjectState.PUBLISHED:
+        return None
+    report_id = db.session.scalar(
+        select(ExecutionReport.id).where(
+            ExecutionReport.project_id == project.id, permissions.execution_visibility(user)
+        )
+    )
+    owner = relation(user, project) in OWNERS
+    can_open = owner and report_id is None and endpoint_exists(OPEN_REPORT)
+    open_url = None
+    if can_open:
+        try:
+            open_url = url_for(OPEN_REPORT, project_id=project.id)
+        except BuildError:
+            can_open = False
+    if report_id is None and not can_open:
+        return None
+    return ProjectExecution(report_id, can_open, open_url)
+
+
+def register(admin) -> None:
+    admin.app.add_template_global(project_execution, "project_execution")
+    admin.add_view(
+        ExecutionReportView(name=_l("Execution report"), endpoint="execution", url="execution")
+    )
