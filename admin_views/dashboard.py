@@ -2,8 +2,10 @@
 list tab that holds the work, and the next step in the manual's words (添加项目;
 勾选后点击“上报所选项目”; the oldest projects waiting for a reviewer).
 
-Two statements whatever the number of projects: one row of counts, and for a
-reviewer the oldest waiting projects.
+Three statements whatever the number of projects: one row of counts, for a reviewer
+the oldest waiting projects, and the execution reports (执行情况) waiting for the unit
+(``reports.execution_stats.to_do``: an entry unit's reports to file and overdue, a
+society's to review, the committee's to audit), each a link to its 执行情况 list.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask import redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -22,6 +24,7 @@ from admin_views.projects import STATUS_HELD, ProjectView
 from extensions import db
 from models import Project, ProjectState, Unit
 from permissions.roles import AUDIT, ENTER, REVIEW
+from reports import execution_stats
 
 # How many waiting projects a reviewer's dashboard names.
 OLDEST = 5
@@ -61,6 +64,41 @@ REVIEWS = {
 }
 
 
+# The execution reports' counts (``execution_stats.to_do``): title, list endpoint, its
+# path (until that list is registered) and the tab it opens on.
+EXECUTION_CARDS = {
+    "to_report": (_l("Execution reports to file"), "executions", "executions/", STATUS_HELD),
+    "overdue": (_l("Execution reports overdue"), "executions", "executions/", STATUS_HELD),
+    "at_society": (
+        _l("Execution reports awaiting review"),
+        "execution_review",
+        "execution-review/",
+        "at_society",
+    ),
+    "at_committee": (
+        _l("Execution reports awaiting audit"),
+        "execution_audit",
+        "execution-audit/",
+        "at_committee",
+    ),
+}
+
+
+def execution_cards(user, admin_url: str) -> list[dict]:
+    """The unit's execution-report counts as cards (an overdue one marked)."""
+    cards = []
+    for key, count in execution_stats.to_do(db.session, user).items():
+        title, endpoint, path, status = EXECUTION_CARDS[key]
+        if f"{endpoint}.index_view" in current_app.view_functions:
+            url = url_for(f"{endpoint}.index_view", status=status)
+        else:
+            url = f"{admin_url.rstrip('/')}/{path}?status={status}"
+        cards.append(
+            {"title": title, "count": count, "url": url, "danger": key == "overdue" and count}
+        )
+    return cards
+
+
 def review_of(user) -> tuple[str, ProjectState] | None:
     """The reviewer's list and the state its work waits in; None for an entry unit."""
     return next((work for held, work in REVIEWS.items() if permissions.holds(user, held)), None)
@@ -88,6 +126,7 @@ class Dashboard(AdminIndexView):
                 "endpoint": endpoint,
             }
         held = sum(c["count"] for c in cards if c["state"].modifiable)
+        cards += execution_cards(user, self.admin.url)
         return self.render(
             "admin/dashboard.html",
             cards=cards,

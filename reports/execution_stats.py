@@ -28,9 +28,10 @@ from datetime import date, timedelta
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, and_, case, func, select
+from sqlalchemy import Integer, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+import permissions
 from models import (
     DEFAULT_DUE_DAYS,
     ExecutionDeadline,
@@ -41,6 +42,7 @@ from models import (
     ProjectState,
     RosterEntry,
     Unit,
+    UnitKind,
     utcnow,
 )
 from models.tally import BEIJING_OFFSET_HOURS
@@ -250,3 +252,44 @@ def execution(session: Session, account, filters: Filters, today: date | None = 
 
 def _year(filters: Filters) -> str:
     return str(filters.year) if filters.year is not None else ""
+
+
+# -- the dashboard's to-do counts ---------------------------------------------------------
+
+
+def to_do(session: Session, account, today: date | None = None) -> dict[str, int]:
+    """The execution reports waiting for ``account``, in one statement:
+
+    - an entry unit: ``to_report``, its published projects whose event has ended and whose
+      report is not reported yet (never opened, 未上报 or 退回修改), and ``overdue``, those of
+      them past their due date;
+    - a society: ``at_society`` (执行情况待审阅); the committee: ``at_committee`` (待审核).
+    """
+    unit = account.unit
+    if unit.kind.is_entry:
+        today = today or beijing_today()
+        held = or_(ExecutionReport.id.is_(None), ExecutionReport.state.in_(HELD))
+        ended = and_(held, Project.end_date < today)
+        to_report, overdue = session.execute(
+            select(func.count().filter(ended), func.count().filter(and_(held, due_date() < today)))
+            .select_from(Project)
+            .outerjoin(ExecutionReport, ExecutionReport.project_id == Project.id)
+            .outerjoin(
+                ExecutionDeadline,
+                and_(
+                    ExecutionDeadline.committee_id == Project.committee_id,
+                    ExecutionDeadline.year == Project.year,
+                ),
+            )
+            .where(permissions.project_visibility(account), Project.state == ProjectState.PUBLISHED)
+        ).one()
+        return {"to_report": to_report, "overdue": overdue}
+    state = (
+        ExecutionState.AT_SOCIETY if unit.kind is UnitKind.SOCIETY else ExecutionState.AT_COMMITTEE
+    )
+    waiting = session.scalar(
+        select(func.count())
+        .select_from(ExecutionReport)
+        .where(permissions.execution_visibility(account), ExecutionReport.state == state)
+    )
+    return {state.value: waiting}
