@@ -8,6 +8,7 @@ from flask_admin.theme import Bootstrap4Theme
 from admin_views import accounts, help, imports, jobs, messages, projects, security_log
 from admin_views.base import guard_request, local_time
 from admin_views.dashboard import Dashboard
+from admin_views.executions import register as register_executions
 from admin_views.execution_report import register as register_execution_report
 from admin_views.filing_rules import register as register_rules
 from admin_views.menu import add_project_search
@@ -39,6 +40,7 @@ def init_admin(app: Flask) -> PanelAdmin:
     app.context_processor(template_vocabulary)
     projects.register(admin)
     add_project_search(admin)  # 项目查询, after the project lists
+    register_executions(admin)  # 执行情况 lists, after the project lists
     imports.register(admin)
     accounts.register(admin)
     register_statistics(admin)

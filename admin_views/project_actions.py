@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 
 import workflow
 from admin_views.base import account, row_ids
-from models import Project, rules
+from models import rules
 from workflow import Action, WorkflowError
 
 # The list's confirmation of an action that takes no reason.
@@ -41,10 +41,11 @@ def table_actions() -> list[Action]:
     return [a for a in Action if a in found]
 
 
-def reason_of(act: Action) -> tuple[bool, bool]:
+def reason_of(act: Action, transitions=None) -> tuple[bool, bool]:
     """(whether ``act`` takes a reason, whether it is refused without one), read from
-    the ``Effects`` of its transitions."""
-    effects = [t.effects for t in workflow.TRANSITIONS if t.action is act]
+    the ``Effects`` of its transitions (of ``transitions``, the projects' by default)."""
+    transitions = workflow.TRANSITIONS if transitions is None else transitions
+    effects = [t.effects for t in transitions if t.action is act]
     required = any(e.reason_required for e in effects)
     return required or any(e.reason_column for e in effects), required
 
@@ -59,10 +60,10 @@ def skipped_details(errors) -> str:
     return "；".join(clauses) + "。"
 
 
-def _bulk_action(act: Action):
+def _bulk_action(act: Action, transitions=None):
     """The ``@action`` method of ``act``: straight to the workflow, or by way of the
-    reason page."""
-    takes_reason, required = reason_of(act)
+    reason page (``transitions``: as for ``reason_of``)."""
+    takes_reason, required = reason_of(act, transitions)
 
     def run(self, ids):
         if takes_reason:
@@ -123,10 +124,7 @@ class ProjectActionsMixin:
             # Committed there; run once more if the database picked it as the
             # victim of a deadlock with another user's action.
             result = workflow.retrying(
-                self.db_session,
-                lambda: workflow.apply_bulk(
-                    self.db_session, action_, account(), row_ids(ids), reason
-                ),
+                self.db_session, lambda: self.bulk_move(action_, row_ids(ids), reason)
             )
         except WorkflowError as error:
             self.db_session.rollback()
@@ -134,6 +132,11 @@ class ProjectActionsMixin:
             return None
         _flash_result(action_, result)
         return None
+
+    def bulk_move(self, action_: Action, ids: list[int], reason):
+        """Move the rows ``ids`` through the workflow (a list of execution reports
+        moves them through ``workflow.execution.move_bulk`` instead)."""
+        return workflow.apply_bulk(self.db_session, action_, account(), ids, reason)
 
     def ask_reason(self, action_: Action, ids, *, required: bool):
         """A confirmation page listing the ticked projects with a reason box;
@@ -148,7 +151,7 @@ class ProjectActionsMixin:
                 flash(str(message), "error")
             else:
                 return self.run_bulk(action_, ids, reason)
-        projects = self.get_query().filter(Project.id.in_(row_ids(ids))).all()
+        projects = self.get_query().filter(self.model.id.in_(row_ids(ids))).all()
         return self.render(
             "admin/project_reason.html",
             action=action_,

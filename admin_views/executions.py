@@ -1,0 +1,456 @@
+"""The 执行情况 lists (docs/domain.md#执行情况): 执行情况 (entry units: their published
+projects, each with its report's state and due date), 执行情况审阅 (societies) and
+执行情况审核 (the committee).
+
+Built from the project lists' pieces: the 年度 + 状态 bar and its tabs
+(``ProjectListBarMixin``), the capped count (``CappedCountMixin``), the bulk buttons,
+reason page and done/skipped messages (``ProjectActionsMixin``), the list template
+(``admin/project_list.html``). What differs is what the rows are (execution reports,
+or an entry unit's published projects), their states (``ExecutionState``), and how
+ticked rows move: through ``workflow.execution.move_bulk``, with the report's own
+transition table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask import abort, current_app, flash, g, redirect, url_for
+from flask_admin import expose
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy import exists, select
+
+import permissions
+import workflow
+from admin_views.base import ChoiceFilter, ScopedModelView, account, day
+from admin_views.capped_count import CappedCountMixin, capped_count_of, count_cap
+from admin_views.project_actions import ProjectActionsMixin, _bulk_action
+from admin_views.project_list_bar import STATUS_ALL, STATUS_HELD, ProjectListBarMixin
+from admin_views.projects import ProjectView
+from admin_views.wording import RewordedMixin
+from models import (
+    DEFAULT_DUE_DAYS,
+    ExecutionDeadline,
+    ExecutionReport,
+    ExecutionState,
+    Project,
+    ProjectState,
+)
+from models.vocabulary import PROJECT_LABELS, label
+from workflow import Action, WorkflowError, execution
+from workflow.transitions import EXECUTION_TRANSITIONS
+
+E = ExecutionState
+# The 状态 value of a published project whose report is not opened yet.
+NO_REPORT = "none"
+# The report's page (admin_views/execution_report.py).
+REPORT_PAGE = "execution.details"
+# The states a reviewer's tabs show after its work, in the chain's order.
+REVIEW_ORDER = (E.AT_SOCIETY, E.AT_COMMITTEE, E.RETURNED, E.ACCEPTED)
+
+LABELS = {
+    **PROJECT_LABELS,
+    "report_state": _l("Execution reports"),
+    "due_date": _l("Report due by"),
+    "learners": _l("Number of learners"),
+}
+
+
+def report_url(report_id: int) -> str | None:
+    """The report's page, once that page exists (another module adds it)."""
+    if REPORT_PAGE not in current_app.view_functions:
+        return None
+    return url_for(REPORT_PAGE, id=report_id)
+
+
+def _has_report(*conditions):
+    """EXISTS a report of the row's project (meeting ``conditions``)."""
+    return exists().where(ExecutionReport.project_id == Project.id, *conditions)
+
+
+OVERDUE = Markup(' <span class="badge badge-danger cme-overdue">{}</span>')
+
+
+def state_cell(title, *, overdue: bool, reason: str | None = None) -> Markup:
+    """A state with its marks: 已逾期 as words in a red badge (not colour alone), and
+    the reason a report was sent back with."""
+    cell = Markup("{}").format(title)
+    if overdue:
+        cell += OVERDUE.format(gettext("Past its due date"))
+    if reason:
+        note = gettext("Reason for return: %(reason)s", reason=reason)
+        cell += Markup('<br><small class="text-danger cme-reason">{}</small>').format(note)
+    return cell
+
+
+def _period(start: date, end: date) -> str:
+    return day(start) if start == end else f"{day(start)} — {day(end)}"
+
+
+@dataclass
+class RowFacts:
+    """What the entry unit's list learns of its page's rows, once per request."""
+
+    reports: dict[int, ExecutionReport] = field(default_factory=dict)
+    due_days: dict[int, int] = field(default_factory=dict)
+    today: date = field(default_factory=date.today)
+
+
+def row_facts() -> RowFacts:
+    if "execution_rows" not in g:
+        g.execution_rows = RowFacts()
+    return g.execution_rows
+
+
+class StateOfReportFilter(ChoiceFilter):
+    """执行情况 of a published project: its report's state, or none opened yet."""
+
+    def apply(self, query, value, alias=None):
+        if value == NO_REPORT:
+            return query.filter(~_has_report())
+        return query.filter(_has_report(ExecutionReport.state == value))
+
+
+class HeldReportFilter(ChoiceFilter):
+    """The rows the entry unit holds: no report yet, or one not reported (or returned)."""
+
+    def apply(self, query, value, alias=None):
+        others = _has_report(ExecutionReport.state.not_in([s for s in E if s.modifiable]))
+        return query.filter(~others if value == "1" else others)
+
+
+class ModifiableReportFilter(ChoiceFilter):
+    """修改状态 of a report: 可修改 = held by the entry unit (draft or returned)."""
+
+    def apply(self, query, value, alias=None):
+        held = ExecutionReport.state.in_([s for s in E if s.modifiable])
+        return query.filter(held if value == "1" else ~held)
+
+
+def _report_state(value: str):
+    return value if value == NO_REPORT else E(value).value
+
+
+class ExecutionListView(
+    ProjectActionsMixin, RewordedMixin, ProjectListBarMixin, CappedCountMixin, ScopedModelView
+):
+    """What the three lists share: the bar, the tabs' counts by report state, the
+    bulk buttons of the report's transition table, the template."""
+
+    can_create = can_edit = can_delete = can_export = can_view_details = False
+    list_template = "admin/executions_list.html"
+    column_labels = LABELS
+    column_display_pk = False
+    plain_columns = staticmethod(ProjectView.plain_columns)
+    # The report's own table: 设为可修改 asks for its (required) reason first.
+    action_report = _bulk_action(Action.REPORT, EXECUTION_TRANSITIONS)
+    action_unlock = _bulk_action(Action.UNLOCK, EXECUTION_TRANSITIONS)
+    action_accept = _bulk_action(Action.ACCEPT, EXECUTION_TRANSITIONS)
+    # The 状态 values of the tab the entry unit's work makes (``STATUS_HELD``).
+    held_values: tuple[str, ...] = ()
+
+    def is_action_allowed(self, name: str) -> bool:
+        user = account()
+        if user is None or name not in {a.value for a in self.bulk_actions}:
+            return False
+        return Action(name) in workflow.possible_actions(user, EXECUTION_TRANSITIONS)
+
+    def bulk_move(self, action_: Action, ids: list[int], reason):
+        return execution.move_bulk(self.db_session, action_, account(), ids, reason)
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        # The page's filters come without the bar's; the rows' own facts once per page.
+        filters = [*(filters or ())]
+        filters += [bar for bar in self.bar_filters() if bar not in filters]
+        count, data = super().get_list(
+            page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size
+        )
+        if execute:
+            self.learn_rows(data)
+        return count, data
+
+    def learn_rows(self, rows) -> None:
+        """Read what the page's rows need beyond themselves (nothing by default)."""
+
+    # -- the tabs --------------------------------------------------------------
+    def status_conditions(self) -> dict[str, object]:
+        """{状态 value: the WHERE clause of its rows} of every state a tab counts."""
+        raise NotImplementedError
+
+    def state_counts(self) -> dict[str, int]:
+        """Each state's count in the chosen year, capped: one statement."""
+        cap, year = count_cap(), self.current_year()
+        conditions = self.status_conditions()
+
+        def rows(condition):
+            stmt = self._scoped(self.model.id).where(condition)
+            return stmt if year is None else stmt.where(self.model.year == year)
+
+        counts = select(*(capped_count_of(rows(c), cap) for c in conditions.values()))
+        return dict(zip(conditions, self.db_session.execute(counts).one(), strict=True))
+
+    def tab_counts(self, value: str, by_state: dict[str, int]) -> list[int]:
+        if value == STATUS_ALL:
+            return list(by_state.values())
+        if value == STATUS_HELD:
+            return [by_state.get(v, 0) for v in self.held_values]
+        return [by_state.get(value, 0)]
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        if isinstance(exc, WorkflowError):
+            flash(str(exc), "error")
+            return True
+        return super().handle_view_exception(exc)
+
+
+# -- 执行情况: the entry unit's published projects --------------------------------------
+def _report_state_cell(view, context, project, name):
+    report = row_facts().reports.get(project.id)
+    if report is None:
+        return state_cell(gettext("Report not filed"), overdue=view.overdue(project))
+    state = E(report.state)
+    reason = report.return_reason if state is E.RETURNED else None
+    return state_cell(state.title, overdue=view.overdue(project), reason=reason)
+
+
+class MyExecutionsView(ExecutionListView):
+    """执行情况: an entry unit's published projects (every year, newest first), each
+    with its report's state and due date; 填报执行情况 opens a report, 上报所选
+    reports the ticked ones."""
+
+    permission = "project-enter"
+    bulk_actions = (Action.REPORT,)
+    work_status = STATUS_HELD
+    work_title = _l("To report (not filed, not reported or returned)")
+    held_values = (NO_REPORT, E.DRAFT.value, E.RETURNED.value)
+    empty_list_message = _l(
+        "No published project yet: the execution of a project is reported once it is published."
+    )
+    column_list = ["year", "project_no", "name", "period", "credits", "report_state", "due_date"]
+    column_sortable_list = ["year", "project_no", "name", ("period", "start_date")]
+    column_default_sort = [("start_date", True), ("id", True)]
+    column_searchable_list = ["name", "project_no", "principal"]
+    column_formatters = {
+        "period": lambda v, c, p, n: _period(p.start_date, p.end_date),
+        "report_state": _report_state_cell,
+        "due_date": lambda v, c, p, n: day(v.due_date(p)),
+    }
+    phone_columns = frozenset({"name", "period", "report_state", "due_date"})
+    FILTER_KEYS = ("year", "state", "modifiable")
+
+    def scope(self, user):
+        return permissions.project_visibility(user) & (Project.state == ProjectState.PUBLISHED)
+
+    def get_filters(self):
+        filters = [
+            ChoiceFilter(Project.year, label("year"), self._year_options, coerce=int),
+            StateOfReportFilter(
+                Project.id, LABELS["report_state"], self._state_options, coerce=_report_state
+            ),
+            HeldReportFilter(Project.id, self.work_title, lambda: [("1", self.work_title)]),
+        ]
+        for key, flt in zip(self.FILTER_KEYS, filters, strict=True):
+            flt.url_name = key
+        return filters
+
+    def _state_options(self):
+        return [(NO_REPORT, _l("Report not filed")), *((s.value, s.title) for s in E)]
+
+    def status_conditions(self):
+        conditions = {NO_REPORT: ~_has_report()}
+        conditions |= {s.value: _has_report(ExecutionReport.state == s) for s in E}
+        return conditions
+
+    def learn_rows(self, projects) -> None:
+        """The page's reports and the committee's due days: two queries, whatever the rows."""
+        facts = row_facts()
+        ids = [p.id for p in projects]
+        if ids:
+            reports = self.db_session.scalars(
+                permissions.visible_executions(account()).where(ExecutionReport.project_id.in_(ids))
+            )
+            facts.reports = {r.project_id: r for r in reports}
+            years = {p.year for p in projects}
+            rows = self.db_session.execute(
+                select(ExecutionDeadline.year, ExecutionDeadline.days).where(
+                    ExecutionDeadline.committee_id == account().unit.committee_id,
+                    ExecutionDeadline.year.in_(years),
+                )
+            )
+            facts.due_days = {year: days for year, days in rows}
+
+    def due_date(self, project) -> date:
+        """应报日期: the report's, or the end date + the committee's days for its year."""
+        facts = row_facts()
+        if (report := facts.reports.get(project.id)) is not None:
+            return report.due_date
+        return project.end_date + timedelta(days=facts.due_days.get(project.year, DEFAULT_DUE_DAYS))
+
+    def overdue(self, project) -> bool:
+        """Not reported by its due date: no report opened, or one still held."""
+        facts = row_facts()
+        report = facts.reports.get(project.id)
+        if report is not None:
+            return execution.is_overdue(report, facts.today)
+        return facts.today > self.due_date(project)
+
+    def row_report(self, project) -> dict:
+        """The row's tick and links: the report's id (ticked for 上报所选) and page,
+        or where to open one."""
+        report = row_facts().reports.get(project.id)
+        if report is None:
+            return {
+                "tick": None,
+                "view": None,
+                "open": self.get_url(".open_report", project_id=project.id),
+            }
+        return {"tick": report.id, "view": report_url(report.id), "open": None}
+
+    @expose("/open/<id:project_id>", methods=("POST",))
+    def open_report(self, project_id: int):
+        """填报执行情况: the project's report, opened now if it was not yet."""
+        project = self.get_query().filter(Project.id == project_id).one_or_none()
+        if project is None:
+            abort(404)
+        try:
+            report = execution.open_report(self.db_session, account(), project)
+            self.db_session.commit()
+        except WorkflowError as error:
+            self.db_session.rollback()
+            flash(str(error), "error")
+            return redirect(self.get_url(".index_view"))
+        target = report_url(report.id)
+        if target is None:
+            flash(gettext("Execution report of “%(name)s” opened.", name=project.name), "success")
+            return redirect(self.get_url(".index_view"))
+        return redirect(target)
+
+
+# -- 执行情况审阅 / 执行情况审核: the reports a reviewer may see -------------------------------
+def _review_state_cell(view, context, report, name):
+    state = E(report.state)
+    reason = report.return_reason if state is E.RETURNED else None
+    return state_cell(state.title, overdue=execution.is_overdue(report), reason=reason)
+
+
+class ExecutionReviewView(ExecutionListView):
+    """The reports a society or the committee may see, its work first."""
+
+    bulk_actions = (Action.REPORT, Action.UNLOCK)
+    empty_list_message = _l("No execution report matches.")
+    column_list = [
+        "year",
+        "project_no",
+        "name",
+        "owner_unit",
+        "period",
+        "learners",
+        "state",
+        "due_date",
+    ]
+    column_sortable_list = [
+        "year",
+        "name",
+        ("period", "start_date"),
+        "learners",
+        "state",
+        "due_date",
+    ]
+    column_default_sort = [("updated_at", True), ("id", True)]
+    column_searchable_list = ["name", "project.project_no", "project.principal"]
+    column_formatters = {
+        "project_no": lambda v, c, r, n: r.project.project_no or "",
+        "owner_unit": lambda v, c, r, n: r.owner_unit.name,
+        "period": lambda v, c, r, n: _period(r.start_date, r.end_date),
+        "state": _review_state_cell,
+    }
+    phone_columns = frozenset({"name", "owner_unit", "period", "state"})
+    FILTER_KEYS = ("year", "state", "modifiable", "unit")
+
+    def scope(self, user):
+        return permissions.execution_visibility(user)
+
+    def get_filters(self):
+        filters = [
+            ChoiceFilter(ExecutionReport.year, label("year"), self._year_options, coerce=int),
+            ChoiceFilter(ExecutionReport.state, label("state"), self._state_options, coerce=E),
+            ModifiableReportFilter(
+                ExecutionReport.state,
+                label("modifiable"),
+                lambda: [("1", E.DRAFT.modifiable_title), ("0", E.ACCEPTED.modifiable_title)],
+            ),
+            ChoiceFilter(
+                ExecutionReport.owner_unit_id, label("owner_unit"), self._unit_options, coerce=int
+            ),
+        ]
+        for key, flt in zip(self.FILTER_KEYS, filters, strict=True):
+            flt.url_name = key
+        return filters
+
+    def _scope_years(self):
+        """From the scope's first year to its last (or this year)."""
+        year = ExecutionReport.year
+        ends = [
+            self._scoped(year).order_by(o).limit(1).scalar_subquery() for o in (year, year.desc())
+        ]
+        low, high = self.db_session.execute(select(*ends)).one()
+        if low is None:
+            return []
+        return [(y, y) for y in range(max(high, date.today().year), low - 1, -1)]
+
+    def _state_options(self):
+        return [(s.value, s.title) for s in REVIEW_ORDER]
+
+    def status_conditions(self):
+        return {s.value: ExecutionReport.state == s for s in REVIEW_ORDER}
+
+    def row_report(self, report) -> dict:
+        return {"tick": report.id, "view": report_url(report.id), "open": None}
+
+
+class SocietyExecutionsView(ExecutionReviewView):
+    """执行情况审阅: a society reviews its branches' reports."""
+
+    permission = "project-review"
+    work_status = E.AT_SOCIETY.value
+    work_title = _l("Awaiting review")
+
+
+class CommitteeExecutionsView(ExecutionReviewView):
+    """执行情况审核: the committee accepts the reports, or sends them back."""
+
+    permission = "project-audit"
+    bulk_actions = (Action.ACCEPT, Action.UNLOCK)
+    work_status = E.AT_COMMITTEE.value
+    work_title = _l("Awaiting audit")
+
+
+def register(admin) -> None:
+    from extensions import db
+
+    admin.add_view(
+        MyExecutionsView(
+            Project, db, name=_l("Execution reports"), endpoint="executions", url="executions"
+        )
+    )
+    admin.add_view(
+        SocietyExecutionsView(
+            ExecutionReport,
+            db,
+            name=_l("Execution review"),
+            endpoint="execution_review",
+            url="execution-review",
+        )
+    )
+    admin.add_view(
+        CommitteeExecutionsView(
+            ExecutionReport,
+            db,
+            name=_l("Execution audit"),
+            endpoint="execution_audit",
+            url="execution-audit",
+        )
+    )

@@ -1,0 +1,374 @@
+"""The 执行情况 lists through the real HTTP stack, on both databases: 执行情况 (entry
+units: published projects, report state, due date, overdue, 填报执行情况, 上报所选),
+执行情况审阅 (societies) and 执行情况审核 (the committee): scope, bulk actions with
+CSRF, the reason of 设为可修改, statements that do not grow with the ticked rows."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from flask import current_app
+from flask_security import hash_password
+from sqlalchemy import func, select
+
+from demo import DEMO_PASSWORD
+from models import ExecutionReport, ExecutionState, ProjectState
+from tests.admin.test_project_lists import page
+from tests.admin.test_projects import act, flashes
+from tests.factories import make_project, make_tree
+from tests.refusals import assert_expired, assert_refused_with
+from workflow import Action, execution
+
+E = ExecutionState
+LISTS = {"executions": "pumch", "execution-review": "bma", "execution-audit": "bjcme"}
+
+
+def published(session, owner, **fields):
+    return make_project(session, owner, ProjectState.PUBLISHED, **fields)
+
+
+def opened(session, owner, **fields) -> ExecutionReport:
+    report = execution.open_report(session, owner, published(session, owner, **fields))
+    session.flush()
+    return report
+
+
+def reported(session, owner, **fields) -> ExecutionReport:
+    """A report its owner reported upwards (a branch's to its society, an issuer's to
+    the committee)."""
+    report = opened(session, owner, **fields)
+    result = execution.move_bulk(session, Action.REPORT, owner, [report.id])
+    assert result.done == [report.id], result.skipped
+    return report
+
+
+def state_of(session, report_id) -> E:
+    session.expire_all()
+    return E(session.get(ExecutionReport, report_id).state)
+
+
+def row_of(html: str, text: str) -> str:
+    """The list row (``<tr>``) that holds ``text``."""
+    for row in re.findall(r"<tr[^>]*>.*?</tr>", html, re.S):
+        if text in row:
+            return row
+    raise AssertionError(f"no row holds {text!r}")
+
+
+def future_dates(days: int = 10) -> dict:
+    start = date.today() + timedelta(days=days)
+    return {"year": start.year, "start_date": start, "end_date": start + timedelta(days=1)}
+
+
+# -- who opens which list ---------------------------------------------------------------
+@pytest.mark.parametrize("url", list(LISTS))
+def test_only_the_right_kind_of_account_opens_each_list(another_browser, url):
+    assert another_browser().get(f"/admin/{url}/").status_code == 302  # to the login page
+    for username in ("bjcme", "bma", "bma_cardio", "pumch"):
+        browser = another_browser()
+        assert browser.login(username).status_code == 302
+        response = browser.get(f"/admin/{url}/")
+        allowed = username == LISTS[url] or (url == "executions" and username == "bma_cardio")
+        if allowed:
+            assert response.status_code == 200, (username, url)
+        else:
+            assert_refused_with(response, 403)
+
+
+def test_the_menu_names_each_list_in_chinese(login_as):
+    for username, title in (
+        ("pumch", "执行情况"),
+        ("bma", "执行情况审阅"),
+        ("bjcme", "执行情况审核"),
+    ):
+        browser = login_as(username)
+        html = page(browser, "/admin/")
+        assert f">{title}<" in re.sub(r"\s+", "", html) or f">{title}</a>" in html, username
+        browser.logout()
+
+
+# -- 执行情况: the entry unit's published projects ----------------------------------------
+def test_the_entry_list_shows_published_projects_with_report_state_due_date_and_overdue(
+    login_as, session, demo_accounts
+):
+    pumch = demo_accounts["pumch"]
+    late = published(session, pumch, name="逾期未填报项目")
+    coming = published(session, pumch, name="将来举办项目", **future_dates())
+    draft = make_project(session, pumch, ProjectState.DRAFT, name="草稿项目不显示")
+    held = opened(session, pumch, name="已填报未上报项目")
+    session.commit()
+    html = page(login_as("pumch"), "/admin/executions/?status=all")
+    assert draft.name not in html
+    row = row_of(html, late.name)
+    assert "报告未填报" in row and "已逾期" in row and "填报执行情况" in row
+    assert (late.end_date + timedelta(days=14)).isoformat() in row
+    assert 'class="badge badge-danger cme-overdue">已逾期<' in row  # words, not colour alone
+    row = row_of(html, coming.name)
+    assert "报告未填报" in row and "已逾期" not in row
+    row = row_of(html, held.name)
+    assert "未上报" in row and "已逾期" in row and held.due_date.isoformat() in row
+    assert f'value="{held.id}"' in row  # ticked for 上报所选
+    assert "填报执行情况" not in row
+    if "execution.details" in current_app.view_functions:
+        assert f"/admin/execution/{held.id}/" in row
+    assert "上报所选" in html
+
+
+def test_the_entry_list_opens_on_the_work_and_filters_by_year_and_keyword(
+    login_as, session, demo_accounts
+):
+    pumch = demo_accounts["pumch"]
+    waiting = published(session, pumch, name="等待填报的项目")
+    done = reported(session, pumch, name="已经上报的执行情况")
+    older = published(session, pumch, name="二〇二五年的项目", year=2025)
+    session.commit()
+    browser = login_as("pumch")
+    html = page(browser, "/admin/executions/")
+    assert waiting.name in html and done.name not in html  # 待填报 first
+    assert "待填报" in html
+    html = page(browser, "/admin/executions/?status=all&year=2025")
+    assert older.name in html and waiting.name not in html
+    html = page(browser, "/admin/executions/?status=all&search=已经上报")
+    assert done.name in html and waiting.name not in html
+    html = page(browser, f"/admin/executions/?status={E.AT_COMMITTEE.value}")
+    assert done.name in html and waiting.name not in html
+
+
+def test_filing_opens_the_report_of_the_owners_published_project_only(
+    login_as, session, demo_accounts
+):
+    pumch = demo_accounts["pumch"]
+    project = published(session, pumch, name="待填报执行情况")
+    draft = make_project(session, pumch, ProjectState.DRAFT)
+    others = published(session, demo_accounts["bma_cardio"])
+    session.commit()
+    browser = login_as("pumch")
+    url = f"/admin/executions/open/{project.id}"
+    assert_expired(browser.client.post(url))  # no CSRF token
+    response = browser.post(url, token_from="/admin/executions/")
+    assert response.status_code == 302
+    report = session.scalar(select(ExecutionReport).where(ExecutionReport.project_id == project.id))
+    assert report is not None and report.state is E.DRAFT
+    if "execution.details" in current_app.view_functions:
+        assert response.headers["Location"].endswith(f"/admin/execution/{report.id}/")
+    # Twice opens the same report.
+    assert browser.post(url, token_from="/admin/executions/").status_code == 302
+    count = select(func.count()).select_from(ExecutionReport)
+    before = session.scalar(count)
+    # Another unit's project, a draft, an id that is not one: not found.
+    for other in (others.id, draft.id, 2**31 - 1):
+        response = browser.post(f"/admin/executions/open/{other}", token_from="/admin/executions/")
+        assert_refused_with(response, 404)
+    session.expire_all()
+    assert session.scalar(count) == before
+    # A society cannot open one at all.
+    browser.logout()
+    society = login_as("bma")
+    response = society.post(url, token_from="/admin/")
+    assert_refused_with(response, 403)
+
+
+# -- scope ------------------------------------------------------------------------------
+def test_each_list_shows_only_the_reports_in_its_scope(login_as, session, demo_accounts):
+    cardio = reported(session, demo_accounts["bma_cardio"], name="心血管分会的执行情况")
+    issuer = reported(session, demo_accounts["pumch"], name="协和的执行情况")
+    tree = make_tree(session, "exl_")
+    for user in tree.values():
+        user.password = hash_password(DEMO_PASSWORD)
+    far_branch = reported(session, tree["branch"], name="另一棵树分会的执行情况")
+    far_issuer = reported(session, tree["issuer"], name="另一棵树单位的执行情况")
+    session.commit()
+    everything = {cardio.name, issuer.name, far_branch.name, far_issuer.name}
+
+    def names(username, url):
+        browser = login_as(username)
+        html = page(browser, f"/admin/{url}/?status=all")
+        browser.logout()
+        return {name for name in everything if name in html}
+
+    assert names("bma_cardio", "executions") == {cardio.name}
+    assert names("bma_peds", "executions") == set()  # another branch
+    assert names("pumch", "executions") == {issuer.name}
+    assert names("bma", "execution-review") == {cardio.name}
+    assert names("bjtcm", "execution-review") == set()  # another society
+    assert names("bjcme", "execution-audit") == {cardio.name, issuer.name}
+    assert names("exl_committee", "execution-audit") == {far_branch.name, far_issuer.name}
+    assert names("exl_society", "execution-review") == {far_branch.name}
+
+
+def test_a_draft_report_is_not_on_the_reviewers_lists(login_as, session, demo_accounts):
+    draft = opened(session, demo_accounts["bma_cardio"], name="尚未上报的执行情况")
+    session.commit()
+    for username, url in (("bma", "execution-review"), ("bjcme", "execution-audit")):
+        browser = login_as(username)
+        assert draft.name not in page(browser, f"/admin/{url}/?status=all")
+        browser.logout()
+
+
+# -- bulk actions -----------------------------------------------------------------------
+def test_a_branchs_report_goes_up_its_society_to_the_committee(login_as, session, demo_accounts):
+    report = opened(session, demo_accounts["bma_cardio"], name="分会执行情况上报")
+    session.commit()
+    browser = login_as("bma_cardio")
+    response = act(browser, "executions", "report", [report.id], follow_redirects=True)
+    assert "上报所选项目：已处理 1 项。" in flashes(response)
+    assert state_of(session, report.id) is E.AT_SOCIETY
+    browser.logout()
+
+    browser = login_as("bma")
+    html = page(browser, "/admin/execution-review/")  # opens on 待审阅
+    assert report.name in html and "待审阅" in html
+    for title in ("上报所选", "设为可修改"):
+        assert title in html
+    headers = [
+        re.sub(r"<[^>]+>|\s+|&nbsp;", "", h) for h in re.findall(r"<th[^>]*>(.*?)</th>", html, re.S)
+    ]
+    columns = [
+        "年度",
+        "项目编号",
+        "项目名称",
+        "申报单位",
+        "举办日期",
+        "学员人数",
+        "状态",
+        "应报日期",
+    ]
+    assert [h for h in headers if h] == columns
+    response = act(browser, "execution-review", "report", [report.id], follow_redirects=True)
+    assert "已处理 1 项" in flashes(response)
+    assert state_of(session, report.id) is E.AT_COMMITTEE
+    browser.logout()
+
+    browser = login_as("bjcme")
+    html = page(browser, "/admin/execution-audit/")  # opens on 待审核
+    assert report.name in html and "待审核" in html and "审核通过" in html
+    response = act(browser, "execution-audit", "accept", [report.id], follow_redirects=True)
+    assert "审核通过：已处理 1 项。" in flashes(response)
+    assert state_of(session, report.id) is E.ACCEPTED
+    html = page(browser, f"/admin/execution-audit/?status={E.ACCEPTED.value}")
+    assert report.name in html
+
+
+def test_setting_modifiable_requires_a_reason(login_as, session, demo_accounts):
+    report = reported(session, demo_accounts["bma_cardio"], name="需要退回的执行情况")
+    session.commit()
+    browser = login_as("bma")
+    # The button asks for the reason first.
+    html = act(browser, "execution-review", "unlock", [report.id]).get_data(as_text=True)
+    assert "原因" in html and report.name in html and 'name="reason"' in html
+    # Confirmed without one: refused, nothing moves.
+    response = act(
+        browser, "execution-review", "unlock", [report.id], reason_confirmed="1", reason=" "
+    )
+    assert "原因" in flashes(response) or "原因" in response.get_data(as_text=True)
+    assert state_of(session, report.id) is E.AT_SOCIETY
+    response = act(
+        browser,
+        "execution-review",
+        "unlock",
+        [report.id],
+        reason_confirmed="1",
+        reason="学员名单缺少身份证号",
+        follow_redirects=True,
+    )
+    assert "设为可修改：已处理 1 项。" in flashes(response)
+    assert state_of(session, report.id) is E.RETURNED
+    browser.logout()
+    # The branch sees the reason on its list.
+    html = page(login_as("bma_cardio"), "/admin/executions/")
+    assert "学员名单缺少身份证号" in row_of(html, report.name)
+
+
+def test_a_forbidden_id_in_a_bulk_post_is_skipped_as_not_found(login_as, session, demo_accounts):
+    mine = reported(session, demo_accounts["tcm_acu"], name="中医学会分会的执行情况")
+    theirs = reported(session, demo_accounts["bma_cardio"], name="医学会分会的执行情况")
+    session.commit()
+    browser = login_as("bjtcm")
+    response = act(
+        browser, "execution-review", "report", [mine.id, theirs.id], follow_redirects=True
+    )
+    text = flashes(response)
+    assert "已处理 1 项" in text and "1 项未处理" in text and "不存在" in text
+    assert state_of(session, mine.id) is E.AT_COMMITTEE
+    assert state_of(session, theirs.id) is E.AT_SOCIETY
+    # Not even the skip message names the other society's report.
+    assert theirs.name not in text
+
+
+def test_a_bulk_post_needs_its_csrf_token(login_as, session, demo_accounts):
+    report = opened(session, demo_accounts["pumch"])
+    session.commit()
+    browser = login_as("pumch")
+    data = {"action": "report", "rowid": [str(report.id)]}
+    assert_expired(browser.client.post("/admin/executions/action/", data=data))
+    assert state_of(session, report.id) is E.DRAFT
+
+
+def test_an_action_of_another_list_is_refused(login_as, session, demo_accounts):
+    """A society cannot accept; an entry unit cannot set its own report modifiable."""
+    report = reported(session, demo_accounts["bma_cardio"])
+    session.commit()
+    browser = login_as("bma")
+    act(browser, "execution-review", "accept", [report.id], follow_redirects=True)
+    assert state_of(session, report.id) is E.AT_SOCIETY
+    assert "审核通过" not in page(browser, "/admin/execution-review/")
+
+
+@pytest.mark.parametrize(
+    ("action", "extra"),
+    [("accept", {}), ("unlock", {"reason_confirmed": "1", "reason": "请补充学员名单"})],
+)
+def test_bulk_statements_do_not_grow_with_the_ticked_rows(
+    another_browser, session, demo_accounts, count_statements, action, extra
+):
+    pumch = demo_accounts["pumch"]
+    reports = [reported(session, pumch, name=f"批量{action}{n}") for n in range(22)]
+    session.commit()
+    ids = [r.id for r in reports]
+    counts = []
+    for ticked in (ids[:2], ids[2:22]):
+        browser = another_browser()
+        browser.login("bjcme")
+        token = browser.token("/admin/execution-audit/")
+        data = {"action": action, "rowid": [str(i) for i in ticked], "csrf_token": token, **extra}
+        with count_statements() as counter:
+            response = browser.client.post("/admin/execution-audit/action/", data=data)
+        assert response.status_code == 302
+        counts.append(counter.count)
+    assert counts[0] == counts[1], counts
+    target = E.ACCEPTED if action == "accept" else E.RETURNED
+    assert {state_of(session, i) for i in ids} == {target}
+
+
+def test_list_statements_do_not_grow_with_the_rows(
+    another_browser, session, demo_accounts, count_statements
+):
+    """Each list page reads its rows' reports and due days once, whatever the rows."""
+    pumch = demo_accounts["pumch"]
+    lists = (("pumch", "executions"), ("bjcme", "execution-audit"))
+    browsers = {}
+    for username, _ in lists:
+        browsers[username] = another_browser()
+        browsers[username].login(username)
+
+    def add_rows(count):
+        for n in range(count):
+            (reported if n % 2 else published)(session, pumch, name=f"页面行{count}-{n}")
+        session.commit()
+
+    def statements():
+        counts = []
+        for username, url in lists:
+            address = f"/admin/{url}/?status=all"
+            page(browsers[username], address)  # warm
+            with count_statements() as counter:
+                page(browsers[username], address)
+            counts.append(counter.count)
+        return counts
+
+    add_rows(2)
+    few = statements()
+    add_rows(20)
+    assert statements() == few
