@@ -15,6 +15,8 @@ import accounts as account_service
 import workflow
 from models import (
     Discipline,
+    ExecutionState,
+    IdType,
     Lecturer,
     Project,
     ProjectLevel,
@@ -25,7 +27,8 @@ from models import (
     User,
 )
 from models.discipline import seed_default_disciplines
-from workflow import Action
+from models.rules import id_check_character
+from workflow import Action, execution
 
 DEMO_PASSWORD = "demo-pass-2026"
 YEARS = (2025, 2026)
@@ -175,32 +178,44 @@ PLAN = (
 )
 
 
-def seed(session: Session) -> str | None:
-    """Create the demo data; return a summary, or None when it is there already."""
+def seed(session: Session, *, executions: bool = True) -> str | None:
+    """Create the demo data; return a summary, or None when it is there already.
+    ``executions=False`` leaves out the execution reports and their filing rule (a
+    schema before them)."""
     if session.scalar(select(User.id).where(User.username == "bjcme")) is not None:
         return None
     accounts = _create_units_and_accounts(session)
     disciplines = seed_default_disciplines(session, accounts["bjcme"].unit_id)
     count = 0
+    made: dict[tuple[str, int, int], Project] = {}
     for owner, year, states in PLAN:
         for index, target in enumerate(states):
             project = _new_project(accounts[owner], year, index, disciplines[DISCIPLINE_OF[owner]])
             workflow.create(session, accounts[owner], project)
             _walk(session, project, target, accounts)
+            made[owner, year, index] = project
             count += 1
-    _seed_filing_rules(session, accounts["bjcme"].unit_id)
-    return f"{len(UNITS)} units, {len(accounts)} accounts, {count} projects"
+    reports = 0
+    if executions:
+        count += len(RECENT)
+        reports = _seed_executions(session, accounts, disciplines, made)
+    _seed_filing_rules(session, accounts["bjcme"].unit_id, executions)
+    summary = f"{len(UNITS)} units, {len(accounts)} accounts, {count} projects"
+    return summary + (f", {reports} execution reports" if executions else "")
 
 
-def _seed_filing_rules(session: Session, committee_id: int) -> None:
+def _seed_filing_rules(session: Session, committee_id: int, executions: bool = True) -> None:
     """The committee's filing rules for the demo years, every one at its default
     and warning only: reports and publications from now on show the warnings;
-    the projects above were walked before the rules existed."""
+    the projects above were walked before the rules existed. Without ``executions``
+    (a schema before the execution reports) the overdue-report rule is left out."""
     from models import RuleKind, Severity
     from workflow.filing_rules import set_rule
 
     for year in YEARS:
         for kind in RuleKind:
+            if kind is RuleKind.OVERDUE_REPORTS and not executions:
+                continue
             set_rule(session, committee_id, year, kind, severity=Severity.WARN)
 
 
@@ -308,3 +323,313 @@ def drive(session: Session, project: Project, target: ProjectState, *, owner, so
 
 def _key_of(unit: Unit) -> str:
     return next(key for key, name, *_ in UNITS if name == unit.name)
+
+
+# -- 执行情况: execution reports and their rosters (学员名单) -----------------------------------
+E = ExecutionState
+
+# Published projects that ended a few days before today (relative dates, so that their
+# reports are due, not overdue, whatever day the demo is built): (owner, course, days
+# since its end). pumch's first has no report yet: 填报执行情况 is there to try.
+RECENT = (
+    ("pumch", "罕见病多学科诊疗学习班", 2),
+    ("pumch", "重症超声临床应用培训班", 6),
+    ("bma_cardio", "心脏康复与二级预防学习班", 9),
+)
+
+# The reports, each walked to its state through workflow.execution: (project: PLAN's
+# (owner, year, index) or ("recent", RECENT's index), target state, learners on the
+# roster, what was held differently from the filing, story). Stories: "resent" was sent
+# back once by its society and reported again with one more learner (the society sees who
+# was added); "returned" waits with the society's reason. Every published project of PLAN
+# has a report, and only tcm_acu's 2026 one (ended in November, still a draft) is overdue.
+REPORTS = (
+    (("pumch", 2025, 0), E.ACCEPTED, 6, {}, ""),
+    (("pumch", 2025, 1), E.ACCEPTED, 5, {"venue": "北京协和医院东单院区学术会堂"}, ""),
+    (("pumch", 2026, 3), E.AT_COMMITTEE, 4, {"credits": -0.5, "theory_hours": -2}, ""),
+    (("pumch", 2026, 4), E.ACCEPTED, 8, {"lecturer": True}, ""),
+    (("bma_cardio", 2025, 4), E.ACCEPTED, 7, {}, ""),
+    (("bma_cardio", 2026, 4), E.AT_SOCIETY, 5, {"end_date": -1, "theory_hours": -3}, "resent"),
+    (("bma_peds", 2025, 0), E.ACCEPTED, 5, {}, ""),
+    (("bma_peds", 2025, 1), E.ACCEPTED, 3, {}, ""),
+    (("bma_peds", 2026, 4), E.AT_COMMITTEE, 6, {"practice_hours": -2}, ""),
+    (("tcm_acu", 2025, 0), E.ACCEPTED, 4, {}, ""),
+    (("tcm_acu", 2026, 4), E.DRAFT, 3, {}, "overdue"),
+    (("recent", 1), E.DRAFT, 3, {}, "filling"),
+    (("recent", 2), E.RETURNED, 5, {}, "returned"),
+)
+RETURN_REASONS = {
+    "resent": "签到表上有1名学员未列入学员名单，请补充后重新上报。",
+    "returned": "请在总结中说明1名学员未出勤的原因，并核对实际授课学时后重新上报。",
+}
+# A lecturer who stood in for the filed second lecturer (the diff flags it).
+STAND_IN = {
+    "name": "吴海涛",
+    "title": "主任医师",
+    "unit": "首都医科大学附属北京安贞医院",
+    "topic": "病例讨论",
+    "hours": 2,
+}
+
+# Learners: (name, male, date of birth, area code, workplace, title, phone, 执业证号).
+# Their ID numbers get a real check character (models.rules.id_check_character);
+# 陈家豪 holds a residence permit for Hong Kong residents (810000…).
+LEARNERS = (
+    ("王丽华", False, "19780314", "110101", "北京大学第一医院", "主任医师", "13901012233", None),
+    (
+        "李建军",
+        True,
+        "19820927",
+        "110102",
+        "首都医科大学附属北京朝阳医院",
+        "副主任医师",
+        None,
+        "110110000012345",
+    ),
+    (
+        "张伟",
+        True,
+        "19880605",
+        "110105",
+        "首都医科大学附属北京安贞医院",
+        "主治医师",
+        "13811223344",
+        None,
+    ),
+    ("刘洋", True, "19930118", "110108", "北京大学人民医院", "住院医师", None, None),
+    (
+        "陈晓燕",
+        False,
+        "19850722",
+        "110106",
+        "首都医科大学宣武医院",
+        "主治医师",
+        "13701234567",
+        "110110000023456",
+    ),
+    ("杨帆", True, "19900203", "130102", "北京市海淀医院", "主治医师", None, None),
+    ("赵磊", True, "19760811", "110111", "北京市房山区第一医院", "副主任医师", "13520112233", None),
+    ("黄敏", False, "19910930", "370102", "首都医科大学附属北京天坛医院", "住院医师", None, None),
+    ("周婷", False, "19870416", "110112", "北京市通州区人民医院", "主管护师", "13611010101", None),
+    (
+        "吴刚",
+        True,
+        "19800525",
+        "410105",
+        "首都医科大学附属北京友谊医院",
+        "主任医师",
+        None,
+        "110110000034567",
+    ),
+    ("徐静", False, "19891107", "110114", "北京市昌平区医院", "主治医师", None, None),
+    (
+        "孙浩",
+        True,
+        "19920628",
+        "220102",
+        "首都医科大学附属北京同仁医院",
+        "住院医师",
+        "18610203040",
+        None,
+    ),
+    ("马丽", False, "19831219", "110101", "北京积水潭医院", "副主任医师", None, None),
+    (
+        "朱宏伟",
+        True,
+        "19750308",
+        "420106",
+        "北京世纪坛医院",
+        "主任医师",
+        "13901234321",
+        "110110000045678",
+    ),
+    ("胡晓东", True, "19860901", "110102", "首都医科大学附属北京儿童医院", "主治医师", None, None),
+    ("郭佳", False, "19940412", "110105", "首都儿科研究所附属儿童医院", "住院医师", None, None),
+    (
+        "何雪梅",
+        False,
+        "19811026",
+        "510104",
+        "首都医科大学附属北京中医医院",
+        "副主任医师",
+        "13701112222",
+        None,
+    ),
+    (
+        "高峰",
+        True,
+        "19790714",
+        "110108",
+        "中国中医科学院广安门医院",
+        "主任医师",
+        None,
+        "110110000056789",
+    ),
+    ("林芳", False, "19900822", "110106", "北京中医药大学东直门医院", "主治医师", None, None),
+    ("罗斌", True, "19840130", "110101", "北京市垂杨柳医院", "主治医师", "13811112222", None),
+    ("郑丹", False, "19920517", "130102", "北京市大兴区人民医院", "护师", None, None),
+    ("梁晨", True, "19870309", "110105", "北京市顺义区医院", "主治医师", None, None),
+    ("谢娜", False, "19880124", "110114", "北京怀柔医院", "主管药师", None, None),
+    (
+        "宋志强",
+        True,
+        "19771205",
+        "370102",
+        "首都医科大学附属北京安贞医院",
+        "主任医师",
+        "13910102020",
+        "110110000067890",
+    ),
+    ("唐宇", True, "19950715", "110112", "北京大学第三医院", "住院医师", None, None),
+    ("许文博", True, "19830418", "110102", "北京医院", "副主任医师", None, None),
+    ("韩梅", False, "19860611", "110108", "中日友好医院", "主治医师", "13601011212", None),
+    ("冯涛", True, "19810920", "410105", "北京大学第一医院", "副主任医师", None, None),
+    ("曹颖", False, "19910302", "110101", "首都医科大学附属北京朝阳医院", "住院医师", None, None),
+    ("陈家豪", True, "19880512", "810000", "北京和睦家医院", "主治医师", "13800138000", None),
+    ("彭亮", True, "19820816", "420106", "北京市第六医院", "主治医师", None, None),
+    ("曾小红", False, "19790505", "510104", "首都医科大学宣武医院", "主任护师", None, None),
+    ("肖勇", True, "19851128", "110106", "北京丰台医院", "主治医师", None, None),
+    ("田甜", False, "19930620", "220102", "北京市海淀医院", "住院医师", "15010203040", None),
+)
+
+
+def learner_id_number(index: int) -> str:
+    """The demo learner's ID number: area, date of birth, a sequence whose last digit
+    is odd for a man, and the check character."""
+    _, male, birth, area, *_ = LEARNERS[index]
+    sequence = ((index * 37) % 449 + 50) * 2 + (1 if male else 0)
+    first17 = f"{area}{birth}{sequence:03d}"
+    return first17 + id_check_character(first17)
+
+
+def _learner(index: int, credits: float, attended: bool) -> dict:
+    name, _, _, area, workplace, title, phone, license_no = LEARNERS[index]
+    return {
+        "name": name,
+        "id_type": IdType.PERMIT if area.startswith("81") else IdType.RESIDENT,
+        "id_number": learner_id_number(index),
+        "workplace": workplace,
+        "title": title,
+        "phone": phone,
+        "license_no": license_no,
+        "attended": attended,
+        "credits": credits,
+    }
+
+
+def _roster(first: int, size: int, credits: float) -> list[dict]:
+    """``size`` learners from ``first`` on: the third of four or more left early (half
+    the credits), the last of five or more did not come (none)."""
+    rows = []
+    for position in range(size):
+        attended = not (size >= 5 and position == size - 1)
+        awarded = credits if attended else 0
+        if size >= 4 and position == 2:
+            awarded = int(credits) / 2 if credits >= 1 else 0
+        rows.append(_learner((first + position) % len(LEARNERS), awarded, attended))
+    return rows
+
+
+def _recent_project(session, owner: User, course: str, days: int, index: int, discipline):
+    """A project that ended ``days`` days ago, published."""
+    end = date.today() - timedelta(days=days)
+    start = end - timedelta(days=1)
+    project = _new_project(owner, start.year, 1, discipline)
+    project.year = start.year
+    project.name = f"{course}（{start.year}）"
+    project.start_date, project.end_date = start, end
+    if project.project_no:
+        project.project_no = f"{start.year}-03-{6 + index:02d}-{owner.id:03d} (国)"
+    return project
+
+
+def _seed_executions(session: Session, accounts, disciplines, made) -> int:
+    """The demo's execution reports: RECENT's projects published, then REPORTS opened,
+    filled, given a roster and moved, all through workflow.execution. How many opened."""
+    for index, (owner, course, days) in enumerate(RECENT):
+        project = _recent_project(
+            session, accounts[owner], course, days, index, disciplines[DISCIPLINE_OF[owner]]
+        )
+        workflow.create(session, accounts[owner], project)
+        _walk(session, project, ProjectState.PUBLISHED, accounts)
+        made["recent", index] = project
+    first = 0
+    for key, target, size, changes, story in REPORTS:
+        project = made[key]
+        roster = _roster(first, size, project.credits + changes.get("credits", 0))
+        _report(session, project, target, roster, changes, story, accounts)
+        first += size
+    return len(REPORTS)
+
+
+def _held_values(report, roster: list[dict], changes: dict, story: str) -> dict:
+    values = {name: getattr(report, name) for name in execution.REPORT_FIELDS}
+    for name, change in changes.items():
+        if name == "lecturer":
+            continue
+        if isinstance(change, str):
+            values[name] = change
+        elif name.endswith("_date"):
+            values[name] = values[name] + timedelta(days=change)
+        else:
+            values[name] = values[name] + change
+    attended = [row for row in roster if row["attended"]]
+    values["learners"] = len(attended)
+    if story in ("overdue", "filling"):
+        return values  # not written up yet
+    start = values["start_date"]
+    passed = sum(1 for row in attended if row["credits"] == values["credits"])
+    values["pass_rate"] = round(100 * passed / len(attended), 1)
+    values["summary"] = (
+        f"项目于{start.year}年{start.month}月{start.day}日在{values['venue']}举办，"
+        f"实到学员{len(attended)}人，结业考核通过{passed}人，"
+        f"每人授予学分{values['credits']:g}分。"
+    )
+    if "venue" in changes:
+        values["summary"] += "因会场调整，举办地点与申报时不同。"
+    if "lecturer" in changes:
+        values["summary"] += f"原定授课教师因公出差，由{STAND_IN['name']}主任代为授课。"
+    if "end_date" in changes or "theory_hours" in changes:
+        values["summary"] += "因日程调整，实际学时较申报时减少。"
+    return values
+
+
+def _report(session, project, target: ExecutionState, roster, changes, story, accounts) -> None:
+    """Open ``project``'s report as its owner, fill it in, add its roster and walk it
+    to ``target`` the way the chain does."""
+    owner = accounts[_key_of(project.owner_unit)]
+    society = accounts.get(_key_of(project.owner_unit.parent)) if project.society_id else None
+    committee = accounts["bjcme"]
+    report = execution.open_report(session, owner, project)
+    lecturers = None
+    if "lecturer" in changes:
+        keys = execution.LECTURER_KEYS
+        lecturers = [{key: getattr(lec, key) for key in keys} for lec in report.lecturers]
+        lecturers[1] = STAND_IN
+    # The late learner of a resent report was on the sign-in sheet, not on the roster.
+    late = roster.pop(0) if story == "resent" else None
+    held = _held_values(report, roster if late is None else [*roster, late], changes, story)
+    # The report's credits first: a learner's are bounded by them.
+    _valid(execution.save_report(session, owner, report, held, lecturers))
+    for row in roster:
+        _valid(execution.add_learner(session, owner, report, row)[1])
+    if target is E.DRAFT:
+        return
+    execution.move(session, report, Action.REPORT, owner)
+    if story in RETURN_REASONS:
+        execution.move(session, report, Action.UNLOCK, society or committee, RETURN_REASONS[story])
+        if target is E.RETURNED:
+            return
+        _valid(execution.add_learner(session, owner, report, late)[1])
+        execution.move(session, report, Action.REPORT, owner)
+    if target is E.AT_SOCIETY:
+        return
+    if society is not None:
+        execution.move(session, report, Action.REPORT, society)
+    if target is E.ACCEPTED:
+        execution.move(session, report, Action.ACCEPT, committee)
+
+
+def _valid(errors: dict) -> None:
+    if errors:
+        raise ValueError(f"demo data refused: {errors}")

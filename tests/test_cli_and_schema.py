@@ -44,7 +44,7 @@ def test_seed_demo_twice_changes_nothing(app_on_empty_db, session):
     runner = app_on_empty_db.test_cli_runner()
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
-    assert "32 projects" in first.output
+    assert "35 projects, 13 execution reports" in first.output
     before = _dump(session)
     session.remove()
     second = runner.invoke(args=["seed-demo"])

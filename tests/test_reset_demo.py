@@ -31,6 +31,6 @@ def test_reset_brings_back_exactly_the_demo_data(demo_accounts, session, app_on_
 
     result = runner.invoke(args=["seed-demo", "--reset", "--yes"])
     assert result.exit_code == 0, result.output
-    assert "32 projects" in result.output
+    assert "35 projects, 13 execution reports" in result.output
     session.expire_all()
     assert census() == fresh

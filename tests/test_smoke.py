@@ -4,4 +4,4 @@ from models import Project
 
 
 def test_demo_seeds(demo_accounts, session):
-    assert session.scalar(select(func.count()).select_from(Project)) == 32
+    assert session.scalar(select(func.count()).select_from(Project)) == 35

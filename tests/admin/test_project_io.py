@@ -90,7 +90,7 @@ def test_xlsx_export_has_numbers_and_no_formulas(formula_project, login_as, brow
     assert sheet.column_dimensions[name_column].width > 20
     assert sheet.column_dimensions[year_column].width < 10
     rows = list(sheet.iter_rows(min_row=2))
-    assert len(rows) == 11  # the demo's ten projects of the branch, and the new one
+    assert len(rows) == 12  # the demo's eleven projects of the branch, and the new one
     credits = header.index("学分")
     year = header.index("年度")
     for row in rows:
