@@ -8,11 +8,12 @@ from flask_admin.theme import Bootstrap4Theme
 from admin_views import accounts, help, imports, jobs, messages, projects, security_log
 from admin_views.base import guard_request, local_time
 from admin_views.dashboard import Dashboard
-from admin_views.executions import register as register_executions
 from admin_views.execution_report import register as register_execution_report
+from admin_views.executions import register as register_executions
 from admin_views.filing_rules import register as register_rules
 from admin_views.menu import add_project_search
 from admin_views.registry import PanelAdmin
+from admin_views.roster_import import register as register_roster_import
 from admin_views.signin_sheet import register as register_signin_sheet
 from admin_views.statistics import register as register_statistics
 from models.vocabulary import template_vocabulary
@@ -49,6 +50,7 @@ def init_admin(app: Flask) -> PanelAdmin:
     help.register(admin)
     messages.register(admin)
     jobs.register(admin)
+    register_roster_import(admin)  # 学员名单导入 / 导出 of an execution report, not in the menu
     register_execution_report(admin)
     register_signin_sheet(admin)  # 签到 (QR sign-in of an execution report), not in the menu
     return admin

@@ -55,17 +55,12 @@ class ImportView(SignedInView):
 
     @expose("/upload/", methods=("POST",))
     def upload(self):
-        # This route alone takes a file: a larger body is refused before it is read.
-        request.max_content_length = imports.MAX_UPLOAD_BYTES + ENVELOPE_BYTES
         try:
-            upload = request.files.get("file")
-        except RequestEntityTooLarge:
-            return self._refused(imports.reader.too_large())
-        if upload is None or not upload.filename:
-            return self._refused(_l("Choose a file to upload."))
-        data = upload.stream.read(imports.MAX_UPLOAD_BYTES + 1)
+            filename, data = uploaded_file()
+        except imports.FileRefused as refused:
+            return self._refused(refused.message)
         try:
-            preview = imports.preview(db.session, account(), upload.filename, data, reader_limits())
+            preview = imports.preview(db.session, account(), filename, data, reader_limits())
             db.session.commit()
         except imports.FileRefused as refused:
             db.session.rollback()
@@ -134,6 +129,20 @@ class ImportView(SignedInView):
             "success",
         )
         return redirect(url_for("projects.index_view"))
+
+
+def uploaded_file() -> tuple[str, bytes]:
+    """The request's file (field ``file``) as its name and bytes, read no further than
+    an upload may be; ``FileRefused`` when there is none or it is too large. Only the
+    routes that take a file call it: their body may be that large, no other's."""
+    request.max_content_length = imports.MAX_UPLOAD_BYTES + ENVELOPE_BYTES
+    try:
+        upload = request.files.get("file")
+    except RequestEntityTooLarge:
+        raise imports.FileRefused(imports.reader.too_large()) from None
+    if upload is None or not upload.filename:
+        raise imports.FileRefused(_l("Choose a file to upload."))
+    return upload.filename, upload.stream.read(imports.MAX_UPLOAD_BYTES + 1)
 
 
 def reader_limits() -> imports.Limits:

@@ -13,9 +13,11 @@ API::
     preview.plan.errors        # [RowError(sheet, row, column, value, reason)]
     imports.confirm(session, account, batch_id)   # ImportRefused, BatchNotFound
     imports.rows.checking      # signal: more row checks (none connected today)
+
+A report's roster (学员名单) goes through the same pipeline: ``imports.roster``.
 """
 
-from imports import rows, template
+from imports import roster, rows, template
 from imports.isolation import Limits
 from imports.reader import MAX_ROWS, MAX_UPLOAD_BYTES, FileRefused
 from imports.rows import Plan, ProjectRow, RowError, check
@@ -49,6 +51,7 @@ __all__ = [
     "load",
     "plan_of",
     "preview",
+    "roster",
     "rows",
     "template",
 ]

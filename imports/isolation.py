@@ -62,17 +62,21 @@ def unreadable():
     )
 
 
-def read(filename: str, data: bytes, limits: Limits | None = None) -> reader.Upload:
-    """``reader.read(filename, data)`` in a child process; raises ``FileRefused``."""
-    words = reader.titles()  # needs the app's translations: rendered here, not in the child
-    projects, lecturers = run(_read_packed, (filename, data, words), limits, label=filename)
-    return reader.Upload(_unpack(projects), _unpack(lecturers))
+def read(
+    filename: str, data: bytes, limits: Limits | None = None, words: reader.Titles | None = None
+) -> reader.Upload:
+    """``reader.read(filename, data, words)`` in a child process; raises ``FileRefused``.
+    ``words``: the sheets to read (default: the project import's, ``reader.titles()``)."""
+    # The texts need the app's translations: rendered here, not in the child.
+    words = words or reader.titles()
+    main, second = run(_read_packed, (filename, data, words), limits, label=filename)
+    return reader.Upload(_unpack(main), _unpack(second))
 
 
 def _read_packed(filename: str, data: bytes, words: reader.Titles) -> tuple:
     """In the child: the upload's tables, packed for the way back."""
     upload = reader.read(filename, data, words)
-    return _pack(upload.projects), _pack(upload.lecturers)
+    return _pack(upload.main), _pack(upload.second)
 
 
 def _pack(table: reader.Table | None) -> tuple | None:

@@ -46,27 +46,32 @@ class Table:
 
 @dataclass
 class Upload:
-    projects: Table
-    lecturers: Table | None
+    """The file's main sheet (the projects, the roster) and, for a workbook, its second
+    sheet when the import has one (the projects' lecturers)."""
+
+    main: Table
+    second: Table | None
 
 
 @dataclass(frozen=True)
 class Titles:
-    """The Chinese texts the reader looks for: the two sheets' names and the word in
-    序号 that marks the template's example row."""
+    """The Chinese texts the reader looks for: the main sheet's name, the second sheet's
+    (None for an import of one sheet) and the word in the first column that marks the
+    template's example row."""
 
-    projects: str
-    lecturers: str
+    main: str
+    second: str | None
     example: str
 
 
 def titles() -> Titles:
-    """The reader's texts, rendered now (it needs the app's translations)."""
+    """The project import's texts, rendered now (it needs the app's translations)."""
     return Titles(chinese(PROJECT_SHEET), chinese(LECTURER_SHEET), chinese(EXAMPLE))
 
 
 def read(filename: str, data: bytes, words: Titles | None = None) -> Upload:
-    """The file's project sheet (and lecturer sheet, for a workbook)."""
+    """The file's main sheet (and second sheet, for a workbook): the project import's
+    unless ``words`` names others."""
     words = words or titles()
     if not data.strip():
         raise FileRefused(_l("The file is empty."))
@@ -99,9 +104,9 @@ def _read_xlsx(data: bytes, words: Titles) -> Upload:
     if not archive.sheets:
         raise FileRefused(not_a_spreadsheet())
     names = {name.strip(): (name, part) for name, part in archive.sheets}
-    wanted = {words.projects: (names.get(words.projects) or archive.sheets[0], MAX_ROWS)}
-    if (lecturers := names.get(words.lecturers)) is not None:
-        wanted[words.lecturers] = (lecturers, MAX_LECTURER_ROWS)
+    wanted = {words.main: (names.get(words.main) or archive.sheets[0], MAX_ROWS)}
+    if words.second and (second := names.get(words.second)) is not None:
+        wanted[words.second] = (second, MAX_LECTURER_ROWS)
     parts = set(archive.zip.namelist())
     bounds = {}
     for title, ((_name, part), limit) in wanted.items():
@@ -121,7 +126,7 @@ def _read_xlsx(data: bytes, words: Titles) -> Upload:
         raise
     except Exception:  # calamine and openpyxl raise many kinds (zip, XML, …) for a damaged file
         raise FileRefused(not_a_spreadsheet()) from None
-    return Upload(tables[words.projects], tables.get(words.lecturers))
+    return Upload(tables[words.main], tables.get(words.second))
 
 
 def _refuse_formulas(data: bytes, sheets: dict[str, str]) -> None:
@@ -216,7 +221,7 @@ def _read_csv(data: bytes, words: Titles) -> Table:
             texts = [cell.strip() for cell in row]
             if table is None:
                 if any(texts):
-                    table = Table(words.projects, texts)
+                    table = Table(words.main, texts)
                 continue
             if any(texts):
                 _add_row(table, row_no, texts)

@@ -109,16 +109,18 @@ class Plan:
 # -- payload: the upload as JSON, stored between preview and confirmation -----
 
 
+def table_payload(table: Table | None) -> dict | None:
+    """A sheet as read, as JSON (``table_of`` reads it back)."""
+    if table is None:
+        return None
+    return {"sheet": table.sheet, "headers": table.headers, "rows": [[n, r] for n, r in table.rows]}
+
+
 def to_payload(upload: Upload) -> dict:
-    def table(t: Table | None):
-        if t is None:
-            return None
-        return {"sheet": t.sheet, "headers": t.headers, "rows": [[n, r] for n, r in t.rows]}
-
-    return {"projects": table(upload.projects), "lecturers": table(upload.lecturers)}
+    return {"projects": table_payload(upload.main), "lecturers": table_payload(upload.second)}
 
 
-def _table(data: dict | None) -> Table | None:
+def table_of(data: dict | None) -> Table | None:
     if data is None:
         return None
     return Table(data["sheet"], data["headers"], [(n, r) for n, r in data["rows"]])
@@ -127,8 +129,9 @@ def _table(data: dict | None) -> Table | None:
 # -- headers ------------------------------------------------------------------
 
 
-def _column_map(table: Table, columns: list[Column]) -> dict[int, Column]:
-    """Column index → column; unknown or missing required headers refuse the file."""
+def column_map(table: Table, columns: list[Column]) -> dict[int, Column]:
+    """Column index → column; unknown or missing required headers refuse the file
+    (any import's: the projects', the lecturers', a roster's)."""
     by_field = {c.field: c for c in columns}
     names = header_names(columns)
     found: dict[int, Column] = {}
@@ -164,7 +167,7 @@ def _column_map(table: Table, columns: list[Column]) -> dict[int, Column]:
     return found
 
 
-def _cells(row: list[str], columns: dict[int, Column]) -> dict[str, str]:
+def cells_of(row: list[str], columns: dict[int, Column]) -> dict[str, str]:
     return {c.field: (row[i] if i < len(row) else "") for i, c in columns.items()}
 
 
@@ -288,19 +291,19 @@ def check(session: Session, account, payload: dict) -> Plan:
     Raises ``FileRefused`` for headers that are not the template's; every other
     problem is a ``RowError`` of the plan, with its sheet, row, column and value."""
     checker = _Checker(session, account)
-    projects = _table(payload["projects"])
+    projects = table_of(payload["projects"])
     p_columns = project_columns(checker.issuer)
-    p_map = _column_map(projects, p_columns)
+    p_map = column_map(projects, p_columns)
     by_field = {c.field: c for c in p_map.values()}
     example = normalise_header(chinese(EXAMPLE))
     rows: list[ProjectRow] = []
     for row_no, texts in projects.rows:
-        cells = _cells(texts, p_map)
+        cells = cells_of(texts, p_map)
         if normalise_header(cells.get(ROW_KEY, "")) == example:
             continue
         rows.append(checker.project(projects.sheet, row_no, cells, by_field))
     _check_keys_in_file(checker, projects.sheet, rows, by_field)
-    if (lecturers := _table(payload.get("lecturers"))) is not None:
+    if (lecturers := table_of(payload.get("lecturers"))) is not None:
         _check_lecturers(checker, lecturers, rows, example)
     _match_existing(checker, projects.sheet, rows, by_field)
     bad_rows = {(e.sheet, e.row) for e in checker.errors}
@@ -363,11 +366,11 @@ def _check_keys_in_file(checker, sheet: str, rows: list[ProjectRow], columns) ->
 
 def _check_lecturers(checker, table: Table, rows: list[ProjectRow], example: str) -> None:
     columns = lecturer_columns()
-    l_map = _column_map(table, columns)
+    l_map = column_map(table, columns)
     by_field = {c.field: c for c in l_map.values()}
     by_key = {r.row_key: r for r in rows if r.row_key}
     for row_no, texts in table.rows:
-        cells = _cells(texts, l_map)
+        cells = cells_of(texts, l_map)
         key = cells.get(ROW_KEY, "")
         if normalise_header(key) == example:
             continue

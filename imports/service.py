@@ -66,36 +66,81 @@ def preview(
     in a child process within ``limits`` (``isolation``)."""
     _ensure_entry(account)
     digest = sha256(data)
-    batch = session.scalars(
-        select(ImportBatch).where(
-            ImportBatch.unit_id == account.unit_id, ImportBatch.sha256 == digest
-        )
-    ).one_or_none()
+    batch = find(session, account, digest)
     if batch is not None and batch.status == BatchStatus.IMPORTED:
         return Preview(batch, check(session, account, batch.payload), batch.imported_at)
     payload = to_payload(isolation.read(filename, data, limits))
     plan = check(session, account, payload)
+    return Preview(keep(session, account, filename, digest, payload, batch), plan)
+
+
+# -- batches: what every import (projects, a report's roster) keeps between its steps -------
+
+
+def find(session: Session, account, digest: str) -> ImportBatch | None:
+    """The account's unit's batch of these bytes (``digest``), if it has one."""
+    return session.scalars(
+        select(ImportBatch).where(
+            ImportBatch.unit_id == account.unit_id, ImportBatch.sha256 == digest
+        )
+    ).one_or_none()
+
+
+def keep(
+    session: Session,
+    account,
+    filename: str,
+    digest: str,
+    payload: dict,
+    batch: ImportBatch | None = None,
+    report_id: int | None = None,
+) -> ImportBatch:
+    """``payload`` kept as the unit's pending batch of ``digest`` (``batch``, the one
+    ``find`` gave, or a new one; a roster's for its ``report_id``); flushed, not committed."""
     if batch is None:
-        batch = ImportBatch(unit_id=account.unit_id, sha256=digest)
+        batch = ImportBatch(unit_id=account.unit_id, sha256=digest, report_id=report_id)
         session.add(batch)
     batch.account_id = account.id
     batch.filename = (filename or "")[:255]
     batch.payload = payload
+    batch.status = BatchStatus.PENDING.value
     batch.created_at = utcnow()
     session.flush()
-    return Preview(batch, plan)
+    return batch
 
 
-def load(session: Session, account, batch_id) -> ImportBatch:
-    """The batch ``batch_id`` of the account's own unit, else ``BatchNotFound``."""
+def load(session: Session, account, batch_id, report_id: int | None = None) -> ImportBatch:
+    """The batch ``batch_id`` of the account's own unit (of projects, or of the roster of
+    report ``report_id``), else ``BatchNotFound``."""
     try:
         key = int(batch_id)
     except (TypeError, ValueError):
         raise BatchNotFound(batch_id) from None
     batch = session.get(ImportBatch, key)
-    if batch is None or batch.unit_id != account.unit_id:
+    if batch is None or batch.unit_id != account.unit_id or batch.report_id != report_id:
         raise BatchNotFound(batch_id)
     return batch
+
+
+def claim(session: Session, batch: ImportBatch) -> None:
+    """Mark the batch imported with a compare-and-set on its status, so of two
+    confirmations racing, one writes and the other is refused (``ImportRefused``)."""
+    claimed = session.execute(
+        update(ImportBatch)
+        .where(ImportBatch.id == batch.id, ImportBatch.status == BatchStatus.PENDING.value)
+        .values(status=BatchStatus.IMPORTED.value, imported_at=utcnow())
+        .returning(ImportBatch.id)
+    ).scalar_one_or_none()
+    if claimed is None:
+        raise ImportRefused(_l("This file was already imported: nothing was added again."))
+
+
+def counted(session: Session, batch: ImportBatch, added: int, updated: int) -> None:
+    """What the confirmation of ``batch`` wrote, kept on it for its page."""
+    session.execute(
+        update(ImportBatch).where(ImportBatch.id == batch.id).values(added=added, updated=updated)
+    )
+    session.expire(batch)
 
 
 def plan_of(session: Session, account, batch: ImportBatch) -> Plan:
@@ -105,30 +150,18 @@ def plan_of(session: Session, account, batch: ImportBatch) -> Plan:
 def confirm(session: Session, account, batch_id) -> ImportBatch:
     """Write every row of the batch, or raise and write none (the caller rolls back).
 
-    The batch is claimed first with a compare-and-set on its status, so of two
-    confirmations racing, one writes and the other finds it imported."""
+    The batch is claimed first (``claim``), so of two confirmations racing, one writes
+    and the other finds it imported."""
     _ensure_entry(account)
     batch = load(session, account, batch_id)
-    claimed = session.execute(
-        update(ImportBatch)
-        .where(ImportBatch.id == batch.id, ImportBatch.status == BatchStatus.PENDING.value)
-        .values(status=BatchStatus.IMPORTED.value, imported_at=utcnow())
-        .returning(ImportBatch.id)
-    ).scalar_one_or_none()
-    if claimed is None:
-        raise ImportRefused(_l("This file was already imported: nothing was added again."))
+    claim(session, batch)
     plan = check(session, account, batch.payload)
     if not plan.ok:
         raise ImportRefused(
             _l("The file has rows with errors: correct them and upload the file again."), plan
         )
     _write(session, account, plan, HISTORY_NOTE % batch.filename)
-    session.execute(
-        update(ImportBatch)
-        .where(ImportBatch.id == batch.id)
-        .values(added=plan.added, updated=plan.updated)
-    )
-    session.expire(batch)
+    counted(session, batch, plan.added, plan.updated)
     return batch
 
 

@@ -73,16 +73,25 @@ def build(account, disciplines: list[str], today: date | None = None) -> bytes:
     notes = workbook.create_sheet(chinese(NOTES_SHEET))
 
     p_columns = project_columns(issuer)
-    _headers(projects, p_columns)
+    write_headers(projects, p_columns)
     example = _example_project(account, levels, modes, disciplines, today or date.today())
-    _row(projects, 2, [example.get(c.field, "") for c in p_columns])
+    example_row(projects, 2, [example.get(c.field, "") for c in p_columns])
     l_columns = lecturer_columns()
-    _headers(lecturers, l_columns)
-    _row(lecturers, 2, [chinese(EXAMPLE), "张三", "主任医师", "北京协和医院", "心力衰竭新进展", 2])
+    write_headers(lecturers, l_columns)
+    example_row(
+        lecturers, 2, [chinese(EXAMPLE), "张三", "主任医师", "北京协和医院", "心力衰竭新进展", 2]
+    )
 
     lists = {"level": levels, "discipline": disciplines, "mode": modes}
-    _notes(notes, lists)
-    column_of = {c.field: i for i, c in enumerate(p_columns, start=1)}
+    write_notes(notes, NOTES, lists)
+    add_drop_downs(projects, notes, lists, p_columns)
+    return save(workbook, (projects, lecturers))
+
+
+def add_drop_downs(sheet, notes, lists: dict[str, list[str]], columns: list[Column]) -> None:
+    """A drop-down on each column of ``sheet`` named in ``lists``, offering the values
+    ``write_notes`` listed on the sheet ``notes`` (in the same order)."""
+    column_of = {c.field: i for i, c in enumerate(columns, start=1)}
     for offset, (name, values) in enumerate(lists.items()):
         letter = get_column_letter(3 + offset)
         source = f"{quote_sheetname(notes.title)}!${letter}$2:${letter}${len(values) + 1}"
@@ -91,15 +100,19 @@ def build(account, disciplines: list[str], today: date | None = None) -> bytes:
         validation.showErrorMessage = True
         target = get_column_letter(column_of[name])
         validation.add(f"{target}2:{target}{LAST_ROW}")
-        projects.add_data_validation(validation)
-    for sheet in (projects, lecturers):
+        sheet.add_data_validation(validation)
+
+
+def save(workbook: Workbook, data_sheets) -> bytes:
+    """The workbook's bytes, the header row of each of ``data_sheets`` kept in view."""
+    for sheet in data_sheets:
         sheet.freeze_panes = "A2"
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
 
 
-def _headers(sheet, columns: list[Column]) -> None:
+def write_headers(sheet, columns: list[Column]) -> None:
     for index, column in enumerate(columns, start=1):
         cell = sheet.cell(row=1, column=index, value=column.header())
         cell.font = HEADER_FONT
@@ -109,7 +122,8 @@ def _headers(sheet, columns: list[Column]) -> None:
         sheet.column_dimensions[get_column_letter(index)].width = max(12, 2 * len(cell.value) + 4)
 
 
-def _row(sheet, row: int, values: list) -> None:
+def example_row(sheet, row: int, values: list) -> None:
+    """The template's example row (grey italics; never imported)."""
     for index, value in enumerate(values, start=1):
         cell = sheet.cell(row=row, column=index, value=value if value != "" else None)
         cell.font = EXAMPLE_FONT
@@ -146,17 +160,20 @@ def _example_project(account, levels, modes, disciplines, today: date) -> dict:
     }
 
 
-def _notes(sheet, lists: dict[str, list[str]]) -> None:
+def write_notes(sheet, notes, lists: dict[str, list[str]], labels=None) -> None:
+    """The sheet 说明: ``notes`` in column A, then the drop-downs' lists, one column each
+    from C on, headed by their field's label (``labels``, default the project fields')."""
     from models.vocabulary import label
 
     sheet.column_dimensions["A"].width = 100
     sheet.cell(row=1, column=1, value=chinese(NOTES_SHEET)).font = HEADER_FONT
-    for row, note in enumerate(NOTES, start=2):
+    for row, note in enumerate(notes, start=2):
         sheet.cell(row=row, column=1, value=chinese(note))
     # The drop-downs' lists, one column each (the validations refer to them).
     for offset, (name, values) in enumerate(lists.items()):
         column = 3 + offset
         sheet.column_dimensions[get_column_letter(column)].width = 20
-        sheet.cell(row=1, column=column, value=chinese(label(name))).font = HEADER_FONT
+        title = chinese(labels[name] if labels else label(name))
+        sheet.cell(row=1, column=column, value=title).font = HEADER_FONT
         for row, value in enumerate(values, start=2):
             sheet.cell(row=row, column=column, value=value)

@@ -34,6 +34,8 @@ class AuditEvent(enum.StrEnum):
     PASSWORD_RESET = "password_reset"
     PASSWORD_CHANGED = "password_changed"
     UNIT_CHANGED = "unit_changed"
+    # A roster (学员名单, personal data) exported: who, which report, how many rows.
+    ROSTER_EXPORTED = "roster_exported"
 
     @property
     def title(self):
@@ -53,6 +55,7 @@ AUDIT_EVENT_TITLES = {
     AuditEvent.PASSWORD_RESET: _l("Password reset by a superior"),
     AuditEvent.PASSWORD_CHANGED: _l("Password changed"),
     AuditEvent.UNIT_CHANGED: _l("Unit (and role) changed"),
+    AuditEvent.ROSTER_EXPORTED: _l("Roster exported"),
 }
 
 

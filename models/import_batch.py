@@ -1,5 +1,6 @@
 """The tables of the batch import: an upload waiting between its preview and its
-confirmation, and the import keys that let a later file update the same project.
+confirmation (of projects, or of an execution report's roster), and the import keys
+that let a later file update the same project.
 
 Only the import (``imports/``) reads and writes them; they live with the other
 tables so that the schema is in one package and built by the migrations like every
@@ -24,7 +25,10 @@ class BatchStatus(enum.StrEnum):
 
 class ImportBatch(Base):
     """One uploaded file of one unit, identified by the hash of its bytes: the same
-    file uploaded twice is the same batch, so confirming it again adds nothing."""
+    file uploaded twice is the same batch, so confirming it again adds nothing.
+
+    A batch of a report's roster (学员名单) names its report, and its hash covers the
+    report's id too (``imports.roster``): the same file for two reports is two batches."""
 
     __tablename__ = "import_batches"
 
@@ -34,6 +38,10 @@ class ImportBatch(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     filename: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default=BatchStatus.PENDING.value)
+    # The execution report whose roster the file holds; None for a file of projects.
+    report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("execution_reports.id", ondelete="CASCADE"), index=True
+    )
     # The file's rows as read (cell texts by field name, with their row numbers):
     # the confirmation checks and writes exactly what the preview showed.
     payload: Mapped[dict] = mapped_column(JSON)

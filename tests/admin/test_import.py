@@ -88,15 +88,16 @@ def lecturer_row(key="1", **changes) -> dict:
     return row
 
 
-def upload(browser, data: bytes, filename="projects.xlsx"):
+def upload(browser, data: bytes, filename="projects.xlsx", page="/admin/import/"):
+    """POST ``data`` to the upload form of the import at ``page`` (its ``upload/``)."""
     # The multipart body built in memory: the test client would spool a large one
     # to a temporary file that nobody closes when the upload is refused unread.
-    token = browser.token("/admin/import/")
+    token = browser.token(page)
     boundary, body = encode_multipart(
         {"csrf_token": token, "file": FileStorage(io.BytesIO(data), filename=filename)}
     )
     return browser.client.post(
-        "/admin/import/upload/",
+        page + "upload/",
         data=body,
         content_type=f"multipart/form-data; boundary={boundary}",
     )

@@ -1,0 +1,353 @@
+"""学员名单导入: an execution report's roster from Excel or CSV, through the same pipeline
+as the projects' batch import: the template (``*`` on the required headers, a 说明
+sheet, drop-downs), the reader in its child process within the same limits
+(``imports.isolation``), the batch kept between the preview and the confirmation
+(``imports.service``), and an all-or-nothing confirmation.
+
+A row is judged by the roster's own rules (``workflow.execution.clean_learner`` and
+``learner_errors``, that is ``models.rules.validate_roster_entry``), as the panel's form
+is. An ID number twice in the file is an error on its second row; an ID number already on
+the roster updates that learner, so the same file imported twice changes nothing. The rows
+are written by ``workflow.execution.import_learners``: one INSERT and one UPDATE, one
+version step and one history event for the whole file.
+
+API::
+
+    imports.roster.template_bytes(report)                            # the XLSX's bytes
+    preview = imports.roster.preview(session, account, report, filename, data, limits)
+    preview.plan.added, .updated, .unchanged, .errors                # FileRefused, NotAllowed
+    imports.roster.confirm(session, account, report, batch_id)       # ImportRefused, …
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from imports import isolation, template
+from imports.columns import (
+    EXAMPLE,
+    NOTES_SHEET,
+    BadValue,
+    Column,
+    enum_choices,
+    normalise_header,
+    parse_number,
+)
+from imports.reader import MAX_ROWS, Titles
+from imports.rows import Plan, RowError, cells_of, chunks, column_map, table_of, table_payload
+from imports.service import (
+    HISTORY_NOTE,
+    ImportRefused,
+    Preview,
+    claim,
+    counted,
+    find,
+    keep,
+    load,
+)
+from models import ExecutionReport, IdType, RosterEntry, rules
+from models.vocabulary import chinese
+from workflow import engine, execution
+from workflow.machines import EXECUTIONS
+from workflow.transitions import Action
+
+ROSTER_SHEET = _l("Roster")
+FIELDS = execution.ROSTER_FIELDS
+# Columns whose cells the template formats as text: a long number typed into a number
+# cell loses its last digits (an ID number's check digit among them).
+TEXT_COLUMNS = ("id_number", "license_no", "phone")
+YES, NO = _l("Yes"), _l("No")
+# What a cell of 出勤 may say besides 是 / 否 (and Yes / No): a boolean cell, a tick.
+YES_WORDS = ("true", "1", "√", "✓", "y")
+NO_WORDS = ("false", "0", "×", "✗", "n")
+
+
+def columns() -> list[Column]:
+    """The roster's columns, in the template's order, ``*`` on the required ones."""
+    required = rules.ROSTER_REQUIRED
+    return [Column(name, rules.ROSTER_LABELS[name], name in required) for name in FIELDS]
+
+
+def titles() -> Titles:
+    """The reader's texts for a roster: one sheet, 学员名单."""
+    return Titles(chinese(ROSTER_SHEET), None, chinese(EXAMPLE))
+
+
+# -- the template -----------------------------------------------------------------------------
+def notes(report: ExecutionReport) -> tuple:
+    """The sheet 说明 of ``report``'s template."""
+    return (
+        _l("Fill in one learner per row of the sheet Roster, from row 3 on."),
+        _l("Columns marked * are required."),
+        _l("The row whose name is “Example” shows how to fill in a row; it is never imported."),
+        _l(
+            "Document type: resident identity card when left empty. The number of a resident"
+            " identity card or a residence permit has 18 characters, the last one a check"
+            " character, which is verified."
+        ),
+        _l(
+            "A learner whose ID number is already on the roster is updated with the row's"
+            " values, not added twice: importing the same file again changes nothing. Learners"
+            " on the roster who are not in the file stay on it."
+        ),
+        _l("Attended: Yes or No (Yes when left empty)."),
+        _l(
+            "Credits awarded: 0 to %(credits)s in steps of 0.5; when left empty, the report's"
+            " credits for a learner who attended, otherwise 0.",
+            credits=f"{report.credits:g}",
+        ),
+        _l("Enter values, not formulas. At most %(rows)s rows and 10 MB per file.", rows=MAX_ROWS),
+        _l(
+            "A CSV file (UTF-8, or GBK as Excel saves it on Chinese Windows) may be uploaded"
+            " instead, with the same headers."
+        ),
+        _l(
+            "After the upload you see a preview: the learners to add or update and every row"
+            " with an error. Nothing is saved until you confirm, and then every row is saved"
+            " or none."
+        ),
+    )
+
+
+def _example_id_number() -> str:
+    first17 = "11010519800101001"
+    return first17 + rules.id_check_character(first17)
+
+
+def template_bytes(report: ExecutionReport) -> bytes:
+    """The roster template of ``report``: the sheet 学员名单 (headers, an example row,
+    drop-downs for 证件类型 and 出勤) and the sheet 说明."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = chinese(ROSTER_SHEET)
+    notes_sheet = workbook.create_sheet(chinese(NOTES_SHEET))
+    roster_columns = columns()
+    template.write_headers(sheet, roster_columns)
+    example = {
+        "name": chinese(EXAMPLE),
+        "id_type": chinese(IdType.RESIDENT.title),
+        "id_number": _example_id_number(),
+        "workplace": "北京协和医院",
+        "title": "主治医师",
+        "license_no": "",
+        "phone": "13800000000",
+        "attended": chinese(YES),
+        "credits": report.credits,
+    }
+    template.example_row(sheet, 2, [example[c.field] for c in roster_columns])
+    for index, column in enumerate(roster_columns, start=1):
+        if column.field in TEXT_COLUMNS:
+            sheet.column_dimensions[get_column_letter(index)].number_format = "@"
+    lists = {
+        "id_type": [chinese(kind.title) for kind in IdType],
+        "attended": [chinese(YES), chinese(NO)],
+    }
+    template.write_notes(notes_sheet, notes(report), lists, rules.ROSTER_LABELS)
+    template.add_drop_downs(sheet, notes_sheet, lists, roster_columns)
+    return template.save(workbook, (sheet,))
+
+
+# -- checking ---------------------------------------------------------------------------------
+@dataclass
+class LearnerRow:
+    row: int
+    values: dict
+    # The roster entry this row updates (same ID number), or None for a new learner.
+    target_id: int | None = None
+    # False when the entry already holds exactly these values.
+    changed: bool = True
+
+
+@dataclass
+class RosterPlan(Plan):
+    """The file's learners (``rows``), its errors, and what confirming it would do."""
+
+    @property
+    def updated(self) -> int:
+        return sum(1 for r in self.rows if r.target_id is not None and r.changed)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(1 for r in self.rows if r.target_id is not None and not r.changed)
+
+
+class _Checker:
+    def __init__(self, report: ExecutionReport, sheet: str, by_field: dict[str, Column]) -> None:
+        self.report = report
+        self.sheet = sheet
+        self.by_field = by_field
+        self.id_types = enum_choices(IdType)
+        self.attended = _attended_choices()
+        self.errors: list[RowError] = []
+
+    def error(self, row: int, name: str, value, reason) -> None:
+        column = self.by_field.get(name)
+        label = chinese(column.label if column else rules.ROSTER_LABELS[name])
+        self.errors.append(RowError(self.sheet, row, label, str(value), str(reason)))
+
+    def learner(self, row_no: int, cells: dict[str, str]) -> LearnerRow:
+        values: dict = {}
+        failed = set()
+        for name in self.by_field:
+            text = cells.get(name, "")
+            try:
+                values[name] = self._value(name, text)
+            except BadValue as bad:
+                failed.add(name)
+                self.error(row_no, name, text, bad.message)
+        row = execution.clean_learner(values)
+        if row["credits"] is None and "credits" not in failed:
+            row["credits"] = self.report.credits if row["attended"] else 0
+        for name, message in execution.learner_errors(self.report, row).items():
+            if name not in failed:
+                self.error(row_no, name, cells.get(name, ""), message)
+        return LearnerRow(row_no, row)
+
+    def _value(self, name: str, text: str):
+        if not text:
+            return None
+        if name == "id_type":
+            return self._choice(self.id_types, text)
+        if name == "attended":
+            return self._choice(self.attended, text)
+        if name == "credits":
+            return parse_number(text, whole=False)
+        return text
+
+    @staticmethod
+    def _choice(choices: dict, text: str):
+        found = choices.get(normalise_header(text))
+        if found is None:
+            raise BadValue(_l("Choose one of the listed options."))
+        return found
+
+
+def _attended_choices() -> dict[str, bool]:
+    choices = {}
+    for value, word, extra in ((True, YES, YES_WORDS), (False, NO, NO_WORDS)):
+        with force_locale("en"):
+            english = str(word)
+        for text in (chinese(word), english, *extra):
+            choices[normalise_header(text)] = value
+    return choices
+
+
+def check(session: Session, report: ExecutionReport, payload: dict) -> RosterPlan:
+    """Every row of ``payload`` (``{"roster": table}``) judged for ``report``'s roster: the
+    one function the preview and the confirmation both call. Headers that are not the
+    template's refuse the file (``FileRefused``); every other problem is a ``RowError``."""
+    table = table_of(payload["roster"])
+    mapping = column_map(table, columns())
+    checker = _Checker(report, table.sheet, {c.field: c for c in mapping.values()})
+    example = normalise_header(chinese(EXAMPLE))
+    rows: list[LearnerRow] = []
+    seen: dict[str, int] = {}
+    for row_no, texts in table.rows:
+        cells = cells_of(texts, mapping)
+        if normalise_header(cells.get("name", "")) == example:
+            continue
+        before = len(checker.errors)
+        learner = checker.learner(row_no, cells)
+        rows.append(learner)
+        number = learner.values["id_number"]
+        if len(checker.errors) > before or not number:
+            continue
+        if number in seen:
+            checker.error(
+                row_no,
+                "id_number",
+                cells.get("id_number", ""),
+                _l("Row %(row)s already has this value.", row=seen[number]),
+            )
+        else:
+            seen[number] = row_no
+    _match(session, report, rows, seen)
+    checker.errors.sort(key=lambda e: e.row)
+    return RosterPlan(rows, checker.errors)
+
+
+def _match(session: Session, report: ExecutionReport, rows: list[LearnerRow], seen) -> None:
+    """Rows whose ID number is on the roster update that learner (``target_id``), and are
+    marked unchanged when the learner already holds the row's values."""
+    existing: dict[str, dict] = {}
+    fields = [getattr(RosterEntry, name) for name in FIELDS]
+    for chunk in chunks(list(seen)):
+        stmt = select(RosterEntry.id, *fields).where(
+            RosterEntry.report_id == report.id, RosterEntry.id_number.in_(chunk)
+        )
+        existing |= {r.id_number: r._asdict() for r in session.execute(stmt)}
+    for learner in rows:
+        number = learner.values["id_number"]
+        if (found := existing.get(number)) is None or seen.get(number) != learner.row:
+            continue
+        learner.target_id = found["id"]
+        learner.changed = any(found[name] != learner.values[name] for name in FIELDS)
+
+
+# -- preview and confirmation -------------------------------------------------------------------
+def _ensure_editable(report: ExecutionReport, account) -> None:
+    """The owner unit, while it holds the report (else ``NotAllowed`` saying why)."""
+    engine.ensure_allowed(report, Action.EDIT, account, EXECUTIONS)
+
+
+def digest(report: ExecutionReport, data: bytes) -> str:
+    """The batch's key: the file's bytes and the report's id (the same file for two
+    reports is two batches)."""
+    return hashlib.sha256(b"roster %d\n" % report.id + data).hexdigest()
+
+
+def preview(
+    session: Session,
+    account,
+    report: ExecutionReport,
+    filename: str,
+    data: bytes,
+    limits: isolation.Limits | None = None,
+) -> Preview:
+    """Read and check ``data`` as ``report``'s roster, kept as a pending batch (flushed,
+    not committed). A file imported before is read again and may be confirmed again: it
+    updates nothing that did not change since."""
+    _ensure_editable(report, account)
+    key = digest(report, data)
+    batch = find(session, account, key)
+    upload = isolation.read(filename, data, limits, titles())
+    payload = {"roster": table_payload(upload.main)}
+    plan = check(session, report, payload)
+    return Preview(keep(session, account, filename, key, payload, batch, report.id), plan)
+
+
+def load_batch(session: Session, account, report: ExecutionReport, batch_id):
+    """The batch ``batch_id`` of ``report``'s roster in the account's unit (``BatchNotFound``)."""
+    return load(session, account, batch_id, report.id)
+
+
+def plan_of(session: Session, report: ExecutionReport, batch) -> RosterPlan:
+    return check(session, report, batch.payload)
+
+
+def confirm(session: Session, account, report: ExecutionReport, batch_id):
+    """Write every learner of the batch, or raise and write none (the caller rolls back):
+    ``(batch, plan)``."""
+    _ensure_editable(report, account)
+    batch = load_batch(session, account, report, batch_id)
+    claim(session, batch)
+    plan = check(session, report, batch.payload)
+    if not plan.ok:
+        raise ImportRefused(
+            _l("The file has rows with errors: correct them and upload the file again."), plan
+        )
+    added = [row.values for row in plan.rows if row.target_id is None]
+    changed = {row.target_id: row.values for row in plan.rows if row.target_id and row.changed}
+    execution.import_learners(
+        session, account, report, added, changed, reason=HISTORY_NOTE % batch.filename
+    )
+    counted(session, batch, len(added), len(changed))
+    return batch, plan
