@@ -75,7 +75,9 @@ def open_signin(session: Session, account, report: ExecutionReport) -> None:
     The owner unit only, while it may edit the report."""
     engine.ensure_allowed(report, Action.EDIT, account, EXECUTIONS)
     report.signin_open = True
-    report.signin_nonce = secrets.token_hex(16)
+    # Short (72 random bits): the token is signed, the nonce only tells codes apart,
+    # and a shorter address makes a QR code that scans from further away.
+    report.signin_nonce = secrets.token_urlsafe(9)
     engine.edit(session, account, report, str(OPENED), machine=EXECUTIONS)
 
 
