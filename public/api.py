@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, NotFound
 
 from extensions import db
-from public import catalog, search, serialize
+from public import catalog, held, search, serialize
 from public.caching import conditional
 from public.openapi import openapi_document
 
@@ -42,8 +42,11 @@ def projects() -> Response:
         result = search.changes_page(session, params)
     else:
         result = search.page(session, params, lecturers=True, total=catalog.count(session, params))
+    facts = held.held_of(
+        session, [i.id for i in result.items if not isinstance(i, search.Withdrawn)]
+    )
     with force_locale(LABEL_LOCALE):
-        items = [serialize.item_json(item) for item in result.items]
+        items = [serialize.item_json(item, facts) for item in result.items]
     body = {
         "items": items,
         "total": result.total,
@@ -61,9 +64,10 @@ def project(project_id: int) -> Response:
     found = search.get_published(db.session, project_id)
     if found is None:
         raise NotFound()
+    facts, changed_at = held.held_with_change(db.session, project_id)
     with force_locale(LABEL_LOCALE):
-        body = serialize.project_json(found)
-    return conditional(jsonify(body), last_modified=found.updated_at)
+        body = serialize.project_json(found, facts)
+    return conditional(jsonify(body), last_modified=held.last_modified(found, changed_at))
 
 
 @bp.get("/openapi.json")

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from extensions import cache
 from models import ProjectState, Setting
-from public import search
+from public import held, search
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,14 @@ def on_moved(action, *, session, account, moves, reason):
         bump(session)
 
 
+def on_execution_moved(action, *, session, account, moves, reason):
+    """An execution report entering or leaving 已审核 changes what the catalog shows of
+    its project (已举办, ``public.held``): a new version, so the cached Last-Modified
+    is read again."""
+    if any(held.ACCEPTED in (move.source, move.target) for move in moves):
+        bump(session)
+
+
 def version(session: Session) -> str:
     """The catalog's current version, read once per request."""
     if "catalog_version" not in g:
@@ -172,6 +180,13 @@ def count(session: Session, params: search.SearchParams) -> int:
 
 def changed_at(session: Session):
     """When the catalog last changed (the API list's Last-Modified). Only a move into or
-    out of 已公布 changes it (a published project cannot be edited), and every such move
-    gives the catalog a new version."""
-    return cached(session, "changed_at", lambda: search.catalog_changed_at(session))
+    out of 已公布 changes it (a published project cannot be edited), or a report's into or
+    out of 已审核 (the project's 已举办, ``public.held``); every such move gives the catalog
+    a new version."""
+    return cached(session, "changed_at", lambda: _changed_at(session))
+
+
+def _changed_at(session: Session):
+    stamps = [search.catalog_changed_at(session), held.latest_change(session)]
+    found = [stamp for stamp in stamps if stamp is not None]
+    return max(found) if found else None

@@ -78,6 +78,18 @@ def _lecturer_schema() -> dict:
     return schema
 
 
+HELD = _closed(
+    {
+        "start_date": {"type": "string", "format": "date", "description": "实际举办开始日期"},
+        "end_date": {"type": "string", "format": "date", "description": "实际举办结束日期"},
+        "learners": {"type": "integer", "minimum": 0, "description": "学员人数"},
+    },
+    "已举办: the project was held, as its execution report (执行情况) accepted by the"
+    " committee says: the dates it was held and its number of learners. Nothing else of the"
+    " report, and nothing of its roster, is public.",
+)
+
+
 def _project_schema() -> dict:
     schema = _closed(
         {
@@ -121,6 +133,10 @@ def _project_schema() -> dict:
             "credits": {"type": "number"},
             "remarks": _nullable("string"),
             "lecturers": {"type": "array", "items": {"$ref": "#/components/schemas/Lecturer"}},
+            "held": {
+                "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Held"}],
+                "description": "已举办 (null until the committee accepts its execution report)",
+            },
             "published_at": {"type": "string", "format": "date-time"},
             "updated_at": {"type": "string", "format": "date-time"},
         },
@@ -351,6 +367,7 @@ def openapi_document() -> dict:
                 "Project": _project_schema(),
                 "WithdrawnProject": WITHDRAWN,
                 "Lecturer": _lecturer_schema(),
+                "Held": HELD,
                 "ProjectList": PROJECT_LIST,
                 "Error": ERROR,
             }

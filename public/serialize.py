@@ -12,6 +12,7 @@ from flask import current_app, url_for
 
 from models import Project
 from models.vocabulary import label
+from public.held import Held
 from public.search import Withdrawn
 
 
@@ -52,10 +53,23 @@ def lecturer_json(lecturer) -> dict:
     }
 
 
-def project_json(project: Project) -> dict:
+def held_json(held: Held | None) -> dict | None:
+    """已举办 (schema ``Held``): the dates it was held and its number of learners, for a
+    project whose execution report the committee accepted; None otherwise."""
+    if held is None:
+        return None
+    return {
+        "start_date": iso_date(held.start_date),
+        "end_date": iso_date(held.end_date),
+        "learners": held.learners,
+    }
+
+
+def project_json(project: Project, held: Held | None = None) -> dict:
     """The API representation of one published project (schema ``Project`` in openapi.py).
 
     The ``*_label`` fields are in the current locale: the API renders them in Chinese.
+    ``held``: ``public.held``'s facts of its accepted execution report, if any.
     """
     return {
         "id": project.id,
@@ -90,6 +104,7 @@ def project_json(project: Project) -> dict:
         "credits": _number(project.credits),
         "remarks": project.remarks,
         "lecturers": [lecturer_json(lecturer) for lecturer in project.lecturers],
+        "held": held_json(held),
         "published_at": iso_datetime(project.published_at),
         "updated_at": iso_datetime(project.updated_at),
     }
@@ -101,8 +116,10 @@ def withdrawn_json(entry: Withdrawn) -> dict:
     return {"id": entry.id, "status": entry.status, "updated_at": iso_datetime(entry.updated_at)}
 
 
-def item_json(item) -> dict:
-    return withdrawn_json(item) if isinstance(item, Withdrawn) else project_json(item)
+def item_json(item, held: dict[int, Held] | None = None) -> dict:
+    if isinstance(item, Withdrawn):
+        return withdrawn_json(item)
+    return project_json(item, (held or {}).get(item.id))
 
 
 # The columns of the national published lists, plus year and level; the dates (举办日期) are

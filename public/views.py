@@ -12,7 +12,7 @@ import exports
 from extensions import db
 from models import Project, ProjectLevel, utcnow
 from models.vocabulary import label, template_vocabulary
-from public import catalog, search, serialize
+from public import catalog, held, search, serialize
 from public.caching import conditional
 
 bp = Blueprint("public", __name__, template_folder="templates")
@@ -94,8 +94,9 @@ def project(project_id: int) -> Response:
     found = search.get_published(db.session, project_id)
     if found is None:
         raise NotFound()
-    response = make_response(render_template("public/detail.html", project=found))
-    return conditional(response, last_modified=found.updated_at)
+    facts, changed_at = held.held_with_change(db.session, project_id)
+    response = make_response(render_template("public/detail.html", project=found, held=facts))
+    return conditional(response, last_modified=held.last_modified(found, changed_at))
 
 
 def _export(kind: str):
