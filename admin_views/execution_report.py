@@ -40,6 +40,7 @@ import permissions
 import workflow
 from admin_views.base import ChoiceField, account, row_ids
 from admin_views.forms import CheckedForm, blank, show_errors
+from admin_views.registry import find_view
 from admin_views.signed_in import SignedInView
 from extensions import db
 from models import (
@@ -91,6 +92,8 @@ ROSTER_IMPORT, ROSTER_EXPORT, SIGNIN_SHEET = (
     "signin_sheet.index",
 )
 OPEN_REPORT = "executions.open_report"
+# The 执行情况 lists (admin_views/executions.py).
+LISTS = ("executions", "execution_review", "execution_audit")
 
 
 def endpoint_exists(name: str) -> bool:
@@ -271,11 +274,14 @@ class ExecutionReportView(SignedInView):
 
     @expose("/")
     def index(self):
-        """No report named: the lists this account has (or the dashboard)."""
-        for endpoint in ("executions.index_view", "executions.index"):
-            if endpoint_exists(endpoint):
-                return redirect(url_for(endpoint))
-        return redirect(url_for("admin.index"))
+        """No report named (a bookmark, an address typed in): the 执行情况 lists this
+        account may open, whence each report is reached."""
+        lists = []
+        for endpoint in LISTS:
+            view = find_view(endpoint)
+            if view is not None and view.is_accessible():
+                lists.append((view.name, url_for(f"{endpoint}.index_view")))
+        return self.render("admin/execution_index.html", lists=lists)
 
     # -- the page --------------------------------------------------------------------
     @expose("/<id:id>/")

@@ -480,3 +480,47 @@ def test_the_published_projects_page_links_to_its_report(app, demo_accounts, ses
     session.commit()
     body = text(browser.get(url))
     assert "查看执行情况" in body and page_of(report) in body and "填报执行情况" not in body
+
+
+# -- in Chinese --------------------------------------------------------------------------
+def test_every_page_of_a_report_speaks_chinese_and_marks_required_fields(
+    demo_accounts, session, signed_in
+):
+    from tests.admin.test_crawl_chinese import ALLOWED, data_words, english_words, read_page
+
+    cardio = demo_accounts["bma_cardio"]
+    report = published_report(session, cardio)
+    values = {name: getattr(report, name) for name in execution.REPORT_FIELDS}
+    values |= {"credits": 3, "learners": 2}
+    execution.save_report(session, cardio, report, values, [{"name": "新讲者", "topic": "新题"}])
+    entry = add(session, report, cardio)
+    move(session, report, Action.REPORT, cardio)
+    move(session, report, Action.UNLOCK, demo_accounts["bma"], "补充名单")
+    add(session, report, cardio, name="后来者")
+    execution.update_learner(session, cardio, report, entry, learner(name="改名", credits=1))
+    session.commit()
+    move(session, report, Action.REPORT, cardio)
+    allowed = ALLOWED | data_words(session)
+    required = {
+        f"/admin/execution/{report.id}/edit": set(rules.EXECUTION_REQUIRED),
+        f"/admin/execution/{report.id}/roster/add": set(rules.ROSTER_REQUIRED),
+    }
+    pages = [("bma", page_of(report)), ("bjcme", page_of(report)), ("bma", "/admin/execution/")]
+    move(session, report, Action.UNLOCK, demo_accounts["bma"], "再补充")
+    pages += [("bma_cardio", page_of(report)), *(("bma_cardio", url) for url in required)]
+    pages.append(("bma_cardio", f"/admin/execution/{report.id}/roster/{entry.id}/edit"))
+    for username, url in pages:
+        response = signed_in(username).get(url)
+        assert response.status_code == 200, (username, url)
+        page = read_page(text(response))
+        assert english_words(page.texts, allowed) == [], (username, url)
+        wanted = required.get(url, set())
+        for control in page.controls:
+            name = re.sub(r"^lecturers-\w+-", "", control.name)
+            must = name in wanted or (
+                control.name.startswith("lecturers-") and name in ("name", "topic")
+            )
+            if must:
+                assert "*" in page.labels.get(control.id, ""), (url, control.name)
+    body = text(signed_in("bma").get(page_of(report)))
+    assert "上次上报以来的学员名单变化" in body and "新增" in body and "后来者" in body

@@ -14,8 +14,15 @@ from tests.refusals import assert_expired
 TARGETS = [
     ("bma_cardio", "/admin/import/upload/", {}),
     ("bma_cardio", "/admin/import/batch/1/confirm/", {}),
+    ("bma_cardio", "/admin/roster-import/1/upload/", {}),
+    ("bma_cardio", "/admin/roster-import/1/batch/1/confirm/", {}),
     ("bma_cardio", "/admin/messages/read-all", {}),
     ("bjcme", "/admin/rules/", {"year": "2026"}),
+    ("bma_cardio", "/admin/execution/1/action", {"action": "report", "state": "draft"}),
+    ("bma_cardio", "/admin/execution/1/edit", {"venue": "北京"}),
+    ("bma_cardio", "/admin/execution/1/roster/add", {"name": "张三"}),
+    ("bma_cardio", "/admin/execution/1/roster/1/edit", {"name": "张三"}),
+    ("bma_cardio", "/admin/execution/1/roster/remove", {"entry": "1"}),
 ]
 
 

@@ -25,8 +25,13 @@ HOSTILE = {
 PATHS = {
     "message": "/admin/messages/{}/open",
     "import batch": "/admin/import/batch/{}/",
+    "roster import": "/admin/roster-import/{}/",
+    "roster export": "/admin/roster-import/{}/export.xlsx",
     "public project": "/projects/{}",
     "API project": "/api/v1/projects/{}",
+    "execution report": "/admin/execution/{}/",
+    "execution report form": "/admin/execution/{}/edit",
+    "roster learner": "/admin/execution/1/roster/{}/edit",
 }
 
 

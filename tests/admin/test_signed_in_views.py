@@ -22,6 +22,7 @@ PAGES = {
     "imports": ("/admin/import/", {"bma_cardio", "pumch"}),
     "statistics": ("/admin/statistics/", {"bjcme", "bma"}),
     "rules": ("/admin/rules/", {"bjcme"}),
+    "execution": ("/admin/execution/", {"bjcme", "bma", "bma_cardio", "pumch"}),
 }
 ACCOUNTS = ("bjcme", "bma", "bma_cardio", "pumch")
 
