@@ -152,6 +152,16 @@ class ExecutionListView(
     # The 状态 values of the tab the entry unit's work makes (``STATUS_HELD``).
     held_values: tuple[str, ...] = ()
 
+    def list_filters(self) -> list:
+        """The filters, in the order of ``FILTER_KEYS``."""
+        raise NotImplementedError
+
+    def get_filters(self):
+        filters = self.list_filters()
+        for key, flt in zip(self.FILTER_KEYS, filters, strict=True):
+            flt.url_name = key  # named in the URL, as on the project lists
+        return filters
+
     def is_action_allowed(self, name: str) -> bool:
         user = account()
         if user is None or name not in {a.value for a in self.bulk_actions}:
@@ -161,13 +171,9 @@ class ExecutionListView(
     def bulk_move(self, action_: Action, ids: list[int], reason):
         return execution.move_bulk(self.db_session, action_, account(), ids, reason)
 
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
-        # The page's filters come without the bar's; the rows' own facts once per page.
-        filters = [*(filters or ())]
-        filters += [bar for bar in self.bar_filters() if bar not in filters]
-        count, data = super().get_list(
-            page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size
-        )
+    def get_list(self, *args, execute=True, **kwargs):
+        # With the bar's filters (ProjectListBarMixin); the rows' own facts once per page.
+        count, data = super().get_list(*args, execute=execute, **kwargs)
         if execute:
             self.learn_rows(data)
         return count, data
@@ -244,17 +250,14 @@ class MyExecutionsView(ExecutionListView):
     def scope(self, user):
         return permissions.project_visibility(user) & (Project.state == ProjectState.PUBLISHED)
 
-    def get_filters(self):
-        filters = [
+    def list_filters(self) -> list:
+        return [
             ChoiceFilter(Project.year, label("year"), self._year_options, coerce=int),
             StateOfReportFilter(
                 Project.id, LABELS["report_state"], self._state_options, coerce=_report_state
             ),
             HeldReportFilter(Project.id, self.work_title, lambda: [("1", self.work_title)]),
         ]
-        for key, flt in zip(self.FILTER_KEYS, filters, strict=True):
-            flt.url_name = key
-        return filters
 
     def _state_options(self):
         return [(NO_REPORT, _l("Report not filed")), *((s.value, s.title) for s in E)]
@@ -280,7 +283,7 @@ class MyExecutionsView(ExecutionListView):
                     ExecutionDeadline.year.in_(years),
                 )
             )
-            facts.due_days = {year: days for year, days in rows}
+            facts.due_days = dict(rows.all())
 
     def due_date(self, project) -> date:
         """应报日期: the report's, or the end date + the committee's days for its year."""
@@ -373,8 +376,8 @@ class ExecutionReviewView(ExecutionListView):
     def scope(self, user):
         return permissions.execution_visibility(user)
 
-    def get_filters(self):
-        filters = [
+    def list_filters(self) -> list:
+        return [
             ChoiceFilter(ExecutionReport.year, label("year"), self._year_options, coerce=int),
             ChoiceFilter(ExecutionReport.state, label("state"), self._state_options, coerce=E),
             ModifiableReportFilter(
@@ -386,9 +389,6 @@ class ExecutionReviewView(ExecutionListView):
                 ExecutionReport.owner_unit_id, label("owner_unit"), self._unit_options, coerce=int
             ),
         ]
-        for key, flt in zip(self.FILTER_KEYS, filters, strict=True):
-            flt.url_name = key
-        return filters
 
     def _scope_years(self):
         """From the scope's first year to its last (or this year)."""

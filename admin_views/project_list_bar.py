@@ -174,6 +174,15 @@ class ProjectListBarMixin:
         state = super().list_state_from(args)
         return state._replace(filters=[*(state.filters or ()), *self.bar_filters(args)])
 
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        """The list with the bar's choice: the page's filters come without the bar's
+        (an export's state has them already)."""
+        filters = [*(filters or ())]
+        filters += [bar for bar in self.bar_filters() if bar not in filters]
+        return super().get_list(
+            page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size
+        )
+
     def bar_filters(self, args=None) -> list[tuple]:
         """The bar's choice (from ``args``, else the request's) as Flask-Admin filter
         tuples (index, name, value)."""

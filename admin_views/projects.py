@@ -204,13 +204,9 @@ class ProjectView(
     def get_query(self):
         return super().get_query().options(joinedload(Project.society))
 
-    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
-        # The page's filters come without the bar's; an export's state has them already.
-        filters = [*(filters or ())]
-        filters += [bar for bar in self.bar_filters() if bar not in filters]
-        count, data = super().get_list(
-            page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size
-        )
+    def get_list(self, *args, execute=True, **kwargs):
+        # The bar's filters are added by ProjectListBarMixin.get_list.
+        count, data = super().get_list(*args, execute=execute, **kwargs)
         if execute:
             # The page's rows are known now: their reasons in one query, for the state cells.
             list_context().reason_notes = self.reason_notes(data)
