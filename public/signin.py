@@ -27,8 +27,8 @@ bp = Blueprint("signin", __name__, template_folder="templates")
 # Per client address: a venue's Wi-Fi puts a whole hall behind one address, so the
 # bound is high enough for a crowd and low enough to stop a script.
 DEFAULT_RATE_LIMIT = "60 per minute;600 per hour"
-# Two learners signing in at once both move the report's version: the later one
-# reads the report again and retries this many times in all.
+# Sign-ins to one report take turns (``signin.check(hold=True)``); should the report
+# still change under one (an edit in the panel), it is read again, this many times in all.
 TRIES = 3
 LABELS = {name: rules.ROSTER_LABELS[name] for name in signin.SIGNIN_FIELDS}
 ALREADY = _l("You have already signed in")
@@ -52,8 +52,9 @@ def _refused(refusal: signin.Refused):
     return html, refusal.status
 
 
-def _check(token: str) -> signin.Sheet:
-    return signin.check(db.session, current_app.config["SECRET_KEY"], token, signin.beijing_today())
+def _check(token: str, hold: bool = False) -> signin.Sheet:
+    secret = current_app.config["SECRET_KEY"]
+    return signin.check(db.session, secret, token, signin.beijing_today(), hold=hold)
 
 
 @bp.get("/signin/<token>")
@@ -71,8 +72,10 @@ def submit(token: str):
     if values["id_type"] not in {t.value for t in IdType}:
         values["id_type"] = IdType.RESIDENT.value
     for attempt in range(TRIES):
+        # The report's row is held first in a transaction of its own.
+        db.session.rollback()
         try:
-            sheet = _check(token)
+            sheet = _check(token, hold=True)
         except signin.Refused as refusal:
             return _refused(refusal)
         report_name = sheet.report.name

@@ -5,6 +5,7 @@ refused with a Chinese page and adds nothing; no roster data on any of these pag
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -263,3 +264,26 @@ def test_no_roster_data_on_the_public_pages(sheet, phone, session):
     assert "李四" not in pages[1].get_data(as_text=True)
     count = select(func.count()).where(RosterEntry.report_id == sheet.report.id)
     assert session.scalar(count) == 2
+
+
+def test_a_hall_signing_in_at_once_all_get_on(sheet, app):
+    """Eight phones post at the same moment: each learner is on the roster once, none is
+    refused for the others' changes of the report."""
+    phones = [own_context_browser(app) for _ in range(8)]
+    tokens = [phone.token(sheet.url) for phone in phones]
+    start = threading.Barrier(len(phones))
+    answers: list = [None] * len(phones)
+
+    def post(index: int) -> None:
+        data = learner(40 + index, name=f"学员{index}") | {"csrf_token": tokens[index]}
+        start.wait()
+        answers[index] = phones[index].client.post(sheet.url, data=data)
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(len(phones))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [a.status_code for a in answers] == [200] * len(phones)
+    assert all("签到成功" in a.get_data(as_text=True) for a in answers)
+    assert sorted(row.name for row in sheet.rows()) == sorted(f"学员{i}" for i in range(8))
