@@ -14,6 +14,7 @@ import pytest
 from flask_security import hash_password
 from openpyxl import load_workbook
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from demo import DEMO_PASSWORD
 from models import (
@@ -421,8 +422,16 @@ def test_the_export_is_masked_for_reviewers_and_logged(demo_accounts, session, r
     for username, fmt in (("bma", "xlsx"), ("bjcme", "csv"), ("bma_cardio", "xlsx")):
         rows = export_rows(signed_in(username), report, fmt)
         assert [r[2] for r in rows[1:]] == masked, username
-    for username in ("bma_peds", "bjtcm", "pumch"):
-        assert_not_found(signed_in(username).get(f"{page(report)}export.xlsx"))
+    # The report page's link (no format named) gives the workbook.
+    response = signed_in("bma").get(f"{page(report)}export/")
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    response.close()
+    other = make_tree(session, "rx_")
+    other["committee"].password = hash_password(DEMO_PASSWORD)
+    session.commit()
+    for username in ("bma_peds", "bjtcm", "pumch", "rx_committee"):
+        for fmt in ("xlsx", "csv"):
+            assert_not_found(signed_in(username).get(f"{page(report)}export.{fmt}"))
     assert_not_found(signed_in("bma").get(f"{page(report)}export.pdf"))
     logged = exports_logged(session)
     assert [(e.username, e.unit.name) for e in logged] == [
@@ -430,10 +439,60 @@ def test_the_export_is_masked_for_reviewers_and_logged(demo_accounts, session, r
         ("bma", demo_accounts["bma"].unit.name),
         ("bjcme", demo_accounts["bjcme"].unit.name),
         ("bma_cardio", demo_accounts["bma_cardio"].unit.name),
-    ]
+        ("bma", demo_accounts["bma"].unit.name),
+    ]  # the refused ones not
     assert all(f"执行情况 {report.id}，2 行" in e.detail for e in logged)
     assert logged[1].detail.endswith(report.name) and "XLSX" in logged[1].detail
     # The committee reads them in its security log.
     committee = signed_in("bjcme")
     text = committee.get("/admin/security-log/").get_data(as_text=True)
-    assert text.count("导出学员名单") >= 4 and f"执行情况 {report.id}，2 行，XLSX" in text
+    assert text.count("导出学员名单") >= 5 and f"执行情况 {report.id}，2 行，XLSX" in text
+
+
+# -- the write ------------------------------------------------------------------------------
+def test_a_confirmation_racing_a_report_upward_writes_nothing(demo_accounts, session, report):
+    """The import read the report as a draft; meanwhile it was reported: the version's
+    compare-and-set refuses the write, and nothing of the file is saved."""
+    import imports
+    from extensions import db
+    from workflow import WorkflowError
+
+    owner = demo_accounts["bma_cardio"]
+    data = csv_bytes([learner_row("张三"), learner_row("李四")], "utf-8")
+    with db.session.no_autoflush:
+        stale = db.session.get(ExecutionReport, report.id)
+        preview = imports.roster.preview(db.session, owner, stale, "race.csv", data)
+    db.session.commit()
+    stale = db.session.get(ExecutionReport, report.id)
+    before = stale.version
+    with Session(db.engine) as other:
+        moved = other.get(ExecutionReport, report.id)
+        execution.move(other, moved, Action.REPORT, other.get(type(owner), owner.id))
+        other.commit()
+    assert stale.version == before  # this session still holds the draft it read
+    with pytest.raises(WorkflowError):
+        imports.roster.confirm(db.session, owner, stale, preview.batch.id)
+    db.session.rollback()
+    assert state_of(session, report)[2] == []
+
+
+def test_rows_enter_in_constant_statements(demo_accounts, session, report, count_statements):
+    """One INSERT for the new learners, one UPDATE for the changed: as many statements for
+    40 rows as for 4."""
+    import imports
+
+    owner = demo_accounts["bma_cardio"]
+
+    def confirm_rows(rows: list[dict], name: str) -> int:
+        batch = imports.roster.preview(session, owner, report, name, csv_bytes(rows, "utf-8")).batch
+        session.commit()
+        with count_statements() as counted:
+            imports.roster.confirm(session, owner, report, batch.id)
+            session.commit()
+        return len(counted.statements)
+
+    small = [learner_row(f"学员{n}") for n in range(4)]
+    large = [learner_row(f"学员{n}") for n in range(40)]
+    assert confirm_rows(small, "small.csv") == confirm_rows(large, "large.csv")
+    changed = [dict(row, 工作单位="北京医院") for row in small + large]
+    assert confirm_rows(changed[:4], "c-small.csv") == confirm_rows(changed[4:], "c-large.csv")
