@@ -208,46 +208,37 @@ def test_a_draft_report_is_not_on_the_reviewers_lists(login_as, session, demo_ac
 
 
 # -- bulk actions -----------------------------------------------------------------------
+HEADERS = ["年度", "项目编号", "项目名称", "申报单位", "举办日期", "学员人数", "状态", "应报日期"]
+
+
+def headers(html: str) -> list[str]:
+    cells = re.findall(r"<th[^>]*>(.*?)</th>", html, re.S)
+    return [text for text in (re.sub(r"<[^>]+>|\s+|&nbsp;", "", c) for c in cells) if text]
+
+
 def test_a_branchs_report_goes_up_its_society_to_the_committee(login_as, session, demo_accounts):
     report = opened(session, demo_accounts["bma_cardio"], name="分会执行情况上报")
     session.commit()
-    browser = login_as("bma_cardio")
-    response = act(browser, "executions", "report", [report.id], follow_redirects=True)
-    assert "上报所选项目：已处理 1 项。" in flashes(response)
-    assert state_of(session, report.id) is E.AT_SOCIETY
-    browser.logout()
-
-    browser = login_as("bma")
-    html = page(browser, "/admin/execution-review/")  # opens on 待审阅
-    assert report.name in html and "待审阅" in html
-    for title in ("上报所选", "设为可修改"):
-        assert title in html
-    headers = [
-        re.sub(r"<[^>]+>|\s+|&nbsp;", "", h) for h in re.findall(r"<th[^>]*>(.*?)</th>", html, re.S)
-    ]
-    columns = [
-        "年度",
-        "项目编号",
-        "项目名称",
-        "申报单位",
-        "举办日期",
-        "学员人数",
-        "状态",
-        "应报日期",
-    ]
-    assert [h for h in headers if h] == columns
-    response = act(browser, "execution-review", "report", [report.id], follow_redirects=True)
-    assert "已处理 1 项" in flashes(response)
-    assert state_of(session, report.id) is E.AT_COMMITTEE
-    browser.logout()
-
-    browser = login_as("bjcme")
-    html = page(browser, "/admin/execution-audit/")  # opens on 待审核
-    assert report.name in html and "待审核" in html and "审核通过" in html
-    response = act(browser, "execution-audit", "accept", [report.id], follow_redirects=True)
-    assert "审核通过：已处理 1 项。" in flashes(response)
-    assert state_of(session, report.id) is E.ACCEPTED
-    html = page(browser, f"/admin/execution-audit/?status={E.ACCEPTED.value}")
+    # (who, list, what its page opens on and shows, button, message, state after)
+    steps = [
+        ("bma_cardio", "executions", ["上报所选"], "report", "上报所选项目：已处理 1 项。",
+         E.AT_SOCIETY),
+        ("bma", "execution-review", ["待审阅", "上报所选", "设为可修改"], "report",
+         "上报所选项目：已处理 1 项。", E.AT_COMMITTEE),
+        ("bjcme", "execution-audit", ["待审核", "审核通过", "设为可修改"], "accept",
+         "审核通过：已处理 1 项。", E.ACCEPTED),
+    ]  # fmt: skip
+    for username, url, texts, action, message, state in steps:
+        browser = login_as(username)
+        html = page(browser, f"/admin/{url}/")
+        assert report.name in html and all(t in html for t in texts), username
+        if url != "executions":
+            assert headers(html) == HEADERS
+        response = act(browser, url, action, [report.id], follow_redirects=True)
+        assert message in flashes(response)
+        assert state_of(session, report.id) is state
+        browser.logout()
+    html = page(login_as("bjcme"), f"/admin/execution-audit/?status={E.ACCEPTED.value}")
     assert report.name in html
 
 
