@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 import pytest
 from flask import current_app
@@ -158,7 +159,7 @@ def test_filing_opens_the_report_of_the_owners_published_project_only(
     count = select(func.count()).select_from(ExecutionReport)
     before = session.scalar(count)
     # Another unit's project, a draft, an id that is not one: not found.
-    for other in (others.id, draft.id, 2**31 - 1):
+    for other in (others.id, draft.id, 2**31 - 1, 2**64, "١٢٣"):
         response = browser.post(f"/admin/executions/open/{other}", token_from="/admin/executions/")
         assert_refused_with(response, 404)
     session.expire_all()
@@ -196,6 +197,24 @@ def test_each_list_shows_only_the_reports_in_its_scope(login_as, session, demo_a
     assert names("bjcme", "execution-audit") == {cardio.name, issuer.name}
     assert names("exl_committee", "execution-audit") == {far_branch.name, far_issuer.name}
     assert names("exl_society", "execution-review") == {far_branch.name}
+
+
+def test_the_reviewers_bar_finds_a_report_by_project_number_year_and_state(
+    login_as, session, demo_accounts
+):
+    report = reported(session, demo_accounts["pumch"], name="按编号查找的执行情况")
+    session.commit()
+    browser = login_as("bjcme")
+
+    def listed(**args) -> bool:
+        return report.name in page(browser, f"/admin/execution-audit/?{urlencode(args)}")
+
+    assert listed()  # 待审核
+    assert listed(status="all", search=report.project.project_no)
+    assert not listed(status="all", search="没有这样的编号")
+    assert listed(status="all", year=report.year)
+    assert not listed(status="all", year=report.year - 1)
+    assert not listed(status=E.ACCEPTED.value)
 
 
 def test_a_draft_report_is_not_on_the_reviewers_lists(login_as, session, demo_accounts):
