@@ -15,6 +15,7 @@ import workflow
 from demo import drive
 from models import (
     Discipline,
+    ExecutionState,
     Lecturer,
     Project,
     ProjectLevel,
@@ -24,6 +25,7 @@ from models import (
     UnitKind,
     User,
 )
+from workflow import execution
 
 SECRET = "SECRET"  # in every unpublished test project's name, number and principal
 WITHDRAWN_NAME = "WITHDRAWN 已撤销公布的项目"
@@ -95,7 +97,12 @@ def add_project(session, accounts, owner: str, target: ProjectState, **fields) -
 
 
 def withdraw(session, accounts, project_id: int) -> None:
+    """撤销公布 by the committee; a project whose execution report is accepted (the demo
+    data has some) cannot be withdrawn until the committee sets the report back first."""
     project = session.get(Project, project_id)
+    report = execution.report_of_project(session, project_id)
+    if report is not None and report.state == ExecutionState.ACCEPTED:
+        execution.move(session, report, workflow.Action.UNLOCK, accounts["bjcme"], "测试撤销")
     workflow.apply(session, project, workflow.Action.WITHDRAW, accounts["bjcme"], "测试撤销")
 
 
