@@ -370,7 +370,7 @@ class ExecutionReviewView(ExecutionListView):
         "period": lambda v, c, r, n: _period(r.start_date, r.end_date),
         "state": _review_state_cell,
     }
-    phone_columns = frozenset({"name", "owner_unit", "period", "state"})
+    phone_columns = frozenset({"name", "owner_unit", "period", "state", "due_date"})
     FILTER_KEYS = ("year", "state", "modifiable", "unit")
 
     def scope(self, user):
