@@ -267,6 +267,16 @@ def _stale(form, report: ExecutionReport) -> bool:
     return str(form.seen_version.data or "") != str(report.version)
 
 
+def open_lists() -> list[tuple[str, str]]:
+    """(name, address) of each 执行情况 list the signed-in account may open."""
+    lists = []
+    for endpoint in LISTS:
+        view = find_view(endpoint)
+        if view is not None and view.is_accessible():
+            lists.append((view.name, url_for(f"{endpoint}.index_view")))
+    return lists
+
+
 class ExecutionReportView(SignedInView):
     """Open to every signed-in account; each report only along its review chain."""
 
@@ -276,12 +286,7 @@ class ExecutionReportView(SignedInView):
     def index(self):
         """No report named (a bookmark, an address typed in): the 执行情况 lists this
         account may open, whence each report is reached."""
-        lists = []
-        for endpoint in LISTS:
-            view = find_view(endpoint)
-            if view is not None and view.is_accessible():
-                lists.append((view.name, url_for(f"{endpoint}.index_view")))
-        return self.render("admin/execution_index.html", lists=lists)
+        return self.render("admin/execution_index.html", lists=open_lists())
 
     # -- the page --------------------------------------------------------------------
     @expose("/<id:id>/")
@@ -331,6 +336,7 @@ class ExecutionReportView(SignedInView):
             pages=pages,
             history=history,
             buttons=buttons(report, user),
+            back_url=next((address for _, address in open_lists()), None),
             editable=editable,
             state_title=state_title,
             action_title=action_title,
