@@ -93,6 +93,9 @@ class DefaultConfig:
     LOGIN_RATE_LIMIT_PER_USERNAME = "20 per minute"
     LOGIN_RATE_LIMIT_PER_ADDRESS = "30 per minute;200 per hour"
     PASSWORD_CHANGE_RATE_LIMIT = "5 per minute"
+    # 现场签到's public form (public/signin.py), every POST per client address: a venue's
+    # Wi-Fi puts a whole hall behind one address.
+    SIGNIN_RATE_LIMIT = "60 per minute;600 per hour"
     RATELIMIT_KEY_PREFIX = "cme"
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True

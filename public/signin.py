@@ -24,9 +24,6 @@ from workflow.errors import ReportChanged
 
 bp = Blueprint("signin", __name__, template_folder="templates")
 
-# Per client address: a venue's Wi-Fi puts a whole hall behind one address, so the
-# bound is high enough for a crowd and low enough to stop a script.
-DEFAULT_RATE_LIMIT = "60 per minute;600 per hour"
 # Sign-ins to one report take turns (``signin.check(hold=True)``); should the report
 # still change under one (an edit in the panel), it is read again, this many times in all.
 TRIES = 3
@@ -106,11 +103,14 @@ def submit(token: str):
 
 
 def init(app: Flask) -> None:
-    """Register the pages and limit their POSTs per client address (the login's limiter)."""
+    """Register the pages and limit their POSTs per client address (the login's limiter;
+    ``SIGNIN_RATE_LIMIT``: high enough for a hall behind one Wi-Fi address, low enough to
+    stop a script). Every POST counts, a successful one too: a script with a good code
+    would otherwise fill the roster."""
     app.register_blueprint(bp)
     for limiter in app.extensions.get("limiter", ()):
         app.view_functions["signin.submit"] = limiter.limit(
-            lambda: current_app.config.get("SIGNIN_RATE_LIMIT", DEFAULT_RATE_LIMIT),
+            lambda: current_app.config["SIGNIN_RATE_LIMIT"],
             methods=["POST"],
             scope="signin-address",
         )(app.view_functions["signin.submit"])
