@@ -1,0 +1,307 @@
+"""Roster import benchmark (issue 23, not a test): a 学员名单 of 1,000 and 5,000 learners
+read and checked for the preview, then confirmed, against a plain executemany of the same
+rows; time and peak Python memory (tracemalloc), on SQLite and PostgreSQL.
+
+    .venv/bin/python -m bench.roster_import                   # SQLite in a temporary file
+    .venv/bin/python -m bench.roster_import --db postgresql   # BENCH_PG_URL
+    .venv/bin/python -m bench.roster_import --rows 1000 5000 --reps 3
+
+Each backend gets a fresh database (migrated, the demo seeded); the report is the demo's
+published project without one (pumch's), opened by pumch. The file is the real template
+(``imports.roster.template_bytes``) filled with openpyxl: valid ID numbers (check
+character), a tenth absent with 0 credits. Per repetition the roster is emptied (DELETE, a
+benchmark database), then:
+
+- preview: ``imports.roster.preview`` (the reader in its child process, every row judged,
+  the batch kept) and commit;
+- confirm: ``imports.roster.confirm`` (judged again, one INSERT executemany) and commit;
+- reference: the roster emptied again, then the same rows (the plan's cleaned values) as a
+  plain Core ``insert(roster_entries)`` executemany and commit: the limit of the write.
+
+Time is measured without tracemalloc (which slows Python several times); then one more
+preview + confirm under tracemalloc for the peaks, beside the peak of merely holding the
+rows (the list of dicts the write is given), so that "memory not growing beyond the rows
+themselves" can be read. The reader's child process is outside tracemalloc: its peak RSS
+(``RUSAGE_CHILDREN``) is reported separately. Results are appended to
+``bench/results/execution.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import resource
+import statistics
+import time
+import tracemalloc
+from datetime import UTC, datetime
+from pathlib import Path
+
+from openpyxl import load_workbook
+from sqlalchemy import delete, func, insert, select
+
+from bench.database import fresh_database, server_version
+
+RESULTS = Path(__file__).resolve().parent / "results" / "execution.md"
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国文辉玲红梅鹏飞宇晨"
+HOSPITALS = ("北京协和医院", "北京大学第一医院", "首都医科大学附属北京朝阳医院", "北京天坛医院")
+TITLES = ("主治医师", "住院医师", "副主任医师", "主管护师")
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+def id_number(index: int) -> str:
+    from models.rules import id_check_character
+
+    birth = f"19{60 + index % 40:02d}{1 + index % 12:02d}{1 + index % 28:02d}"
+    first17 = f"110105{birth}{index % 1000:03d}"
+    # One card per row: the sequence's thousands go into the area code's last digits.
+    first17 = f"1101{index // 1000 % 100:02d}" + first17[6:]
+    return first17 + id_check_character(first17)
+
+
+def build_file(report, rows: int, tag: str) -> bytes:
+    """The report's template with ``rows`` learners (``tag`` in the workplace: each file
+    differs, so none is "imported before"). Needs an app context (the Chinese headers)."""
+    import imports.roster as roster
+    from imports.columns import normalise_header
+    from models.vocabulary import chinese
+
+    workbook = load_workbook(io.BytesIO(roster.template_bytes(report)))
+    sheet = workbook.worksheets[0]
+    field_of = {normalise_header(c.header()): c.field for c in roster.columns()}
+    fields = [field_of.get(normalise_header(c.value or "")) for c in sheet[1]]
+    yes, no = chinese(roster.YES), chinese(roster.NO)
+    for i in range(rows):
+        attended = i % 10 != 0
+        values = {
+            "name": SURNAMES[i % len(SURNAMES)] + GIVEN[i * 7 % len(GIVEN)] + GIVEN[i % len(GIVEN)],
+            "id_number": id_number(i),
+            "workplace": f"{HOSPITALS[i % len(HOSPITALS)]}{tag}",
+            "title": TITLES[i % len(TITLES)],
+            "phone": f"139{i:08d}",
+            "attended": yes if attended else no,
+            "credits": report.credits if attended else 0,
+        }
+        sheet.append([values.get(field) for field in fields])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _empty(session, report_id: int) -> None:
+    from models import RosterEntry
+
+    session.execute(delete(RosterEntry).where(RosterEntry.report_id == report_id))
+    session.commit()
+
+
+def _report_and_owner(session):
+    from models import ExecutionReport, Project, ProjectState, User
+    from workflow import execution
+
+    owner = session.scalar(select(User).where(User.username == "pumch"))
+    project = session.scalar(
+        select(Project)
+        .where(
+            Project.owner_unit_id == owner.unit_id,
+            Project.state == ProjectState.PUBLISHED,
+            ~select(ExecutionReport.id).where(ExecutionReport.project_id == Project.id).exists(),
+        )
+        .order_by(Project.id)
+    )
+    if project is None:
+        raise RuntimeError("the demo has no published pumch project without a report")
+    report = execution.open_report(session, owner, project)
+    session.commit()
+    return report.id, owner.id
+
+
+def run_once(app, report_id: int, owner_id: int, data: bytes, filename: str) -> dict:
+    """Preview + confirm of ``data`` on the emptied roster, then the reference write of
+    the same rows on the emptied roster again: seconds of each, and the rows written."""
+    import imports.roster as roster
+    from extensions import db
+    from models import ExecutionReport, RosterEntry, RosterSource, User, utcnow
+    from workflow import execution
+
+    with app.test_request_context():
+        session = db.session
+        _empty(session, report_id)
+        report = session.get(ExecutionReport, report_id)
+        owner = session.get(User, owner_id)
+        started = time.perf_counter()
+        preview = roster.preview(session, owner, report, filename, data)
+        session.commit()
+        previewed = time.perf_counter()
+        if not preview.plan.ok:
+            raise RuntimeError(f"the file has errors: {preview.plan.errors[:3]}")
+        report = session.get(ExecutionReport, report_id)
+        roster.confirm(session, owner, report, preview.batch.id)
+        session.commit()
+        confirmed = time.perf_counter()
+        written = session.scalar(
+            select(func.count()).select_from(RosterEntry).where(RosterEntry.report_id == report_id)
+        )
+        rows = [row.values for row in preview.plan.rows]
+        _empty(session, report_id)
+        now = utcnow()
+        values = [
+            {name: row[name] for name in execution.ROSTER_FIELDS}
+            | {"report_id": report_id, "source": RosterSource.IMPORT.value}
+            | {"created_at": now, "updated_at": now}
+            for row in rows
+        ]
+        referenced = time.perf_counter()
+        session.execute(insert(RosterEntry.__table__), values)
+        session.commit()
+        reference = time.perf_counter() - referenced
+        session.remove()
+    return {
+        "preview": previewed - started,
+        "confirm": confirmed - previewed,
+        "reference": reference,
+        "written": written,
+    }
+
+
+def traced(app, report_id: int, owner_id: int, data: bytes, filename: str) -> dict:
+    """Peaks (MB) of the preview, of the confirm, and of holding the rows alone."""
+    import imports.roster as roster
+    from extensions import db
+    from models import ExecutionReport, User
+
+    with app.test_request_context():
+        session = db.session
+        _empty(session, report_id)
+        report = session.get(ExecutionReport, report_id)
+        owner = session.get(User, owner_id)
+        tracemalloc.start()
+        preview = roster.preview(session, owner, report, filename, data)
+        session.commit()
+        _, preview_peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        batch_id = preview.batch.id
+        del preview
+        report = session.get(ExecutionReport, report_id)
+        tracemalloc.start()
+        _, plan = roster.confirm(session, owner, report, batch_id)
+        session.commit()
+        _, confirm_peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rows = [dict(row.values) for row in plan.rows]
+        del plan
+        tracemalloc.start()
+        held = [dict(row) for row in rows]
+        _, rows_peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        del held
+        session.remove()
+    mb = 2**20
+    return {
+        "preview_mb": preview_peak / mb,
+        "confirm_mb": confirm_peak / mb,
+        "rows_mb": rows_peak / mb,
+    }
+
+
+def measure(app, report_id: int, owner_id: int, rows: int, reps: int) -> dict:
+    from extensions import db
+    from models import ExecutionReport
+
+    with app.test_request_context():
+        report = db.session.get(ExecutionReport, report_id)
+        files = [build_file(report, rows, f"{rows}-{i}") for i in range(reps + 2)]
+        db.session.remove()
+    runs = []
+    for index, data in enumerate(files[:-1]):
+        result = run_once(app, report_id, owner_id, data, f"roster-{rows}-{index}.xlsx")
+        if result["written"] != rows:
+            raise RuntimeError(f"{result['written']} learners written of {rows}")
+        if index:  # the first is a warm-up
+            runs.append(result)
+        log(
+            f"  {rows} rows: preview {result['preview']:.2f} s, confirm {result['confirm']:.2f} s,"
+            f" executemany {result['reference']:.2f} s"
+        )
+    peaks = traced(app, report_id, owner_id, files[-1], f"roster-{rows}-traced.xlsx")
+    median = {k: statistics.median(r[k] for r in runs) for k in ("preview", "confirm", "reference")}
+    return median | peaks | {"file_mb": len(files[0]) / 2**20}
+
+
+def make_app(url: str):
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from demo import seed
+    from extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    with app.app_context():
+        upgrade()
+        seed(db.session)
+        db.session.commit()
+    return app
+
+
+def markdown(kind: str, version: str, figures: dict[int, dict], reps: int, argv, child_mb) -> str:
+    load = os.getloadavg()
+    lines = [
+        f"## Roster import, {kind} {version}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"- command: `python -m bench.roster_import {' '.join(argv)}`",
+        f"- machine: {platform.machine()}, {os.cpu_count()} CPUs shared with other work, "
+        f"load average at the end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}",
+        f"- median of {reps} repetitions after one warm-up; peaks from one more run under"
+        " tracemalloc (the Python heap of this process; the reader's child process is"
+        f" outside it: its peak RSS was {child_mb:.0f} MB)",
+        "",
+        "| learners | file | preview | confirm | executemany | confirm ÷ executemany |"
+        " peak preview | peak confirm | the rows alone |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for rows, f in figures.items():
+        lines.append(
+            f"| {rows:,} | {f['file_mb']:.2f} MB | {f['preview'] * 1000:.0f} ms"
+            f" | {f['confirm'] * 1000:.0f} ms | {f['reference'] * 1000:.0f} ms"
+            f" | {f['confirm'] / f['reference']:.2f} | {f['preview_mb']:.1f} MB"
+            f" | {f['confirm_mb']:.1f} MB | {f['rows_mb']:.1f} MB |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    import sys
+
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000, 5_000])
+    parser.add_argument("--reps", type=int, default=3)
+    args = parser.parse_args(argv)
+    with fresh_database(args.db, "roster") as url:
+        app = make_app(url)
+        from extensions import db
+
+        with app.app_context():
+            report_id, owner_id = _report_and_owner(db.session)
+            version = server_version(db.engine)
+            db.session.remove()
+        figures = {rows: measure(app, report_id, owner_id, rows, args.reps) for rows in args.rows}
+        child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        with app.app_context():
+            db.engine.dispose()
+    report = markdown(args.db, version, figures, args.reps, argv, child_mb)
+    with RESULTS.open("a", encoding="utf-8") as f:
+        f.write(report + "\n")
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
