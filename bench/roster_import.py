@@ -21,9 +21,9 @@ benchmark database), then:
 Time is measured without tracemalloc (which slows Python several times); then one more
 preview + confirm under tracemalloc for the peaks, beside the peak of merely holding the
 rows (the list of dicts the write is given), so that "memory not growing beyond the rows
-themselves" can be read. The reader's child process is outside tracemalloc: its peak RSS
-(``RUSAGE_CHILDREN``) is reported separately. Results are appended to
-``bench/results/execution.md``.
+themselves" can be read. The reader runs in a child forked from the forkserver
+(``imports.isolation``): its memory is outside tracemalloc, capped by
+``isolation.Limits.memory_mb``. Results are appended to ``bench/results/execution.md``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ import argparse
 import io
 import os
 import platform
-import resource
 import statistics
 import time
 import tracemalloc
@@ -249,7 +248,7 @@ def make_app(url: str):
     return app
 
 
-def markdown(kind: str, version: str, figures: dict[int, dict], reps: int, argv, child_mb) -> str:
+def markdown(kind: str, version: str, figures: dict[int, dict], reps: int, argv) -> str:
     load = os.getloadavg()
     lines = [
         f"## Roster import, {kind} {version}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
@@ -258,8 +257,8 @@ def markdown(kind: str, version: str, figures: dict[int, dict], reps: int, argv,
         f"- machine: {platform.machine()}, {os.cpu_count()} CPUs shared with other work, "
         f"load average at the end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}",
         f"- median of {reps} repetitions after one warm-up; peaks from one more run under"
-        " tracemalloc (the Python heap of this process; the reader's child process is"
-        f" outside it: its peak RSS was {child_mb:.0f} MB)",
+        " tracemalloc (this process's Python heap: the reader's child, forked from the"
+        " forkserver, is outside it and capped by imports.isolation.Limits)",
         "",
         "| learners | file | preview | confirm | executemany | confirm ÷ executemany |"
         " peak preview | peak confirm | the rows alone |",
@@ -293,10 +292,9 @@ def main(argv=None) -> int:
             version = server_version(db.engine)
             db.session.remove()
         figures = {rows: measure(app, report_id, owner_id, rows, args.reps) for rows in args.rows}
-        child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         with app.app_context():
             db.engine.dispose()
-    report = markdown(args.db, version, figures, args.reps, argv, child_mb)
+    report = markdown(args.db, version, figures, args.reps, argv)
     with RESULTS.open("a", encoding="utf-8") as f:
         f.write(report + "\n")
     print(report)
