@@ -58,6 +58,7 @@ from models.vocabulary import LECTURER_FIELDS, LECTURER_LABELS, LECTURER_REQUIRE
 from permissions.relations import OWNERS, relation
 from workflow import Action, WorkflowError, execution
 from workflow.errors import ReportChanged, ReportNotFound
+from workflow.machines import EXECUTIONS
 
 PAGE_SIZE = 50
 # The buttons of one report's page: the report's own transitions but 修改 (the form).
@@ -240,7 +241,8 @@ def state_title(value) -> str:
 
 
 def action_title(value) -> str:
-    return str(Action(value).title)
+    """An action in the report's history, as the report's buttons name it."""
+    return str(EXECUTIONS.action_title(Action(value)))
 
 
 def _visible(report_id: int) -> ExecutionReport:

@@ -82,9 +82,9 @@ def refusal(project, action: Action, account, machine: Machine = PROJECTS) -> No
     if machine.find(action, rel, state) is not None:
         return None
     if rel is None or not any(machine.find(action, rel, s) for s in machine.states):
-        message = machine.forbidden(action.title)
+        message = machine.forbidden(machine.action_title(action))
         return NotAllowed(message, project.id, project.name)
-    verb = VERBS.get(action, action.title)
+    verb = VERBS.get(action, machine.action_title(action))
     unlockers = _actors(Action.UNLOCK, state, machine)
     if others := _actors(action, state, machine):
         next_step = _l("only %(who)s can %(action)s", who=others[0], action=verb)
@@ -96,9 +96,7 @@ def refusal(project, action: Action, account, machine: Machine = PROJECTS) -> No
         )
     else:
         next_step = _l("it cannot be %(action)s now", action=verb)
-    message = _l(
-        "It is %(waiting)s; %(next_step)s.", waiting=machine.waiting[state], next_step=next_step
-    )
+    message = machine.refused(machine.waiting[state], next_step)
     return NotAllowed(message, project.id, project.name)
 
 

@@ -6,7 +6,7 @@ receivers listen on and what a refusal says. Two machines, one engine:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from blinker import Signal
 from flask_babel import lazy_gettext as _l
@@ -42,12 +42,20 @@ class Machine:
     waiting: Mapping
     # "You may not <action> this …", given the action's title.
     forbidden: Callable
+    # "It is <waiting>; <next step>." for a refused row of this machine.
+    refused: Callable
     not_found: type[ProjectNotFound]
     changed: type[ProjectChanged]
+    # Button and history titles that differ from ``Action.title`` for this machine.
+    titles: Mapping = field(default_factory=dict)
 
     @property
     def table(self):
         return self.model.__table__
+
+    def action_title(self, action: Action):
+        """The action's name on this machine's buttons and in its history."""
+        return self.titles.get(action, action.title)
 
     def find(self, action: Action, rel, state) -> Transition | None:
         return find(action, rel, state, self.transitions)
@@ -80,6 +88,9 @@ PROJECTS = Machine(
         P.PUBLISHED: _l("in state %(state)s", state=P.PUBLISHED.title),
     },
     forbidden=lambda action: _l("You may not %(action)s this project.", action=action),
+    refused=lambda waiting, next_step: _l(
+        "It is %(waiting)s; %(next_step)s.", waiting=waiting, next_step=next_step
+    ),
     not_found=ProjectNotFound,
     changed=ProjectChanged,
 )
@@ -102,6 +113,15 @@ EXECUTIONS = Machine(
         E.ACCEPTED: _l("in state %(state)s", state=E.ACCEPTED.title),
     },
     forbidden=lambda action: _l("You may not %(action)s this execution report.", action=action),
+    refused=lambda waiting, next_step: _l(
+        "The execution report is %(waiting)s; %(next_step)s.",
+        waiting=waiting,
+        next_step=next_step,
+    ),
     not_found=ReportNotFound,
     changed=ReportChanged,
+    titles={
+        Action.CREATE: _l("Open the execution report"),
+        Action.REPORT: _l("Report selected"),
+    },
 )
