@@ -190,8 +190,8 @@ class RosterImportView(SignedInView):
             return refused
         self._batch(report, batch_id)
         try:
-            batch, plan = imports.roster.confirm(db.session, account(), report, batch_id)
-            added, updated, unchanged = batch.added, batch.updated, plan.unchanged
+            batch, unchanged = imports.roster.confirm(db.session, account(), report, batch_id)
+            added, updated = batch.added, batch.updated
             db.session.commit()
         except imports.BatchNotFound:
             db.session.rollback()

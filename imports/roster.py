@@ -186,6 +186,7 @@ class _Checker:
         self.by_field = by_field
         self.id_types = enum_choices(IdType)
         self.attended = _attended_choices()
+        self.normal: dict[str, str] = {}
         self.errors: list[RowError] = []
 
     def error(self, row: int, name: str, value, reason) -> None:
@@ -222,9 +223,11 @@ class _Checker:
             return parse_number(text, whole=False)
         return text
 
-    @staticmethod
-    def _choice(choices: dict, text: str):
-        found = choices.get(normalise_header(text))
+    def _choice(self, choices: dict, text: str):
+        # A column of choices repeats a few texts thousands of times: each normalised once.
+        if (normal := self.normal.get(text)) is None:
+            normal = self.normal[text] = normalise_header(text)
+        found = choices.get(normal)
         if found is None:
             raise BadValue(_l("Choose one of the listed options."))
         return found
@@ -314,14 +317,33 @@ def preview(
 ) -> Preview:
     """Read and check ``data`` as ``report``'s roster, kept as a pending batch (flushed,
     not committed). A file imported before is read again and may be confirmed again: it
-    updates nothing that did not change since."""
+    updates nothing that did not change since. A file without errors keeps its judgement
+    too (``JUDGED``), for the confirmation."""
     _ensure_editable(report, account)
     key = digest(report, data)
     batch = find(session, account, key)
     upload = isolation.read(filename, data, limits, titles())
     payload = {"roster": table_payload(upload.main)}
     plan = check(session, report, payload)
+    if plan.ok:
+        payload[JUDGED] = _judgement(report, plan)
     return Preview(keep(session, account, filename, key, payload, batch, report.id), plan)
+
+
+# The preview's judgement of a file without errors, kept in the batch: the report's version
+# it was made at, the learners to add, the (entry id, learner) to update, how many are left.
+JUDGED = "judged"
+
+
+def _judgement(report: ExecutionReport, plan: RosterPlan) -> dict:
+    return {
+        "version": report.version,
+        "added": [row.values for row in plan.rows if row.target_id is None],
+        "changed": [
+            [row.target_id, row.values] for row in plan.rows if row.target_id and row.changed
+        ],
+        "unchanged": plan.unchanged,
+    }
 
 
 def load_batch(session: Session, account, report: ExecutionReport, batch_id):
@@ -335,19 +357,28 @@ def plan_of(session: Session, report: ExecutionReport, batch) -> RosterPlan:
 
 def confirm(session: Session, account, report: ExecutionReport, batch_id):
     """Write every learner of the batch, or raise and write none (the caller rolls back):
-    ``(batch, plan)``."""
+    ``(batch, how many learners the file left as they were)``.
+
+    Every change of the roster or of the report moves the report's version, so while the
+    version is the one the preview judged at, the preview's judgement holds and is written
+    as it is (5,000 rows are not judged twice); at another version the rows are judged
+    again. Either way the write's own compare-and-set on the version (``import_learners``)
+    refuses it if the report changes meanwhile."""
     _ensure_editable(report, account)
     batch = load_batch(session, account, report, batch_id)
     claim(session, batch)
-    plan = check(session, report, batch.payload)
-    if not plan.ok:
-        raise ImportRefused(
-            _l("The file has rows with errors: correct them and upload the file again."), plan
-        )
-    added = [row.values for row in plan.rows if row.target_id is None]
-    changed = {row.target_id: row.values for row in plan.rows if row.target_id and row.changed}
+    judged = batch.payload.get(JUDGED)
+    if judged is None or judged["version"] != report.version:
+        plan = check(session, report, batch.payload)
+        if not plan.ok:
+            raise ImportRefused(
+                _l("The file has rows with errors: correct them and upload the file again."),
+                plan,
+            )
+        judged = _judgement(report, plan)
+    added, changed = judged["added"], dict(judged["changed"])
     execution.import_learners(
         session, account, report, added, changed, reason=HISTORY_NOTE % batch.filename
     )
     counted(session, batch, len(added), len(changed))
-    return batch, plan
+    return batch, judged["unchanged"]

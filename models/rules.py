@@ -4,6 +4,7 @@ Each rule takes a cleaned value and returns ``None`` or a translatable message;
 ``validate_*`` functions check a whole record and return ``{field: message}``.
 """
 
+import functools
 import math
 import re
 import unicodedata
@@ -190,13 +191,24 @@ def reason_error(reason: str | None) -> Any:
     return too_long(reason, MAX_REASON) or control_characters(reason, REASON_LABEL, multi_line=True)
 
 
+@functools.cache
+def _lengths(model) -> dict[str, int]:
+    """The model's text columns and how many characters each holds (read once: an import
+    judges thousands of rows)."""
+    return {
+        column.key: column.type.length
+        for column in model.__table__.columns
+        if getattr(column.type, "length", None)
+    }
+
+
 def _column_lengths(model, values: Mapping[str, Any]) -> dict[str, Any]:
     """Every text field longer than its column (``String(n)``) may hold: the
     form's own check, repeated where the record is judged (imports, crafted posts)."""
     errors = {}
+    lengths = _lengths(model)
     for name, value in values.items():
-        column = model.__table__.columns.get(name)
-        limit = getattr(getattr(column, "type", None), "length", None)
+        limit = lengths.get(name)
         if limit and (msg := too_long(value, limit)):
             errors[name] = msg
     return errors

@@ -496,3 +496,28 @@ def test_rows_enter_in_constant_statements(demo_accounts, session, report, count
     assert confirm_rows(small, "small.csv") == confirm_rows(large, "large.csv")
     changed = [dict(row, 工作单位="北京医院") for row in small + large]
     assert confirm_rows(changed[:4], "c-small.csv") == confirm_rows(changed[4:], "c-large.csv")
+
+
+def test_a_roster_changed_after_the_preview_is_judged_again(demo_accounts, session, report, owner):
+    """The preview said 2 to add; before the confirmation a learner of the file was added
+    by hand (the report's version moved): the confirmation judges the file again, updates
+    that learner and adds the other, never a second row for one ID number."""
+    rows = [learner_row("张三"), learner_row("李四")]
+    batch_id, text = preview(owner, report, fill(download_template(owner, report), rows))
+    assert text.count("<td>新增</td>") == 2
+    by_hand, errors = execution.add_learner(
+        session,
+        demo_accounts["bma_cardio"],
+        report,
+        {"name": "张三（手填）", "id_number": rows[0]["证件号码"], "workplace": "北京医院"},
+    )
+    assert errors == {}
+    session.commit()
+    assert confirm(owner, report, batch_id).status_code == 302
+    _, _, roster = state_of(session, report)
+    assert [(r[0], r[1], r[3]) for r in roster] == [
+        (by_hand.id, "张三", "北京协和医院"),
+        (roster[1][0], "李四", "北京协和医院"),
+    ]
+    body = owner.get(f"/admin/execution/{report.id}/").get_data(as_text=True)
+    assert "新增 1 人，更新 1 人，0 人未变" in body
