@@ -24,7 +24,6 @@ from markupsafe import Markup
 from sqlalchemy import exists, select
 
 import permissions
-import workflow
 from admin_views.base import ChoiceFilter, ScopedModelView, account, day
 from admin_views.capped_count import CappedCountMixin, capped_count_of, count_cap
 from admin_views.project_actions import ProjectActionsMixin, _bulk_action
@@ -41,7 +40,7 @@ from models import (
 )
 from models.vocabulary import PROJECT_LABELS, label
 from workflow import Action, WorkflowError, execution
-from workflow.transitions import EXECUTION_TRANSITIONS
+from workflow.machines import EXECUTIONS
 
 E = ExecutionState
 # The 状态 value of a published project whose report is not opened yet.
@@ -145,10 +144,11 @@ class ExecutionListView(
     column_labels = LABELS
     column_display_pk = False
     plain_columns = staticmethod(ProjectView.plain_columns)
-    # The report's own table: 设为可修改 asks for its (required) reason first.
-    action_report = _bulk_action(Action.REPORT, EXECUTION_TRANSITIONS)
-    action_unlock = _bulk_action(Action.UNLOCK, EXECUTION_TRANSITIONS)
-    action_accept = _bulk_action(Action.ACCEPT, EXECUTION_TRANSITIONS)
+    # The report's own table and words: 设为可修改 asks for its (required) reason first.
+    machine = EXECUTIONS
+    action_report = _bulk_action(Action.REPORT, EXECUTIONS)
+    action_unlock = _bulk_action(Action.UNLOCK, EXECUTIONS)
+    action_accept = _bulk_action(Action.ACCEPT, EXECUTIONS)
     # The 状态 values of the tab the entry unit's work makes (``STATUS_HELD``).
     held_values: tuple[str, ...] = ()
 
@@ -161,12 +161,6 @@ class ExecutionListView(
         for key, flt in zip(self.FILTER_KEYS, filters, strict=True):
             flt.url_name = key  # named in the URL, as on the project lists
         return filters
-
-    def is_action_allowed(self, name: str) -> bool:
-        user = account()
-        if user is None or name not in {a.value for a in self.bulk_actions}:
-            return False
-        return Action(name) in workflow.possible_actions(user, EXECUTION_TRANSITIONS)
 
     def bulk_move(self, action_: Action, ids: list[int], reason):
         return execution.move_bulk(self.db_session, action_, account(), ids, reason)

@@ -20,6 +20,7 @@ import workflow
 from admin_views.base import account, row_ids
 from models import rules
 from workflow import Action, WorkflowError
+from workflow.machines import PROJECTS, Machine
 
 # The list's confirmation of an action that takes no reason.
 CONFIRMATIONS = {
@@ -60,10 +61,10 @@ def skipped_details(errors) -> str:
     return "；".join(clauses) + "。"
 
 
-def _bulk_action(act: Action, transitions=None):
-    """The ``@action`` method of ``act``: straight to the workflow, or by way of the
-    reason page (``transitions``: as for ``reason_of``)."""
-    takes_reason, required = reason_of(act, transitions)
+def _bulk_action(act: Action, machine: Machine = PROJECTS):
+    """The ``@action`` method of ``act`` on ``machine``'s rows, named as that machine
+    names it: straight to the workflow, or by way of the reason page."""
+    takes_reason, required = reason_of(act, machine.transitions)
 
     def run(self, ids):
         if takes_reason:
@@ -72,7 +73,7 @@ def _bulk_action(act: Action, transitions=None):
 
     run.__name__ = run.__qualname__ = f"action_{act.value}"
     confirmation = None if takes_reason else CONFIRMATIONS.get(act)
-    return action(act.value, act.title, confirmation)(run)
+    return action(act.value, machine.action_title(act), confirmation)(run)
 
 
 def with_table_actions(cls):
@@ -88,6 +89,8 @@ class ProjectActionsMixin:
     as the list's bulk actions and as a project page's buttons."""
 
     bulk_actions: tuple[Action, ...] = ()
+    # The transition table the rows move by (its actions' reasons and titles).
+    machine: Machine = PROJECTS
 
     def available_actions(self, project):
         return [a for a in workflow.available_actions(project, account()) if a in self.bulk_actions]
@@ -112,7 +115,7 @@ class ProjectActionsMixin:
         user = account()
         if user is None or name not in {a.value for a in self.bulk_actions}:
             return False
-        return Action(name) in workflow.possible_actions(user)
+        return Action(name) in workflow.possible_actions(user, self.machine.transitions)
 
     def run_bulk(self, action_: Action, ids, reason=None):
         """Apply ``action_`` to the ticked rows in one transaction and say what
@@ -130,7 +133,7 @@ class ProjectActionsMixin:
             self.db_session.rollback()
             flash(str(error), "error")
             return None
-        _flash_result(action_, result)
+        _flash_result(self.machine.action_title(action_), result)
         return None
 
     def bulk_move(self, action_: Action, ids: list[int], reason):
@@ -162,7 +165,7 @@ class ProjectActionsMixin:
         )
 
 
-def _flash_result(action_: Action, result) -> None:
+def _flash_result(title, result) -> None:
     """Say how many projects were done, and which were skipped and why."""
     if result.done:
         flash(
@@ -170,7 +173,7 @@ def _flash_result(action_: Action, result) -> None:
                 "%(action)s: %(num)d project done.",
                 "%(action)s: %(num)d projects done.",
                 len(result.done),
-                action=action_.title,
+                action=title,
             ),
             "success",
         )

@@ -114,7 +114,7 @@ def test_the_entry_list_shows_published_projects_with_report_state_due_date_and_
     assert "填报执行情况" not in row
     if "execution.details" in current_app.view_functions:
         assert f"/admin/execution/{held.id}/" in row
-    assert "上报所选" in html
+    assert 'data-title="上报所选"' in html  # the report's words, not 上报所选项目
 
 
 def test_the_entry_list_opens_on_the_work_and_filters_by_year_and_keyword(
@@ -240,10 +240,10 @@ def test_a_branchs_report_goes_up_its_society_to_the_committee(login_as, session
     session.commit()
     # (who, list, what its page opens on and shows, button, message, state after)
     steps = [
-        ("bma_cardio", "executions", ["上报所选"], "report", "上报所选项目：已处理 1 项。",
+        ("bma_cardio", "executions", ["上报所选"], "report", "上报所选：已处理 1 项。",
          E.AT_SOCIETY),
         ("bma", "execution-review", ["待审阅", "上报所选", "设为可修改"], "report",
-         "上报所选项目：已处理 1 项。", E.AT_COMMITTEE),
+         "上报所选：已处理 1 项。", E.AT_COMMITTEE),
         ("bjcme", "execution-audit", ["待审核", "审核通过", "设为可修改"], "accept",
          "审核通过：已处理 1 项。", E.ACCEPTED),
     ]  # fmt: skip
