@@ -21,7 +21,7 @@ from flask_admin import expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 import permissions
 from admin_views.base import ChoiceFilter, ScopedModelView, account, day
@@ -40,11 +40,14 @@ from models import (
 )
 from models.vocabulary import PROJECT_LABELS, label
 from workflow import Action, WorkflowError, execution
+from workflow.execution_rules import plus_days
 from workflow.machines import EXECUTIONS
 
 E = ExecutionState
 # The 状态 value of a published project whose report is not opened yet.
 NO_REPORT = "none"
+# The 状态 value of the published projects not reported by their due date.
+LATE = "overdue"
 # The report's page (admin_views/execution_report.py).
 REPORT_PAGE = "execution.details"
 # The states a reviewer's tabs show after its work, in the chain's order.
@@ -70,7 +73,28 @@ def _has_report(*conditions):
     return exists().where(ExecutionReport.project_id == Project.id, *conditions)
 
 
-OVERDUE = Markup(' <span class="badge badge-danger cme-overdue">{}</span>')
+def _overdue():
+    """The published projects not reported upward by their due date (today): with no
+    report opened, due the committee's days for its year after the end date; with one
+    still held by the unit, due on the report's own due date."""
+    today = date.today()
+    days = (
+        select(ExecutionDeadline.days)
+        .where(
+            ExecutionDeadline.committee_id == Project.committee_id,
+            ExecutionDeadline.year == Project.year,
+        )
+        .scalar_subquery()
+    )
+    unopened = ~_has_report() & (
+        plus_days(Project.end_date, func.coalesce(days, DEFAULT_DUE_DAYS)) < today
+    )
+    held = [s for s in E if s.modifiable]
+    late = _has_report(ExecutionReport.state.in_(held), ExecutionReport.due_date < today)
+    return unopened | late
+
+
+OVERDUE_BADGE = Markup(' <span class="badge badge-danger cme-overdue">{}</span>')
 
 
 def state_cell(title, *, overdue: bool, reason: str | None = None) -> Markup:
@@ -78,7 +102,7 @@ def state_cell(title, *, overdue: bool, reason: str | None = None) -> Markup:
     the reason a report was sent back with."""
     cell = Markup("{}").format(title)
     if overdue:
-        cell += OVERDUE.format(gettext("Past its due date"))
+        cell += OVERDUE_BADGE.format(gettext("Past its due date"))
     if reason:
         note = gettext("Reason for return: %(reason)s", reason=reason)
         cell += Markup('<br><small class="text-danger cme-reason">{}</small>').format(note)
@@ -110,6 +134,8 @@ class StateOfReportFilter(ChoiceFilter):
     def apply(self, query, value, alias=None):
         if value == NO_REPORT:
             return query.filter(~_has_report())
+        if value == LATE:
+            return query.filter(_overdue())
         return query.filter(_has_report(ExecutionReport.state == value))
 
 
@@ -130,7 +156,7 @@ class ModifiableReportFilter(ChoiceFilter):
 
 
 def _report_state(value: str):
-    return value if value == NO_REPORT else E(value).value
+    return value if value in (NO_REPORT, LATE) else E(value).value
 
 
 class ExecutionListView(
@@ -151,6 +177,8 @@ class ExecutionListView(
     action_accept = _bulk_action(Action.ACCEPT, EXECUTIONS)
     # The 状态 values of the tab the entry unit's work makes (``STATUS_HELD``).
     held_values: tuple[str, ...] = ()
+    # 状态 values whose rows are counted under a state too (not added to 全部).
+    cutting_across: frozenset[str] = frozenset()
 
     def list_filters(self) -> list:
         """The filters, in the order of ``FILTER_KEYS``."""
@@ -194,7 +222,7 @@ class ExecutionListView(
 
     def tab_counts(self, value: str, by_state: dict[str, int]) -> list[int]:
         if value == STATUS_ALL:
-            return list(by_state.values())
+            return [n for key, n in by_state.items() if key not in self.cutting_across]
         if value == STATUS_HELD:
             return [by_state.get(v, 0) for v in self.held_values]
         return [by_state.get(value, 0)]
@@ -226,6 +254,7 @@ class MyExecutionsView(ExecutionListView):
     work_status = STATUS_HELD
     work_title = _l("To report (not filed, not reported or returned)")
     held_values = (NO_REPORT, E.DRAFT.value, E.RETURNED.value)
+    cutting_across = frozenset({LATE})
     empty_list_message = _l(
         "No published project yet: the execution of a project is reported once it is published."
     )
@@ -254,10 +283,14 @@ class MyExecutionsView(ExecutionListView):
         ]
 
     def _state_options(self):
-        return [(NO_REPORT, _l("Report not filed")), *((s.value, s.title) for s in E)]
+        return [
+            (LATE, _l("Past its due date")),
+            (NO_REPORT, _l("Report not filed")),
+            *((s.value, s.title) for s in E),
+        ]
 
     def status_conditions(self):
-        conditions = {NO_REPORT: ~_has_report()}
+        conditions = {LATE: _overdue(), NO_REPORT: ~_has_report()}
         conditions |= {s.value: _has_report(ExecutionReport.state == s) for s in E}
         return conditions
 

@@ -15,7 +15,7 @@ from flask_security import hash_password
 from sqlalchemy import func, select
 
 from demo import DEMO_PASSWORD
-from models import ExecutionReport, ExecutionState, ProjectState
+from models import ExecutionDeadline, ExecutionReport, ExecutionState, ProjectState
 from tests.admin.test_project_lists import page
 from tests.admin.test_projects import act, flashes
 from tests.factories import make_project, make_tree
@@ -135,6 +135,47 @@ def test_the_entry_list_opens_on_the_work_and_filters_by_year_and_keyword(
     assert done.name in html and waiting.name not in html
     html = page(browser, f"/admin/executions/?status={E.AT_COMMITTEE.value}")
     assert done.name in html and waiting.name not in html
+
+
+def set_due_days(session, committee_id: int, year: int, days: int) -> None:
+    deadline = session.get(ExecutionDeadline, (committee_id, year))
+    if deadline is None:
+        session.add(ExecutionDeadline(committee_id=committee_id, year=year, days=days))
+    else:
+        deadline.days = days
+    session.commit()
+
+
+def test_the_overdue_tab_holds_what_was_not_reported_by_its_due_date(
+    login_as, session, demo_accounts
+):
+    pumch = demo_accounts["pumch"]
+    today = date.today()
+    set_due_days(session, pumch.unit.committee_id, today.year, 14)
+
+    def ended(days_ago: int) -> dict:
+        end = today - timedelta(days=days_ago)
+        return {"year": today.year, "start_date": end - timedelta(days=1), "end_date": end}
+
+    late = published(session, pumch, name="逾期未开的项目", **ended(15))
+    recent = published(session, pumch, name="刚结束的项目", **ended(13))
+    held = opened(session, pumch, name="逾期未报的执行情况", **ended(15))
+    sent = reported(session, pumch, name="按时上报的执行情况", **ended(15))
+    session.commit()
+    browser = login_as("pumch")
+
+    def overdue() -> set[str]:
+        html = page(browser, f"/admin/executions/?status=overdue&year={today.year}")
+        return {p.name for p in (late, recent, held, sent) if p.name in html}
+
+    assert overdue() == {late.name, held.name}
+    html = page(browser, f"/admin/executions/?status=all&year={today.year}")
+    tabs = dict(re.findall(r'data-status="(\w+)">\s*[^<]+<span class="cme-count">\((\d+)\)', html))
+    assert int(tabs["all"]) == html.count('class="col-name"')  # each project once
+    assert int(tabs["overdue"]) >= 2
+    # The committee gives this year's projects 10 days: the one ended 13 days ago is late.
+    set_due_days(session, pumch.unit.committee_id, today.year, 10)
+    assert overdue() == {late.name, held.name, recent.name}
 
 
 def test_filing_opens_the_report_of_the_owners_published_project_only(
