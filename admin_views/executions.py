@@ -38,6 +38,7 @@ from models import (
     Project,
     ProjectState,
 )
+from models.rules import EXECUTION_LABELS
 from models.vocabulary import PROJECT_LABELS, label
 from workflow import Action, WorkflowError, execution
 from workflow.execution_rules import plus_days
@@ -371,6 +372,22 @@ class ExecutionReviewView(ExecutionListView):
 
     bulk_actions = (Action.REPORT, Action.UNLOCK)
     empty_list_message = _l("No execution report matches.")
+    can_export = True
+    # The list as a file (导出): what the rows show, dates apart, and when it moved.
+    export_columns = (
+        ("year", LABELS["year"]),
+        (lambda r: r.project.project_no, LABELS["project_no"]),
+        ("name", LABELS["name"]),
+        (lambda r: r.owner_unit.name, LABELS["owner_unit"]),
+        ("start_date", LABELS["start_date"]),
+        ("end_date", LABELS["end_date"]),
+        ("credits", EXECUTION_LABELS["credits"]),
+        ("learners", LABELS["learners"]),
+        (lambda r: E(r.state).title, LABELS["state"]),
+        ("due_date", LABELS["due_date"]),
+        ("reported_at", LABELS["reported_at"]),
+        ("accepted_at", _l("Accepted at")),
+    )
     column_list = [
         "year",
         "project_no",

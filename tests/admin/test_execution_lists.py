@@ -16,6 +16,13 @@ from sqlalchemy import func, select
 
 from demo import DEMO_PASSWORD
 from models import ExecutionDeadline, ExecutionReport, ExecutionState, ProjectState
+from tests.admin.conftest import (
+    csv_rows,
+    download_job,
+    exports_in_background,
+    job_of,
+    streamed_rows,
+)
 from tests.admin.test_project_lists import page
 from tests.admin.test_projects import act, flashes
 from tests.factories import make_project, make_tree
@@ -256,6 +263,40 @@ def test_the_reviewers_bar_finds_a_report_by_project_number_year_and_state(
     assert listed(status="all", year=report.year)
     assert not listed(status="all", year=report.year - 1)
     assert not listed(status=E.ACCEPTED.value)
+
+
+def test_the_reviewers_export_their_list_and_nothing_else(login_as, session, demo_accounts):
+    mine = reported(session, demo_accounts["bma_cardio"], name="导出的执行情况")
+    draft = opened(session, demo_accounts["bma_cardio"], name="未上报不导出")
+    tree = make_tree(session, "exx_")
+    theirs = reported(session, tree["branch"], name="另一棵树不导出")
+    session.commit()
+    browser = login_as("bma")
+    response = browser.get("/admin/execution-review/export/csv/?status=all")
+    assert response.status_code == 200
+    rows = csv_rows(response.get_data())
+    assert rows[0][:4] == ["年度", "项目编号", "项目名称", "申报单位"]
+    assert "应报日期" in rows[0] and "审核时间" in rows[0]
+    names = {row[2] for row in rows[1:]}
+    assert mine.name in names and draft.name not in names and theirs.name not in names
+    row = next(row for row in rows[1:] if row[2] == mine.name)
+    assert "已上报总会" in row and mine.due_date.isoformat() in row
+    # The entry units' list has no export.
+    browser.logout()
+    assert_refused_with(login_as("bma_cardio").get("/admin/executions/export/csv/"), 404)
+
+
+def test_a_large_export_runs_as_a_job_with_the_same_rows(
+    app, login_as, session, demo_accounts, monkeypatch, tmp_path
+):
+    for n in range(3):
+        reported(session, demo_accounts["pumch"], name=f"后台导出{n}")
+    session.commit()
+    exports_in_background(app, monkeypatch, tmp_path, rows=2)
+    browser = login_as("bjcme")
+    url = "/admin/execution-audit/export/csv/?status=at_committee"
+    job = job_of(browser.get(url))
+    assert csv_rows(download_job(browser, job)) == streamed_rows(browser, app, url)
 
 
 def test_a_draft_report_is_not_on_the_reviewers_lists(login_as, session, demo_accounts):
