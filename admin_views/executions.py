@@ -26,7 +26,7 @@ from sqlalchemy import exists, func, select
 import permissions
 from admin_views.base import ChoiceFilter, ScopedModelView, account, day
 from admin_views.capped_count import CappedCountMixin, capped_count_of, count_cap
-from admin_views.project_actions import ProjectActionsMixin, _bulk_action
+from admin_views.project_actions import ProjectActionsMixin, bulk_action
 from admin_views.project_list_bar import STATUS_ALL, STATUS_HELD, ProjectListBarMixin
 from admin_views.projects import ProjectView
 from admin_views.wording import RewordedMixin
@@ -173,9 +173,9 @@ class ExecutionListView(
     plain_columns = staticmethod(ProjectView.plain_columns)
     # The report's own table and words: 设为可修改 asks for its (required) reason first.
     machine = EXECUTIONS
-    action_report = _bulk_action(Action.REPORT, EXECUTIONS)
-    action_unlock = _bulk_action(Action.UNLOCK, EXECUTIONS)
-    action_accept = _bulk_action(Action.ACCEPT, EXECUTIONS)
+    action_report = bulk_action(Action.REPORT, EXECUTIONS)
+    action_unlock = bulk_action(Action.UNLOCK, EXECUTIONS)
+    action_accept = bulk_action(Action.ACCEPT, EXECUTIONS)
     # The 状态 values of the tab the entry unit's work makes (``STATUS_HELD``).
     held_values: tuple[str, ...] = ()
     # 状态 values whose rows are counted under a state too (not added to 全部).

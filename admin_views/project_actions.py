@@ -61,7 +61,7 @@ def skipped_details(errors) -> str:
     return "；".join(clauses) + "。"
 
 
-def _bulk_action(act: Action, machine: Machine = PROJECTS):
+def bulk_action(act: Action, machine: Machine = PROJECTS):
     """The ``@action`` method of ``act`` on ``machine``'s rows, named as that machine
     names it: straight to the workflow, or by way of the reason page."""
     takes_reason, required = reason_of(act, machine.transitions)
@@ -79,7 +79,7 @@ def _bulk_action(act: Action, machine: Machine = PROJECTS):
 def with_table_actions(cls):
     """Give ``cls`` an ``action_<name>`` per action of the transition table."""
     for act in table_actions():
-        setattr(cls, f"action_{act.value}", _bulk_action(act))
+        setattr(cls, f"action_{act.value}", bulk_action(act))
     return cls
 
 
