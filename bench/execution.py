@@ -456,8 +456,17 @@ def _profile(engine, browser, token, candidates, size, rng) -> str:
     browser.text("/admin/execution-audit/")
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(12)
-    root = str(Path(__file__).resolve().parent.parent) + "/"
-    return out.getvalue().replace(root, "")
+    import sysconfig
+
+    text = out.getvalue()
+    # No machine's paths in a committed result: the repository, the venv, the stdlib.
+    for path, short in (
+        (sysconfig.get_paths()["purelib"], "site-packages"),
+        (sysconfig.get_paths()["stdlib"], "python"),
+        (str(Path(__file__).resolve().parent.parent), ""),
+    ):
+        text = text.replace(path + "/", short + "/" if short else "")
+    return text
 
 
 def measure_bulk(app, engine, reps: int, sizes=BULK_SIZES, profile: bool = False) -> dict:
