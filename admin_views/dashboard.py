@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app, redirect, request, url_for
+from flask import redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -64,35 +64,22 @@ REVIEWS = {
 }
 
 
-# The execution reports' counts (``execution_stats.to_do``): title, list endpoint, its
-# path (until that list is registered) and the tab it opens on.
+# The execution reports' counts (``execution_stats.to_do``): title, the list it links
+# to and the tab that list opens on.
 EXECUTION_CARDS = {
-    "to_report": (_l("Execution reports to file"), "executions", "executions/", STATUS_HELD),
-    "overdue": (_l("Execution reports overdue"), "executions", "executions/", STATUS_HELD),
-    "at_society": (
-        _l("Execution reports awaiting review"),
-        "execution_review",
-        "execution-review/",
-        "at_society",
-    ),
-    "at_committee": (
-        _l("Execution reports awaiting audit"),
-        "execution_audit",
-        "execution-audit/",
-        "at_committee",
-    ),
+    "to_report": (_l("Execution reports to file"), "executions", STATUS_HELD),
+    "overdue": (_l("Execution reports overdue"), "executions", "overdue"),
+    "at_society": (_l("Execution reports awaiting review"), "execution_review", "at_society"),
+    "at_committee": (_l("Execution reports awaiting audit"), "execution_audit", "at_committee"),
 }
 
 
-def execution_cards(user, admin_url: str) -> list[dict]:
+def execution_cards(user) -> list[dict]:
     """The unit's execution-report counts as cards (an overdue one marked)."""
     cards = []
     for key, count in execution_stats.to_do(db.session, user).items():
-        title, endpoint, path, status = EXECUTION_CARDS[key]
-        if f"{endpoint}.index_view" in current_app.view_functions:
-            url = url_for(f"{endpoint}.index_view", status=status)
-        else:
-            url = f"{admin_url.rstrip('/')}/{path}?status={status}"
+        title, endpoint, status = EXECUTION_CARDS[key]
+        url = url_for(f"{endpoint}.index_view", status=status)
         cards.append(
             {"title": title, "count": count, "url": url, "danger": key == "overdue" and count}
         )
@@ -126,7 +113,7 @@ class Dashboard(AdminIndexView):
                 "endpoint": endpoint,
             }
         held = sum(c["count"] for c in cards if c["state"].modifiable)
-        cards += execution_cards(user, self.admin.url)
+        cards += execution_cards(user)
         return self.render(
             "admin/dashboard.html",
             cards=cards,

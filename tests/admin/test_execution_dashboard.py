@@ -82,7 +82,7 @@ def test_an_entry_unit_sees_its_reports_to_file_and_overdue(app, login_as, sessi
     browser = login_as("bma_cardio")
     found = cards(browser)
     assert found["待填报执行情况"] == ("/admin/executions/?status=held", to_file, False)
-    assert found["执行情况已逾期"] == ("/admin/executions/?status=held", overdue, True)
+    assert found["执行情况已逾期"] == ("/admin/executions/?status=overdue", overdue, True)
     assert "执行情况待审阅" not in found and "执行情况待审核" not in found
     _follow(app, browser, found["待填报执行情况"][0], "executions")
 
