@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -75,30 +75,10 @@ DONE = {
 }
 # Columns of the comparison: what the published project says, what the report says.
 FILED, HELD = _l("Filed"), _l("Held")
-ROSTER_COLUMNS = (
-    "name",
-    "id_type",
-    "id_number",
-    "workplace",
-    "title",
-    "license_no",
-    "phone",
-    "attended",
-    "credits",
-)
-# Endpoints of other helpers' pages: linked once they exist.
-ROSTER_IMPORT, ROSTER_EXPORT, SIGNIN_SHEET = (
-    "roster_import.index",
-    "roster_import.export",
-    "signin_sheet.index",
-)
+ROSTER_COLUMNS = execution.ROSTER_FIELDS
 OPEN_REPORT = "executions.open_report"
 # The 执行情况 lists (admin_views/executions.py).
 LISTS = ("executions", "execution_review", "execution_audit")
-
-
-def endpoint_exists(name: str) -> bool:
-    return name in current_app.view_functions
 
 
 # -- forms ------------------------------------------------------------------------------
@@ -315,7 +295,7 @@ class ExecutionReportView(SignedInView):
             "admin/execution_details.html",
             report=report,
             project=report.project,
-            state=ExecutionState(report.state),
+            report_state=ExecutionState(report.state),
             overdue=execution.is_overdue(report),
             held=execution.filed_vs_held(report),
             filed_title=FILED,
@@ -342,11 +322,6 @@ class ExecutionReportView(SignedInView):
             editable=editable,
             state_title=state_title,
             action_title=action_title,
-            links={
-                "import": editable and endpoint_exists(ROSTER_IMPORT),
-                "export": endpoint_exists(ROSTER_EXPORT),
-                "signin": editable and endpoint_exists(SIGNIN_SHEET),
-            },
         )
 
     @expose("/<id:id>/action", methods=("POST",))
@@ -602,7 +577,7 @@ def project_execution(project: Project) -> ProjectExecution | None:
         )
     )
     owner = relation(user, project) in OWNERS
-    can_open = owner and report_id is None and endpoint_exists(OPEN_REPORT)
+    can_open = owner and report_id is None
     open_url = None
     if can_open:
         try:

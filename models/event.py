@@ -5,24 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, event
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from models.account import User
 from models.base import Base, utcnow
 from models.unit import Unit
 
 
-class ProjectEvent(Base):
-    """One transition (or create/edit/delete) of one project.
+class HistoryColumns:
+    """What every history row holds (a project's and an execution report's): the
+    name at the time, the owner unit, who acted from which unit, the action, the
+    from and to states, the reason and the time."""
 
-    ``project_id`` deliberately has no foreign key: the event of a deleted
-    project stays, with the project's name copied at the time.
-    """
-
-    __tablename__ = "project_events"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(Integer)
     project_name: Mapped[str] = mapped_column(String(200))
     owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -33,8 +27,26 @@ class ProjectEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    actor: Mapped[User] = relationship(lazy="joined")
-    actor_unit: Mapped[Unit] = relationship(foreign_keys=[actor_unit_id], lazy="joined")
+    @declared_attr
+    def actor(cls) -> Mapped[User]:
+        return relationship(User, lazy="joined")
+
+    @declared_attr
+    def actor_unit(cls) -> Mapped[Unit]:
+        return relationship(Unit, foreign_keys=f"{cls.__name__}.actor_unit_id", lazy="joined")
+
+
+class ProjectEvent(HistoryColumns, Base):
+    """One transition (or create/edit/delete) of one project.
+
+    ``project_id`` deliberately has no foreign key: the event of a deleted
+    project stays, with the project's name copied at the time.
+    """
+
+    __tablename__ = "project_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_project_events_project_id_id", "project_id", "id"),

@@ -35,8 +35,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from models.account import User
 from models.base import Base, Timestamps, utcnow
+from models.event import HistoryColumns
 from models.project import Project, ProjectMode, StateAssignmentError, _enum_type
 from models.unit import Unit
 
@@ -243,7 +243,7 @@ class RosterEntry(Timestamps, Base):
         return self.name
 
 
-class ExecutionEvent(Base):
+class ExecutionEvent(HistoryColumns, Base):
     """One transition (or open/edit) of one report: immutable, like a project's.
     ``report_id`` has no foreign key, as a project event's has none."""
 
@@ -251,18 +251,6 @@ class ExecutionEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(Integer)
-    project_name: Mapped[str] = mapped_column(String(200))
-    owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
-    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    actor_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
-    action: Mapped[str] = mapped_column(String(16))
-    from_state: Mapped[str | None] = mapped_column(String(16))
-    to_state: Mapped[str | None] = mapped_column(String(16))
-    reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-
-    actor: Mapped[User] = relationship(lazy="joined")
-    actor_unit: Mapped[Unit] = relationship(foreign_keys=[actor_unit_id], lazy="joined")
 
     __table_args__ = (Index("ix_execution_events_report_id_id", "report_id", "id"),)
 

@@ -128,18 +128,20 @@ def ensure_allowed(project, action: Action, account, machine: Machine = PROJECTS
         raise error
 
 
-def _event(account, project, action, from_state, to_state, reason=None, now=None):
+def history_row(account, row, action, from_state, to_state, reason=None, machine=PROJECTS):
+    """One history event of ``row`` (a project, or a report with ``machine=EXECUTIONS``),
+    as the values of an INSERT into the machine's events table."""
     return {
-        "project_id": project.id,
-        "project_name": project.name,
-        "owner_unit_id": project.owner_unit_id,
+        machine.event_key: row.id,
+        "project_name": row.name,
+        "owner_unit_id": row.owner_unit_id,
         "actor_id": account.id,
         "actor_unit_id": account.unit_id,
         "action": action.value,
         "from_state": from_state.value if from_state else None,
         "to_state": to_state.value if to_state else None,
         "reason": reason,
-        "created_at": now or utcnow(),
+        "created_at": utcnow(),
     }
 
 
@@ -166,7 +168,10 @@ def create_many(session: Session, account, projects: list[Project], reason=None)
     if projects:
         session.execute(
             insert(ProjectEvent),
-            [_event(account, p, Action.CREATE, None, ProjectState.DRAFT, reason) for p in projects],
+            [
+                history_row(account, p, Action.CREATE, None, ProjectState.DRAFT, reason)
+                for p in projects
+            ],
         )
 
 
@@ -187,9 +192,7 @@ def edit(
     except StaleDataError as exc:
         raise machine.changed(project_id, name) from exc
     state = machine.states(project.state)
-    event = _event(account, project, Action.EDIT, state, state, reason)
-    if machine is not PROJECTS:
-        event[machine.event_key] = event.pop("project_id")
+    event = history_row(account, project, Action.EDIT, state, state, reason, machine)
     session.execute(insert(machine.events), [event])
 
 

@@ -143,24 +143,13 @@ def open_report(session: Session, account, project: Project) -> ExecutionReport:
     session.flush()
     session.execute(
         insert(ExecutionEvent),
-        [_event(account, report, Action.CREATE, None, ExecutionState.DRAFT)],
+        [
+            engine.history_row(
+                account, report, Action.CREATE, None, ExecutionState.DRAFT, machine=EXECUTIONS
+            )
+        ],
     )
     return report
-
-
-def _event(account, report, action, from_state, to_state, reason=None) -> dict:
-    return {
-        "report_id": report.id,
-        "project_name": report.name,
-        "owner_unit_id": report.owner_unit_id,
-        "actor_id": account.id,
-        "actor_unit_id": account.unit_id,
-        "action": action.value,
-        "from_state": from_state.value if from_state else None,
-        "to_state": to_state.value if to_state else None,
-        "reason": reason,
-        "created_at": utcnow(),
-    }
 
 
 # -- reading --------------------------------------------------------------------------------
