@@ -284,6 +284,21 @@ def add_executions(url: str, dataset: Dataset, roster: int) -> dict[str, int]:
                     .where(r.c.id >= low, r.c.id < low + chunk),
                 )
             )
+            # The reports' own roster figures, as workflow.execution.count_roster keeps them.
+            of_report = re_.c.report_id == r.c.id
+            conn.execute(
+                update(r)
+                .where(r.c.id >= low, r.c.id < low + chunk)
+                .values(
+                    attended_learners=select(func.count())
+                    .where(of_report, re_.c.attended)
+                    .scalar_subquery(),
+                    credits_awarded=select(func.coalesce(func.sum(re_.c.credits), 0.0))
+                    .where(of_report)
+                    .scalar_subquery(),
+                    updated_at=r.c.updated_at,
+                )
+            )
         log(f"  roster: reports below {low + chunk:,} ({time.perf_counter() - started:.0f} s)")
     with engine.begin() as conn:
         counts["roster_entries"] = conn.scalar(select(func.count()).select_from(re_))

@@ -132,6 +132,11 @@ class ExecutionReport(Timestamps, Base):
     credits: Mapped[float] = mapped_column(Float)
     # Number of learners (the roster's attended rows when a roster is kept).
     learners: Mapped[int] = mapped_column(Integer, default=0)
+    # The roster's own figures, counted again from its rows at every roster write
+    # (``workflow.execution.roster_write``): its attended rows, and the sum of all its
+    # rows' credits. 统计 and the public catalog read these, never the roster's rows.
+    attended_learners: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    credits_awarded: Mapped[float] = mapped_column(Float, default=0, server_default="0")
     summary: Mapped[str | None] = mapped_column(Text)
     # Exam pass rate in percent, optional.
     pass_rate: Mapped[float | None] = mapped_column(Float)

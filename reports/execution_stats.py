@@ -12,13 +12,14 @@ report would have: its end date + the committee's number of days for the year
 - 逾期 (overdue): the others — reported late, opened but never reported, or never opened;
 - 已审核: the report is accepted now; 执行率 = 已审核 ÷ 应报, in percent;
 - 学员 and 授予学分: the attended rows and the credits of the rosters of those accepted
-  reports (what the committee has checked; a report still under review may change).
+  reports (what the committee has checked; a report still under review may change), as
+  each report keeps them on its row (``attended_learners``, ``credits_awarded``: counted
+  again by ``workflow.execution.roster_write`` at every roster write).
 
-Two GROUP BY statements, whatever the number of units, projects, reports or learners: the
-projects with their reports (the first 上报 read per report through
-``ix_execution_events_report_id_id``), and the accepted reports' rosters (through
-``ix_roster_entries_report_id_id``); each starts from the scope's published projects of
-the year (``ix_projects_committee_stats`` / ``ix_projects_society_stats``).
+One GROUP BY statement, whatever the number of units, projects, reports or learners: the
+scope's published projects of the year (``ix_projects_committee_stats`` /
+``ix_projects_society_stats``) with their reports (by ``project_id``) and the first 上报
+of each (through ``ix_execution_events_report_id_id``); no roster row is read.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from datetime import date, timedelta
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 import permissions
@@ -40,7 +41,6 @@ from models import (
     ExecutionState,
     Project,
     ProjectState,
-    RosterEntry,
     Unit,
     UnitKind,
     utcnow,
@@ -131,16 +131,20 @@ def _first_report():
 
 
 def _counts(session, account, filters, today):
-    """(year, unit id, unit name, due, on time, accepted) per unit and year."""
+    """(year, unit id, unit name, due, on time, accepted, learners, credits) per unit and
+    year; learners and credits those of the accepted reports, as each report keeps them."""
     unit = unit_column(account)
     first = _first_report()
+    accepted = ExecutionReport.state == ExecutionState.ACCEPTED
     per_project = (
         _due_projects(account, filters, today)
         .add_columns(
             Project.year.label("year"),
             unit.label("unit_id"),
             case((day_of(first) <= due_date(), 1), else_=0).label("on_time"),
-            case((ExecutionReport.state == ExecutionState.ACCEPTED, 1), else_=0).label("accepted"),
+            case((accepted, 1), else_=0).label("accepted"),
+            case((accepted, ExecutionReport.attended_learners), else_=0).label("learners"),
+            case((accepted, ExecutionReport.credits_awarded), else_=0.0).label("credits"),
         )
         .subquery("due")
     )
@@ -152,55 +156,34 @@ def _counts(session, account, filters, today):
             func.count().label("due"),
             func.sum(c.on_time).label("on_time"),
             func.sum(c.accepted).label("accepted"),
+            func.sum(c.learners).label("learners"),
+            func.sum(c.credits).label("credits"),
         )
         .group_by(c.year, c.unit_id)
         .subquery("grouped")
     )
     g = grouped.c
     return session.execute(
-        select(g.year, g.unit_id, Unit.name, g.due, g.on_time, g.accepted).join(
-            Unit, Unit.id == g.unit_id
-        )
+        select(
+            g.year, g.unit_id, Unit.name, g.due, g.on_time, g.accepted, g.learners, g.credits
+        ).join(Unit, Unit.id == g.unit_id)
     )
-
-
-def _rosters(session, account, filters, today):
-    """(year, unit id, learners, credits) of the accepted due reports' rosters."""
-    unit = unit_column(account)
-    attended = case((RosterEntry.attended, 1), else_=0)
-    stmt = (
-        _due_projects(account, filters, today)
-        .add_columns(
-            Project.year,
-            unit.label("unit_id"),
-            func.sum(attended).cast(Integer),
-            func.coalesce(func.sum(RosterEntry.credits), 0.0),
-        )
-        .join(RosterEntry, RosterEntry.report_id == ExecutionReport.id)
-        .where(ExecutionReport.state == ExecutionState.ACCEPTED)
-        .group_by(Project.year, unit)
-    )
-    return session.execute(stmt)
 
 
 def figures(
     session: Session, account, filters: Filters, today: date | None = None
 ) -> dict[tuple[int, int, str], Figures]:
-    """{(year, unit id, unit name): Figures} of the scope; two statements."""
+    """{(year, unit id, unit name): Figures} of the scope; one statement."""
     if account.unit.kind.is_entry:
         return {}
     today = today or beijing_today()
-    found: dict[tuple[int, int, str], Figures] = {}
-    by_key: dict[tuple[int, int], Figures] = {}
-    for year, unit_id, name, due, on_time, accepted in _counts(session, account, filters, today):
-        entry = Figures(int(due), int(on_time or 0), int(accepted or 0))
-        found[(year, unit_id, name)] = entry
-        by_key[(year, unit_id)] = entry
-    for year, unit_id, learners, credits in _rosters(session, account, filters, today):
-        entry = by_key.get((year, unit_id))
-        if entry is not None:
-            entry.learners, entry.credits = int(learners or 0), float(credits or 0)
-    return found
+    rows = _counts(session, account, filters, today)
+    return {
+        (year, unit_id, name): Figures(
+            int(due), int(on_time or 0), int(accepted or 0), int(learners or 0), float(credits or 0)
+        )
+        for year, unit_id, name, due, on_time, accepted, learners, credits in rows
+    }
 
 
 def _cells(entry: Figures) -> tuple:

@@ -11,7 +11,8 @@ A learner has no account: the roster row is written under the account that showe
 code (carried, signed, in the token), with the same rules as a row added in the panel
 (``execution.clean_learner``, ``learner_errors``, one row per ID number), the report's
 version moved and one history row (修改, reason 现场签到) as ``execution.add_learner``
-writes. So the history says who put the code up, and the engine refuses the row as it
+writes (``execution.roster_write``, which also counts the report's roster figures
+again). So the history says who put the code up, and the engine refuses the row as it
 would refuse that account's own edit (the report reported meanwhile, the account gone).
 
 Nothing here commits or reads Flask's request: the view passes the secret key and the
@@ -40,7 +41,7 @@ from models import (
     utcnow,
 )
 from workflow import engine
-from workflow.execution import can_edit, clean_learner, learner_errors
+from workflow.execution import can_edit, clean_learner, learner_errors, roster_write
 from workflow.machines import EXECUTIONS
 from workflow.transitions import Action
 
@@ -287,7 +288,7 @@ def sign_in(session: Session, sheet: Sheet, values) -> Outcome:
     if is_on_roster(session, report, row["id_number"]):
         return Outcome(already=True)
     entry = RosterEntry(report_id=report.id, source=RosterSource.SIGNIN, **row)
-    session.add(entry)
-    report.updated_at = utcnow()
-    engine.edit(session, sheet.shown_by, report, str(SIGNED_IN), machine=EXECUTIONS)
+    # As every roster write: the version moves, one history row, the figures counted again.
+    with roster_write(session, sheet.shown_by, report, str(SIGNED_IN)):
+        session.add(entry)
     return Outcome(entry=entry)

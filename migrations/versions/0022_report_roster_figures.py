@@ -1,0 +1,47 @@
+"""An execution report keeps its roster's figures on its own row: ``attended_learners``
+(the roster's attended rows) and ``credits_awarded`` (the sum of every roster row's
+credits), counted again by ``workflow.execution`` at every roster write, so that 统计 and
+the public catalog read one row per report instead of its roster. The reports of today
+are counted once here, from their rosters.
+
+Revision ID: 0022
+Revises: 0021
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0022"
+down_revision = "0021"
+branch_labels = None
+depends_on = None
+
+BACKFILL = """
+UPDATE execution_reports SET
+    attended_learners = (
+        SELECT count(*) FROM roster_entries
+        WHERE roster_entries.report_id = execution_reports.id AND roster_entries.attended
+    ),
+    credits_awarded = (
+        SELECT coalesce(sum(roster_entries.credits), 0) FROM roster_entries
+        WHERE roster_entries.report_id = execution_reports.id
+    )
+WHERE EXISTS (SELECT 1 FROM roster_entries WHERE roster_entries.report_id = execution_reports.id)
+"""
+
+
+def upgrade():
+    with op.batch_alter_table("execution_reports", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("attended_learners", sa.Integer(), server_default="0", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("credits_awarded", sa.Float(), server_default="0", nullable=False)
+        )
+    op.execute(sa.text(BACKFILL))
+
+
+def downgrade():
+    with op.batch_alter_table("execution_reports", schema=None) as batch_op:
+        batch_op.drop_column("credits_awarded")
+        batch_op.drop_column("attended_learners")
