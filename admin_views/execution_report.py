@@ -216,6 +216,18 @@ def shown(value) -> str:
     return str(value)
 
 
+def held_value(report: ExecutionReport, name: str) -> str:
+    """A held field as the page shows it; 学员人数 with the roster's attended count
+    beside it when the two differ (the organiser's number or the roster's)."""
+    value = shown(getattr(report, name))
+    attended = report.attended_learners or 0
+    if name == "learners" and attended and attended != report.learners:
+        return gettext(
+            "%(typed)s (the roster: %(attended)s attended)", typed=value, attended=attended
+        )
+    return value
+
+
 def state_title(value) -> str:
     return str(ExecutionState(value).title) if value else ""
 
@@ -309,7 +321,7 @@ class ExecutionReportView(SignedInView):
             roster_columns=ROSTER_COLUMNS,
             roster_labels=rules.ROSTER_LABELS,
             held_values=[
-                (name, label, shown(getattr(report, name)))
+                (name, label, held_value(report, name))
                 for name, label in rules.EXECUTION_LABELS.items()
             ],
             shown=shown,
