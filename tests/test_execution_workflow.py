@@ -4,10 +4,13 @@ databases; the roster's rules; what each account may see and do."""
 from __future__ import annotations
 
 import itertools
+import threading
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from extensions import db
 from models import (
     ExecutionEvent,
     ExecutionReport,
@@ -15,6 +18,7 @@ from models import (
     ExecutionState,
     ProjectState,
     RosterEntry,
+    User,
     rules,
 )
 from permissions import visible_executions, visible_roster
@@ -393,3 +397,52 @@ def test_roster_rows_are_deleted_only_with_their_report(demo_accounts, session):
     session.commit()
     assert session.scalar(select(func.count()).select_from(RosterEntry)) >= 1
     assert session.get(ExecutionReport, report.id) is not None
+
+
+# -- concurrency ----------------------------------------------------------------------------
+@pytest.mark.parametrize("round_", range(3))
+def test_accept_and_send_back_at_once_exactly_one_wins(demo_accounts, session, backend, round_):
+    """Two committee members, each with their own PostgreSQL connection, act on one
+    report at the same moment: one 审核通过, one 设为可修改. One wins, the other is told
+    the report changed, and the history has one move."""
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises writers with a database lock; the race needs PostgreSQL")
+    a = accounts(demo_accounts)
+    report = published_report(session, a["issuer"])
+    execution.move(session, report, Action.REPORT, a["issuer"])
+    session.commit()
+    engine, report_id, committee_id = db.engine, report.id, a["committee"].id
+    moves = select(func.count()).where(
+        ExecutionEvent.report_id == report_id, ExecutionEvent.from_state == "at_committee"
+    )
+    barrier = threading.Barrier(2, timeout=30)
+    outcomes: dict[str, object] = {}
+
+    def act(name: str, action: Action) -> None:
+        with Session(engine) as own:
+            target = own.get(ExecutionReport, report_id)
+            account = own.get(User, committee_id)
+            account.unit  # noqa: B018 - load before the race
+            barrier.wait()
+            try:
+                execution.move(own, target, action, account, "同时退回")
+                own.commit()
+                outcomes[name] = "won"
+            except ReportChanged as error:
+                own.rollback()
+                outcomes[name] = error
+
+    threads = [
+        threading.Thread(target=act, args=("accept", Action.ACCEPT)),
+        threading.Thread(target=act, args=("unlock", Action.UNLOCK)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(type(v).__name__ for v in outcomes.values()) == ["ReportChanged", "str"]
+    winner = next(name for name, value in outcomes.items() if value == "won")
+    session.expire_all()
+    expected = E.ACCEPTED if winner == "accept" else E.RETURNED
+    assert session.get(ExecutionReport, report_id).state == expected
+    assert session.scalar(moves) == 1
