@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from accounts import audit
 from notifications import mail
+from notifications import on_execution_moved as write_execution_messages
 from notifications import on_moved as write_messages
 from public.catalog import on_execution_moved as bump_catalog_version_on_held
 from public.catalog import on_moved as bump_catalog_version
@@ -33,6 +34,7 @@ SIGNALS = (
     (hooks.moved, bump_catalog_version),  # the public catalog's cache version
     (hooks.execution_moved, execution.keep_snapshots),  # a report's snapshot (roster diff)
     (hooks.execution_moved, bump_catalog_version_on_held),  # the catalog's 已举办 (accepted)
+    (hooks.execution_moved, write_execution_messages),  # the units' messages about reports
     # Not a write: who is signed in, for the security log's entries written at flush time.
     (identity_loaded, audit.remember_actor),
 )

@@ -33,7 +33,7 @@ def unread_messages() -> int:
 
 
 def message_url(message: Message) -> str:
-    """The filtered project list the message is about."""
+    """The filtered list (of projects or execution reports) the message is about."""
     return ProjectView.filter_url(message.list_endpoint, **(message.list_filters or {}))
 
 
@@ -52,7 +52,7 @@ class MessagesView(SignedInView):
         rows = [
             {
                 "message": m,
-                "text": sentence(m.kind, m.actor_name, m.count),
+                "text": sentence(m.kind, m.actor_name, m.count, m.subject),
                 "url": url_for(".open_message", id=m.id),
                 "names": [p["name"] for p in (m.projects or [])[:NAMED]],
                 "more": max(len(m.projects or []) - NAMED, 0),

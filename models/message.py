@@ -30,6 +30,10 @@ from models.base import Base, utcnow
 
 
 class MessageKind(enum.StrEnum):
+    """What happened; the same kinds for projects and execution reports (a message's
+    ``subject``). PUBLISHED is the committee's last word: 审核通过并公布 of projects,
+    审核通过 of execution reports."""
+
     REPORTED = "reported"
     RETURNED = "returned"
     PUBLISHED = "published"
@@ -45,6 +49,31 @@ MESSAGE_KIND_TITLES = {
     MessageKind.RETURNED: _l("Returned for changes"),
     MessageKind.PUBLISHED: _l("Projects published"),
     MessageKind.WITHDRAWN: _l("Publication withdrawn"),
+}
+
+
+class MessageSubject(enum.StrEnum):
+    """What a message's rows are: projects or execution reports (执行情况). Not a
+    column: the list the message opens (``list_endpoint``) says it."""
+
+    PROJECTS = "projects"
+    EXECUTIONS = "executions"
+
+    @classmethod
+    def of_list(cls, endpoint: str) -> MessageSubject:
+        return cls.EXECUTIONS if endpoint in SUBJECT_LISTS[cls.EXECUTIONS] else cls.PROJECTS
+
+
+#: The lists a message opens, by subject: the owner unit's, the society's, the committee's.
+SUBJECT_LISTS = {
+    MessageSubject.PROJECTS: ("projects", "review", "audit"),
+    MessageSubject.EXECUTIONS: ("executions", "execution_review", "execution_audit"),
+}
+
+EXECUTION_KIND_TITLES = {
+    MessageKind.REPORTED: _l("Execution reports reported"),
+    MessageKind.RETURNED: _l("Returned for changes"),
+    MessageKind.PUBLISHED: _l("Execution reports accepted"),
 }
 
 
@@ -95,12 +124,14 @@ class Message(Base):
     actor_name: Mapped[str] = mapped_column(String(200))
     count: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text)
-    # The project list that shows the work: its endpoint ("projects", "review",
-    # "audit") and its filters by name (state, unit, year), turned into a URL
-    # when shown, so the link follows the list's URL scheme.
+    # The list that shows the work: its endpoint (``SUBJECT_LISTS``: "projects",
+    # "review", "audit", or the 执行情况 lists) and its filters by name (state,
+    # unit, year), turned into a URL when shown, so the link follows the list's
+    # URL scheme.
     list_endpoint: Mapped[str] = mapped_column(String(32))
     list_filters: Mapped[dict] = mapped_column(JSON, default=dict)
-    # The projects the message is about (ids and names, in the action's order).
+    # The projects (or execution reports) the message is about (ids and names, in
+    # the action's order).
     projects: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -115,7 +146,20 @@ class Message(Base):
 
     @property
     def project_ids(self) -> list[int]:
+        """The ids of the projects (or, for execution reports, the reports)."""
         return [p["id"] for p in self.projects or []]
+
+    @property
+    def subject(self) -> MessageSubject:
+        return MessageSubject.of_list(self.list_endpoint)
+
+    @property
+    def title(self):
+        """The kind of message, in the words of its subject."""
+        kind = MessageKind(self.kind)
+        if self.subject is MessageSubject.EXECUTIONS:
+            return EXECUTION_KIND_TITLES[kind]
+        return kind.title
 
 
 class NotificationPreference(Base):

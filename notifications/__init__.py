@@ -1,8 +1,10 @@
-"""Notifications (消息提醒): messages in the panel and e-mail when projects move.
+"""Notifications (消息提醒): messages in the panel and e-mail when projects or
+execution reports (执行情况) move.
 
-Layer: above ``workflow`` (it listens to the engine's ``hooks.moved`` signal;
-the engine never imports it) and ``permissions`` (whose scopes decide which
-projects a unit may be told about); the views and the app import it.
+Layer: above ``workflow`` (it listens to the engine's ``hooks.moved`` and
+``hooks.execution_moved`` signals; the engine never imports it) and ``permissions``
+(whose scopes decide which rows a unit may be told about); the views and the app
+import it.
 
 - ``planning``: who is told about a bulk action (pure).
 - ``store``: the messages and queued mails, written in the action's transaction.
@@ -17,16 +19,23 @@ from __future__ import annotations
 import click
 from flask import Flask, current_app, has_app_context
 
+from models.message import MessageSubject
 from notifications import digest, inbox, mail, store
 
 
-def on_moved(action, session, account, moves, reason=None, **_):
+def on_moved(action, session, account, moves, reason=None, subject=MessageSubject.PROJECTS, **_):
     """One message per receiving unit of this bulk action, in its transaction.
 
     The engine also runs outside an app (a script, a worker thread with its own
     session): the messages are written all the same, with the default settings."""
     if not has_app_context() or current_app.config.get("NOTIFICATIONS_ENABLED", True):
-        store.write(session, action, account, moves, reason)
+        store.write(session, action, account, moves, reason, subject)
+
+
+def on_execution_moved(action, session, account, moves, reason=None, **_):
+    """The same for execution reports (``hooks.execution_moved``): the messages name
+    执行情况 and open the 执行情况 lists."""
+    on_moved(action, session, account, moves, reason, subject=MessageSubject.EXECUTIONS)
 
 
 def init_app(app: Flask) -> None:

@@ -30,7 +30,8 @@ def day_start(now: datetime) -> datetime:
 def _body(messages: list[Message]) -> dict:
     lines = [gettext("Your messages since the last digest:"), ""]
     for message in messages:
-        lines.append(f"- {sentence(message.kind, message.actor_name, message.count)}")
+        text = sentence(message.kind, message.actor_name, message.count, message.subject)
+        lines.append(f"- {text}")
         if message.reason:
             lines.append(f"  {reason_line(message.reason)}")
     lines += ["", gettext("Open: %(link)s", link=inbox_link()), "", footer()]

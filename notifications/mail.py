@@ -33,8 +33,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import utcnow
-from models.message import OutboxMail
-from notifications.wording import in_mail_language, reason_line, sentence
+from models.message import MessageSubject, OutboxMail
+from notifications.wording import (
+    in_mail_language,
+    reason_line,
+    rows_heading,
+    rows_in_all,
+    sentence,
+)
 
 log = logging.getLogger(__name__)
 mailer = Mail()
@@ -78,15 +84,16 @@ def _site_link(endpoint: str, **values) -> str:
 def _compose(row: dict, message_id: int) -> dict:
     from flask_babel import gettext
 
-    text = sentence(row["kind"], row["actor_name"], row["count"])
+    about = MessageSubject.of_list(row["list_endpoint"])
+    text = sentence(row["kind"], row["actor_name"], row["count"], about)
     lines = [text, ""]
     if row.get("reason"):
         lines += [reason_line(row["reason"]), ""]
-    lines.append(gettext("Projects:"))
+    lines.append(rows_heading(about))
     names = [p["name"] for p in row["projects"]]
     lines += [f"- {name}" for name in names[:NAMED_PROJECTS]]
     if len(names) > NAMED_PROJECTS:
-        lines.append(gettext("… %(n)s projects in all", n=len(names)))
+        lines.append(rows_in_all(about, len(names)))
     lines += ["", gettext("Open: %(link)s", link=message_link(message_id)), "", footer()]
     return {"subject": subject(text), "body": "\n".join(lines)}
 

@@ -1,13 +1,13 @@
 """Writing the messages of a bulk action, in its transaction.
 
-Three statements whatever the number of projects: the receiving units with
-their accounts and e-mail choices (one SELECT), the messages (one INSERT) and
-the mails to send at once (one INSERT). A unit is told only about the projects
-its accounts may see: ``permissions.can_view_project`` (the predicate twin of
-``project_visibility``) decides it for each moved project, from what the move
-itself carries (the project's units and the state it moved to), so no SELECT is
-needed for it. Mail is only queued here; it is sent after the commit
-(``notifications.mail``).
+Three statements whatever the number of projects (or execution reports): the
+receiving units with their accounts and e-mail choices (one SELECT), the messages
+(one INSERT) and the mails to send at once (one INSERT). A unit is told only about
+the rows its accounts may see: ``permissions.can_view_project`` (the predicate twin
+of ``project_visibility``; ``can_view_execution`` for reports) decides it for each
+moved row, from what the move itself carries (the row's units and the state it
+moved to), so no SELECT is needed for it. Mail is only queued here; it is sent after
+the commit (``notifications.mail``).
 """
 
 from __future__ import annotations
@@ -20,12 +20,23 @@ from sqlalchemy import and_, insert, select
 from sqlalchemy.orm import Session
 
 from models import Unit, UnitKind, User, utcnow
-from models.message import EmailMode, Message, NotificationPreference, OutboxMail
+from models.message import (
+    EmailMode,
+    Message,
+    MessageSubject,
+    NotificationPreference,
+    OutboxMail,
+)
 from notifications import mail
 from notifications.planning import Notice, plan
-from permissions import can_view_project
+from permissions import can_view_execution, can_view_project
 
 messages = Message.__table__
+# Whether a unit's accounts may see a moved row, by what moved.
+CAN_VIEW = {
+    MessageSubject.PROJECTS: can_view_project,
+    MessageSubject.EXECUTIONS: can_view_execution,
+}
 
 
 class ReceivingUnit(NamedTuple):
@@ -49,7 +60,7 @@ class UnitViewer:
 
 
 class MovedProject(NamedTuple):
-    """A moved project as ``can_view_project`` reads it: after the move."""
+    """A moved project (or report) as ``CAN_VIEW`` reads it: after the move."""
 
     owner_unit_id: int
     society_id: int | None
@@ -93,20 +104,20 @@ def _receivers(session: Session, unit_ids: set[int]) -> dict[int, Receiver]:
     return found
 
 
-def _visible(notice: Notice, receiver: Receiver) -> list:
+def _visible(notice: Notice, receiver: Receiver, can_view) -> list:
     """The moves of ``notice`` its receiving unit may see (after the move)."""
     viewer = UnitViewer(receiver.unit)
     return [
         move
         for move in notice.moves
-        if can_view_project(
+        if can_view(
             viewer,
             MovedProject(move.owner_unit_id, move.society_id, move.committee_id, move.target),
         )
     ]
 
 
-def _kept(notices: list, found: dict) -> list:
+def _kept(notices: list, found: dict, can_view=can_view_project) -> list:
     """The notices that still tell someone something: their unit has receivers
     (``found``), and each keeps only the projects its receivers may see (nobody is
     told about a project they may not see)."""
@@ -114,7 +125,7 @@ def _kept(notices: list, found: dict) -> list:
     for notice in notices:
         if (receiver := found.get(notice.unit_id)) is None:
             continue
-        notice.moves = _visible(notice, receiver)
+        notice.moves = _visible(notice, receiver, can_view)
         if notice.moves:
             kept.append(notice)
     return kept
@@ -147,13 +158,22 @@ def _insert_with_mail(session: Session, rows: list, kept: list, found: dict, now
         mail.send_after_commit(session)
 
 
-def write(session: Session, action, account, moves, reason) -> int:
-    """The messages (and queued mails) of one bulk action; how many messages."""
-    notices = plan(action, moves)
+def write(
+    session: Session,
+    action,
+    account,
+    moves,
+    reason,
+    subject: MessageSubject = MessageSubject.PROJECTS,
+) -> int:
+    """The messages (and queued mails) of one bulk action; how many messages.
+    ``subject``: what moved, projects or execution reports (then each move's
+    ``project_id`` is the report's id)."""
+    notices = plan(action, moves, subject)
     if not notices:
         return 0
     found = _receivers(session, {n.unit_id for n in notices})
-    kept = _kept(notices, found)
+    kept = _kept(notices, found, CAN_VIEW[subject])
     if not kept:
         return 0
     now = utcnow()

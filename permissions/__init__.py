@@ -12,6 +12,7 @@ from permissions.predicates import (
     can_manage_accounts_of,
     can_manage_unit,
     can_rename_unit,
+    can_view_execution,
     can_view_project,
 )
 from permissions.relations import OWNERS, Relation, relation
@@ -62,6 +63,7 @@ __all__ = [
     "can_read_statistics",
     "can_rename_unit",
     "can_set_filing_rules",
+    "can_view_execution",
     "can_view_project",
     "committee_disciplines",
     "creatable_unit_kinds",

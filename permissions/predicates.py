@@ -8,7 +8,7 @@ answer: ``workflow.can_edit_project`` and friends, one layer up.
 
 from __future__ import annotations
 
-from models import ProjectState, UnitKind
+from models import ExecutionState, ProjectState, UnitKind
 from permissions.relations import OWNERS, relation
 from permissions.scopes import _usable, creatable_unit_kinds
 
@@ -17,6 +17,12 @@ def can_view_project(account, project) -> bool:
     """The predicate twin of ``project_visibility`` for a loaded project."""
     rel = relation(account, project)
     return rel in OWNERS or (rel is not None and project.state != ProjectState.DRAFT)
+
+
+def can_view_execution(account, report) -> bool:
+    """The predicate twin of ``execution_visibility`` for a loaded execution report."""
+    rel = relation(account, report)
+    return rel in OWNERS or (rel is not None and report.state != ExecutionState.DRAFT)
 
 
 def can_create_project(account) -> bool:
