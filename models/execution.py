@@ -166,6 +166,16 @@ class ExecutionReport(Timestamps, Base):
         Index("ix_execution_reports_society_updated", "society_id", "updated_at", "id"),
         Index("ix_execution_reports_committee_updated", "committee_id", "updated_at", "id"),
         Index("ix_execution_reports_state_due", "state", "due_date"),
+        # 统计 · 执行情况: a project's report with what the figures read of it, from the index.
+        Index(
+            "ix_execution_reports_project_figures",
+            "project_id",
+            "state",
+            "due_date",
+            "attended_learners",
+            "credits_awarded",
+            "id",
+        ),
         CheckConstraint("end_date >= start_date", name="dates_ordered"),
         CheckConstraint("credits >= 0 AND credits <= 30", name="credits_range"),
         CheckConstraint("theory_hours >= 0 AND practice_hours >= 0", name="hours_range"),
@@ -257,7 +267,13 @@ class ExecutionEvent(HistoryColumns, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_execution_events_report_id_id", "report_id", "id"),)
+    __table_args__ = (
+        Index("ix_execution_events_report_id_id", "report_id", "id"),
+        # A report's first 上报 (统计 · 执行情况's on time): its report events, from the index.
+        Index(
+            "ix_execution_events_report_action", "report_id", "action", "from_state", "created_at"
+        ),
+    )
 
 
 class ExecutionSnapshot(Base):

@@ -235,6 +235,27 @@ class Project(Timestamps, Base):
             "credits",
             "published_at",
         ),
+        # 统计 · 执行情况 (``reports.execution_stats``): a tree's published projects of a year
+        # with what their report's due date and unit need, read from the index alone.
+        Index(
+            "ix_projects_committee_execution",
+            "committee_id",
+            "year",
+            "state",
+            "society_id",
+            "owner_unit_id",
+            "end_date",
+            "id",
+        ),
+        Index(
+            "ix_projects_society_execution",
+            "society_id",
+            "year",
+            "state",
+            "owner_unit_id",
+            "end_date",
+            "id",
+        ),
         # The public catalog: published projects by start date.
         Index("ix_projects_state_start_date", "state", "start_date", "id"),
         CheckConstraint("end_date >= start_date", name="dates_ordered"),
