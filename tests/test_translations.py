@@ -52,6 +52,23 @@ def _translated() -> set[str]:
     return done
 
 
+def test_no_msgid_is_translated_twice_in_other_words():
+    """Our catalogs are merged into one: a msgid two of them translate differently
+    takes whichever is read last, and changes a screen that did not ask for it."""
+    seen: dict[str, tuple[str, object]] = {}
+    clashes = []
+    for domain in OURS:
+        path = CATALOGS / f"{domain}.po"
+        with path.open("rb") as f:
+            for message in read_po(f):
+                if not message.id:
+                    continue
+                earlier = seen.setdefault(message.id, (domain, message.string))
+                if earlier[1] != message.string:
+                    clashes.append((message.id, earlier, (domain, message.string)))
+    assert clashes == []
+
+
 def test_every_msgid_of_ours_is_translated():
     missing = {msgid: where for msgid, where in _our_msgids().items() if msgid not in _translated()}
     assert missing == {}

@@ -127,7 +127,7 @@ def test_the_manuals_workflow(people, session, demo_accounts):
     # 3. The society finds them under 待审阅 and sends one back with a reason.
     bma = people()
     bma.login("bma")
-    bma.page.locator("a.card", has_text="待审阅").click()
+    bma.page.locator("a.card", has_text="待审阅", has_not_text="执行情况").click()
     bma.page.wait_for_load_state()
     for project_id in ids:
         assert bma.page.locator(f"input.action-checkbox[value='{project_id}']").count() == 1

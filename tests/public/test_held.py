@@ -56,7 +56,10 @@ def _private(text: str, numbers: list[str]) -> list[str]:
     """What of a report or its roster appears in ``text`` (should be nothing)."""
     found = [part for part in (SUMMARY, WORKPLACE, *NAMES) if part in text]
     for number in numbers:
-        found += [n for n in (number, rules.mask_id_number(number), number[-4:]) if n in text]
+        # Whole, masked, or its last four shown after a mask ("*2345"; four digits
+        # alone also occur in dates and counts).
+        shown = (number, rules.mask_id_number(number), "*" + number[-4:])
+        found += [n for n in shown if n in text]
     return found
 
 
