@@ -14,7 +14,8 @@ benchmark database), then:
 
 - preview: ``imports.roster.preview`` (the reader in its child process, every row judged,
   the batch kept) and commit;
-- confirm: ``imports.roster.confirm`` (judged again, one INSERT executemany) and commit;
+- confirm: ``imports.roster.confirm`` (the preview's judgement written while the report's
+  version is unchanged: one INSERT executemany) and commit;
 - reference: the roster emptied again, then the same rows (the plan's cleaned values) as a
   plain Core ``insert(roster_entries)`` executemany and commit: the limit of the write.
 
@@ -186,15 +187,14 @@ def traced(app, report_id: int, owner_id: int, data: bytes, filename: str) -> di
         _, preview_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         batch_id = preview.batch.id
+        rows = [dict(row.values) for row in preview.plan.rows]
         del preview
         report = session.get(ExecutionReport, report_id)
         tracemalloc.start()
-        _, plan = roster.confirm(session, owner, report, batch_id)
+        roster.confirm(session, owner, report, batch_id)
         session.commit()
         _, confirm_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        rows = [dict(row.values) for row in plan.rows]
-        del plan
         tracemalloc.start()
         held = [dict(row) for row in rows]
         _, rows_peak = tracemalloc.get_traced_memory()
