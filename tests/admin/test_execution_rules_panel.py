@@ -156,7 +156,7 @@ def test_the_committee_sets_its_due_days(login_as, browser, session, demo_accoun
     assert response.status_code == 302
     text = flashes(browser.get(response.headers["Location"]))
     assert f"{YEAR}年度执行情况上报期限已保存：项目结束后30天内上报" in text
-    assert "已更新2份尚未审核的执行情况的截止日期" in text
+    assert "已更新2份尚未审核的执行情况的应报日期" in text
 
     session.expire_all()
     due = {r.id: r.due_date for r in session.scalars(select(ExecutionReport))}
