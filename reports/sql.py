@@ -12,15 +12,13 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from models.tally import BEIJING_OFFSET_HOURS, HOURS_SQL, MONTH_SQL
+from workflow.execution_rules import plus_days
 
-# The Beijing calendar day of a naive-UTC timestamp; a date ``days`` days later.
+# The Beijing calendar day of a naive-UTC timestamp (a date ``days`` days later is
+# ``workflow.execution_rules.plus_days``, which the rules and the lists use too).
 DAY_SQL = {
     "sqlite": "date({0}, '+" + str(BEIJING_OFFSET_HOURS) + " hours')",
     "postgresql": "CAST({0} + interval '" + str(BEIJING_OFFSET_HOURS) + " hours' AS DATE)",
-}
-PLUS_DAYS_SQL = {
-    "sqlite": "date({0}, '+' || ({1}) || ' days')",
-    "postgresql": "({0} + ({1}))",
 }
 
 
@@ -75,21 +73,6 @@ class beijing_day(FunctionElement):
 def _day(element, compiler, **kw):
     (value,) = element.clauses
     return DAY_SQL[compiler.dialect.name].format(compiler.process(value, **kw))
-
-
-class plus_days(FunctionElement):
-    """A date and a whole number of days after it."""
-
-    type = Date()
-    inherit_cache = True
-    name = "plus_days"
-
-
-@compiles(plus_days, "sqlite")
-@compiles(plus_days, "postgresql")
-def _plus_days(element, compiler, **kw):
-    day, days = (compiler.process(c, **kw) for c in element.clauses)
-    return PLUS_DAYS_SQL[compiler.dialect.name].format(day, days)
 
 
 def day_of(column) -> ColumnElement:
