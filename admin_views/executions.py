@@ -38,6 +38,7 @@ from models import (
     Project,
     ProjectState,
 )
+from models.base import beijing_today
 from models.rules import EXECUTION_LABELS
 from models.vocabulary import PROJECT_LABELS, label
 from workflow import Action, WorkflowError, execution
@@ -78,7 +79,7 @@ def _overdue():
     """The published projects not reported upward by their due date (today): with no
     report opened, due the committee's days for its year after the end date; with one
     still held by the unit, due on the report's own due date."""
-    today = date.today()
+    today = beijing_today()
     days = (
         select(ExecutionDeadline.days)
         .where(

@@ -21,6 +21,7 @@ from admin_views.base import account
 from admin_views.signed_in import SignedInView
 from extensions import db
 from models import ExecutionReport, utcnow
+from models.base import beijing_today
 from workflow import WorkflowError, execution, signin
 from workflow.errors import ReportNotFound
 
@@ -64,7 +65,7 @@ class SigninSheetView(SignedInView):
         context = {
             "report": report,
             "signed_in": signin.signed_in_count(db.session, report.id),
-            "event_day": signin.is_event_day(report, signin.beijing_today()),
+            "event_day": signin.is_event_day(report, beijing_today()),
             "report_url": url_for(REPORT_PAGE, id=report.id)
             if REPORT_PAGE in current_app.view_functions
             else None,

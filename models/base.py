@@ -1,6 +1,6 @@
 """Declarative base shared by every model, with stable constraint names."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -21,6 +21,16 @@ class Base(DeclarativeBase):
 def utcnow() -> datetime:
     """Naive UTC, stored the same way on SQLite and PostgreSQL."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+# The users' clock: Beijing, UTC+8 all year (no daylight saving).
+BEIJING_OFFSET_HOURS = 8
+
+
+def beijing_today(now: datetime | None = None) -> date:
+    """Today's date in Beijing (``now``: a naive UTC time, default the clock): the day
+    due dates, overdue marks and sign-in days are counted in."""
+    return ((now or utcnow()) + timedelta(hours=BEIJING_OFFSET_HOURS)).date()
 
 
 class Timestamps:

@@ -47,7 +47,7 @@ from sqlalchemy import Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models import triggers
-from models.base import Base
+from models.base import BEIJING_OFFSET_HOURS, Base
 from models.project import ProjectState
 
 TABLE = "project_tallies"
@@ -70,7 +70,6 @@ EVENT_DIMENSIONS = (SEND_BACK_UNIT, REASON)
 REPORT, UNLOCK = "report", "unlock"
 MOVES = (REPORT, UNLOCK, "publish", "withdraw")
 DRAFT, PUBLISHED = ProjectState.DRAFT.value, ProjectState.PUBLISHED.value
-BEIJING_OFFSET_HOURS = 8
 
 
 def queue_dimension(state: str) -> str:

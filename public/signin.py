@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 from models import IdType, rules
+from models.base import beijing_today
 from workflow import signin
 from workflow.errors import ReportChanged
 
@@ -51,7 +52,7 @@ def _refused(refusal: signin.Refused):
 
 def _check(token: str, hold: bool = False) -> signin.Sheet:
     secret = current_app.config["SECRET_KEY"]
-    return signin.check(db.session, secret, token, signin.beijing_today(), hold=hold)
+    return signin.check(db.session, secret, token, beijing_today(), hold=hold)
 
 
 @bp.get("/signin/<token>")

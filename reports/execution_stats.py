@@ -25,7 +25,7 @@ of each (through ``ix_execution_events_report_id_id``); no roster row is read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -43,9 +43,8 @@ from models import (
     ProjectState,
     Unit,
     UnitKind,
-    utcnow,
 )
-from models.tally import BEIJING_OFFSET_HOURS
+from models.base import beijing_today
 from models.vocabulary import label
 from reports.sql import day_of, days_after
 from reports.statistics import Filters, Table, scope, unit_column, unit_header
@@ -54,10 +53,6 @@ from workflow import Action
 KEY = "execution"
 # A report leaves its owner's hands (上报) from these states.
 HELD = (ExecutionState.DRAFT.value, ExecutionState.RETURNED.value)
-
-
-def beijing_today() -> date:
-    return (utcnow() + timedelta(hours=BEIJING_OFFSET_HOURS)).date()
 
 
 @dataclass

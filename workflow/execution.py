@@ -35,6 +35,7 @@ from models import (
     rules,
     utcnow,
 )
+from models.base import beijing_today
 from permissions.relations import OWNERS, relation
 from permissions.scopes import execution_visibility
 from workflow import diff, engine
@@ -185,7 +186,7 @@ def available_actions(report: ExecutionReport, account) -> list[Action]:
 
 
 def is_overdue(report, today: date | None = None) -> bool:
-    today = today or date.today()
+    today = today or beijing_today()
     return ExecutionState(report.state).modifiable and today > report.due_date
 
 

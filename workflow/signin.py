@@ -24,8 +24,7 @@ from __future__ import annotations
 import enum
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -38,7 +37,6 @@ from models import (
     RosterEntry,
     RosterSource,
     User,
-    utcnow,
 )
 from workflow import engine
 from workflow.execution import can_edit, clean_learner, learner_errors, roster_write
@@ -50,7 +48,6 @@ from workflow.transitions import Action
 SALT = "cme-execution-signin"
 # A code is good for this long after the sheet showed it.
 MAX_AGE = timedelta(hours=24)
-BEIJING = ZoneInfo("Asia/Shanghai")
 # What a learner types on the phone (the rest of a roster row is the report's).
 SIGNIN_FIELDS = ("name", "id_type", "id_number", "workplace", "title")
 
@@ -58,12 +55,6 @@ SIGNIN_FIELDS = ("name", "id_type", "id_number", "workplace", "title")
 OPENED = _l("On-site sign-in opened")
 CLOSED = _l("On-site sign-in closed")
 SIGNED_IN = _l("Signed in on site")
-
-
-def beijing_today(now: datetime | None = None) -> date:
-    """Today's date in Beijing (``now``: a naive UTC time, default the clock)."""
-    now = now or utcnow()
-    return now.replace(tzinfo=ZoneInfo("UTC")).astimezone(BEIJING).date()
 
 
 def is_event_day(report: ExecutionReport, today: date) -> bool:

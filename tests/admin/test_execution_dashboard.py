@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 import permissions
 from models import ExecutionReport, ExecutionState, ProjectState
-from reports.execution_stats import beijing_today
+from models.base import beijing_today
 from tests.admin.test_execution_stats import _published
 from tests.factories import make_project
 from tests.test_execution_workflow import learner

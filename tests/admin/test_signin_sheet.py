@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from models import ExecutionEvent, ExecutionReport, ProjectState
+from models.base import beijing_today
 from tests.factories import make_project, make_tree
 from tests.refusals import assert_expired, assert_not_found
 from workflow import Action, execution, signin
@@ -23,7 +24,7 @@ def open_report(session, owner, *, around_today: bool = True) -> ExecutionReport
     project = make_project(session, owner, ProjectState.PUBLISHED)
     report = execution.open_report(session, owner, project)
     if around_today:
-        today = signin.beijing_today()
+        today = beijing_today()
         report.start_date, report.end_date = today - timedelta(days=1), today + timedelta(days=1)
     session.commit()
     return report

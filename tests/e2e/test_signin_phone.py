@@ -10,9 +10,10 @@ from datetime import timedelta
 import pytest
 
 from models import ProjectState, rules
+from models.base import beijing_today
 from tests.e2e.conftest import SHOTS
 from tests.factories import make_project
-from workflow import execution, signin
+from workflow import execution
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -30,7 +31,7 @@ def report(session, demo_accounts):
     name = "心血管急症规范化诊疗培训班"
     project = make_project(session, owner, ProjectState.PUBLISHED, name=name)
     report = execution.open_report(session, owner, project)
-    today = signin.beijing_today()
+    today = beijing_today()
     report.start_date, report.end_date = today, today + timedelta(days=1)
     session.commit()
     return report

@@ -14,6 +14,7 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from models import ExecutionEvent, ExecutionReport, ProjectState, RosterEntry, RosterSource, rules
+from models.base import beijing_today
 from tests.admin.conftest import own_context_browser
 from tests.factories import make_project
 from tests.refusals import assert_expired
@@ -41,7 +42,7 @@ class Sheet:
     def __init__(self, session, owner):
         project = make_project(session, owner, ProjectState.PUBLISHED)
         self.report = execution.open_report(session, owner, project)
-        today = signin.beijing_today()
+        today = beijing_today()
         self.report.start_date = today - timedelta(days=1)
         self.report.end_date = today + timedelta(days=1)
         signin.open_signin(session, owner, self.report)
@@ -218,7 +219,7 @@ def test_a_code_replaced_by_a_new_one_is_refused(sheet, phone, session):
 
 @pytest.mark.parametrize("days", [-3, 2])
 def test_a_day_outside_the_event_is_refused(sheet, phone, session, days):
-    today = signin.beijing_today()
+    today = beijing_today()
     report = session.get(ExecutionReport, sheet.report.id)
     report.start_date = report.end_date = today + timedelta(days=days)
     session.commit()
