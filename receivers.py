@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from accounts import audit
+from certificates import issuing as certificates
 from notifications import mail
 from notifications import on_execution_moved as write_execution_messages
 from notifications import on_moved as write_messages
@@ -27,14 +28,18 @@ from workflow import execution, execution_rules, filing_rules, hooks, versions
 #: (signal, receiver): what the engine's moves set off, in the move's transaction.
 SIGNALS = (
     (hooks.checking, filing_rules.hold_blocked),  # a blocking filing rule holds rows back
-    (hooks.checking, execution_rules.hold_projects),  # 撤销公布 of an accepted report's project
+    (hooks.checking, execution_rules.hold_projects),  # deleting a project that has a report
     (hooks.moved, filing_rules.record_warnings),  # a warning rule's notes on the project
     (hooks.moved, versions.keep_versions),  # a version snapshot of each reported/published row
     (hooks.moved, write_messages),  # the units' messages (and the mail queued with them)
     (hooks.moved, bump_catalog_version),  # the public catalog's cache version
+    (hooks.moved, execution_rules.send_back_withdrawn),  # 撤销公布 sets an accepted report back
+    (hooks.execution_checking, execution_rules.hold_unpublished),  # a withdrawn project's report
     (hooks.execution_moved, execution.keep_snapshots),  # a report's snapshot (roster diff)
     (hooks.execution_moved, bump_catalog_version_on_held),  # the catalog's 已举办 (accepted)
     (hooks.execution_moved, write_execution_messages),  # the units' messages about reports
+    (hooks.execution_moved, certificates.on_execution_moved),  # issue (审核通过), revoke (set back)
+    (hooks.learners_removed, certificates.on_learners_removed),  # a removed learner's certificate
     # Not a write: who is signed in, for the security log's entries written at flush time.
     (identity_loaded, audit.remember_actor),
 )

@@ -4,6 +4,16 @@ from models import rules
 from models.account import LoginSession, LoginThrottle, Role, RoleName, User, ensure_roles
 from models.audit import AuditEntry, AuditEvent
 from models.base import Base, utcnow
+from models.certificate import (
+    Certificate,
+    CertificateCounter,
+    CertificateEvent,
+    CertificateKind,
+    CertificateSettings,
+    CertificateStatus,
+    CreditCategory,
+    Seal,
+)
 from models.discipline import DEFAULT_DISCIPLINES, Discipline
 from models.event import ProjectEvent
 from models.execution import (
@@ -46,6 +56,13 @@ __all__ = [
     "AuditEvent",
     "Base",
     "BatchStatus",
+    "Certificate",
+    "CertificateCounter",
+    "CertificateEvent",
+    "CertificateKind",
+    "CertificateSettings",
+    "CertificateStatus",
+    "CreditCategory",
     "Discipline",
     "EmailMode",
     "ExecutionDeadline",
@@ -80,6 +97,7 @@ __all__ = [
     "RosterEntry",
     "RosterSource",
     "RuleKind",
+    "Seal",
     "Setting",
     "Severity",
     "StateAssignmentError",

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, exists, false, or_, select
 
 from models import (
     AuditEntry,
+    Certificate,
     Discipline,
     ExecutionEvent,
     ExecutionReport,
@@ -80,6 +81,25 @@ def visible_execution_events(account) -> Select:
         ExecutionReport.id == ExecutionEvent.report_id, execution_visibility(account)
     )
     return select(ExecutionEvent).where(condition)
+
+
+def certificate_visibility(account) -> ColumnElement[bool]:
+    """The WHERE clause of the certificates ``account`` may see in the panel: its
+    report's review chain (a certificate exists only for a report that was
+    accepted, so its society and committee saw the report). Public pages read a
+    certificate by its code only, and show masked fields."""
+    if not _usable(account):
+        return false()
+    unit = account.unit
+    if unit.kind.is_entry:
+        return Certificate.owner_unit_id == unit.id
+    if unit.kind is UnitKind.SOCIETY:
+        return Certificate.society_id == unit.id
+    return Certificate.committee_id == unit.id
+
+
+def visible_certificates(account) -> Select:
+    return select(Certificate).where(certificate_visibility(account))
 
 
 def tally_visibility(account) -> ColumnElement[bool] | None:

@@ -245,41 +245,47 @@ def withdraw(session, committee, project):
     return result
 
 
-def test_withdrawal_is_refused_while_the_report_is_accepted(session, tree):
+def test_withdrawal_sets_an_accepted_report_back_with_the_reason(session, tree):
+    """撤销公布 of a project whose report is accepted: the report goes back to its
+    unit in the same transaction (its certificates are revoked by that move:
+    tests/test_certificates.py), and it is not reported again until the project
+    is published again."""
     project, report_ = accepted_report(session, tree)
     committee = tree["committee"]
     result = withdraw(session, committee, project)
-    assert result.done == []
-    assert "该项目的执行情况已审核" in str(result.skipped[0])
-    assert "请先将执行情况设为可修改" in str(result.skipped[0])
-    assert state_of(session, project) is S.PUBLISHED
-    # Set back to modifiable by the committee, the project can be withdrawn.
-    execution.move(session, report_, Action.UNLOCK, committee, reason="学员名单需更正")
-    session.commit()
-    assert withdraw(session, committee, project).done == [project.id]
+    assert result.done == [project.id]
     assert state_of(session, project) is S.AT_COMMITTEE
+    session.expire_all()
+    report_ = session.get(ExecutionReport, report_.id)
+    assert report_.state is E.RETURNED
+    assert "项目已撤销公布" in report_.return_reason and "公布信息有误" in report_.return_reason
+    refused = execution.move_bulk(session, Action.REPORT, tree["branch"], [report_.id])
+    assert refused.done == [] and "项目已撤销公布" in str(refused.skipped[0])
 
 
-def test_a_withdrawal_among_others_holds_back_only_the_accepted_ones(
+def test_a_withdrawal_of_many_sets_back_the_accepted_reports_at_constant_cost(
     session, tree, count_statements
 ):
-    accepted, _ = accepted_report(session, tree)
+    accepted = [accepted_report(session, tree)[0] for _ in range(3)]
     others = [ended(session, tree["branch"], 10) for _ in range(3)]
     session.commit()
-    with count_statements() as counter:
-        result = workflow.apply_bulk(
-            session,
-            Action.WITHDRAW,
-            tree["committee"],
-            [accepted.id, *(p.id for p in others)],
-            reason="公布信息有误",
+    counts = []
+    for projects in (accepted[:1] + others[:1], accepted[1:] + others[1:]):  # 1 then 2 reports
+        with count_statements() as counter:
+            result = workflow.apply_bulk(
+                session, Action.WITHDRAW, tree["committee"], [p.id for p in projects], "有误"
+            )
+        session.commit()
+        assert sorted(result.done) == sorted(p.id for p in projects)
+        ours = ("execution_", "certificate", "roster_entries")
+        counts.append([st[:60] for st in counter.statements if any(t in st for t in ours)])
+    assert counts[0] == counts[1] and counts[0]
+    states = session.scalars(
+        select(ExecutionReport.state).where(
+            ExecutionReport.project_id.in_([p.id for p in accepted])
         )
-    session.commit()
-    assert sorted(result.done) == sorted(p.id for p in others)
-    assert [e.project_id for e in result.skipped] == [accepted.id]
-    # One statement of ours: the accepted reports among the rows.
-    ours = [s for s in counter.statements if "execution_reports" in s]
-    assert len(ours) == 1, ours
+    ).all()
+    assert states == [E.RETURNED] * 3
 
 
 def test_a_project_with_a_report_is_not_deleted(session, tree):

@@ -21,6 +21,7 @@ PACKAGES = (
     "imports",
     "notifications",
     "reports",
+    "certificates",
     "jobs",
     "admin_views",
     "public",
@@ -51,7 +52,10 @@ def test_create_app_connects_every_receiver_once(tmp_path):
         "workflow.versions.keep_versions",
         "notifications.on_moved",
         "public.catalog.on_moved",
+        "workflow.execution_rules.send_back_withdrawn",
     }
+    names = {r.__module__ + "." + r.__name__ for r in _receivers(hooks.execution_moved)}
+    assert "certificates.issuing.on_execution_moved" in names
 
 
 def _decorator_names(tree) -> list[str]:

@@ -16,13 +16,12 @@ from functools import partial
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, String, column, delete, insert, select, update
 from sqlalchemy import values as sql_values
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from models import Project, ProjectEvent, ProjectNumberCounter, ProjectState, rules, utcnow
 from permissions.relations import Relation, relation
-from workflow import hooks
+from workflow import counters, hooks
 from workflow.errors import (
     NotAllowed,
     ProjectChanged,
@@ -464,7 +463,15 @@ def _allocate_numbers(session: Session, rows) -> dict[int, str]:
         wanting[(row.committee_id, row.year)].append(row.id)
     numbers: dict[int, str] = {}
     while wanting:
-        offered = _advance_counters(session, {key: len(ids) for key, ids in wanting.items()})
+        handed = counters.advance(
+            session,
+            ProjectNumberCounter.__table__,
+            {key: len(ids) for key, ids in wanting.items()},
+        )
+        offered = {
+            key: [format_number(key[1], sequence) for sequence in values]
+            for key, values in handed.items()
+        }
         taken = _taken_numbers(session, offered)
         for key, ids in list(wanting.items()):
             free = [n for n in offered[key] if (key[0], n) not in taken]
@@ -474,34 +481,6 @@ def _allocate_numbers(session: Session, rows) -> dict[int, str]:
             else:
                 del wanting[key]
     return numbers
-
-
-def _advance_counters(session: Session, needed: dict[tuple[int, int], int]) -> dict:
-    """Advance each (committee, year) counter by the count ``needed`` of it
-    (creating it at that count) in one statement; the numbers each one handed out.
-
-    The counters are listed in key order: an upsert locks its rows in the order
-    of its VALUES, so two transactions advancing overlapping counters lock them
-    in the same order and cannot deadlock."""
-    counters = ProjectNumberCounter.__table__
-    dialect_insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-    stmt = dialect_insert[session.get_bind().dialect.name](counters).values(
-        [
-            {"committee_id": committee_id, "year": year, "last_value": needed[(committee_id, year)]}
-            for committee_id, year in sorted(needed)
-        ]
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[counters.c.committee_id, counters.c.year],
-        set_={"last_value": counters.c.last_value + stmt.excluded.last_value},
-    ).returning(counters.c.committee_id, counters.c.year, counters.c.last_value)
-    offered = {}
-    for committee_id, year, last in session.execute(stmt):
-        count = needed[(committee_id, year)]
-        offered[(committee_id, year)] = [
-            format_number(year, sequence) for sequence in range(last - count + 1, last + 1)
-        ]
-    return offered
 
 
 def _taken_numbers(session: Session, offered: dict) -> set[tuple[int, str]]:

@@ -38,7 +38,7 @@ from models import (
 from models.base import beijing_today
 from permissions.relations import OWNERS, relation
 from permissions.scopes import execution_visibility
-from workflow import diff, engine
+from workflow import diff, engine, hooks
 from workflow.errors import NotAllowed, ReportNotFound
 from workflow.machines import EXECUTIONS
 from workflow.transitions import Action
@@ -361,6 +361,9 @@ def remove_learners(
         with roster_write(session, account, report):
             for entry in entries:
                 session.delete(entry)
+        hooks.learners_removed.send(
+            report, session=session, account=account, entry_ids=[e.id for e in entries]
+        )
     return len(entries)
 
 

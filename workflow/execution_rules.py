@@ -3,9 +3,14 @@
 - Which of a unit's reports are overdue (``overdue_reports``): the filing rule
   "overdue execution reports" (``workflow.filing_rules.OverdueReports``) reads it
   when the unit reports a new project.
-- 撤销公布 of a project whose report is accepted (已审核) is refused, and so is
-  deleting a project that has a report (``hold_projects``, a receiver of
-  ``hooks.checking`` connected by ``receivers``).
+- 撤销公布 of a project whose report is accepted (已审核) sets the report back to
+  modifiable in the same transaction, through the engine (``send_back_withdrawn``,
+  a receiver of ``hooks.moved``): its certificates are revoked as the report's
+  send-back revokes them (``certificates.issuing``). Deleting a project that has
+  a report is refused (``hold_projects``, a receiver of ``hooks.checking``), and
+  a report whose project is not published cannot be reported or accepted
+  (``hold_unpublished``, a receiver of ``hooks.execution_checking``). All are
+  connected by ``receivers``.
 - The committee's number of days after a project's end date by which its report
   is due, per year (``set_due_days``): stored, and carried over to the due dates
   of the reports not yet accepted.
@@ -33,6 +38,7 @@ from models import (
     Project,
     ProjectState,
 )
+from workflow import execution
 from workflow.errors import NotAllowed
 from workflow.transitions import Action
 
@@ -40,9 +46,9 @@ E = ExecutionState
 # Held by the owner unit: not yet reported upward.
 NOT_REPORTED = (E.DRAFT, E.RETURNED)
 
-ACCEPTED_REPORT = _l(
-    "The project's execution report has been accepted; set the execution report back to"
-    " modifiable first."
+NOT_PUBLISHED = _l(
+    "The project's publication was withdrawn: its execution report cannot be reported or"
+    " accepted until the project is published again."
 )
 HAS_REPORT = _l("The project has an execution report and cannot be deleted.")
 
@@ -122,19 +128,55 @@ def overdue_reports(
 # -- 撤销公布 and deleting a project with a report -----------------------------------------------
 def hold_projects(action, *, session, account, rows):
     """Receiver of ``hooks.checking`` (connected by ``receivers``): hold back the
-    撤销公布 of a project whose execution report is accepted (the committee sets
-    the report back to modifiable first), and the deletion of a project that has
-    a report (a project withdrawn and returned to its unit). One statement."""
-    if action not in (Action.WITHDRAW, Action.DELETE) or not rows:
+    deletion of a project that has a report (a project withdrawn and returned
+    to its unit). One statement."""
+    if action is not Action.DELETE or not rows:
         return {}
     names = {row.id: row.name for row in rows}
     stmt = select(ExecutionReport.project_id).where(ExecutionReport.project_id.in_(sorted(names)))
-    if action is Action.WITHDRAW:
-        stmt = stmt.where(ExecutionReport.state == E.ACCEPTED)
-    message = ACCEPTED_REPORT if action is Action.WITHDRAW else HAS_REPORT
     return {
-        project_id: NotAllowed(message, project_id, names[project_id])
+        project_id: NotAllowed(HAS_REPORT, project_id, names[project_id])
         for project_id in session.scalars(stmt)
+    }
+
+
+def send_back_withdrawn(action, *, session, account, moves, reason) -> None:
+    """Receiver of ``hooks.moved``: 撤销公布 sets the accepted reports of the
+    withdrawn projects back to modifiable, through the engine, with the
+    withdrawal's reason (the report's certificates are revoked by that move)."""
+    if action is not Action.WITHDRAW or not moves:
+        return
+    accepted = session.scalars(
+        select(ExecutionReport.id).where(
+            ExecutionReport.project_id.in_(sorted(m.project_id for m in moves)),
+            ExecutionReport.state == E.ACCEPTED,
+        )
+    ).all()
+    if accepted:
+        execution.move_bulk(
+            session, Action.UNLOCK, account, accepted, reason=str(withdrawn_reason(reason))
+        )
+
+
+def withdrawn_reason(reason: str | None):
+    return _l("The project's publication was withdrawn: %(reason)s", reason=reason or "")
+
+
+def hold_unpublished(action, *, session, account, rows):
+    """Receiver of ``hooks.execution_checking``: a report whose project is not
+    published (its publication withdrawn) is neither reported nor accepted. One
+    statement."""
+    if action not in (Action.REPORT, Action.ACCEPT) or not rows:
+        return {}
+    names = {row.id: row.name for row in rows}
+    stmt = (
+        select(ExecutionReport.id)
+        .join(Project, Project.id == ExecutionReport.project_id)
+        .where(ExecutionReport.id.in_(sorted(names)), Project.state != ProjectState.PUBLISHED)
+    )
+    return {
+        report_id: NotAllowed(NOT_PUBLISHED, report_id, names[report_id])
+        for report_id in session.scalars(stmt)
     }
 
 
@@ -172,4 +214,10 @@ def set_due_days(session: Session, committee_id: int, year: int, days: int) -> i
     return result.rowcount
 
 
-__all__ = ["hold_projects", "overdue_reports", "set_due_days"]
+__all__ = [
+    "hold_projects",
+    "hold_unpublished",
+    "overdue_reports",
+    "send_back_withdrawn",
+    "set_due_days",
+]

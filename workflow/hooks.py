@@ -37,6 +37,10 @@ moved = _signals.signal("workflow-moved")
 execution_checking = _signals.signal("execution-checking")
 execution_moved = _signals.signal("execution-moved")
 
+#: ``learners_removed.send(report, session=…, account=…, entry_ids=[…])``: learners
+#: removed from a report's roster (a corrected roster), before the caller commits.
+learners_removed = _signals.signal("learners-removed")
+
 
 @dataclass(frozen=True)
 class Move:
