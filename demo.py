@@ -13,7 +13,10 @@ from sqlalchemy.orm import Session
 
 import accounts as account_service
 import workflow
+from certificates import issuing
 from models import (
+    Certificate,
+    CertificateKind,
     Discipline,
     ExecutionState,
     IdType,
@@ -351,13 +354,15 @@ REPORTS = (
     (("bma_cardio", 2025, 4), E.ACCEPTED, 7, {}, ""),
     (("bma_cardio", 2026, 4), E.AT_SOCIETY, 5, {"end_date": -1, "theory_hours": -3}, "resent"),
     (("bma_peds", 2025, 0), E.ACCEPTED, 5, {}, ""),
-    (("bma_peds", 2025, 1), E.ACCEPTED, 3, {}, ""),
+    (("bma_peds", 2025, 1), E.ACCEPTED, 3, {}, "revoked"),
     (("bma_peds", 2026, 4), E.AT_COMMITTEE, 6, {"practice_hours": -2}, ""),
     (("tcm_acu", 2025, 0), E.ACCEPTED, 4, {}, ""),
     (("tcm_acu", 2026, 4), E.DRAFT, 3, {}, "overdue"),
     (("recent", 1), E.DRAFT, 3, {}, "filling"),
     (("recent", 2), E.RETURNED, 5, {}, "returned"),
 )
+# The committee revoked one certificate of the "revoked" report by hand.
+REVOKED_REASON = "经核实，该学员未全程参加学习，证书作废。"
 RETURN_REASONS = {
     "resent": "签到表上有1名学员未列入学员名单，请补充后重新上报。",
     "returned": "请在总结中说明1名学员未出勤的原因，并核对实际授课学时后重新上报。",
@@ -628,6 +633,13 @@ def _report(session, project, target: ExecutionState, roster, changes, story, ac
         execution.move(session, report, Action.REPORT, society)
     if target is E.ACCEPTED:
         execution.move(session, report, Action.ACCEPT, committee)
+    if story == "revoked":
+        first = session.scalars(
+            select(Certificate)
+            .where(Certificate.report_id == report.id, Certificate.kind == CertificateKind.CREDIT)
+            .order_by(Certificate.serial)
+        ).first()
+        issuing.revoke_by_hand(session, committee, first, REVOKED_REASON)
 
 
 def _valid(errors: dict) -> None:
