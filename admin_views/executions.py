@@ -14,14 +14,14 @@ transition table.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from flask import abort, current_app, flash, g, redirect, url_for
 from flask_admin import expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 
 import permissions
 from admin_views.base import ChoiceFilter, ScopedModelView, account, day
@@ -31,7 +31,6 @@ from admin_views.project_list_bar import STATUS_ALL, STATUS_HELD, ProjectListBar
 from admin_views.projects import ProjectView
 from admin_views.wording import RewordedMixin
 from models import (
-    DEFAULT_DUE_DAYS,
     ExecutionDeadline,
     ExecutionReport,
     ExecutionState,
@@ -39,10 +38,10 @@ from models import (
     ProjectState,
 )
 from models.base import beijing_today
+from models.execution import due_on, due_on_sql
 from models.rules import EXECUTION_LABELS
 from models.vocabulary import PROJECT_LABELS, label
 from workflow import Action, WorkflowError, execution
-from workflow.execution_rules import plus_days
 from workflow.machines import EXECUTIONS
 
 E = ExecutionState
@@ -88,9 +87,7 @@ def _overdue():
         )
         .scalar_subquery()
     )
-    unopened = ~_has_report() & (
-        plus_days(Project.end_date, func.coalesce(days, DEFAULT_DUE_DAYS)) < today
-    )
+    unopened = ~_has_report() & (due_on_sql(Project.end_date, days) < today)
     held = [s for s in E if s.modifiable]
     late = _has_report(ExecutionReport.state.in_(held), ExecutionReport.due_date < today)
     return unopened | late
@@ -319,7 +316,7 @@ class MyExecutionsView(ExecutionListView):
         facts = row_facts()
         if (report := facts.reports.get(project.id)) is not None:
             return report.due_date
-        return project.end_date + timedelta(days=facts.due_days.get(project.year, DEFAULT_DUE_DAYS))
+        return due_on(project.end_date, facts.due_days.get(project.year))
 
     def overdue(self, project) -> bool:
         """Not reported by its due date: no report opened, or one still held."""

@@ -108,7 +108,7 @@ def add_executions(url: str, dataset: Dataset, roster: int) -> dict[str, int]:
         RosterEntry,
         User,
     )
-    from workflow.execution_rules import plus_days
+    from models.execution import plus_days
 
     tree = dataset.tree
     society_branches = tree.society_branches(tree.demo_unit("society"))

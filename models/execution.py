@@ -16,7 +16,7 @@ Roster rows hold learners' personal data (ID numbers): who may read them is
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -32,8 +32,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    func,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from models.base import Base, Timestamps, utcnow
 from models.event import HistoryColumns
@@ -302,6 +305,39 @@ def _history_is_immutable(mapper, connection, target) -> None:
 
 
 DEFAULT_DUE_DAYS = 14
+
+
+def due_on(end_date: date, days: int | None) -> date:
+    """The due-date rule: a report is due ``days`` (the committee's setting for the
+    project's year; ``DEFAULT_DUE_DAYS`` when it set none) after its project's end
+    date. ``due_on_sql`` is the same rule in SQL; every screen, count and rule uses
+    one of the two."""
+    return end_date + timedelta(days=days or DEFAULT_DUE_DAYS)
+
+
+def due_on_sql(end_date, days) -> ColumnElement:
+    """``due_on`` as a SQL expression: ``days`` a column or value that may be NULL."""
+    return plus_days(end_date, func.coalesce(days, DEFAULT_DUE_DAYS))
+
+
+class plus_days(FunctionElement):
+    """A date plus a whole number of days, as each database spells it."""
+
+    type = Date()
+    inherit_cache = True
+    name = "plus_days"
+
+
+@compiles(plus_days, "sqlite")
+def _plus_days_sqlite(element, compiler, **kw):
+    day, days = (compiler.process(c, **kw) for c in element.clauses)
+    return f"date({day}, '+' || CAST({days} AS INTEGER) || ' days')"
+
+
+@compiles(plus_days)
+def _plus_days(element, compiler, **kw):
+    day, days = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({day} + CAST({days} AS INTEGER))"
 
 
 class ExecutionDeadline(Base):

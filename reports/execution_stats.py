@@ -34,7 +34,6 @@ from sqlalchemy.orm import Session
 
 import permissions
 from models import (
-    DEFAULT_DUE_DAYS,
     ExecutionDeadline,
     ExecutionEvent,
     ExecutionReport,
@@ -45,8 +44,9 @@ from models import (
     UnitKind,
 )
 from models.base import beijing_today
+from models.execution import due_on_sql
 from models.vocabulary import label
-from reports.sql import day_of, days_after
+from reports.sql import day_of
 from reports.statistics import Filters, Table, scope, unit_column, unit_header
 from workflow import Action
 
@@ -85,8 +85,9 @@ class Figures:
 def due_date():
     """A project's report's due date: the report's own, or (never opened) the date it
     would have (``workflow.execution.open_report`` sets the same)."""
-    days = func.coalesce(ExecutionDeadline.days, DEFAULT_DUE_DAYS)
-    return func.coalesce(ExecutionReport.due_date, days_after(Project.end_date, days))
+    return func.coalesce(
+        ExecutionReport.due_date, due_on_sql(Project.end_date, ExecutionDeadline.days)
+    )
 
 
 def _due_projects(account, filters: Filters, today: date):

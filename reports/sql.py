@@ -12,10 +12,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
 from models.tally import BEIJING_OFFSET_HOURS, HOURS_SQL, MONTH_SQL
-from workflow.execution_rules import plus_days
 
 # The Beijing calendar day of a naive-UTC timestamp (a date ``days`` days later is
-# ``workflow.execution_rules.plus_days``, which the rules and the lists use too).
+# ``models.execution.plus_days``, which the due-date rule ``due_on_sql`` uses).
 DAY_SQL = {
     "sqlite": "date({0}, '+" + str(BEIJING_OFFSET_HOURS) + " hours')",
     "postgresql": "CAST({0} + interval '" + str(BEIJING_OFFSET_HOURS) + " hours' AS DATE)",
@@ -77,7 +76,3 @@ def _day(element, compiler, **kw):
 
 def day_of(column) -> ColumnElement:
     return beijing_day(column)
-
-
-def days_after(day, days) -> ColumnElement:
-    return plus_days(day, days)

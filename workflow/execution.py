@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, insert, select, update
@@ -36,6 +36,7 @@ from models import (
     utcnow,
 )
 from models.base import beijing_today
+from models.execution import due_on
 from permissions.relations import OWNERS, relation
 from permissions.scopes import execution_visibility
 from workflow import diff, engine, hooks
@@ -119,8 +120,7 @@ def open_report(session: Session, account, project: Project) -> ExecutionReport:
         owner_unit_id=project.owner_unit_id,
         society_id=project.society_id,
         committee_id=project.committee_id,
-        due_date=project.end_date
-        + timedelta(days=due_days(session, project.committee_id, project.year)),
+        due_date=due_on(project.end_date, due_days(session, project.committee_id, project.year)),
         start_date=project.start_date,
         end_date=project.end_date,
         venue=project.venue,

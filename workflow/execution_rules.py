@@ -22,22 +22,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, func, or_, select, update
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import FunctionElement
 
 from models import (
-    DEFAULT_DUE_DAYS,
     ExecutionDeadline,
     ExecutionReport,
     ExecutionState,
     Project,
     ProjectState,
 )
+from models.execution import due_on, due_on_sql
 from workflow import execution
 from workflow.errors import NotAllowed
 from workflow.transitions import Action
@@ -51,26 +49,6 @@ NOT_PUBLISHED = _l(
     " accepted until the project is published again."
 )
 HAS_REPORT = _l("The project has an execution report and cannot be deleted.")
-
-
-class plus_days(FunctionElement):
-    """A date plus a whole number of days, as each database spells it."""
-
-    type = Date()
-    inherit_cache = True
-    name = "plus_days"
-
-
-@compiles(plus_days, "sqlite")
-def _plus_days_sqlite(element, compiler, **kw):
-    day, days = (compiler.process(c, **kw) for c in element.clauses)
-    return f"date({day}, '+' || CAST({days} AS INTEGER) || ' days')"
-
-
-@compiles(plus_days)
-def _plus_days(element, compiler, **kw):
-    day, days = (compiler.process(c, **kw) for c in element.clauses)
-    return f"({day} + CAST({days} AS INTEGER))"
 
 
 # -- overdue reports --------------------------------------------------------------------------
@@ -119,7 +97,7 @@ def overdue_reports(
     )
     counted: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for row in session.execute(stmt):
-        due = row.due_date or row.end_date + timedelta(days=row.days or DEFAULT_DUE_DAYS)
+        due = row.due_date or due_on(row.end_date, row.days)
         if due < before:
             counted[row.owner_unit_id][due] += row.count
     return {unit: sorted(dues.items()) for unit, dues in counted.items()}
@@ -209,7 +187,7 @@ def set_due_days(session: Session, committee_id: int, year: int, days: int) -> i
             table.c.year == year,
             table.c.state != E.ACCEPTED.value,
         )
-        .values(due_date=plus_days(end_date, days))
+        .values(due_date=due_on_sql(end_date, days))
     )
     return result.rowcount
 
