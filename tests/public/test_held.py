@@ -172,3 +172,17 @@ def test_a_report_move_that_does_not_touch_accepted_keeps_the_version(client, ca
     execution.move(session, report, Action.REPORT, pumch)
     session.commit()
     assert _version(session) == before
+
+
+def test_the_search_results_mark_the_projects_held(client, catalog, session):
+    """A visitor scanning the results sees which projects were held (已举办) without
+    opening each one, and nothing private."""
+    _, _, numbers = _report(session, catalog.accounts, "已举办搜索项目")
+    _report(session, catalog.accounts, "未审核搜索项目", accept=False)
+    html = client.get("/", query_string={"q": "搜索项目"}).get_data(as_text=True)
+    rows = {name: html.split(name, 1)[1].split("</tr>", 1)[0] for name in ("已举办搜索项目",)}
+    assert 'class="badge cme-held">已举办' in rows["已举办搜索项目"]
+    # The phone cards and the table each mark it once; the project not accepted is unmarked.
+    assert html.count('class="badge cme-held"') == 2
+    assert "未审核搜索项目</a></h2>" in html and "未审核搜索项目</a></td>" in html
+    assert _private(html, numbers) == []
