@@ -29,7 +29,6 @@ bp = Blueprint("signin", __name__, template_folder="templates")
 # still change under one (an edit in the panel), it is read again, this many times in all.
 TRIES = 3
 LABELS = {name: rules.ROSTER_LABELS[name] for name in signin.SIGNIN_FIELDS}
-ALREADY = _l("You have already signed in")
 
 
 @bp.context_processor
@@ -94,12 +93,13 @@ def submit(token: str):
         return render_template(
             "public/signin.html", report=sheet.report, values=values, errors=outcome.errors
         )
+    # The same answer whether the learner was on the roster already or not: the page
+    # is no way to learn who attended (signing in twice is still signed in).
     return render_template(
         "public/signin_done.html",
-        already=outcome.already,
         name=values["name"].strip(),
         project=report_name,
-        title=ALREADY if outcome.already else _l("Signed in successfully"),
+        title=_l("Signed in successfully"),
     )
 
 
