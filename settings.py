@@ -96,6 +96,14 @@ class DefaultConfig:
     # 现场签到's public form (public/signin.py), every POST per client address: a venue's
     # Wi-Fi puts a whole hall behind one address.
     SIGNIN_RATE_LIMIT = "60 per minute;600 per hour"
+    # 证书验证 and 学分记录 (public/verify.py), per client address: every lookup of a code,
+    # a number + name or the API shares VERIFY_RATE_LIMIT (so that the code space cannot
+    # be walked); a learner's ID + name CREDITS_RATE_LIMIT; a bulk file of up to 5,000.
+    VERIFY_RATE_LIMIT = "60 per minute"
+    CREDITS_RATE_LIMIT = "10 per minute"
+    BULK_VERIFY_RATE_LIMIT = "5 per minute"
+    # Flask-Security's re-authentication page would take /verify (its default address).
+    SECURITY_VERIFY_URL = "/login/verify"
     RATELIMIT_KEY_PREFIX = "cme"
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, NotFound
 
 from extensions import db
-from public import catalog, held, search, serialize
+from public import catalog, held, search, serialize, verify
 from public.caching import conditional
 from public.openapi import openapi_document
 
@@ -70,6 +70,19 @@ def project(project_id: int) -> Response:
     return conditional(jsonify(body), last_modified=held.last_modified(found, changed_at))
 
 
+@bp.get("/certificates/<code>")
+def certificate(code: str) -> Response:
+    """A certificate by its verification code, as ``/verify/<code>`` shows it (masked);
+    read now, never cached; 404 for every unknown code alike. Rate-limited with the
+    verification page (``public.verify.LIMITED``)."""
+    found = verify.by_code(code)
+    if found is None:
+        raise NotFound()
+    with force_locale(LABEL_LOCALE):
+        body = verify.certificate_json(found)
+    return jsonify(body)
+
+
 @bp.get("/openapi.json")
 def openapi() -> Response:
     return conditional(jsonify(openapi_document()))
@@ -111,6 +124,10 @@ def open_data_headers(response: Response) -> Response:
     # Open data: any web page may read it (no cookies are involved).
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["X-Content-Type-Options"] = "nosniff"
+    if request.path.startswith(f"{bp.url_prefix}/certificates/"):
+        # A certificate's status is live and never indexed (public.verify).
+        response.headers["X-Robots-Tag"] = verify.NOINDEX
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 
