@@ -13,8 +13,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import segno
-from flask import abort, current_app, flash, redirect, url_for
+from flask import abort, current_app, flash, jsonify, redirect, url_for
 from flask_admin import expose
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from admin_views.base import account
@@ -79,6 +80,16 @@ class SigninSheetView(SignedInView):
                 "valid_until": utcnow() + signin.MAX_AGE - timedelta(minutes=1),
             }
         return self.render("admin/signin_sheet.html", **context)
+
+    @expose("/<id:report_id>/count")
+    def count(self, report_id: int):
+        """How many learners signed in, for the open sheet's page to refresh by itself
+        (static/admin/cme-signin.js): the same words as the page, no names."""
+        report = _editable_report(report_id)
+        signed_in = signin.signed_in_count(db.session, report.id)
+        response = jsonify(count=signed_in, text=str(_("%(n)s learner(s)", n=signed_in)))
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @expose("/<id:report_id>/open", methods=("POST",))
     def open(self, report_id: int):

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from models import ExecutionEvent, ExecutionReport, ProjectState
+from models import ExecutionEvent, ExecutionReport, ProjectState, RosterSource, rules
 from models.base import beijing_today
 from tests.factories import make_project, make_tree
 from tests.refusals import assert_expired, assert_not_found
@@ -83,6 +83,29 @@ def test_the_owner_opens_and_closes_the_signin(login_as, session, demo_accounts)
     assert reasons == ["开启现场签到", "开启现场签到", "关闭现场签到"]
 
 
+def test_the_open_sheet_counts_its_learners_by_itself(login_as, session, demo_accounts):
+    """The count the open sheet polls (static/admin/cme-signin.js) follows the roster
+    without a reload: the page's words, never cached, no learner's name."""
+    owner = demo_accounts["bma_cardio"]
+    report = open_report(session, owner)
+    browser = login_as("bma_cardio")
+    browser.post(sheet_url(report.id, "open"), token_from=sheet_url(report.id))
+    page = browser.get(sheet_url(report.id)).get_data(as_text=True)
+    assert f'data-count-url="{sheet_url(report.id, "count")}"' in page
+    assert "cme-signin.js" in page
+    response = browser.get(sheet_url(report.id, "count"))
+    assert response.get_json() == {"count": 0, "text": "0 人"}
+    assert response.headers["Cache-Control"] == "no-store"
+    row = {"name": "王签到", "id_number": "11010519800101003X", "workplace": "北京协和医院"}
+    row["id_number"] = row["id_number"][:17] + rules.id_check_character(row["id_number"][:17])
+    session.expire_all()
+    fresh = session.get(ExecutionReport, report.id)
+    assert execution.add_learner(session, owner, fresh, row, RosterSource.SIGNIN)[1] == {}
+    session.commit()
+    body = browser.get(sheet_url(report.id, "count")).get_data(as_text=True)
+    assert '"count":1' in body.replace(" ", "") and "王签到" not in body
+
+
 def test_the_sheet_says_when_today_is_not_an_event_day(login_as, session, demo_accounts):
     report = open_report(session, demo_accounts["bma_cardio"], around_today=False)
     browser = login_as("bma_cardio")
@@ -99,6 +122,7 @@ def test_another_unit_gets_404_and_changes_nothing(login_as, session, demo_accou
     assert_not_found(browser.get(sheet_url(report.id)))
     for what in ("open", "close"):
         assert_not_found(browser.post(sheet_url(report.id, what), token_from="/admin/"))
+    assert_not_found(browser.get(sheet_url(report.id, "count")))
     assert state_of(session, report.id) == before
 
 
