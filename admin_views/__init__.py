@@ -6,6 +6,7 @@ from flask import Flask
 from flask_admin.theme import Bootstrap4Theme
 
 from admin_views import accounts, help, imports, jobs, messages, projects, security_log
+from admin_views import certificates as certificate_views
 from admin_views.base import guard_request, local_time
 from admin_views.dashboard import Dashboard
 from admin_views.execution_report import register as register_execution_report
@@ -42,10 +43,12 @@ def init_admin(app: Flask) -> PanelAdmin:
     projects.register(admin)
     add_project_search(admin)  # 项目查询, after the project lists
     register_executions(admin)  # 执行情况 lists, after the project lists
+    certificate_views.register(admin)  # 证书, after the 执行情况 lists
     imports.register(admin)
     accounts.register(admin)
     register_statistics(admin)
     register_rules(admin)
+    certificate_views.register_settings(admin)  # 证书设置, beside 备案规则
     security_log.register(admin)
     help.register(admin)
     messages.register(admin)

@@ -39,6 +39,7 @@ from wtforms import (
 import permissions
 import workflow
 from admin_views.base import ChoiceField, account, row_ids
+from admin_views.certificates import report_certificates
 from admin_views.forms import CheckedForm, blank, show_errors
 from admin_views.registry import find_view
 from admin_views.signed_in import SignedInView
@@ -334,6 +335,7 @@ class ExecutionReportView(SignedInView):
             editable=editable,
             state_title=state_title,
             action_title=action_title,
+            certificates=report_certificates(report),
         )
 
     @expose("/<id:id>/action", methods=("POST",))

@@ -28,6 +28,9 @@ from admin_views.signed_in import SignedInView
 from extensions import db
 from models import Job
 
+# A job's file type by its kind (a list's CSV or XLSX; a report's certificates as a ZIP).
+MIMETYPES = {"csv": exports.CSV_MIMETYPE, "xlsx": exports.XLSX_MIMETYPE, "zip": "application/zip"}
+
 # Seconds between two refreshes of a running job's page.
 REFRESH_SECONDS = 2
 
@@ -105,7 +108,7 @@ class JobsView(SignedInView):
         if not jobs.file_ready(job):
             return self._page(job, 404)
         path = jobs.file_path(job)
-        mimetype = exports.CSV_MIMETYPE if job.kind == "csv" else exports.XLSX_MIMETYPE
+        mimetype = MIMETYPES.get(job.kind, exports.XLSX_MIMETYPE)
         response = send_file(path, mimetype=mimetype, as_attachment=True, conditional=False)
         response.headers["Content-Disposition"] = exports.content_disposition(job.filename)
         response.headers["Cache-Control"] = "no-store"
