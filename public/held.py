@@ -84,6 +84,28 @@ def held_with_change(session: Session, project_id: int) -> tuple[Held | None, da
     return held, changed_at
 
 
+def changed_at_of_project(project_id_column):
+    """When the 已举办 of the project ``project_id_column`` (a correlated column) last
+    changed — its report's latest move into or out of 已审核 — or NULL: for the API's
+    changes feed, where an acceptance changes a published project's public facts."""
+    return (
+        select(func.max(ExecutionEvent.created_at))
+        .join(ExecutionReport, ExecutionReport.id == ExecutionEvent.report_id)
+        .where(ExecutionReport.project_id == project_id_column, _acceptance_moves())
+        .scalar_subquery()
+    )
+
+
+def projects_changed_since(since: datetime):
+    """The ids of the projects whose 已举办 changed at or after ``since`` (a subquery,
+    run once: the acceptance moves since then are few)."""
+    return (
+        select(ExecutionReport.project_id)
+        .join(ExecutionEvent, ExecutionEvent.report_id == ExecutionReport.id)
+        .where(ExecutionEvent.created_at >= since, _acceptance_moves())
+    )
+
+
 def latest_change(session: Session) -> datetime | None:
     """When any report last entered or left 已审核 (the API list's Last-Modified): the
     newest such event, read backwards along the events' primary key."""

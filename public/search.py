@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, literal, or_, select, union_all
+from sqlalchemy import Select, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, selectinload
 from wtforms import Field, Form, validators
 
 from models import Discipline, Project, ProjectEvent, ProjectLevel, Unit, search_index
 from permissions import published_projects
+from public import held
 
 KEYWORD_MAX = 100
 PER_PAGE_DEFAULT = 20
@@ -289,7 +290,11 @@ def conditions(params: SearchParams) -> list:
     if params.date_from is not None:
         terms.append(Project.end_date >= params.date_from)
     if params.updated_since is not None:
-        terms.append(Project.updated_at >= params.updated_since)
+        # A project changes for the feed when its row does, or when its 已举办 does.
+        since = params.updated_since
+        terms.append(
+            or_(Project.updated_at >= since, Project.id.in_(held.projects_changed_since(since)))
+        )
     return terms
 
 
@@ -384,9 +389,11 @@ def changes_page(session: Session, params: SearchParams) -> Page:
     """
     since = params.updated_since
     published_ids = published_projects().with_only_columns(Project.id)
+    held_at = held.changed_at_of_project(Project.id)
     current = matching(params).with_only_columns(
         Project.id.label("id"),
-        Project.updated_at.label("changed_at"),
+        # The later of the row's change and its 已举办's (an accepted report).
+        case((held_at > Project.updated_at, held_at), else_=Project.updated_at).label("changed_at"),
         literal("published").label("status"),
     )
     withdrawn = (

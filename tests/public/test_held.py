@@ -14,7 +14,7 @@ from public_catalog import add_project
 from sqlalchemy import select
 from test_api_openapi import check
 
-from models import ExecutionEvent, ExecutionReport, ProjectState, Setting, rules
+from models import ExecutionEvent, ExecutionReport, ProjectState, Setting, rules, utcnow
 from public import catalog as public_catalog
 from tests.test_execution_workflow import learner
 from workflow import Action, execution
@@ -186,3 +186,28 @@ def test_the_search_results_mark_the_projects_held(client, catalog, session):
     assert html.count('class="badge cme-held"') == 2
     assert "未审核搜索项目</a></h2>" in html and "未审核搜索项目</a></td>" in html
     assert _private(html, numbers) == []
+
+
+def test_the_changes_feed_carries_an_acceptance_and_its_undoing(client, catalog, session):
+    """A mirror of the catalog that polls ``updated_since`` learns that a project was
+    held (and that it no longer is), though the project's own row did not change."""
+    project, report, _ = _report(session, catalog.accounts, "变更推送举办测试", accept=False)
+    since = utcnow()
+    feed = {"updated_since": since.isoformat() + "Z", "per_page": 100}
+
+    def entry():
+        items = client.get("/api/v1/projects", query_string=feed).get_json()["items"]
+        return next((i for i in items if i["id"] == project.id), None)
+
+    assert entry() is None  # nothing changed since
+    execution.move(session, report, Action.ACCEPT, catalog.accounts["bjcme"])
+    session.commit()
+    accepted = entry()
+    assert accepted is not None and accepted["held"]["start_date"] == "2024-06-04"
+    since = utcnow()
+    feed["updated_since"] = since.isoformat() + "Z"
+    report = session.get(ExecutionReport, report.id)
+    execution.move(session, report, Action.UNLOCK, catalog.accounts["bjcme"], "更正学员名单")
+    session.commit()
+    undone = entry()
+    assert undone is not None and undone["held"] is None
