@@ -8,6 +8,7 @@ the JSON without being added here fails them.
 from __future__ import annotations
 
 from models import ProjectLevel, ProjectMode
+from models.certificate import CertificateKind, CertificateStatus, CreditCategory, RevokeCause
 from models.vocabulary import chinese, label, lecturer_label
 from public import search
 from public.serialize import site_url
@@ -190,6 +191,47 @@ PROJECT_LIST = _closed(
     }
 )
 
+# A certificate (证书) as ``/verify/<code>`` shows it: the holder masked, the status live.
+CERTIFICATE = _closed(
+    {
+        "number": {"type": "string", "description": "证书编号"},
+        "kind": {"enum": [m.value for m in CertificateKind]},
+        "kind_label": {"type": "string", "description": "学分证书 / 授课证明"},
+        "status": {"enum": [m.value for m in CertificateStatus]},
+        "status_label": {"type": "string", "description": "有效 / 已撤销"},
+        "title": {"type": "string", "description": "The certificate's title line"},
+        "name": {
+            "type": "string",
+            "description": "姓名, masked: the first and last character (张*明; 张* for two)",
+        },
+        "id_number": _nullable(
+            "string", description="证件号码, masked (110***********1234); null on a 授课证明"
+        ),
+        "project_name": {"type": "string", "description": "项目名称"},
+        "project_no": _nullable("string", description="项目编号"),
+        "level": {"enum": [m.value for m in ProjectLevel]},
+        "level_label": {"type": "string", "description": "项目级别"},
+        "category": {"enum": [m.value for m in CreditCategory]},
+        "category_label": {"type": "string", "description": "学分类别"},
+        "credits": {"type": "number", "minimum": 0, "description": "学分 (0 on a 授课证明)"},
+        "topic": _nullable("string", description="授课题目 (授课证明 only)"),
+        "hours": _nullable("number", minimum=0, description="学时 (授课证明 only)"),
+        "start_date": {"type": "string", "format": "date"},
+        "end_date": {"type": "string", "format": "date"},
+        "organiser": {"type": "string", "description": "主办单位"},
+        "committee": {"type": "string", "description": "市继委"},
+        "issued_on": {"type": "string", "format": "date", "description": "发证日期"},
+        "revoked_on": _nullable("string", format="date", description="撤销日期 (Beijing)"),
+        "revoke_cause": {"enum": [*(m.value for m in RevokeCause), None]},
+        "revoke_cause_label": _nullable("string"),
+        "revoke_reason": _nullable("string", description="撤销原因"),
+        "html_url": {"type": "string", "format": "uri", "description": "证书验证 page"},
+        "pdf_url": {"type": "string", "format": "uri", "description": "The certificate's PDF"},
+    },
+    "A certificate (证书), read live: its status changes the moment it is revoked. Nothing"
+    " of its holder but the masked name and ID number.",
+)
+
 ERROR = _closed(
     {
         "error": {
@@ -361,6 +403,29 @@ def openapi_document() -> dict:
                     },
                 }
             },
+            "/certificates/{code}": {
+                "get": {
+                    "operationId": "getCertificate",
+                    "summary": "One certificate by its verification code (证书验证)",
+                    "description": "What the certificate's QR code opens, as JSON. Never"
+                    " cached or indexed; rate-limited per client together with the"
+                    " verification page.",
+                    "parameters": [
+                        {
+                            "name": "code",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "maxLength": 64},
+                            "description": "The verification code (验证码) the QR code carries",
+                        }
+                    ],
+                    "responses": {
+                        "200": _json("Certificate", "The certificate"),
+                        "404": _json("Error", "No certificate has this code"),
+                        "429": _json("Error", "Too many lookups from this client: wait"),
+                    },
+                }
+            },
         },
         "components": {
             "schemas": {
@@ -369,6 +434,7 @@ def openapi_document() -> dict:
                 "Lecturer": _lecturer_schema(),
                 "Held": HELD,
                 "ProjectList": PROJECT_LIST,
+                "Certificate": CERTIFICATE,
                 "Error": ERROR,
             }
         },

@@ -380,3 +380,18 @@ def test_bulk_refuses_bad_files_in_chinese(visitor, session):
         assert words in html
     missing = visitor.post("/verify/bulk", {}, token_from="/verify/bulk")
     assert missing.status_code == 400 and "请选择要上传的文件" in missing.get_data(as_text=True)
+
+
+def test_the_api_answers_match_the_openapi_document(visitor, session, demo_accounts):
+    from tests.public.test_api_openapi import check
+
+    document = visitor.get("/api/v1/openapi.json").get_json()
+    path = "/certificates/{code}"
+    assert path in document["paths"]
+    for certificate in certificates(session)[:5]:
+        check(document, path, 200, visitor.get(f"/api/v1/certificates/{certificate.code}"))
+    revoked = certificates(session, status=CertificateStatus.REVOKED)[0]
+    check(document, path, 200, visitor.get(f"/api/v1/certificates/{revoked.code}"))
+    teaching = certificates(session, kind=CertificateKind.TEACHING)[0]
+    check(document, path, 200, visitor.get(f"/api/v1/certificates/{teaching.code}"))
+    check(document, path, 404, visitor.get("/api/v1/certificates/unknown"))
