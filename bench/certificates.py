@@ -1,0 +1,859 @@
+"""Benchmark of certificates (issue 24): issuing a roster's certificates, verifying one by its
+code at 10,000 and 10,000,000 certificates, bulk verification, and a roster's ZIP of PDFs.
+
+    .venv/bin/python -m bench.certificates --db sqlite                 # everything, 10k and 10M
+    .venv/bin/python -m bench.certificates --db postgresql             # BENCH_PG_URL
+    .venv/bin/python -m bench.certificates --sizes 10000 1000000       # a smaller large size
+    .venv/bin/python -m bench.certificates --only issue --only zip     # no table fill
+
+Each backend gets a fresh database (``bench.database``: migrated, then the demo seeded, which
+has accepted reports and so certificates); everything is measured in one run:
+
+- **issue**: the demo's published pumch project without a report gets one; per repetition it
+  is set back by the committee (设为可修改: its certificates revoked, untimed), its roster
+  emptied (a DELETE: a benchmark database) and filled with 20 or 2,000 learners through
+  ``workflow.execution.import_learners``, reported (untimed); then timed: the committee's
+  审核通过 through ``workflow.execution.move_bulk`` and the commit — the engine, every hook
+  and ``certificates.issuing.issue`` as the receiver runs it (wrapped here only to count the
+  statements and time of its own share). Target: statements equal at 20 and 2,000.
+- **verify**: the certificates table is filled to 10,000 and then 10,000,000 rows (``--sizes``)
+  by set-based SQL — one INSERT … SELECT per chunk of a million from a series
+  (PostgreSQL ``generate_series``, SQLite a recursive CTE), copying an issued certificate and
+  varying number, serial, year, name, ID number, status (one in 50 revoked) and the code:
+  ``base64url(md5("bench<i>"))[:22]``, random-looking, 22 URL-safe characters like
+  ``certificates.numbering.new_code``'s, and computable here, so that the lookups pick random
+  existing certificates. PostgreSQL's fill runs with ``session_replication_role = replica``
+  (its foreign-key triggers off: every row points at the same report, project and units);
+  every index and unique constraint is maintained as usual; then ANALYZE. At each size,
+  ``--lookups`` random codes (different ones each time, after 200 of warm-up) through the
+  Flask test client: ``GET /verify/<code>`` and ``GET /api/v1/certificates/<code>`` when the
+  routes exist (``verify.show``, ``public_api.certificate``), with the rate limits off
+  (``RATELIMIT_ENABLED = False``); and always the lookup itself, the ORM SELECT by code.
+  Target: median at 10,000,000 ÷ median at 10,000 ≤ 1.2.
+- **bulk**: at each size, 5,000 random codes verified by ``POST /verify/bulk`` (a CSV upload)
+  when the route exists, against 5,000 primary-key lookups in raw SQL on the driver (one
+  ``SELECT … WHERE id = ?`` each, the rows fetched). Target ≤ 3×. For information, the same
+  5,000 codes by ``code IN (…)`` in chunks of 1,000.
+- **zip**: ``certificates.pdf.write_certificates`` of 200 and of 2,000 of the 2,000-learner
+  roster's certificates into a temporary file, each in a child process (a fresh interpreter):
+  wall time, the ZIP's size, the child's peak RSS growth over the write (``VmHWM`` reset
+  through ``/proc/self/clear_refs``) and in a second write the Python heap's peak
+  (tracemalloc). Target: memory not growing with the count.
+
+A part whose product code has not landed yet (``public/verify.py``, ``certificates/pdf.py``)
+is reported as not measured. Results are appended to ``bench/results/certificates.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import io
+import json
+import os
+import platform
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, delete, event, func, select, text
+
+from bench.client import csrf_from
+from bench.database import fresh_database, server_version
+from bench.datagen import GIVEN, SURNAMES
+from bench.measure import SqlRecorder, peak_rss_bytes, percentile, reset_peak_rss, rss_bytes
+from bench.roster_import import HOSPITALS, TITLES, id_number
+
+RESULTS = Path(__file__).resolve().parent / "results" / "certificates.md"
+ROOT = Path(__file__).resolve().parent.parent
+ROSTERS = (20, 2_000)
+SIZES = (10_000, 10_000_000)
+ZIP_COUNTS = (200, 2_000)
+BULK = 5_000
+LOOKUPS = 2_000
+WARM_UP = 200
+CHUNK = 1_000_000
+RATIO_TARGET, BULK_TARGET = 1.2, 3.0
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+def bench_code(i: int) -> str:
+    """The code of the ``i``-th filled certificate (the SQL computes the same)."""
+    return base64.urlsafe_b64encode(hashlib.md5(f"bench{i}".encode()).digest()).decode()[:22]
+
+
+def make_app(url: str):
+    """The product app on ``url``, migrated and seeded, with every rate limit off."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from demo import seed
+    from extensions import db
+
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False}
+    )
+    with app.app_context():
+        upgrade()
+        seed(db.session)
+        db.session.commit()
+    return app
+
+
+def _has(app, endpoint: str) -> bool:
+    return endpoint in app.view_functions
+
+
+# -- issuing ------------------------------------------------------------------------------------
+def _learners(report, size: int, tag: int) -> list[dict]:
+    """``size`` cleaned learner rows, each with the report's credits (all attended)."""
+    from workflow import execution
+
+    return [
+        execution.clean_learner(
+            {
+                "name": SURNAMES[i % len(SURNAMES)] + GIVEN[i * 7 % len(GIVEN)],
+                "id_number": id_number(tag * 10_000 + i),
+                "workplace": HOSPITALS[i % len(HOSPITALS)],
+                "title": TITLES[i % len(TITLES)],
+                "attended": True,
+                "credits": report.credits,
+            }
+        )
+        for i in range(size)
+    ]
+
+
+def _open_report(session):
+    """The demo's published pumch project without a report gets one (its accounts too)."""
+    from models import ExecutionReport, Project, ProjectState, User
+    from workflow import execution
+
+    owner = session.scalar(select(User).where(User.username == "pumch"))
+    committee = session.scalar(select(User).where(User.username == "bjcme"))
+    project = session.scalar(
+        select(Project)
+        .where(
+            Project.owner_unit_id == owner.unit_id,
+            Project.state == ProjectState.PUBLISHED,
+            ~select(ExecutionReport.id).where(ExecutionReport.project_id == Project.id).exists(),
+        )
+        .order_by(Project.id)
+    )
+    if project is None:
+        raise RuntimeError("the demo has no published pumch project without a report")
+    report = execution.open_report(session, owner, project)
+    session.commit()
+    return report.id, owner.id, committee.id
+
+
+def _prepare(session, report_id: int, owner_id: int, committee_id: int, size: int, tag: int):
+    """The report set back if accepted, its roster replaced by ``size`` learners, reported."""
+    from models import ExecutionReport, ExecutionState, RosterEntry, User
+    from workflow import Action, execution
+
+    owner, committee = session.get(User, owner_id), session.get(User, committee_id)
+    report = session.get(ExecutionReport, report_id)
+    if report.state == ExecutionState.ACCEPTED:
+        execution.move(session, report, Action.UNLOCK, committee, "基准测试")
+        session.commit()
+    session.execute(delete(RosterEntry).where(RosterEntry.report_id == report_id))
+    session.commit()
+    report = session.get(ExecutionReport, report_id)
+    execution.import_learners(session, owner, report, _learners(report, size, tag), {})
+    session.commit()
+    execution.move(session, session.get(ExecutionReport, report_id), Action.REPORT, owner)
+    session.commit()
+    session.expire_all()
+    return committee
+
+
+def measure_issue(app, reps: int, sizes=ROSTERS) -> dict:
+    """The committee's 审核通过 of a report with 20 and 2,000 learners: time, statements, and
+    ``issuing.issue``'s own share."""
+    import certificates.issuing as issuing
+    from extensions import db
+    from models import Certificate, CertificateStatus
+    from workflow import Action, execution
+
+    results = {}
+    with app.app_context():
+        session = db.session
+        report_id, owner_id, committee_id = _open_report(session)
+        engine = db.engine
+        original = issuing.issue
+        spans: list[tuple[float, int, int]] = []
+        with SqlRecorder(engine) as recorder:
+
+            def timed(*args, **kwargs):
+                count, started = recorder.count, time.perf_counter()
+                issued = original(*args, **kwargs)
+                spans.append((time.perf_counter() - started, recorder.count - count, issued))
+                return issued
+
+            issuing.issue = timed
+            try:
+                tag = 0
+                for size in sizes:
+                    runs = []
+                    for index in range(-1, reps):
+                        tag += 1
+                        committee = _prepare(session, report_id, owner_id, committee_id, size, tag)
+                        spans.clear()
+                        recorder.reset()
+                        started = time.perf_counter()
+                        execution.move_bulk(session, Action.ACCEPT, committee, [report_id])
+                        session.commit()
+                        elapsed = time.perf_counter() - started
+                        count = recorder.count
+                        valid = session.scalar(
+                            select(func.count())
+                            .select_from(Certificate)
+                            .where(
+                                Certificate.report_id == report_id,
+                                Certificate.status == CertificateStatus.VALID,
+                            )
+                        )
+                        if len(spans) != 1 or valid != spans[0][2] or valid < size:
+                            raise RuntimeError(f"审核通过 issued {valid} for {size} learners")
+                        if index >= 0:
+                            runs.append((elapsed, count, *spans[0]))
+                    results[size] = {
+                        "issued": runs[0][4],
+                        "accept_ms": statistics.median(r[0] for r in runs) * 1000,
+                        "accept_statements": sorted({r[1] for r in runs}),
+                        "issue_ms": statistics.median(r[2] for r in runs) * 1000,
+                        "issue_statements": sorted({r[3] for r in runs}),
+                    }
+                    log(f"  审核通过 of {size} learners: {results[size]}")
+            finally:
+                issuing.issue = original
+        results["report_id"] = report_id
+        session.remove()
+    return results
+
+
+# -- the table at 10,000 and 10,000,000 ---------------------------------------------------------
+COPIED = (
+    "committee_id",
+    "kind",
+    "report_id",
+    "project_id",
+    "owner_unit_id",
+    "society_id",
+    "workplace",
+    "project_name",
+    "project_no",
+    "level",
+    "category",
+    "credits",
+    "start_date",
+    "end_date",
+    "organiser",
+    "committee_name",
+    "title",
+    "issued_on",
+    "issued_at",
+)
+
+
+def _generated(dialect: str) -> dict[str, str]:
+    """column: SQL expression of the series' ``i``."""
+    if dialect == "postgresql":
+        code = (
+            "substr(translate(encode(decode(md5('bench' || i), 'hex'), 'base64'), '+/', '-_'),"
+            " 1, 22)"
+        )
+    else:
+        code = "bench_code(i)"
+    letters = (SURNAMES, GIVEN, GIVEN)
+    name = " || ".join(
+        f"substr('{chars}', CAST((i * {mult}) % {len(chars)} AS INTEGER) + 1, 1)"
+        for chars, mult in zip(letters, (1, 7, 13), strict=True)
+    )
+    revoked = "i % 50 = 0"
+    return {
+        "year": "2000 + i % 20",
+        "serial": "i",
+        "number": "'BENCH-' || CAST(i AS VARCHAR(12))",
+        "code": code,
+        "status": f"CASE WHEN {revoked} THEN 'revoked' ELSE 'valid' END",
+        "name": name,
+        "id_number": "CAST(110105000000000000 + i AS VARCHAR(24))",
+        "revoked_at": f"CASE WHEN {revoked} THEN t.issued_at END",
+        "revoke_cause": f"CASE WHEN {revoked} THEN 'withdrawn' END",
+        "revoke_reason": f"CASE WHEN {revoked} THEN '撤销公布' END",
+    }
+
+
+def fill_engine(url: str):
+    """An engine for the fill: SQLite knows ``bench_code`` and writes fast."""
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite(dbapi_connection, record):
+            dbapi_connection.create_function("bench_code", 1, bench_code, deterministic=True)
+            dbapi_connection.execute("PRAGMA synchronous=OFF")
+            dbapi_connection.execute("PRAGMA cache_size=-1000000")
+
+    return engine
+
+
+def _drop_indexes(conn) -> list[str]:
+    """PostgreSQL: drop the certificates' unique constraints and secondary indexes (not the
+    primary key); the statements that build them again, from the catalog's own definitions."""
+    constraints = conn.execute(
+        text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'certificates'::regclass AND contype = 'u'"
+        )
+    ).all()
+    indexes = conn.execute(
+        text(
+            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x"
+            " JOIN pg_class i ON i.oid = x.indexrelid"
+            " WHERE x.indrelid = 'certificates'::regclass AND NOT x.indisprimary"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)"
+        )
+    ).all()
+    for name, _ in constraints:
+        conn.execute(text(f'ALTER TABLE certificates DROP CONSTRAINT "{name}"'))
+    for name, _ in indexes:
+        conn.execute(text(f'DROP INDEX "{name}"'))
+    return [
+        *(f'ALTER TABLE certificates ADD CONSTRAINT "{n}" {d}' for n, d in constraints),
+        *(d for _, d in indexes),
+    ]
+
+
+def fill(url: str, template_id: int, low: int, high: int) -> float:
+    """Certificates ``low`` … ``high`` (inclusive) by INSERT … SELECT, a chunk a statement;
+    seconds taken. On PostgreSQL a fill of more than a chunk drops the secondary indexes and
+    unique constraints first and builds them again at the end (a bulk load's usual way: the
+    same definitions, checked again when built)."""
+    engine = fill_engine(url)
+    dialect = engine.dialect.name
+    generated = _generated(dialect)
+    columns = [*COPIED, *generated]
+    values = [f"t.{c}" for c in COPIED] + list(generated.values())
+    started = time.perf_counter()
+    rebuild = []
+    if dialect == "postgresql" and high - low >= CHUNK:
+        with engine.begin() as conn:
+            rebuild = _drop_indexes(conn)
+    for lo in range(low, high + 1, CHUNK):
+        hi = min(high, lo + CHUNK - 1)
+        if dialect == "postgresql":
+            prefix, series = "", "generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) AS s(i)"
+        else:
+            # SQLite's INSERT … SELECT takes its WITH after the column list.
+            prefix = (
+                "WITH RECURSIVE s(i) AS (SELECT :lo UNION ALL SELECT i + 1 FROM s WHERE i < :hi) "
+            )
+            series = "s"
+        sql = (
+            f"INSERT INTO certificates ({', '.join(columns)}) {prefix}"
+            f"SELECT {', '.join(values)} FROM certificates AS t CROSS JOIN {series} "
+            "WHERE t.id = :template"
+        )
+        with engine.begin() as conn:
+            if dialect == "postgresql":
+                conn.execute(text("SET LOCAL session_replication_role = replica"))
+                conn.execute(text("SET LOCAL synchronous_commit = off"))
+            conn.execute(text(sql), {"lo": lo, "hi": hi, "template": template_id})
+        log(f"  filled {hi:,} ({time.perf_counter() - started:.0f} s)")
+    if rebuild:
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
+            for statement in rebuild:
+                conn.execute(text(statement))
+        log(f"  {len(rebuild)} indexes built again ({time.perf_counter() - started:.0f} s)")
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE certificates" if dialect == "postgresql" else "ANALYZE"))
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return seconds
+
+
+def _median_us(seconds: list[float], cpu: list[float]) -> dict:
+    return {
+        "median_us": statistics.median(seconds) * 1e6,
+        "p95_us": percentile(seconds, 0.95) * 1e6,
+        "cpu_us": statistics.median(cpu) * 1e6,
+        "runs": len(seconds),
+    }
+
+
+def measure_lookups(app, filled: int, count: int, rng: random.Random) -> dict:
+    """Per lookup, different random codes each: the ORM SELECT by code, and the pages when
+    they exist. Medians in µs."""
+    from extensions import db
+    from models import Certificate
+
+    results = {}
+    codes = [bench_code(rng.randint(1, filled)) for _ in range(count + WARM_UP)]
+    with app.app_context():
+        session = db.session
+        seconds, cpu = [], []
+        statements = set()
+        with SqlRecorder(db.engine) as recorder:
+            for index, code in enumerate(codes):
+                recorder.reset()
+                cpu_started, started = time.process_time(), time.perf_counter()
+                found = session.execute(
+                    select(Certificate).where(Certificate.code == code)
+                ).scalar_one()
+                elapsed = time.perf_counter() - started
+                cpu_used = time.process_time() - cpu_started
+                session.expunge(found)
+                if index >= WARM_UP:
+                    seconds.append(elapsed)
+                    cpu.append(cpu_used)
+                    statements.add(recorder.count)
+        results["SELECT by code (ORM)"] = _median_us(seconds, cpu) | {
+            "statements": sorted(statements)
+        }
+        session.remove()
+    routes = {
+        "GET /verify/<code>": ("verify.show", "/verify/{}"),
+        "GET /api/v1/certificates/<code>": ("public_api.certificate", "/api/v1/certificates/{}"),
+    }
+    client = app.test_client()
+    for name, (endpoint, pattern) in routes.items():
+        if not _has(app, endpoint):
+            results[name] = None
+            continue
+        seconds, cpu = [], []
+        for index, code in enumerate(codes):
+            cpu_started, started = time.process_time(), time.perf_counter()
+            response = client.get(pattern.format(code))
+            response.get_data()
+            elapsed = time.perf_counter() - started
+            cpu_used = time.process_time() - cpu_started
+            if response.status_code != 200:
+                # Not landed in a working state: said so in the results, no figure.
+                results[name] = {"error": f"answered {response.status_code} for a known code"}
+                break
+            if index >= WARM_UP:
+                seconds.append(elapsed)
+                cpu.append(cpu_used)
+        else:
+            results[name] = _median_us(seconds, cpu)
+    for name, figures in results.items():
+        if figures and "error" not in figures:
+            log(f"  {filled:,}: {name}: {figures['median_us']:.0f} µs median")
+    return results
+
+
+def _raw_pk(engine, ids: list[int]) -> float:
+    """5,000 ``SELECT … WHERE id = ?`` on the driver, rows fetched: seconds."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        mark = "%s" if engine.dialect.name == "postgresql" else "?"
+        sql = f"SELECT * FROM certificates WHERE id = {mark}"
+        started = time.perf_counter()
+        for i in ids:
+            cursor.execute(sql, (i,))
+            cursor.fetchone()
+        seconds = time.perf_counter() - started
+        cursor.close()
+        raw.rollback()
+    finally:
+        raw.close()
+    return seconds
+
+
+def _bulk_upload(app, codes: list[str]) -> float | str | None:
+    """``POST /verify/bulk`` with a CSV of ``codes``: seconds, or None without the route."""
+    if not _has(app, "verify.bulk"):
+        return None
+    client = app.test_client()
+    page = client.get("/verify/bulk").get_data(as_text=True)
+    data = {"csrf_token": csrf_from(page)}
+    body = ("code\n" + "\n".join(codes) + "\n").encode()
+    data["file"] = (io.BytesIO(body), "codes.csv")
+    started = time.perf_counter()
+    response = client.post("/verify/bulk", data=data, content_type="multipart/form-data")
+    answer = response.get_data()
+    seconds = time.perf_counter() - started
+    if response.status_code != 200 or len(answer.splitlines()) < len(codes):
+        # Not landed in a working state: said so in the results, no figure.
+        shown = re.findall(r"<(?:h1|p)[^>]*>\s*([^<]+)", answer.decode())
+        return f"answered {response.status_code}: {' '.join(shown)[:200] or answer[:100]!r}"
+    return seconds
+
+
+def _statuses_of(app, codes: list[str]) -> float | None:
+    """``public.verify.statuses_of`` (the upload's lookup) of ``codes``: seconds, or None."""
+    try:
+        from public.verify import statuses_of
+    except ImportError:
+        return None
+    from extensions import db
+
+    with app.test_request_context():
+        started = time.perf_counter()
+        found = statuses_of(codes)
+        seconds = time.perf_counter() - started
+        db.session.remove()
+    known = sum(code in found for code in set(codes))
+    if known != len(set(codes)):
+        raise RuntimeError(f"statuses_of found {known} of {len(set(codes))} codes")
+    return seconds
+
+
+def measure_bulk(app, filled: int, reps: int, rng: random.Random) -> dict:
+    """Bulk verification of 5,000 codes against 5,000 raw primary-key lookups (medians)."""
+    from extensions import db
+    from models import Certificate
+
+    with app.app_context():
+        engine = db.engine
+        with engine.connect() as conn:
+            top = conn.scalar(select(func.max(Certificate.id)))
+    # The requests outside that app context: each must push its own (its own ``g``, where
+    # Flask-WTF keeps the CSRF token).
+    figures = {"raw_pk": [], "statuses_of": [], "upload": []}
+    for index in range(-1, reps):
+        ids = [rng.randint(1, top) for _ in range(BULK)]
+        codes = [bench_code(rng.randint(1, filled)) for _ in range(BULK)]
+        runs = {
+            "raw_pk": _raw_pk(engine, ids),
+            "statuses_of": _statuses_of(app, codes),
+            "upload": _bulk_upload(app, codes),
+        }
+        if isinstance(runs["upload"], str):
+            figures["error"] = runs["upload"]
+            runs["upload"] = None
+        if index >= 0:
+            for key, value in runs.items():
+                if value is not None:
+                    figures[key].append(value)
+    error = figures.pop("error", None)
+    result = {k: statistics.median(v) * 1000 if v else None for k, v in figures.items()}
+    result["error"] = error
+    log(f"  {filled:,}: bulk of {BULK:,} (ms): {result}")
+    return result
+
+
+def measure_table(app, url: str, sizes: list[int], lookups: int, reps: int, only) -> dict:
+    """The lookups and bulk verification at each size, the table filled up between them."""
+    from extensions import db
+    from models import Certificate
+
+    with app.app_context():
+        with db.engine.connect() as conn:
+            existing = conn.scalar(select(func.count()).select_from(Certificate))
+            template = conn.scalar(
+                select(func.min(Certificate.id)).where(Certificate.status == "valid")
+            )
+        db.engine.dispose()
+    rng = random.Random(24)
+    results, filled = {}, 0
+    for size in sizes:
+        target = size - existing
+        log(f"filling to {size:,} certificates ({existing:,} issued, {filled:,} filled)")
+        seconds = fill(url, template, filled + 1, target)
+        filled = target
+        with app.app_context():
+            with db.engine.connect() as conn:
+                total = conn.scalar(select(func.count()).select_from(Certificate))
+            db.engine.dispose()
+        entry = {"rows": total, "fill_s": seconds}
+        if "verify" in only:
+            entry["lookups"] = measure_lookups(app, filled, lookups, rng)
+        if "bulk" in only:
+            entry["bulk"] = measure_bulk(app, filled, reps, rng)
+        results[size] = entry
+    return results
+
+
+# -- the ZIP of PDFs ------------------------------------------------------------------------------
+def zip_child(url: str, report_id: int, count: int) -> dict:
+    """In a fresh interpreter: ``write_certificates`` of ``count`` valid certificates of the
+    report, timed with the peak RSS growth, then again under tracemalloc."""
+    from app import create_app
+    from bench.measure import traced_peak
+    from certificates import pdf
+    from extensions import db
+    from models import Certificate, CertificateStatus
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+
+    def run() -> tuple[float, int, int]:
+        with app.app_context():
+            session = db.session
+            query = (
+                select(Certificate)
+                .where(
+                    Certificate.report_id == report_id,
+                    Certificate.status == CertificateStatus.VALID,
+                )
+                .order_by(Certificate.id)
+                .limit(count)
+            )
+            first = session.scalars(query.limit(1)).all()
+            seals = pdf.seals_for(session, first)  # one report: the same units throughout
+            with tempfile.TemporaryFile() as out:
+                started = time.perf_counter()
+                written = pdf.write_certificates(
+                    session.scalars(query.execution_options(yield_per=100)),
+                    out,
+                    verify_url_for=lambda code: f"https://cme.example.cn/verify/{code}",
+                    seals=seals,
+                )
+                seconds = time.perf_counter() - started
+                size = out.tell()
+            session.remove()
+        return seconds, written, size
+
+    run()  # warm-up: fonts, imports
+    base = rss_bytes()
+    reset_peak_rss()
+    seconds, written, size = run()
+    rss_growth = peak_rss_bytes() - base
+    with traced_peak() as traced:
+        run()
+    return {
+        "count": written,
+        "seconds": seconds,
+        "zip_mb": size / 2**20,
+        "rss_growth_mb": rss_growth / 2**20,
+        "heap_peak_mb": traced["peak"] / 2**20,
+    }
+
+
+def measure_zip(url: str, report_id: int, counts=ZIP_COUNTS) -> dict | None:
+    """Each count in its own child process; None when ``certificates.pdf`` has not landed."""
+    if not (ROOT / "certificates" / "pdf.py").exists():
+        return None
+    results = {}
+    for count in counts:
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.certificates", "--zip-child", url, str(report_id),
+             str(count)],
+            cwd=ROOT, capture_output=True, text=True,
+        )  # fmt: skip
+        if out.returncode:
+            # Not landed in a working state: said so in the results, no figure.
+            last = (out.stderr.strip().splitlines() or ["no output"])[-1]
+            return {"error": f"the child failed: {last[:200]}"}
+        results[count] = json.loads(out.stdout.strip().splitlines()[-1])
+        log(f"  ZIP of {count}: {results[count]}")
+    return results
+
+
+# -- the report -----------------------------------------------------------------------------------
+def _commit() -> str:
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "certificates", "public", "workflow", "models"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return head + (" + uncommitted changes in the product" if dirty else "")
+
+
+def _issue_lines(issue: dict) -> list[str]:
+    small, large = ROSTERS
+    a, b = issue[small], issue[large]
+    equal = a["accept_statements"] == b["accept_statements"]
+    lines = [
+        "审核通过 of one report through `workflow.execution.move_bulk` (the committee), commit"
+        " included; `issuing.issue`'s own share inside it:",
+        "",
+        "| learners | certificates | 审核通过 median | statements | of which issue | issue's"
+        " statements |",
+        "|---|---|---|---|---|---|",
+    ]
+    for size in ROSTERS:
+        f = issue[size]
+        lines.append(
+            f"| {size:,} | {f['issued']:,} | {f['accept_ms']:.0f} ms"
+            f" | {'/'.join(map(str, f['accept_statements']))} | {f['issue_ms']:.0f} ms"
+            f" | {'/'.join(map(str, f['issue_statements']))} |"
+        )
+    lines += [
+        "",
+        f"Statements at {small} and {large:,} learners: "
+        f"{'equal (met)' if equal else 'NOT equal (not met)'}; time per {large:,}:"
+        f" {b['accept_ms']:.0f} ms (issue {b['issue_ms']:.0f} ms).",
+        "",
+    ]
+    return lines
+
+
+def _table_lines(sizes: list[int], table: dict) -> list[str]:
+    small = sizes[0]
+    lines = [
+        "Certificates table: "
+        + ", ".join(
+            f"{table[s]['rows']:,} rows (filled in {table[s]['fill_s']:.0f} s)" for s in sizes
+        )
+        + ".",
+        "",
+    ]
+    if "lookups" in table[small]:
+        lines += [
+            "| one lookup (random code, median µs; p95; our CPU) | "
+            + " | ".join(f"{s:,}" for s in sizes)
+            + " | ratio wall / CPU | target ≤ 1.2 |",
+            "|---|" + "---|" * len(sizes) + "---|---|",
+        ]
+        for name, first in table[small]["lookups"].items():
+            if first is None:
+                lines.append(
+                    f"| {name} | not measured: the route has not landed |" + "|" * len(sizes)
+                )
+                continue
+            per = [table[s]["lookups"][name] for s in sizes]
+            ratio = per[-1]["median_us"] / per[0]["median_us"]
+            cpu = per[-1]["cpu_us"] / per[0]["cpu_us"]
+            cells = [
+                f"{f['median_us']:.0f} ({f['p95_us']:.0f}; CPU {f['cpu_us']:.0f})" for f in per
+            ]
+            verdict = "met" if ratio <= RATIO_TARGET else "NOT met"
+            if verdict != "met" and cpu <= RATIO_TARGET:
+                verdict = "met on CPU only"
+            lines.append(
+                f"| {name} | " + " | ".join(cells) + f" | {ratio:.2f} / {cpu:.2f} | {verdict} |"
+            )
+        lines.append("")
+    if "bulk" in table[small]:
+        lines += [
+            f"| {BULK:,} codes (median ms) | " + " | ".join(f"{s:,}" for s in sizes) + " |",
+            "|---|" + "---|" * len(sizes),
+        ]
+        names = {
+            "upload": "POST /verify/bulk (CSV upload)",
+            "statuses_of": "public.verify.statuses_of (the upload's lookup, alone)",
+            "raw_pk": f"{BULK:,} × SELECT … WHERE id = ? (raw SQL, the reference)",
+        }
+        for key, name in names.items():
+            cells = [
+                "not measured" if table[s]["bulk"][key] is None else f"{table[s]['bulk'][key]:.0f}"
+                for s in sizes
+            ]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        for s in sizes:
+            bulk = table[s]["bulk"]
+            if bulk.get("error"):
+                lines.append(f"\nAt {s:,}: `POST /verify/bulk` not measured: {bulk['error']}.")
+            elif bulk["upload"] is not None:
+                ratio = bulk["upload"] / bulk["raw_pk"]
+                verdict = "met" if ratio <= BULK_TARGET else "NOT met"
+                lines.append(f"\nAt {s:,}: upload ÷ raw lookups {ratio:.2f} (≤ 3: {verdict}).")
+            if bulk.get("statuses_of") is not None:
+                ratio = bulk["statuses_of"] / bulk["raw_pk"]
+                lines.append(f"\nAt {s:,}: statuses_of ÷ raw lookups {ratio:.2f}.")
+            else:
+                lines.append(f"\nAt {s:,}: `POST /verify/bulk` not measured (it has not landed).")
+        lines.append("")
+    return lines
+
+
+def _zip_lines(zipped: dict | None) -> list[str]:
+    if zipped is None:
+        return ["ZIP of PDFs: not measured (`certificates/pdf.py` has not landed).", ""]
+    if "error" in zipped:
+        return [f"ZIP of PDFs: not measured ({zipped['error']}).", ""]
+    lines = [
+        "`certificates.pdf.write_certificates` into a temporary file, each count in a child"
+        " process:",
+        "",
+        "| certificates | time | per certificate | ZIP | peak RSS growth | Python heap peak |",
+        "|---|---|---|---|---|---|",
+    ]
+    for f in zipped.values():
+        lines.append(
+            f"| {f['count']:,} | {f['seconds']:.1f} s | {f['seconds'] / f['count'] * 1000:.0f} ms"
+            f" | {f['zip_mb']:.1f} MB | {f['rss_growth_mb']:.1f} MB | {f['heap_peak_mb']:.1f} MB |"
+        )
+    return [*lines, ""]
+
+
+def markdown(kind: str, version: str, figures: dict, args, argv) -> str:
+    load = os.getloadavg()
+    lines = [
+        f"## {kind} {version}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, at {_commit()}",
+        "",
+        f"- command: `.venv/bin/python -m bench.certificates {' '.join(argv)}`",
+        f"- machine: {platform.machine()}, {os.cpu_count()} CPUs shared with other work, "
+        f"load average at the end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}",
+        f"- {args.reps} repetitions after one warm-up for 审核通过 and the bulk figures;"
+        f" {args.lookups:,} lookups after {WARM_UP} of warm-up at each size",
+        "",
+    ]
+    if "issue" in figures:
+        lines += _issue_lines(figures["issue"])
+    if "table" in figures:
+        lines += _table_lines(args.sizes, figures["table"])
+    if "zip" in figures:
+        lines += _zip_lines(figures["zip"])
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--zip-child"]:
+        print(json.dumps(zip_child(argv[1], int(argv[2]), int(argv[3]))))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--lookups", type=int, default=LOOKUPS, help="per size and route")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--only", choices=["issue", "zip", "verify", "bulk"], action="append")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="the Markdown appended to")
+    args = parser.parse_args(argv)
+    only = set(args.only or ["issue", "zip", "verify", "bulk"])
+    figures = {}
+    with fresh_database(args.db, "cert") as url:
+        app = make_app(url)
+        from extensions import db
+
+        with app.app_context():
+            version = server_version(db.engine)
+            db.engine.dispose()
+        if only & {"issue", "zip"}:
+            log(f"{args.db} {version}: issuing")
+            figures["issue"] = measure_issue(app, args.reps)
+        if "zip" in only:
+            log("ZIP of PDFs")
+            figures["zip"] = measure_zip(url, figures["issue"]["report_id"])
+        if only & {"verify", "bulk"}:
+            figures["table"] = measure_table(app, url, args.sizes, args.lookups, args.reps, only)
+        with app.app_context():
+            db.engine.dispose()
+    if "issue" not in only:
+        figures.pop("issue", None)
+    report = markdown(args.db, version, figures, args, argv)
+    header = (
+        ""
+        if args.out.exists()
+        else "# Certificates: issuing, verifying at two sizes, bulk, ZIP (issue 24)\n\n"
+        "See bench/certificates.py.\n\n"
+    )
+    with args.out.open("a", encoding="utf-8") as f:
+        f.write(header + report + "\n")
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
