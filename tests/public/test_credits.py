@@ -5,6 +5,7 @@ QR page lists its certificates as they stand now. On the demo data."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections import defaultdict
 
@@ -173,3 +174,46 @@ def test_a_forged_transcript_token_is_the_404_of_every_wrong_code(visitor, sessi
     ]
     assert {a.status_code for a in answers} == {404}
     assert len({a.get_data() for a in answers}) == 1
+
+
+def pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+RECORD = re.compile(r'name="record" value="([^"]+)"')
+
+
+def test_the_record_pages_transcript_button(visitor, session):
+    (id_number, name), own = next(iter(learners(session).items()))
+    page = ask(visitor, id_number, name).get_data(as_text=True)
+    tokens = RECORD.findall(page)
+    assert tokens and id_number not in page
+    response = visitor.post("/credits/transcript.pdf", {"record": tokens[0]}, token_from="/credits")
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert response.mimetype == "application/pdf"
+    assert response.headers["X-Robots-Tag"] == "noindex, nofollow"
+    year = max(c.year for c in own)
+    text = pdf_text(response.get_data())
+    assert all(c.number in text for c in own if c.year == year and c.is_valid)
+
+
+def test_the_transcript_by_id_name_and_year(visitor, session):
+    (id_number, name), own = next(iter(learners(session).items()))
+    year = own[0].year
+    form = {"id_number": id_number, "name": name, "year": str(year)}
+    response = visitor.post("/credits/transcript.pdf", form, token_from="/credits")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    none = body(ask(visitor, "110105198001010011", "无此人"))
+    wrong = [
+        form | {"name": "无此人"},
+        form | {"year": "1999"},
+        form | {"year": "x"},
+        {"record": "forged"},
+        {"record": URLSafeSerializer(SECRET, salt="credits-record").dumps({"y": year, "c": []})},
+    ]
+    for data in wrong:
+        refused = visitor.post("/credits/transcript.pdf", data, token_from="/credits")
+        assert refused.status_code == 200 and refused.mimetype == "text/html"
+        assert body(refused) == none

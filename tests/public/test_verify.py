@@ -395,3 +395,20 @@ def test_the_api_answers_match_the_openapi_document(visitor, session, demo_accou
     teaching = certificates(session, kind=CertificateKind.TEACHING)[0]
     check(document, path, 200, visitor.get(f"/api/v1/certificates/{teaching.code}"))
     check(document, path, 404, visitor.get("/api/v1/certificates/unknown"))
+
+
+def pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_the_pdf_of_a_code(visitor, session):
+    certificate = valid_credit(session)
+    response = visitor.get(f"/verify/{certificate.code}.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.headers["X-Robots-Tag"] == "noindex, nofollow"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert f"{certificate.number}.pdf" in response.headers["Content-Disposition"]
+    assert certificate.number in pdf_text(response.get_data())
