@@ -467,7 +467,7 @@ class CertificateView(RewordedMixin, CappedCountMixin, ScopedModelView):
         return back
 
     # -- downloads ----------------------------------------------------------------------
-    @expose("/pdf/<id:cert_id>")
+    @expose("/<id:cert_id>.pdf")
     def pdf(self, cert_id: int):
         """The certificate's PDF (what its holder prints), written to the security log."""
         certificate = self._certificate(cert_id)
@@ -527,6 +527,7 @@ class CertificateView(RewordedMixin, CappedCountMixin, ScopedModelView):
         write_zip(spool, ids, scope, seals, template)
         spool.seek(0)
         response = send_file(spool, mimetype=ZIP_MIMETYPE, as_attachment=True, conditional=False)
+        response.call_on_close(spool.close)
         response.headers["Content-Disposition"] = exports.content_disposition(filename)
         response.headers["Cache-Control"] = "no-store"
         return response

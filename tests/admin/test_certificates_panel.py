@@ -84,7 +84,7 @@ def test_each_account_sees_the_certificates_of_its_chain_only(
         assert others, "the demo data holds certificates of other chains"
         other = others[0]
         assert_not_found(browser.get(f"/admin/certificates/details/?id={other}"))
-        assert_not_found(browser.get(f"/admin/certificates/pdf/{other}"))
+        assert_not_found(browser.get(f"/admin/certificates/{other}.pdf"))
         assert_not_found(
             browser.post(
                 f"/admin/certificates/revoke/{other}",
@@ -294,7 +294,7 @@ def test_the_pdf_is_scoped_and_logged(login_as, session):
     certificate = one_of(session, owner_unit_id=session.scalar(select(Certificate.owner_unit_id)))
     before = len(logged(session))
     browser = login_as("bjcme")
-    response = browser.get(f"/admin/certificates/pdf/{certificate.id}")
+    response = browser.get(f"/admin/certificates/{certificate.id}.pdf")
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     assert response.get_data().startswith(b"%PDF")
@@ -323,7 +323,9 @@ def test_the_reports_zip_is_logged(login_as, session):
     response = browser.get(f"/admin/certificates/export/zip/?flt0_report={report_id}")
     assert response.status_code == 200, response.status_code
     assert response.mimetype == "application/zip"
-    assert zip_names(response.get_data()) == {f"{n}.pdf" for n in numbers}
+    body = response.get_data()
+    response.close()
+    assert zip_names(body) == {f"{n}.pdf" for n in numbers}
     entries = logged(session)
     assert len(entries) == before + 1
     assert "证书 ZIP" in entries[-1].detail and f"{len(numbers)} 份" in entries[-1].detail

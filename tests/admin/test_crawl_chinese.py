@@ -44,10 +44,13 @@ MAX_PER_SHAPE = 2
 # Words an English speaker would also write in a Chinese screen, and the units and
 # encodings Chinese users know by their Latin names (UTF-8, GB18030, MB, IP).
 ALLOWED = {"cme", "csv", "excel", "xlsx", "api", "openapi", "id", "ip", "utf", "gb", "kb", "mb"}
+# File formats known by their Latin names (证书's PDF and ZIP, a seal's PNG) and the two
+# fields a committee types into its certificate number format ({year}, {serial}).
+ALLOWED |= {"pdf", "png", "zip", "year", "serial"}
 
 # Panel URLs never followed: they change something, download a file, or leave.
 SKIPPED = re.compile(
-    r"/logout|/lang/|/export/|/action/|/delete/|/static/|/ajax/|/_debug|\.(css|js|png|svg|ico)$"
+    r"/logout|/lang/|/export/|/action/|/delete/|/static/|/ajax/|/_debug|\.(css|js|png|svg|ico|pdf)$"
 )
 PANEL = ("/admin", "/change", "/login")
 
