@@ -217,3 +217,25 @@ def test_the_transcript_by_id_name_and_year(visitor, session):
         refused = visitor.post("/credits/transcript.pdf", data, token_from="/credits")
         assert refused.status_code == 200 and refused.mimetype == "text/html"
         assert body(refused) == none
+
+
+def test_the_transcripts_qr_opens_its_page(visitor, session, demo_accounts):
+    """The QR printed on the transcript, decoded from the rendered page, opens the list of
+    its certificates; after a revocation the same QR shows it."""
+    from tests.test_certificate_pdf import decoded_qr_codes
+
+    (id_number, name), own = next(iter(learners(session).items()))
+    year = own[0].year
+    form = {"id_number": id_number, "name": name, "year": str(year)}
+    pdf = visitor.post("/credits/transcript.pdf", form, token_from="/credits").get_data()
+    [url] = decoded_qr_codes(pdf)
+    assert "/verify/t/" in url
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    page = visitor.get(f"/{path}")
+    assert page.status_code == 200
+    mine = [c for c in own if c.year == year and c.is_valid]
+    html = page.get_data(as_text=True)
+    assert all(c.number in html for c in mine) and 'class="text-danger"' not in html
+    issuing.revoke_by_hand(session, demo_accounts["bjcme"], mine[0], "重复发放")
+    session.commit()
+    assert '<span class="text-danger">已撤销' in visitor.get(f"/{path}").get_data(as_text=True)

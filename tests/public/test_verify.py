@@ -412,3 +412,13 @@ def test_the_pdf_of_a_code(visitor, session):
     assert response.headers["Cache-Control"] == "no-store"
     assert f"{certificate.number}.pdf" in response.headers["Content-Disposition"]
     assert certificate.number in pdf_text(response.get_data())
+
+
+def test_the_pdfs_qr_opens_the_verification_page(visitor, session):
+    from tests.test_certificate_pdf import decoded_qr_codes
+
+    certificate = valid_credit(session)
+    [url] = decoded_qr_codes(visitor.get(f"/verify/{certificate.code}.pdf").get_data())
+    assert url.endswith(f"/verify/{certificate.code}")
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    assert "有效" in visitor.get(f"/{path}").get_data(as_text=True)
