@@ -46,6 +46,7 @@ from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 import errors
 import exports
 import imports
+from certificates.pdf import certificate_pdf, seals_for, transcript_pdf
 from extensions import db
 from imports import isolation, reader
 from models import Certificate, rules
@@ -224,8 +225,6 @@ def show(code: str):
 def pdf(code: str):
     """The certificate's PDF, for anyone with its code (the learner prints it)."""
     certificate = certificate_or_404(code)
-    from certificates.pdf import certificate_pdf, seals_for  # the PDF helper's module
-
     body = certificate_pdf(
         certificate,
         verify_url=url_for("verify.show", code=certificate.code, _external=True),
@@ -247,18 +246,25 @@ def _typed(name: str, limit: int = MAX_KEY_LENGTH) -> str:
     return unicodedata.normalize("NFKC", request.form.get(name, "")).strip()[:limit]
 
 
+def _spellings(name: str) -> set[str]:
+    """A typed name as the roster may hold it: as typed (the roster keeps names as typed,
+    stripped) and NFKC-folded (full-width letters of a foreign name typed half-width)."""
+    name = name.strip()[:50]
+    return {name, unicodedata.normalize("NFKC", name).strip()[:50]} - {""}
+
+
 @bp.route("/verify", methods=["GET", "POST"])
 def form():
     """A paper copy's number + the learner's full name → its page; every wrong pair the
     same answer (nothing typed is shown back, so the answer says nothing of which part)."""
     if request.method == "GET":
         return render_template("public/verify_form.html", missing=False)
-    number, name = _typed("number"), _typed("name", 50)
+    number, names = _typed("number"), _spellings(request.form.get("name", ""))
     found = None
-    if number and name:
+    if number and names:
         found = db.session.scalar(
             select(Certificate.code)
-            .where(Certificate.number.in_({number, number.upper()}), Certificate.name == name)
+            .where(Certificate.number.in_({number, number.upper()}), Certificate.name.in_(names))
             .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
             .limit(1)
         )
@@ -286,15 +292,14 @@ def record_of(id_number: str, name: str) -> list[Year]:
     """The credit certificates of the learner with this ID number (normalised as the
     roster stores it) and this name, newest year first; [] for a wrong pair, as for a
     learner with none."""
-    number = rules.normalise_id_number(id_number)[:32]
-    name = name.strip()[:50]
-    if not number or not name:
+    number, names = rules.normalise_id_number(id_number)[:32], _spellings(name)
+    if not number or not names:
         return []
     rows = db.session.scalars(
         select(Certificate)
         .where(
             Certificate.id_number == number,
-            Certificate.name == name,
+            Certificate.name.in_(names),
             Certificate.kind == CertificateKind.CREDIT,
         )
         .order_by(Certificate.year.desc(), Certificate.start_date, Certificate.id)
@@ -309,9 +314,7 @@ def record_of(id_number: str, name: str) -> list[Year]:
 
 
 def _pair() -> tuple[str, str]:
-    return request.form.get("id_number", ""), unicodedata.normalize(
-        "NFKC", request.form.get("name", "")
-    ).strip()
+    return request.form.get("id_number", ""), request.form.get("name", "").strip()
 
 
 @bp.route("/credits", methods=["GET", "POST"])
@@ -326,8 +329,9 @@ def credits():
         "public/credits.html",
         asked=True,
         years=years,
-        name=mask_name(name) if years else "",
-        masked_id=rules.mask_id_number(rules.normalise_id_number(id_number)) if years else "",
+        # As stored (the roster's spelling), masked; the typed ID number is not used again.
+        name=mask_name(years[0].certificates[0].name) if years else "",
+        masked_id=rules.mask_id_number(years[0].certificates[0].id_number) if years else "",
         record_token=record_token,
         categories=list(CreditCategory),
     )
@@ -382,8 +386,6 @@ def transcript():
     """The year's transcript (one page: the valid certificates and the totals), its QR
     opening ``transcript_show``; anything that names no valid certificate of one learner
     gets the record page's "none found"."""
-    from certificates.pdf import transcript_pdf
-
     year, valid = _transcript_certificates()
     if not valid or len({(c.id_number, c.name) for c in valid}) != 1:
         return render_template("public/credits.html", asked=True, years=[])
