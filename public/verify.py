@@ -435,26 +435,30 @@ def transcript_show(token: str):
 
 
 def statuses_of(keys: Iterable[str]) -> dict[str, CertificateStatus]:
-    """The status of each key that is a certificate's code or number, in one statement
-    per ``LOOKUP_CHUNK`` keys (two IN lists). A code decides alone; a number printed by
-    two committees is valid when one of them is."""
+    """The status of each key that is a certificate's code or number (a number also in
+    capitals, as printed), in one statement per ``LOOKUP_CHUNK`` keys (two IN lists). A
+    code decides alone; a number printed by two committees is valid when one of them is."""
     wanted = sorted({key for key in keys if key and len(key) <= MAX_KEY_LENGTH})
-    found: dict[str, CertificateStatus] = {}
+    by_number: dict[str, CertificateStatus] = {}
     by_code: dict[str, CertificateStatus] = {}
     for start in range(0, len(wanted), LOOKUP_CHUNK):
         chunk = wanted[start : start + LOOKUP_CHUNK]
+        numbers = sorted({*chunk, *(key.upper() for key in chunk)})
         rows = db.session.execute(
             select(Certificate.code, Certificate.number, Certificate.status).where(
-                or_(Certificate.code.in_(chunk), Certificate.number.in_(chunk))
+                or_(Certificate.code.in_(chunk), Certificate.number.in_(numbers))
             )
         )
         for code, number, status in rows:
             status = CertificateStatus(status)
             by_code[code] = status
-            if found.get(number) is not CertificateStatus.VALID:
-                found[number] = status
-    found.update(by_code)
-    return found
+            if by_number.get(number) is not CertificateStatus.VALID:
+                by_number[number] = status
+    return {
+        key: by_code.get(key) or by_number.get(key) or by_number.get(key.upper())
+        for key in wanted
+        if key in by_code or key in by_number or key.upper() in by_number
+    }
 
 
 def _key(text: str) -> str:

@@ -422,3 +422,12 @@ def test_the_pdfs_qr_opens_the_verification_page(visitor, session):
     assert url.endswith(f"/verify/{certificate.code}")
     path = url.split("://", 1)[1].split("/", 1)[1]
     assert "有效" in visitor.get(f"/{path}").get_data(as_text=True)
+
+
+def test_bulk_reads_numbers_as_typed(visitor, session):
+    """A number typed in small letters or full-width, with blanks, is still the number."""
+    number = keys_of(session)[0]
+    wide = "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() else c for c in number)
+    lines = ["证书编号", number.lower(), f"  {wide} ", "BJCME-1999-999999"]
+    rows = bulk_rows(post_file(visitor, "\n".join(lines).encode(), "typed.csv"))
+    assert [r[-1] for r in rows[1:]] == ["有效", "有效", "未找到"]
