@@ -50,6 +50,7 @@ from admin_views.base import ChoiceFilter, ScopedModelView, account, day, local_
 from admin_views.capped_count import CappedCountMixin
 from admin_views.signed_in import SignedInView
 from admin_views.wording import RewordedMixin
+from certificates import pdf as certificate_pdfs
 from certificates import settings as certificate_settings
 from certificates.issuing import revoke_by_hand
 from extensions import db
@@ -222,13 +223,6 @@ def seals_of(session, unit_ids) -> dict[int, bytes]:
     return {s.unit_id: s.png for s in session.scalars(select(Seal).where(Seal.unit_id.in_(ids)))}
 
 
-def _pdf():
-    # certificates.pdf: the certificate's page and the ZIP of many.
-    from certificates import pdf
-
-    return pdf
-
-
 def write_zip(fileobj, ids, scope, seals: dict, url_template: str, report=None) -> int:
     """The ZIP of the certificates ``ids`` (in that order, within the WHERE clause
     ``scope``) into ``fileobj``, read ``ZIP_BATCH`` at a time in short transactions of
@@ -240,7 +234,7 @@ def write_zip(fileobj, ids, scope, seals: dict, url_template: str, report=None) 
     certificates = exports.batched_rows(db.engine, ids, load, list, batch=ZIP_BATCH)
     if report is not None:
         certificates = jobs.counted(certificates, report, len(ids))
-    return _pdf().write_certificates(
+    return certificate_pdfs.write_certificates(
         certificates, fileobj, verify_url_for=verify_url_for(url_template), seals=seals
     )
 
@@ -473,7 +467,7 @@ class CertificateView(RewordedMixin, CappedCountMixin, ScopedModelView):
         certificate = self._certificate(cert_id)
         user = account()
         seals = seals_of(db.session, (certificate.committee_id, certificate.owner_unit_id))
-        body = _pdf().certificate_pdf(
+        body = certificate_pdfs.certificate_pdf(
             certificate,
             verify_url=verify_url_for(verify_url_template())(certificate.code),
             seals=seals,
@@ -524,9 +518,19 @@ class CertificateView(RewordedMixin, CappedCountMixin, ScopedModelView):
         scope = certificate_visibility(user)
         # Closed by the response once sent (send_file wraps it).
         spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
-        write_zip(spool, ids, scope, seals, template)
-        spool.seek(0)
-        response = send_file(spool, mimetype=ZIP_MIMETYPE, as_attachment=True, conditional=False)
+        try:
+            write_zip(spool, ids, scope, seals, template)
+            spool.seek(0)
+            response = send_file(
+                spool,
+                mimetype=ZIP_MIMETYPE,
+                as_attachment=True,
+                download_name=filename,
+                conditional=False,
+            )
+        except BaseException:
+            spool.close()
+            raise
         response.call_on_close(spool.close)
         response.headers["Content-Disposition"] = exports.content_disposition(filename)
         response.headers["Cache-Control"] = "no-store"

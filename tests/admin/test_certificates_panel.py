@@ -78,6 +78,10 @@ def test_each_account_sees_the_certificates_of_its_chain_only(
     browser = login_as(username)
     shown = listed(browser)
     assert shown == expected
+    # 证书 is in every unit's menu; 证书设置 only in the committee's.
+    menu = browser.get("/admin/").get_data(as_text=True)
+    assert "/admin/certificates/" in menu
+    assert ("/admin/certificate-settings/" in menu) is (username == "bjcme")
     if username != "bjcme":
         # Every certificate outside the chain answers 404: details, PDF, revocation.
         others = sorted(all_ids(session) - expected)
