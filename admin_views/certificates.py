@@ -157,7 +157,10 @@ def period(certificate: Certificate) -> str:
 CELLS = {
     "kind": lambda v, c, m, n: CertificateKind(m.kind).title,
     "id_number": lambda v, c, m, n: masked(m.id_number),
-    "credits": lambda v, c, m, n: number_text(m.credits),
+    # A 授课证明 awards no credits: its 学时 are on its details page.
+    "credits": lambda v, c, m, n: (
+        "" if CertificateKind(m.kind) is CertificateKind.TEACHING else number_text(m.credits)
+    ),
     "hours": lambda v, c, m, n: number_text(m.hours),
     "status": lambda v, c, m, n: status_cell(m),
     "level": lambda v, c, m, n: level_title(m.level),
