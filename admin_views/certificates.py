@@ -135,11 +135,13 @@ def number_text(value) -> str:
 
 
 def status_cell(certificate: Certificate) -> Markup:
+    """有效 as plain text, 已撤销 in bold red: words, not colour alone, and both at AA
+    contrast (Bootstrap's green badge, white on #28a745, is 3.1:1)."""
     status = CertificateStatus(certificate.status)
-    badge = "badge-success" if status is CertificateStatus.VALID else "badge-secondary"
-    return Markup(
-        '<span class="badge {} cme-certificate-status" data-status="{}">{}</span>'
-    ).format(badge, status.value, status.title)
+    style = "" if status is CertificateStatus.VALID else " text-danger font-weight-bold"
+    return Markup('<span class="cme-certificate-status{}" data-status="{}">{}</span>').format(
+        style, status.value, status.title
+    )
 
 
 def level_title(value) -> str:
@@ -422,7 +424,7 @@ class CertificateView(RewordedMixin, CappedCountMixin, ScopedModelView):
         return [(event, user, unit) for event, user, unit in rows]
 
     def event_title(self, event: CertificateEvent) -> str:
-        return gettext("Issued") if event.action == "issue" else gettext("Revoked")
+        return gettext("Issued") if event.action == "issue" else gettext("Revoke")
 
     def may_revoke(self, certificate: Certificate) -> bool:
         return can_revoke(account(), certificate)
