@@ -5,6 +5,8 @@ their history is real."""
 
 from __future__ import annotations
 
+import io
+import math
 from datetime import date, timedelta
 
 from flask_security import hash_password
@@ -14,6 +16,8 @@ from sqlalchemy.orm import Session
 import accounts as account_service
 import workflow
 from certificates import issuing
+from certificates.pdf import FONT_PATH as SEAL_FONT
+from certificates.settings import store_seal
 from models import (
     Certificate,
     CertificateKind,
@@ -203,8 +207,55 @@ def seed(session: Session, *, executions: bool = True) -> str | None:
         count += len(RECENT)
         reports = _seed_executions(session, accounts, disciplines, made)
     _seed_filing_rules(session, accounts["bjcme"].unit_id, executions)
+    if executions:
+        _seed_seals(session, accounts)
     summary = f"{len(UNITS)} units, {len(accounts)} accounts, {count} projects"
     return summary + (f", {reports} execution reports" if executions else "")
+
+
+def _seed_seals(session: Session, accounts) -> None:
+    """Seal images for the committee and for 北京协和医院, as the committee uploads
+    them on 证书设置 (checked and re-encoded by ``certificates.settings``): their
+    certificates print both seals; the other organisers have none, and print names."""
+    for username in ("bjcme", "pumch"):
+        unit = accounts[username].unit
+        store_seal(session, unit.id, seal_image(unit.name))
+
+
+def seal_image(name: str, size: int = 360) -> bytes:
+    """A round red seal (公章) drawn with Pillow: a ring, a star, and ``name`` along the
+    top of the ring in the certificates' font. A PNG with a transparent background."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    red = (200, 16, 26, 255)
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    ring = size // 28
+    draw.ellipse((ring, ring, size - ring, size - ring), outline=red, width=ring)
+    centre, star = size / 2, size / 7
+    points = []
+    for i in range(10):
+        radius = star if i % 2 == 0 else star * 0.4
+        angle = math.pi / 2 + i * math.pi / 5
+        points.append((centre + radius * math.cos(angle), centre - radius * math.sin(angle)))
+    draw.polygon(points, fill=red)
+    font = ImageFont.truetype(str(SEAL_FONT), size // 9)
+    # The name along the top of the ring (up to 240° of it: a short name keeps its
+    # characters close), each character turned to face out.
+    span, radius = math.radians(min(240, 24 * len(name))), size / 2 - ring * 4.2
+    for index, character in enumerate(name):
+        angle = math.pi / 2 + span / 2 - span * (index + 0.5) / len(name)
+        glyph = Image.new("RGBA", (size // 7, size // 7), (0, 0, 0, 0))
+        ImageDraw.Draw(glyph).text(
+            (size // 14, size // 14), character, font=font, fill=red, anchor="mm"
+        )
+        glyph = glyph.rotate(math.degrees(angle - math.pi / 2), resample=Image.BICUBIC)
+        x = centre + radius * math.cos(angle) - glyph.width / 2
+        y = centre - radius * math.sin(angle) - glyph.height / 2
+        image.alpha_composite(glyph, (int(x), int(y)))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
 
 
 def _seed_filing_rules(session: Session, committee_id: int, executions: bool = True) -> None:
