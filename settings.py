@@ -137,6 +137,9 @@ class DefaultConfig:
     # None: instance/jobs (``derive``); shared by the web and job workers.
     JOBS_DIR = None
     EXPORT_BACKGROUND_ROWS = 20_000
+    # A report's certificates as one ZIP: written at once up to this many, above it a job
+    # (a PDF page takes about 0.1 s to draw).
+    CERTIFICATE_ZIP_BACKGROUND = 200
     EXPORT_KEEP_MINUTES = 60
     # Largest job the web process runs in a thread of its own when Redis is down.
     EXPORT_FALLBACK_ROWS = 50_000
@@ -218,6 +221,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], object]]] = {
             "IMPORT_READ_SECONDS": count,
             "JOBS_DIR": text,
             "EXPORT_BACKGROUND_ROWS": count,
+            "CERTIFICATE_ZIP_BACKGROUND": count,
             "EXPORT_KEEP_MINUTES": count,
             "EXPORT_FALLBACK_ROWS": count,
             "JOB_HEARTBEAT_SECONDS": count,

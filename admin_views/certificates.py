@@ -106,8 +106,6 @@ PDF_DETAIL = "证书 PDF：%(number)s（执行情况 %(report)s）"
 ZIP_DETAIL = "证书 ZIP：执行情况 %(report)s，%(count)s 份%(how)s：%(name)s"
 # Certificates read per short transaction while a ZIP is written.
 ZIP_BATCH = 200
-# Above this many certificates a ZIP is a background job (config CERTIFICATE_ZIP_BACKGROUND).
-ZIP_BACKGROUND_DEFAULT = 200
 ZIP_MIMETYPE = "application/zip"
 # Stands for a certificate's code in its verification URL built once per download.
 CODE_SLOT = "__code__"
@@ -504,7 +502,7 @@ class CertificateView(RewordedMixin, CappedCountMixin, ScopedModelView):
         if not count:
             flash(gettext("No certificate to download."), "error")
             return back
-        limit = int(current_app.config.get("CERTIFICATE_ZIP_BACKGROUND", ZIP_BACKGROUND_DEFAULT))
+        limit = current_app.config["CERTIFICATE_ZIP_BACKGROUND"]
         stem = exports_stem(report)
         filename = exports.dated_filename(stem, "zip")
         detail = {"report": report.id, "count": count, "name": report.name}
