@@ -330,7 +330,8 @@ LIST_PARAMETERS = [
     _query(
         "updated_since",
         {"type": "string", "format": "date-time", "pattern": YEARS_ALLOWED},
-        "Changes feed: published projects changed at or after this time, and projects "
+        "Changes feed: published projects changed at or after this time (their 'held' "
+        "included: an execution report accepted or set back), and projects "
         "withdrawn since then (status 'withdrawn'), oldest change first. UTC unless an "
         "offset is given. An empty value is the same as leaving it out (see the note on "
         "empty values above): the catalog, not the feed.",
