@@ -220,7 +220,8 @@ class CertificateCounter(Base):
 
 
 DEFAULT_NUMBER_FORMAT = "BJCME-{year}-{serial:06d}"
-DEFAULT_CERTIFICATE_TITLE = "北京市继续医学教育学分证书"
+# Above the kind line (学分证书 or 授课证明), so it reads right for both.
+DEFAULT_CERTIFICATE_TITLE = "北京市继续医学教育证书"
 
 
 class CertificateSettings(Base):
