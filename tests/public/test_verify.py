@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 import exports
+import workflow
 from certificates import issuing
 from models import Certificate, ExecutionReport, rules
 from models.certificate import CertificateKind, CertificateStatus
@@ -156,6 +157,53 @@ def test_a_report_set_back_revokes_its_certificates_on_the_page(visitor, session
     html = visitor.get(url).get_data(as_text=True)
     assert "已撤销" in html and "执行情况已设为可修改" in html and "学员名单需更正" in html
     assert visitor.get(api).get_json()["revoke_cause"] == "returned"
+
+
+def test_withdrawing_the_publication_revokes_on_the_page_and_in_the_api(
+    visitor, session, demo_accounts
+):
+    certificate = valid_credit(session)
+    url, api = f"/verify/{certificate.code}", f"/api/v1/certificates/{certificate.code}"
+    assert visitor.get(api).get_json()["status"] == "valid"
+    project_id = certificate.project_id
+    done = workflow.apply_bulk(
+        session, Action.WITHDRAW, demo_accounts["bjcme"], [project_id], "公布信息有误"
+    )
+    session.commit()
+    assert done.done == [project_id]
+    html = visitor.get(url).get_data(as_text=True)
+    assert "已撤销" in html and "项目已撤销公布" in html and "公布信息有误" in html
+    data = visitor.get(api).get_json()
+    assert data["status"] == "revoked" and data["revoke_cause"] == "withdrawn"
+
+
+def test_a_learner_removed_from_the_corrected_roster_stays_revoked(visitor, session, demo_accounts):
+    """Set back, corrected (one learner removed) and accepted again: the removed learner's
+    certificate reads 已撤销; everyone else's new certificate reads 有效, the old one 已撤销."""
+    certificate = valid_credit(session)
+    report = session.get(ExecutionReport, certificate.report_id)
+    owner = next(a for a in demo_accounts.values() if a.unit_id == report.owner_unit_id)
+    others = certificates(session, report_id=report.id, kind=CertificateKind.CREDIT)
+    kept = {c.roster_entry_id for c in others if c.is_valid} - {certificate.roster_entry_id}
+    execution.move(session, report, Action.UNLOCK, demo_accounts["bjcme"], "删除一名未出勤学员")
+    assert execution.remove_learners(session, owner, report, [certificate.roster_entry_id]) == 1
+    execution.move(session, report, Action.REPORT, owner)
+    if report.society_id is not None:
+        society = next(a for a in demo_accounts.values() if a.unit_id == report.society_id)
+        execution.move(session, report, Action.REPORT, society)
+    execution.move(session, report, Action.ACCEPT, demo_accounts["bjcme"])
+    session.commit()
+    assert visitor.get(f"/api/v1/certificates/{certificate.code}").get_json()["status"] == (
+        "revoked"
+    )
+    renewed = certificates(
+        session, report_id=report.id, kind=CertificateKind.CREDIT, status=CertificateStatus.VALID
+    )
+    assert {c.roster_entry_id for c in renewed} == kept
+    assert certificate.roster_entry_id not in {c.roster_entry_id for c in renewed}
+    for old in others:
+        assert "已撤销" in visitor.get(f"/verify/{old.code}").get_data(as_text=True)
+    assert "有效" in visitor.get(f"/verify/{renewed[0].code}").get_data(as_text=True)
 
 
 def test_the_demo_certificate_revoked_by_hand_reads_revoked(visitor, session):
