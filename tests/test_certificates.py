@@ -296,7 +296,7 @@ def test_concurrent_accepts_number_gap_free(app, demo_accounts, session, backend
             try:
                 execution.move(own, target, Action.ACCEPT, account)
                 own.commit()
-            except Exception as error:  # noqa: BLE001 - reported below
+            except Exception as error:  # reported below
                 errors.append(error)
 
     threads = [threading.Thread(target=accept, args=(rid,)) for rid in reports]
