@@ -24,21 +24,26 @@ has accepted reports and so certificates); everything is measured in one run:
   ``certificates.numbering.new_code``'s, and computable here, so that the lookups pick random
   existing certificates. PostgreSQL's fill runs with ``session_replication_role = replica``
   (its foreign-key triggers off: every row points at the same report, project and units);
-  every index and unique constraint is maintained as usual; then ANALYZE. At each size,
-  ``--lookups`` random codes (different ones each time, after 200 of warm-up) through the
-  Flask test client: ``GET /verify/<code>`` and ``GET /api/v1/certificates/<code>`` when the
-  routes exist (``verify.show``, ``public_api.certificate``), with the rate limits off
-  (``RATELIMIT_ENABLED = False``); and always the lookup itself, the ORM SELECT by code.
-  Target: median at 10,000,000 ÷ median at 10,000 ≤ 1.2.
-- **bulk**: at each size, 5,000 random codes verified by ``POST /verify/bulk`` (a CSV upload)
-  when the route exists, against 5,000 primary-key lookups in raw SQL on the driver (one
-  ``SELECT … WHERE id = ?`` each, the rows fetched). Target ≤ 3×. For information, the same
-  5,000 codes by ``code IN (…)`` in chunks of 1,000.
+  a fill of more than a million drops the secondary indexes and unique constraints and
+  builds them again from their catalog definitions (a bulk load's usual way); then ANALYZE.
+  Each size has its own database (the first is the run's; each larger one fresh and seeded),
+  so that the sizes are measured in alternation: ``--rounds`` rounds, the order swapped each
+  round, so that the shared machine's changing load falls on both alike. Per round and size,
+  ``--lookups`` ÷ ``--rounds`` random codes (different ones each time, after 200 of warm-up)
+  through the Flask test client: ``GET /verify/<code>`` and ``GET /api/v1/certificates/<code>``
+  when the routes exist (``verify.show``, ``public_api.certificate``), with the rate limits
+  off (``RATELIMIT_ENABLED = False``); and always the lookup itself, the ORM SELECT by code.
+  Wall time and this process's CPU time. Target: median at 10,000,000 ÷ at 10,000 ≤ 1.2.
+- **bulk**: per round and size, 5,000 random codes verified by ``POST /verify/bulk`` (a CSV
+  upload) when the route exists, and by its lookup alone (``public.verify.statuses_of``),
+  against 5,000 primary-key lookups in raw SQL on the driver (one ``SELECT … WHERE id = ?``
+  each, the rows fetched). Target ≤ 3×.
 - **zip**: ``certificates.pdf.write_certificates`` of 200 and of 2,000 of the 2,000-learner
-  roster's certificates into a temporary file, each in a child process (a fresh interpreter):
+  roster's certificates (the committee and the organiser each given a seal image first) into
+  a temporary file, each count in a child process (a fresh interpreter), after a warm-up of 3:
   wall time, the ZIP's size, the child's peak RSS growth over the write (``VmHWM`` reset
-  through ``/proc/self/clear_refs``) and in a second write the Python heap's peak
-  (tracemalloc). Target: memory not growing with the count.
+  through ``/proc/self/clear_refs``); with ``--zip-traced`` a second write under tracemalloc
+  (slow). Target: memory not growing with the count.
 
 A part whose product code has not landed yet (``public/verify.py``, ``certificates/pdf.py``)
 is reported as not measured. Results are appended to ``bench/results/certificates.md``.
@@ -48,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -397,7 +403,7 @@ def _median_us(seconds: list[float], cpu: list[float]) -> dict:
 
 def measure_lookups(app, filled: int, count: int, rng: random.Random) -> dict:
     """Per lookup, different random codes each: the ORM SELECT by code, and the pages when
-    they exist. Medians in µs."""
+    they exist. The samples (seconds, CPU seconds) after ``WARM_UP`` lookups."""
     from extensions import db
     from models import Certificate
 
@@ -421,8 +427,10 @@ def measure_lookups(app, filled: int, count: int, rng: random.Random) -> dict:
                     seconds.append(elapsed)
                     cpu.append(cpu_used)
                     statements.add(recorder.count)
-        results["SELECT by code (ORM)"] = _median_us(seconds, cpu) | {
-            "statements": sorted(statements)
+        results["SELECT by code (ORM)"] = {
+            "seconds": seconds,
+            "cpu": cpu,
+            "statements": sorted(statements),
         }
         session.remove()
     routes = {
@@ -449,10 +457,7 @@ def measure_lookups(app, filled: int, count: int, rng: random.Random) -> dict:
                 seconds.append(elapsed)
                 cpu.append(cpu_used)
         else:
-            results[name] = _median_us(seconds, cpu)
-    for name, figures in results.items():
-        if figures and "error" not in figures:
-            log(f"  {filled:,}: {name}: {figures['median_us']:.0f} µs median")
+            results[name] = {"seconds": seconds, "cpu": cpu}
     return results
 
 
@@ -515,7 +520,8 @@ def _statuses_of(app, codes: list[str]) -> float | None:
 
 
 def measure_bulk(app, filled: int, reps: int, rng: random.Random) -> dict:
-    """Bulk verification of 5,000 codes against 5,000 raw primary-key lookups (medians)."""
+    """Bulk verification of 5,000 codes against 5,000 raw primary-key lookups: the seconds
+    of each repetition after a warm-up."""
     from extensions import db
     from models import Certificate
 
@@ -541,15 +547,42 @@ def measure_bulk(app, filled: int, reps: int, rng: random.Random) -> dict:
             for key, value in runs.items():
                 if value is not None:
                     figures[key].append(value)
-    error = figures.pop("error", None)
-    result = {k: statistics.median(v) * 1000 if v else None for k, v in figures.items()}
-    result["error"] = error
-    log(f"  {filled:,}: bulk of {BULK:,} (ms): {result}")
-    return result
+    return figures
 
 
-def measure_table(app, url: str, sizes: list[int], lookups: int, reps: int, only) -> dict:
-    """The lookups and bulk verification at each size, the table filled up between them."""
+def _summary(samples: dict) -> dict:
+    """Medians of the merged samples of one size."""
+    lookups = {}
+    for name, got in samples.get("lookups", {}).items():
+        if got is None or "error" in got:
+            lookups[name] = got
+        else:
+            lookups[name] = _median_us(got["seconds"], got["cpu"]) | {
+                k: sorted(set(v)) for k, v in got.items() if k == "statements"
+            }
+    bulk = {
+        k: statistics.median(v) * 1000 if v else None
+        for k, v in samples.get("bulk", {}).items()
+        if k != "error"
+    } | {"error": samples.get("bulk", {}).get("error")}
+    return ({"lookups": lookups} if lookups else {}) | ({"bulk": bulk} if "bulk" in samples else {})
+
+
+def _merge(into: dict, got: dict) -> None:
+    for name, value in got.items():
+        if isinstance(value, list):
+            into.setdefault(name, []).extend(value)
+        elif isinstance(value, dict):
+            if "error" in value:
+                into[name] = value
+            elif into.get(name) is None or "error" not in into[name]:
+                _merge(into.setdefault(name, {}), value)
+        elif value is not None or name not in into:
+            into[name] = value
+
+
+def _filled(app, url: str, size: int) -> dict:
+    """The database's certificates table filled to ``size`` rows; how."""
     from extensions import db
     from models import Certificate
 
@@ -560,23 +593,46 @@ def measure_table(app, url: str, sizes: list[int], lookups: int, reps: int, only
                 select(func.min(Certificate.id)).where(Certificate.status == "valid")
             )
         db.engine.dispose()
+    log(f"filling to {size:,} certificates ({existing:,} there)")
+    seconds = fill(url, template, 1, size - existing)
+    with app.app_context():
+        with db.engine.connect() as conn:
+            total = conn.scalar(select(func.count()).select_from(Certificate))
+        db.engine.dispose()
+    return {"rows": total, "fill_s": seconds, "filled": size - existing}
+
+
+def measure_table(app, url: str, kind: str, args, only, stack) -> dict:
+    """Each size in a database of its own — the first size in this run's, each larger one in a
+    fresh, seeded database — filled by set-based SQL; then the lookups and the bulk checks of
+    the sizes in alternation, ``--rounds`` rounds (the order swapped each round), so that a
+    change of the shared machine's load falls on every size alike."""
+    sizes = args.sizes
+    apps = [app]
+    urls = [url]
+    for size in sizes[1:]:
+        other = stack.enter_context(fresh_database(kind, f"cert{size}"))
+        apps.append(make_app(other))
+        urls.append(other)
+    tables = {size: _filled(a, u, size) for size, a, u in zip(sizes, apps, urls, strict=True)}
     rng = random.Random(24)
-    results, filled = {}, 0
+    samples: dict[int, dict] = {size: {} for size in sizes}
+    per_round = max(1, args.lookups // args.rounds)
+    for index in range(args.rounds):
+        order = list(zip(sizes, apps, strict=True))
+        for size, a in order if index % 2 == 0 else reversed(order):
+            filled = tables[size]["filled"]
+            if "verify" in only:
+                _merge(samples[size].setdefault("lookups", {}),
+                       measure_lookups(a, filled, per_round, rng))  # fmt: skip
+            if "bulk" in only:
+                _merge(samples[size].setdefault("bulk", {}), measure_bulk(a, filled, 1, rng))
+        log(f"  round {index + 1} of {args.rounds} done")
+    results = {}
     for size in sizes:
-        target = size - existing
-        log(f"filling to {size:,} certificates ({existing:,} issued, {filled:,} filled)")
-        seconds = fill(url, template, filled + 1, target)
-        filled = target
-        with app.app_context():
-            with db.engine.connect() as conn:
-                total = conn.scalar(select(func.count()).select_from(Certificate))
-            db.engine.dispose()
-        entry = {"rows": total, "fill_s": seconds}
-        if "verify" in only:
-            entry["lookups"] = measure_lookups(app, filled, lookups, rng)
-        if "bulk" in only:
-            entry["bulk"] = measure_bulk(app, filled, reps, rng)
-        results[size] = entry
+        results[size] = {k: v for k, v in tables[size].items() if k != "filled"}
+        results[size] |= _summary(samples[size])
+        log(f"  {size:,}: {results[size]}")
     return results
 
 
@@ -835,8 +891,8 @@ def _zip_lines(zipped: dict | None) -> list[str]:
     lines += [
         "",
         f"Peak RSS growth {small['rss_growth_mb']:.1f} MB at {small['count']:,} and"
-        f" {large['rss_growth_mb']:.1f} MB at {large['count']:,} ({grows:+.1f} MB;"
-        " the ZIP's central directory holds one entry per file, about 100 bytes).",
+        f" {large['rss_growth_mb']:.1f} MB at {large['count']:,} ({grows:+.1f} MB: zipfile"
+        " keeps a ZipInfo per file for the central directory it writes at the end).",
     ]
     return [*lines, ""]
 
@@ -849,8 +905,10 @@ def markdown(kind: str, version: str, figures: dict, args, argv) -> str:
         f"- command: `.venv/bin/python -m bench.certificates {' '.join(argv)}`",
         f"- machine: {platform.machine()}, {os.cpu_count()} CPUs shared with other work, "
         f"load average at the end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}",
-        f"- {args.reps} repetitions after one warm-up for 审核通过 and the bulk figures;"
-        f" {args.lookups:,} lookups after {WARM_UP} of warm-up at each size",
+        f"- 审核通过: {args.reps} repetitions after one warm-up; lookups and bulk checks:"
+        f" {args.rounds} rounds alternating the sizes (each size in its own database), per"
+        f" round and size {max(1, args.lookups // args.rounds):,} lookups of each kind after"
+        f" {WARM_UP} of warm-up and one bulk check after one of warm-up; medians",
         "",
     ]
     if "issue" in figures:
@@ -871,7 +929,10 @@ def main(argv=None) -> int:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--lookups", type=int, default=LOOKUPS, help="per size and route")
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=3, help="审核通过 repetitions")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="rounds of lookups and bulk checks, sizes alternating"
+    )
     parser.add_argument("--only", choices=["issue", "zip", "verify", "bulk"], action="append")
     parser.add_argument("--zip-counts", type=int, nargs=2, default=list(ZIP_COUNTS))
     parser.add_argument(
@@ -881,7 +942,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     only = set(args.only or ["issue", "zip", "verify", "bulk"])
     figures = {}
-    with fresh_database(args.db, "cert") as url:
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(fresh_database(args.db, "cert"))
         app = make_app(url)
         from extensions import db
 
@@ -898,7 +960,7 @@ def main(argv=None) -> int:
                 add_seals(app, report_id)
             figures["zip"] = measure_zip(url, report_id, args.zip_traced, args.zip_counts)
         if only & {"verify", "bulk"}:
-            figures["table"] = measure_table(app, url, args.sizes, args.lookups, args.reps, only)
+            figures["table"] = measure_table(app, url, args.db, args, only, stack)
         with app.app_context():
             db.engine.dispose()
     if "issue" not in only:
