@@ -11,7 +11,14 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from models import ExecutionDeadline, ExecutionReport, ProjectState, RuleKind, Severity
+from models import (
+    ExecutionDeadline,
+    ExecutionReport,
+    ExecutionState,
+    ProjectState,
+    RuleKind,
+    Severity,
+)
 from tests.admin.conftest import csrf_from
 from tests.admin.test_filing_rules_panel import rules_form
 from tests.admin.test_projects import act, flashes, state_of
@@ -93,6 +100,8 @@ def test_a_unit_with_overdue_reports_is_held_back_on_report(login_as, browser, s
 
 # -- 撤销公布 -------------------------------------------------------------------------------
 def test_withdrawal_of_a_project_with_an_accepted_report(login_as, browser, session, demo_accounts):
+    """撤销公布 from 项目审核 of a project whose report is accepted: done, and the report
+    goes back to its unit with the reason (its certificates revoked by that move)."""
     cardio, bma, bjcme = (demo_accounts[k] for k in ("bma_cardio", "bma", "bjcme"))
     project = make_project(session, cardio, S.PUBLISHED, name="执行情况已审核的项目")
     report = execution.open_report(session, cardio, project)
@@ -105,14 +114,12 @@ def test_withdrawal_of_a_project_with_an_accepted_report(login_as, browser, sess
     withdraw = {"reason_confirmed": "1", "reason": "公布信息有误"}
     response = act(browser, "audit", "withdraw", [project.id], **withdraw)
     text = flashes(browser.get(response.headers["Location"]))
-    assert "“执行情况已审核的项目”：该项目的执行情况已审核，不能撤销公布" in text
-    assert "请先将执行情况设为可修改" in text
-    assert state_of(session, project.id) is S.PUBLISHED
-
-    execution.move(session, report, Action.UNLOCK, bjcme, reason="学员名单需更正")
-    session.commit()
-    act(browser, "audit", "withdraw", [project.id], **withdraw)
+    assert "撤销公布：已处理 1 项" in text
     assert state_of(session, project.id) is S.AT_COMMITTEE
+    session.expire_all()
+    report = session.get(ExecutionReport, report.id)
+    assert report.state is ExecutionState.RETURNED
+    assert report.return_reason == "项目已撤销公布：公布信息有误"
 
 
 # -- 执行情况上报期限 -----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ PAGES = {
     "statistics": ("/admin/statistics/", {"bjcme", "bma"}),
     "rules": ("/admin/rules/", {"bjcme"}),
     "execution": ("/admin/execution/", {"bjcme", "bma", "bma_cardio", "pumch"}),
+    "certificate_settings": ("/admin/certificate-settings/", {"bjcme"}),
 }
 # Pages of one execution report: who may open them (its owner while it may edit the
 # report; 404 for everyone else) is tested with a report in test_roster_import.py and
