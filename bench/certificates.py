@@ -142,25 +142,12 @@ def _learners(report, size: int, tag: int) -> list[dict]:
 
 def _open_report(session):
     """The demo's published pumch project without a report gets one (its accounts too)."""
-    from models import ExecutionReport, Project, ProjectState, User
-    from workflow import execution
+    from bench.roster_import import report_and_owner
+    from models import User
 
-    owner = session.scalar(select(User).where(User.username == "pumch"))
+    report_id, owner_id = report_and_owner(session)
     committee = session.scalar(select(User).where(User.username == "bjcme"))
-    project = session.scalar(
-        select(Project)
-        .where(
-            Project.owner_unit_id == owner.unit_id,
-            Project.state == ProjectState.PUBLISHED,
-            ~select(ExecutionReport.id).where(ExecutionReport.project_id == Project.id).exists(),
-        )
-        .order_by(Project.id)
-    )
-    if project is None:
-        raise RuntimeError("the demo has no published pumch project without a report")
-    report = execution.open_report(session, owner, project)
-    session.commit()
-    return report.id, owner.id, committee.id
+    return report_id, owner_id, committee.id
 
 
 def _prepare(session, report_id: int, owner_id: int, committee_id: int, size: int, tag: int):
