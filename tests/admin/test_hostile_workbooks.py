@@ -190,9 +190,11 @@ def test_a_sheet_reaching_too_far_is_refused_before_it_is_loaded(branch, kind):
 
 
 def test_a_child_that_dies_gives_a_refusal_not_a_500(branch, app, monkeypatch):
-    """A good file of 300 rows read within a 1 MB address space: the child runs out of
-    memory (calamine's abort on a huge allocation ends it the same way)."""
-    data = fill(download_template(branch), [project_row(str(n)) for n in range(1, 301)])
+    """A good file of 2,000 rows read within a 1 MB address space: the child runs out of
+    memory (calamine's abort on a huge allocation ends it the same way). The limit stops
+    new mappings only: a small file (300 rows) could once be read within the free heap the
+    forked child inherited, so the file is made far larger than any such leftover."""
+    data = fill(download_template(branch), [project_row(str(n)) for n in range(1, 2001)])
     monkeypatch.setitem(app.config, "IMPORT_READ_MEMORY_MB", 1)
     assert_refused(branch, data, UNREADABLE)
     monkeypatch.setitem(app.config, "IMPORT_READ_MEMORY_MB", 1024)
