@@ -70,7 +70,6 @@ from models import (
 )
 from models.base import beijing_today
 from models.certificate import CreditCategory, RevokeCause
-from models.project import LEVEL_TITLES, ProjectLevel
 from models.vocabulary import label
 from permissions.roles import AUDIT
 from permissions.scopes import certificate_visibility
@@ -142,13 +141,6 @@ def status_cell(certificate: Certificate) -> Markup:
     )
 
 
-def level_title(value) -> str:
-    try:
-        return str(LEVEL_TITLES[ProjectLevel(value)])
-    except ValueError:
-        return str(value or "")
-
-
 def period(certificate: Certificate) -> str:
     start, end = certificate.start_date, certificate.end_date
     return day(start) if start == end else f"{day(start)} — {day(end)}"
@@ -163,7 +155,7 @@ CELLS = {
     ),
     "hours": lambda v, c, m, n: number_text(m.hours),
     "status": lambda v, c, m, n: status_cell(m),
-    "level": lambda v, c, m, n: level_title(m.level),
+    "level": lambda v, c, m, n: str(m.level_title),
     "category": lambda v, c, m, n: CreditCategory(m.category).title,
     "period": lambda v, c, m, n: period(m),
     "issued_on": lambda v, c, m, n: day(m.issued_on),

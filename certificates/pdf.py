@@ -35,9 +35,8 @@ from fpdf.fonts import SubsetMap
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Certificate, CertificateKind, CreditCategory, ProjectLevel, Seal
+from models import Certificate, CertificateKind, CreditCategory, Seal
 from models.base import beijing_today
-from models.project import LEVEL_TITLES
 from models.rules import mask_id_number
 
 log = logging.getLogger(__name__)
@@ -227,14 +226,6 @@ def _amount(value: float | None) -> str:
     return f"{value or 0:g}"
 
 
-def _level(value: str) -> str:
-    """The project level's Chinese title."""
-    try:
-        return str(LEVEL_TITLES[ProjectLevel(value)])
-    except ValueError:
-        return value
-
-
 def _dates(start: date, end: date) -> str:
     """举办日期 as 2026-03-01 至 2026-03-03 (one date when it is one day)."""
     if start == end:
@@ -252,7 +243,7 @@ def _rows(certificate: Certificate) -> list[tuple[str, str]]:
         (_("Workplace"), certificate.workplace or ""),
         (_("Project name"), certificate.project_name),
         (_("Project number"), certificate.project_no or ""),
-        (_("Project level"), _level(certificate.level)),
+        (_("Project level"), str(certificate.level_title)),
     ]
     if teaching:
         rows += [
@@ -328,7 +319,7 @@ def _revoked(pdf: _Page, certificate: Certificate) -> None:
         pdf.rotation(25, pdf.w / 2, pdf.h / 2),
     ):
         pdf.centred(pdf.h / 2 - 20, _("Revoked"), 110, RED, bold=True)
-    when = certificate.revoked_at.date().isoformat() if certificate.revoked_at else ""
+    when = certificate.revoked_on.isoformat() if certificate.revoked_on else ""
     cause = certificate.revoke_cause.title if certificate.revoke_cause else ""
     reason = certificate.revoke_reason or ""
     line = "：".join(part for part in (f"{_('Revoked')} {when}", str(cause), reason) if part)

@@ -31,8 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, utcnow
-from models.project import _enum_type
+from models.base import Base, beijing_today, utcnow
+from models.project import LEVEL_TITLES, ProjectLevel, _enum_type
 
 
 class CertificateKind(enum.StrEnum):
@@ -184,6 +184,20 @@ class Certificate(Base):
     @property
     def is_valid(self) -> bool:
         return CertificateStatus(self.status) is CertificateStatus.VALID
+
+    @property
+    def level_title(self):
+        """The project level's title (项目级别), as every screen and the PDF print it."""
+        try:
+            return LEVEL_TITLES[ProjectLevel(self.level)]
+        except ValueError:
+            return self.level or ""
+
+    @property
+    def revoked_on(self) -> date | None:
+        """The day of the revocation in Beijing (``revoked_at`` is naive UTC), as the
+        verification page, the API and the PDF say it."""
+        return beijing_today(self.revoked_at) if self.revoked_at else None
 
 
 class CertificateEvent(Base):

@@ -50,9 +50,7 @@ from certificates.pdf import certificate_pdf, seals_for, transcript_pdf
 from extensions import db
 from imports import isolation, reader
 from models import Certificate, rules
-from models.base import beijing_today
 from models.certificate import CertificateKind, CertificateStatus, CreditCategory
-from models.project import LEVEL_TITLES, ProjectLevel
 from models.vocabulary import chinese
 
 bp = Blueprint("verify", __name__, template_folder="templates")
@@ -92,18 +90,6 @@ def mask_name(name: str | None) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
-def revoked_on(certificate: Certificate):
-    """The day of the revocation, in Beijing (``revoked_at`` is naive UTC)."""
-    return beijing_today(certificate.revoked_at) if certificate.revoked_at else None
-
-
-def level_title(certificate: Certificate):
-    try:
-        return LEVEL_TITLES[ProjectLevel(certificate.level)]
-    except ValueError:
-        return certificate.level
-
-
 def certificate_json(certificate: Certificate) -> dict:
     """The API's answer (``/api/v1/certificates/<code>``): the verification page's fields,
     masked like it; labels in the current language (the API renders them in Chinese)."""
@@ -111,7 +97,7 @@ def certificate_json(certificate: Certificate) -> dict:
     status = CertificateStatus(certificate.status)
     category = CreditCategory(certificate.category)
     cause = certificate.revoke_cause
-    revoked = revoked_on(certificate)
+    revoked = certificate.revoked_on
     teaching = kind is CertificateKind.TEACHING
     return {
         "number": certificate.number,
@@ -125,7 +111,7 @@ def certificate_json(certificate: Certificate) -> dict:
         "project_name": certificate.project_name,
         "project_no": certificate.project_no,
         "level": certificate.level,
-        "level_label": str(level_title(certificate)),
+        "level_label": str(certificate.level_title),
         "category": category.value,
         "category_label": str(category.title),
         "credits": certificate.credits,
@@ -172,8 +158,6 @@ def template_globals() -> dict:
         "current_locale": str(get_locale()),
         "mask_name": mask_name,
         "mask_id": rules.mask_id_number,
-        "level_title": level_title,
-        "revoked_on": revoked_on,
         "format_day": lambda day: format_date(day, "yyyy-MM-dd") if day else "",
         "statuses": CertificateStatus,
         "kinds": CertificateKind,
