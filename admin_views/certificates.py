@@ -63,7 +63,6 @@ from models import (
     ExecutionReport,
     ExecutionState,
     Job,
-    Seal,
     Unit,
     User,
     rules,
@@ -210,14 +209,6 @@ def verify_url_for(template: str):
     return lambda code: f"{head}{code}{tail}"
 
 
-def seals_of(session, unit_ids) -> dict[int, bytes]:
-    """The stored seals of ``unit_ids`` (the certificates' committee and owner unit)."""
-    ids = sorted({u for u in unit_ids if u is not None})
-    if not ids:
-        return {}
-    return {s.unit_id: s.png for s in session.scalars(select(Seal).where(Seal.unit_id.in_(ids)))}
-
-
 def write_zip(fileobj, ids, scope, seals: dict, url_template: str, report=None) -> int:
     """The ZIP of the certificates ``ids`` (in that order, within the WHERE clause
     ``scope``) into ``fileobj``, read ``ZIP_BATCH`` at a time in short transactions of
@@ -252,7 +243,9 @@ def zip_job(job_id: str, user_id: int, list_args: str, url_template: str) -> Non
     ids = array("q", db.session.scalars(query.with_entities(Certificate.id).statement))
     report_id = view.report_filter(args)
     report = db.session.get(ExecutionReport, report_id) if report_id else None
-    seals = seals_of(db.session, (report.owner_unit_id, report.committee_id) if report else ())
+    seals = certificate_pdfs.seals_of(
+        db.session, (report.owner_unit_id, report.committee_id) if report else ()
+    )
     path = jobs.file_path(job)
     scope = certificate_visibility(user)
     db.session.rollback()
@@ -461,7 +454,9 @@ class CertificateView(RewordedMixin, CappedCountMixin, ScopedModelView):
         """The certificate's PDF (what its holder prints), written to the security log."""
         certificate = self._certificate(cert_id)
         user = account()
-        seals = seals_of(db.session, (certificate.committee_id, certificate.owner_unit_id))
+        seals = certificate_pdfs.seals_of(
+            db.session, (certificate.committee_id, certificate.owner_unit_id)
+        )
         body = certificate_pdfs.certificate_pdf(
             certificate,
             verify_url=verify_url_for(verify_url_template())(certificate.code),
@@ -502,7 +497,7 @@ class CertificateView(RewordedMixin, CappedCountMixin, ScopedModelView):
         if limit and count > limit:
             return self._zip_in_background(user, report, count, filename, detail, template)
         ids = array("q", db.session.scalars(query.with_entities(Certificate.id).statement))
-        seals = seals_of(db.session, (report.owner_unit_id, report.committee_id))
+        seals = certificate_pdfs.seals_of(db.session, (report.owner_unit_id, report.committee_id))
         record(
             db.session,
             AuditEvent.ROSTER_EXPORTED,

@@ -632,10 +632,9 @@ def zip_child(url: str, report_id: int, count: int, traced: bool) -> dict:
     from bench.measure import traced_peak
     from certificates import pdf
     from extensions import db
-    from models import Certificate, CertificateStatus, Seal
+    from models import Certificate, CertificateStatus
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
-    problems: set[str] = set()
     seals_used: dict[int, bytes] = {}
 
     def run(limit: int) -> tuple[float, int, int]:
@@ -652,16 +651,7 @@ def zip_child(url: str, report_id: int, count: int, traced: bool) -> dict:
             )
             # One report: the same two units (organiser, committee) on every certificate.
             first = session.scalars(query.limit(1)).all()
-            try:
-                seals = pdf.seals_for(session, first)
-            except TypeError as error:  # seals_for at 94f43d1: dict() of a Result
-                problems.add(f"pdf.seals_for raised {error!r}; the seals read here instead")
-                units = {first[0].committee_id, first[0].owner_unit_id}
-                seals = dict(
-                    session.execute(
-                        select(Seal.unit_id, Seal.png).where(Seal.unit_id.in_(units))
-                    ).all()
-                )
+            seals = pdf.seals_for(session, first)
             seals_used.update(seals)
             with tempfile.TemporaryFile() as out:
                 started = time.perf_counter()
@@ -677,7 +667,8 @@ def zip_child(url: str, report_id: int, count: int, traced: bool) -> dict:
         return seconds, written, size
 
     try:  # the panel's background job writes through this (batched reads, progress)
-        from admin_views.certificates import seals_of, write_zip
+        from admin_views.certificates import write_zip
+        from certificates.pdf import seals_of
     except ImportError:
         write_zip = None
 
@@ -733,7 +724,6 @@ def zip_child(url: str, report_id: int, count: int, traced: bool) -> dict:
         "rss_growth_mb": (peak_rss_bytes() - base) / 2**20,
         "seals": len(seals_used),
         "path": "admin_views.certificates.write_zip" if write_zip else "pdf.write_certificates",
-        "problems": sorted(problems),
     }
     if traced:
         with traced_peak() as heap:
@@ -918,8 +908,6 @@ def _zip_lines(zipped: dict | None) -> list[str]:
             f"| {f['count']:,} | {f['seconds']:.1f} s | {f['seconds'] / f['count'] * 1000:.0f} ms"
             f" | {f['zip_mb']:.1f} MB | {f['rss_growth_mb']:.1f} MB | {heap} |"
         )
-    problems = sorted({p for f in zipped.values() for p in f.get("problems", ())})
-    lines += [f"\nNoticed: {p}." for p in problems]
     seals = {f.get("seals") for f in zipped.values()}
     lines.append(f"\nSeals printed on each certificate: {'/'.join(map(str, seals))}.")
     small, large = zipped.values()

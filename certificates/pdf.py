@@ -492,7 +492,13 @@ def seals_for(session: Session, certificates: Iterable[Certificate]) -> dict[int
     unit_ids = set()
     for certificate in certificates:
         unit_ids.update((certificate.committee_id, certificate.owner_unit_id))
-    if not unit_ids:
+    return seals_of(session, unit_ids)
+
+
+def seals_of(session: Session, unit_ids: Iterable[int | None]) -> dict[int, bytes]:
+    """The stored seals of ``unit_ids`` by unit id (one SELECT; none without ids)."""
+    ids = sorted({u for u in unit_ids if u is not None})
+    if not ids:
         return {}
-    rows = session.execute(select(Seal.unit_id, Seal.png).where(Seal.unit_id.in_(unit_ids)))
+    rows = session.execute(select(Seal.unit_id, Seal.png).where(Seal.unit_id.in_(ids)))
     return dict(rows.all())
