@@ -262,6 +262,23 @@ def test_the_form_is_csrf_protected(visitor, session):
     assert certificate.code not in response.headers.get("Location", "")
 
 
+def test_every_post_needs_the_csrf_token(visitor, session):
+    """The learner's record, its transcript and the bulk upload, posted without the
+    token: refused (400) and nothing of the learner or the file answered."""
+    certificate = valid_credit(session)
+    pair = {"id_number": certificate.id_number, "name": certificate.name}
+    for url, data in (
+        ("/credits", pair),
+        ("/credits/transcript.pdf", pair | {"year": str(certificate.year)}),
+        ("/verify/bulk", {"file": (io.BytesIO(certificate.code.encode()), "codes.csv")}),
+    ):
+        visitor.get(url.replace("/transcript.pdf", ""))
+        response = visitor.client.post(url, data=data)
+        assert response.status_code == 400, url
+        assert response.mimetype == "text/html", url
+        assert certificate.project_name not in response.get_data(as_text=True), url
+
+
 # -- rate limits -------------------------------------------------------------------------
 
 
