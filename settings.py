@@ -17,7 +17,15 @@ from flask_security import uia_username_mapper
 
 HERE = Path(__file__).resolve().parent
 DEV_SECRET_KEY = "dev-only-secret-key-change-me"
-TRANSLATION_DOMAINS = ("messages", "panel", "accounts", "public", "execution", "certificates")
+TRANSLATION_DOMAINS = (
+    "messages",
+    "panel",
+    "accounts",
+    "public",
+    "execution",
+    "certificates",
+    "calendar",
+)
 USERNAME_CHARS_MESSAGE = "Username can contain only letters, numbers, underscores and hyphens"
 
 

@@ -4,6 +4,16 @@ from models import rules
 from models.account import LoginSession, LoginThrottle, Role, RoleName, User, ensure_roles
 from models.audit import AuditEntry, AuditEvent
 from models.base import Base, utcnow
+from models.calendar import (
+    DEFAULT_CLOCKS,
+    DEFAULT_ESCALATE_AFTER_DAYS,
+    FilingWindow,
+    Reminder,
+    ReminderClock,
+    ReminderSettings,
+    WindowException,
+    WindowStep,
+)
 from models.certificate import (
     Certificate,
     CertificateCounter,
@@ -48,8 +58,10 @@ from models.unit import Unit, UnitKind
 from models.version import ProjectVersion
 
 __all__ = [
+    "DEFAULT_CLOCKS",
     "DEFAULT_DISCIPLINES",
     "DEFAULT_DUE_DAYS",
+    "DEFAULT_ESCALATE_AFTER_DAYS",
     "DEFAULT_PARAMS",
     "LEVELS_OF_KIND",
     "AuditEntry",
@@ -72,6 +84,7 @@ __all__ = [
     "ExecutionSnapshot",
     "ExecutionState",
     "FilingRule",
+    "FilingWindow",
     "IdType",
     "ImportBatch",
     "ImportKey",
@@ -92,6 +105,9 @@ __all__ = [
     "ProjectTally",
     "ProjectVersion",
     "ProjectWarning",
+    "Reminder",
+    "ReminderClock",
+    "ReminderSettings",
     "Role",
     "RoleName",
     "RosterEntry",
@@ -104,6 +120,8 @@ __all__ = [
     "Unit",
     "UnitKind",
     "User",
+    "WindowException",
+    "WindowStep",
     "ensure_roles",
     "rules",
     "utcnow",

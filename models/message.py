@@ -38,6 +38,9 @@ class MessageKind(enum.StrEnum):
     RETURNED = "returned"
     PUBLISHED = "published"
     WITHDRAWN = "withdrawn"
+    # 催办: work waiting past a clock (``notifications.reminders``), to the unit holding
+    # it, or to its parent unit when it is still overdue later (an escalation).
+    REMINDER = "reminder"
 
     @property
     def title(self):
@@ -49,6 +52,7 @@ MESSAGE_KIND_TITLES = {
     MessageKind.RETURNED: _l("Returned for changes"),
     MessageKind.PUBLISHED: _l("Projects published"),
     MessageKind.WITHDRAWN: _l("Publication withdrawn"),
+    MessageKind.REMINDER: _l("Reminder"),
 }
 
 

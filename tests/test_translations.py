@@ -9,7 +9,7 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = ROOT / "translations" / "zh_Hans_CN" / "LC_MESSAGES"
-OURS = ("messages", "panel", "accounts", "public", "execution", "certificates")
+OURS = ("messages", "panel", "accounts", "public", "execution", "certificates", "calendar")
 SKIP = {".venv", "tests", "migrations", "bench", "tools", "node_modules", "instance"}
 KEYWORDS = {"_": None, "_l": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2)}
 
