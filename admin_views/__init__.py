@@ -5,7 +5,17 @@ from pathlib import Path
 from flask import Flask
 from flask_admin.theme import Bootstrap4Theme
 
-from admin_views import accounts, help, imports, jobs, messages, projects, security_log
+from admin_views import (
+    accounts,
+    help,
+    imports,
+    jobs,
+    messages,
+    projects,
+    reminders,
+    security_log,
+    windows,
+)
 from admin_views import certificates as certificate_views
 from admin_views.base import guard_request, local_time
 from admin_views.dashboard import Dashboard
@@ -48,6 +58,8 @@ def init_admin(app: Flask) -> PanelAdmin:
     accounts.register(admin)
     register_statistics(admin)
     register_rules(admin)
+    windows.register(admin)  # 申报时间, beside 备案规则
+    reminders.register(admin)  # 催办 settings and the reminders sent
     certificate_views.register_settings(admin)  # 证书设置, beside 备案规则
     security_log.register(admin)
     help.register(admin)
