@@ -36,6 +36,8 @@ class AuditEvent(enum.StrEnum):
     UNIT_CHANGED = "unit_changed"
     # A roster (学员名单, personal data) exported: who, which report, how many rows.
     ROSTER_EXPORTED = "roster_exported"
+    # A later filing date (申报时间例外) granted to the unit: step, year, date, reason.
+    WINDOW_EXCEPTION = "window_exception"
 
     @property
     def title(self):
@@ -56,6 +58,7 @@ AUDIT_EVENT_TITLES = {
     AuditEvent.PASSWORD_CHANGED: _l("Password changed"),
     AuditEvent.UNIT_CHANGED: _l("Unit (and role) changed"),
     AuditEvent.ROSTER_EXPORTED: _l("Roster exported"),
+    AuditEvent.WINDOW_EXCEPTION: _l("Filing window exception"),
 }
 
 

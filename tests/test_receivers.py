@@ -49,10 +49,17 @@ def test_create_app_connects_every_receiver_once(tmp_path):
     names = {r.__module__ + "." + r.__name__ for r in _receivers(hooks.moved)}
     assert names == {
         "workflow.filing_rules.record_warnings",
+        "workflow.calendar.note_late_moves",
         "workflow.versions.keep_versions",
         "notifications.on_moved",
         "public.catalog.on_moved",
         "workflow.execution_rules.send_back_withdrawn",
+    }
+    names = {r.__module__ + "." + r.__name__ for r in _receivers(hooks.checking)}
+    assert names == {
+        "workflow.filing_rules.hold_blocked",
+        "workflow.calendar.hold_outside_window",
+        "workflow.execution_rules.hold_projects",
     }
     names = {r.__module__ + "." + r.__name__ for r in _receivers(hooks.execution_moved)}
     assert "certificates.issuing.on_execution_moved" in names

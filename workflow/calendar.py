@@ -13,16 +13,31 @@ number of statements as one row.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import gettext
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from models import FilingWindow, UnitKind, WindowException, WindowStep
-from permissions.relations import OWNERS, Relation
+from models import (
+    AuditEntry,
+    AuditEvent,
+    FilingWindow,
+    ProjectEvent,
+    Unit,
+    UnitKind,
+    User,
+    WindowException,
+    WindowStep,
+    rules,
+)
+from models.base import beijing_today
+from permissions.relations import OWNERS, Relation, relation
+from workflow.errors import NotAllowed, WorkflowError
 from workflow.transitions import Action
 
 # The step an action takes, by the actor's relation to the project.
@@ -239,12 +254,412 @@ def _grants(session: Session, asks: set[Ask], day: date) -> dict:
     return grants
 
 
+# -- the check in the engine's moves ------------------------------------------------
+# Where ``hold_outside_window`` leaves the rows that move under an exception, for
+# ``note_late_moves`` (same session, same bulk action).
+_LATE = "window_late_moves"
+
+
+def hold_outside_window(action, *, session, account, rows):
+    """``hooks.checking``: hold back every row whose step (``step_of``) is outside
+    the acting unit's window on Beijing's today, with the window's refusal
+    ("2027 年度分会上报已于11月10日截止。"). Sending back and unlocking take no step,
+    so reviewers can always return a project. Two statements whatever the rows
+    (none for an action without a step)."""
+    session.info.pop(_LATE, None)
+    if account is None or not rows:
+        return {}
+    asks = {}
+    for row in rows:
+        rel = relation(account, row)
+        step = step_of(action, rel)
+        if step is not None:
+            asks[row.id] = ask_for_row(row, rel, step)
+    if not asks:
+        return {}
+    day = beijing_today()
+    found = windows_for(session, asks.values(), day)
+    held, late = {}, {}
+    names = {row.id: row.name for row in rows}
+    for project_id, ask in asks.items():
+        window = found.get(ask)
+        if window is None:
+            continue
+        if (message := window.refusal(day)) is not None:
+            held[project_id] = NotAllowed(message, project_id, names.get(project_id))
+        elif window.late(day):
+            late[project_id] = late_note(window)
+    session.info[_LATE] = late
+    return held
+
+
+def late_note(window: Window) -> str:
+    """The history's note on a step taken under an exception."""
+    return gettext(
+        "Reported under a filing-window exception (until %(day)s: %(reason)s)",
+        day=month_day(window.grant.until),
+        reason=window.grant.reason,
+    )
+
+
+def note_late_moves(action, *, session, account, moves, reason):
+    """``hooks.moved``: the history events just written for the rows that moved
+    under an exception carry the exception in their note (before the actor's own
+    reason, if any). One UPDATE of those events, whatever the rows."""
+    late = session.info.pop(_LATE, {})
+    moved = {m.project_id for m in moves if m.target is not None}
+    by_note = defaultdict(list)
+    for project_id, note in late.items():
+        if project_id in moved:
+            by_note[note if not reason else f"{note} {reason}"].append(project_id)
+    if not by_note:
+        return
+    ids = sorted(i for group in by_note.values() for i in group)
+    # The latest event of each project: the one this move just wrote.
+    latest = (
+        select(func.max(ProjectEvent.id))
+        .where(ProjectEvent.project_id.in_(ids))
+        .group_by(ProjectEvent.project_id)
+    )
+    note = case(
+        *((ProjectEvent.project_id.in_(group), text) for text, group in by_note.items()),
+        else_=ProjectEvent.reason,
+    )
+    session.execute(
+        update(ProjectEvent.__table__)
+        .where(
+            ProjectEvent.__table__.c.id.in_(latest), ProjectEvent.__table__.c.action == action.value
+        )
+        .values(reason=note),
+        execution_options={"synchronize_session": False},
+    )
+
+
+# -- setting windows and granting exceptions ------------------------------------------
+# How far from its year a window's dates may lie: the year before (the national system
+# opens a year's filings the July before) to the year after.
+ERRORS = {
+    "not_yours": _l("Only the committee, or a society for its branches, sets filing windows."),
+    "society_step": _l("A society sets only the cut-off of its own branches' reporting."),
+    "no_committee_window": _l("The committee has not set the window of %(year)s %(step)s yet."),
+    "order": _l("The closing date must not be before the opening date."),
+    "range": _l("Enter a date from %(low)s to %(high)s."),
+    "after_committee": _l("The cut-off must not be after the committee's closing date (%(day)s)."),
+    "before_open": _l("The cut-off must not be before the window opens (%(day)s)."),
+    "year": _l("Enter a year from %(low)s to %(high)s."),
+    "grant_unit": _l("You may grant an exception only to a unit you review."),
+    "grant_step": _l("This unit does not take this step."),
+    "reason": _l("Enter the reason for the exception."),
+    "until_after_close": _l(
+        "The exception's date must be after the unit's own closing date (%(day)s)."
+    ),
+    "until_committee": _l(
+        "A society's exception must not go past the committee's closing date (%(day)s)."
+    ),
+}
+
+
+def _error(code: str, **params) -> WorkflowError:
+    return WorkflowError(str(ERRORS[code]) % params if params else ERRORS[code])
+
+
+def _check_year(year: int) -> None:
+    if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
+        raise _error("year", low=rules.MIN_YEAR, high=rules.MAX_YEAR)
+
+
+def date_bounds(year: int) -> tuple[date, date]:
+    """The days a window of ``year`` may use: 1 January of the year before to 31
+    December of the year after."""
+    return date(year - 1, 1, 1), date(year + 1, 12, 31)
+
+
+def _check_dates(year: int, *days: date | None) -> None:
+    low, high = date_bounds(year)
+    for day in days:
+        if day is not None and not low <= day <= high:
+            raise _error("range", low=low.isoformat(), high=high.isoformat())
+
+
+def committee_window(session: Session, committee_id: int, year: int, step: WindowStep):
+    """The committee's own window of ``step`` in ``year`` (a ``FilingWindow``), or None."""
+    return session.scalar(
+        select(FilingWindow).where(
+            FilingWindow.unit_id == committee_id,
+            FilingWindow.year == year,
+            FilingWindow.step == step,
+        )
+    )
+
+
+def set_window(
+    session: Session,
+    account,
+    year: int,
+    step: WindowStep,
+    opens_on: date | None,
+    closes_on: date,
+) -> FilingWindow:
+    """Store the account's unit's window of ``step`` in ``year`` (flushes, never
+    commits). The committee sets any step; a society the entry step only, its
+    branches' earlier cut-off: no later than the committee's close and not before
+    the committee's window opens (a society's window has no start of its own)."""
+    unit = account.unit if account is not None and account.is_active else None
+    step = WindowStep(step)
+    _check_year(year)
+    if unit is None or unit.kind not in (UnitKind.COMMITTEE, UnitKind.SOCIETY):
+        raise _error("not_yours")
+    _check_dates(year, opens_on, closes_on)
+    if unit.kind is UnitKind.SOCIETY:
+        if step is not WindowStep.ENTRY_REPORT:
+            raise _error("society_step")
+        committee = committee_window(session, unit.committee_id, year, step)
+        if committee is None:
+            raise _error("no_committee_window", year=year, step=step_label(step, UnitKind.BRANCH))
+        if closes_on > committee.closes_on:
+            raise _error("after_committee", day=committee.closes_on.isoformat())
+        if committee.opens_on is not None and closes_on < committee.opens_on:
+            raise _error("before_open", day=committee.opens_on.isoformat())
+        opens_on = None
+    elif opens_on is not None and closes_on < opens_on:
+        raise _error("order")
+    window = session.scalar(
+        select(FilingWindow).where(
+            FilingWindow.unit_id == unit.id, FilingWindow.year == year, FilingWindow.step == step
+        )
+    )
+    if window is None:
+        window = FilingWindow(unit_id=unit.id, committee_id=unit.committee_id, year=year, step=step)
+        session.add(window)
+    window.opens_on, window.closes_on = opens_on, closes_on
+    session.flush()
+    return window
+
+
+def clear_window(session: Session, account, year: int, step: WindowStep) -> bool:
+    """Remove the account's unit's own window of ``step`` in ``year`` (the step is
+    then open, or back to the committee's close for a society's branches). True
+    when there was one. Flushes, never commits."""
+    unit = account.unit if account is not None and account.is_active else None
+    if unit is None or unit.kind not in (UnitKind.COMMITTEE, UnitKind.SOCIETY):
+        raise _error("not_yours")
+    result = session.execute(
+        delete(FilingWindow).where(
+            FilingWindow.unit_id == unit.id,
+            FilingWindow.year == year,
+            FilingWindow.step == WindowStep(step),
+        )
+    )
+    return bool(result.rowcount)
+
+
+# The step each unit kind takes, and whom an exception may be granted to.
+OWN_STEP = {
+    UnitKind.BRANCH: WindowStep.ENTRY_REPORT,
+    UnitKind.ISSUER: WindowStep.ENTRY_REPORT,
+    UnitKind.SOCIETY: WindowStep.SOCIETY_REPORT,
+    UnitKind.COMMITTEE: WindowStep.AUDIT,
+}
+
+
+def may_grant_to(granter, unit) -> bool:
+    """May ``granter`` (a unit) grant ``unit`` an exception: the committee to any
+    unit of its tree below it, a society to its own branches."""
+    if granter is None or unit is None or unit.id == granter.id:
+        return False
+    if granter.kind is UnitKind.COMMITTEE:
+        return unit.committee_id == granter.id
+    if granter.kind is UnitKind.SOCIETY:
+        return unit.kind is UnitKind.BRANCH and unit.parent_id == granter.id
+    return False
+
+
+def grant_exception(
+    session: Session,
+    account,
+    unit,
+    year: int,
+    step: WindowStep,
+    until: date,
+    reason: str,
+) -> WindowException:
+    """Give ``unit`` until ``until`` to take ``step`` of ``year`` (flushes, never
+    commits), recorded in the unit's history (the security log's
+    ``WINDOW_EXCEPTION``). The date must be after the unit's own close; a society's
+    never past the committee's close."""
+    granter = account.unit if account is not None and account.is_active else None
+    step = WindowStep(step)
+    _check_year(year)
+    if not may_grant_to(granter, unit):
+        raise _error("grant_unit")
+    if OWN_STEP.get(unit.kind) is not step or step is WindowStep.AUDIT:
+        raise _error("grant_step")
+    reason = (reason or "").strip()
+    if not reason:
+        raise _error("reason")
+    if message := rules.reason_error(reason):
+        raise WorkflowError(message)
+    _check_dates(year, until)
+    committee = committee_window(session, unit.committee_id, year, step)
+    if committee is None:
+        raise _error("no_committee_window", year=year, step=step_label(step, unit.kind))
+    own = windows_for(session, [ask_for(unit, step, year)], until)
+    closes_on = own[ask_for(unit, step, year)].closes_on if own else committee.closes_on
+    if until <= closes_on:
+        raise _error("until_after_close", day=closes_on.isoformat())
+    if granter.kind is UnitKind.SOCIETY and until > committee.closes_on:
+        raise _error("until_committee", day=committee.closes_on.isoformat())
+    grant = WindowException(
+        unit_id=unit.id,
+        committee_id=unit.committee_id,
+        granted_by_unit_id=granter.id,
+        granted_by_user_id=account.id,
+        year=year,
+        step=step,
+        until=until,
+        reason=reason,
+    )
+    session.add(grant)
+    detail = gettext(
+        "%(year)s %(step)s until %(until)s: %(reason)s",
+        year=year,
+        step=step_label(step, unit.kind),
+        until=until.isoformat(),
+        reason=reason,
+    )
+    session.add(
+        AuditEntry(
+            event=AuditEvent.WINDOW_EXCEPTION,
+            username=account.username[:64],
+            account_id=None,
+            unit_id=unit.id,
+            actor_id=account.id,
+            detail=detail[:255],
+        )
+    )
+    session.flush()
+    return grant
+
+
+def exceptions_of(session: Session, granter, year: int) -> list:
+    """The exceptions of ``year`` a unit may see on its page: a committee's whole
+    tree's, a society's own branches' (granted by itself or the committee). One
+    statement, newest first."""
+    granted_to = Unit.__table__.alias("granted_to")
+    by_unit = Unit.__table__.alias("by_unit")
+    stmt = (
+        select(
+            WindowException.id,
+            WindowException.step,
+            WindowException.until,
+            WindowException.reason,
+            WindowException.created_at,
+            granted_to.c.name.label("unit_name"),
+            granted_to.c.kind.label("unit_kind"),
+            by_unit.c.name.label("granted_by"),
+            User.username.label("granted_by_user"),
+        )
+        .join(granted_to, granted_to.c.id == WindowException.unit_id)
+        .join(by_unit, by_unit.c.id == WindowException.granted_by_unit_id)
+        .outerjoin(User, User.id == WindowException.granted_by_user_id)
+        .where(WindowException.year == year)
+        .order_by(WindowException.created_at.desc(), WindowException.id.desc())
+    )
+    if granter.kind is UnitKind.COMMITTEE:
+        stmt = stmt.where(WindowException.committee_id == granter.id)
+    else:
+        stmt = stmt.where(granted_to.c.parent_id == granter.id)
+    return list(session.execute(stmt))
+
+
+# -- the countdown -------------------------------------------------------------------
+# A window is counted down from this many days before it opens, and said closed for
+# this many days after its last day.
+SHOW_BEFORE_DAYS = 30
+SHOW_AFTER_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """One line above a list or on the dashboard: the text and how urgent it is
+    (``"info"``, ``"warning"`` within a week and on the last day, ``"danger"`` closed)."""
+
+    year: int
+    text: str
+    level: str
+
+
+def countdown_text(window: Window, day: date) -> tuple[str, str]:
+    """(text, level) of ``window`` on ``day``."""
+    params = {"year": window.year, "step": window.label}
+    if window.opens_on is not None and day < window.opens_on:
+        return window.refusal(day), "info"
+    if window.late(day):
+        left = window.days_left(day)
+        text = gettext(
+            "%(year)s %(step)s closed on %(closed)s; under an exception until %(until)s"
+            " (%(days)s days left).",
+            closed=month_day(window.closes_on),
+            until=month_day(window.last_day),
+            days=left,
+            **params,
+        )
+        return text, "warning"
+    left = window.days_left(day)
+    if left < 0:
+        return window.refusal(day), "danger"
+    if left == 0:
+        return gettext("%(year)s %(step)s closes today.", **params), "warning"
+    text = gettext(
+        "%(year)s: %(days)s days left until %(step)s closes (%(day)s).",
+        days=left,
+        day=month_day(window.last_day),
+        **params,
+    )
+    return text, "warning" if left <= 7 else "info"
+
+
+def countdowns(session: Session, account, day: date | None = None) -> list[Countdown]:
+    """The account's unit's own step, in the filing years around ``day`` (default
+    Beijing's today) with a window open, opening within ``SHOW_BEFORE_DAYS`` or
+    closed within ``SHOW_AFTER_DAYS``. Two statements (one when no window is set)."""
+    unit = account.unit if account is not None and account.is_active else None
+    if unit is None or unit.kind not in OWN_STEP:
+        return []
+    day = day or beijing_today()
+    step = OWN_STEP[unit.kind]
+    asks = [
+        ask_for(unit, step, year) for year in (day.year - 1, day.year, day.year + 1, day.year + 2)
+    ]
+    found = windows_for(session, asks, day)
+    shown = []
+    for ask in asks:
+        window = found.get(ask)
+        if window is None:
+            continue
+        if window.opens_on is not None and window.opens_on > day + timedelta(SHOW_BEFORE_DAYS):
+            continue
+        if window.last_day < day - timedelta(SHOW_AFTER_DAYS):
+            continue
+        text, level = countdown_text(window, day)
+        shown.append(Countdown(ask.year, text, level))
+    return shown
+
+
 __all__ = [
     "Ask",
+    "Countdown",
     "Grant",
     "Window",
     "ask_for",
     "ask_for_row",
+    "clear_window",
+    "countdowns",
+    "exceptions_of",
+    "grant_exception",
+    "hold_outside_window",
+    "note_late_moves",
+    "set_window",
     "step_label",
     "step_of",
     "windows_for",
