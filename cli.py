@@ -155,8 +155,16 @@ def periodic_mail() -> None:
         raise RuntimeError(f"{failed} mail(s) not sent; they stay queued for the next pass")
 
 
+def periodic_reminders() -> None:
+    """催办: today's reminders and escalations (``notifications.reminders``); idempotent, so
+    every minute sends each once. Before the mail task, which sends what it queued."""
+    from notifications import reminders
+
+    click.echo(f"Reminders: {reminders.run(db.session)}")
+
+
 # Each periodic task: a function run in the application context that echoes what it did.
-PERIODIC_TASKS = [periodic_jobs, periodic_mail]
+PERIODIC_TASKS = [periodic_jobs, periodic_reminders, periodic_mail]
 
 
 @click.command("periodic")

@@ -12,6 +12,8 @@ import it.
   request; retries.
 - ``digest``: the daily digest.
 - ``inbox``: an account's messages, unread count, mark read, e-mail choice.
+- ``reminders``: 催办, the reminders when work waits and their escalation
+  (``flask send-reminders``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import click
 from flask import Flask, current_app, has_app_context
 
 from models.message import MessageSubject
-from notifications import digest, inbox, mail, store
+from notifications import digest, inbox, mail, reminders, store
 
 
 def on_moved(action, session, account, moves, reason=None, subject=MessageSubject.PROJECTS, **_):
@@ -43,6 +45,7 @@ def init_app(app: Flask) -> None:
     mail.init_app(app)
     app.cli.add_command(send_mail_command)
     app.cli.add_command(send_digest_command)
+    app.cli.add_command(send_reminders_command)
 
 
 @click.command("send-mail")
@@ -74,4 +77,20 @@ def send_digest_command():
         raise SystemExit(1)
 
 
-__all__ = ["digest", "inbox", "init_app", "mail", "store"]
+@click.command("send-reminders")
+def send_reminders_command():
+    """Send today's reminders (催办) and escalations, once each: safe to run every
+    minute, twice at once, or after an outage; then send the queued mail."""
+    from extensions import db
+
+    summary = reminders.run(db.session)
+    click.echo(f"Reminders: {summary}")
+    if not mail.enabled():
+        return
+    sent, failed = mail.send_all(db.session)
+    click.echo(f"sent {sent}, failed {failed} (left queued)")
+    if failed:
+        raise SystemExit(1)
+
+
+__all__ = ["digest", "inbox", "init_app", "mail", "reminders", "store"]

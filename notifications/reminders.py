@@ -1,0 +1,780 @@
+"""催办: reminders when work waits, and their escalation up the tree of units.
+
+One run (``run``) looks at every committee at once, set-based: a fixed number of SQL
+statements whatever the number of committees, units and projects (the settings, the
+reminders already sent, one ranked query per clock, the windows of the units with
+unreported projects, then one INSERT each for the reminders, the messages and the
+mails). Each clock gives every item it concerns a *threshold day* ``t``, the first day
+the item is worth a reminder:
+
+- ``WINDOW_CLOSING``: an entry unit's (branch, issuer) projects not yet reported (未上报,
+  退回修改) of a year whose 上报 window (``workflow.calendar.windows_for``: the committee's,
+  the society's earlier cut-off, a named exception's later day) closes within N days:
+  ``t = last day - N``, until the last day;
+- ``WAITING_SOCIETY`` / ``WAITING_COMMITTEE``: projects waiting at a society (已上报学会) or at
+  the committee for more than N days since they arrived (their last 上报, ``reported_at``,
+  the moment 统计 measures queue time from): ``t = day of arrival + N + 1``;
+- ``EXECUTION_DUE``: published projects (of this year and last) whose execution report is
+  not yet reported by its owner (never opened, 未上报, 退回修改) and due within N days:
+  ``t = due date - N``, until the due date;
+- ``EXECUTION_OVERDUE``: the same reports more than N days past their due date:
+  ``t = due date + N + 1``.
+
+The cadence (one message per unit, clock and day at most):
+
+- the unit holding the items is reminded when an item crosses its threshold (a ``t``
+  later than the unit's last reminder of that clock), and then every M days while items
+  stay (M: ``ReminderSettings.escalate_after_days``);
+- an item still there M days after its threshold (``t + M <= today``) is *escalated*:
+  the holder's parent (a branch's society; a society's or an issuer's committee) gets one
+  message listing its children with such items, on the same rule (a newly escalated item,
+  then every M days). The committee has no parent: its own queue is never escalated.
+
+The cadence reads the reminders already sent, not the days the command ran: after an
+outage the next run sends what is due today, once (no backlog). Idempotent: each
+reminder row has a unique key (unit, clock, escalation, day), inserted with ``ON
+CONFLICT DO NOTHING RETURNING``, and the messages and mails are written only for the
+rows this run inserted; two runs at once (two PostgreSQL sessions) send each reminder
+once (the second waits on the first's key, then skips it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from flask import current_app, has_app_context
+from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from models import (
+    DEFAULT_CLOCKS,
+    DEFAULT_ESCALATE_AFTER_DAYS,
+    ExecutionDeadline,
+    ExecutionReport,
+    ExecutionState,
+    Project,
+    ProjectState,
+    Reminder,
+    ReminderClock,
+    ReminderSettings,
+    Unit,
+    UnitKind,
+    WindowStep,
+    utcnow,
+)
+from models.base import BEIJING_OFFSET_HOURS, beijing_today
+from models.execution import due_on_sql
+from models.message import Message, MessageKind, OutboxMail
+from notifications import mail, wording
+from workflow.calendar import Ask, windows_for
+
+# Items named in one reminder (per holder; the count says how many there are).
+NAMED = 20
+# Bounds of the settings (the page refuses others).
+MAX_DAYS = 365
+MAX_ESCALATE_AFTER_DAYS = 90
+HELD_REPORT_STATES = (ExecutionState.DRAFT.value, ExecutionState.RETURNED.value)
+UNREPORTED = (ProjectState.DRAFT.value, ProjectState.RETURNED.value)
+
+# The list each clock's reminder opens: the holder's, and the parent's by its kind.
+HOLDER_LIST = {
+    ReminderClock.WINDOW_CLOSING: "projects",
+    ReminderClock.WAITING_SOCIETY: "review",
+    ReminderClock.WAITING_COMMITTEE: "audit",
+    ReminderClock.EXECUTION_DUE: "executions",
+    ReminderClock.EXECUTION_OVERDUE: "executions",
+}
+PARENT_LIST = {
+    ReminderClock.WINDOW_CLOSING: {UnitKind.SOCIETY: "review", UnitKind.COMMITTEE: "audit"},
+    ReminderClock.WAITING_SOCIETY: {UnitKind.COMMITTEE: "audit"},
+    ReminderClock.WAITING_COMMITTEE: {},
+    ReminderClock.EXECUTION_DUE: {
+        UnitKind.SOCIETY: "execution_review",
+        UnitKind.COMMITTEE: "execution_audit",
+    },
+    ReminderClock.EXECUTION_OVERDUE: {
+        UnitKind.SOCIETY: "execution_review",
+        UnitKind.COMMITTEE: "execution_audit",
+    },
+}
+# The state filter of the list, where the clock's items share one.
+LIST_STATE = {
+    ReminderClock.WAITING_SOCIETY: ProjectState.AT_SOCIETY.value,
+    ReminderClock.WAITING_COMMITTEE: ProjectState.AT_COMMITTEE.value,
+}
+
+
+# -- settings ----------------------------------------------------------------------
+@dataclass
+class Settings:
+    """A committee's 催办 settings: each clock on or off with its N, and M."""
+
+    clocks: dict[ReminderClock, dict]
+    escalate_after_days: int = DEFAULT_ESCALATE_AFTER_DAYS
+
+    def on(self, clock: ReminderClock) -> bool:
+        return bool(self.clocks[clock]["on"])
+
+    def days(self, clock: ReminderClock) -> int:
+        return int(self.clocks[clock]["days"])
+
+    @classmethod
+    def of(cls, clocks: dict | None, escalate_after_days: int | None) -> Settings:
+        """The stored row's values, a missing clock (or no row) taking ``DEFAULT_CLOCKS``."""
+        merged = {}
+        for clock, default in DEFAULT_CLOCKS.items():
+            stored = (clocks or {}).get(clock.value) or {}
+            merged[clock] = {
+                "on": bool(stored.get("on", default["on"])),
+                "days": int(stored.get("days", default["days"])),
+            }
+        m = escalate_after_days if escalate_after_days else DEFAULT_ESCALATE_AFTER_DAYS
+        return cls(merged, int(m))
+
+    def stored(self) -> dict:
+        """The ``clocks`` JSON of the row."""
+        return {c.value: dict(v) for c, v in self.clocks.items()}
+
+
+def settings_for(session: Session, committee_id: int) -> Settings:
+    row = session.get(ReminderSettings, committee_id)
+    if row is None:
+        return Settings.of(None, None)
+    return Settings.of(row.clocks, row.escalate_after_days)
+
+
+def save_settings(session: Session, committee_id: int, settings: Settings) -> None:
+    """Store a committee's settings (the caller commits)."""
+    row = session.get(ReminderSettings, committee_id)
+    if row is None:
+        row = ReminderSettings(committee_id=committee_id)
+        session.add(row)
+    row.clocks = settings.stored()
+    row.escalate_after_days = settings.escalate_after_days
+
+
+def _all_settings(session: Session) -> dict[int, Settings]:
+    """Every active committee's settings: one statement."""
+    rows = session.execute(
+        select(Unit.id, ReminderSettings.clocks, ReminderSettings.escalate_after_days)
+        .outerjoin(ReminderSettings, ReminderSettings.committee_id == Unit.id)
+        .where(Unit.kind == UnitKind.COMMITTEE, Unit.active.is_(True))
+    )
+    return {cid: Settings.of(clocks, m) for cid, clocks, m in rows}
+
+
+# -- what is held ------------------------------------------------------------------
+@dataclass
+class Held:
+    """One unit's items for one clock: how many, how many escalated (``late``), the
+    newest threshold day of each, and up to ``NAMED`` of them (oldest first)."""
+
+    clock: ReminderClock
+    unit_id: int
+    unit_name: str
+    committee_id: int
+    parent_id: int | None
+    count: int = 0
+    late: int = 0
+    newest: date | None = None
+    newest_late: date | None = None
+    items: list[dict] = field(default_factory=list)
+    # WINDOW_CLOSING: days left before the last day (the nearest of the unit's years).
+    days_left: int | None = None
+
+
+def day_start(day: date) -> datetime:
+    """The naive-UTC moment a Beijing day starts."""
+    return datetime.combine(day, time()) - timedelta(hours=BEIJING_OFFSET_HOURS)
+
+
+def _by_committee(column, values: dict):
+    """``CASE committee_id WHEN … THEN value``: each committee's own bound in one
+    statement."""
+    return case({cid: literal(v) for cid, v in values.items()}, value=column)
+
+
+def _ranked(inner, order, holder, late_flag, threshold):
+    """The per-holder window aggregates over ``inner``'s rows and the rank of each
+    row by ``order``: the outer query keeps the first ``NAMED`` rows of each holder."""
+    over = {"partition_by": holder}
+    return select(
+        *inner,
+        func.row_number().over(order_by=order, **over).label("rn"),
+        func.count().over(**over).label("n"),
+        func.sum(case((late_flag, 1), else_=0)).over(**over).label("late"),
+        func.max(threshold).over(**over).label("newest"),
+        func.max(case((late_flag, threshold), else_=None)).over(**over).label("newest_late"),
+    )
+
+
+def _collect(session, clock, ranked, to_day) -> dict[int, Held]:
+    """Run ``ranked`` (limited to its first ``NAMED`` rows per holder), joined to the
+    holder's name: one statement; ``to_day`` turns a threshold value into its day."""
+    sub = ranked.subquery()
+    stmt = (
+        select(sub, Unit.name.label("unit_name"))
+        .join(Unit, Unit.id == sub.c.holder)
+        .where(sub.c.rn <= NAMED, Unit.active.is_(True))
+        .order_by(sub.c.holder, sub.c.rn)
+    )
+    found: dict[int, Held] = {}
+    for row in session.execute(stmt):
+        held = found.get(row.holder)
+        if held is None:
+            held = found[row.holder] = Held(
+                clock=clock,
+                unit_id=row.holder,
+                unit_name=row.unit_name,
+                committee_id=row.committee_id,
+                parent_id=row.parent,
+                count=row.n,
+                late=row.late or 0,
+                newest=to_day(row.newest),
+                newest_late=to_day(row.newest_late),
+            )
+        held.items.append(
+            {"id": row.id, "name": row.name, "unit_id": row.holder, "late": bool(row.is_late)}
+        )
+    return found
+
+
+def _waiting(session, clock, on: dict[int, Settings], today: date) -> dict[int, Held]:
+    """Projects waiting at a society (or the committee) for more than N days."""
+    at_society = clock is ReminderClock.WAITING_SOCIETY
+    state = ProjectState.AT_SOCIETY if at_society else ProjectState.AT_COMMITTEE
+    holder = Project.society_id if at_society else Project.committee_id
+    parent = Project.committee_id if at_society else literal(None)
+    # day(reported_at) + N + 1 <= today  <=>  reported_at < start of (today - N)
+    bound = {c: day_start(today - timedelta(days=s.days(clock))) for c, s in on.items()}
+    late_bound = {
+        c: day_start(today - timedelta(days=s.days(clock) + s.escalate_after_days))
+        for c, s in on.items()
+    }
+    is_late = Project.reported_at < _by_committee(Project.committee_id, late_bound)
+    inner = (
+        Project.id,
+        Project.name,
+        holder.label("holder"),
+        parent.label("parent"),
+        Project.committee_id,
+        is_late.label("is_late"),
+    )
+    ranked = _ranked(
+        inner, (Project.reported_at, Project.id), holder, is_late, Project.reported_at
+    ).where(
+        Project.state == state,
+        Project.committee_id.in_(sorted(on)),
+        holder.is_not(None),
+        Project.reported_at < _by_committee(Project.committee_id, bound),
+    )
+    days = {c: s.days(clock) for c, s in on.items()}
+    found = _collect(session, clock, ranked, lambda v: v)
+    for held in found.values():
+        n = days[held.committee_id]
+        held.newest = _arrival_day(held.newest) + timedelta(days=n + 1)
+        if held.newest_late is not None:
+            held.newest_late = _arrival_day(held.newest_late) + timedelta(days=n + 1)
+    return found
+
+
+def _arrival_day(value) -> date:
+    if isinstance(value, str):  # SQLite returns a window's MAX of a DateTime as text
+        value = datetime.fromisoformat(value)
+    return beijing_today(value)
+
+
+def _as_date(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _executions(session, clock, on: dict[int, Settings], today: date) -> dict[int, Held]:
+    """Execution reports not yet reported by their owner, due within N days
+    (``EXECUTION_DUE``) or more than N days overdue (``EXECUTION_OVERDUE``)."""
+    due = func.coalesce(
+        ExecutionReport.due_date, due_on_sql(Project.end_date, ExecutionDeadline.days)
+    )
+    days = {c: s.days(clock) for c, s in on.items()}
+    m = {c: s.escalate_after_days for c, s in on.items()}
+    if clock is ReminderClock.EXECUTION_DUE:
+        # t = due - N: today <= due <= today + N; late when t + M <= today.
+        window = and_(
+            due >= today,
+            due
+            <= _by_committee(
+                Project.committee_id, {c: today + timedelta(n) for c, n in days.items()}
+            ),
+        )
+        late_bound = {c: today + timedelta(days[c] - m[c]) for c in on}
+        is_late = due <= _by_committee(Project.committee_id, late_bound)
+        shift = {c: -n for c, n in days.items()}
+    else:
+        # t = due + N + 1: due < today - N; late when t + M <= today.
+        window = due < _by_committee(
+            Project.committee_id, {c: today - timedelta(n) for c, n in days.items()}
+        )
+        late_bound = {c: today - timedelta(days[c] + m[c]) for c in on}
+        is_late = due < _by_committee(Project.committee_id, late_bound)
+        shift = {c: n + 1 for c, n in days.items()}
+    inner = (
+        Project.id,
+        Project.name,
+        Project.owner_unit_id.label("holder"),
+        func.coalesce(Project.society_id, Project.committee_id).label("parent"),
+        Project.committee_id,
+        is_late.label("is_late"),
+    )
+    ranked = (
+        _ranked(inner, (due, Project.id), Project.owner_unit_id, is_late, due)
+        .select_from(Project)
+        .outerjoin(ExecutionReport, ExecutionReport.project_id == Project.id)
+        .outerjoin(
+            ExecutionDeadline,
+            and_(
+                ExecutionDeadline.committee_id == Project.committee_id,
+                ExecutionDeadline.year == Project.year,
+            ),
+        )
+        .where(
+            Project.committee_id.in_(sorted(on)),
+            Project.year.in_([today.year - 1, today.year]),
+            Project.state == ProjectState.PUBLISHED,
+            or_(ExecutionReport.id.is_(None), ExecutionReport.state.in_(HELD_REPORT_STATES)),
+            window,
+        )
+    )
+    found = _collect(session, clock, ranked, _as_date)
+    for held in found.values():
+        step = timedelta(days=shift[held.committee_id])
+        held.newest = held.newest + step
+        if held.newest_late is not None:
+            held.newest_late = held.newest_late + step
+    return found
+
+
+def _window_closing(session, on: dict[int, Settings], today: date) -> dict[int, Held]:
+    """Entry units' unreported projects of a year whose 上报 window closes within N
+    days: the (unit, year) groups (one statement), their windows (two), the named
+    projects of the units concerned (one)."""
+    clock = ReminderClock.WINDOW_CLOSING
+    years = [today.year - 1, today.year, today.year + 1]
+    groups = session.execute(
+        select(
+            Project.owner_unit_id,
+            Project.year,
+            Project.committee_id,
+            Project.society_id,
+            Unit.kind,
+            Unit.name,
+            func.count(),
+        )
+        .join(Unit, Unit.id == Project.owner_unit_id)
+        .where(
+            Project.state.in_(UNREPORTED),
+            Project.committee_id.in_(sorted(on)),
+            Project.year.in_(years),
+            Unit.active.is_(True),
+            Unit.kind.in_([UnitKind.BRANCH, UnitKind.ISSUER]),
+        )
+        .group_by(
+            Project.owner_unit_id,
+            Project.year,
+            Project.committee_id,
+            Project.society_id,
+            Unit.kind,
+            Unit.name,
+        )
+    ).all()
+    asks = {
+        (owner, year): Ask(owner, cid, WindowStep.ENTRY_REPORT, year, society, UnitKind(kind))
+        for owner, year, cid, society, kind, _name, _n in groups
+    }
+    windows = windows_for(session, asks.values(), today)
+    found: dict[int, Held] = {}
+    late_years: set[tuple[int, int]] = set()
+    wanted: set[tuple[int, int]] = set()
+    for owner, year, cid, society, _kind, name, n in groups:
+        window = windows.get(asks[(owner, year)])
+        if window is None:
+            continue
+        settings = on[cid]
+        left = window.days_left(today)
+        if not 0 <= left <= settings.days(clock):
+            continue
+        t = window.last_day - timedelta(days=settings.days(clock))
+        late = t + timedelta(days=settings.escalate_after_days) <= today
+        held = found.get(owner)
+        if held is None:
+            held = found[owner] = Held(clock, owner, name, cid, society or cid)
+        held.count += n
+        held.newest = max(held.newest or t, t)
+        held.days_left = left if held.days_left is None else min(held.days_left, left)
+        if late:
+            held.late += n
+            held.newest_late = max(held.newest_late or t, t)
+            late_years.add((owner, year))
+        wanted.add((owner, year))
+    if not wanted:
+        return found
+    owners = sorted({owner for owner, _ in wanted})
+    rn = (
+        func.row_number()
+        .over(partition_by=(Project.owner_unit_id, Project.year), order_by=Project.id)
+        .label("rn")
+    )
+    sub = (
+        select(Project.id, Project.name, Project.owner_unit_id, Project.year, rn)
+        .where(
+            Project.owner_unit_id.in_(owners),
+            Project.year.in_(sorted({year for _, year in wanted})),
+            Project.state.in_(UNREPORTED),
+        )
+        .subquery()
+    )
+    rows = session.execute(
+        select(sub).where(sub.c.rn <= NAMED).order_by(sub.c.owner_unit_id, sub.c.year, sub.c.id)
+    )
+    for row in rows:
+        key = (row.owner_unit_id, row.year)
+        held = found[row.owner_unit_id]
+        if key in wanted and len(held.items) < NAMED:
+            held.items.append(
+                {
+                    "id": row.id,
+                    "name": row.name,
+                    "unit_id": row.owner_unit_id,
+                    "late": key in late_years,
+                }
+            )
+    return found
+
+
+COLLECTORS = {
+    ReminderClock.WINDOW_CLOSING: _window_closing,
+    ReminderClock.WAITING_SOCIETY: lambda s, on, today: _waiting(
+        s, ReminderClock.WAITING_SOCIETY, on, today
+    ),
+    ReminderClock.WAITING_COMMITTEE: lambda s, on, today: _waiting(
+        s, ReminderClock.WAITING_COMMITTEE, on, today
+    ),
+    ReminderClock.EXECUTION_DUE: lambda s, on, today: _executions(
+        s, ReminderClock.EXECUTION_DUE, on, today
+    ),
+    ReminderClock.EXECUTION_OVERDUE: lambda s, on, today: _executions(
+        s, ReminderClock.EXECUTION_OVERDUE, on, today
+    ),
+}
+
+
+# -- the run -----------------------------------------------------------------------
+@dataclass
+class Summary:
+    """What one run did."""
+
+    day: date
+    reminders: int = 0
+    escalations: int = 0
+    mails: int = 0
+    skipped: int = 0  # due today but already sent (by an earlier or concurrent run)
+    by_clock: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.day}: {self.reminders} reminder(s), {self.escalations} escalation(s),"
+            f" {self.mails} mail(s) queued, {self.skipped} already sent"
+        )
+
+
+def _last_sent(session, today: date, horizon: int) -> dict:
+    """(unit, clock, escalation) → the last day a reminder was sent, within the
+    horizon (the largest M): one statement."""
+    rows = session.execute(
+        select(Reminder.unit_id, Reminder.clock, Reminder.escalation, func.max(Reminder.day))
+        .where(Reminder.day > today - timedelta(days=horizon))
+        .group_by(Reminder.unit_id, Reminder.clock, Reminder.escalation)
+    )
+    return {(u, ReminderClock(c), bool(e)): _as_date(d) for u, c, e, d in rows}
+
+
+def _due(last: date | None, newest: date | None, today: date, m: int) -> bool:
+    """The cadence: a first reminder, an item newer than the last reminder, or M days
+    since it."""
+    return last is None or (newest is not None and newest > last) or last <= today - timedelta(m)
+
+
+def plan(session: Session, today: date) -> list[dict]:
+    """The reminder rows due on ``today`` (before the ones already sent are skipped
+    by the unique key): a fixed number of statements."""
+    settings = _all_settings(session)
+    if not settings:
+        return []
+    horizon = max(s.escalate_after_days for s in settings.values()) + 1
+    last = _last_sent(session, today, horizon)
+    rows = []
+    escalations: dict[tuple, dict] = {}
+    for clock in ReminderClock:
+        on = {c: s for c, s in settings.items() if s.on(clock)}
+        if not on:
+            continue
+        for held in COLLECTORS[clock](session, on, today).values():
+            m = on[held.committee_id].escalate_after_days
+            if _due(last.get((held.unit_id, clock, False)), held.newest, today, m):
+                rows.append(_row(held, clock, today, False, held.count, held.items))
+            if not held.late or not held.parent_id or held.parent_id == held.unit_id:
+                continue
+            if clock not in PARENT_LIST or not PARENT_LIST[clock]:
+                continue
+            key = (held.parent_id, clock)
+            up = escalations.setdefault(
+                key,
+                {
+                    "committee_id": held.committee_id,
+                    "count": 0,
+                    "children": [],
+                    "newest": None,
+                    "m": m,
+                },
+            )
+            up["count"] += held.late
+            up["children"].append(
+                {"unit_id": held.unit_id, "name": held.unit_name, "count": held.late}
+            )
+            if held.newest_late and (up["newest"] is None or held.newest_late > up["newest"]):
+                up["newest"] = held.newest_late
+            up.setdefault("items", []).extend(
+                {**item, "unit_name": held.unit_name} for item in held.items if item["late"]
+            )
+    for (parent_id, clock), up in escalations.items():
+        if not _due(last.get((parent_id, clock, True)), up["newest"], today, up["m"]):
+            continue
+        rows.append(
+            {
+                "unit_id": parent_id,
+                "committee_id": up["committee_id"],
+                "clock": clock,
+                "day": today,
+                "escalation": True,
+                "item_count": up["count"],
+                "items": sorted(up.get("items", []), key=lambda i: (i["unit_id"], i["id"])),
+                "children": up["children"],
+            }
+        )
+    for r in rows:
+        r["n"] = settings[r["committee_id"]].days(r["clock"])
+    return sorted(rows, key=lambda r: (r["unit_id"], r["clock"].value, r["escalation"]))
+
+
+def _row(held: Held, clock, today, escalation, count, items) -> dict:
+    return {
+        "unit_id": held.unit_id,
+        "committee_id": held.committee_id,
+        "clock": clock,
+        "day": today,
+        "escalation": escalation,
+        "item_count": count,
+        "items": [{k: i[k] for k in ("id", "name", "unit_id")} for i in items],
+        "days_left": held.days_left,
+    }
+
+
+def _insert_reminders(session: Session, rows: list[dict], run_id: str, now) -> list:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING: the rows this run inserted."""
+    table = Reminder.__table__
+    dialect = session.get_bind().dialect.name
+    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert_of(table)
+        .on_conflict_do_nothing(index_elements=["unit_id", "clock", "escalation", "day"])
+        .returning(table.c.id, table.c.unit_id, table.c.clock, table.c.escalation)
+    )
+    params = [
+        {
+            "unit_id": r["unit_id"],
+            "committee_id": r["committee_id"],
+            "clock": r["clock"].value,
+            "day": r["day"],
+            "escalation": r["escalation"],
+            "item_count": r["item_count"],
+            "items": _stored_items(r),
+            "run_id": run_id,
+            "created_at": now,
+        }
+        for r in rows
+    ]
+    return session.connection().execute(stmt, params).all()
+
+
+def _stored_items(row: dict) -> list[dict]:
+    return [{k: i[k] for k in ("id", "name", "unit_id")} for i in row["items"]]
+
+
+def _message_row(row: dict, kinds: dict, now) -> dict:
+    clock = row["clock"]
+    if row["escalation"]:
+        endpoint = PARENT_LIST[clock][kinds.get(row["unit_id"], UnitKind.COMMITTEE)]
+        children = row["children"]
+        projects = [
+            {"id": i["id"], "name": wording.escalated_item(i["unit_name"], i["name"])}
+            for i in row["items"]
+        ]
+        filters = {"unit": children[0]["unit_id"]} if len(children) == 1 else {}
+        units = len(children)
+    else:
+        endpoint = HOLDER_LIST[clock]
+        projects = [{"id": i["id"], "name": i["name"]} for i in row["items"]]
+        filters, units = {}, 0
+    if clock in LIST_STATE:
+        filters["state"] = LIST_STATE[clock]
+    return {
+        "unit_id": row["unit_id"],
+        "user_id": None,
+        "kind": MessageKind.REMINDER,
+        "actor_unit_id": row["committee_id"],
+        "actor_name": wording.reminder_key(clock, _sentence_days(row), row["escalation"], units),
+        "count": row["item_count"],
+        "reason": None,
+        "list_endpoint": endpoint,
+        "list_filters": filters,
+        "projects": projects,
+        "created_at": now,
+    }
+
+
+def _sentence_days(row: dict) -> int:
+    """The number the sentence names: days left for a closing window, else the clock's N."""
+    if row["clock"] is ReminderClock.WINDOW_CLOSING and row.get("days_left") is not None:
+        return row["days_left"]
+    return row.get("n", 0)
+
+
+def run(session: Session, now: datetime | None = None) -> Summary:
+    """One reminder run over every committee (Beijing ``today`` of ``now``); commits.
+
+    Writes the Reminder rows due today that no run wrote before, a bell message to
+    each, and the mails of their units' accounts who take each message at once (the
+    daily digest lists the messages for the others); the mail is sent after the commit
+    (``notifications.mail``). Safe to run again, at once, or after days without a run."""
+    now = now or utcnow()
+    today = beijing_today(now)
+    summary = Summary(today)
+    rows = plan(session, today)
+    if not rows:
+        session.commit()
+        return summary
+    inserted = _insert_reminders(session, rows, str(uuid.uuid4()), now)
+    keys = {(u, ReminderClock(c), bool(e)): rid for rid, u, c, e in inserted}
+    mine = [r for r in rows if (r["unit_id"], r["clock"], r["escalation"]) in keys]
+    summary.skipped = len(rows) - len(mine)
+    if mine:
+        _deliver(session, mine, keys, now, summary)
+    session.commit()
+    return summary
+
+
+def _deliver(session: Session, rows: list[dict], keys: dict, now, summary: Summary) -> None:
+    """The messages (one INSERT), their ids on the reminders (one UPDATE) and the
+    mails (one SELECT of the accounts, one INSERT)."""
+    from notifications.store import _receivers
+
+    parents = {r["unit_id"] for r in rows if r["escalation"]}
+    found = _receivers(session, {r["unit_id"] for r in rows})
+    kinds = {uid: UnitKind(rcv.unit.kind) for uid, rcv in found.items() if uid in parents}
+    rows = [r for r in rows if r["unit_id"] in found]  # an inactive unit: recorded, no message
+    if not rows:
+        return
+    messages = Message.__table__
+    message_rows = [_message_row(r, kinds, now) for r in rows]
+    id_of = {
+        (unit_id, actor): mid
+        for mid, unit_id, actor in session.connection().execute(
+            insert(messages).returning(messages.c.id, messages.c.unit_id, messages.c.actor_name),
+            message_rows,
+        )
+    }
+    message_ids = [id_of[(m["unit_id"], m["actor_name"])] for m in message_rows]
+    table = Reminder.__table__
+    session.connection().execute(
+        update(table).where(table.c.id == bindparam("rid")).values(message_id=bindparam("mid")),
+        [
+            {"rid": keys[(r["unit_id"], r["clock"], r["escalation"])], "mid": mid}
+            for r, mid in zip(rows, message_ids, strict=True)
+        ],
+    )
+    for r in rows:
+        summary.by_clock[r["clock"].value] = summary.by_clock.get(r["clock"].value, 0) + 1
+        if r["escalation"]:
+            summary.escalations += 1
+        else:
+            summary.reminders += 1
+    if not (has_app_context() and current_app.config.get("MAIL_SERVER")):
+        return
+    letters = [
+        {
+            "user_id": user_id,
+            "recipient": address,
+            **wording.in_mail_language(_compose, r, message, mid),
+            "created_at": now,
+        }
+        for r, message, mid in zip(rows, message_rows, message_ids, strict=True)
+        for user_id, address in found[r["unit_id"]].mailed
+    ]
+    if letters:
+        session.connection().execute(insert(OutboxMail.__table__), letters)
+        mail.send_after_commit(session)
+        summary.mails = len(letters)
+
+
+def _compose(row: dict, message: dict, message_id: int) -> dict:
+    """A reminder's mail (Chinese): the sentence, the items (by child unit for an
+    escalation), the link."""
+    from flask_babel import gettext
+
+    text = wording.sentence(MessageKind.REMINDER, message["actor_name"], message["count"])
+    lines = [text, ""]
+    if row["escalation"]:
+        by_child = defaultdict(list)
+        for item in row["items"]:
+            by_child[item["unit_id"]].append(item["name"])
+        for child in row["children"]:
+            lines.append(wording.child_line(row["clock"], child["name"], child["count"]))
+            lines += [f"  - {name}" for name in by_child.get(child["unit_id"], [])]
+    else:
+        lines.append(wording.items_heading(row["clock"]))
+        lines += [f"- {item['name']}" for item in row["items"]]
+        if row["item_count"] > len(row["items"]):
+            lines.append(wording.items_in_all(row["clock"], row["item_count"]))
+    lines += ["", gettext("Open: %(link)s", link=mail.message_link(message_id)), ""]
+    lines.append(mail.footer())
+    return {"subject": mail.subject(text), "body": "\n".join(lines)}
+
+
+# -- what the committee reads ------------------------------------------------------
+def counts_by_unit(session: Session, committee_id: int, year: int | None = None) -> dict:
+    """How many reminders each unit of a committee received (escalations included),
+    in ``year`` (Beijing days) or in all: one statement."""
+    stmt = (
+        select(Reminder.unit_id, func.count())
+        .where(Reminder.committee_id == committee_id)
+        .group_by(Reminder.unit_id)
+    )
+    if year is not None:
+        stmt = stmt.where(Reminder.day >= date(year, 1, 1), Reminder.day <= date(year, 12, 31))
+    return dict(session.execute(stmt).all())
+
+
+__all__ = [
+    "Held",
+    "Settings",
+    "Summary",
+    "counts_by_unit",
+    "plan",
+    "run",
+    "save_settings",
+    "settings_for",
+]
