@@ -138,6 +138,11 @@ class DefaultConfig:
     # The child process that reads an uploaded import file: address space and time.
     IMPORT_READ_MEMORY_MB = 1024
     IMPORT_READ_SECONDS = 60
+    # -- the filing year -----------------------------------------------------------------------
+    # A project's dates may fall until the 31 December of this many years after Beijing's
+    # today (1: next year's end); the form and the import refuse later ones
+    # (``models.rules.horizon``).
+    FILING_HORIZON_YEARS = 1
     # -- background jobs (docs/operations.md, "Background exports") ----------------------
     REDIS_URL = None
     # None: "rq" with REDIS_URL, else "thread" (``derive``); tests use "sync".
@@ -227,6 +232,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str, str], object]]] = {
             "CATALOG_CACHE_RETRY_SECONDS": count,
             "IMPORT_READ_MEMORY_MB": count,
             "IMPORT_READ_SECONDS": count,
+            "FILING_HORIZON_YEARS": count,
             "JOBS_DIR": text,
             "EXPORT_BACKGROUND_ROWS": count,
             "CERTIFICATE_ZIP_BACKGROUND": count,

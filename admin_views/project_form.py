@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import flash, request, session
+from flask import current_app, flash, request, session
 from flask_admin import expose
 from flask_admin.babel import gettext as admin_gettext
 from flask_admin.model.form import InlineFormAdmin
@@ -36,6 +36,7 @@ from models import (
     UnitKind,
     rules,
 )
+from models.base import beijing_today
 from models.vocabulary import LECTURER_FIELDS, LECTURER_LABELS, LECTURER_REQUIRED, is_required
 from workflow import Action
 
@@ -96,9 +97,20 @@ class ProjectForm(CheckedForm):
     number_refusal = staticmethod(lambda number: None)
 
     def validate(self, extra_validators=None) -> bool:
+        self._propose_year()
         valid = super().validate(extra_validators)
         lecturers_valid = self._validate_lecturers() if "lecturers" in self else True
         return valid and lecturers_valid
+
+    def _propose_year(self) -> None:
+        """A 年度 left blank takes the year of 开始日期 (what the page's script
+        proposes as the start date is typed)."""
+        if "year" not in self or "start_date" not in self:
+            return
+        year, start = self.year, self.start_date.data
+        typed = (year.raw_data or [""])[0]
+        if isinstance(start, date) and not str(typed).strip():
+            year.data, year.raw_data, year.process_errors = start.year, [str(start.year)], []
 
     def required_fields(self) -> list[str]:
         """The project fields required of this form's unit, from the same vocabulary
@@ -114,7 +126,9 @@ class ProjectForm(CheckedForm):
         values = {name: self[name].data for name in FORM_FIELDS if name in self}
         number = self._fields.get("project_no")
         kept = number.object_data if number is not None else None
-        errors = rules.validate_project(values, issuer=self.issuer, kept_number=kept)
+        errors = rules.validate_project(
+            values, issuer=self.issuer, kept_number=kept, last_day=filing_horizon()
+        )
         changed = number is not None and number.data and number.data != number.object_data
         if changed and "project_no" not in errors and (taken := self.number_refusal(number.data)):
             errors["project_no"] = taken
@@ -150,6 +164,11 @@ class ProjectForm(CheckedForm):
         for field in self:
             if field.short_name not in NOT_STORED:
                 field.populate_obj(obj, field.short_name)
+
+
+def filing_horizon() -> date:
+    """The last day a project's dates may fall on (``FILING_HORIZON_YEARS``)."""
+    return rules.horizon(current_app.config["FILING_HORIZON_YEARS"])
 
 
 def _blank_lecturer(form) -> bool:
@@ -233,7 +252,9 @@ class ProjectFormMixin:
     form_args = {
         "mode": {"choices": [SelectChoice(m.value, m.title) for m in ProjectMode]},
         "level": {"choices": [SelectChoice(lv.value, lv.title) for lv in ProjectLevel]},
-        "year": {"default": lambda: date.today().year},
+        # Beijing's year until a start date is typed: then the page's script (and, for
+        # a 年度 left blank, ``ProjectForm._propose_year``) takes the start date's.
+        "year": {"default": lambda: beijing_today().year},
         "practice_hours": {"default": 0, "validators": [validators.Optional()]},
         "planned_participants": {"validators": [validators.Optional()]},
         "theory_hours": {"validators": [validators.Optional()]},

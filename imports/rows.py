@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from blinker import Namespace
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -190,6 +191,7 @@ class _Checker:
         # The unit's own committee's active list: never another tree's ids.
         disciplines = session.scalars(permissions.committee_disciplines(account)).all()
         self.disciplines = {normalise_header(d.name): d.id for d in disciplines}
+        self.last_day = filing_horizon()
         self.errors: list[RowError] = []
 
     def error(self, sheet: str, row: int, column: Column | str, value, reason) -> None:
@@ -213,15 +215,9 @@ class _Checker:
             if isinstance(values[name], str) and (msg := text_too_long(PROJECT_MODEL, name, text)):
                 failed.add(name)
                 self.error(sheet, row_no, column, text, msg)
-        if values.get("level") is None and len(self.levels) == 1:
-            values["level"] = self.levels[0]  # the only level this unit files
-        if not values.get("organizer"):
-            values["organizer"] = self.unit.name  # as the form fills it in
-        if values.get("practice_hours") is None:
-            values["practice_hours"] = 0.0
-        if not self.issuer:
-            values.pop("project_no", None)
-        for name, message in rules.validate_project(values, issuer=self.issuer).items():
+        self._fill_in(values, failed)
+        judged = rules.validate_project(values, issuer=self.issuer, last_day=self.last_day)
+        for name, message in judged.items():
             if name not in failed and name in columns:
                 self.error(sheet, row_no, columns[name], cells.get(name, ""), message)
             elif name not in failed:
@@ -232,6 +228,19 @@ class _Checker:
             row_key=cells.get(ROW_KEY, ""),
             import_key=cells.get(IMPORT_KEY, ""),
         )
+
+    def _fill_in(self, values: dict, failed: set) -> None:
+        """What the form fills in for a row that leaves it blank."""
+        if values.get("level") is None and len(self.levels) == 1:
+            values["level"] = self.levels[0]  # the only level this unit files
+        if not values.get("organizer"):
+            values["organizer"] = self.unit.name  # as the form fills it in
+        if values.get("practice_hours") is None:
+            values["practice_hours"] = 0.0
+        if values.get("year") is None and "year" not in failed and values.get("start_date"):
+            values["year"] = values["start_date"].year  # as the form proposes it
+        if not self.issuer:
+            values.pop("project_no", None)
 
     def _value(self, name: str, text: str):
         if not text:
@@ -277,6 +286,17 @@ class _Checker:
             if name not in failed and name in columns:
                 self.error(sheet, row_no, columns[name], cells.get(name, ""), message)
         return values
+
+
+def filing_horizon():
+    """The last day a project's dates may fall on: ``FILING_HORIZON_YEARS`` of the
+    application (the default outside one)."""
+    years = (
+        current_app.config["FILING_HORIZON_YEARS"]
+        if has_app_context()
+        else rules.DEFAULT_HORIZON_YEARS
+    )
+    return rules.horizon(years)
 
 
 def _field_label(name: str):

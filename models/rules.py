@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 # The project's fields live in models.fields, which the vocabulary reads too (the
 # vocabulary names them, and the rules name them in their messages: no circle);
 # ``rules.PROJECT_FIELDS`` stays the name the forms and the import use.
+from models.base import beijing_today
 from models.fields import PROJECT_FIELDS as PROJECT_FIELDS
 from models.fields import PROJECT_REQUIRED
 from models.vocabulary import LECTURER_LABELS, PROJECT_LABELS
@@ -28,6 +29,10 @@ MAX_CREDITS = 30
 MAX_PARTICIPANTS = 100_000
 MAX_HOURS = 1_000
 MIN_YEAR, MAX_YEAR = 2000, 2100
+# How far ahead a project may be filed: its dates until the 31 December of the year
+# this many years after Beijing's today (the ``FILING_HORIZON_YEARS`` setting, whose
+# default this is).
+DEFAULT_HORIZON_YEARS = 1
 # Texts without a column length of their own (备注, reasons): long enough for any
 # real note, short enough that nobody stores megabytes in one.
 MAX_REMARKS = 2000
@@ -250,15 +255,48 @@ def _judge_dates(errors: dict[str, Any], start, end) -> None:
         errors["end_date"] = _l("The end date cannot be before the start date.")
 
 
+def horizon(years: int = DEFAULT_HORIZON_YEARS, today: date | None = None) -> date:
+    """The last day a project's dates may fall on: the 31 December of Beijing's
+    today's year plus ``years``."""
+    return date((today or beijing_today()).year + int(years), 12, 31)
+
+
+def _judge_year(errors: dict[str, Any], values: Mapping[str, Any], last_day: date) -> None:
+    """年度 follows the dates: the year of 开始日期 (a January 2027 course is a 2027
+    project), and no date later than ``last_day``."""
+    start, end = values.get("start_date"), values.get("end_date")
+    for name, day in (("start_date", start), ("end_date", end)):
+        if name not in errors and isinstance(day, date) and day > last_day:
+            errors[name] = _l(
+                "Projects can be filed with dates up to %(last)s; %(day)s is too far ahead.",
+                last=last_day.isoformat(),
+                day=day.isoformat(),
+            )
+    given = values.get("year")
+    if "year" in errors or not isinstance(start, date) or not isinstance(given, int):
+        return
+    if given != start.year:
+        errors["year"] = _l(
+            "The year must match the start date: %(start)s belongs to the year %(year)s.",
+            start=start.isoformat(),
+            year=start.year,
+        )
+
+
 def validate_project(
-    values: Mapping[str, Any], *, issuer: bool, kept_number: str | None = None
+    values: Mapping[str, Any],
+    *,
+    issuer: bool,
+    kept_number: str | None = None,
+    last_day: date | None = None,
 ) -> dict[str, Any]:
     """Errors of a project's fields, keyed by field name.
 
     ``issuer`` says whether the owner is a certificate-issuing unit, which must
     enter the number its project was approved under. ``kept_number`` is the
     number the project already has: kept unchanged, it is not judged again (a
-    project may hold one the committee gave it).
+    project may hold one the committee gave it). ``last_day``: the latest date a
+    project may be filed for (``horizon``; default the default horizon from today).
     """
     errors = _missing(values, PROJECT_REQUIRED + (("project_no",) if issuer else ()))
     checks = {
@@ -277,6 +315,7 @@ def validate_project(
     if practice is not None and (msg := hours(practice, required=False)):
         errors["practice_hours"] = msg
     _judge_dates(errors, values.get("start_date"), values.get("end_date"))
+    _judge_year(errors, values, last_day or horizon())
     if msg := too_long(values.get("remarks"), MAX_REMARKS):
         errors["remarks"] = msg
     from models.project import Project

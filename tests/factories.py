@@ -70,9 +70,16 @@ def discipline(session, committee_id: int | None = None) -> Discipline:
 
 
 def project_fields(session, owner: User, **overrides) -> dict:
+    """A project's fields whose 年度 follows 开始日期 (``models.rules``): a year given
+    alone moves the default dates into it, a start date given alone sets the year."""
     issuer = owner.unit.kind is UnitKind.ISSUER
     if not {"discipline", "discipline_id"} & set(overrides):
         overrides["discipline"] = discipline(session, owner.unit.committee_id)
+    year, start = overrides.get("year"), overrides.get("start_date")
+    if year is not None and start is None and "end_date" not in overrides:
+        overrides["start_date"], overrides["end_date"] = date(year, 5, 1), date(year, 5, 3)
+    elif year is None and start is not None:
+        overrides["year"] = start.year
     return {
         "year": 2026,
         "project_no": f"2026-01-{next(_names):03d}(国)" if issuer else None,

@@ -220,7 +220,7 @@ def test_copy_a_published_project_of_last_year(login_as, browser, session, demo_
     data = project_form(
         session,
         name="去年的学习班",
-        year=str(date.today().year),
+        year=str(LATER.year),  # 年度 follows 开始日期
         start_date=LATER.isoformat(),
         end_date=LATER.isoformat(),
     )
@@ -230,7 +230,7 @@ def test_copy_a_published_project_of_last_year(login_as, browser, session, demo_
     assert response.status_code == 302
     copies = session.scalars(select(Project).where(Project.name == "去年的学习班")).all()
     new = next(p for p in copies if p.id != old.id)
-    assert new.state is S.DRAFT and new.year == date.today().year and new.project_no is None
+    assert new.state is S.DRAFT and new.year == LATER.year and new.project_no is None
     assert [lecturer.name for lecturer in new.lecturers] == ["刘强", "陈静"]
     assert session.get(Project, old.id).state is S.PUBLISHED
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+import time_machine
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
@@ -17,6 +18,7 @@ from werkzeug.test import encode_multipart
 from extensions import db
 from imports import ImportBatch, ImportKey
 from models import Lecturer, Project, ProjectEvent, ProjectState, UnitKind, User
+from tests.admin.conftest import own_context_browser
 from tests.refusals import assert_refused_with
 
 BATCH_URL = re.compile(r"/admin/import/batch/(\d+)/")
@@ -192,6 +194,8 @@ BAD_ROWS = [
     ({"举办方式": "飞行"}, "举办方式", "飞行", "列表"),
     ({"项目名称": "长" * 201}, "项目名称", "长" * 201, "200"),
     ({"年度": 1999}, "年度", "1999", "2000"),
+    # 年度 follows 开始日期 (a January course of 2027 is a 2027 project).
+    ({"年度": 2026}, "年度", "2026", "年度应与开始日期一致：开始日期 2027-05-01 属于 2027 年度。"),
 ]
 
 
@@ -491,7 +495,7 @@ def test_the_preview_shows_the_filing_rules_the_rows_would_break(branch, session
         project_row("1", 年度=soon.year, 开始日期=soon, 结束日期=soon),
         project_row(
             "2",
-            年度=soon.year,
+            年度=(soon + timedelta(days=60)).year,
             开始日期=soon + timedelta(days=60),
             结束日期=soon + timedelta(days=60),
         ),
@@ -506,3 +510,42 @@ def test_the_preview_shows_the_filing_rules_the_rows_would_break(branch, session
     before = count(Project)
     assert confirm(branch, batch_id).status_code == 302
     assert count(Project) == before + 2
+
+
+# 7 December 2026 in Beijing: dates may fall until 31 December 2027.
+DECEMBER = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("changes", "column", "value"),
+    [
+        ({"年度": 2040, "开始日期": date(2040, 5, 1), "结束日期": None}, "开始日期", "2040-05-01"),
+        ({"开始日期": date(2027, 12, 30), "结束日期": date(2028, 1, 2)}, "结束日期", "2028-01-02"),
+    ],
+)
+def test_dates_beyond_the_horizon_are_named_and_nothing_is_written(
+    app, demo_accounts, changes, column, value
+):
+    with time_machine.travel(DECEMBER, tick=False):
+        browser = own_context_browser(app)
+        assert browser.login("bma_cardio").status_code == 302
+        workbook = download_template(browser)
+        data = fill(workbook, [project_row("1"), project_row("2", **changes)], [lecturer_row("2")])
+        before = count(Project), count(Lecturer)
+        batch_id, page = preview(browser, data)
+        errors = [e for e in errors_of(page) if e[2] != "结束日期" or column == "结束日期"]
+        assert [e[:4] for e in errors] == [["项目", "4", column, value]], errors_of(page)
+        assert "项目日期最晚可填到 2027-12-31" in errors[0][4]
+        assert 'id="import-confirm"' not in page
+        assert confirm(browser, batch_id).status_code == 302
+        assert (count(Project), count(Lecturer)) == before
+
+
+def test_a_blank_year_takes_the_start_dates_year(branch, session):
+    workbook = download_template(branch)
+    data = fill(workbook, [project_row("1", 年度=None)], [lecturer_row("1")])
+    batch_id, page = preview(branch, data)
+    assert errors_of(page) == []
+    assert confirm(branch, batch_id).status_code == 302
+    made = session.scalar(select(Project).where(Project.name == "心衰诊治进展学习班1"))
+    assert made.year == 2027
