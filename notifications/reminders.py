@@ -653,8 +653,9 @@ def _sentence_days(row: dict) -> int:
     return row.get("n", 0)
 
 
-def run(session: Session, now: datetime | None = None) -> Summary:
-    """One reminder run over every committee (Beijing ``today`` of ``now``); commits.
+def run(session: Session, now: datetime | None = None, commit: bool = True) -> Summary:
+    """One reminder run over every committee (Beijing ``today`` of ``now``); commits
+    (``commit`` False: the caller does, in the same transaction).
 
     Writes the Reminder rows due today that no run wrote before, a bell message to
     each, and the mails of their units' accounts who take each message at once (the
@@ -665,7 +666,8 @@ def run(session: Session, now: datetime | None = None) -> Summary:
     summary = Summary(today)
     rows = plan(session, today)
     if not rows:
-        session.commit()
+        if commit:
+            session.commit()
         return summary
     inserted = _insert_reminders(session, rows, str(uuid.uuid4()), now)
     keys = {(u, ReminderClock(c), bool(e)): rid for rid, u, c, e in inserted}
@@ -673,7 +675,8 @@ def run(session: Session, now: datetime | None = None) -> Summary:
     summary.skipped = len(rows) - len(mine)
     if mine:
         _deliver(session, mine, keys, now, summary)
-    session.commit()
+    if commit:
+        session.commit()
     return summary
 
 
