@@ -32,7 +32,9 @@ from models import (
     Unit,
     UnitKind,
     User,
+    WindowStep,
 )
+from models.base import beijing_today
 from models.discipline import seed_default_disciplines
 from models.rules import id_check_character
 from workflow import Action, execution
@@ -207,6 +209,7 @@ def seed(session: Session, *, executions: bool = True) -> str | None:
         count += len(RECENT)
         reports = _seed_executions(session, accounts, disciplines, made)
     _seed_filing_rules(session, accounts["bjcme"].unit_id, executions)
+    _seed_windows(session, accounts)
     if executions:
         _seed_seals(session, accounts)
     summary = f"{len(UNITS)} units, {len(accounts)} accounts, {count} projects"
@@ -271,6 +274,40 @@ def _seed_filing_rules(session: Session, committee_id: int, executions: bool = T
             if kind is RuleKind.OVERDUE_REPORTS and not executions:
                 continue
             set_rule(session, committee_id, year, kind, severity=Severity.WARN)
+
+
+def _seed_windows(session: Session, accounts) -> None:
+    """申报时间 of next year's projects, around today (so that the demo always shows
+    an open window with its countdown, and the tests that report next year's projects
+    on today's date find it open): the entry units' 上报 closes in 34 days (10 January
+    when built on 7 December), the societies' 10 days later, the committee's 审核 11
+    more; 北京医学会 closes its branches' 上报 10 days before the committee, and grants
+    心血管病学分会 6 more days. Set after the walk above: this year's and last year's
+    projects have no window and move as before."""
+    from workflow import calendar
+
+    today = beijing_today()
+    year = today.year + 1
+    opens = max(today - timedelta(days=145), date(today.year, 1, 1))
+    committee = accounts["bjcme"]
+    closes = {
+        WindowStep.ENTRY_REPORT: today + timedelta(days=34),
+        WindowStep.SOCIETY_REPORT: today + timedelta(days=44),
+        WindowStep.AUDIT: today + timedelta(days=55),
+    }
+    for step, day in closes.items():
+        calendar.set_window(session, committee, year, step, opens, day)
+    cut_off = today + timedelta(days=24)
+    calendar.set_window(session, accounts["bma"], year, WindowStep.ENTRY_REPORT, None, cut_off)
+    calendar.grant_exception(
+        session,
+        accounts["bma"],
+        accounts["bma_cardio"].unit,
+        year,
+        WindowStep.ENTRY_REPORT,
+        cut_off + timedelta(days=6),
+        "学术年会筹备延期，经总会同意延后上报",
+    )
 
 
 def _create_units_and_accounts(session: Session) -> dict[str, User]:

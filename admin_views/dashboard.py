@@ -2,10 +2,12 @@
 list tab that holds the work, and the next step in the manual's words (添加项目;
 勾选后点击“上报所选项目”; the oldest projects waiting for a reviewer).
 
-Three statements whatever the number of projects: one row of counts, for a reviewer
-the oldest waiting projects, and the execution reports (执行情况) waiting for the unit
+Four statements whatever the number of projects: one row of counts, for a reviewer
+the oldest waiting projects, the execution reports (执行情况) waiting for the unit
 (``reports.execution_stats.to_do``: an entry unit's reports to file and overdue, a
-society's to review, the committee's to audit), each a link to its 执行情况 list.
+society's to review, the committee's to audit), each a link to its 执行情况 list, and
+the countdown of the unit's own 申报时间 (``admin_views.windows.countdown_lines``, read
+by the template: "距分会上报截止还有 5 天").
 """
 
 from __future__ import annotations

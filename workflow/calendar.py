@@ -5,8 +5,8 @@ the entry units' step earlier for its own branches (its cut-off never later than
 the committee's close); a named exception (``WindowException``) gives one unit a
 later last day until it expires. A step with no window set for its year is open.
 
-``windows_for`` resolves many (unit, step, year) questions at once in two
-statements (the windows of the committees' years, the units' exceptions), so
+``windows_for`` resolves many (unit, step, year) questions at once in one
+statement (the windows of the committees' years with the units' exceptions), so
 that a bulk action of 500 rows and a reminder run over 2,000 units cost the same
 number of statements as one row.
 """
@@ -20,7 +20,7 @@ from datetime import date, timedelta
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, literal, null, select, union_all, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -177,34 +177,20 @@ def step_label(step: WindowStep, kind: UnitKind | None) -> str:
 
 def windows_for(session: Session, asks: Iterable[Ask], day: date) -> dict[Ask, Window]:
     """Each ask's window on ``day`` (an ask without a window for its year is left
-    out: the step is open). Two statements whatever the number of asks.
+    out: the step is open). One statement whatever the number of asks: the windows
+    of the committees' years and the units' exceptions valid on ``day``, read together.
 
     A society's exception never reaches past the committee's close; an exception
     that expired before ``day`` is ignored (its unit is back to its own close)."""
     asks = set(asks)
     if not asks:
         return {}
-    committees = sorted({a.committee_id for a in asks})
-    years = sorted({a.year for a in asks})
-    set_windows = {
-        (w.unit_id, w.year, WindowStep(w.step)): w
-        for w in session.execute(
-            select(
-                FilingWindow.unit_id,
-                FilingWindow.year,
-                FilingWindow.step,
-                FilingWindow.opens_on,
-                FilingWindow.closes_on,
-            ).where(FilingWindow.committee_id.in_(committees), FilingWindow.year.in_(years))
-        )
-    }
-    wanted = {a for a in asks if (a.committee_id, a.year, a.step) in set_windows}
-    if not wanted:
-        return {}
-    grants = _grants(session, wanted, day)
+    set_windows, grants = _read_windows(session, asks, day)
     found = {}
-    for a in wanted:
-        committee = set_windows[(a.committee_id, a.year, a.step)]
+    for a in asks:
+        committee = set_windows.get((a.committee_id, a.year, a.step))
+        if committee is None:
+            continue
         closes_on, cut_off = committee.closes_on, False
         society = set_windows.get((a.society_id, a.year, a.step)) if a.society_id else None
         if society is not None and society.closes_on < closes_on:
@@ -227,31 +213,57 @@ def windows_for(session: Session, asks: Iterable[Ask], day: date) -> dict[Ask, W
     return found
 
 
-def _grants(session: Session, asks: set[Ask], day: date) -> dict:
-    """The latest valid exception of each (unit, step, year) asked: one statement."""
-    stmt = (
-        select(
-            WindowException.id,
-            WindowException.unit_id,
-            WindowException.step,
-            WindowException.year,
-            WindowException.until,
-            WindowException.reason,
-            WindowException.granted_by_unit_id,
-        )
-        .where(
-            WindowException.unit_id.in_(sorted({a.unit_id for a in asks})),
-            WindowException.year.in_(sorted({a.year for a in asks})),
-            WindowException.until >= day,
-        )
-        .order_by(WindowException.until, WindowException.id)
+@dataclass(frozen=True)
+class _SetWindow:
+    opens_on: date | None
+    closes_on: date
+
+
+def _read_windows(session: Session, asks: set[Ask], day: date) -> tuple[dict, dict]:
+    """({(unit, year, step): _SetWindow}, {(unit, step, year): Grant}): the windows set
+    for the asked committees' years, and the latest exception of each (unit, step,
+    year) asked still valid on ``day``, in one ``UNION ALL``."""
+    years = sorted({a.year for a in asks})
+    windows = select(
+        literal("w").label("source"),
+        FilingWindow.unit_id,
+        FilingWindow.year,
+        FilingWindow.step,
+        FilingWindow.opens_on,
+        FilingWindow.closes_on,
+        null().label("reason"),
+        null().label("granted_by"),
+        FilingWindow.id,
+    ).where(
+        FilingWindow.committee_id.in_(sorted({a.committee_id for a in asks})),
+        FilingWindow.year.in_(years),
     )
-    grants = {}
-    for row in session.execute(stmt):
-        # Ordered by day: the latest exception of a key wins.
-        key = (row.unit_id, WindowStep(row.step), row.year)
-        grants[key] = Grant(row.id, row.until, row.reason, row.granted_by_unit_id)
-    return grants
+    exceptions = select(
+        literal("e"),
+        WindowException.unit_id,
+        WindowException.year,
+        WindowException.step,
+        null(),
+        WindowException.until,
+        WindowException.reason,
+        WindowException.granted_by_unit_id,
+        WindowException.id,
+    ).where(
+        WindowException.unit_id.in_(sorted({a.unit_id for a in asks})),
+        WindowException.year.in_(years),
+        WindowException.until >= day,
+    )
+    set_windows, grants = {}, {}
+    rows = sorted(session.execute(union_all(windows, exceptions)), key=lambda r: (r[5], r[8]))
+    for row in rows:
+        source, unit_id, year, step, opens_on, closes_on, reason, granted_by, key = row
+        step = WindowStep(step)
+        if source == "w":
+            set_windows[(unit_id, year, step)] = _SetWindow(opens_on, closes_on)
+        else:
+            # Sorted by day: the latest exception of a key wins.
+            grants[(unit_id, step, year)] = Grant(key, closes_on, reason, granted_by)
+    return set_windows, grants
 
 
 # -- the check in the engine's moves ------------------------------------------------
@@ -264,7 +276,7 @@ def hold_outside_window(action, *, session, account, rows):
     """``hooks.checking``: hold back every row whose step (``step_of``) is outside
     the acting unit's window on Beijing's today, with the window's refusal
     ("2027 年度分会上报已于11月10日截止。"). Sending back and unlocking take no step,
-    so reviewers can always return a project. Two statements whatever the rows
+    so reviewers can always return a project. One statement whatever the rows
     (none for an action without a step)."""
     session.info.pop(_LATE, None)
     if account is None or not rows:
@@ -622,7 +634,7 @@ def countdown_text(window: Window, day: date) -> tuple[str, str]:
 def countdowns(session: Session, account, day: date | None = None) -> list[Countdown]:
     """The account's unit's own step, in the filing years around ``day`` (default
     Beijing's today) with a window open, opening within ``SHOW_BEFORE_DAYS`` or
-    closed within ``SHOW_AFTER_DAYS``. Two statements (one when no window is set)."""
+    closed within ``SHOW_AFTER_DAYS``. One statement."""
     unit = account.unit if account is not None and account.is_active else None
     if unit is None or unit.kind not in OWN_STEP:
         return []
