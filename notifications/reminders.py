@@ -157,13 +157,16 @@ def save_settings(session: Session, committee_id: int, settings: Settings) -> No
     row.escalate_after_days = settings.escalate_after_days
 
 
-def _all_settings(session: Session) -> dict[int, Settings]:
-    """Every active committee's settings: one statement."""
-    rows = session.execute(
+def _all_settings(session: Session, committees=None) -> dict[int, Settings]:
+    """Every active committee's settings (or those of ``committees``): one statement."""
+    stmt = (
         select(Unit.id, ReminderSettings.clocks, ReminderSettings.escalate_after_days)
         .outerjoin(ReminderSettings, ReminderSettings.committee_id == Unit.id)
         .where(Unit.kind == UnitKind.COMMITTEE, Unit.active.is_(True))
     )
+    if committees is not None:
+        stmt = stmt.where(Unit.id.in_(list(committees)))
+    rows = session.execute(stmt)
     return {cid: Settings.of(clocks, m) for cid, clocks, m in rows}
 
 
@@ -508,10 +511,11 @@ def _due(last: date | None, newest: date | None, today: date, m: int) -> bool:
     return last is None or (newest is not None and newest > last) or last <= today - timedelta(m)
 
 
-def plan(session: Session, today: date) -> list[dict]:
+def plan(session: Session, today: date, committees=None) -> list[dict]:
     """The reminder rows due on ``today`` (before the ones already sent are skipped
-    by the unique key): a fixed number of statements."""
-    settings = _all_settings(session)
+    by the unique key), of every committee or of ``committees``: a fixed number of
+    statements."""
+    settings = _all_settings(session, committees)
     if not settings:
         return []
     horizon = max(s.escalate_after_days for s in settings.values()) + 1
@@ -653,9 +657,12 @@ def _sentence_days(row: dict) -> int:
     return row.get("n", 0)
 
 
-def run(session: Session, now: datetime | None = None, commit: bool = True) -> Summary:
-    """One reminder run over every committee (Beijing ``today`` of ``now``); commits
-    (``commit`` False: the caller does, in the same transaction).
+def run(
+    session: Session, now: datetime | None = None, commit: bool = True, committees=None
+) -> Summary:
+    """One reminder run over every committee (or those of ``committees``: the panel's
+    立即催办), for the Beijing ``today`` of ``now``; commits (``commit`` False: the caller
+    does, in the same transaction).
 
     Writes the Reminder rows due today that no run wrote before, a bell message to
     each, and the mails of their units' accounts who take each message at once (the
@@ -664,7 +671,7 @@ def run(session: Session, now: datetime | None = None, commit: bool = True) -> S
     now = now or utcnow()
     today = beijing_today(now)
     summary = Summary(today)
-    rows = plan(session, today)
+    rows = plan(session, today, committees)
     if not rows:
         if commit:
             session.commit()
