@@ -764,6 +764,16 @@ def _compose(row: dict, message: dict, message_id: int) -> dict:
     return {"subject": mail.subject(text), "body": "\n".join(lines)}
 
 
+def send_reminders_job() -> None:
+    """The job RQ's cron scheduler puts on the worker's queue (``deploy/rq_cron.py``);
+    ``python -m worker`` runs it in its application context. The mail it queues is handed
+    to the worker after the commit like any other (``notifications.mail``)."""
+    from extensions import db
+
+    summary = run(db.session)
+    current_app.logger.info("reminders: %s", summary)
+
+
 # -- what the committee reads ------------------------------------------------------
 def counts_by_unit(session: Session, committee_id: int, year: int | None = None) -> dict:
     """How many reminders each unit of a committee received (escalations included),
@@ -786,5 +796,6 @@ __all__ = [
     "plan",
     "run",
     "save_settings",
+    "send_reminders_job",
     "settings_for",
 ]

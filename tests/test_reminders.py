@@ -277,3 +277,20 @@ def test_counts_by_unit(session, tree):
         committee: 1,
     }
     assert reminders.counts_by_unit(session, committee, 2026) == {}
+
+
+def test_rq_cron_config_puts_the_job_on_the_workers_queue():
+    """deploy/rq_cron.py, as ``rq cron`` loads it: one job, the worker's queue."""
+    import runpy
+    from pathlib import Path
+
+    from rq import cron
+
+    import jobs
+
+    cron._job_data_registry.clear()
+    runpy.run_path(str(Path(__file__).parents[1] / "deploy" / "rq_cron.py"))
+    (job,) = cron._job_data_registry
+    assert job["func"] is reminders.send_reminders_job
+    assert job["queue_name"] == jobs.QUEUE and job["interval"] == 600
+    cron._job_data_registry.clear()
