@@ -2,13 +2,14 @@
 
 Only a committee's accounts reach it, and each edits its own committee's rules
 (the checks themselves: ``workflow.filing_rules``). A rule not yet saved for a year is
-shown with its defaults, off; saving the page stores all of them. Below them, the
+shown with its defaults, off; saving the page stores all of them. A year with no rules
+saved follows the latest earlier year that has some: the page says so ("2027 年度沿用
+2026 年度的规则"), shows those rules read-only, and offers 复制并修改 (``copy``) and
+本年度不设规则 (``no_rules``). Below them, the
 committee's 执行情况上报期限 of the year (``workflow.execution_rules.set_due_days``).
 """
 
 from __future__ import annotations
-
-from datetime import date
 
 from flask import abort, flash, g, redirect, request
 from flask_admin import expose
@@ -23,6 +24,7 @@ from admin_views.base import ChoiceField, account
 from admin_views.signed_in import SignedInView
 from extensions import db
 from models import DEFAULT_PARAMS, ProjectLevel, ProjectState, RuleKind, Severity, rules
+from models.base import beijing_today
 from workflow import Action, execution, execution_rules, filing_rules
 
 # Each parameter's label and bounds; the credits maxima take the model's bound.
@@ -40,6 +42,10 @@ PARAMS = {
         for level in ProjectLevel
     },
 }
+
+
+# A year without rules of its own follows the latest earlier year that has some.
+FOLLOWS = _l("%(year)s follows the rules of %(source)s.")
 
 
 def _field_name(kind: RuleKind, name: str) -> str:
@@ -115,7 +121,7 @@ class RulesView(SignedInView):
     allowed = permissions.can_set_filing_rules
 
     def _year(self) -> int:
-        year = request.args.get("year", type=int) or date.today().year
+        year = request.args.get("year", type=int) or beijing_today().year
         if not rules.MIN_YEAR <= year <= rules.MAX_YEAR:
             abort(404)
         return year
@@ -123,6 +129,16 @@ class RulesView(SignedInView):
     @expose("/", methods=("GET", "POST"))
     def index(self):
         committee_id, year = account().unit_id, self._year()
+        source = filing_rules.ruling_year(db.session, committee_id, year)
+        if source is not None and source != year:
+            # No rules of its own: the year follows ``source``'s, shown read-only
+            # until 复制并修改 or 本年度不设规则 gives it its own.
+            if request.method == "POST":
+                flash(gettext(FOLLOWS, year=year, source=source), "error")
+                return redirect(self.get_url(".index", year=year))
+            settings = filing_rules.settings_of(db.session, committee_id, source)
+            due_form = due_days_form(execution.due_days(db.session, committee_id, year))
+            return self._page(year, settings, rules_form(settings), due_form, source=source)
         settings = filing_rules.settings_of(db.session, committee_id, year)
         form = rules_form(settings, request.form if request.method == "POST" else None)
         due_form = due_days_form(execution.due_days(db.session, committee_id, year))
@@ -141,7 +157,46 @@ class RulesView(SignedInView):
             db.session.commit()
             flash(gettext("Filing rules of %(year)s saved.", year=year), "success")
             return redirect(self.get_url(".index", year=year))
-        return self._page(year, settings, form, due_form)
+        return self._page(year, settings, form, due_form, source=source)
+
+    @expose("/copy", methods=("POST",))
+    def copy(self):
+        """复制并修改: the rules the year follows become its own, to be changed."""
+        committee_id, year = account().unit_id, self._year()
+        source = filing_rules.ruling_year(db.session, committee_id, year)
+        if source is None or source == year:
+            flash(
+                gettext("%(year)s follows no earlier year's rules: nothing to copy.", year=year),
+                "error",
+            )
+            return redirect(self.get_url(".index", year=year))
+        filing_rules.copy_rules(db.session, committee_id, source, year)
+        db.session.commit()
+        flash(
+            gettext(
+                "The rules of %(source)s are copied to %(year)s: change them below and submit.",
+                source=source,
+                year=year,
+            ),
+            "success",
+        )
+        return redirect(self.get_url(".index", year=year))
+
+    @expose("/none", methods=("POST",))
+    def no_rules(self):
+        """本年度不设规则: every rule of the year stored off, so that no earlier
+        year's rules carry over into it."""
+        committee_id, year = account().unit_id, self._year()
+        filing_rules.clear_rules(db.session, committee_id, year)
+        db.session.commit()
+        flash(
+            gettext(
+                "%(year)s has no filing rules: the rules of earlier years no longer apply to it.",
+                year=year,
+            ),
+            "success",
+        )
+        return redirect(self.get_url(".index", year=year))
 
     @expose("/due-days", methods=("POST",))
     def due_days(self):
@@ -150,8 +205,9 @@ class RulesView(SignedInView):
         committee_id, year = account().unit_id, self._year()
         due_form = due_days_form(execution.due_days(db.session, committee_id, year), request.form)
         if not due_form.validate():
-            settings = filing_rules.settings_of(db.session, committee_id, year)
-            return self._page(year, settings, rules_form(settings), due_form)
+            source = filing_rules.ruling_year(db.session, committee_id, year)
+            settings = filing_rules.settings_of(db.session, committee_id, source or year)
+            return self._page(year, settings, rules_form(settings), due_form, source=source)
         days = due_form.due_days.data
         count = execution_rules.set_due_days(db.session, committee_id, year, days)
         db.session.commit()
@@ -167,12 +223,17 @@ class RulesView(SignedInView):
         )
         return redirect(self.get_url(".index", year=year) + "#due-days")
 
-    def _page(self, year: int, settings: dict, form: Form, due_form: Form):
-        this_year = date.today().year
+    def _page(self, year: int, settings: dict, form: Form, due_form: Form, source=None):
+        """The page of ``year``; ``source``: the year whose rules apply to it (itself,
+        an earlier year it follows, or None when no year up to it has rules)."""
+        this_year = beijing_today().year
         return self.render(
             "admin/filing_rules.html",
             form=form,
             year=year,
+            source=source,
+            follows=source is not None and source != year,
+            none_on=source == year and not any(rule.active for rule in settings.values()),
             years=sorted({this_year - 1, this_year, this_year + 1, year}, reverse=True),
             rows=[
                 {

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, delete, false, func, insert, or_, select, true, tuple_
+from sqlalchemy import case, delete, false, func, insert, or_, select, true
 from sqlalchemy.orm import Session
 
 from models import (
@@ -361,25 +361,95 @@ class Setting:
 
 
 def active_settings(session: Session, keys: Iterable[tuple[int, int]]) -> dict:
-    """The active rules of each (committee, year) among ``keys``: one statement."""
+    """The active rules of each (committee, year) among ``keys``: one statement.
+
+    A year "has its own rules" when any rule row is stored for it (saving the rules
+    page stores every kind, so a year saved with all of them off has none). A year
+    without rows follows the latest earlier year that has some (``ruling_years``):
+    the committee's 2026 rules keep checking its 2027 projects until it sets 2027's.
+    Only keys with at least one active rule are in the answer."""
     keys = sorted(set(keys))
     if not keys:
         return {}
+    stored = _stored_rules(session, {c for c, _ in keys}, max(y for _, y in keys))
+    answer = {}
+    for key in keys:
+        ruling = _ruling_year(stored.get(key[0], {}), key[1])
+        if ruling is None:
+            continue
+        found = {
+            kind: Setting(kind, Severity(row.severity), dict(row.params or {}))
+            for kind, row in stored[key[0]][ruling].items()
+            if row.active
+        }
+        if found:
+            # In the rules' order, so that a project's messages always come in one order.
+            answer[key] = {k: found[k] for k in RULES if k in found}
+    return answer
+
+
+def _stored_rules(session: Session, committees: set[int], latest: int) -> dict:
+    """Every stored rule row of ``committees`` up to the year ``latest``:
+    ``{committee: {year: {kind: row}}}``, one statement (a few rows a year)."""
     stmt = select(
         FilingRule.committee_id,
         FilingRule.year,
         FilingRule.kind,
         FilingRule.severity,
         FilingRule.params,
-    ).where(tuple_(FilingRule.committee_id, FilingRule.year).in_(keys), FilingRule.active)
-    found: dict[tuple[int, int], dict[RuleKind, Setting]] = defaultdict(dict)
+        FilingRule.active,
+    ).where(FilingRule.committee_id.in_(sorted(committees)), FilingRule.year <= latest)
+    stored: dict = defaultdict(lambda: defaultdict(dict))
     for row in session.execute(stmt):
-        kind = RuleKind(row.kind)
-        found[(row.committee_id, row.year)][kind] = Setting(
-            kind, Severity(row.severity), dict(row.params or {})
+        stored[row.committee_id][row.year][RuleKind(row.kind)] = row
+    return stored
+
+
+def _ruling_year(years: Mapping[int, object], year: int) -> int | None:
+    """The year whose rules apply to ``year``: itself if it has rows, else the
+    latest earlier one that has; None if no year up to it has any."""
+    return max((y for y in years if y <= year), default=None)
+
+
+def ruling_year(session: Session, committee_id: int, year: int) -> int | None:
+    """The year whose rules apply to the committee's ``year`` (see
+    ``active_settings``): ``year`` itself, an earlier year it follows, or None."""
+    stmt = select(func.max(FilingRule.year)).where(
+        FilingRule.committee_id == committee_id, FilingRule.year <= year
+    )
+    return session.scalar(stmt)
+
+
+def copy_rules(session: Session, committee_id: int, source: int, year: int) -> int:
+    """复制并修改: store the rules of the committee's year ``source`` as ``year``'s
+    own (every kind, on or off as in ``source``), so that they can be changed for
+    ``year`` alone. Flushes, never commits; returns how many rules are on."""
+    for kind, rule in settings_of(session, committee_id, source).items():
+        set_rule(
+            session,
+            committee_id,
+            year,
+            kind,
+            severity=Severity(rule.severity),
+            active=bool(rule.active),
+            **dict(rule.params or {}),
         )
-    # In the rules' order, so that a project's messages always come in one order.
-    return {key: {k: rules[k] for k in RULES if k in rules} for key, rules in found.items()}
+    return sum(1 for rule in settings_of(session, committee_id, year).values() if rule.active)
+
+
+def clear_rules(session: Session, committee_id: int, year: int) -> None:
+    """本年度不设规则: every kind of ``year`` stored off, so that no earlier year's
+    rules carry over into it. Flushes, never commits."""
+    for kind, rule in settings_of(session, committee_id, year).items():
+        set_rule(
+            session,
+            committee_id,
+            year,
+            kind,
+            severity=Severity(rule.severity),
+            active=False,
+            **dict(rule.params or {}),
+        )
 
 
 def settings_of(session: Session, committee_id: int, year: int) -> dict[RuleKind, FilingRule]:
@@ -838,7 +908,10 @@ __all__ = [
     "active_settings",
     "check_rows",
     "check_values",
+    "clear_rules",
+    "copy_rules",
     "evaluate",
+    "ruling_year",
     "set_rule",
     "settings_of",
     "values_of",

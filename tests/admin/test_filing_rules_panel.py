@@ -261,3 +261,102 @@ def test_an_unknown_severity_is_refused_in_chinese(login_as, browser, session, d
         ].severity
         is Severity.WARN
     )
+
+
+# -- a year without rules of its own follows the latest earlier year ------------------
+def test_a_year_without_rules_says_it_follows_the_previous_years(login_as, browser, session):
+    """The demo's committee has rules for 2025 and 2026 only: 2027 follows 2026's,
+    shown read-only with 复制并修改 and 本年度不设规则; its own year's page is as before."""
+    login_as("bjcme")
+    html = browser.get("/admin/rules/?year=2027").get_data(as_text=True)
+    follow = html.split('id="rules-follow"', 1)[1].split("</div>\n  ", 1)[0]
+    assert "2027 年度沿用 2026 年度的规则" in follow
+    assert "复制并修改" in follow and "本年度不设规则" in follow
+    assert re.search(r"<fieldset disabled", html)
+    assert 'id="rules-copy"' in html and 'id="rules-none"' in html
+    assert "沿用" not in browser.get("/admin/rules/?year=2026").get_data(as_text=True)
+    # A crafted save of the shown rules changes nothing: the year has to be copied first.
+    _, data = rules_form(browser, 2026)
+    data |= {"deadline-active": "y", "deadline-severity": "block"}
+    response = browser.client.post("/admin/rules/?year=2027", data=data)
+    assert response.status_code == 302
+    assert "2027 年度沿用 2026 年度的规则" in flashes(browser.get(response.headers["Location"]))
+    assert session.scalars(select(FilingRule).where(FilingRule.year == 2027)).all() == []
+
+
+def test_copy_and_edit_gives_the_year_its_own_rules(login_as, browser, session, demo_accounts):
+    committee_id = demo_accounts["bjcme"].unit_id
+    filing_rules.set_rule(
+        session, committee_id, 2026, RuleKind.DEADLINE, severity=Severity.BLOCK, days=9
+    )
+    session.commit()
+    login_as("bjcme")
+    assert_expired(browser.client.post("/admin/rules/copy?year=2027", data={}))
+    assert session.scalars(select(FilingRule).where(FilingRule.year == 2027)).all() == []
+
+    response = browser.post("/admin/rules/copy?year=2027", token_from="/admin/rules/?year=2027")
+    assert response.status_code == 302
+    page = browser.get(response.headers["Location"]).get_data(as_text=True)
+    assert "已将 2026 年度的规则复制到 2027 年度" in page
+    assert "沿用" not in page.split('id="rules-form"', 1)[0].split("alert-success", 1)[0]
+    assert 'id="rules-follow"' not in page
+    session.expire_all()
+    own = filing_rules.settings_of(session, committee_id, 2027)
+    assert len([rule for rule in own.values() if rule.id is not None]) == len(RuleKind)
+    assert own[RuleKind.DEADLINE].severity is Severity.BLOCK
+    assert own[RuleKind.DEADLINE].param("days") == 9
+
+    # Now 2027's own rules are edited; 2026's stay.
+    _, data = rules_form(browser, 2027)
+    data |= {"deadline-days": "5"}
+    assert browser.client.post("/admin/rules/?year=2027", data=data).status_code == 302
+    session.expire_all()
+    assert (
+        filing_rules.settings_of(session, committee_id, 2027)[RuleKind.DEADLINE].param("days") == 5
+    )
+    assert (
+        filing_rules.settings_of(session, committee_id, 2026)[RuleKind.DEADLINE].param("days") == 9
+    )
+    # Nothing to copy any more: refused with a message, nothing changes.
+    response = browser.post("/admin/rules/copy?year=2027", token_from="/admin/rules/?year=2027")
+    assert "无可复制" in flashes(browser.get(response.headers["Location"]))
+
+
+def test_no_rules_this_year_stops_the_carry_over(login_as, browser, session, demo_accounts):
+    cardio, committee_id = demo_accounts["bma_cardio"], demo_accounts["bjcme"].unit_id
+    filing_rules.set_rule(
+        session, committee_id, 2026, RuleKind.DEADLINE, severity=Severity.BLOCK, days=400
+    )
+    session.commit()
+    project = make_project(
+        session, cardio, year=2027, start_date=date(2027, 3, 1), end_date=date(2027, 3, 2)
+    )
+    session.commit()
+    assert filing_rules.check_values(session, cardio, [filing_rules.values_of(project)])[0]
+
+    login_as("bjcme")
+    assert_expired(browser.client.post("/admin/rules/none?year=2027", data={}))
+    response = browser.post("/admin/rules/none?year=2027", token_from="/admin/rules/?year=2027")
+    page = browser.get(response.headers["Location"]).get_data(as_text=True)
+    assert "2027 年度已设为不设规则" in page
+    assert 'id="rules-off"' in page and 'id="rules-follow"' not in page
+    session.expire_all()
+    own = filing_rules.settings_of(session, committee_id, 2027)
+    assert all(rule.id is not None and not rule.active for rule in own.values())
+    assert filing_rules.check_values(session, cardio, [filing_rules.values_of(project)])[0] == []
+
+
+def test_the_form_box_follows_the_carried_rules(login_as, browser, session, demo_accounts):
+    """The project form's yellow box of a 2027 project shows 2026's blocking rule."""
+    cardio, committee_id = demo_accounts["bma_cardio"], demo_accounts["bjcme"].unit_id
+    filing_rules.set_rule(
+        session, committee_id, 2026, RuleKind.DEADLINE, severity=Severity.BLOCK, days=400
+    )
+    session.commit()
+    project = make_project(
+        session, cardio, year=2027, start_date=date(2027, 3, 1), end_date=date(2027, 3, 2)
+    )
+    session.commit()
+    login_as("bma_cardio")
+    html = browser.get(f"/admin/projects/edit/?id={project.id}").get_data(as_text=True)
+    assert "备案期限" in html and "阻止上报" in html
