@@ -26,6 +26,7 @@ PAGES = {
     "certificate_settings": ("/admin/certificate-settings/", {"bjcme"}),
     # 申报时间: the committee and a society set theirs, an entry unit reads its own.
     "windows": ("/admin/windows/", {"bjcme", "bma", "bma_cardio", "pumch"}),
+    "my_account": ("/admin/me/", {"bjcme", "bma", "bma_cardio", "pumch"}),  # 我的帐号
     "reminders": ("/admin/reminders/", {"bjcme"}),  # 催办: the committee alone
 }
 # Pages of one execution report: who may open them (its owner while it may edit the
