@@ -61,12 +61,12 @@ DISCIPLINE_LABELS = {
 }
 
 
-def _strip(value):
+def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def _blank_to_none(value):
-    value = _strip(value)
+def blank_to_none(value):
+    value = strip(value)
     return value or None
 
 
@@ -84,7 +84,7 @@ def not_under(kind: UnitKind, parent: Unit | None):
     )
 
 
-def _text(label, required=True, filters=(_strip,)):
+def _text(label, required=True, filters=(strip,)):
     return StringField(label, validators=[Required()] if required else [], filters=list(filters))
 
 
@@ -137,8 +137,8 @@ class UnitCreateForm(UnitEditForm):
 class AccountEditForm(CheckedForm):
     display_name = _text(USER_LABELS["display_name"])
     unit = _unit_select(USER_LABELS["unit"])
-    phone = _text(USER_LABELS["phone"], required=False, filters=(_blank_to_none,))
-    email = _text(USER_LABELS["email"], required=False, filters=(_blank_to_none,))
+    phone = _text(USER_LABELS["phone"], required=False, filters=(blank_to_none,))
+    email = _text(USER_LABELS["email"], required=False, filters=(blank_to_none,))
 
     def record_errors(self) -> dict:
         errors = contact_errors(self.data)

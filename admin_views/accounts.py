@@ -9,12 +9,13 @@ deactivated. An account's role is never in a form; it follows its unit.
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, session
+from dataclasses import dataclass
+
+from flask import abort, flash, redirect, request, session
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.babel import gettext as stock_gettext
 from flask_admin.helpers import get_form_data, get_redirect_target
-from flask_admin.model.template import EndpointLinkRowAction, TemplateLinkRowAction
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, inspect, select
@@ -26,6 +27,7 @@ from accounts import (
     lockout,
     set_password_by_superior,
 )
+from admin_views import my_account
 from admin_views.account_forms import (
     ACTIVE_TITLES,
     DISCIPLINE_LABELS,
@@ -40,38 +42,140 @@ from admin_views.account_forms import (
     UnitCreateForm,
     UnitEditForm,
     not_under,
+    unit_label,
 )
-from admin_views.base import ChoiceFilter, ScopedModelView, account, row_ids
+from admin_views.base import ScopedModelView, account, parse_id, row_ids
 from admin_views.forms import add_errors
 from admin_views.internals import form_object
 from admin_views.list_context import list_context
-from admin_views.wording import RewordedMixin, admin_gettext
+from admin_views.wording import RewordedMixin
 from extensions import db
-from models import Discipline, Unit, UnitKind, User
+from models import Discipline, Project, Unit, UnitKind, User
 
 
 # -- shared ------------------------------------------------------------------
+@dataclass(frozen=True)
+class RowLink:
+    """A text link (never an icon alone) in a row or on a details page."""
+
+    title: str
+    url: str
+    # A change (停用, 重置密码): drawn as a button-like link to its confirmation page.
+    change: bool = False
+
+
+@dataclass(frozen=True)
+class BarChoice:
+    """One select of a management list's search bar: its query parameter, label,
+    options (value, title) and the value chosen now ("" for all)."""
+
+    name: str
+    label: str
+    options: list
+    current: str
+
+
+# The changes a row may be asked for, each confirmed on its own page
+# (``ManagementView.confirm_view``, done by the action of the same name):
+# (button, question).
+CONFIRMED = {
+    "deactivate": (
+        _l("Deactivate"),
+        _l("Deactivate “%(name)s”? Nothing is deleted; it can be activated again."),
+    ),
+    "activate": (_l("Activate"), _l("Activate “%(name)s” again?")),
+    "unlock": (
+        _l("Unlock"),
+        _l("Lift the lock that failed logins put on “%(name)s”?"),
+    ),
+}
+
+
 class ManagementView(RewordedMixin, ScopedModelView):
     """What the three lists share: no delete anywhere, deactivate/activate
     actions that re-query the ticked ids through the scope and ask
     ``may_toggle`` about each row, Chinese status titles, and the manual's
-    words (添加, 修改, 提交; a saved row named in the message)."""
+    words (添加, 修改, 提交; a saved row named in the message).
 
+    The pages are the project lists' kind, not Flask-Admin's: a search bar with
+    plain selects (``bar_choices``, ``bar_conditions``), a visible 添加 button,
+    text links in each row (``row_links``), each change confirmed on its own page
+    (``confirm_view``), forms in sections (``form_sections``) and details without
+    Flask-Admin's filter box (``templates/admin/management/``)."""
+
+    list_template = "admin/management/list.html"
+    create_template = "admin/management/form.html"
+    edit_template = "admin/management/form.html"
+    details_template = "admin/management/details.html"
     can_delete = False
     can_export = False
+    can_set_page_size = False
     column_display_pk = False
     # The messages after a save, naming the row (``row_title``); set by each view.
     added_message: object = None
     saved_message: object = None
+    # 添加单位 / 添加帐号: the button above the list and the form's title.
+    add_title: object = None
+    edit_title: object = None
+    # What the keyword searches, said in the search box.
+    search_hint: object = None
+    # The form's sections: (title, field names); a field of none goes last.
+    form_sections: tuple = ()
 
-    def get_list_row_actions(self):
-        # Flask-Admin's own row actions carry its titles (查看记录, 编辑记录).
-        actions = [TemplateLinkRowAction("row_actions.view_row", admin_gettext("View Record"))]
+    def get_filters(self):
+        # The bar's own selects (``bar_choices``) replace Flask-Admin's filter menu.
+        return None
+
+    def bar_choices(self) -> list[BarChoice]:
+        """The selects of the list's search bar."""
+        return []
+
+    def bar_conditions(self) -> list:
+        """The WHERE conditions the bar's selects ask for (each ANDed with the
+        scope: a value outside it matches nothing)."""
+        return []
+
+    def _listing(self) -> bool:
+        return request.endpoint == f"{self.endpoint}.index_view"
+
+    def get_query(self):
+        query = super().get_query()
+        return query.filter(*self.bar_conditions()) if self._listing() else query
+
+    def get_count_query(self):
+        query = super().get_count_query()
+        return query.filter(*self.bar_conditions()) if self._listing() else query
+
+    def _arg(self, name: str) -> str:
+        return (request.args.get(name) or "").strip()
+
+    def status_choice(self) -> BarChoice:
+        current = self._arg("status")
+        options = [("1", str(ACTIVE_TITLES[True])), ("0", str(ACTIVE_TITLES[False]))]
+        return BarChoice("status", str(_l("Status")), options, current)
+
+    def status_condition(self, column) -> list:
+        current = self._arg("status")
+        return [column.is_(current == "1")] if current in ("0", "1") else []
+
+    def row_links(self, row) -> list[RowLink]:
+        """The row's text links: 查看, 修改, and the changes the account may make."""
+        here = request.full_path if request.args else request.path
+        links = [RowLink(gettext("View"), self.get_url(".details_view", id=row.id, url=here))]
         if self.can_edit:
-            actions.append(
-                TemplateLinkRowAction("row_actions.edit_row", admin_gettext("Edit Record"))
+            links.append(
+                RowLink(gettext("Modify"), self.get_url(".edit_view", id=row.id, url=here))
             )
-        return actions + list(self.column_extra_row_actions or [])
+        if self.may_toggle(row) is None:
+            what = "activate" if not row.active else "deactivate"
+            title = CONFIRMED[what][0]
+            url = self.get_url(".confirm_view", id=row.id, do=what, url=here)
+            links.append(RowLink(str(title), url, change=True))
+        return links
+
+    def details_links(self, row) -> list[RowLink]:
+        """The details page's links: the row's, without 查看 (the page itself)."""
+        return self.row_links(row)[1:]
 
     # Flask-Admin flashes "Record was successfully created/saved." from its own
     # catalog, which ours cannot override: swapped for a message naming the row.
@@ -79,18 +183,35 @@ class ManagementView(RewordedMixin, ScopedModelView):
         list_context().saved_row = (self.row_title(model), is_created)
 
     def _reworded(self, response):
-        saved = list_context().saved_row
-        if saved is None or "_flashes" not in session:
-            return response
-        name, created = saved
-        stock = (
-            stock_gettext("Record was successfully created.")
-            if created
-            else stock_gettext("Record was successfully saved.")
-        )
-        ours = str(self.added_message if created else self.saved_message) % {"name": name}
-        session["_flashes"] = [(c, ours if m == stock else m) for c, m in session["_flashes"]]
+        self._swap_flashes()
         return response
+
+    def render(self, template: str, **kwargs):
+        # A form shown again flashes before the page reads its messages.
+        self._swap_flashes()
+        return super().render(template, **kwargs)
+
+    def _swap_flashes(self) -> None:
+        if "_flashes" not in session:
+            return
+        # A form sent back with its messages: say where they are, not "创建记录失败。".
+        swaps = {
+            stock_gettext("Failed to create record."): gettext(
+                "Please correct the fields marked below."
+            )
+        }
+        saved = list_context().saved_row
+        if saved is not None:
+            name, created = saved
+            stock = (
+                stock_gettext("Record was successfully created.")
+                if created
+                else stock_gettext("Record was successfully saved.")
+            )
+            swaps[stock] = str(self.added_message if created else self.saved_message) % {
+                "name": name
+            }
+        session["_flashes"] = [(c, swaps.get(m, m)) for c, m in session["_flashes"]]
 
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):
@@ -99,6 +220,43 @@ class ManagementView(RewordedMixin, ScopedModelView):
     @expose("/edit/", methods=("GET", "POST"))
     def edit_view(self):
         return self._reworded(super().edit_view())
+
+    @expose("/confirm/", methods=("GET", "POST"))
+    def confirm_view(self):
+        """One row's 停用 / 启用 / 解除锁定, asked on a page of its own and done by
+        a POST (CSRF-checked) through the same code as the actions."""
+        return_url = get_redirect_target() or self.get_url(".index_view")
+        what = request.args.get("do", "")
+        if what not in self.confirmable():
+            abort(404)
+        row = self.get_one(request.args.get("id"))
+        reason = self.may_toggle(row) if what in ("activate", "deactivate") else None
+        if reason is None and what == "unlock" and not self.may_unlock(row):
+            reason = gettext("not permitted")
+        if reason:
+            flash(
+                gettext("Not processed: %(details)s", details=f"“{self.row_title(row)}”：{reason}"),
+                "warning",
+            )
+            return redirect(return_url)
+        if request.method == "POST":
+            getattr(self, f"action_{what}")([str(row.id)])
+            return redirect(return_url)
+        button, question = CONFIRMED[what]
+        return self.render(
+            "admin/management/confirm.html",
+            row=row,
+            button=button,
+            question=question % {"name": self.row_title(row)},
+            danger=what == "deactivate",
+            return_url=return_url,
+        )
+
+    def confirmable(self) -> tuple[str, ...]:
+        return ("deactivate", "activate")
+
+    def may_unlock(self, row) -> bool:
+        return False
 
     def handle_view_exception(self, exc: Exception) -> bool:
         # A save the account may not make (checked again where the row is written).
@@ -161,14 +319,6 @@ def _status_cell(view, context, obj, name):
     return ACTIVE_TITLES[bool(getattr(obj, name))]
 
 
-def _active_options():
-    return [("1", ACTIVE_TITLES[True]), ("0", ACTIVE_TITLES[False])]
-
-
-def _active_filter(column):
-    return ChoiceFilter(column, _l("Status"), _active_options, coerce=lambda v: v == "1")
-
-
 # -- units -------------------------------------------------------------------
 # Tree order for the unit list: the committee, then each society followed by its
 # branches, issuers among the societies.
@@ -180,14 +330,45 @@ _TREE_GROUP = case(
 _TREE_LEVEL = case((Unit.kind == UnitKind.COMMITTEE, 1), (Unit.kind == UnitKind.BRANCH, 3), else_=2)
 
 
+def unit_level(unit: Unit) -> int:
+    """The unit's depth in its tree (the committee 0, a society or issuer 1, a branch 2)."""
+    return {UnitKind.COMMITTEE: 0, UnitKind.BRANCH: 2}.get(unit.kind, 1)
+
+
+def unit_tallies(session, ids) -> dict[int, tuple[int, int]]:
+    """{unit id: (accounts, projects)} of the units ``ids``, in one statement
+    whatever their number (the list's page, already scoped)."""
+    if not ids:
+        return {}
+    accounts = (
+        select(func.count()).select_from(User).where(User.unit_id == Unit.id).scalar_subquery()
+    )
+    projects = (
+        select(func.count())
+        .select_from(Project)
+        .where(Project.owner_unit_id == Unit.id)
+        .scalar_subquery()
+    )
+    rows = session.execute(select(Unit.id, accounts, projects).where(Unit.id.in_(ids)))
+    return {unit_id: (users, filed) for unit_id, users, filed in rows}
+
+
 class UnitView(ManagementView):
     """单位管理: the committee manages every unit of its tree, a society its own
-    unit's contact details and its branches."""
+    unit's contact details and its branches. The list is the tree (each unit
+    indented by its level) with each unit's accounts and projects counted."""
 
     permission = "unit-manage"
     added_message = _l("Unit “%(name)s” added.")
     saved_message = _l("Unit “%(name)s” saved.")
-    column_list = ["name", "kind", "parent", "manager", "phone", "postal_code", "active"]
+    add_title = _l("Add unit")
+    edit_title = _l("Modify unit")
+    search_hint = _l("Unit name, person in charge, telephone or address")
+    form_sections = (
+        (_l("Basic information"), ("kind", "parent", "name")),
+        (_l("Contact details"), ("manager", "phone", "address", "postal_code")),
+    )
+    column_list = ["name", "kind", "manager", "phone", "active"]
     column_details_list = [
         "name",
         "kind",
@@ -208,7 +389,7 @@ class UnitView(ManagementView):
     }
     column_formatters_detail = column_formatters
     column_searchable_list = ["name", "manager", "phone", "address"]
-    column_sortable_list = ["name", "postal_code", "active"]
+    column_sortable_list = []
     column_default_sort = [(_TREE_GROUP, False), (_TREE_LEVEL, False), ("name", False)]
     form_create_rules = ("kind", "parent", *UNIT_FIELDS)
     form_edit_rules = UNIT_FIELDS
@@ -216,14 +397,22 @@ class UnitView(ManagementView):
     def scope(self, user):
         return permissions.unit_management(user)
 
-    def get_filters(self):
-        return [
-            ChoiceFilter(Unit.kind, _l("Unit type"), self._kind_options, coerce=UnitKind),
-            _active_filter(Unit.active),
-        ]
+    def bar_choices(self) -> list[BarChoice]:
+        kinds = [(kind.value, str(kind.title)) for kind in UnitKind]
+        kind = BarChoice("kind", str(UNIT_LABELS["kind"]), kinds, self._arg("kind"))
+        return [kind, self.status_choice()]
 
-    def _kind_options(self):
-        return [(kind.value, kind.title) for kind in UnitKind]
+    def bar_conditions(self) -> list:
+        kind = self._arg("kind")
+        chosen = [Unit.kind == UnitKind(kind)] if kind in {k.value for k in UnitKind} else []
+        return chosen + self.status_condition(Unit.active)
+
+    def tallies(self, rows) -> dict[int, tuple[int, int]]:
+        """(accounts, projects) of each unit on the page."""
+        return unit_tallies(self.db_session, [unit.id for unit in rows])
+
+    def level(self, unit: Unit) -> int:
+        return unit_level(unit)
 
     def get_create_form(self):
         return UnitCreateForm
@@ -282,6 +471,14 @@ class AccountView(ManagementView):
     permission = "account-manage"
     added_message = _l("Account “%(name)s” added.")
     saved_message = _l("Account “%(name)s” saved.")
+    add_title = _l("Add account")
+    edit_title = _l("Modify account")
+    search_hint = _l("Username, full name, telephone or e-mail")
+    form_sections = (
+        (_l("Account"), ("username", "password", "password_confirm")),
+        (_l("Basic information"), ("display_name", "unit")),
+        (_l("Contact details"), ("phone", "email")),
+    )
     column_list = [
         "username",
         "display_name",
@@ -301,12 +498,9 @@ class AccountView(ManagementView):
         ),
     }
     column_formatters_detail = column_formatters
-    column_searchable_list = ["username", "display_name", "phone"]
-    column_sortable_list = ["username", "display_name", "active"]
+    column_searchable_list = ["username", "display_name", "phone", "email"]
+    column_sortable_list = []
     column_default_sort = [("username", False), ("id", False)]
-    column_extra_row_actions = [
-        EndpointLinkRowAction("fa fa-key", ".reset_password_view", title=_l("Reset password"))
-    ]
     form_create_rules = (
         "username",
         "display_name",
@@ -321,14 +515,36 @@ class AccountView(ManagementView):
     def scope(self, user):
         return permissions.account_management(user)
 
-    def get_filters(self):
-        return [
-            ChoiceFilter(User.unit_id, _l("Unit"), self._unit_filter_options, coerce=int),
-            _active_filter(User.active),
-        ]
+    def bar_choices(self) -> list[BarChoice]:
+        units = [(str(unit.id), unit_label(unit)) for unit in self.unit_choices()]
+        unit = BarChoice("unit", str(USER_LABELS["unit"]), units, self._arg("unit"))
+        return [unit, self.status_choice()]
 
-    def _unit_filter_options(self):
-        return [(unit.id, unit.name) for unit in self.unit_choices()]
+    def bar_conditions(self) -> list:
+        unit_id = parse_id(self._arg("unit"))
+        chosen = [User.unit_id == unit_id] if unit_id is not None else []
+        return chosen + self.status_condition(User.active)
+
+    def row_links(self, user) -> list[RowLink]:
+        links = super().row_links(user)
+        if user.id != account().id and permissions.can_manage_account(account(), user):
+            here = request.full_path if request.args else request.path
+            url = self.get_url(".reset_password_view", id=user.id, url=here)
+            links.append(RowLink(gettext("Reset password"), url, change=True))
+        return links
+
+    def details_links(self, user) -> list[RowLink]:
+        links = super().details_links(user)
+        if self.may_unlock(user) and lockout.is_locked(self.db_session, user):
+            url = self.get_url(".confirm_view", id=user.id, do="unlock", url=request.full_path)
+            links.append(RowLink(gettext("Unlock"), url, change=True))
+        return links
+
+    def confirmable(self) -> tuple[str, ...]:
+        return ("deactivate", "activate", "unlock")
+
+    def may_unlock(self, user) -> bool:
+        return permissions.can_manage_account(account(), user)
 
     def unit_choices(self) -> list[Unit]:
         """The units whose accounts the signed-in account manages."""
@@ -442,16 +658,23 @@ class DisciplineView(ManagementView):
     column_formatters = {"active": _status_cell}
     column_formatters_detail = column_formatters
     column_searchable_list = ["name"]
-    column_sortable_list = ["name", "sort_order", "active"]
+    column_sortable_list = []
     column_default_sort = [("sort_order", False), ("id", False)]
     form = DisciplineForm
+    add_title = _l("Add discipline")
+    edit_title = _l("Modify discipline")
+    search_hint = _l("Discipline name")
+    form_sections = ((_l("Basic information"), ("name", "sort_order")),)
 
     def scope(self, user):
         # The committee's own list: another tree's id answers 404.
         return permissions.discipline_ownership(user)
 
-    def get_filters(self):
-        return [_active_filter(Discipline.active)]
+    def bar_choices(self) -> list[BarChoice]:
+        return [self.status_choice()]
+
+    def bar_conditions(self) -> list:
+        return self.status_condition(Discipline.active)
 
     def row_title(self, discipline) -> str:
         return discipline.name
@@ -493,3 +716,5 @@ def register(admin) -> None:
         admin.add_view(
             view_class(model, db, name=name, endpoint=endpoint, url=endpoint, category=category)
         )
+    # 我的帐号 (every signed-in account's own page) belongs with the accounts.
+    my_account.register(admin)
