@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -73,7 +73,7 @@ from notifications import mail, wording
 from workflow.calendar import Ask, windows_for
 
 # Items named in one reminder (per holder; the count says how many there are).
-NAMED = 20
+NAMED = 10
 # Bounds of the settings (the page refuses others).
 MAX_DAYS = 365
 MAX_ESCALATE_AFTER_DAYS = 90
@@ -166,7 +166,7 @@ def _all_settings(session: Session, committees=None) -> dict[int, Settings]:
     )
     if committees is not None:
         stmt = stmt.where(Unit.id.in_(list(committees)))
-    rows = session.execute(stmt)
+    rows = session.connection().execute(stmt)
     return {cid: Settings.of(clocks, m) for cid, clocks, m in rows}
 
 
@@ -226,7 +226,7 @@ def _collect(session, clock, ranked, to_day) -> dict[int, Held]:
         .order_by(sub.c.holder, sub.c.rn)
     )
     found: dict[int, Held] = {}
-    for row in session.execute(stmt):
+    for row in session.connection().execute(stmt):
         held = found.get(row.holder)
         if held is None:
             held = found[row.holder] = Held(
@@ -367,33 +367,40 @@ def _window_closing(session, on: dict[int, Settings], today: date) -> dict[int, 
     projects of the units concerned (one)."""
     clock = ReminderClock.WINDOW_CLOSING
     years = [today.year - 1, today.year, today.year + 1]
-    groups = session.execute(
+    # The counts per (owner, year) from the projects' (owner, state, year) index alone;
+    # the owner's committee (root), society (a branch's parent) and name from its row.
+    counts = (
         select(
-            Project.owner_unit_id,
-            Project.year,
-            Project.committee_id,
-            Project.society_id,
-            Unit.kind,
-            Unit.name,
-            func.count(),
+            Project.owner_unit_id.label("owner"),
+            Project.year.label("year"),
+            func.count().label("n"),
         )
-        .join(Unit, Unit.id == Project.owner_unit_id)
-        .where(
-            Project.state.in_(UNREPORTED),
-            Project.committee_id.in_(sorted(on)),
-            Project.year.in_(years),
-            Unit.active.is_(True),
-            Unit.kind.in_([UnitKind.BRANCH, UnitKind.ISSUER]),
+        .where(Project.state.in_(UNREPORTED), Project.year.in_(years))
+        .group_by(Project.owner_unit_id, Project.year)
+        .subquery()
+    )
+    society = case((Unit.kind == UnitKind.BRANCH, Unit.parent_id), else_=None)
+    groups = (
+        session.connection()
+        .execute(
+            select(
+                counts.c.owner,
+                counts.c.year,
+                Unit.root_id,
+                society,
+                Unit.kind,
+                Unit.name,
+                counts.c.n,
+            )
+            .join(Unit, Unit.id == counts.c.owner)
+            .where(
+                Unit.root_id.in_(sorted(on)),
+                Unit.active.is_(True),
+                Unit.kind.in_([UnitKind.BRANCH, UnitKind.ISSUER]),
+            )
         )
-        .group_by(
-            Project.owner_unit_id,
-            Project.year,
-            Project.committee_id,
-            Project.society_id,
-            Unit.kind,
-            Unit.name,
-        )
-    ).all()
+        .all()
+    )
     asks = {
         (owner, year): Ask(owner, cid, WindowStep.ENTRY_REPORT, year, society, UnitKind(kind))
         for owner, year, cid, society, kind, _name, _n in groups
@@ -440,7 +447,7 @@ def _window_closing(session, on: dict[int, Settings], today: date) -> dict[int, 
         )
         .subquery()
     )
-    rows = session.execute(
+    rows = session.connection().execute(
         select(sub).where(sub.c.rn <= NAMED).order_by(sub.c.owner_unit_id, sub.c.year, sub.c.id)
     )
     for row in rows:
@@ -497,7 +504,7 @@ class Summary:
 def _last_sent(session, today: date, horizon: int) -> dict:
     """(unit, clock, escalation) → the last day a reminder was sent, within the
     horizon (the largest M): one statement."""
-    rows = session.execute(
+    rows = session.connection().execute(
         select(Reminder.unit_id, Reminder.clock, Reminder.escalation, func.max(Reminder.day))
         .where(Reminder.day > today - timedelta(days=horizon))
         .group_by(Reminder.unit_id, Reminder.clock, Reminder.escalation)
@@ -587,15 +594,15 @@ def _row(held: Held, clock, today, escalation, count, items) -> dict:
     }
 
 
-def _insert_reminders(session: Session, rows: list[dict], run_id: str, now) -> list:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING: the rows this run inserted."""
+def _insert_reminders(session: Session, rows: list[dict], run_id: str, now) -> set:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING: the keys this run inserted."""
     table = Reminder.__table__
     dialect = session.get_bind().dialect.name
     insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
         insert_of(table)
         .on_conflict_do_nothing(index_elements=["unit_id", "clock", "escalation", "day"])
-        .returning(table.c.id, table.c.unit_id, table.c.clock, table.c.escalation)
+        .returning(table.c.unit_id, table.c.clock, table.c.escalation)
     )
     params = [
         {
@@ -606,12 +613,15 @@ def _insert_reminders(session: Session, rows: list[dict], run_id: str, now) -> l
             "escalation": r["escalation"],
             "item_count": r["item_count"],
             "items": _stored_items(r),
+            "message_id": r.get("message_id"),
             "run_id": run_id,
             "created_at": now,
         }
         for r in rows
     ]
-    return session.connection().execute(stmt, params).all()
+    return {
+        (u, ReminderClock(c), bool(e)) for u, c, e in session.connection().execute(stmt, params)
+    }
 
 
 def _stored_items(row: dict) -> list[dict]:
@@ -676,62 +686,63 @@ def run(
         if commit:
             session.commit()
         return summary
-    inserted = _insert_reminders(session, rows, str(uuid.uuid4()), now)
-    keys = {(u, ReminderClock(c), bool(e)): rid for rid, u, c, e in inserted}
-    mine = [r for r in rows if (r["unit_id"], r["clock"], r["escalation"]) in keys]
-    summary.skipped = len(rows) - len(mine)
-    if mine:
-        _deliver(session, mine, keys, now, summary)
-    if commit:
-        session.commit()
-    return summary
-
-
-def _deliver(session: Session, rows: list[dict], keys: dict, now, summary: Summary) -> None:
-    """The messages (one INSERT), their ids on the reminders (one UPDATE) and the
-    mails (one SELECT of the accounts, one INSERT)."""
     from notifications.store import _receivers
 
-    parents = {r["unit_id"] for r in rows if r["escalation"]}
+    # The bell's messages first (their ids go on the reminder rows), for the active units.
     found = _receivers(session, {r["unit_id"] for r in rows})
-    kinds = {uid: UnitKind(rcv.unit.kind) for uid, rcv in found.items() if uid in parents}
-    rows = [r for r in rows if r["unit_id"] in found]  # an inactive unit: recorded, no message
-    if not rows:
-        return
+    kinds = {uid: UnitKind(rcv.unit.kind) for uid, rcv in found.items()}
+    told = [r for r in rows if r["unit_id"] in found]
     messages = Message.__table__
-    message_rows = [_message_row(r, kinds, now) for r in rows]
-    id_of = {
-        (unit_id, actor): mid
-        for mid, unit_id, actor in session.connection().execute(
-            insert(messages).returning(messages.c.id, messages.c.unit_id, messages.c.actor_name),
-            message_rows,
-        )
-    }
-    message_ids = [id_of[(m["unit_id"], m["actor_name"])] for m in message_rows]
-    table = Reminder.__table__
-    session.connection().execute(
-        update(table).where(table.c.id == bindparam("rid")).values(message_id=bindparam("mid")),
-        [
-            {"rid": keys[(r["unit_id"], r["clock"], r["escalation"])], "mid": mid}
-            for r, mid in zip(rows, message_ids, strict=True)
-        ],
-    )
+    message_rows = [_message_row(r, kinds, now) for r in told]
+    if message_rows:
+        id_of = {
+            (unit_id, actor): mid
+            for mid, unit_id, actor in session.connection().execute(
+                insert(messages).returning(
+                    messages.c.id, messages.c.unit_id, messages.c.actor_name
+                ),
+                message_rows,
+            )
+        }
+        for r, m in zip(told, message_rows, strict=True):
+            r["message_id"] = id_of[(m["unit_id"], m["actor_name"])]
+            r["message"] = m
+    inserted = _insert_reminders(session, rows, str(uuid.uuid4()), now)
+    mine, taken = [], []
     for r in rows:
+        if (r["unit_id"], r["clock"], r["escalation"]) in inserted:
+            mine.append(r)
+        elif r.get("message_id"):
+            taken.append(r["message_id"])
+    summary.skipped = len(rows) - len(mine)
+    # Another run sent those first (today, or at this very moment): their messages go.
+    if taken:
+        session.connection().execute(delete(messages).where(messages.c.id.in_(taken)))
+    for r in mine:
         summary.by_clock[r["clock"].value] = summary.by_clock.get(r["clock"].value, 0) + 1
         if r["escalation"]:
             summary.escalations += 1
         else:
             summary.reminders += 1
-    if not (has_app_context() and current_app.config.get("MAIL_SERVER")):
+    _mail(session, [r for r in mine if r.get("message_id")], found, now, summary)
+    if commit:
+        session.commit()
+    return summary
+
+
+def _mail(session: Session, rows: list[dict], found: dict, now, summary: Summary) -> None:
+    """The mails of the accounts that take each message at once: one INSERT, sent after
+    the commit (only by an app that has a mail server)."""
+    if not rows or not (has_app_context() and current_app.config.get("MAIL_SERVER")):
         return
     letters = [
         {
             "user_id": user_id,
             "recipient": address,
-            **wording.in_mail_language(_compose, r, message, mid),
+            **wording.in_mail_language(_compose, r, r["message"], r["message_id"]),
             "created_at": now,
         }
-        for r, message, mid in zip(rows, message_rows, message_ids, strict=True)
+        for r in rows
         for user_id, address in found[r["unit_id"]].mailed
     ]
     if letters:
@@ -785,7 +796,7 @@ def counts_by_unit(session: Session, committee_id: int, year: int | None = None)
     )
     if year is not None:
         stmt = stmt.where(Reminder.day >= date(year, 1, 1), Reminder.day <= date(year, 12, 31))
-    return dict(session.execute(stmt).all())
+    return dict(session.connection().execute(stmt).all())
 
 
 __all__ = [
