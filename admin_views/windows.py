@@ -87,7 +87,9 @@ def grant_form(units: list, formdata=None) -> Form:
     """One exception: the unit (of those the account may grant), its date and why."""
 
     class GrantForm(Form):
-        unit = ChoiceField(_l("Unit"), coerce=int, choices=[SelectChoice(u.id, u.name) for u in units])
+        unit = ChoiceField(
+            _l("Unit"), coerce=int, choices=[SelectChoice(u.id, u.name) for u in units]
+        )
         until = DayField(
             _l("Until"), validators=[validators.InputRequired(_l("This field is required."))]
         )
