@@ -111,3 +111,31 @@ def test_remind_now_sends_the_due_reminders_once(login_as, browser, session, dem
         select(Message).where(Message.unit_id == society, Message.kind == MessageKind.REMINDER)
     ).all()
     assert len(bell) == len(sent)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="models.message.EXECUTION_KIND_TITLES has no REMINDER title (Message.title raises"
+    " KeyError for a reminder about execution reports); the lead owns models/message.py",
+)
+def test_the_bell_lists_a_reminder_about_execution_reports(
+    login_as, browser, session, demo_accounts
+):
+    from datetime import date
+
+    with time_machine.travel(datetime(2026, 8, 20, 2, tzinfo=UTC), tick=False) as clock:
+        make_project(
+            session,
+            demo_accounts["pumch"],
+            S.PUBLISHED,
+            year=2026,
+            start_date=date(2026, 9, 1),
+            end_date=date(2026, 9, 2),
+        )
+        session.commit()
+        clock.move_to(datetime(2026, 9, 20, 2, tzinfo=UTC))
+        reminders.run(session)
+        login_as("pumch")
+        response = browser.get("/admin/messages/")
+    assert response.status_code == 200
+    assert "份执行情况已逾期，尚未上报" in response.get_data(as_text=True)
