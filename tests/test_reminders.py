@@ -294,3 +294,17 @@ def test_rq_cron_config_puts_the_job_on_the_workers_queue():
     assert job["func"] is reminders.send_reminders_job
     assert job["queue_name"] == jobs.QUEUE and job["interval"] == 600
     cron._job_data_registry.clear()
+
+
+def test_flask_periodic_runs_the_reminders(app, session, tree):
+    only(session, tree, C.WAITING_SOCIETY)
+    with time_machine.travel(at(date(2027, 3, 1)), tick=False) as clock:
+        make_project(session, tree["branch"], S.AT_SOCIETY, year=2027)
+        session.commit()
+        clock.move_to(at(date(2027, 3, 16)))
+        result = app.test_cli_runner().invoke(args=["periodic"])
+        again = app.test_cli_runner().invoke(args=["periodic"])
+    assert result.exit_code == 0, result.output
+    assert "Reminders: 2027-03-16: 1 reminder(s), 0 escalation(s)" in result.output
+    assert "Reminders: 2027-03-16: 0 reminder(s)" in again.output
+    assert len(sent(session)) == 1
