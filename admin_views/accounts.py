@@ -640,7 +640,7 @@ class AccountView(ManagementView):
             flash(gettext("The password of %(name)s was reset.", name=user.username), "success")
             return redirect(return_url)
         return self.render(
-            "security/reset_user_password.html", form=form, user=user, return_url=return_url
+            "admin/management/reset_password.html", form=form, user=user, return_url=return_url
         )
 
 
