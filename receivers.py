@@ -28,10 +28,11 @@ from workflow import calendar, execution, execution_rules, filing_rules, hooks, 
 #: (signal, receiver): what the engine's moves set off, in the move's transaction.
 SIGNALS = (
     (hooks.checking, filing_rules.hold_blocked),  # a blocking filing rule holds rows back
-    (hooks.checking, calendar.hold_outside_window),  # a step outside its 申报时间 is held back
+    # A step outside its 申报时间 is held back; one taken under an exception gets its
+    # history note (the engine writes it with the event: workflow.engine.EVENT_NOTES).
+    (hooks.checking, calendar.hold_outside_window),
     (hooks.checking, execution_rules.hold_projects),  # deleting a project that has a report
     (hooks.moved, filing_rules.record_warnings),  # a warning rule's notes on the project
-    (hooks.moved, calendar.note_late_moves),  # a late step's history notes its exception
     (hooks.moved, versions.keep_versions),  # a version snapshot of each reported/published row
     (hooks.moved, write_messages),  # the units' messages (and the mail queued with them)
     (hooks.moved, bump_catalog_version),  # the public catalog's cache version

@@ -49,7 +49,6 @@ def test_create_app_connects_every_receiver_once(tmp_path):
     names = {r.__module__ + "." + r.__name__ for r in _receivers(hooks.moved)}
     assert names == {
         "workflow.filing_rules.record_warnings",
-        "workflow.calendar.note_late_moves",
         "workflow.versions.keep_versions",
         "notifications.on_moved",
         "public.catalog.on_moved",

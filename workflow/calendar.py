@@ -13,21 +13,19 @@ number of statements as one row.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, delete, func, literal, null, select, union_all, update
+from sqlalchemy import delete, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from models import (
     AuditEntry,
     AuditEvent,
     FilingWindow,
-    ProjectEvent,
     Unit,
     UnitKind,
     User,
@@ -37,6 +35,7 @@ from models import (
 )
 from models.base import beijing_today
 from permissions.relations import OWNERS, Relation, relation
+from workflow.engine import EVENT_NOTES
 from workflow.errors import NotAllowed, WorkflowError
 from workflow.transitions import Action
 
@@ -267,9 +266,6 @@ def _read_windows(session: Session, asks: set[Ask], day: date) -> tuple[dict, di
 
 
 # -- the check in the engine's moves ------------------------------------------------
-# Where ``hold_outside_window`` leaves the rows that move under an exception, for
-# ``note_late_moves`` (same session, same bulk action).
-_LATE = "window_late_moves"
 
 
 def hold_outside_window(action, *, session, account, rows):
@@ -278,7 +274,7 @@ def hold_outside_window(action, *, session, account, rows):
     ("2027 年度分会上报已于11月10日截止。"). Sending back and unlocking take no step,
     so reviewers can always return a project. One statement whatever the rows
     (none for an action without a step)."""
-    session.info.pop(_LATE, None)
+    session.info.pop(EVENT_NOTES, None)
     if account is None or not rows:
         return {}
     asks = {}
@@ -293,15 +289,21 @@ def hold_outside_window(action, *, session, account, rows):
     found = windows_for(session, asks.values(), day)
     held, late = {}, {}
     names = {row.id: row.name for row in rows}
-    for project_id, ask in asks.items():
-        window = found.get(ask)
-        if window is None:
-            continue
+    # Each distinct ask's verdict, worded once (a bulk action's rows share a few).
+    verdicts = {}
+    for ask, window in found.items():
         if (message := window.refusal(day)) is not None:
-            held[project_id] = NotAllowed(message, project_id, names.get(project_id))
+            verdicts[ask] = (message, None)
         elif window.late(day):
-            late[project_id] = late_note(window)
-    session.info[_LATE] = late
+            verdicts[ask] = (None, late_note(window))
+    for project_id, ask in asks.items():
+        message, note = verdicts.get(ask, (None, None))
+        if message is not None:
+            held[project_id] = NotAllowed(message, project_id, names.get(project_id))
+        elif note is not None:
+            late[project_id] = note
+    # The engine writes each late row's history event with its note (``EVENT_NOTES``).
+    session.info[EVENT_NOTES] = late
     return held
 
 
@@ -311,39 +313,6 @@ def late_note(window: Window) -> str:
         "Reported under a filing-window exception (until %(day)s: %(reason)s)",
         day=month_day(window.grant.until),
         reason=window.grant.reason,
-    )
-
-
-def note_late_moves(action, *, session, account, moves, reason):
-    """``hooks.moved``: the history events just written for the rows that moved
-    under an exception carry the exception in their note (before the actor's own
-    reason, if any). One UPDATE of those events, whatever the rows."""
-    late = session.info.pop(_LATE, {})
-    moved = {m.project_id for m in moves if m.target is not None}
-    by_note = defaultdict(list)
-    for project_id, note in late.items():
-        if project_id in moved:
-            by_note[note if not reason else f"{note} {reason}"].append(project_id)
-    if not by_note:
-        return
-    ids = sorted(i for group in by_note.values() for i in group)
-    # The latest event of each project: the one this move just wrote.
-    latest = (
-        select(func.max(ProjectEvent.id))
-        .where(ProjectEvent.project_id.in_(ids))
-        .group_by(ProjectEvent.project_id)
-    )
-    note = case(
-        *((ProjectEvent.project_id.in_(group), text) for text, group in by_note.items()),
-        else_=ProjectEvent.reason,
-    )
-    session.execute(
-        update(ProjectEvent.__table__)
-        .where(
-            ProjectEvent.__table__.c.id.in_(latest), ProjectEvent.__table__.c.action == action.value
-        )
-        .values(reason=note),
-        execution_options={"synchronize_session": False},
     )
 
 
@@ -670,7 +639,6 @@ __all__ = [
     "exceptions_of",
     "grant_exception",
     "hold_outside_window",
-    "note_late_moves",
     "set_window",
     "step_label",
     "step_of",

@@ -34,6 +34,11 @@ from workflow.transitions import Action, Outcome, Transition
 
 projects = Project.__table__
 BULK_ACTIONS = PROJECTS.bulk_actions
+# ``session.info`` key where a ``hooks.checking`` receiver leaves notes for the history
+# rows of the rows it lets move, ``{project_id: note}`` (e.g. a step taken under a
+# filing-window exception, ``workflow.calendar``); ``_write`` puts each before the
+# action's own reason in that row's event, and forgets them.
+EVENT_NOTES = "workflow_event_notes"
 
 
 @dataclass
@@ -338,6 +343,7 @@ def _write(session, account, action, reason, groups: dict, result, machine=PROJE
         "reason": reason,
         "created_at": now,
     }
+    notes = session.info.pop(EVENT_NOTES, None) or {}
     events = []
     for (source, transition), members in groups.items():
         if transition.effects.allocates_number and any(not r.project_no for r in members):
@@ -370,6 +376,8 @@ def _write(session, account, action, reason, groups: dict, result, machine=PROJE
                 | states
                 | shared
             )
+            if (note := notes.get(row.id)) is not None:
+                events[-1]["reason"] = f"{note} {reason}" if reason else note
     if events:
         session.connection().execute(insert(machine.events.__table__), events)
 
