@@ -3,7 +3,7 @@
 Layer: beside ``exports``, above ``workflow`` and ``permissions``; the admin panel's
 统计 page (``admin_views/statistics.py``) shows it."""
 
-from reports import execution_stats, statistics
+from reports import calendar_stats, execution_stats, statistics
 from reports.statistics import (
     BUILDERS,
     Filters,
@@ -14,10 +14,12 @@ from reports.statistics import (
 
 
 def build_report(session, account, filters: Filters) -> Report:
-    """Every table of the 统计 page: the projects' (``reports.statistics``), then the
-    execution reports' (``reports.execution_stats``)."""
+    """Every table of the 统计 page: the projects' (``reports.statistics``), the
+    execution reports' (``reports.execution_stats``), then the filing calendar's
+    (``reports.calendar_stats``: late reporting and reminders per unit)."""
     report = statistics.build_report(session, account, filters)
     report.add(execution_stats.execution(session, account, filters))
+    report.add(calendar_stats.calendar_table(session, account, filters))
     return report
 
 

@@ -11,7 +11,7 @@ import math
 import random
 import re
 from collections import Counter, defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
@@ -232,6 +232,10 @@ def expected(session, user: User, **filters) -> dict[str, list[list[str]]]:
     from tests.admin.test_execution_stats import expected_execution
 
     result["execution"] = expected_execution(session, user, projects, filters.get("year"))
+    # 逾期上报与催办 (reports/calendar_stats.py), as tests/admin/test_calendar_stats.py counts.
+    from tests.admin.test_calendar_stats import expected_calendar
+
+    result["calendar"] = expected_calendar(session, user, projects, filters.get("year"))
     return result
 
 
@@ -399,7 +403,14 @@ def test_signed_out_visitors_are_sent_to_login(browser):
 
 
 def test_charts_carry_the_tables_numbers(login_as, session, demo_accounts):
+    from tests.admin.test_calendar_stats import remind
+
     generated(session, demo_accounts)
+    committee = demo_accounts["bjcme"].unit_id
+    for username, days in (("bma", 3), ("bjtcm", 1), ("bma_cardio", 2)):
+        for day in range(1, days + 1):
+            remind(session, demo_accounts[username].unit_id, committee, date(2026, 3, day))
+    session.commit()
     page = page_of(login_as("bjcme"), **ALL)
     charted = {
         "by_year",
@@ -411,6 +422,7 @@ def test_charts_carry_the_tables_numbers(login_as, session, demo_accounts):
         "published_per_month",
         "time_in_queue",
         "send_backs",
+        "calendar",
     }
     assert set(page.charts) == charted
     columns = {"published_per_month": (1,), "time_in_queue": (2, 3), "send_backs": (1,)}
@@ -514,4 +526,6 @@ def test_the_page_costs_the_same_statements_at_any_size(
     # The tallies answer every table but the oldest waiting projects: no statement of
     # the page reads the events unless 级别 or 学科 is filtered.
     reads_events = [s for s in large.statements if "project_events" in s]
+    # 逾期上报 reads the events of the units holding a filing-window exception only.
+    reads_events = [s for s in reads_events if "window_exceptions" not in s]
     assert bool(reads_events) == ("level" in args)
