@@ -78,6 +78,7 @@ EXECUTION_KIND_TITLES = {
     MessageKind.REPORTED: _l("Execution reports reported"),
     MessageKind.RETURNED: _l("Returned for changes"),
     MessageKind.PUBLISHED: _l("Execution reports accepted"),
+    MessageKind.REMINDER: MESSAGE_KIND_TITLES[MessageKind.REMINDER],
 }
 
 

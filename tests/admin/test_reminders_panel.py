@@ -113,11 +113,6 @@ def test_remind_now_sends_the_due_reminders_once(login_as, browser, session, dem
     assert len(bell) == len(sent)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="models.message.EXECUTION_KIND_TITLES has no REMINDER title (Message.title raises"
-    " KeyError for a reminder about execution reports); the lead owns models/message.py",
-)
 def test_the_bell_lists_a_reminder_about_execution_reports(
     login_as, browser, session, demo_accounts
 ):
