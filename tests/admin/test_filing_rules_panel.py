@@ -360,3 +360,11 @@ def test_the_form_box_follows_the_carried_rules(login_as, browser, session, demo
     login_as("bma_cardio")
     html = browser.get(f"/admin/projects/edit/?id={project.id}").get_data(as_text=True)
     assert "备案期限" in html and "阻止上报" in html
+
+
+@pytest.mark.parametrize("action", ["copy", "none"])
+def test_only_the_committee_copies_or_clears_a_year(login_as, browser, session, action):
+    login_as("bma")
+    response = browser.post(f"/admin/rules/{action}?year=2027", token_from="/admin/messages/")
+    assert_refused_with(response, 403)
+    assert session.scalars(select(FilingRule).where(FilingRule.year == 2027)).all() == []
