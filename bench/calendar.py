@@ -44,7 +44,7 @@ def _drafts(session, owner, rows: int, year: int) -> list[int]:
             level=ProjectLevel.SOCIETY_I,
             discipline=discipline,
             organizer=owner.unit.name,
-            principal=f"负责人{i % 200:03d}",
+            principal=f"负责人{i:04d}",  # distinct: no quota warnings at 500 rows
             contact="联系人",
             phone="010-12345678",
             start_date=start,
