@@ -72,3 +72,29 @@ def test_a_returned_project_is_corrected_and_submitted(people, session):
     rows = [(lc.name, lc.topic, lc.hours) for lc in saved.lecturers]
     assert ("孙丽", "心衰患者随访", 1.5) in rows
     assert len(saved.lecturers) == before + 1
+
+
+def test_the_year_follows_the_start_date_until_typed_by_hand(people):
+    """添加项目: 年度 takes 开始日期's year as the date is entered (static/admin/cme-year.js),
+    again when the date changes, but not once the user typed a year of their own."""
+    person = people()
+    person.login("bma_cardio")
+    page = person.page
+    person.go("/admin/projects/new/")
+    year, start = page.locator("#year"), page.locator("#start_date")
+    proposed = year.input_value()
+    assert proposed.isdigit()
+    start.fill("2027-01-12")
+    start.dispatch_event("change")
+    assert year.input_value() == "2027"
+    start.fill("2026-11-30")
+    start.dispatch_event("change")
+    assert year.input_value() == "2026"
+    year.fill("2025")
+    start.fill("2027-03-01")
+    start.dispatch_event("change")
+    assert year.input_value() == "2025"  # the user's own: the server judges it
+    year.fill("")
+    start.dispatch_event("change")
+    assert year.input_value() == "2027"  # empty again: proposed
+    person.shot("project-form-year-follows-start")
