@@ -243,6 +243,7 @@ class ManagementView(RewordedMixin, ScopedModelView):
             getattr(self, f"action_{what}")([str(row.id)])
             return redirect(return_url)
         button, question = CONFIRMED[what]
+        question = self.confirm_questions.get(what, question)
         return self.render(
             "admin/management/confirm.html",
             row=row,
@@ -251,6 +252,9 @@ class ManagementView(RewordedMixin, ScopedModelView):
             danger=what == "deactivate",
             return_url=return_url,
         )
+
+    # A view's own question for a change, where it says more than CONFIRMED's.
+    confirm_questions: dict = {}
 
     def confirmable(self) -> tuple[str, ...]:
         return ("deactivate", "activate")
@@ -368,6 +372,12 @@ class UnitView(ManagementView):
         (_l("Basic information"), ("kind", "parent", "name")),
         (_l("Contact details"), ("manager", "phone", "address", "postal_code")),
     )
+    confirm_questions = {
+        "deactivate": _l(
+            "Deactivate “%(name)s”? Its accounts can no longer log in. Nothing is deleted;"
+            " it can be activated again."
+        ),
+    }
     column_list = ["name", "kind", "manager", "phone", "active"]
     column_details_list = [
         "name",

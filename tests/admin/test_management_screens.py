@@ -293,6 +293,7 @@ def test_deactivating_a_unit_is_confirmed_first(session, login_as):
     before = _snapshot(session)
     page = browser.get(url).get_data(as_text=True)
     assert f"停用“{peds.name}”？" in page and "取消" in page
+    assert "该单位的帐号将不能登录" in page  # what else it stops, said before it is done
     assert _snapshot(session) == before  # asking changes nothing
     assert_expired(browser.client.post(url, data={}))
     assert _snapshot(session) == before
