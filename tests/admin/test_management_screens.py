@@ -216,6 +216,24 @@ def test_the_counts_cost_the_same_statements_for_3_or_40_units(session, login_as
     assert "北京医学会第36分会" in html
 
 
+def test_the_accounts_list_costs_the_same_statements_for_2_or_40_accounts(
+    session, login_as, count_statements
+):
+    browser = login_as("bma")
+    url = "/admin/users/?page_size=200"
+    browser.get(url)
+    few = _list_statements(browser, count_statements, url)
+    peds = _unit(session, "bma_peds")
+    for number in range(38):
+        make_user(session, peds, f"extra_peds_{number}")
+    session.commit()
+    many = _list_statements(browser, count_statements, url)
+    assert many == few, (few, many)
+    html = browser.get(url).get_data(as_text=True)
+    # Each row's own links: 查看 · 修改 · 停用 · 重置密码.
+    assert html.count("do=deactivate") == 40 and html.count("/admin/users/password/?id=") == 40
+
+
 def _row_names(html: str) -> list[str]:
     return [
         re.sub(r"<[^>]+>|└", "", name).strip()
