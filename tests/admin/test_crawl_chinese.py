@@ -465,7 +465,7 @@ MANAGEMENT_PAGES = (
 
 
 def test_management_screens_use_the_manuals_words(login_as, demo_accounts):
-    """添加 / 修改 / 提交, not Flask-Admin's 创建 / 编辑 / 保存 / 记录; the page size in 条."""
+    """添加 / 修改 / 提交, not Flask-Admin's 创建 / 编辑 / 保存 / 记录, nor its page-size menu."""
     browser = login_as("bjcme")
     ids = {"unit": demo_accounts["bma"].unit_id, "user": demo_accounts["bma"].id}
     for url in MANAGEMENT_PAGES:
@@ -476,7 +476,7 @@ def test_management_screens_use_the_manuals_words(login_as, demo_accounts):
             # 创建时间 (the "Created" column) is a time, not the action.
             assert stock not in text.replace("创建时间", ""), (url, stock)
     text = " ".join(read_page(browser.get("/admin/units/").get_data(as_text=True)).texts)
-    assert "添加" in text and "50 条/页" in text and "修改" in text
+    assert "添加单位" in text and "修改" in text and "条/页" not in text
 
 
 def test_a_saved_unit_is_named_in_the_message(login_as, demo_accounts):

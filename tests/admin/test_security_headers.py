@@ -117,13 +117,20 @@ def test_each_response_gets_its_own_nonce(login_as):
     assert first != second
 
 
-def test_flask_admin_lists_carry_no_inline_handlers(login_as):
-    """The accounts list has "with selected" actions and Flask-Admin's row templates: our
-    overrides (templates/admin/actions.html, model/row_actions.html, model/layout.html)
-    replace their onclick= attributes with data- attributes."""
-    html = login_as("bjcme").get("/admin/users/").get_data(as_text=True)
-    assert "data-cme-action=" in html
-    assert "onclick" not in html
+def test_management_pages_carry_no_inline_handlers(login_as):
+    """The management lists and the page confirming a row's 停用 work without inline
+    event handlers (the policy forbids them): text links, and a plain form to confirm."""
+    browser = login_as("bjcme")
+    html = browser.get("/admin/users/").get_data(as_text=True)
+    confirm = re.search(r'href="([^"]*/confirm/[^"]*do=deactivate[^"]*)"', html)
+    assert confirm, "each active account's row links to its 停用 page"
+    pages = [html, browser.get(confirm.group(1).replace("&amp;", "&")).get_data(as_text=True)]
+    pages += [
+        browser.get(url).get_data(as_text=True) for url in ("/admin/units/", "/admin/disciplines/")
+    ]
+    for page in pages:
+        assert "onclick" not in page and "onchange" not in page
+    assert 'name="csrf_token"' in pages[1]
 
 
 def test_expired_form_page_has_no_inline_handler(browser):
