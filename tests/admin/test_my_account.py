@@ -46,6 +46,9 @@ def _entries(session) -> list[tuple]:
 @pytest.mark.parametrize("username", ACCOUNTS)
 def test_every_account_changes_its_own_contact_details(session, login_as, username):
     browser = login_as(username)
+    # The account menu of every page leads to it.
+    menu = browser.get("/admin/").get_data(as_text=True).split('aria-labelledby="cme-account"')[1]
+    assert 'href="/admin/me/">我的帐号</a>' in menu.split("</div>")[0]
     page = browser.get("/admin/me/").get_data(as_text=True)
     user = _user(session, username)
     assert f'id="my-username">{username}<' in page and user.unit.name in page
