@@ -40,14 +40,29 @@ once (the second waits on the first's key, then skips it).
 
 from __future__ import annotations
 
+import enum
+import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import (
+    Date,
+    DateTime,
+    String,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from models import (
@@ -63,12 +78,19 @@ from models import (
     ReminderSettings,
     Unit,
     UnitKind,
+    User,
     WindowStep,
     utcnow,
 )
 from models.base import BEIJING_OFFSET_HOURS, beijing_today
 from models.execution import due_on_sql
-from models.message import Message, MessageKind, OutboxMail
+from models.message import (
+    EmailMode,
+    Message,
+    MessageKind,
+    NotificationPreference,
+    OutboxMail,
+)
 from notifications import mail, wording
 from workflow.calendar import Ask, windows_for
 
@@ -432,7 +454,13 @@ def _window_closing(session, on: dict[int, Settings], today: date) -> dict[int, 
         wanted.add((owner, year))
     if not wanted:
         return found
-    owners = sorted({owner for owner, _ in wanted})
+    # The entry units of the committees concerned (not a list of thousands of owner ids:
+    # an expanding IN of that size costs more to compile than the query takes to run).
+    entry_units = select(Unit.id).where(
+        Unit.root_id.in_(sorted({held.committee_id for held in found.values()})),
+        Unit.kind.in_([UnitKind.BRANCH, UnitKind.ISSUER]),
+        Unit.active.is_(True),
+    )
     rn = (
         func.row_number()
         .over(partition_by=(Project.owner_unit_id, Project.year), order_by=Project.id)
@@ -441,7 +469,7 @@ def _window_closing(session, on: dict[int, Settings], today: date) -> dict[int, 
     sub = (
         select(Project.id, Project.name, Project.owner_unit_id, Project.year, rn)
         .where(
-            Project.owner_unit_id.in_(owners),
+            Project.owner_unit_id.in_(entry_units),
             Project.year.in_(sorted({year for _, year in wanted})),
             Project.state.in_(UNREPORTED),
         )
@@ -452,7 +480,7 @@ def _window_closing(session, on: dict[int, Settings], today: date) -> dict[int, 
     )
     for row in rows:
         key = (row.owner_unit_id, row.year)
-        held = found[row.owner_unit_id]
+        held = found.get(row.owner_unit_id)
         if key in wanted and len(held.items) < NAMED:
             held.items.append(
                 {
@@ -594,34 +622,124 @@ def _row(held: Held, clock, today, escalation, count, items) -> dict:
     }
 
 
+# The rows of a run go to the database as one JSON document, expanded there (PostgreSQL's
+# json_to_recordset, SQLite's json_each): one statement whatever the number of rows (no
+# driver-side batches of parameters), and no per-row parameter work in Python.
+MESSAGE_COLUMNS = (
+    "unit_id",
+    "user_id",
+    "kind",
+    "actor_unit_id",
+    "actor_name",
+    "count",
+    "reason",
+    "list_endpoint",
+    "list_filters",
+    "projects",
+    "created_at",
+)
+INSERT_MESSAGES = {
+    "postgresql": """
+        INSERT INTO messages ({columns})
+        SELECT x.unit_id, NULL, x.kind, x.actor_unit_id, x.actor_name, x.count, NULL,
+               x.list_endpoint, x.list_filters, x.projects, :now
+        FROM json_to_recordset(CAST(:rows AS json)) AS x(
+            unit_id int, kind text, actor_unit_id int, actor_name text, count int,
+            list_endpoint text, list_filters json, projects json)
+        RETURNING id, unit_id, actor_name
+    """,
+    "sqlite": """
+        INSERT INTO messages ({columns})
+        SELECT json_extract(value, '$.unit_id'), NULL, json_extract(value, '$.kind'),
+               json_extract(value, '$.actor_unit_id'), json_extract(value, '$.actor_name'),
+               json_extract(value, '$.count'), NULL, json_extract(value, '$.list_endpoint'),
+               json_extract(value, '$.list_filters'), json_extract(value, '$.projects'), :now
+        FROM json_each(:rows)
+        RETURNING id, unit_id, actor_name
+    """,
+}
+REMINDER_COLUMNS = (
+    "unit_id",
+    "committee_id",
+    "clock",
+    "day",
+    "escalation",
+    "item_count",
+    "items",
+    "message_id",
+    "run_id",
+    "created_at",
+)
+INSERT_REMINDERS = {
+    "postgresql": """
+        INSERT INTO reminders ({columns})
+        SELECT x.unit_id, x.committee_id, x.clock, :day, x.escalation, x.item_count, x.items,
+               x.message_id, :run_id, :now
+        FROM json_to_recordset(CAST(:rows AS json)) AS x(
+            unit_id int, committee_id int, clock text, escalation boolean, item_count int,
+            items json, message_id int)
+        ON CONFLICT (unit_id, clock, escalation, day) DO NOTHING
+        RETURNING unit_id, clock, escalation
+    """,
+    # ``WHERE true``: SQLite's parser needs it between a SELECT and ON CONFLICT.
+    "sqlite": """
+        INSERT INTO reminders ({columns})
+        SELECT json_extract(value, '$.unit_id'), json_extract(value, '$.committee_id'),
+               json_extract(value, '$.clock'), :day, json_extract(value, '$.escalation'),
+               json_extract(value, '$.item_count'), json_extract(value, '$.items'),
+               json_extract(value, '$.message_id'), :run_id, :now
+        FROM json_each(:rows) WHERE true
+        ON CONFLICT (unit_id, clock, escalation, day) DO NOTHING
+        RETURNING unit_id, clock, escalation
+    """,
+}
+
+
+def _bulk(session: Session, sql: dict, columns: tuple, rows: list[dict], **values):
+    """Run one of the JSON-expanding INSERTs above with ``rows``: its RETURNING rows."""
+    dialect = session.get_bind().dialect.name
+    params = [bindparam("rows", type_=String()), bindparam("now", type_=DateTime())]
+    if "day" in values:
+        params.append(bindparam("day", type_=Date()))
+    stmt = text(sql[dialect].format(columns=", ".join(columns))).bindparams(*params)
+    document = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    return session.connection().execute(stmt, {"rows": document, **values}).all()
+
+
+def _insert_messages(session: Session, rows: list[dict], now) -> dict:
+    """The bell's messages: their ids by (unit, actor_name), unique within a run."""
+    payload = [
+        {
+            k: (v.value if isinstance(v, enum.Enum) else v)
+            for k, v in r.items()
+            if k not in ("user_id", "reason", "created_at")
+        }
+        for r in rows
+    ]
+    found = _bulk(session, INSERT_MESSAGES, MESSAGE_COLUMNS, payload, now=now)
+    return {(unit_id, actor): mid for mid, unit_id, actor in found}
+
+
 def _insert_reminders(session: Session, rows: list[dict], run_id: str, now) -> set:
     """INSERT … ON CONFLICT DO NOTHING RETURNING: the keys this run inserted."""
-    table = Reminder.__table__
-    dialect = session.get_bind().dialect.name
-    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert_of(table)
-        .on_conflict_do_nothing(index_elements=["unit_id", "clock", "escalation", "day"])
-        .returning(table.c.unit_id, table.c.clock, table.c.escalation)
-    )
-    params = [
+    days = {r["day"] for r in rows}
+    assert len(days) == 1, "one day per run"
+    payload = [
         {
             "unit_id": r["unit_id"],
             "committee_id": r["committee_id"],
             "clock": r["clock"].value,
-            "day": r["day"],
-            "escalation": r["escalation"],
+            "escalation": bool(r["escalation"]),
             "item_count": r["item_count"],
             "items": _stored_items(r),
             "message_id": r.get("message_id"),
-            "run_id": run_id,
-            "created_at": now,
         }
         for r in rows
     ]
-    return {
-        (u, ReminderClock(c), bool(e)) for u, c, e in session.connection().execute(stmt, params)
-    }
+    found = _bulk(
+        session, INSERT_REMINDERS, REMINDER_COLUMNS, payload, day=days.pop(), run_id=run_id, now=now
+    )
+    return {(u, ReminderClock(c), bool(e)) for u, c, e in found}
 
 
 def _stored_items(row: dict) -> list[dict]:
@@ -686,24 +804,14 @@ def run(
         if commit:
             session.commit()
         return summary
-    from notifications.store import _receivers
-
     # The bell's messages first (their ids go on the reminder rows), for the active units.
-    found = _receivers(session, {r["unit_id"] for r in rows})
+    found = _receivers(session, {r["committee_id"] for r in rows})
     kinds = {uid: UnitKind(rcv.unit.kind) for uid, rcv in found.items()}
     told = [r for r in rows if r["unit_id"] in found]
     messages = Message.__table__
     message_rows = [_message_row(r, kinds, now) for r in told]
     if message_rows:
-        id_of = {
-            (unit_id, actor): mid
-            for mid, unit_id, actor in session.connection().execute(
-                insert(messages).returning(
-                    messages.c.id, messages.c.unit_id, messages.c.actor_name
-                ),
-                message_rows,
-            )
-        }
+        id_of = _insert_messages(session, message_rows, now)
         for r, m in zip(told, message_rows, strict=True):
             r["message_id"] = id_of[(m["unit_id"], m["actor_name"])]
             r["message"] = m
@@ -728,6 +836,41 @@ def run(
     if commit:
         session.commit()
     return summary
+
+
+def _receivers(session: Session, committees: set[int]) -> dict:
+    """Every active unit of ``committees`` with its active accounts that have an address
+    and want each message mailed (``notifications.store``'s rule): one statement, read by
+    committee (a list of thousands of unit ids would cost more to compile than to run)."""
+    from notifications.store import Receiver, ReceivingUnit
+
+    units, users = Unit.__table__, User.__table__
+    preferences = NotificationPreference.__table__
+    wants_mail = and_(
+        users.c.unit_id == units.c.id,
+        users.c.active.is_(True),
+        users.c.email.is_not(None),
+        users.c.email != "",
+    )
+    stmt = (
+        select(units.c.id, units.c.kind, users.c.id, users.c.email, preferences.c.email_mode)
+        .select_from(units)
+        .outerjoin(users, wants_mail)
+        .outerjoin(preferences, preferences.c.user_id == users.c.id)
+        .where(
+            or_(units.c.id.in_(sorted(committees)), units.c.root_id.in_(sorted(committees))),
+            units.c.active.is_(True),
+        )
+        .order_by(units.c.id, users.c.id)
+    )
+    found: dict[int, Receiver] = {}
+    for unit_id, kind, user_id, email, mode in session.connection().execute(stmt):
+        receiver = found.get(unit_id)
+        if receiver is None:
+            receiver = found[unit_id] = Receiver(ReceivingUnit(unit_id, kind))
+        if user_id is not None and (mode is None or mode is EmailMode.IMMEDIATE):
+            receiver.mailed.append((user_id, email))
+    return found
 
 
 def _mail(session: Session, rows: list[dict], found: dict, now, summary: Summary) -> None:
