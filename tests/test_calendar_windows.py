@@ -308,6 +308,9 @@ def test_the_countdown_follows_the_days(session, tree):
     calendar.grant_exception(
         session, tree["society"], branch.unit, YEAR, Step.ENTRY_REPORT, date(2027, 1, 8), "停电"
     )
+    assert text(branch, date(2026, 12, 26)) == [
+        "2027 年度：距分会上报截止还有 13 天（1月8日，按例外）"
+    ]
     assert text(branch, date(2027, 1, 2)) == [
         "2027 年度分会上报已于12月31日截止；按例外可上报至1月8日（还有 6 天）。"
     ]

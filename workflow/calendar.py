@@ -591,10 +591,13 @@ def countdown_text(window: Window, day: date) -> tuple[str, str]:
         return window.refusal(day), "danger"
     if left == 0:
         return gettext("%(year)s %(step)s closes today.", **params), "warning"
+    day_text = month_day(window.last_day)
+    if window.last_day > window.closes_on:  # an exception's later day, granted in advance
+        day_text = gettext("%(day)s, under an exception", day=day_text)
     text = gettext(
         "%(year)s: %(days)s days left until %(step)s closes (%(day)s).",
         days=left,
-        day=month_day(window.last_day),
+        day=day_text,
         **params,
     )
     return text, "warning" if left <= 7 else "info"
