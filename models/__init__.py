@@ -53,6 +53,7 @@ from models.project import (
     StateAssignmentError,
 )
 from models.setting import Setting
+from models.submission import Submission
 from models.tally import ProjectTally
 from models.unit import Unit, UnitKind
 from models.version import ProjectVersion
@@ -117,6 +118,7 @@ __all__ = [
     "Setting",
     "Severity",
     "StateAssignmentError",
+    "Submission",
     "Unit",
     "UnitKind",
     "User",
