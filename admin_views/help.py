@@ -148,6 +148,7 @@ BUTTONS = {
     "export_xlsx": _l("Export Excel"),
     "copy": _l("Copy as a new project"),
     "changes": _l("Changes"),
+    "compare": _l("Compare"),
     "versions": _l("Versions"),
     "template": _l("Download the template"),
     "upload": _l("Upload and preview"),
@@ -335,8 +336,8 @@ SECTIONS = (
         (
             line(
                 _l(
-                    "Fields marked * are required; each wrong value is explained in Chinese"
-                    " under its field, and nothing is saved until all are right."
+                    "Fields marked * are required; each wrong value is explained under its"
+                    " field, and nothing is saved until all are right."
                 )
             ),
             line(
@@ -347,8 +348,8 @@ SECTIONS = (
             ),
             line(
                 _l(
-                    "When two people modify the same project, the second %(b_submit)s is"
-                    " refused: open the project again to see the other change."
+                    "When someone else saved the project after you opened it, your"
+                    " %(b_submit)s is not saved over their change: the page says so."
                 )
             ),
         ),
@@ -396,14 +397,15 @@ SECTIONS = (
             line(
                 _l(
                     "A version of the project is kept each time it is reported or published;"
-                    " its details page lists them under %(b_versions)s."
+                    " its details page lists them under %(b_versions)s: choose two and click"
+                    " %(b_compare)s to see %(b_changes)s."
                 )
             ),
             line(
                 _l(
                     "When a project you sent back is reported again, the list marks it as"
                     " changed and its details page shows each changed field, old and new,"
-                    " beside the reasons you gave; %(b_changes)s compares any two versions."
+                    " beside the reasons you gave."
                 ),
                 *REVIEWERS,
             ),
@@ -436,9 +438,9 @@ SECTIONS = (
             ),
             line(
                 _l(
-                    "A file that is not an Excel workbook or CSV is refused and says so. The"
-                    " same file imported again adds nothing twice: a row naming one of your"
-                    " projects updates it while it is modifiable."
+                    "A file that cannot be read, has formulas or is too large is refused with"
+                    " the reason. The same file imported again adds nothing twice: a row"
+                    " naming one of your projects updates it while it is modifiable."
                 )
             ),
         ),
@@ -713,12 +715,7 @@ SECTIONS = (
                     " send-backs, late reports and reminders per unit."
                 )
             ),
-            line(
-                _l(
-                    "Each chart draws projects and credits on their own axes; every table is"
-                    " a sheet of %(b_export_tables)s."
-                )
-            ),
+            line(_l("Most tables have a chart; every table is a sheet of %(b_export_tables)s.")),
         ),
     ),
     Section(
