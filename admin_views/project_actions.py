@@ -10,15 +10,20 @@ list's plain confirmation.
 
 from __future__ import annotations
 
+import secrets
+
 from flask import flash, request
 from flask_admin.actions import action
 from flask_admin.helpers import get_redirect_target
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 import workflow
 from admin_views.base import account, row_ids
-from models import rules
+from models import Submission, rules
+from models.submission import TOKEN_LENGTH
 from workflow import Action, WorkflowError
 from workflow.machines import PROJECTS, Machine
 
@@ -117,24 +122,64 @@ class ProjectActionsMixin:
             return False
         return Action(name) in workflow.possible_actions(user, self.machine.transitions)
 
+    @staticmethod
+    def bulk_token() -> str:
+        """A one-time token for the list's action form (``submission``): the POST that
+        uses it stores it with the move, so a retried POST moves nothing and says so."""
+        return secrets.token_urlsafe(32)
+
     def run_bulk(self, action_: Action, ids, reason=None):
         """Apply ``action_`` to the ticked rows in one transaction and say what
-        happened to each: done, or skipped and why."""
+        happened to each: done, or skipped and why. A form's token already used (a
+        retried or repeated POST) moves nothing and says it was done before."""
         if not row_ids(ids):
             flash(gettext("Tick at least one project first."), "warning")
             return None
+        token = _token(request.form.get("submission"))
+        kind = f"bulk-{action_.value}"
+        title = self.machine.action_title(action_)
+        if token and (spent := self._spent(token, kind)) is not None:
+            _flash_repeated(title, spent)
+            return None
+
+        def work():
+            result = self.bulk_move(action_, row_ids(ids), reason)
+            if token:
+                # In the move's transaction: both are kept, or neither.
+                self.db_session.add(
+                    Submission(
+                        account_id=account().id, token=token, kind=kind, done=len(result.done)
+                    )
+                )
+                self.db_session.flush()
+            return result
+
         try:
             # Committed there; run once more if the database picked it as the
             # victim of a deadlock with another user's action.
-            result = workflow.retrying(
-                self.db_session, lambda: self.bulk_move(action_, row_ids(ids), reason)
-            )
+            result = workflow.retrying(self.db_session, work)
         except WorkflowError as error:
             self.db_session.rollback()
             flash(str(error), "error")
             return None
-        _flash_result(self.machine.action_title(action_), result)
+        except IntegrityError:
+            # The same token, posted twice at once: the other POST did the work.
+            self.db_session.rollback()
+            if token and (spent := self._spent(token, kind)) is not None:
+                _flash_repeated(title, spent)
+                return None
+            raise
+        _flash_result(title, result)
         return None
+
+    def _spent(self, token: str, kind: str) -> Submission | None:
+        return self.db_session.scalar(
+            select(Submission).where(
+                Submission.account_id == account().id,
+                Submission.token == token,
+                Submission.kind == kind,
+            )
+        )
 
     def bulk_move(self, action_: Action, ids: list[int], reason):
         """Move the rows ``ids`` through the workflow (a list of execution reports
@@ -163,6 +208,26 @@ class ProjectActionsMixin:
             # Only a same-site address (never ``javascript:``) becomes the Cancel link.
             return_url=get_redirect_target() or self.get_url(".index_view"),
         )
+
+
+def _token(value) -> str | None:
+    value = (value or "").strip()
+    return value if 0 < len(value) <= TOKEN_LENGTH else None
+
+
+def _flash_repeated(title, spent: Submission) -> None:
+    """A repeated POST of a bulk action: what the first one did, and that this one did nothing."""
+    flash(
+        ngettext(
+            "%(action)s was done already by this same submission (%(num)d project);"
+            " nothing was done again.",
+            "%(action)s was done already by this same submission (%(num)d projects);"
+            " nothing was done again.",
+            spent.done or 0,
+            action=title,
+        ),
+        "info",
+    )
 
 
 def _flash_result(title, result) -> None:

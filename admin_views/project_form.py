@@ -7,14 +7,22 @@ the list code and the form code can change independently.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import secrets
+from dataclasses import dataclass
 from datetime import date
+from enum import Enum
 
-from flask import current_app, flash, request, session
+from flask import current_app, flash, g, redirect, request, session
 from flask_admin import expose
 from flask_admin.babel import gettext as admin_gettext
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice, fields, validators
 from wtforms.validators import ValidationError
 
@@ -29,21 +37,34 @@ from extensions import db
 from models import (
     LEVELS_OF_KIND,
     Lecturer,
+    Project,
     ProjectEvent,
     ProjectLevel,
     ProjectMode,
     ProjectState,
+    Submission,
     UnitKind,
     rules,
 )
 from models.base import beijing_today
-from models.vocabulary import LECTURER_FIELDS, LECTURER_LABELS, LECTURER_REQUIRED, is_required
-from workflow import Action
+from models.submission import TOKEN_LENGTH
+from models.vocabulary import (
+    LECTURER_FIELDS,
+    LECTURER_LABELS,
+    LECTURER_REQUIRED,
+    is_required,
+    label,
+)
+from workflow import Action, ProjectChanged
+from workflow.diff import lecturer_changes, shown
 
 FORM_FIELDS = rules.PROJECT_FIELDS
-# The seen_version hidden field carries the version the form was opened at; it is
-# compared by the view, never written to the project.
-NOT_STORED = ("seen_version",)
+# The hidden fields read by the view, never written to the project: ``seen_version``,
+# the version the form was opened at (compared before a save); ``seen_values``, the
+# values it was opened with (a merge tells which fields this tab changed);
+# ``submission``, the create form's one-time token (submit once).
+NOT_STORED = ("seen_version", "seen_values", "submission")
+SUBMISSION_KIND = "project-create"
 
 # The form's sections, in the order of the manual's form; ``wide`` fields take the
 # whole row (two columns on a wide screen, one on a phone).
@@ -230,11 +251,192 @@ def _reword_flash(generic: str, ours: str) -> None:
         session["_flashes"] = [(c, ours if m == generic else m) for c, m in flashes]
 
 
+def _token(value) -> str | None:
+    """A posted one-time token, or None for none (or for what is no token of ours)."""
+    value = (value or "").strip()
+    return value if 0 < len(value) <= TOKEN_LENGTH else None
+
+
+def _raw(value) -> str:
+    """A value as the form posts it: what is compared between two editors and what
+    the merge page posts back."""
+    if value is None:
+        return ""
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, int | str):
+        return str(value)
+    return str(value.id)  # a row chosen in a select (学科)
+
+
+def _lecturer_key(row: dict) -> tuple:
+    return tuple(row.get(name, "") for name in ("id", *LECTURER_FIELDS))
+
+
+def stored_values(project) -> dict:
+    """The project's fields and lecturers as the form posts them."""
+    values = {name: _raw(getattr(project, name)) for name in FORM_FIELDS}
+    values["lecturers"] = [
+        {"id": str(lec.id), **{name: _raw(getattr(lec, name)) for name in LECTURER_FIELDS}}
+        for lec in project.lecturers
+    ]
+    return values
+
+
+def typed_values(form) -> dict:
+    """What the form posted, in the same terms as ``stored_values``."""
+    values = {name: _raw(form[name].data) for name in FORM_FIELDS if name in form}
+    values["lecturers"] = [
+        {
+            "id": _raw(entry.get_pk()),
+            **{name: _raw(entry.form[name].data) for name in LECTURER_FIELDS},
+        }
+        for entry in form.lecturers.entries
+        if not form.lecturers.should_delete(entry)
+    ]
+    return values
+
+
+@dataclass
+class MergeRow:
+    """One field the two editors left different: the stored value and the typed one
+    (as posted and as shown), and which the page proposes to keep."""
+
+    name: str
+    label: object
+    theirs: str
+    mine: str
+    theirs_shown: object
+    mine_shown: object
+    keep: str  # "mine" or "theirs"
+    both_changed: bool
+
+
+@dataclass
+class LecturerMerge:
+    theirs: list[dict]
+    mine: list[dict]
+    changes: tuple  # what keeping mine changes in theirs (workflow.diff)
+    keep: str
+    both_changed: bool
+
+
+@dataclass
+class Merge:
+    rows: list[MergeRow] = dataclasses.field(default_factory=list)
+    same: dict[str, str] = dataclasses.field(default_factory=dict)
+    lecturers: LecturerMerge | None = None
+    mine_lecturers: list[dict] = dataclasses.field(default_factory=list)
+    version: int = 0
+    seen_values: str = ""
+
+    @classmethod
+    def of(cls, form, project) -> Merge:
+        """Three values per field: the one the form was opened with (``seen_values``,
+        when the form has it), the stored one and the typed one. A field changed only
+        here keeps what was typed; one changed only by the other editor takes theirs;
+        one changed by both is proposed as typed (nothing typed is dropped unasked)."""
+        try:
+            base = json.loads(form.seen_values.data or "null")
+        except ValueError:
+            base = None
+        base = base if isinstance(base, dict) else None
+        theirs, mine = stored_values(project), typed_values(form)
+        names = {
+            "discipline": (
+                project.discipline.name if project.discipline else "",
+                form.discipline.data.name if form.discipline.data else "",
+            )
+        }
+        merge = cls(
+            version=project.version,
+            seen_values=json.dumps(theirs, ensure_ascii=False),
+            mine_lecturers=mine["lecturers"],
+        )
+        for name in FORM_FIELDS:
+            if name not in mine:
+                continue
+            if mine[name] == theirs[name]:
+                merge.same[name] = theirs[name]
+                continue
+            seen = base.get(name) if base else None
+            their_shown, my_shown = names.get(
+                name, (shown(name, theirs[name]), shown(name, mine[name]))
+            )
+            merge.rows.append(
+                MergeRow(
+                    name=name,
+                    label=label(name),
+                    theirs=theirs[name],
+                    mine=mine[name],
+                    theirs_shown=their_shown,
+                    mine_shown=my_shown,
+                    keep="theirs" if seen == mine[name] else "mine",
+                    both_changed=seen is None or seen != theirs[name],
+                )
+            )
+        ours, stored = mine["lecturers"], theirs["lecturers"]
+        if sorted(map(_lecturer_key, ours)) != sorted(map(_lecturer_key, stored)):
+            seen = base.get("lecturers") if base else None
+            seen_keys = sorted(map(_lecturer_key, seen)) if isinstance(seen, list) else None
+            merge.lecturers = LecturerMerge(
+                theirs=stored,
+                mine=ours,
+                changes=lecturer_changes(stored, ours),
+                keep="theirs" if seen_keys == sorted(map(_lecturer_key, ours)) else "mine",
+                both_changed=seen_keys != sorted(map(_lecturer_key, stored)),
+            )
+        return merge
+
+
+# The posted keys of the lecturer rows (the form's and the merge page's own copy).
+LECTURER_KEYS = ("lecturers-", "del-lecturers-", "mine-lecturers-")
+
+
+def merge_formdata(posted, project) -> MultiDict:
+    """The merge page's POST as the edit form's own fields. Each field's radio is
+    already named as the field. The lecturers: "theirs" posts no row, so the stored
+    ones stay as they are; "mine" posts the rows typed (``mine-lecturers-N-…``) as the
+    form's rows, and deletes every stored lecturer that is not among them."""
+    data = MultiDict(
+        [(k, v) for k, v in posted.items(multi=True) if not k.startswith(LECTURER_KEYS)]
+    )
+    if posted.get("merge_lecturers") != "mine":
+        return data
+    rows: dict[int, dict] = {}
+    prefix = "mine-lecturers-"
+    for key, value in posted.items():
+        if key.startswith(prefix):
+            index, _, name = key[len(prefix) :].partition("-")
+            if index.isdigit() and name in ("id", *LECTURER_FIELDS):
+                rows.setdefault(int(index), {})[name] = value
+    current = {str(lec.id) for lec in project.lecturers}
+    kept, n = set(), 0
+    for index in sorted(rows):
+        row = rows[index]
+        if row.get("id") in current:
+            kept.add(row["id"])
+        else:
+            row.pop("id", None)  # removed by the other editor meanwhile: added again
+        for name, value in row.items():
+            data[f"lecturers-{n}-{name}"] = value
+        n += 1
+    for lecturer_id in sorted(current - kept, key=int):
+        data[f"lecturers-{n}-id"] = lecturer_id
+        data[f"del-lecturers-{n}"] = "y"
+        n += 1
+    return data
+
+
 class ProjectFormMixin:
     """The add/edit form of a project for a ModelView of ``Project``."""
 
     form_columns = (*FORM_FIELDS, *NOT_STORED)
-    form_extra_fields = {"seen_version": fields.HiddenField()}
+    form_extra_fields = {name: fields.HiddenField() for name in NOT_STORED}
     create_template = edit_template = "admin/project_form.html"
     form_overrides = {
         "level": ChoiceField,
@@ -281,7 +483,13 @@ class ProjectFormMixin:
 
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):
+        # Submit once: a token already spent answers with the project it created.
+        if request.method == "POST" and (spent := self._spent_submission()) is not None:
+            return self._already_created(spent)
         response = super().create_view()
+        if g.get("submission_clash") and (spent := self._spent_submission()) is not None:
+            # A second POST raced the first and lost on the token: the same answer.
+            return self._already_created(spent)
         if (name := list_context().saved_project) is not None:
             _reword_flash(
                 admin_gettext("Record was successfully created."),
@@ -292,6 +500,8 @@ class ProjectFormMixin:
     @expose("/edit/", methods=("GET", "POST"))
     def edit_view(self):
         response = super().edit_view()
+        if (stale := g.get("stale_form")) is not None:
+            return self._merge_page(stale)
         if (name := list_context().saved_project) is not None:
             _reword_flash(
                 admin_gettext("Record was successfully saved."),
@@ -328,27 +538,120 @@ class ProjectFormMixin:
     def create_form(self, obj=None):
         # 复制为新项目: ?copy=<id> opens the form filled in from that project.
         form = super().create_form(obj if obj is not None else copy_source(self))
-        if request.method == "GET" and not form.organizer.data:
-            form.organizer.data = account().unit.name
+        if request.method == "GET":
+            if not form.organizer.data:
+                form.organizer.data = account().unit.name
+            # Made with the page, stored only by the POST that creates the project.
+            form.submission.data = secrets.token_urlsafe(32)
         return form
 
     def edit_form(self, obj=None):
-        form = super().edit_form(obj)
+        if request.method == "POST" and request.form.get("merge") and obj is not None:
+            # The merge page's choices, as the form's own fields (merge_formdata).
+            form = self._edit_form_class(merge_formdata(request.form, obj), obj=obj)
+            self.scope_form(form)
+        else:
+            form = super().edit_form(obj)
         if request.method == "GET" and obj is not None:
             form.seen_version.data = obj.version
+            form.seen_values.data = json.dumps(stored_values(obj), ensure_ascii=False)
         return form
 
     def update_model(self, form, model) -> bool:
         # A form without the version it was opened at is refused like a stale one:
-        # nothing tells what it would overwrite.
+        # nothing tells what it would overwrite. Either way the merge page follows.
         seen = form.seen_version.data
         if str(seen or "") != str(model.version):
-            flash(str(workflow.ProjectChanged(model.id, model.name)), "error")
+            g.stale_form = form
             return False
         return super().update_model(form, model)
 
     def on_model_change(self, form, model, is_created) -> None:
         if is_created:
             workflow.create(self.db_session, account(), model)
+            if token := _token(form.submission.data):
+                # In the creation's transaction: both are kept, or neither.
+                self.db_session.add(
+                    Submission(
+                        account_id=account().id,
+                        token=token,
+                        kind=SUBMISSION_KIND,
+                        project_id=model.id,
+                    )
+                )
         else:
+            g.editing_form = form
             workflow.edit(self.db_session, account(), model)
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        if isinstance(exc, IntegrityError) and "submissions" in str(exc.orig):
+            g.submission_clash = True  # create_view answers it
+            return True
+        if isinstance(exc, ProjectChanged) and g.get("editing_form") is not None:
+            g.stale_form = g.editing_form  # saved by another meanwhile: edit_view merges
+            return True
+        return super().handle_view_exception(exc)
+
+    # -- submit once -------------------------------------------------------
+    def _spent_submission(self) -> Submission | None:
+        """This account's use of the posted token, if it was used already (one SELECT)."""
+        token = _token(request.form.get("submission"))
+        if token is None:
+            return None
+        return self.db_session.scalar(
+            select(Submission).where(
+                Submission.account_id == account().id,
+                Submission.token == token,
+                Submission.kind == SUBMISSION_KIND,
+            )
+        )
+
+    def _already_created(self, spent: Submission):
+        """The project the first POST of this form created, instead of a second one."""
+        self.db_session.rollback()
+        name = self.db_session.scalar(
+            self._scoped(Project.name).where(Project.id == spent.project_id)
+        )
+        if name is None:
+            flash(
+                gettext(
+                    "This form was submitted already; the project it added has been"
+                    " deleted since. Nothing was added again."
+                ),
+                "warning",
+            )
+            return redirect(self.get_url(".index_view"))
+        flash(
+            gettext(
+                "This form was submitted already: project “%(name)s” was added then."
+                " Nothing was added again.",
+                name=name,
+            ),
+            "info",
+        )
+        return redirect(self.get_url(".details_view", id=spent.project_id))
+
+    # -- two editors ---------------------------------------------------------
+    def _merge_page(self, form):
+        """Someone saved the project since this form was opened: their values and the
+        ones typed here side by side, to keep or take per field (the lecturers as a
+        block), saved against the version now stored. Nothing typed is lost: it is all
+        in the page."""
+        self.db_session.rollback()
+        project = self.get_one(request.args.get("id"))
+        if project is None or not workflow.can_edit_project(account(), project):
+            flash(str(ProjectChanged(getattr(project, "id", None))), "error")
+            return redirect(self.get_url(".index_view"))
+        merge = Merge.of(form, project)
+        if not merge.rows and merge.lecturers is None:
+            # The same values as stored (e.g. Back and 提交 after a save): nothing to do.
+            flash(gettext("These changes are saved already."), "info")
+            return redirect(self.get_url(".details_view", id=project.id))
+        return_url = self.get_url(".details_view", id=project.id)
+        return self.render(
+            "admin/project_merge.html",
+            project=project,
+            merge=merge,
+            changed=ProjectChanged(project.id, project.name),
+            return_url=return_url,
+        )
