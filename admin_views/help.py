@@ -451,10 +451,13 @@ SECTIONS = (
         ALL,
         ("rules",),
         (
-            line(_l("Choose the year")),
+            line(_l("Choose the year"), C),
             line(_l("Turn each rule on: block or warn"), C),
-            line(_l("Submit")),
-            line(_l("Projects are checked when they move up"), *ENTRY, S),
+            line(_l("Submit"), C),
+            line(_l("Read the filing rules' yellow box"), *ENTRY),
+            line(_l("Report the project"), *ENTRY),
+            line(_l("Projects are checked when they move up")),
+            line(_l("The warnings are shown under a project's name in your list."), S),
         ),
         (
             line(
