@@ -57,7 +57,6 @@ from sqlalchemy import (
     case,
     delete,
     func,
-    insert,
     literal,
     or_,
     select,
@@ -89,7 +88,6 @@ from models.message import (
     Message,
     MessageKind,
     NotificationPreference,
-    OutboxMail,
 )
 from notifications import mail, wording
 from workflow.calendar import Ask, windows_for
@@ -695,6 +693,23 @@ INSERT_REMINDERS = {
 }
 
 
+MAIL_COLUMNS = ("user_id", "recipient", "subject", "body", "attempts", "created_at")
+INSERT_MAILS = {
+    "postgresql": """
+        INSERT INTO mail_outbox ({columns})
+        SELECT x.user_id, x.recipient, x.subject, x.body, 0, :now
+        FROM json_to_recordset(CAST(:rows AS json)) AS x(
+            user_id int, recipient text, subject text, body text)
+    """,
+    "sqlite": """
+        INSERT INTO mail_outbox ({columns})
+        SELECT json_extract(value, '$.user_id'), json_extract(value, '$.recipient'),
+               json_extract(value, '$.subject'), json_extract(value, '$.body'), 0, :now
+        FROM json_each(:rows)
+    """,
+}
+
+
 def _bulk(session: Session, sql: dict, columns: tuple, rows: list[dict], **values):
     """Run one of the JSON-expanding INSERTs above with ``rows``: its RETURNING rows."""
     dialect = session.get_bind().dialect.name
@@ -703,7 +718,8 @@ def _bulk(session: Session, sql: dict, columns: tuple, rows: list[dict], **value
         params.append(bindparam("day", type_=Date()))
     stmt = text(sql[dialect].format(columns=", ".join(columns))).bindparams(*params)
     document = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
-    return session.connection().execute(stmt, {"rows": document, **values}).all()
+    result = session.connection().execute(stmt, {"rows": document, **values})
+    return result.all() if result.returns_rows else []
 
 
 def _insert_messages(session: Session, rows: list[dict], now) -> dict:
@@ -883,13 +899,12 @@ def _mail(session: Session, rows: list[dict], found: dict, now, summary: Summary
             "user_id": user_id,
             "recipient": address,
             **wording.in_mail_language(_compose, r, r["message"], r["message_id"]),
-            "created_at": now,
         }
         for r in rows
         for user_id, address in found[r["unit_id"]].mailed
     ]
     if letters:
-        session.connection().execute(insert(OutboxMail.__table__), letters)
+        _bulk(session, INSERT_MAILS, MAIL_COLUMNS, letters, now=now)
         mail.send_after_commit(session)
         summary.mails = len(letters)
 
