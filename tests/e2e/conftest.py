@@ -1,10 +1,16 @@
 """The browser suite: the real app served over HTTP on a free localhost port,
 with a fresh database holding the demo data, driven by Debian's Chromium
-through Playwright. Each step saves a screenshot under test-output/e2e/."""
+through Playwright. Each step saves a screenshot under test-output/e2e/.
+
+Every page a person opens with ``go`` (and every state saved with ``shot``) is
+checked with axe-core (the ``axe-playwright-python`` package bundles its
+JavaScript): a serious or critical violation fails the test at its end, like a
+JavaScript error. Each check is appended to test-output/e2e/axe-pages.jsonl."""
 
 from __future__ import annotations
 
 import gc
+import json
 import os
 import shutil
 import threading
@@ -26,6 +32,30 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+# axe-core's impacts that fail a test; "moderate" and "minor" are listed in the summary only.
+AXE_FAILING = ("serious", "critical")
+AXE_LOG = SHOTS / "axe-pages.jsonl"
+
+
+def axe_check(page) -> list[dict]:
+    """axe-core over the page as it stands: one record per violated rule
+    (id, impact, help, the number of elements and the first targets). Injected
+    through the DevTools protocol, so the page's CSP does not apply to it."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        {
+            "id": violation["id"],
+            "impact": violation["impact"],
+            "help": violation["help"],
+            "nodes": len(violation["nodes"]),
+            "targets": [", ".join(map(str, node["target"])) for node in violation["nodes"][:3]],
+        }
+        for violation in results.response["violations"]
+    ]
 
 
 def chromium_path() -> str | None:
@@ -84,6 +114,8 @@ class Person:
         self.page = self.context.new_page()
         self.base, self.backend, self.downloads = base, backend, downloads
         self.errors: list[str] = []
+        # Serious and critical axe-core violations, "<url>: <rule> (<impact>) …", per page checked.
+        self.a11y: list[str] = []
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.errors.append(f"{self.page.url}: {error}"))
         self.page.on("dialog", lambda dialog: dialog.accept())
@@ -93,13 +125,34 @@ class Person:
             self.errors.append(f"{self.page.url}: {message.text}")
 
     def go(self, path: str):
-        return self.page.goto(self.base + path)
+        response = self.page.goto(self.base + path)
+        self.check_accessibility()
+        return response
+
+    def check_accessibility(self) -> list[dict]:
+        """axe-core on the current page: records its serious and critical
+        violations (the test fails at its end) and logs every violation."""
+        if not self.page.url.startswith(self.base):
+            return []  # a download, about:blank
+        violations = axe_check(self.page)
+        width = self.page.viewport_size["width"] if self.page.viewport_size else None
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        with AXE_LOG.open("a", encoding="utf-8") as log:
+            record = {"url": self.page.url[len(self.base) :], "width": width}
+            log.write(json.dumps({**record, "violations": violations}, ensure_ascii=False) + "\n")
+        for v in violations:
+            if v["impact"] in AXE_FAILING:
+                self.a11y.append(
+                    f"{self.page.url}: {v['id']} ({v['impact']}) {v['help']} — {v['targets']}"
+                )
+        return violations
 
     def shot(self, name: str) -> Path:
         Person.counter += 1
         SHOTS.mkdir(parents=True, exist_ok=True)
         path = SHOTS / f"{self.backend}-{Person.counter:02d}-{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
+        self.check_accessibility()
         return path
 
     def login(self, username: str, password: str = "demo-pass-2026") -> None:
@@ -124,7 +177,8 @@ class Person:
 @pytest.fixture
 def people(chromium, live_server, backend, tmp_path):
     """A factory of people, each in a browser context of their own; at the end
-    no page any of them visited may have logged a JavaScript error."""
+    no page any of them visited may have logged a JavaScript error or have a
+    serious or critical axe-core violation."""
     made: list[Person] = []
 
     def person() -> Person:
@@ -133,6 +187,8 @@ def people(chromium, live_server, backend, tmp_path):
 
     yield person
     errors = [error for p in made for error in p.errors]
+    violations = [v for p in made for v in p.a11y]
     for p in made:
         p.close()
     assert errors == []
+    assert violations == []
