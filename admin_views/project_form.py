@@ -399,21 +399,31 @@ LECTURER_KEYS = ("lecturers-", "del-lecturers-", "mine-lecturers-")
 
 def merge_formdata(posted, project) -> MultiDict:
     """The merge page's POST as the edit form's own fields. Each field's radio is
-    already named as the field. The lecturers: "theirs" posts no row, so the stored
-    ones stay as they are; "mine" posts the rows typed (``mine-lecturers-N-…``) as the
-    form's rows, and deletes every stored lecturer that is not among them."""
+    already named as the field. The lecturers, as one block: "mine" posts the rows typed
+    (``mine-lecturers-N-…``), "theirs" the rows the page showed as saved (its
+    ``seen_values``); either way as the form's rows, every stored lecturer not among
+    them deleted, so the project's lecturers become exactly the block chosen."""
     data = MultiDict(
         [(k, v) for k, v in posted.items(multi=True) if not k.startswith(LECTURER_KEYS)]
     )
-    if posted.get("merge_lecturers") != "mine":
-        return data
     rows: dict[int, dict] = {}
-    prefix = "mine-lecturers-"
-    for key, value in posted.items():
-        if key.startswith(prefix):
-            index, _, name = key[len(prefix) :].partition("-")
-            if index.isdigit() and name in ("id", *LECTURER_FIELDS):
-                rows.setdefault(int(index), {})[name] = value
+    if posted.get("merge_lecturers") == "mine":
+        prefix = "mine-lecturers-"
+        for key, value in posted.items():
+            if key.startswith(prefix):
+                index, _, name = key[len(prefix) :].partition("-")
+                if index.isdigit() and name in ("id", *LECTURER_FIELDS):
+                    rows.setdefault(int(index), {})[name] = value
+    else:
+        try:
+            shown_rows = json.loads(posted.get("seen_values") or "{}").get("lecturers") or []
+        except (ValueError, AttributeError):
+            shown_rows = []
+        for index, row in enumerate(shown_rows):
+            if isinstance(row, dict):
+                rows[index] = {
+                    k: str(v) for k, v in row.items() if k in ("id", *LECTURER_FIELDS) and v
+                }
     current = {str(lec.id) for lec in project.lecturers}
     kept, n = set(), 0
     for index in sorted(rows):
@@ -421,7 +431,9 @@ def merge_formdata(posted, project) -> MultiDict:
         if row.get("id") in current:
             kept.add(row["id"])
         else:
-            row.pop("id", None)  # removed by the other editor meanwhile: added again
+            # A new row, or one the other editor removed meanwhile: added (again). Its
+            # empty id is posted, else the row would take the stored lecturer at its index.
+            row["id"] = ""
         for name, value in row.items():
             data[f"lecturers-{n}-{name}"] = value
         n += 1

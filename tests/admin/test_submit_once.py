@@ -120,7 +120,9 @@ def test_a_double_click_racing_creates_one_project(login_as, browser, another_br
     assert any(a.headers["Location"].endswith(f"details/?id={project_id}") for a in answers)
 
 
-def test_a_save_with_a_token_costs_two_statements_more(login_as, browser, session, count_statements):
+def test_a_save_with_a_token_costs_two_statements_more(
+    login_as, browser, session, count_statements
+):
     """The token adds one SELECT (was it used?) and one INSERT, whatever the form."""
     login_as("bma_cardio")
     counts = []
