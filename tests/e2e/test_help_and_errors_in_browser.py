@@ -19,7 +19,7 @@ def support_phone(app):
 def test_help_page_draws_the_flow(people, support_phone):
     person = people()
     person.login("bma_cardio")
-    person.page.get_by_role("link", name="使用说明").click()
+    person.page.get_by_role("link", name="使用说明", exact=True).click()
     person.page.wait_for_url("**/admin/help/")
     flow = person.page.locator("svg.cme-flow").first
     assert flow.is_visible()
