@@ -49,15 +49,19 @@ from datetime import date, datetime, time, timedelta
 
 from flask import current_app, has_app_context
 from sqlalchemy import (
+    JSON,
     Date,
     DateTime,
+    Integer,
     String,
     and_,
     bindparam,
     case,
+    cast,
     delete,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -221,29 +225,27 @@ def _by_committee(column, values: dict):
     return case({cid: literal(v) for cid, v in values.items()}, value=column)
 
 
-def _ranked(inner, order, holder, late_flag, threshold):
-    """The per-holder window aggregates over ``inner``'s rows and the rank of each
-    row by ``order``: the outer query keeps the first ``NAMED`` rows of each holder."""
-    over = {"partition_by": holder}
-    return select(
-        *inner,
-        func.row_number().over(order_by=order, **over).label("rn"),
-        func.count().over(**over).label("n"),
-        func.sum(case((late_flag, 1), else_=0)).over(**over).label("late"),
-        func.max(threshold).over(**over).label("newest"),
-        func.max(case((late_flag, threshold), else_=None)).over(**over).label("newest_late"),
-    )
-
-
-def _collect(session, clock, ranked, to_day) -> dict[int, Held]:
-    """Run ``ranked`` (limited to its first ``NAMED`` rows per holder), joined to the
-    holder's name: one statement; ``to_day`` turns a threshold value into its day."""
-    sub = ranked.subquery()
+def _grouped(session, clock, holder, parent, late_flag, threshold, where, joins=()):
+    """Each holder's count of items, of escalated (``late``) items and the newest
+    threshold of each: one GROUP BY over the clock's items (``where``), joined to the
+    holder's row for its name. No item is named here (see ``_named``)."""
+    counts = select(
+        holder.label("holder"),
+        parent.label("parent"),
+        Project.committee_id.label("committee_id"),
+        func.count().label("n"),
+        func.sum(case((late_flag, 1), else_=0)).label("late"),
+        func.max(threshold).label("newest"),
+        func.max(case((late_flag, threshold), else_=None)).label("newest_late"),
+    ).select_from(Project)
+    for target, on in joins:
+        counts = counts.outerjoin(target, on)
+    counts = counts.where(*where).group_by(holder, parent, Project.committee_id).subquery()
     stmt = (
-        select(sub, Unit.name.label("unit_name"))
-        .join(Unit, Unit.id == sub.c.holder)
-        .where(sub.c.rn <= NAMED, Unit.active.is_(True))
-        .order_by(sub.c.holder, sub.c.rn)
+        select(counts, Unit.name.label("unit_name"))
+        .join(Unit, Unit.id == counts.c.holder)
+        .where(Unit.active.is_(True))
+        .order_by(counts.c.holder)
     )
     found: dict[int, Held] = {}
     for row in session.connection().execute(stmt):
@@ -255,54 +257,106 @@ def _collect(session, clock, ranked, to_day) -> dict[int, Held]:
                 unit_name=row.unit_name,
                 committee_id=row.committee_id,
                 parent_id=row.parent,
-                count=row.n,
-                late=row.late or 0,
-                newest=to_day(row.newest),
-                newest_late=to_day(row.newest_late),
             )
-        held.items.append(
-            {"id": row.id, "name": row.name, "unit_id": row.holder, "late": bool(row.is_late)}
-        )
+        # A holder under two committees (never in practice) keeps the first's.
+        held.count += row.n
+        held.late += row.late or 0
+        held.newest = _max(held.newest, row.newest)
+        held.newest_late = _max(held.newest_late, row.newest_late)
     return found
 
 
-def _waiting(session, clock, on: dict[int, Settings], today: date) -> dict[int, Held]:
-    """Projects waiting at a society (or the committee) for more than N days."""
+def _max(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+def _named(session, keys, items_of) -> dict[tuple[int, int], list[dict]]:
+    """The first ``NAMED`` items of each ``(holder, year)`` key in ``keys``: one
+    statement, a correlated ``LIMIT`` per key (read in the order of an index where one
+    serves it) instead of ranking every item. ``items_of(holder, year)`` is the
+    clock's SELECT of (id, name, is_late) for one key, ordered, the key's columns
+    standing for the correlated values."""
+    if not keys:
+        return {}
+    dialect = session.get_bind().dialect.name
+    document = bindparam("keys", json.dumps(sorted(keys), separators=(",", ":")), type_=String())
+    if dialect == "postgresql":
+        h = func.json_array_elements(cast(document, JSON)).table_valued("value").alias("h")
+        holder = cast(h.c.value.op("->>")(literal_column("0")), Integer)
+        year = cast(h.c.value.op("->>")(literal_column("1")), Integer)
+    else:
+        h = func.json_each(document).table_valued("value").alias("h")
+        holder = func.json_extract(h.c.value, "$[0]")
+        year = func.json_extract(h.c.value, "$[1]")
+    x = items_of(holder, year).limit(NAMED).correlate(h).subquery("x")
+    if dialect == "postgresql":
+        agg = func.json_agg(func.json_build_array(x.c.id, x.c.name, x.c.is_late))
+    else:
+        agg = func.json_group_array(func.json_array(x.c.id, x.c.name, x.c.is_late))
+    stmt = select(holder.label("holder"), year.label("year"), select(agg).scalar_subquery())
+    named = {}
+    for unit_id, key_year, items in session.connection().execute(stmt):
+        if isinstance(items, str):
+            items = json.loads(items)
+        named[(int(unit_id), int(key_year))] = [
+            {"id": i, "name": n, "unit_id": int(unit_id), "late": bool(late)}
+            for i, n, late in (items or [])
+        ]
+    return named
+
+
+def _name_each(session, found: dict[int, Held], holders, items_of) -> None:
+    """Name the items of ``holders`` (ids of ``found``): one statement."""
+    named = _named(session, [(u, 0) for u in holders], lambda holder, _year: items_of(holder))
+    for (unit_id, _), items in named.items():
+        found[unit_id].items = items
+
+
+def _waiting(session, clock, on: dict[int, Settings], today: date):
+    """Projects waiting at a society (or the committee) for more than N days: the
+    holders' counts, and the function that names the items of some holders."""
     at_society = clock is ReminderClock.WAITING_SOCIETY
     state = ProjectState.AT_SOCIETY if at_society else ProjectState.AT_COMMITTEE
     holder = Project.society_id if at_society else Project.committee_id
     parent = Project.committee_id if at_society else literal(None)
     # day(reported_at) + N + 1 <= today  <=>  reported_at < start of (today - N)
-    bound = {c: day_start(today - timedelta(days=s.days(clock))) for c, s in on.items()}
+    bound = _by_committee(
+        Project.committee_id,
+        {c: day_start(today - timedelta(days=s.days(clock))) for c, s in on.items()},
+    )
     late_bound = {
         c: day_start(today - timedelta(days=s.days(clock) + s.escalate_after_days))
         for c, s in on.items()
     }
     is_late = Project.reported_at < _by_committee(Project.committee_id, late_bound)
-    inner = (
-        Project.id,
-        Project.name,
-        holder.label("holder"),
-        parent.label("parent"),
-        Project.committee_id,
-        is_late.label("is_late"),
-    )
-    ranked = _ranked(
-        inner, (Project.reported_at, Project.id), holder, is_late, Project.reported_at
-    ).where(
+    where = (
         Project.state == state,
         Project.committee_id.in_(sorted(on)),
         holder.is_not(None),
-        Project.reported_at < _by_committee(Project.committee_id, bound),
+        Project.reported_at < bound,
     )
+    found = _grouped(session, clock, holder, parent, is_late, Project.reported_at, where)
     days = {c: s.days(clock) for c, s in on.items()}
-    found = _collect(session, clock, ranked, lambda v: v)
     for held in found.values():
         n = days[held.committee_id]
         held.newest = _arrival_day(held.newest) + timedelta(days=n + 1)
         if held.newest_late is not None:
             held.newest_late = _arrival_day(held.newest_late) + timedelta(days=n + 1)
-    return found
+
+    def items_of(unit):
+        # The holder's waiting projects, oldest arrival first: a range of the
+        # (holder, state, year, reported_at, id) index.
+        return (
+            select(Project.id, Project.name, is_late.label("is_late"))
+            .where(holder == unit, *where)
+            .order_by(Project.reported_at, Project.id)
+        )
+
+    return found, lambda holders: _name_each(session, found, holders, items_of)
 
 
 def _arrival_day(value) -> date:
@@ -345,46 +399,46 @@ def _executions(session, clock, on: dict[int, Settings], today: date) -> dict[in
         late_bound = {c: today - timedelta(days[c] + m[c]) for c in on}
         is_late = due < _by_committee(Project.committee_id, late_bound)
         shift = {c: n + 1 for c, n in days.items()}
-    inner = (
-        Project.id,
-        Project.name,
-        Project.owner_unit_id.label("holder"),
-        func.coalesce(Project.society_id, Project.committee_id).label("parent"),
-        Project.committee_id,
-        is_late.label("is_late"),
-    )
-    ranked = (
-        _ranked(inner, (due, Project.id), Project.owner_unit_id, is_late, due)
-        .select_from(Project)
-        .outerjoin(ExecutionReport, ExecutionReport.project_id == Project.id)
-        .outerjoin(
+    joins = (
+        (ExecutionReport, ExecutionReport.project_id == Project.id),
+        (
             ExecutionDeadline,
             and_(
                 ExecutionDeadline.committee_id == Project.committee_id,
                 ExecutionDeadline.year == Project.year,
             ),
-        )
-        .where(
-            Project.committee_id.in_(sorted(on)),
-            Project.year.in_([today.year - 1, today.year]),
-            Project.state == ProjectState.PUBLISHED,
-            or_(ExecutionReport.id.is_(None), ExecutionReport.state.in_(HELD_REPORT_STATES)),
-            window,
-        )
+        ),
     )
-    found = _collect(session, clock, ranked, _as_date)
+    where = (
+        Project.committee_id.in_(sorted(on)),
+        Project.year.in_([today.year - 1, today.year]),
+        Project.state == ProjectState.PUBLISHED,
+        or_(ExecutionReport.id.is_(None), ExecutionReport.state.in_(HELD_REPORT_STATES)),
+        window,
+    )
+    parent = func.coalesce(Project.society_id, Project.committee_id)
+    found = _grouped(session, clock, Project.owner_unit_id, parent, is_late, due, where, joins)
     for held in found.values():
         step = timedelta(days=shift[held.committee_id])
-        held.newest = held.newest + step
+        held.newest = _as_date(held.newest) + step
         if held.newest_late is not None:
-            held.newest_late = held.newest_late + step
-    return found
+            held.newest_late = _as_date(held.newest_late) + step
+
+    def items_of(unit):
+        # The owner's published projects of the two years (an index range), the
+        # nearest due date first.
+        stmt = select(Project.id, Project.name, is_late.label("is_late")).select_from(Project)
+        for target, on_ in joins:
+            stmt = stmt.outerjoin(target, on_)
+        return stmt.where(Project.owner_unit_id == unit, *where).order_by(due, Project.id)
+
+    return found, lambda holders: _name_each(session, found, holders, items_of)
 
 
-def _window_closing(session, on: dict[int, Settings], today: date) -> dict[int, Held]:
+def _window_closing(session, on: dict[int, Settings], today: date):
     """Entry units' unreported projects of a year whose 上报 window closes within N
-    days: the (unit, year) groups (one statement), their windows (two), the named
-    projects of the units concerned (one)."""
+    days: the (unit, year) groups (one statement), their windows (two); the function
+    that names the projects of some units (one)."""
     clock = ReminderClock.WINDOW_CLOSING
     years = [today.year - 1, today.year, today.year + 1]
     # The counts per (owner, year) from the projects' (owner, state, year) index alone;
@@ -450,45 +504,31 @@ def _window_closing(session, on: dict[int, Settings], today: date) -> dict[int, 
             held.newest_late = max(held.newest_late or t, t)
             late_years.add((owner, year))
         wanted.add((owner, year))
-    if not wanted:
-        return found
-    # The entry units of the committees concerned (not a list of thousands of owner ids:
-    # an expanding IN of that size costs more to compile than the query takes to run).
-    entry_units = select(Unit.id).where(
-        Unit.root_id.in_(sorted({held.committee_id for held in found.values()})),
-        Unit.kind.in_([UnitKind.BRANCH, UnitKind.ISSUER]),
-        Unit.active.is_(True),
-    )
-    rn = (
-        func.row_number()
-        .over(partition_by=(Project.owner_unit_id, Project.year), order_by=Project.id)
-        .label("rn")
-    )
-    sub = (
-        select(Project.id, Project.name, Project.owner_unit_id, Project.year, rn)
-        .where(
-            Project.owner_unit_id.in_(entry_units),
-            Project.year.in_(sorted({year for _, year in wanted})),
-            Project.state.in_(UNREPORTED),
+
+    def name(holders) -> None:
+        # The first projects of each (unit, year) wanted, by id; the unit's first
+        # ``NAMED`` over its years (oldest year first).
+        keys = [key for key in wanted if key[0] in holders]
+        named = _named(
+            session,
+            keys,
+            lambda unit, year: (
+                select(Project.id, Project.name, literal(False).label("is_late"))
+                .where(
+                    Project.owner_unit_id == unit,
+                    Project.state.in_(UNREPORTED),
+                    Project.year == year,
+                )
+                .order_by(Project.id)
+            ),
         )
-        .subquery()
-    )
-    rows = session.connection().execute(
-        select(sub).where(sub.c.rn <= NAMED).order_by(sub.c.owner_unit_id, sub.c.year, sub.c.id)
-    )
-    for row in rows:
-        key = (row.owner_unit_id, row.year)
-        held = found.get(row.owner_unit_id)
-        if key in wanted and len(held.items) < NAMED:
-            held.items.append(
-                {
-                    "id": row.id,
-                    "name": row.name,
-                    "unit_id": row.owner_unit_id,
-                    "late": key in late_years,
-                }
-            )
-    return found
+        for key in sorted(named):
+            held = found[key[0]]
+            for item in named[key]:
+                if len(held.items) < NAMED:
+                    held.items.append({**item, "late": key in late_years})
+
+    return found, name
 
 
 COLLECTORS = {
@@ -544,6 +584,34 @@ def _due(last: date | None, newest: date | None, today: date, m: int) -> bool:
     return last is None or (newest is not None and newest > last) or last <= today - timedelta(m)
 
 
+def _escalations(clock, found: dict[int, Held], on: dict[int, Settings]) -> dict[int, dict]:
+    """Each parent's escalation of ``clock``: its children holding late items, how
+    many, the newest late threshold (the items are named later)."""
+    escalations: dict[int, dict] = {}
+    if not PARENT_LIST.get(clock):
+        return escalations
+    for held in found.values():
+        if not held.late or not held.parent_id or held.parent_id == held.unit_id:
+            continue
+        up = escalations.setdefault(
+            held.parent_id,
+            {
+                "committee_id": held.committee_id,
+                "count": 0,
+                "children": [],
+                "held": [],
+                "newest": None,
+                "m": on[held.committee_id].escalate_after_days,
+            },
+        )
+        up["count"] += held.late
+        up["children"].append({"unit_id": held.unit_id, "name": held.unit_name, "count": held.late})
+        up["held"].append(held)
+        if held.newest_late and (up["newest"] is None or held.newest_late > up["newest"]):
+            up["newest"] = held.newest_late
+    return escalations
+
+
 def plan(session: Session, today: date, committees=None) -> list[dict]:
     """The reminder rows due on ``today`` (before the ones already sent are skipped
     by the unique key), of every committee or of ``committees``: a fixed number of
@@ -554,54 +622,54 @@ def plan(session: Session, today: date, committees=None) -> list[dict]:
     horizon = max(s.escalate_after_days for s in settings.values()) + 1
     last = _last_sent(session, today, horizon)
     rows = []
-    escalations: dict[tuple, dict] = {}
     for clock in ReminderClock:
         on = {c: s for c, s in settings.items() if s.on(clock)}
         if not on:
             continue
-        for held in COLLECTORS[clock](session, on, today).values():
-            m = on[held.committee_id].escalate_after_days
-            if _due(last.get((held.unit_id, clock, False)), held.newest, today, m):
-                rows.append(_row(held, clock, today, False, held.count, held.items))
-            if not held.late or not held.parent_id or held.parent_id == held.unit_id:
-                continue
-            if clock not in PARENT_LIST or not PARENT_LIST[clock]:
-                continue
-            key = (held.parent_id, clock)
-            up = escalations.setdefault(
-                key,
+        # The counts of every holder (no item read beyond its index entry), then the
+        # cadence, then the names of the items of the reminders due today only.
+        found, name = COLLECTORS[clock](session, on, today)
+        due = [
+            held
+            for held in found.values()
+            if _due(
+                last.get((held.unit_id, clock, False)),
+                held.newest,
+                today,
+                on[held.committee_id].escalate_after_days,
+            )
+        ]
+        escalations = _escalations(clock, found, on)
+        escalated = {
+            parent_id: up
+            for parent_id, up in escalations.items()
+            if _due(last.get((parent_id, clock, True)), up["newest"], today, up["m"])
+        }
+        wanted = {held.unit_id for held in due}
+        wanted.update(h.unit_id for up in escalated.values() for h in up["held"])
+        if wanted:
+            name(wanted)
+        for held in due:
+            rows.append(_row(held, clock, today, False, held.count, held.items))
+        for parent_id, up in escalated.items():
+            items = [
+                {**item, "unit_name": held.unit_name}
+                for held in up["held"]
+                for item in held.items
+                if item["late"]
+            ]
+            rows.append(
                 {
-                    "committee_id": held.committee_id,
-                    "count": 0,
-                    "children": [],
-                    "newest": None,
-                    "m": m,
-                },
+                    "unit_id": parent_id,
+                    "committee_id": up["committee_id"],
+                    "clock": clock,
+                    "day": today,
+                    "escalation": True,
+                    "item_count": up["count"],
+                    "items": sorted(items, key=lambda i: (i["unit_id"], i["id"])),
+                    "children": up["children"],
+                }
             )
-            up["count"] += held.late
-            up["children"].append(
-                {"unit_id": held.unit_id, "name": held.unit_name, "count": held.late}
-            )
-            if held.newest_late and (up["newest"] is None or held.newest_late > up["newest"]):
-                up["newest"] = held.newest_late
-            up.setdefault("items", []).extend(
-                {**item, "unit_name": held.unit_name} for item in held.items if item["late"]
-            )
-    for (parent_id, clock), up in escalations.items():
-        if not _due(last.get((parent_id, clock, True)), up["newest"], today, up["m"]):
-            continue
-        rows.append(
-            {
-                "unit_id": parent_id,
-                "committee_id": up["committee_id"],
-                "clock": clock,
-                "day": today,
-                "escalation": True,
-                "item_count": up["count"],
-                "items": sorted(up.get("items", []), key=lambda i: (i["unit_id"], i["id"])),
-                "children": up["children"],
-            }
-        )
     for r in rows:
         r["n"] = settings[r["committee_id"]].days(r["clock"])
     return sorted(rows, key=lambda r: (r["unit_id"], r["clock"].value, r["escalation"]))
