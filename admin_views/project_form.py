@@ -448,7 +448,13 @@ class ProjectFormMixin:
     """The add/edit form of a project for a ModelView of ``Project``."""
 
     form_columns = (*FORM_FIELDS, *NOT_STORED)
-    form_extra_fields = {name: fields.HiddenField() for name in NOT_STORED}
+    # The token is a text field kept out of sight, not a hidden one: Chromium restores a
+    # text field's value on Back (the token the form was sent with), not a hidden one's.
+    form_extra_fields = {
+        "seen_version": fields.HiddenField(),
+        "seen_values": fields.HiddenField(),
+        "submission": fields.StringField(),
+    }
     create_template = edit_template = "admin/project_form.html"
     form_overrides = {
         "level": ChoiceField,
@@ -553,8 +559,10 @@ class ProjectFormMixin:
         if request.method == "GET":
             if not form.organizer.data:
                 form.organizer.data = account().unit.name
-            # Made with the page, stored only by the POST that creates the project.
-            form.submission.data = secrets.token_urlsafe(32)
+            # Made with the page, stored only by the POST that creates the project. The
+            # page's script puts it in the hidden field (a field filled by script is one
+            # the browser restores on Back, with the token of the form as it was sent).
+            form.submission_token = secrets.token_urlsafe(32)
         return form
 
     def edit_form(self, obj=None):

@@ -10,6 +10,14 @@
   // the browser's own required-field bubbles would pre-empt that.
   form.noValidate = true;
 
+  // Submit once: the new form's one-time token, unless the browser restored the token of
+  // this form as it was submitted (Back, then 提交): then the server sees that token again
+  // and opens the project already added instead of adding a second one.
+  var token = form.querySelector('input[name=submission]');
+  if (token && !token.value && form.dataset.submission) {
+    token.value = form.dataset.submission;
+  }
+
   var table = document.getElementById('lecturers');
   var body = table.tBodies[0];
   var template = document.getElementById('lecturer-row-template');

@@ -19,12 +19,20 @@ from tests.factories import make_project
 S = ProjectState
 NEW = "/admin/projects/new/"
 TOKEN = re.compile(r'<input[^>]*name="submission"[^>]*>')
+FRESH = re.compile(r'<form[^>]*data-submission="([^"]+)"')
 
 
 def token_of(html: str) -> str:
+    """What the page's script leaves in the token field: the value the field was drawn
+    with (a form sent back with errors), else the new form's token (data-submission)."""
     tag = TOKEN.search(html)
-    assert tag, "the form carries no submission token"
-    return re.search(r'value="([^"]*)"', tag.group(0)).group(1)
+    assert tag, "the form carries no submission field"
+    value = re.search(r'value="([^"]*)"', tag.group(0))
+    if value and value.group(1):
+        return value.group(1)
+    fresh = FRESH.search(html)
+    assert fresh, "the form carries no submission token"
+    return fresh.group(1)
 
 
 def named(session, name: str) -> list[int]:
