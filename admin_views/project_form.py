@@ -376,7 +376,7 @@ class Merge:
                     theirs_shown=their_shown,
                     mine_shown=my_shown,
                     keep="theirs" if seen == mine[name] else "mine",
-                    both_changed=seen is None or seen != theirs[name],
+                    both_changed=seen is None or seen not in (theirs[name], mine[name]),
                 )
             )
         ours, stored = mine["lecturers"], theirs["lecturers"]
@@ -388,7 +388,9 @@ class Merge:
                 mine=ours,
                 changes=lecturer_changes(stored, ours),
                 keep="theirs" if seen_keys == sorted(map(_lecturer_key, ours)) else "mine",
-                both_changed=seen_keys != sorted(map(_lecturer_key, stored)),
+                both_changed=seen_keys is None
+                or seen_keys
+                not in (sorted(map(_lecturer_key, stored)), sorted(map(_lecturer_key, ours))),
             )
         return merge
 
@@ -672,6 +674,5 @@ class ProjectFormMixin:
             "admin/project_merge.html",
             project=project,
             merge=merge,
-            changed=ProjectChanged(project.id, project.name),
             return_url=return_url,
         )

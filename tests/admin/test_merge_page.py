@@ -125,7 +125,11 @@ def test_the_second_editor_merges_fields_and_loses_nothing(login_as, another_bro
     # Both versions of each differing field, side by side; every typed value is there.
     for text in ("甲改的名称", "乙改的名称", "乙写的备注", "乙改的地点", "甲改的授课内容"):
         assert text in html, text
-    assert "双方都修改了此项" in html  # 项目名称: changed on both sides
+    # 项目名称 was changed on both sides; 举办地点 by B alone, the lecturers by A alone.
+    assert html.count("双方都修改了此项") == 1
+    assert (
+        "双方都修改了此项" in html[html.index('id="merge-name"') : html.index('id="merge-remarks"')]
+    )
     page = FormValues(html, "project-merge")
     assert set(page.radios) >= {"name", "remarks", "venue", "merge_lecturers"}
     chosen = page.as_dict()
