@@ -103,6 +103,11 @@ MAX_DAYS = 365
 MAX_ESCALATE_AFTER_DAYS = 90
 HELD_REPORT_STATES = (ExecutionState.DRAFT.value, ExecutionState.RETURNED.value)
 UNREPORTED = (ProjectState.DRAFT.value, ProjectState.RETURNED.value)
+# SQLite's planner prefers (owner, year) for "state IN (…) AND year IN (…)" and reads
+# every project of those years; (owner, state, year) answers from the index alone
+# (200,000 projects: 2.1 s → 0.2 s for the counts per unit and year). SQLAlchemy has no
+# FROM hint for SQLite: the counts are a text() subquery.
+OWNER_STATE_YEAR = "INDEXED BY ix_projects_owner_state_year"
 
 # The list each clock's reminder opens: the holder's, and the parent's by its kind.
 HOLDER_LIST = {
@@ -303,7 +308,7 @@ def _named(session, keys, items_of) -> dict[tuple[int, int], list[dict]]:
         if isinstance(items, str):
             items = json.loads(items)
         named[(int(unit_id), int(key_year))] = [
-            {"id": i, "name": n, "unit_id": int(unit_id), "late": bool(late)}
+            {"id": i, "name": n, "unit_id": int(unit_id), "late": bool(late), "year": late}
             for i, n, late in (items or [])
         ]
     return named
@@ -443,15 +448,18 @@ def _window_closing(session, on: dict[int, Settings], today: date):
     years = [today.year - 1, today.year, today.year + 1]
     # The counts per (owner, year) from the projects' (owner, state, year) index alone;
     # the owner's committee (root), society (a branch's parent) and name from its row.
+    hint = OWNER_STATE_YEAR if session.get_bind().dialect.name == "sqlite" else ""
     counts = (
-        select(
-            Project.owner_unit_id.label("owner"),
-            Project.year.label("year"),
-            func.count().label("n"),
+        text(
+            f"SELECT owner_unit_id AS owner, year, count(*) AS n FROM projects {hint}"
+            " WHERE state IN (:draft, :returned) AND year IN (:y0, :y1, :y2)"
+            " GROUP BY owner_unit_id, year"
         )
-        .where(Project.state.in_(UNREPORTED), Project.year.in_(years))
-        .group_by(Project.owner_unit_id, Project.year)
-        .subquery()
+        .bindparams(
+            draft=UNREPORTED[0], returned=UNREPORTED[1], y0=years[0], y1=years[1], y2=years[2]
+        )
+        .columns(owner=Integer, year=Integer, n=Integer)
+        .subquery("counts")
     )
     society = case((Unit.kind == UnitKind.BRANCH, Unit.parent_id), else_=None)
     groups = (
@@ -506,27 +514,32 @@ def _window_closing(session, on: dict[int, Settings], today: date):
         wanted.add((owner, year))
 
     def name(holders) -> None:
-        # The first projects of each (unit, year) wanted, by id; the unit's first
-        # ``NAMED`` over its years (oldest year first).
-        keys = [key for key in wanted if key[0] in holders]
-        named = _named(
-            session,
-            keys,
-            lambda unit, year: (
-                select(Project.id, Project.name, literal(False).label("is_late"))
-                .where(
-                    Project.owner_unit_id == unit,
-                    Project.state.in_(UNREPORTED),
-                    Project.year == year,
+        # The unit's first ``NAMED`` projects of its years wanted (oldest year first,
+        # then by id), the years as a bit mask per unit: one LIMIT per unit.
+        masks: dict[int, int] = defaultdict(int)
+        for owner, year in wanted:
+            if owner in holders:
+                masks[owner] |= 1 << (year - years[0])
+
+        def items_of(unit, mask):
+            of_year = or_(
+                *(
+                    and_(Project.year == year, mask.op("&")(literal_column(str(1 << i))) != 0)
+                    for i, year in enumerate(years)
                 )
-                .order_by(Project.id)
-            ),
-        )
-        for key in sorted(named):
-            held = found[key[0]]
-            for item in named[key]:
-                if len(held.items) < NAMED:
-                    held.items.append({**item, "late": key in late_years})
+            )
+            return (
+                select(Project.id, Project.name, Project.year.label("is_late"))
+                .where(Project.owner_unit_id == unit, Project.state.in_(UNREPORTED), of_year)
+                .order_by(Project.year, Project.id)
+            )
+
+        named = _named(session, list(masks.items()), items_of)
+        for (owner, _), items in named.items():
+            # ``is_late`` carries the project's year here: late is per (unit, year).
+            found[owner].items = [
+                {**item, "late": (owner, item["year"]) in late_years} for item in items
+            ]
 
     return found, name
 
