@@ -47,6 +47,10 @@ ALLOWED = {"cme", "csv", "excel", "xlsx", "api", "openapi", "id", "ip", "utf", "
 # File formats known by their Latin names (证书's PDF and ZIP, a seal's PNG) and the two
 # fields a committee types into its certificate number format ({year}, {serial}).
 ALLOWED |= {"pdf", "png", "zip", "year", "serial"}
+# The public pages' addresses that 使用说明 gives learners to type (/verify, /credits).
+ALLOWED |= {"verify", "credits"}
+# 催办's two numbers, named on its page and in 使用说明 ("天数（N）", "每隔 M 天").
+ALLOWED |= {"n", "m"}
 
 # Panel URLs never followed: they change something, download a file, or leave.
 SKIPPED = re.compile(
