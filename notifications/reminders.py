@@ -2,10 +2,12 @@
 
 One run (``run``) looks at every committee at once, set-based: a fixed number of SQL
 statements whatever the number of committees, units and projects (the settings, the
-reminders already sent, one ranked query per clock, the windows of the units with
-unreported projects, then one INSERT each for the reminders, the messages and the
-mails). Each clock gives every item it concerns a *threshold day* ``t``, the first day
-the item is worth a reminder:
+reminders already sent; per clock one GROUP BY counting each holder's items and one
+query naming the first ``NAMED`` items of only the holders reminded or escalated today,
+a correlated ``LIMIT`` per holder; the windows of the units with unreported projects;
+then one INSERT each for the reminders, the messages and the mails). Each clock gives
+every item it concerns a *threshold day* ``t``, the first day the item is worth a
+reminder:
 
 - ``WINDOW_CLOSING``: an entry unit's (branch, issuer) projects not yet reported (未上报,
   退回修改) of a year whose 上报 window (``workflow.calendar.windows_for``: the committee's,
