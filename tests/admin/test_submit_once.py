@@ -180,3 +180,29 @@ def test_a_bulk_action_without_its_token_still_moves_nothing_twice(
     session.expire_all()
     reports = select(func.count()).select_from(ProjectEvent)
     assert session.scalar(reports.where(ProjectEvent.project_id == project.id)) == 2
+
+
+def test_the_lists_action_form_carries_its_token_to_the_reason_page(
+    login_as, browser, session, demo_accounts
+):
+    """The list draws a fresh token in its action form; 设为可修改 asks for a reason on a
+    page of its own, which posts the same token: the second POST of that page moves
+    nothing."""
+    project = make_project(session, demo_accounts["bma_cardio"], S.AT_SOCIETY, name="带原因退回")
+    session.commit()
+    login_as("bma")
+    listed = browser.get("/admin/review/?status=all").get_data(as_text=True)
+    form = listed.split('id="action_form"', 1)[1].split("</form>", 1)[0]
+    token = re.search(r'name="submission" value="([^"]+)"', form).group(1)
+    assert len(token) >= 32
+    again = browser.get("/admin/review/?status=all").get_data(as_text=True)
+    assert token not in again  # each drawing of the list has its own token
+    asked = act(browser, "review", "unlock", [project.id], submission=token)
+    assert f'name="submission" value="{token}"' in asked.get_data(as_text=True)
+    fields = {"submission": token, "reason_confirmed": "1", "reason": "请补充授课教师"}
+    first = act(browser, "review", "unlock", [project.id], follow_redirects=True, **fields)
+    assert "已处理 1 项" in flashes(first)
+    second = act(browser, "review", "unlock", [project.id], follow_redirects=True, **fields)
+    assert "已经执行过（1 个项目），未再次执行" in flashes(second)
+    session.expire_all()
+    assert session.get(Project, project.id).state is S.RETURNED

@@ -47,7 +47,7 @@ def test_a_large_export_shows_its_progress_then_its_download(
     assert page.locator("progress#job-progress").count() == 1
     committee.shot("background-export-started")
 
-    # The page refreshes itself (no script) until the job is done.
+    # The page reloads itself (static/admin/cme-job.js) until the job is done.
     page.locator("#job-download").wait_for(timeout=30_000)
     assert page.locator("#job-status").inner_text() == f"已完成：共 {expected} 行。"
     assert page.locator("progress#job-progress").get_attribute("value") == "100"

@@ -30,7 +30,7 @@ def test_a_returned_project_is_corrected_and_submitted(people, session):
     banner = page.locator(".project-return-notice")
     assert banner.is_visible()
     assert project.return_reason in banner.inner_text()
-    assert page.locator("h4", has_text="修改项目").is_visible()
+    assert page.locator("h1", has_text="修改项目").is_visible()
     # Two columns on a wide screen: 项目负责人 and its 职称 side by side.
     lead = page.locator("#principal").bounding_box()
     title = page.locator("#principal_title").bounding_box()
