@@ -18,9 +18,17 @@ from sqlalchemy import select
 import jobs
 import workflow
 from extensions import db
-from models import NotificationPreference, OutboxMail, Project, ProjectState, User, utcnow
+from models import (
+    NotificationPreference,
+    OutboxMail,
+    Project,
+    ProjectState,
+    ReminderClock,
+    User,
+    utcnow,
+)
 from models.message import EmailMode
-from notifications import digest
+from notifications import digest, reminders
 from notifications.mail import RQ_QUEUE
 from tests.admin.conftest import own_context_browser
 from tests.admin.test_projects import act
@@ -31,6 +39,20 @@ from tests.smtp_server import SmtpServer, free_port
 from workflow import Action
 
 S = ProjectState
+
+
+@pytest.fixture(autouse=True)
+def no_reminders(request):
+    """These tests count the mail of moves and digests one by one; on the demo data the
+    committee's 催办 (in ``flask periodic`` too) would add reminders' mail to them. The
+    reminders' own mail is tested in tests/test_reminders_mail.py."""
+    if "demo_accounts" not in request.fixturenames:
+        return
+    session = request.getfixturevalue("session")
+    committee = request.getfixturevalue("demo_accounts")["bjcme"].unit_id
+    off = {clock.value: {"on": False} for clock in ReminderClock}
+    reminders.save_settings(session, committee, reminders.Settings.of(off, None))
+    session.commit()
 
 
 @pytest.fixture
