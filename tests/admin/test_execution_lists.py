@@ -313,6 +313,8 @@ HEADERS = ["年度", "项目编号", "项目名称", "申报单位", "举办日�
 
 
 def headers(html: str) -> list[str]:
+    """The columns' visible titles (the row links' column is named for screen readers only)."""
+    html = re.sub(r'<span class="sr-only">.*?</span>', "", html)
     cells = re.findall(r"<th[^>]*>(.*?)</th>", html, re.S)
     return [text for text in (re.sub(r"<[^>]+>|\s+|&nbsp;", "", c) for c in cells) if text]
 
