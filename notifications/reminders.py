@@ -83,17 +83,14 @@ from models import (
     ReminderSettings,
     Unit,
     UnitKind,
-    User,
     WindowStep,
     utcnow,
 )
 from models.base import BEIJING_OFFSET_HOURS, beijing_today
 from models.execution import due_on_sql
 from models.message import (
-    EmailMode,
     Message,
     MessageKind,
-    NotificationPreference,
 )
 from notifications import mail, wording
 from workflow.calendar import Ask, windows_for
@@ -938,38 +935,13 @@ def run(
 
 
 def _receivers(session: Session, committees: set[int]) -> dict:
-    """Every active unit of ``committees`` with its active accounts that have an address
-    and want each message mailed (``notifications.store``'s rule): one statement, read by
-    committee (a list of thousands of unit ids would cost more to compile than to run)."""
-    from notifications.store import Receiver, ReceivingUnit
+    """Every active unit of ``committees`` with its accounts mailed at once
+    (``notifications.store``'s rule): one statement, selected by committee (a list of
+    thousands of unit ids would cost more to compile than to run)."""
+    from notifications.store import receivers_where
 
-    units, users = Unit.__table__, User.__table__
-    preferences = NotificationPreference.__table__
-    wants_mail = and_(
-        users.c.unit_id == units.c.id,
-        users.c.active.is_(True),
-        users.c.email.is_not(None),
-        users.c.email != "",
-    )
-    stmt = (
-        select(units.c.id, units.c.kind, users.c.id, users.c.email, preferences.c.email_mode)
-        .select_from(units)
-        .outerjoin(users, wants_mail)
-        .outerjoin(preferences, preferences.c.user_id == users.c.id)
-        .where(
-            or_(units.c.id.in_(sorted(committees)), units.c.root_id.in_(sorted(committees))),
-            units.c.active.is_(True),
-        )
-        .order_by(units.c.id, users.c.id)
-    )
-    found: dict[int, Receiver] = {}
-    for unit_id, kind, user_id, email, mode in session.connection().execute(stmt):
-        receiver = found.get(unit_id)
-        if receiver is None:
-            receiver = found[unit_id] = Receiver(ReceivingUnit(unit_id, kind))
-        if user_id is not None and (mode is None or mode is EmailMode.IMMEDIATE):
-            receiver.mailed.append((user_id, email))
-    return found
+    units, ids = Unit.__table__, sorted(committees)
+    return receivers_where(session, or_(units.c.id.in_(ids), units.c.root_id.in_(ids)))
 
 
 def _mail(session: Session, rows: list[dict], found: dict, now, summary: Summary) -> None:

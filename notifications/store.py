@@ -78,6 +78,12 @@ class Receiver:
 def _receivers(session: Session, unit_ids: set[int]) -> dict[int, Receiver]:
     """The active receiving units with their active accounts that have an
     address and want each message mailed (no preference means at once)."""
+    return receivers_where(session, Unit.__table__.c.id.in_(unit_ids))
+
+
+def receivers_where(session: Session, which) -> dict[int, Receiver]:
+    """``_receivers`` of the units ``which`` (a condition on the units table) selects:
+    one statement."""
     units, users = Unit.__table__, User.__table__
     preferences = NotificationPreference.__table__
     wants_mail = and_(
@@ -91,7 +97,7 @@ def _receivers(session: Session, unit_ids: set[int]) -> dict[int, Receiver]:
         .select_from(units)
         .outerjoin(users, wants_mail)
         .outerjoin(preferences, preferences.c.user_id == users.c.id)
-        .where(units.c.id.in_(unit_ids), units.c.active.is_(True))
+        .where(which, units.c.active.is_(True))
         .order_by(units.c.id, users.c.id)
     )
     found: dict[int, Receiver] = {}
