@@ -2,7 +2,7 @@
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, Enum, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -31,6 +31,20 @@ def beijing_today(now: datetime | None = None) -> date:
     """Today's date in Beijing (``now``: a naive UTC time, default the clock): the day
     due dates, overdue marks and sign-in days are counted in."""
     return ((now or utcnow()) + timedelta(hours=BEIJING_OFFSET_HOURS)).date()
+
+
+def enum_type(cls, name: str, length: int = 16) -> Enum:
+    """A column type for a StrEnum: its values stored as strings (not a native enum),
+    with a named CHECK constraint listing them, the same on SQLite and PostgreSQL."""
+    return Enum(
+        cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+        create_constraint=True,
+        name=name,
+    )
 
 
 class Timestamps:

@@ -19,7 +19,6 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -29,19 +28,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, Timestamps, utcnow
+from models.base import Base, Timestamps, enum_type, utcnow
 
 
 def _enum(cls, name: str):
-    return Enum(
-        cls,
-        native_enum=False,
-        length=24,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-        create_constraint=True,
-        name=name,
-    )
+    return enum_type(cls, name, length=24)
 
 
 class WindowStep(enum.StrEnum):

@@ -16,7 +16,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -24,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, Timestamps, utcnow
+from models.base import Base, Timestamps, enum_type, utcnow
 from models.project import Project
 
 
@@ -105,16 +104,7 @@ DEFAULT_PARAMS: dict[RuleKind, dict[str, Any]] = {
 }
 
 
-def _enum(cls, name):
-    return Enum(
-        cls,
-        native_enum=False,
-        length=16,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-        create_constraint=True,
-        name=name,
-    )
+_enum = enum_type
 
 
 class FilingRule(Timestamps, Base):

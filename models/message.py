@@ -17,7 +17,6 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -26,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, utcnow
+from models.base import Base, enum_type, utcnow
 
 
 class MessageKind(enum.StrEnum):
@@ -102,16 +101,7 @@ EMAIL_MODE_TITLES = {
 }
 
 
-def _enum(kind, name: str):
-    return Enum(
-        kind,
-        native_enum=False,
-        length=16,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-        create_constraint=True,
-        name=name,
-    )
+_enum = enum_type
 
 
 class Message(Base):

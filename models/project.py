@@ -14,7 +14,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
-    Enum,
     Float,
     ForeignKey,
     Index,
@@ -26,21 +25,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 
-from models.base import Base, Timestamps, utcnow
+from models.base import Base, Timestamps, enum_type, utcnow
 from models.discipline import Discipline
 from models.unit import Unit, UnitKind
 
-
-def _enum_type(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        native_enum=False,
-        length=16,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-        create_constraint=True,
-        name=name,
-    )
+_enum_type = enum_type
 
 
 class ProjectState(enum.StrEnum):
