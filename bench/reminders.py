@@ -178,6 +178,12 @@ def measure_size(kind: str, size: int, reps: int, now: datetime) -> dict:
         return result
 
 
+def per_message(figures: dict) -> float:
+    """The run's median time divided by the messages it sent (reminders + escalations):
+    what a run costs for what it has to tell, at each size."""
+    return figures["median_ms"] / max(1, figures["reminders"] + figures["escalations"])
+
+
 def markdown(kind: str, sizes: list[int], figures: dict[int, dict], reps: int, now) -> str:
     small, large = sizes[0], sizes[-1]
     ratio = figures[large]["median_ms"] / figures[small]["median_ms"]
@@ -191,8 +197,8 @@ def markdown(kind: str, sizes: list[int], figures: dict[int, dict], reps: int, n
         f" day {now.date()} (Beijing), load average {load[0]:.1f} at the end.",
         "",
         "| projects | median ms | p95 ms | CPU ms (ours) | SQL ms | statements | reminders |"
-        " escalations | mails | items named in all | by clock |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        " escalations | ms per message | mails | items named in all | by clock |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for size in sizes:
         f = figures[size]
@@ -200,13 +206,15 @@ def markdown(kind: str, sizes: list[int], figures: dict[int, dict], reps: int, n
         lines.append(
             f"| {f['projects']:,} | {f['median_ms']:.0f} | {f['p95_ms']:.0f} |"
             f" {f.get('cpu_ms', 0):.0f} | {f.get('sql_ms', 0):.0f} | {f['statements']} |"
-            f" {f['reminders']} | {f['escalations']} | {f['mails']} | {f['items']} | {clocks} |"
+            f" {f['reminders']} | {f['escalations']} | {per_message(f):.2f} | {f['mails']} |"
+            f" {f['items']} | {clocks} |"
         )
     lines += [
         "",
         f"**{large:,} ÷ {small:,}: {ratio:.2f}** (target ≤ {TARGET_RATIO}); statements "
         + "/".join(str(figures[s]["statements"]) for s in sizes)
-        + f" — {'met' if met else 'NOT met'}.",
+        + f" — {'met' if met else 'NOT met'}. Per message sent (reminders and escalations):"
+        + f" {per_message(figures[large]) / per_message(figures[small]):.2f}.",
         "",
         f"Slowest statements at {large:,} projects (ms, SQL):",
         "",
