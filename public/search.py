@@ -44,7 +44,8 @@ SORTS = {
     "credits": (Project.credits.asc(), Project.id.asc()),
     "-credits": (Project.credits.desc(), Project.id.desc()),
 }
-SORT_DEFAULT = "start_date"
+# The newest events first: a visitor looks for what is coming or just happened, not 2019's.
+SORT_DEFAULT = "-start_date"
 SORT_TITLES = {
     "start_date": _l("Start date (earliest first)"),
     "-start_date": _l("Start date (latest first)"),

@@ -61,6 +61,7 @@ def _options() -> dict:
         "unit_tags": catalog.option_tags(db.session, "units", request.args.get("unit")),
         "levels": list(ProjectLevel),
         "sorts": search.SORT_TITLES,
+        "default_sort": search.SORT_DEFAULT,
         "per_page_choices": (10, 20, 50, 100),
     }
 

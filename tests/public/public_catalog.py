@@ -236,8 +236,8 @@ def all_projects(session) -> list[Project]:
 
 
 def expected(session, filters: dict) -> list[Project]:
-    """The published projects ``filters`` should find, in the default order (start date,
-    then id) — computed here without the application's query code."""
+    """The published projects ``filters`` should find, in the default order (newest
+    start date first, then the higher id) — computed here without the application's query code."""
     keyword = (filters.get("q") or "").lower()
 
     def keep(p: Project) -> bool:
@@ -255,7 +255,9 @@ def expected(session, filters: dict) -> list[Project]:
         ]
         return all(checks)
 
-    return sorted(filter(keep, all_projects(session)), key=lambda p: (p.start_date, p.id))
+    return sorted(
+        filter(keep, all_projects(session)), key=lambda p: (p.start_date, p.id), reverse=True
+    )
 
 
 def api_ids(client, **params) -> list[int]:

@@ -126,6 +126,31 @@ def test_sorts(client, catalog, session, sort):
     assert positions == sorted(positions)
 
 
+def test_newest_events_first_unless_the_visitor_sorts(client, catalog, session):
+    """With no sort chosen, the page, the API, the CSV and the sort menu all put the latest start
+    date first; a sort the visitor picks (oldest first) is kept in the menu and in the links."""
+    newest = [p.id for p in expected(session, {})]
+    starts = [p.start_date for p in expected(session, {})]
+    assert starts[0] > starts[-1]
+    assert api_ids(client, per_page=5) == newest
+    spec = client.get("/api/v1/openapi.json").get_json()
+    sort = next(p for p in spec["paths"]["/projects"]["get"]["parameters"] if p["name"] == "sort")
+    assert sort["schema"]["default"] == "-start_date"
+    html = client.get("/", query_string={"per_page": 100}).get_data(as_text=True)
+    positions = [html.index(f'href="/projects/{i}"') for i in newest]
+    assert positions == sorted(positions)
+    assert re.search(r'<option value="-start_date"\s+selected', html)
+    csv_names = [row[2].removeprefix("'") for row in read_csv(client.get("/export.csv"))[1:]]
+    assert csv_names == [p.name for p in expected(session, {})]
+
+    oldest = client.get("/", query_string={"sort": "start_date", "per_page": 4})
+    html = oldest.get_data(as_text=True)
+    assert re.search(r'<option value="start_date"\s+selected', html)
+    assert "sort=start_date" in html  # the page links keep the visitor's sort
+    assert f'href="/projects/{newest[-1]}"' in html
+    assert api_ids(client, sort="start_date", per_page=50) == newest[::-1]
+
+
 def test_paging_total_and_links(client, catalog, session):
     want = expected(session, {})
     body = client.get("/api/v1/projects", query_string={"per_page": 4, "page": 2}).get_json()
