@@ -636,55 +636,60 @@ def plan(session: Session, today: date, committees=None) -> list[dict]:
     rows = []
     for clock in ReminderClock:
         on = {c: s for c, s in settings.items() if s.on(clock)}
-        if not on:
-            continue
-        # The counts of every holder (no item read beyond its index entry), then the
-        # cadence, then the names of the items of the reminders due today only.
-        found, name = COLLECTORS[clock](session, on, today)
-        due = [
-            held
-            for held in found.values()
-            if _due(
-                last.get((held.unit_id, clock, False)),
-                held.newest,
-                today,
-                on[held.committee_id].escalate_after_days,
-            )
-        ]
-        escalations = _escalations(clock, found, on)
-        escalated = {
-            parent_id: up
-            for parent_id, up in escalations.items()
-            if _due(last.get((parent_id, clock, True)), up["newest"], today, up["m"])
-        }
-        wanted = {held.unit_id for held in due}
-        wanted.update(h.unit_id for up in escalated.values() for h in up["held"])
-        if wanted:
-            name(wanted)
-        for held in due:
-            rows.append(_row(held, clock, today, False, held.count, held.items))
-        for parent_id, up in escalated.items():
-            items = [
-                {**item, "unit_name": held.unit_name}
-                for held in up["held"]
-                for item in held.items
-                if item["late"]
-            ]
-            rows.append(
-                {
-                    "unit_id": parent_id,
-                    "committee_id": up["committee_id"],
-                    "clock": clock,
-                    "day": today,
-                    "escalation": True,
-                    "item_count": up["count"],
-                    "items": sorted(items, key=lambda i: (i["unit_id"], i["id"])),
-                    "children": up["children"],
-                }
-            )
+        if on:
+            rows += _clock_rows(session, clock, on, last, today)
     for r in rows:
         r["n"] = settings[r["committee_id"]].days(r["clock"])
     return sorted(rows, key=lambda r: (r["unit_id"], r["clock"].value, r["escalation"]))
+
+
+def _clock_rows(session, clock, on: dict[int, Settings], last: dict, today: date) -> list[dict]:
+    """One clock's rows due today: the counts of every holder (no item read beyond its
+    index entry), then the cadence, then the names of the items of the reminders due
+    today only."""
+    found, name = COLLECTORS[clock](session, on, today)
+    due = [
+        held
+        for held in found.values()
+        if _due(
+            last.get((held.unit_id, clock, False)),
+            held.newest,
+            today,
+            on[held.committee_id].escalate_after_days,
+        )
+    ]
+    escalated = {
+        parent_id: up
+        for parent_id, up in _escalations(clock, found, on).items()
+        if _due(last.get((parent_id, clock, True)), up["newest"], today, up["m"])
+    }
+    wanted = {held.unit_id for held in due}
+    wanted.update(h.unit_id for up in escalated.values() for h in up["held"])
+    if wanted:
+        name(wanted)
+    rows = [_row(held, clock, today, False, held.count, held.items) for held in due]
+    rows += [_escalation_row(parent_id, up, clock, today) for parent_id, up in escalated.items()]
+    return rows
+
+
+def _escalation_row(parent_id: int, up: dict, clock, today: date) -> dict:
+    """A parent's row listing its children's late items."""
+    items = [
+        {**item, "unit_name": held.unit_name}
+        for held in up["held"]
+        for item in held.items
+        if item["late"]
+    ]
+    return {
+        "unit_id": parent_id,
+        "committee_id": up["committee_id"],
+        "clock": clock,
+        "day": today,
+        "escalation": True,
+        "item_count": up["count"],
+        "items": sorted(items, key=lambda i: (i["unit_id"], i["id"])),
+        "children": up["children"],
+    }
 
 
 def _row(held: Held, clock, today, escalation, count, items) -> dict:
