@@ -25,7 +25,7 @@ import statistics
 import time
 from pathlib import Path
 
-from bench import database, datagen, references, scenarios
+from bench import common, references, scenarios
 from bench.measure import Sample, SqlRecorder
 
 ROOT = str(Path(__file__).resolve().parent.parent)
@@ -170,20 +170,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     roles = args.roles.split(",")
-    from bench.webapp import create_bench_app
-    from extensions import db
-
     print(f"load average before: {os.getloadavg()}", flush=True)
-    with database.fresh_database(args.db, "bulk") as url:
-        database.migrate(url)
-        dataset = datagen.generate(url, args.projects)
-        app = create_bench_app(url)
-        with app.app_context():
-            engine = db.engine
-        with SqlRecorder(engine) as recorder:
-            run = scenarios.Run(app, engine, dataset, args.reps, recorder)
-            results = measure(run, roles, sizes, args.profile, args.statements)
-        engine.dispose()
+    with (
+        common.generated_app(args.db, "bulk", args.projects) as (app, engine, dataset),
+        SqlRecorder(engine) as recorder,
+    ):
+        run = scenarios.Run(app, engine, dataset, args.reps, recorder)
+        results = measure(run, roles, sizes, args.profile, args.statements)
     print(summary(results, roles, sizes))
     print(f"load average after: {os.getloadavg()}")
     return 0

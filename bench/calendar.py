@@ -19,15 +19,14 @@ figure is the median. Results: ``bench/results/calendar.md``.
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
 from sqlalchemy import delete, event, select, text, update
 
-RESULTS = Path(__file__).resolve().parent / "results" / "calendar.md"
+from bench import common
+
+RESULTS = common.RESULTS_DIR / "calendar.md"
 
 
 def _drafts(session, owner, rows: int, year: int) -> list[int]:
@@ -175,15 +174,12 @@ def run_backend(kind: str, rows: int, small: int, repeat: int) -> dict:
                         times[label].append(elapsed)
             version = server_version(db.engine)
             db.engine.dispose()
-    off, on = statistics.median(times["off"]), statistics.median(times["on"])
     return {
         "backend": kind,
         "version": version,
         "rows": rows,
         "small": small,
-        "off": off,
-        "on": on,
-        "ratio": on / off,
+        **common.on_off(times["on"], times["off"]),
         "statements": statements,
         "noted": noted,
         "repeat": repeat,
@@ -221,26 +217,20 @@ def report(results: list[dict]) -> str:
         " `UNION ALL`), which off runs too (it finds no window); the exception's note is"
         " written by the engine with the REPORT events it inserts anyway (e.g. "
         f"“{first['noted']}”), so on and off run the same statements.",
-        "",
-        f"Measured {time.strftime('%Y-%m-%d %H:%M')} on a shared 2-core machine "
-        f"({first['repeat']} repetitions).",
-        "",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines + common.measured(first["repeat"]))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser = common.backends_parser(__doc__)
     parser.add_argument("--rows", type=int, default=500)
     parser.add_argument("--small", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
-    kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
-    results = [run_backend(k, args.rows, args.small, args.repeat) for k in kinds]
-    text = report(results)
-    RESULTS.write_text(text, encoding="utf-8")
-    print(text)
+    results = [
+        run_backend(kind, args.rows, args.small, args.repeat) for kind in common.backends(args.db)
+    ]
+    common.write_report(RESULTS, report(results))
 
 
 if __name__ == "__main__":

@@ -22,21 +22,12 @@ import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-from bench import references
-from bench.client import Browser
-from bench.database import fresh_database, migrate
-from bench.datagen import DEMO_ACCOUNTS, generate
+from bench import common, references
+from bench.common import log
 from bench.scenarios import _export_url
-from bench.webapp import create_bench_app
 
-RESULTS = Path(__file__).resolve().parent / "results" / "exports.md"
-
-
-def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
-
+RESULTS = common.RESULTS_DIR / "exports.md"
 
 CPU: dict[str, float] = {}
 
@@ -113,18 +104,9 @@ def main(argv=None) -> int:
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args(argv)
     load_start = os.getloadavg()
-    with fresh_database(args.db, f"exports{args.projects}") as url:
-        migrate(url)
-        log(f"{args.db} {args.projects:,}: generating")
-        dataset = generate(url, args.projects)
-        app = create_bench_app(url)
-        from extensions import db
-
-        with app.app_context():
-            engine = db.engine
-        username = next(u for u, key in DEMO_ACCOUNTS.items() if key == "committee")
-        browser = Browser(app)
-        browser.login(username)
+    label = f"exports{args.projects}"
+    with common.generated_app(args.db, label, args.projects) as (app, engine, dataset):
+        browser = common.signed_in(app)
         scope = references.Scope("committee", dataset.tree.demo_unit("committee"))
         filters = {"state": "published"}
         sql = references.export_sql(engine, scope, **filters)
@@ -143,8 +125,6 @@ def main(argv=None) -> int:
             data = [tuple(r) for r in result]
         writers = xlsx_writers(headers, data)
         log(f"writers: {writers}")
-        with app.app_context():
-            db.engine.dispose()
     load_end = os.getloadavg()
     lines = [
         f"## {args.db}, {args.projects:,} projects ({rows:,} rows exported),"
@@ -169,11 +149,11 @@ def main(argv=None) -> int:
             lines.append(f"| writer only: {name} | {value:.2f} MB | |")
         else:
             lines.append(f"| writer only: {name} | {value:.2f} | |")
-    report = "\n".join(lines) + "\n"
-    header = "" if RESULTS.exists() else "# Exports (issue 12)\n\nSee bench/exports_bench.py.\n\n"
-    with RESULTS.open("a", encoding="utf-8") as f:
-        f.write(header + report + "\n")
-    print(report)
+    common.append_report(
+        RESULTS,
+        "\n".join(lines) + "\n",
+        header="# Exports (issue 12)\n\nSee bench/exports_bench.py.\n\n",
+    )
     return 0
 
 

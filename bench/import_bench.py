@@ -24,6 +24,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from bench import common
 from bench.database import fresh_database
 
 LECTURERS = 3
@@ -116,21 +117,6 @@ def measure(app, rows: int, tag: str) -> dict:
     return {**times, "peak_mb": peak / 2**20, "file_mb": len(timed_file) / 2**20}
 
 
-def make_app(url: str):
-    from flask_migrate import upgrade
-
-    from app import create_app
-    from demo import seed
-    from extensions import db
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
-    with app.app_context():
-        upgrade()
-        seed(db.session)
-        db.session.commit()
-    return app
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", help="a PostgreSQL server URL (a scratch database is made)")
@@ -138,7 +124,7 @@ def main() -> None:
     args = parser.parse_args()
     kind = "postgresql" if args.pg else "sqlite"
     with fresh_database(kind, "import", args.pg) as url:
-        app = make_app(url)
+        app = common.demo_app(url)
         for rows in args.rows:
             result = measure(app, rows, f"R{rows}")
             print(

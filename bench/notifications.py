@@ -17,18 +17,17 @@ On and off alternate, after one warm-up of each.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
-from pathlib import Path
 
 from sqlalchemy import event, select, update
 
+from bench import common
 from bench.database import fresh_database
 
 ROWS = 500
 REPEATS = 7
 OWNERS = ("bma_cardio", "bma_peds", "tcm_acu", "pumch")
-RESULTS = Path(__file__).resolve().parent / "results" / "notifications.md"
+RESULTS = common.RESULTS_DIR / "notifications.md"
 
 
 def make_rows(session, accounts, n: int) -> list[int]:
@@ -112,12 +111,9 @@ def run(url: str, label: str) -> dict:
                     samples[on].append(seconds)
         messages = session.scalar(select(db.func.count()).select_from(Message))
         mails = session.scalar(select(db.func.count()).select_from(OutboxMail))
-    on_median, off_median = statistics.median(samples[True]), statistics.median(samples[False])
     return {
         "label": label,
-        "on": on_median,
-        "off": off_median,
-        "ratio": on_median / off_median,
+        **common.on_off(samples[True], samples[False]),
         "counts": counts,
         "messages": messages,
         "mails": mails,
@@ -168,9 +164,7 @@ def main() -> None:
     if args.pg:
         with fresh_database("postgresql", "notify", args.pg) as url:
             results.append(run(url, "PostgreSQL"))
-    text_out = report(results)
-    RESULTS.write_text(text_out, encoding="utf-8")
-    print(text_out)
+    common.write_report(RESULTS, report(results))
 
 
 if __name__ == "__main__":

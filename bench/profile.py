@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pyinstrument import Profiler
 
-from bench import database, datagen, scenarios
+from bench import common, scenarios
 from bench.measure import SqlRecorder
 from bench.report import RESULTS
 
@@ -83,19 +83,12 @@ def main(argv=None) -> int:
     parser.add_argument("--db", default="sqlite")
     parser.add_argument("--projects", type=int, default=200_000)
     args = parser.parse_args(argv)
-    from bench.webapp import create_bench_app
-    from extensions import db
-
-    with database.fresh_database(args.db, "profile") as url:
-        database.migrate(url)
-        dataset = datagen.generate(url, args.projects)
-        app = create_bench_app(url)
-        with app.app_context():
-            engine = db.engine
-        with SqlRecorder(engine) as recorder:
-            run = scenarios.Run(app, engine, dataset, 1, recorder)
-            parts = profile_all(run)
-        engine.dispose()
+    with (
+        common.generated_app(args.db, "profile", args.projects) as (app, engine, dataset),
+        SqlRecorder(engine) as recorder,
+    ):
+        run = scenarios.Run(app, engine, dataset, 1, recorder)
+        parts = profile_all(run)
     path = RESULTS / f"profile-{args.db}.txt"
     path.write_text(
         f"# pyinstrument, {args.projects:,} projects on {args.db}\n\n" + "\n".join(parts)

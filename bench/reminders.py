@@ -23,26 +23,19 @@ statements at both sizes. Results are appended to bench/results/reminders.md.
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import time
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import delete, func, insert, select
 
-from bench.database import fresh_database, migrate
-from bench.datagen import generate
+from bench import common
+from bench.common import log
 from bench.measure import Sample, SqlRecorder
-from bench.webapp import create_bench_app
 
-RESULTS = Path(__file__).resolve().parent / "results" / "reminders.md"
+RESULTS = common.RESULTS_DIR / "reminders.md"
 TARGET_RATIO = 3.0
-
-
-def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
 
 
 def add_windows(session, today: date) -> dict:
@@ -123,12 +116,7 @@ def clean(session) -> None:
 def measure_size(kind: str, size: int, reps: int, now: datetime) -> dict:
     from notifications import reminders
 
-    with fresh_database(kind, f"remind{size}") as url:
-        migrate(url)
-        log(f"{kind} {size:,}: generating")
-        dataset = generate(url, size)
-        log(f"{kind} {size:,}: generated in {dataset.seconds:.0f} s")
-        app = create_bench_app(url)
+    with common.generated_app(kind, f"remind{size}", size) as (app, engine, _):
         app.config.update(MAIL_SERVER="127.0.0.1", SITE_URL="https://cme.example.org")
         from extensions import db
         from models import Project, Reminder, ReminderClock
@@ -136,7 +124,6 @@ def measure_size(kind: str, size: int, reps: int, now: datetime) -> dict:
         with app.app_context():
             session = db.session
             extra = add_windows(session, now.date())
-            engine = db.engine
             sample = Sample()
             summaries = []
             with SqlRecorder(engine) as recorder:
@@ -158,7 +145,6 @@ def measure_size(kind: str, size: int, reps: int, now: datetime) -> dict:
             items = session.scalar(select(func.sum(Reminder.item_count))) or 0
             total = session.scalar(select(func.count()).select_from(Project))
             slowest = sorted(statements, key=lambda s: -s[2])[:4]
-            db.engine.dispose()
         last = summaries[-1]
         result = {
             **sample.summary(),
@@ -225,28 +211,17 @@ def markdown(kind: str, sizes: list[int], figures: dict[int, dict], reps: int, n
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2_000, 200_000])
-    parser.add_argument("--reps", type=int, default=5)
-    args = parser.parse_args(argv)
+    args = common.sizes_parser(__doc__, reps=5).parse_args(argv)
     # 10:00 in Beijing today: the run's day.
     today = date.today()
     now = datetime(today.year, today.month, today.day, 2)
     figures = {size: measure_size(args.db, size, args.reps, now) for size in args.sizes}
-    report = markdown(args.db, args.sizes, figures, args.reps, now)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    header = (
-        ""
-        if RESULTS.exists()
-        else (
-            "# One 催办 run at two sizes (issue 25)\n\n"
-            "`python -m bench.reminders [--db postgresql]`; see bench/reminders.py.\n\n"
-        )
+    common.append_report(
+        RESULTS,
+        markdown(args.db, args.sizes, figures, args.reps, now),
+        header="# One 催办 run at two sizes (issue 25)\n\n"
+        "`python -m bench.reminders [--db postgresql]`; see bench/reminders.py.\n\n",
     )
-    with RESULTS.open("a", encoding="utf-8") as f:
-        f.write(header + report + "\n")
-    print(report)
     return 0
 
 

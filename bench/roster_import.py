@@ -37,22 +37,19 @@ import statistics
 import time
 import tracemalloc
 from datetime import UTC, datetime
-from pathlib import Path
 
 from openpyxl import load_workbook
 from sqlalchemy import delete, func, insert, select
 
+from bench import common
+from bench.common import log
 from bench.database import fresh_database, server_version
 
-RESULTS = Path(__file__).resolve().parent / "results" / "execution.md"
+RESULTS = common.RESULTS_DIR / "execution.md"
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国文辉玲红梅鹏飞宇晨"
 HOSPITALS = ("北京协和医院", "北京大学第一医院", "首都医科大学附属北京朝阳医院", "北京天坛医院")
 TITLES = ("主治医师", "住院医师", "副主任医师", "主管护师")
-
-
-def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
 
 
 def id_number(index: int) -> str:
@@ -235,21 +232,6 @@ def measure(app, report_id: int, owner_id: int, rows: int, reps: int) -> dict:
     return median | peaks | {"file_mb": len(files[0]) / 2**20}
 
 
-def make_app(url: str):
-    from flask_migrate import upgrade
-
-    from app import create_app
-    from demo import seed
-    from extensions import db
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
-    with app.app_context():
-        upgrade()
-        seed(db.session)
-        db.session.commit()
-    return app
-
-
 def markdown(kind: str, version: str, figures: dict[int, dict], reps: int, argv) -> str:
     load = os.getloadavg()
     lines = [
@@ -286,7 +268,7 @@ def main(argv=None) -> int:
     parser.add_argument("--reps", type=int, default=3)
     args = parser.parse_args(argv)
     with fresh_database(args.db, "roster") as url:
-        app = make_app(url)
+        app = common.demo_app(url)
         from extensions import db
 
         with app.app_context():
@@ -296,10 +278,7 @@ def main(argv=None) -> int:
         figures = {rows: measure(app, report_id, owner_id, rows, args.reps) for rows in args.rows}
         with app.app_context():
             db.engine.dispose()
-    report = markdown(args.db, version, figures, args.reps, argv)
-    with RESULTS.open("a", encoding="utf-8") as f:
-        f.write(report + "\n")
-    print(report)
+    common.append_report(RESULTS, markdown(args.db, version, figures, args.reps, argv))
     return 0
 
 

@@ -16,15 +16,14 @@ Results: ``bench/results/rules.md``.
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
 from sqlalchemy import delete, event, select, text, update
 
-RESULTS = Path(__file__).resolve().parent / "results" / "rules.md"
+from bench import common
+
+RESULTS = common.RESULTS_DIR / "rules.md"
 
 
 def _drafts(session, owner, rows: int, year: int) -> list[int]:
@@ -172,15 +171,12 @@ def run_backend(kind: str, n_projects: int, rows: int, repeat: int) -> dict:
                     _reset(session, ids)
             version = server_version(db.engine)
             db.engine.dispose()
-    off, on = statistics.median(times["off"]), statistics.median(times["on"])
     return {
         "backend": kind,
         "version": version,
         "projects": n_projects,
         "rows": rows,
-        "off": off,
-        "on": on,
-        "ratio": on / off,
+        **common.on_off(times["on"], times["off"]),
         "statements": statements,
         "repeat": repeat,
     }
@@ -207,27 +203,20 @@ def report(results: list[dict]) -> str:
             f"{r['statements']['off']} / {r['statements']['on']} | "
             f"{'met' if r['ratio'] <= 1.5 else 'MISSED'} |"
         )
-    lines += [
-        "",
-        f"Measured {time.strftime('%Y-%m-%d %H:%M')} on a shared 2-core machine "
-        f"({results[0]['repeat']} repetitions).",
-        "",
-    ]
-    return "\n".join(lines)
+    return "\n".join(lines + common.measured(results[0]["repeat"]))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser = common.backends_parser(__doc__)
     parser.add_argument("--projects", type=int, default=20_000)
     parser.add_argument("--rows", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
-    kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
-    results = [run_backend(k, args.projects, args.rows, args.repeat) for k in kinds]
-    text = report(results)
-    RESULTS.write_text(text, encoding="utf-8")
-    print(text)
+    results = [
+        run_backend(kind, args.projects, args.rows, args.repeat)
+        for kind in common.backends(args.db)
+    ]
+    common.write_report(RESULTS, report(results))
 
 
 if __name__ == "__main__":

@@ -11,42 +11,22 @@ statements at both sizes. Results are appended to bench/results/statistics.md.
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-from bench.client import Browser
-from bench.database import fresh_database, migrate
-from bench.datagen import DEMO_ACCOUNTS, generate
+from bench import common
 from bench.measure import Sample, SqlRecorder
-from bench.webapp import create_bench_app
 
-RESULTS = Path(__file__).resolve().parent / "results" / "statistics.md"
+RESULTS = common.RESULTS_DIR / "statistics.md"
 PAGES = {"this year (default)": "/admin/statistics/", "every year": "/admin/statistics/?year=all"}
 TARGET_RATIO = 1.5
 
 
-def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
-
-
 def measure_size(kind: str, size: int, reps: int) -> dict:
-    with fresh_database(kind, f"stats{size}") as url:
-        migrate(url)
-        log(f"{kind} {size:,}: generating")
-        dataset = generate(url, size)
-        log(f"{kind} {size:,}: generated in {dataset.seconds:.0f} s")
-        app = create_bench_app(url)
-        from extensions import db
-
-        with app.app_context():
-            engine = db.engine
-        username = next(u for u, key in DEMO_ACCOUNTS.items() if key == "committee")
-        browser = Browser(app)
-        browser.login(username)
+    with common.generated_app(kind, f"stats{size}", size) as (app, engine, _):
+        browser = common.signed_in(app)
         results = {}
         with SqlRecorder(engine) as recorder:
             for name, url_path in PAGES.items():
@@ -66,12 +46,10 @@ def measure_size(kind: str, size: int, reps: int) -> dict:
                         (round(s[2] * 1000, 1), " ".join(s[0].split())[:140]) for s in slowest
                     ],
                 }
-                log(
+                common.log(
                     f"{kind} {size:,} {name}: {results[name]['median_ms']:.0f} ms, "
                     f"{results[name]['statements']} statements"
                 )
-        with app.app_context():
-            db.engine.dispose()
         return results
 
 
@@ -114,25 +92,14 @@ def markdown(kind: str, sizes: list[int], figures: dict[int, dict], reps: int) -
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2_000, 200_000])
-    parser.add_argument("--reps", type=int, default=7)
-    args = parser.parse_args(argv)
+    args = common.sizes_parser(__doc__, reps=7).parse_args(argv)
     figures = {size: measure_size(args.db, size, args.reps) for size in args.sizes}
-    report = markdown(args.db, args.sizes, figures, args.reps)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    header = (
-        ""
-        if RESULTS.exists()
-        else (
-            "# The 统计 page at two sizes (issue 11)\n\n"
-            "`python -m bench.statistics [--db postgresql]`; see bench/statistics.py.\n\n"
-        )
+    common.append_report(
+        RESULTS,
+        markdown(args.db, args.sizes, figures, args.reps),
+        header="# The 统计 page at two sizes (issue 11)\n\n"
+        "`python -m bench.statistics [--db postgresql]`; see bench/statistics.py.\n\n",
     )
-    with RESULTS.open("a", encoding="utf-8") as f:
-        f.write(header + report + "\n")
-    print(report)
     return 0
 
 
