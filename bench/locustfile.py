@@ -14,10 +14,10 @@ import json
 import os
 import random
 import re
-from http.cookiejar import Cookie
 from urllib.parse import urlencode
 
 from locust import FastHttpUser, constant, task
+from requests.cookies import create_cookie
 
 TARGET = os.environ.get("BENCH_TARGET", "ours")
 with open(os.environ["BENCH_IDS"], encoding="utf-8") as handle:
@@ -41,27 +41,6 @@ def _token(html: str) -> str:
     return (match.group(1) or match.group(2)) if match else ""
 
 
-def _cookie(name: str, value: str) -> Cookie:
-    return Cookie(
-        version=0,
-        name=name,
-        value=value,
-        port=None,
-        port_specified=False,
-        domain=HOST,
-        domain_specified=False,
-        domain_initial_dot=False,
-        path="/",
-        path_specified=True,
-        secure=False,
-        expires=None,
-        discard=True,
-        comment=None,
-        comment_url=None,
-        rest={},
-    )
-
-
 class Visitor(FastHttpUser):
     """One signed-in person using the panel without pause (a closed loop)."""
 
@@ -73,7 +52,7 @@ class Visitor(FastHttpUser):
         self.view, self.state, self.action, self.extra = ROLES[self.role]
         # Signed in once through the real form by the driver (bench/loadtest.py).
         for name, value in IDS["cookies"][self.role].items():
-            self.client.cookiejar.set_cookie(_cookie(name, value))
+            self.client.cookiejar.set_cookie(create_cookie(name, value, domain=HOST))
         page = self.client.get(self._list_url(), name="list")
         self.token = _token(page.text)
 

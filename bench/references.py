@@ -27,6 +27,8 @@ from datetime import datetime
 from sqlalchemy import DateTime, Engine, bindparam, or_, select, text
 
 from models import Discipline, Project, Unit, utcnow
+from workflow.versions import COLUMNS as SNAPSHOT_COLUMNS
+from workflow.versions import LECTURER_COLUMNS
 
 P = Project.__table__
 D = Discipline.__table__
@@ -210,29 +212,6 @@ _JSON = {
     "postgresql": ("json_build_object", "json_agg"),
 }
 _MESSAGE_KIND = {"report": "reported", "publish": "published"}
-SNAPSHOT_COLUMNS = (
-    "year",
-    "project_no",
-    "name",
-    "level",
-    "organizer",
-    "co_organizer",
-    "principal",
-    "principal_title",
-    "contact",
-    "phone",
-    "start_date",
-    "end_date",
-    "venue",
-    "mode",
-    "audience",
-    "planned_participants",
-    "theory_hours",
-    "practice_hours",
-    "credits",
-    "remarks",
-)
-LECTURER_COLUMNS = ("id", "name", "title", "unit", "topic", "hours")
 
 
 def _ids(ids) -> str:
