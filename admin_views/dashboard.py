@@ -2,7 +2,10 @@
 list tab that holds the work, and the next step in the manual's words (添加项目;
 勾选后点击“上报所选项目”; the oldest projects waiting for a reviewer).
 
-Four statements whatever the number of projects: one row of counts, for a reviewer
+Four statements whatever the number of projects: one row of counts (said as the list
+tabs they link to say them, ``capped_count.Figure``: a society's and the committee's
+exact, from the tallies; an entry unit's up to ``LIST_COUNT_CAP``, "超过 1,000" above it,
+as its 我的项目 tabs and pager), for a reviewer
 the oldest waiting projects, the execution reports (执行情况) waiting for the unit
 (``reports.execution_stats.to_do``: an entry unit's reports to file and overdue, a
 society's to review, the committee's to audit), each a link to its 执行情况 list, and
@@ -18,10 +21,16 @@ from datetime import date
 from flask import redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 import permissions
 from admin_views.base import account
+from admin_views.capped_count import (
+    capped_count_of,
+    count_cap,
+    summed_figure,
+    tallied_states,
+)
 from admin_views.projects import STATUS_HELD, ProjectView
 from extensions import db
 from models import Project, ProjectState, Unit
@@ -102,7 +111,7 @@ class Dashboard(AdminIndexView):
         view = self._project_view(user)
         if view is None:  # an account without a project list: the menu is all it has
             return self.render("admin/dashboard.html", cards=[], entry=False, review=None)
-        cards, total = self.cards(view, user)
+        cards, total, cards_cap = self.cards(view, user)
         review, work = None, review_of(user)
         entry = permissions.can_enter_projects(user)
         if work is not None:
@@ -110,11 +119,11 @@ class Dashboard(AdminIndexView):
             review = {
                 "title": view.work_title,
                 "url": url_for(f"{endpoint}.index_view", status=state.value),
-                "waiting": next(c["count"] for c in cards if c["state"] is state),
+                "waiting": next(c["figure"] for c in cards if c["state"] is state),
                 "oldest": self.oldest_waiting(view, state),
                 "endpoint": endpoint,
             }
-        held = sum(c["count"] for c in cards if c["state"].modifiable)
+        held = summed_figure([c["read"] for c in cards if c["state"].modifiable], cards_cap)
         cards += execution_cards(user)
         return self.render(
             "admin/dashboard.html",
@@ -136,33 +145,47 @@ class Dashboard(AdminIndexView):
             return view
         return None
 
-    def cards(self, view: ProjectView, user) -> tuple[list[dict], int]:
-        """The role's counts, and how many projects it sees at all, in one query."""
+    def cards(self, view: ProjectView, user) -> tuple[list[dict], int, int]:
+        """The role's counts, whether it sees any project at all, and the cap the
+        counts were read up to (0: exact), in one statement: the tallies of a society
+        or the committee; an entry unit's capped counts (each the count of the list tab
+        the card links to, ``ProjectListBarMixin.state_rows``)."""
         wanted = [
             card for card in CARDS if any(permissions.holds(user, p) for p in card.permissions)
         ]
         this_year = date.today().year
-        columns = [func.count()]
-        for card in wanted:
-            condition = Project.state == card.state
-            if card.this_year:
-                condition &= Project.year == this_year
-            columns.append(func.count().filter(condition))
-        total, *counts = db.session.execute(select(*columns).where(view.scope(account()))).one()
+        if any(card.state is ProjectState.DRAFT for card in wanted):
+            tallied = None  # an entry unit's drafts are not tallied
+        else:
+            tallied = tallied_states(db.session, user, None, this_year)
+        if tallied is not None:
+            every_year, in_this_year = tallied
+            total, cap = sum(every_year.values()), 0
+            counts = [(in_this_year if c.this_year else every_year)[c.state] for c in wanted]
+        else:
+            cap = count_cap()
+            columns = [capped_count_of(select(Project.id).where(view.scope(user)), 1)]
+            for card in wanted:
+                rows = view.state_rows(user, card.state, this_year if card.this_year else None)
+                columns.append(capped_count_of(rows, cap))
+            total, *counts = db.session.execute(select(*columns)).one()
         cards = []
         for card, count in zip(wanted, counts, strict=True):
             args = {"status": card.state.value}
             if card.this_year:
                 args["year"] = this_year
+            figure = summed_figure([count], cap)
             cards.append(
                 {
                     "title": card.title,
-                    "count": count,
+                    "count": figure.count,
+                    "figure": figure,
+                    "read": count,
                     "state": card.state,
                     "url": url_for(f"{card.endpoint or view.endpoint}.index_view", **args),
                 }
             )
-        return cards, total
+        return cards, total, cap
 
     def oldest_waiting(self, view: ProjectView, state: ProjectState) -> list[dict]:
         """The projects that have waited longest in ``state`` (reported first), in

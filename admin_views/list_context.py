@@ -20,8 +20,12 @@ class ListContext:
     # LIST_COUNT_CAP while the list page is drawn; 0 (count exactly) for exports,
     # bulk actions and every other use of the list's query.
     count_cap: int = 0
-    # The pager line's total: {"count": exact up to the cap, "more": above it}.
-    total: dict | None = None
+    # The pager line's total (a capped_count.Figure: exact up to the cap, or where cheap).
+    total: object | None = None
+    # The 状态 tabs' counts by state (read once, shared by the tabs and the pager), and
+    # whether they are exact (from the tallies) rather than capped.
+    state_counts: dict | None = None
+    counts_exact: bool = False
     # The page's rows' return or withdrawal reasons, {project id: note}.
     reason_notes: dict[int, str] = field(default_factory=dict)
     # The 年度 choices (read by the bar and by the filter builder).

@@ -24,7 +24,13 @@ from sqlalchemy import select
 
 import permissions
 from admin_views.base import ChoiceFilter, account
-from admin_views.capped_count import capped_count_of, capped_sum, count_cap
+from admin_views.capped_count import (
+    Figure,
+    capped_count_of,
+    count_cap,
+    summed_figure,
+    tallied_states,
+)
 from admin_views.list_context import list_context
 from models import Discipline, Project, ProjectLevel, ProjectState, Unit
 from models.vocabulary import label
@@ -225,18 +231,57 @@ class ProjectListBarMixin:
         args |= changes
         return self.get_url(".index_view", **{k: v for k, v in args.items() if v is not None})
 
+    # -- the tabs' counts, the pager's total and 首页's cards: one count -------------
+    def state_rows(self, user, state: ProjectState, year: int | None = None):
+        """The SELECT of ``user``'s projects in ``state`` (and ``year``): what a tab, its
+        pager and the 首页 card linking to it count when nothing else narrows the list."""
+        stmt = select(Project.id).where(self.scope(user), Project.state == state)
+        return stmt if year is None else stmt.where(Project.year == year)
+
+    def narrowed(self, args=None) -> tuple[str | None, list[tuple]]:
+        """The list's search and the filter builder's filters (not the bar's 年度 and
+        状态), read from ``args`` (else the request) as the list reads them."""
+        args = request.args if args is None else args
+        return args.get("search") or None, super().list_state_from(args).filters or []
+
     def state_counts(self) -> dict[ProjectState, int]:
-        """Each state's count in the chosen year, read no further than LIST_COUNT_CAP + 1
-        rows: one statement, a capped count per state (each an index range)."""
-        cap, year = count_cap(), self.current_year()
+        """Each state's count in the list as it is narrowed (the chosen year, the
+        search, the filter builder's filters): one statement per request, shared by
+        the tabs and the pager (kept in ``list_context``).
+
+        Nothing but the year narrows a society's or the committee's list: exact, from
+        the tallies (``counts_exact``). Otherwise a capped count per state (each stops
+        after ``LIST_COUNT_CAP + 1`` rows) over exactly the WHERE of the list's rows."""
+        context = list_context()
+        if context.state_counts is None:
+            context.state_counts, context.counts_exact = self._count_states()
+        return context.state_counts
+
+    def counts_exact(self) -> bool:
+        """Whether ``state_counts`` are exact whatever their size (from the tallies)."""
+        return list_context().counts_exact
+
+    def _count_states(self) -> tuple[dict[ProjectState, int], bool]:
+        user, year = self.list_account(), self.current_year()
         states = [ProjectState(value) for value, _ in self._state_options()]
-
-        def rows(state):
-            stmt = self._scoped(Project.id).where(Project.state == state)
-            return stmt if year is None else stmt.where(Project.year == year)
-
-        counts = select(*(capped_count_of(rows(state), cap) for state in states))
-        return dict(zip(states, self.db_session.execute(counts).one(), strict=True))
+        search, filters = self.narrowed()
+        if not search and not filters:
+            tallied = tallied_states(self.db_session, user, year)
+            if tallied is not None:
+                return {state: tallied[0].get(state, 0) for state in states}, True
+        base = self.db_session.query(Project.id).filter(self.scope(user))
+        if year is not None:
+            base = base.filter(Project.year == year)
+        if search:
+            # The list's own search (its ILIKE per term and the index's candidates, in
+            # the form meant for a count): the same rows as the page.
+            base = self.search_query(base, base, {}, {}, search)[1]
+        chosen = self.filter_list()
+        for index, _, value in filters:
+            base = chosen[index].apply(base, chosen[index].clean(value))
+        cap = count_cap()
+        counts = select(*(capped_count_of(base.filter(Project.state == s), cap) for s in states))
+        return dict(zip(states, self.db_session.execute(counts).one(), strict=True)), False
 
     @staticmethod
     def tab_counts(value: str, by_state: dict[ProjectState, int]) -> list[int]:
@@ -247,19 +292,36 @@ class ProjectListBarMixin:
             return [n for state, n in by_state.items() if state.modifiable]
         return [by_state.get(ProjectState(value), 0)]
 
+    def tab_figure(self, value: str) -> Figure:
+        """状态 choice ``value``'s count as the tab, the pager and 首页 say it."""
+        counts = self.tab_counts(value, self.state_counts())
+        return summed_figure(counts, 0 if self.counts_exact() else count_cap())
+
+    # Whether ``state_counts`` count the list's own WHERE (search and filters too):
+    # then the pager's total is the current tab's, with no count of its own.
+    tabs_count_the_list = False
+
+    def list_figure(self) -> Figure | None:
+        """The pager's total: the current tab's figure (the list's WHERE is the tab's:
+        its states, the year, the search and the filter builder's filters)."""
+        if not self.tabs_count_the_list:
+            return super().list_figure()
+        return self.tab_figure(self.current_status())
+
     def status_tabs(self) -> list[dict]:
-        """One tab per 状态 choice with its count in the chosen year: ``more`` when a
-        count stopped at the cap (the counted part is shown with a "+", e.g. 1000+)."""
-        by_state, current = self.state_counts(), self.current_status()
+        """One tab per 状态 choice with its count in the list as narrowed (year,
+        search, filters): "超过 1,000" above the cap, unless the count is exact."""
+        current = self.current_status()
         tabs = []
         for value, title in self.status_choices():
-            count, more = capped_sum(self.tab_counts(value, by_state), count_cap())
+            figure = self.tab_figure(value)
             tabs.append(
                 {
                     "value": value,
                     "title": title,
-                    "count": count,
-                    "more": more,
+                    "count": figure.count,
+                    "more": figure.more,
+                    "words": figure.words,
                     "active": value == current,
                     "url": self.list_url(status=value, page_size=None),
                 }

@@ -48,10 +48,14 @@ from models.vocabulary import PROJECT_LABELS, label
 from workflow import Action, WorkflowError
 
 
-def _period(project) -> str:
-    if project.start_date == project.end_date:
-        return day(project.start_date)
-    return f"{day(project.start_date)} — {day(project.end_date)}"
+def period_cell(start, end) -> Markup:
+    """举办日期 on a list: one date, or two that each stay whole (a narrow column
+    breaks the line after the dash, never inside a date)."""
+    if start == end:
+        return Markup('<span class="text-nowrap">{}</span>').format(day(start))
+    return Markup(
+        '<span class="text-nowrap">{} —</span> <span class="text-nowrap">{}</span>'
+    ).format(day(start), day(end))
 
 
 def _state_cell(view, context, project, name):
@@ -71,7 +75,7 @@ def _state_cell(view, context, project, name):
 FORMATTERS = {
     "state": _state_cell,
     "modifiable": lambda v, c, p, n: ProjectState(p.state).modifiable_title,
-    "period": lambda v, c, p, n: _period(p),
+    "period": lambda v, c, p, n: period_cell(p.start_date, p.end_date),
     # The filing-rule warnings a project moved up with, under its name.
     "name": rules_name_cell,
 }
@@ -102,6 +106,9 @@ class ProjectView(
 
     can_create = can_edit = can_delete = False
     can_export = True
+    # The 状态 tabs count the list's own WHERE (its search and filters): the pager's
+    # total is the current tab's (admin_views/project_list_bar.py).
+    tabs_count_the_list = True
     column_list = [
         "year",
         "project_no",

@@ -256,19 +256,44 @@ def test_above_the_cap_the_list_says_more_than_and_still_pages_to_the_end(
     assert len(everything) > 25  # three pages of 20 at least (the demo's data)
     monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 5)
     browser = login_as("bjcme")
-    rows, totals = _walk(browser, "/admin/audit/?status=all&page_size=20")
+    # A filter of the filter builder (every level but none): counted up to the cap.
+    levels = {p.level for p in session.scalars(select(Project).where(Project.id.in_(everything)))}
+    level = max(levels, key=lambda lv: len(visible_at_level(session, everything, lv)))
+    wanted = visible_at_level(session, everything, level)
+    assert len(wanted) > 5
+    rows, totals = _walk(browser, f"/admin/audit/?flt0_level={level.value}&page_size=2")
     # Every row once, in order, although the count stopped at 5.
-    assert len(rows) == len(set(rows)) and set(rows) == everything
+    assert len(rows) == len(set(rows)) and set(rows) == wanted
     assert totals and all(t == "超过 5 个项目" for t in totals)
-    # The status tabs count each state up to the cap too: a "+" says there are more.
-    tabs = _tabs(page(browser, "/admin/audit/"))
+    # The status tabs count each state of that list up to the cap too.
+    tabs = _tabs(page(browser, f"/admin/audit/?flt0_level={level.value}"))
     by_state = {
-        state: len(visible(session, demo_accounts["bjcme"], state))
+        state: len(wanted & visible(session, demo_accounts["bjcme"], state))
         for state in (S.AT_COMMITTEE, S.PUBLISHED, S.RETURNED, S.AT_SOCIETY)
     }
     for state, n in by_state.items():
-        assert tabs[state.value] == (f"{min(n, 5)}+" if n > 5 else str(n))
-    assert tabs["all"].endswith("+") and any(n > 5 for n in by_state.values())
+        assert tabs[state.value] == ("超过 5" if n > 5 else str(n))
+    assert tabs["all"] == "超过 5"
+
+
+def visible_at_level(session, ids, level) -> set[int]:
+    return set(
+        session.scalars(select(Project.id).where(Project.id.in_(ids), Project.level == level))
+    )
+
+
+def test_the_committee_s_tabs_and_total_are_exact_above_the_cap(
+    app, login_as, session, demo_accounts, monkeypatch
+):
+    """Nothing but the 状态 tab narrows the list: its count is read from the tallies,
+    exact whatever the cap, and the pager reaches the real last page."""
+    everything = visible(session, demo_accounts["bjcme"])
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 5)
+    html = page(login_as("bjcme"), "/admin/audit/?status=all&page_size=20")
+    assert f"共 {len(everything)} 个项目" in html and "超过 5" not in html
+    assert _tabs(html)["all"] == str(len(everything))
+    last = (len(everything) - 1) // 20
+    assert f"page={last}" in html and f"page={last + 1}" not in html
 
 
 def test_under_the_cap_the_list_shows_the_exact_total_and_its_last_page(
@@ -276,8 +301,9 @@ def test_under_the_cap_the_list_shows_the_exact_total_and_its_last_page(
 ):
     everything = visible(session, demo_accounts["bjcme"])
     monkeypatch.setitem(app.config, "LIST_COUNT_CAP", len(everything))
-    html = page(login_as("bjcme"), "/admin/audit/?status=all&page_size=20")
-    assert f"共 {len(everything)} 个项目" in html and "超过" not in html
+    # A search matching every row of the scope (the counts are capped, not tallied).
+    html = page(login_as("bjcme"), "/admin/audit/?status=all&page_size=20&search=%25")
+    assert f"共 {len(everything)} 个项目" in html and "超过 " not in html
     assert _tabs(html)["all"] == str(len(everything))
     # The pager's last page (») is the real last page: exact totals keep the full pager.
     last = (len(everything) - 1) // 20
