@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from flask import abort, current_app, flash, has_request_context, redirect, request, url_for
 from flask_admin import expose
-from flask_babel import gettext
+from flask_babel import format_decimal, gettext
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
@@ -149,7 +149,7 @@ def start_export(view, user, export_type: str, total: int):
     flash(
         gettext(
             "%(count)s rows: the export runs in the background; download it here when it is done.",
-            count=total,
+            count=format_decimal(total),
         ),
         "info",
     )
