@@ -19,50 +19,29 @@ figure is the median. Results: ``bench/results/calendar.md``.
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 
-from sqlalchemy import delete, event, select, text, update
+from sqlalchemy import delete, select
 
-from bench import common
+from bench import common, drafts
 
 RESULTS = common.RESULTS_DIR / "calendar.md"
 
 
 def _drafts(session, owner, rows: int, year: int) -> list[int]:
-    import workflow
-    from models import Discipline, Lecturer, Project, ProjectLevel, ProjectMode
+    from models import Lecturer
 
-    discipline = session.scalar(select(Discipline).limit(1))
-    start = date(year, 5, 10)
-    ids = []
-    for i in range(rows):
-        project = Project(
-            year=year,
-            name=f"申报时间测试项目{i:04d}",
-            level=ProjectLevel.SOCIETY_I,
-            discipline=discipline,
-            organizer=owner.unit.name,
-            principal=f"负责人{i:04d}",  # distinct: no quota warnings at 500 rows
-            contact="联系人",
-            phone="010-12345678",
-            start_date=start,
-            end_date=start + timedelta(days=1),
-            venue="北京",
-            mode=ProjectMode.FACE_TO_FACE,
-            audience="临床医师",
-            planned_participants=100,
-            theory_hours=12,
-            practice_hours=0,
-            credits=4,
-        )
-        project.lecturers = [
-            Lecturer(position=0, name="教师", title="主任医师", topic="专题", hours=2)
-        ]
-        workflow.create(session, owner, project)
-        ids.append(project.id)
-    session.commit()
-    return ids
+    def fields(i: int) -> dict:
+        return {
+            "name": f"申报时间测试项目{i:04d}",
+            "principal": f"负责人{i:04d}",  # distinct: no quota warnings at 500 rows
+            **drafts.two_days(date(year, 5, 10)),
+            "lecturers": [
+                Lecturer(position=0, name="教师", title="主任医师", topic="专题", hours=2)
+            ],
+        }
+
+    return drafts.create(session, owner, year, rows, fields)
 
 
 def _windows(session, accounts: dict, year: int, on: bool) -> None:
@@ -97,83 +76,41 @@ def _windows(session, accounts: dict, year: int, on: bool) -> None:
     session.commit()
 
 
-def _reset(session, ids) -> None:
-    from models import Project, ProjectState, ProjectWarning
-
-    session.execute(
-        update(Project.__table__)
-        .where(Project.id.in_(ids))
-        .values(state=ProjectState.DRAFT.value, reported_at=None)
-    )
-    session.execute(delete(ProjectWarning).where(ProjectWarning.project_id.in_(ids)))
-    session.commit()
-    session.expire_all()
-
-
 def run_backend(kind: str, rows: int, small: int, repeat: int) -> dict:
-    from bench.database import fresh_database, migrate, server_version
+    from bench.database import server_version
+    from models import ProjectEvent, User
+    from models.base import beijing_today
 
-    with fresh_database(kind, "calendar") as url:
-        migrate(url)
-        import demo
-        from app import create_app
-        from extensions import db
-        from models import ProjectEvent, User
-        from models.base import beijing_today
-        from workflow import Action, apply_bulk
+    with drafts.demo_session(kind, "calendar") as session:
+        accounts = {u.username: u for u in session.scalars(select(User))}
+        owner = accounts["bma_cardio"]
+        year = beijing_today().year + 1
+        ids = _drafts(session, owner, rows, year)
+        reporter = drafts.Reporter(session, owner)
 
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
-        with app.app_context():
-            session = db.session
-            demo.seed(session)
-            session.commit()
-            accounts = {u.username: u for u in session.scalars(select(User))}
-            owner = accounts["bma_cardio"]
-            year = beijing_today().year + 1
-            ids = _drafts(session, owner, rows, year)
-            if kind == "postgresql":
-                session.execute(text("ANALYZE"))
-                session.commit()
-            counted: list[str] = []
-            event.listen(db.engine, "before_cursor_execute", lambda *a: counted.append("x"))
+        def report(label: str, wanted: list[int]) -> tuple[float, int]:
+            _windows(session, accounts, year, on=label == "on")
+            return reporter.report(wanted)
 
-            def report(label: str, wanted: list[int]) -> tuple[float, int]:
-                _windows(session, accounts, year, on=label == "on")
-                session.refresh(owner)
-                counted.clear()
-                started = time.perf_counter()
-                result = apply_bulk(session, Action.REPORT, owner, wanted)
-                session.commit()
-                elapsed = time.perf_counter() - started
-                assert len(result.done) == len(wanted), result.skipped[:3]
-                statements = len(counted)
-                _reset(session, wanted)
-                return elapsed, statements
-
-            statements = {}
-            for label in ("off", "on"):
-                statements[label] = (report(label, ids[:small])[1], report(label, ids)[1])
-            # The late rows' REPORT events carry the exception's note.
-            _windows(session, accounts, year, on=True)
-            session.refresh(owner)
-            apply_bulk(session, Action.REPORT, owner, ids)
-            session.commit()
-            noted = session.scalar(
-                select(ProjectEvent.reason)
-                .where(ProjectEvent.project_id == ids[-1], ProjectEvent.action == "report")
-                .order_by(ProjectEvent.id.desc())
-                .limit(1)
-            )
-            _reset(session, ids)
-            times: dict[str, list[float]] = {"off": [], "on": []}
-            for n in range(repeat + 1):
-                order = ("off", "on") if n % 2 == 0 else ("on", "off")
-                for label in order:
-                    elapsed, _ = report(label, ids)
-                    if n:  # the first round warms up
-                        times[label].append(elapsed)
-            version = server_version(db.engine)
-            db.engine.dispose()
+        statements = {}
+        for label in ("off", "on"):
+            statements[label] = (report(label, ids[:small])[1], report(label, ids)[1])
+        # The late rows' REPORT events carry the exception's note.
+        report("on", ids)
+        noted = session.scalar(
+            select(ProjectEvent.reason)
+            .where(ProjectEvent.project_id == ids[-1], ProjectEvent.action == "report")
+            .order_by(ProjectEvent.id.desc())
+            .limit(1)
+        )
+        times: dict[str, list[float]] = {"off": [], "on": []}
+        for n in range(repeat + 1):
+            order = ("off", "on") if n % 2 == 0 else ("on", "off")
+            for label in order:
+                elapsed, _ = report(label, ids)
+                if n:  # the first round warms up
+                    times[label].append(elapsed)
+        version = server_version(session.get_bind())
     return {
         "backend": kind,
         "version": version,

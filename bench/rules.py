@@ -16,45 +16,25 @@ Results: ``bench/results/rules.md``.
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 
-from sqlalchemy import delete, event, select, text, update
+from sqlalchemy import select
 
-from bench import common
+from bench import common, drafts
 
 RESULTS = common.RESULTS_DIR / "rules.md"
 
 
 def _drafts(session, owner, rows: int, year: int) -> list[int]:
-    import workflow
-    from models import Discipline, Lecturer, Project, ProjectLevel, ProjectMode
+    """Half the drafts break three rules: too soon (deadline), 6 hours for 4 credits,
+    a lecturer without a title."""
+    from models import Lecturer
 
-    discipline = session.scalar(select(Discipline).limit(1))
     start = date.today() + timedelta(days=60)
-    ids = []
-    for i in range(rows):
+
+    def fields(i: int) -> dict:
         bad = i % 2 == 1
-        project = Project(
-            year=year,
-            name=f"规则测试项目{i:04d}",
-            level=ProjectLevel.SOCIETY_I,
-            discipline=discipline,
-            organizer=owner.unit.name,
-            principal=f"负责人{i % 200:03d}",
-            contact="联系人",
-            phone="010-12345678",
-            start_date=start - timedelta(days=55) if bad else start,
-            end_date=(start - timedelta(days=55) if bad else start) + timedelta(days=1),
-            venue="北京",
-            mode=ProjectMode.FACE_TO_FACE,
-            audience="临床医师",
-            planned_participants=100,
-            theory_hours=6 if bad else 12,
-            practice_hours=0,
-            credits=4,
-        )
-        project.lecturers = [
+        lecturers = [
             Lecturer(
                 position=k,
                 name=f"教师{k}",
@@ -64,10 +44,15 @@ def _drafts(session, owner, rows: int, year: int) -> list[int]:
             )
             for k in range(3)
         ]
-        workflow.create(session, owner, project)
-        ids.append(project.id)
-    session.commit()
-    return ids
+        return {
+            "name": f"规则测试项目{i:04d}",
+            "principal": f"负责人{i % 200:03d}",
+            **drafts.two_days(start - timedelta(days=55) if bad else start),
+            "theory_hours": 6 if bad else 12,
+            "lecturers": lecturers,
+        }
+
+    return drafts.create(session, owner, year, rows, fields)
 
 
 def _set_rules(session, committee_id: int, year: int, active: bool) -> None:
@@ -77,19 +62,6 @@ def _set_rules(session, committee_id: int, year: int, active: bool) -> None:
     for kind in RuleKind:
         set_rule(session, committee_id, year, kind, severity=Severity.WARN, active=active)
     session.commit()
-
-
-def _reset(session, ids) -> None:
-    from models import Project, ProjectState, ProjectWarning
-
-    session.execute(
-        update(Project.__table__)
-        .where(Project.id.in_(ids))
-        .values(state=ProjectState.DRAFT.value, reported_at=None)
-    )
-    session.execute(delete(ProjectWarning).where(ProjectWarning.project_id.in_(ids)))
-    session.commit()
-    session.expire_all()
 
 
 def _filler(session, n_projects: int, year: int) -> None:
@@ -128,49 +100,25 @@ def _filler(session, n_projects: int, year: int) -> None:
 
 
 def run_backend(kind: str, n_projects: int, rows: int, repeat: int) -> dict:
-    from bench.database import fresh_database, migrate, server_version
+    from bench.database import server_version
+    from models import User
 
-    with fresh_database(kind, f"rules{n_projects}") as url:
-        migrate(url)
-        import demo
-        from app import create_app
-        from extensions import db
-        from models import User
-        from workflow import Action, apply_bulk
-
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
-        with app.app_context():
-            session = db.session
-            demo.seed(session)
-            session.commit()
-            year = date.today().year
-            _filler(session, n_projects, year)
-            owner = session.scalar(select(User).where(User.username == "bma_cardio"))
-            committee_id = owner.unit.committee_id
-            ids = _drafts(session, owner, rows, year)
-            if kind == "postgresql":
-                session.execute(text("ANALYZE"))
-                session.commit()
-            statements = {"off": 0, "on": 0}
-            times: dict[str, list[float]] = {"off": [], "on": []}
-            counted: list[str] = []
-            event.listen(db.engine, "before_cursor_execute", lambda *a: counted.append("x"))
-            for n in range(repeat + 1):
-                for label in ("off", "on"):
-                    _set_rules(session, committee_id, year, active=label == "on")
-                    session.refresh(owner)
-                    counted.clear()
-                    started = time.perf_counter()
-                    result = apply_bulk(session, Action.REPORT, owner, ids)
-                    session.commit()
-                    elapsed = time.perf_counter() - started
-                    assert len(result.done) == rows, result.skipped[:3]
-                    statements[label] = len(counted)
-                    if n:  # the first round warms up
-                        times[label].append(elapsed)
-                    _reset(session, ids)
-            version = server_version(db.engine)
-            db.engine.dispose()
+    with drafts.demo_session(kind, f"rules{n_projects}") as session:
+        year = date.today().year
+        _filler(session, n_projects, year)
+        owner = session.scalar(select(User).where(User.username == "bma_cardio"))
+        committee_id = owner.unit.committee_id
+        ids = _drafts(session, owner, rows, year)
+        reporter = drafts.Reporter(session, owner)
+        statements = {"off": 0, "on": 0}
+        times: dict[str, list[float]] = {"off": [], "on": []}
+        for n in range(repeat + 1):
+            for label in ("off", "on"):
+                _set_rules(session, committee_id, year, active=label == "on")
+                elapsed, statements[label] = reporter.report(ids)
+                if n:  # the first round warms up
+                    times[label].append(elapsed)
+        version = server_version(session.get_bind())
     return {
         "backend": kind,
         "version": version,
