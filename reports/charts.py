@@ -15,6 +15,8 @@ production. ``_pygal`` imports it and takes the hook out again.
 from __future__ import annotations
 
 import functools
+import math
+import re
 import sys
 from types import SimpleNamespace
 
@@ -80,6 +82,7 @@ def render(table: Table, no_data: str) -> str | None:
     if table.chart == "hbar":
         rows = rows[::-1]
     height = max(260, 28 * len(rows) + 90) if table.chart == "hbar" else 320
+    two_axes = _two_axes(table, rows)
     lib = _pygal()
     chart = lib.kinds[table.chart](
         js=[],
@@ -97,14 +100,112 @@ def render(table: Table, no_data: str) -> str | None:
         no_data_text=no_data,
         explicit_size=False,
         margin=12,
+        **(two_axes.options if two_axes else {}),
     )
     chart.x_labels = [str(row[0]) for row in rows]
     for column in table.series:
-        chart.add(str(table.headers[column]), [row[column] for row in rows])
-    return _cleaned(chart, str(table.title), lib.etree)
+        values = [row[column] for row in rows]
+        # (pygal fails on a second axis without values: none without data)
+        secondary = two_axes is not None and column in table.secondary
+        chart.add(str(table.headers[column]), values, secondary=secondary)
+    return _cleaned(chart, str(table.title), lib.etree, two_axes)
 
 
-def _cleaned(chart, title: str, etree) -> str:
+# The value axes of a chart with two share their grid lines: both run from 0 in the same
+# number of steps (one of these), each step a round size (1, 2, 2.5 or 5 times a power of ten),
+# the number chosen that leaves the least room above the larger bar of either axis.
+AXIS_STEPS = (4, 5, 6)
+TITLE_SIZE = 16  # pygal's title_font_size, also of the second axis's title drawn here
+SPACING = 10  # pygal's spacing between a title and the axis labels
+
+
+def _round_step(largest: float, steps: int) -> float:
+    """The smallest round step (1, 2, 2.5, 5 × 10ⁿ) that reaches ``largest`` in ``steps``."""
+    wanted = largest / steps
+    if wanted <= 0:
+        return 1
+    power = 10 ** math.floor(math.log10(wanted))
+    # 2.5 only where it is a whole number: a count has no half projects.
+    sizes = (1, 2, 2.5, 5, 10) if power >= 10 else (1, 2, 5, 10)
+    return next(round(m * power, 10) for m in sizes if m * power >= wanted)
+
+
+def _shared_steps(left: float, right: float) -> tuple[int, float, float]:
+    """(number of steps, left step, right step) of two axes reaching ``left`` and ``right``."""
+
+    def room(steps: int) -> float:
+        tops = (steps * _round_step(left, steps), steps * _round_step(right, steps))
+        return max(1 - value / top for value, top in zip((left, right), tops, strict=True))
+
+    steps = min(AXIS_STEPS, key=room)
+    return steps, _round_step(left, steps), _round_step(right, steps)
+
+
+def _two_axes(table: Table, rows: list[tuple]) -> SimpleNamespace | None:
+    """pygal's options for a chart whose ``secondary`` columns have an axis of their own,
+    and the titles of both axes (each its column's header), or None for one axis."""
+    secondary = [c for c in table.series if c in table.secondary]
+    primary = [c for c in table.series if c not in table.secondary]
+    if not (secondary and primary and rows):
+        return None  # no second axis, or no data: pygal draws its no-data text alone
+
+    def largest(columns) -> float:
+        return max((row[c] or 0 for row in rows for c in columns), default=0)
+
+    steps, left, right = _shared_steps(largest(primary), largest(secondary))
+    labels = [_plain(left * i) for i in range(steps + 1)]
+    title = " / ".join(str(table.headers[c]) for c in primary)
+    horizontal = table.chart == "hbar"
+    options = {
+        "range": (0, labels[-1]),
+        "secondary_range": (0, _plain(right * steps)),
+        "y_labels": labels,
+        "include_x_axis": True,
+        # the value axis's title: beside it on the left, or under a horizontal chart
+        ("x_title" if horizontal else "y_title"): title,
+        # room for the second axis's title, outside its labels
+        ("margin_top" if horizontal else "margin_right"): 12 + TITLE_SIZE + SPACING,
+    }
+    return SimpleNamespace(
+        options=options,
+        horizontal=horizontal,
+        title=" / ".join(str(table.headers[c]) for c in secondary),
+    )
+
+
+def _plain(number: float) -> int | float:
+    """A whole number as an int (pygal writes 20.0 otherwise)."""
+    return int(number) if float(number).is_integer() else number
+
+
+def _second_axis_title(tree, two_axes: SimpleNamespace) -> None:
+    """The second axis's title, which pygal does not draw: rotated beside the right-hand
+    axis (as pygal draws the left one), or above the top axis of a horizontal chart,
+    centred on the plot. Nothing when pygal drew no plot (no data)."""
+    namespace = str(tree.tag)[: -len("svg")]  # "{http://www.w3.org/2000/svg}" or ""
+    groups = {n.get("class"): n for n in tree.iter() if n.tag == f"{namespace}g"}
+    plot, titles = groups.get("plot"), groups.get("titles")
+    if plot is None or titles is None or (background := plot.find(f"{namespace}rect")) is None:
+        return
+    moved = re.fullmatch(r"translate\(([\d.]+),\s*([\d.]+)\)", plot.get("transform", ""))
+    if moved is None:
+        return
+    x, y = (float(v) for v in moved.groups())
+    width, height = float(background.get("width")), float(background.get("height"))
+    text = tree.makeelement(f"{namespace}text", {"class": "title"})
+    if two_axes.horizontal:
+        text.attrib.update(x=f"{x + width / 2:g}", y=f"{12 + TITLE_SIZE:g}")
+    else:
+        middle = y + height / 2
+        right = float(tree.get("viewBox").split()[2]) - 12 - 2
+        text.attrib.update(
+            x=f"{right:g}", y=f"{middle:g}", transform=f"rotate(-90 {right:g} {middle:g})"
+        )
+    text.text = two_axes.title
+    titles.append(text)
+
+
+def _cleaned(chart, title: str, etree, two_axes: SimpleNamespace | None = None) -> str:
     """The SVG without the ``<script>`` pygal always writes (its tooltip settings):
     the page runs no chart code, so a strict Content-Security-Policy holds. Nor
     pygal's comments (its name, version and web addresses); the SVG's ``<title>``,
@@ -121,4 +222,6 @@ def _cleaned(chart, title: str, etree) -> str:
         for child in list(parent):
             if str(child.tag).endswith("script") or child.tag is etree.Comment:
                 parent.remove(child)
+    if two_axes is not None:
+        _second_axis_title(tree, two_axes)
     return etree.tostring(tree, encoding="unicode")

@@ -441,6 +441,60 @@ def test_charts_carry_the_tables_numbers(login_as, session, demo_accounts):
     assert "继续医学教育委员会" in page.charts["time_in_queue"]
 
 
+def axis_labels(svg: str, classes: str) -> list[tuple[float, float]]:
+    """The labels of the axis ``<g class="axis {classes}...">``: (number, position along the
+    axis: x on a horizontal chart, else y), in drawing order."""
+    axis = re.search(rf'<g class="axis {classes}( always_show)?">(.*?</g>)</g>', svg)
+    assert axis, classes
+    horizontal = "horizontal" in re.search(r'<g class="graph ([^"]+)"', svg).group(1)
+    labels = re.findall(r'<text x="([-\d.]+)" y="([-\d.]+)"[^>]*>([\d.]+)</text>', axis.group(2))
+    return [(float(v), float(x) if horizontal else float(y)) for x, y, v in labels]
+
+
+def bar_lengths(svg: str) -> list[list[tuple[float, float]]]:
+    """Each series' bars as (value, length along the value axis)."""
+    horizontal = "horizontal" in re.search(r'<g class="graph ([^"]+)"', svg).group(1)
+    series = []
+    for group in re.split(r'<g class="series serie-\d+', svg)[1:]:
+        bars = re.findall(
+            r'<rect [^>]*width="([\d.]+)" height="([\d.]+)"[^>]*/><desc class="value">([^<]*)<',
+            group,
+        )
+        if bars:
+            series.append([(float(v), float(w if horizontal else h)) for w, h, v in bars])
+    return series
+
+
+def test_counts_and_credits_have_an_axis_each(login_as, session, demo_accounts):
+    """学分 run far above 项目数: each has a value axis of its own, titled, from 0 to a round
+    number at or above its largest figure, on the same grid lines (项目数 on the left and 学分
+    on the right; below and on top of a horizontal chart), and each bar is drawn to its own
+    axis. The numbers stay in the table beside the chart."""
+    generated(session, demo_accounts)
+    page = page_of(login_as("bjcme"), **ALL)
+    for key in ("by_year", "by_state", "by_level", "by_mode", "by_unit", "by_discipline"):
+        svg, rows = page.charts[key], page.tables[key][:15]
+        horizontal = key in ("by_unit", "by_discipline")
+        counts = axis_labels(svg, "x" if horizontal else "y")
+        credits = axis_labels(svg, "x x2" if horizontal else "y2")
+        assert counts[0][0] == credits[0][0] == 0 and len(counts) == len(credits) >= 5, key
+        assert [at for _, at in counts] == pytest.approx([at for _, at in credits]), key
+        assert max(float(row[1]) for row in rows) <= counts[-1][0], key
+        assert max(float(row[2]) for row in rows) <= credits[-1][0], key
+        extent = abs(counts[-1][1] - counts[0][1])
+        titles = re.findall(r'<text [^>]*class="title"[^>]*>([^<]+)</text>', svg)
+        assert titles == ["项目数", "学分"], key
+        drawn = dict(zip(("项目数", "学分"), bar_lengths(svg), strict=True))
+        for title, top in (("项目数", counts[-1][0]), ("学分", credits[-1][0])):
+            assert drawn[title], (key, title)
+            for value, length in drawn[title]:
+                assert length / extent == pytest.approx(value / top, abs=1e-6), (key, title)
+        assert page.headers[key][1:] == ["项目数", "学分"]
+    # The demo's 学分 outnumber its 项目数: on one axis the counts would have been flat.
+    by_year = page.charts["by_year"]
+    assert axis_labels(by_year, "y2")[-1][0] > axis_labels(by_year, "y")[-1][0]
+
+
 def test_xlsx_holds_every_table(login_as, session, demo_accounts):
     generated(session, demo_accounts)
     browser = login_as("bjcme")

@@ -86,3 +86,19 @@ def test_the_svg_carries_no_pygal_text_or_script():
         "没有符合条件的项目",
     )
     assert "没有符合条件的项目" in empty and "No data" not in empty
+
+
+def test_a_second_axis_has_round_labels_and_survives_no_data():
+    """学分 on an axis of its own: both axes from 0 in the same number of round steps (whole
+    steps for a count), the second titled; a table with no rows draws pygal's no-data text."""
+    headers = ["单位", "项目数", "学分"]
+    rows = [("甲", 12, 130.5), ("乙", 7, 40.0)]
+    table = Table("units", "按单位", headers, rows, "bar", (1, 2), secondary=(2,))
+    svg = charts.render(table, "没有符合条件的项目")
+    left = re.search(r'<g class="axis y always_show">(.*?)<g class="axis y2">', svg).group(1)
+    right = re.search(r'<g class="axis y2">(.*?)<g class="axis x', svg).group(1)
+    assert re.findall(r">([\d.]+)</text>", left) == ["0", "2", "4", "6", "8", "10", "12"]
+    assert re.findall(r">([\d.]+)</text>", right) == ["0", "25", "50", "75", "100", "125", "150"]
+    assert re.findall(r'class="title"[^>]*>([^<]+)<', svg) == ["项目数", "学分"]
+    empty = Table("units", "按单位", headers, [], "hbar", (1, 2), secondary=(2,))
+    assert "没有符合条件的项目" in charts.render(empty, "没有符合条件的项目")
