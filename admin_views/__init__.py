@@ -5,6 +5,7 @@ from pathlib import Path
 from flask import Flask
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import format_decimal
+from flask_babel import lazy_gettext as _l
 
 from admin_views import (
     accounts,
@@ -37,9 +38,10 @@ def init_admin(app: Flask) -> PanelAdmin:
     # PanelAdmin keeps our own list of the views added (admin_views/registry.py).
     admin = PanelAdmin(
         app,
-        name="北京CME项目备案、发布系统",
+        # Lazy: the brand, every <title> and 首页 in the account's language.
+        name=_l("Beijing CME Project Filing and Publication System"),
         theme=Bootstrap4Theme(fluid=True, base_template="admin/cme_base.html"),
-        index_view=Dashboard(name="首页", url="/admin"),
+        index_view=Dashboard(name=_l("Home"), url="/admin"),
         translations_path=str(Path(__file__).resolve().parent.parent / "translations"),
         # Every inline <script> of Flask-Admin's templates and ours carries the nonce
         # of the response's Content-Security-Policy.

@@ -28,7 +28,7 @@ from admin_views.base import ChoiceFilter, ScopedModelView, account, day
 from admin_views.capped_count import CappedCountMixin, capped_count_of, count_cap
 from admin_views.project_actions import ProjectActionsMixin, bulk_action
 from admin_views.project_list_bar import STATUS_ALL, STATUS_HELD, ProjectListBarMixin
-from admin_views.projects import ProjectView
+from admin_views.projects import ProjectView, period_cell
 from admin_views.wording import RewordedMixin
 from models import (
     ExecutionDeadline,
@@ -106,10 +106,6 @@ def state_cell(title, *, overdue: bool, reason: str | None = None) -> Markup:
         note = gettext("Reason for return: %(reason)s", reason=reason)
         cell += Markup('<br><small class="text-danger cme-reason">{}</small>').format(note)
     return cell
-
-
-def _period(start: date, end: date) -> str:
-    return day(start) if start == end else f"{day(start)} — {day(end)}"
 
 
 @dataclass
@@ -262,7 +258,7 @@ class MyExecutionsView(ExecutionListView):
     column_default_sort = [("start_date", True), ("id", True)]
     column_searchable_list = ["name", "project_no", "principal"]
     column_formatters = {
-        "period": lambda v, c, p, n: _period(p.start_date, p.end_date),
+        "period": lambda v, c, p, n: period_cell(p.start_date, p.end_date),
         "report_state": _report_state_cell,
         "due_date": lambda v, c, p, n: day(v.due_date(p)),
     }
@@ -409,7 +405,7 @@ class ExecutionReviewView(ExecutionListView):
     column_formatters = {
         "project_no": lambda v, c, r, n: r.project.project_no or "",
         "owner_unit": lambda v, c, r, n: r.owner_unit.name,
-        "period": lambda v, c, r, n: _period(r.start_date, r.end_date),
+        "period": lambda v, c, r, n: period_cell(r.start_date, r.end_date),
         "state": _review_state_cell,
     }
     phone_columns = frozenset({"name", "owner_unit", "period", "state", "due_date"})

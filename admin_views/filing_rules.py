@@ -256,17 +256,22 @@ def recorded_warnings(project, context=None) -> list[str]:
     cache = g.setdefault("rule_warnings", {})
     if project.id not in cache:
         rows = context.get("data") if context is not None else None
-        ids = {row.id for row in rows or ()} | {project.id}
+        # Only the rows whose warnings a list shows (name_cell): none of a published one.
+        ids = {row.id for row in rows or () if filing_rules.still_checked(row.state)}
+        ids.add(project.id)
         found = filing_rules.warnings_for(db.session, account(), ids)
         cache.update({i: found.get(i, []) for i in ids})
     return cache[project.id]
 
 
 def name_cell(view, context, project, name):
-    """项目名称, with a 备案提示 badge and the warnings under it for a project
-    that moved up with some."""
+    """项目名称, with a 备案规则提示 badge and the warnings under it for a project
+    that moved up with some and still has a checked move ahead (not once published:
+    ``workflow.filing_rules.still_checked``)."""
     if context is None or context.get("data") is None:
         # A details page: its own box says more (filing_rules_project_details.html).
+        return project.name
+    if not filing_rules.still_checked(project.state):
         return project.name
     notes = recorded_warnings(project, context)
     if not notes:

@@ -52,11 +52,17 @@ from permissions.relations import OWNERS, relation
 from permissions.scopes import project_visibility
 from workflow import execution_rules
 from workflow.errors import NotAllowed
-from workflow.transitions import Action, find
+from workflow.transitions import TRANSITIONS, Action, find
 
 S = ProjectState
 BEIJING = ZoneInfo("Asia/Shanghai")
 CHECKED_ACTIONS = (Action.REPORT, Action.PUBLISH)
+# The states a project still leaves by a checked move (read from the transition
+# table): only there do the warnings it moved up with still matter. A published
+# project has passed its last check (withdrawing it checks nothing).
+CHECKED_STATES = frozenset(
+    state for t in TRANSITIONS if t.action in CHECKED_ACTIONS for state in t.sources
+)
 # The other projects that already passed the gate a project is about to pass: a
 # duplicate is refused (or flagged) at the gate its original went through first.
 FILED = {
@@ -868,6 +874,12 @@ def record_warnings(action, *, session, account, moves, reason):
 
 
 # -- reading recorded warnings ---------------------------------------------------
+def still_checked(state) -> bool:
+    """Whether a project in ``state`` has a checked move (上报, 审核通过并公布) ahead of
+    it: the lists show its rule warnings only then."""
+    return ProjectState(state) in CHECKED_STATES
+
+
 def warnings_for(session: Session, account, project_ids: Iterable[int]) -> dict[int, list[str]]:
     """The recorded warnings of ``project_ids``, worded for ``account``: a
     duplicate names the other project only if ``account`` may see it. At most
@@ -914,6 +926,7 @@ __all__ = [
     "ruling_year",
     "set_rule",
     "settings_of",
+    "still_checked",
     "values_of",
     "warnings_for",
 ]
