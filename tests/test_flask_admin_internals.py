@@ -25,7 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 UPSTREAM = Path(flask_admin.__file__).parent / "templates/bootstrap4"
 # Our copies of Flask-Admin templates (templates/admin/...), each kept next to the
 # pristine upstream file it was forked from (tests/flask_admin_forks/<name>.orig).
-FORKS = ("admin/actions.html", "admin/model/layout.html", "admin/model/row_actions.html")
+FORKS = (
+    "admin/actions.html",
+    "admin/layout.html",
+    "admin/model/layout.html",
+    "admin/model/row_actions.html",
+)
 PRISTINE = Path(__file__).resolve().parent / "flask_admin_forks"
 
 
