@@ -27,6 +27,12 @@ def test_committee_reads_the_statistics(people):
     page.get_by_role("button", name="筛选").click()
     page.wait_for_url("**year=all**")
     assert "2025" in page.locator("table[data-table=by_year]").inner_text()
+    # 项目数 on the left axis, 学分 on a second axis on the right, each titled
+    by_year = page.locator("[data-chart=by_year] svg")
+    left, right = (by_year.locator("text.title", has_text=t) for t in ("项目数", "学分"))
+    assert left.is_visible() and right.is_visible()
+    assert right.bounding_box()["x"] > by_year.locator(".axis.y2").bounding_box()["x"]
+    assert right.bounding_box()["x"] > left.bounding_box()["x"] + 300
     with page.expect_download() as download:
         page.locator("#stat-export").click()
     assert download.value.suggested_filename.startswith("统计_")
