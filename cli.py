@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 import accounts
 from extensions import db
-from models import Base, Unit, UnitKind, rules, tally
+from models import Base, Unit, UnitKind, execution_tally, rules, tally
 from models.discipline import seed_default_disciplines
 from password_salt import check_password_salt
 
@@ -119,15 +119,17 @@ def seed_demo(if_empty, reset, yes):
 @click.command("rebuild-statistics")
 @with_appcontext
 def rebuild_statistics():
-    """Recount the 统计 page's summary table (project_tallies) from the projects and
-    their history.
+    """Recount the 统计 page's summary tables (project_tallies, and execution_tallies
+    for 统计 · 执行情况) from the projects, their history and their execution reports.
 
     Database triggers keep the table right through every write, including hand-written
     SQL; this is the repair after the triggers were dropped or the table was edited.
     """
     with db.engine.begin() as connection:
-        tally.rebuild(connection)
-        rows = connection.exec_driver_sql(f"SELECT count(*) FROM {tally.TABLE}").scalar()
+        rows = 0
+        for module in (tally, execution_tally):
+            module.rebuild(connection)
+            rows += connection.exec_driver_sql(f"SELECT count(*) FROM {module.TABLE}").scalar()
     click.echo(f"Statistics recounted: {rows} rows.")
 
 

@@ -43,6 +43,7 @@ from models import (
     Role,
     Unit,
     User,
+    execution_tally,
     tally,
 )
 from models.account import ROLE_PERMISSIONS, RoleName, roles_users
@@ -578,8 +579,9 @@ def generate(url: str, n_projects: int, *, seed: int = 6) -> Dataset:
         _seed_reference(conn, unit_rows, users, tree)
         # The statistics triggers would cost more than the inserts themselves (a summary
         # update per row on SQLite, per executemany row on PostgreSQL): off for the
-        # load, then back on with one recount (``models.tally``).
+        # load, then back on with one recount (``models.tally``, ``models.execution_tally``).
         tally.drop(conn)
+        execution_tally.drop(conn)
     counts |= {"units": len(unit_rows), "users": len(users)}
     numbers = {}
     for batch in _project_batches(n_projects, years, tree, rng):
@@ -601,6 +603,7 @@ def generate(url: str, n_projects: int, *, seed: int = 6) -> Dataset:
             conn.execute(insert(ProjectNumberCounter.__table__), counters)
         _fix_sequences(conn)
         tally.install(conn)
+        execution_tally.install(conn)
         assert conn.scalar(select(func.count()).select_from(Project.__table__)) == n_projects
     analyze(engine)
     engine.dispose()

@@ -107,6 +107,7 @@ def add_executions(url: str, dataset: Dataset, roster: int) -> dict[str, int]:
         Project,
         RosterEntry,
         User,
+        execution_tally,
     )
     from models.execution import plus_days
 
@@ -124,6 +125,9 @@ def add_executions(url: str, dataset: Dataset, roster: int) -> dict[str, int]:
     p = Project.__table__
     r = ExecutionReport.__table__
     counts = {}
+    with engine.begin() as conn:
+        # 统计 · 执行情况's triggers off for the load, back on with one recount at the end.
+        execution_tally.drop(conn)
     with engine.begin() as conn:
         source = select(p, _state(p, society_branches, recent).label("st")).where(
             p.c.state == "published"
@@ -302,6 +306,10 @@ def add_executions(url: str, dataset: Dataset, roster: int) -> dict[str, int]:
         log(f"  roster: reports below {low + chunk:,} ({time.perf_counter() - started:.0f} s)")
     with engine.begin() as conn:
         counts["roster_entries"] = conn.scalar(select(func.count()).select_from(re_))
+        started = time.perf_counter()
+        execution_tally.install(conn)
+        counts["execution_tallies"] = conn.scalar(text("SELECT count(*) FROM execution_tallies"))
+        log(f"  execution_tallies recounted in {time.perf_counter() - started:.1f} s")
         if conn.dialect.name == "postgresql":
             conn.execute(
                 text(

@@ -38,6 +38,7 @@ from models.execution import (
     RosterEntry,
     RosterSource,
 )
+from models.execution_tally import ExecutionTally
 from models.filing_rule import DEFAULT_PARAMS, FilingRule, ProjectWarning, RuleKind, Severity
 from models.import_batch import BatchStatus, ImportBatch, ImportKey
 from models.job import Job
@@ -84,6 +85,7 @@ __all__ = [
     "ExecutionReport",
     "ExecutionSnapshot",
     "ExecutionState",
+    "ExecutionTally",
     "FilingRule",
     "FilingWindow",
     "IdType",

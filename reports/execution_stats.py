@@ -16,10 +16,14 @@ report would have: its end date + the committee's number of days for the year
   each report keeps them on its row (``attended_learners``, ``credits_awarded``: counted
   again by ``workflow.execution.roster_write`` at every roster write).
 
-One GROUP BY statement, whatever the number of units, projects, reports or learners: the
+One statement, whatever the number of projects, reports or learners: the committee and a
+society read their own rows of ``execution_tallies`` (``models.execution_tally``: the same
+figures summed ahead per unit, year and due date, kept by database triggers), the due dates
+before today taken as past years, this year's past months and this month's past days. With
+级别 or 学科 set (the tallies do not hold them) the figures come from one GROUP BY over the
 scope's published projects of the year (``ix_projects_committee_stats`` /
-``ix_projects_society_stats``) with their reports (by ``project_id``) and the first 上报
-of each (through ``ix_execution_events_report_id_id``); no roster row is read.
+``ix_projects_society_stats``) with their reports (by ``project_id``) and the first 上报 of
+each (through ``ix_execution_events_report_id_id``); no roster row is read either way.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import False_
 
 import permissions
 from models import (
@@ -42,9 +47,11 @@ from models import (
     ProjectState,
     Unit,
     UnitKind,
+    execution_tally,
 )
 from models.base import beijing_today
 from models.execution import due_on_sql
+from models.execution_tally import ExecutionTally
 from models.vocabulary import label
 from reports.sql import day_of
 from reports.statistics import Filters, Table, scope, unit_column, unit_header
@@ -166,14 +173,63 @@ def _counts(session, account, filters, today):
     )
 
 
+def _due_before(today: date):
+    """The tally rows whose due dates all fall before ``today``, each date once: the past
+    years' year rows, this year's past months' month rows, this month's past days' rows."""
+    t = ExecutionTally
+    year, month, day = today.strftime("%Y"), today.strftime("%Y-%m"), today.isoformat()
+    return or_(
+        and_(t.grain == execution_tally.YEAR, t.bucket < year),
+        and_(t.grain == execution_tally.MONTH, t.bucket >= f"{year}-01", t.bucket < month),
+        and_(t.grain == execution_tally.DAY, t.bucket >= f"{month}-01", t.bucket < day),
+    )
+
+
+def _tallied_counts(session, account, filters, today):
+    """The rows of ``_counts`` from the account's own ``execution_tallies`` rows."""
+    t = ExecutionTally
+    where = [t.scope_unit_id == account.unit_id, _due_before(today)]
+    if filters.year is not None:
+        where.append(t.year == filters.year)
+    reports = func.sum(t.reports)
+    grouped = (
+        select(
+            t.year,
+            t.unit_id,
+            reports.label("due"),
+            func.sum(t.on_time).label("on_time"),
+            func.sum(t.accepted).label("accepted"),
+            func.sum(t.learners).label("learners"),
+            func.sum(t.credits).label("credits"),
+        )
+        .where(*where)
+        .group_by(t.year, t.unit_id)
+        .having(reports != 0)
+        .subquery("grouped")
+    )
+    g = grouped.c
+    return session.execute(
+        select(
+            g.year, g.unit_id, Unit.name, g.due, g.on_time, g.accepted, g.learners, g.credits
+        ).join(Unit, Unit.id == g.unit_id)
+    )
+
+
 def figures(
     session: Session, account, filters: Filters, today: date | None = None
 ) -> dict[tuple[int, int, str], Figures]:
-    """{(year, unit id, unit name): Figures} of the scope; one statement."""
+    """{(year, unit id, unit name): Figures} of the scope; one statement (the tallies
+    unless 级别 or 学科 is set)."""
     if account.unit.kind.is_entry:
         return {}
     today = today or beijing_today()
-    rows = _counts(session, account, filters, today)
+    own = permissions.tally_visibility(account)
+    if isinstance(own, False_):
+        return {}
+    if own is None or filters.crosses_dimensions:
+        rows = _counts(session, account, filters, today)
+    else:
+        rows = _tallied_counts(session, account, filters, today)
     return {
         (year, unit_id, name): Figures(
             int(due), int(on_time or 0), int(accepted or 0), int(learners or 0), float(credits or 0)

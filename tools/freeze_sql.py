@@ -11,10 +11,18 @@ from __future__ import annotations
 import sys
 
 from migrations import frozen
-from models import search_index, tally
+from models import execution_tally, search_index, tally
 
-GENERATORS = {"search_index": search_index.ddl, "tally": tally.ddl}
-SOURCES = {"search_index": "models/search_index.py", "tally": "models/tally.py"}
+GENERATORS = {
+    "search_index": search_index.ddl,
+    "tally": tally.ddl,
+    "execution_tallies": execution_tally.ddl,
+}
+SOURCES = {
+    "search_index": "models/search_index.py",
+    "tally": "models/tally.py",
+    "execution_tallies": "models/execution_tally.py",
+}
 
 
 def render(generator: str) -> str:

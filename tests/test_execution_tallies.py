@@ -1,0 +1,254 @@
+"""``execution_tallies`` (models/execution_tally.py): the database's triggers keep it equal to a
+recount after every write the product makes to what 统计 · 执行情况 counts (a project
+published or withdrawn, a report opened, moved, returned and accepted, its roster written, the
+committee's due days changed) and after hand-written SQL (a project's end date, a report's
+due date, an event or a report deleted); the figures read from it equal those of the GROUP BY
+over the projects, for any "today" (a past year, this year's months, this month's days);
+the SQLite repair puts back a missing trigger and recounts."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import delete, select, text, update
+
+import workflow
+from models import (
+    ExecutionEvent,
+    ExecutionReport,
+    ExecutionState,
+    Project,
+    ProjectState,
+    execution_tally,
+    triggers,
+)
+from reports import Filters, execution_stats
+from tests.factories import make_project, make_tree
+from tests.test_execution_workflow import learner
+from workflow import Action, execution, execution_rules
+
+S, E = ProjectState, ExecutionState
+TODAY = execution_stats.beijing_today()
+FIGURES = execution_tally.FIGURES
+
+
+def stored(session) -> dict[tuple, tuple]:
+    t = execution_tally.ExecutionTally
+    rows = session.execute(select(t)).scalars()
+    return {
+        tuple(getattr(r, k) for k in execution_tally.KEY): tuple(
+            round(getattr(r, f), 6) for f in FIGURES
+        )
+        for r in rows
+        if any(getattr(r, f) for f in FIGURES)
+    }
+
+
+def recounted(session) -> dict[tuple, tuple]:
+    """The rows a full recount gives (the rebuild's SELECT, run here without writing)."""
+    dialect = session.connection().dialect.name
+    everything = execution_tally.rows(
+        "projects", "execution_reports", "execution_events", "execution_deadlines", 1, dialect
+    )
+    result = session.execute(text(execution_tally._summed([everything])))
+    return {tuple(row[:5]): tuple(round(v, 6) for v in row[5:]) for row in result}
+
+
+def direct(session, account, filters, today) -> dict:
+    """统计's figures from the GROUP BY over the projects (no tally)."""
+    return {
+        (year, unit_id, name): (int(due), int(on), int(acc), int(learners or 0), round(cr, 6))
+        for year, unit_id, name, due, on, acc, learners, cr in execution_stats._counts(
+            session, account, filters, today
+        )
+    }
+
+
+def tallied(session, account, filters, today) -> dict:
+    return {
+        key: (f.due, f.on_time, f.accepted, f.learners, round(f.credits, 6))
+        for key, f in execution_stats.figures(session, account, filters, today).items()
+    }
+
+
+TODAYS = (
+    TODAY,
+    TODAY.replace(day=1),
+    date(TODAY.year, 1, 1),
+    TODAY - timedelta(days=400),
+    TODAY + timedelta(days=400),
+)
+
+
+def assert_match(session, accounts) -> None:
+    session.flush()
+    assert stored(session) == recounted(session)
+    for account in accounts:
+        for filters in (Filters(), Filters(year=TODAY.year - 1), Filters(year=TODAY.year)):
+            for today in TODAYS:
+                assert tallied(session, account, filters, today) == direct(
+                    session, account, filters, today
+                ), (account.unit.name, filters, today)
+
+
+def test_the_constants_are_those_of_the_models_and_workflow():
+    assert S.PUBLISHED.value == execution_tally.PUBLISHED
+    assert E.ACCEPTED.value == execution_tally.ACCEPTED
+    assert Action.REPORT.value == execution_tally.REPORT
+    assert execution_tally.HELD == execution_stats.HELD
+
+
+def test_the_demo_data_is_tallied(demo_accounts, session):
+    assert_match(session, [demo_accounts["bjcme"], demo_accounts["bma"]])
+
+
+def _ended(session, owner, end: date, state=S.PUBLISHED):
+    return make_project(
+        session,
+        owner,
+        state,
+        year=end.year,
+        start_date=end - timedelta(days=1),
+        end_date=end,
+    )
+
+
+def test_every_write_keeps_the_tallies_equal_to_a_recount(demo_accounts, session):
+    tree = make_tree(session, "xt_")
+    branch, society, committee, issuer = (
+        tree[k] for k in ("branch", "society", "committee", "issuer")
+    )
+    accounts = [committee, society]
+    check = lambda: assert_match(session, accounts)  # noqa: E731
+    ends = [
+        TODAY - timedelta(days=500),
+        TODAY - timedelta(days=40),
+        TODAY - timedelta(days=20),
+        TODAY - timedelta(days=1),
+        TODAY + timedelta(days=30),
+    ]
+    projects = [_ended(session, branch, end) for end in ends]
+    projects.append(_ended(session, issuer, TODAY - timedelta(days=60)))
+    drafts = [_ended(session, branch, ends[1], S.DRAFT)]
+    session.commit()
+    check()
+
+    reports = [execution.open_report(session, o, p) for o, p in zip(
+        [branch] * 4 + [issuer], projects[:4] + projects[5:], strict=True
+    )]  # fmt: skip
+    session.commit()
+    check()
+
+    for report, owner in zip(reports, [branch] * 4 + [issuer], strict=True):
+        for values in (learner(credits=2), learner(attended=False, credits=0)):
+            execution.add_learner(session, owner, report, values)
+    session.commit()
+    check()
+
+    # Up the chain: reported, at the committee, accepted; one returned, one left at the society.
+    for report in reports[:3]:
+        execution.move(session, report, Action.REPORT, branch)
+        execution.move(session, report, Action.REPORT, society)
+    execution.move(session, reports[4], Action.REPORT, issuer)
+    execution.move(session, reports[3], Action.REPORT, branch)
+    session.commit()
+    check()
+    execution.move_bulk(session, Action.ACCEPT, committee, [r.id for r in reports[:2]])
+    execution.move(session, reports[2], Action.UNLOCK, committee, reason="请补充。")
+    execution.move(session, reports[4], Action.ACCEPT, committee)
+    session.commit()
+    check()
+
+    # Reported again after the return: its first 上报 stays the first.
+    execution.move(session, reports[2], Action.REPORT, branch)
+    session.commit()
+    check()
+
+    # The committee's due days: the never-opened report's date, the open ones'.
+    year = ends[1].year
+    execution_rules.set_due_days(session, committee.unit_id, year, 60)
+    session.commit()
+    check()
+    execution_rules.set_due_days(session, committee.unit_id, ends[0].year, 3)
+    session.commit()
+    check()
+
+    # 撤销公布: the project leaves the counts, its accepted report is returned.
+    result = workflow.apply_bulk(
+        session, Action.WITHDRAW, committee, [projects[0].id, projects[1].id], reason="有误"
+    )
+    session.commit()
+    assert sorted(result.done) == sorted([projects[0].id, projects[1].id])
+    check()
+    # Published again.
+    for actor in (committee,):
+        workflow.apply_bulk(session, Action.PUBLISH, actor, [projects[1].id])
+    session.commit()
+    check()
+
+    # Hand-written SQL: dates, a report's due date, an event and a report deleted, a year
+    # changed by hand, the deadline row deleted.
+    session.execute(
+        update(Project)
+        .where(Project.id == projects[4].id)
+        .values(start_date=ends[3] - timedelta(days=1), end_date=ends[3])
+    )
+    session.execute(
+        update(ExecutionReport)
+        .where(ExecutionReport.id == reports[1].id)
+        .values(due_date=TODAY + timedelta(days=3))
+    )
+    session.execute(
+        delete(ExecutionEvent).where(
+            ExecutionEvent.report_id == reports[4].id, ExecutionEvent.action == "report"
+        )
+    )
+    session.commit()
+    check()
+    session.execute(text("DELETE FROM execution_deadlines WHERE year = :y"), {"y": year})
+    earlier = text("UPDATE projects SET year = year - 1 WHERE id = :id")
+    session.execute(earlier, {"id": projects[5].id})
+    session.execute(earlier, {"id": drafts[0].id})
+    session.commit()
+    check()
+    for table in ("execution_lecturers", "roster_entries", "execution_snapshots"):
+        session.execute(text(f"DELETE FROM {table} WHERE report_id = :r"), {"r": reports[3].id})
+    session.execute(text("DELETE FROM execution_events WHERE report_id = :r"), {"r": reports[3].id})
+    session.execute(text("DELETE FROM execution_reports WHERE id = :r"), {"r": reports[3].id})
+    session.commit()
+    check()
+
+
+def test_the_statistics_read_one_tally_statement(demo_accounts, session, count_statements):
+    account = demo_accounts["bjcme"]
+    with count_statements() as counter:
+        execution_stats.figures(session, account, Filters())
+    ours = [s for s in counter.statements if "execution" in s]
+    assert len(ours) == 1 and "execution_tallies" in ours[0], ours
+
+
+def test_sqlite_repair_puts_a_missing_trigger_back(demo_accounts, session, backend):
+    if backend != "sqlite":
+        pytest.skip("the repair is for SQLite's batch migrations")
+    connection = session.connection()
+    connection.exec_driver_sql("DROP TRIGGER execution_tallies_reports_update")
+    connection.exec_driver_sql("DELETE FROM execution_tallies")
+    triggers.repair_sqlite(connection)
+    names = {
+        name
+        for (name,) in connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        )
+    }
+    assert set(execution_tally.SQLITE_TRIGGERS) <= names
+    session.commit()
+    assert stored(session) == recounted(session) and stored(session)
+
+
+def test_the_repair_command_recounts(demo_accounts, session, app_on_empty_db):
+    session.execute(delete(execution_tally.ExecutionTally))
+    session.commit()
+    result = app_on_empty_db.test_cli_runner().invoke(args=["rebuild-statistics"])
+    assert result.exit_code == 0, result.output
+    assert stored(session) == recounted(session) and stored(session)
