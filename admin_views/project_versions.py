@@ -43,12 +43,21 @@ class VersionsMixin:
             context.changed_counts = versions.changed_counts(self.db_session, account(), rows or ())
         return context.changed_counts
 
+    def opening_numbers(self, project) -> tuple[int | None, int | None]:
+        """The version numbers 修改对比 opens on (``versions.opening_pair``): the
+        latest step that changed a field, not the publish that followed it."""
+        pair = versions.opening_pair(self.project_versions(project))
+        return (pair[0].number, pair[1].number) if pair else (None, None)
+
     @expose("/diff/")
     def diff_view(self):
         """Two versions of a project compared: ``a`` and ``b`` are version numbers
-        (the older one is shown first whichever order they come in)."""
+        (the older one is shown first whichever order they come in); with neither,
+        the step that last changed a field (``opening_numbers``)."""
         project = self.get_one(request.args.get("id"))
         numbers = {request.args.get("a", type=int), request.args.get("b", type=int)}
+        if "a" not in request.args and "b" not in request.args:
+            numbers = set(self.opening_numbers(project))
         if None in numbers:
             abort(404)
         by_number = {v.number: v for v in self.project_versions(project)}

@@ -37,7 +37,7 @@ from models.rules import PROJECT_FIELDS
 from models.unit import UnitKind
 from permissions.scopes import visible_events
 from workflow.diff import Changes, diff
-from workflow.transitions import Action
+from workflow.transitions import TRANSITIONS, Action
 
 S = ProjectState
 SNAPSHOT_ACTIONS = frozenset({Action.REPORT, Action.PUBLISH})
@@ -169,6 +169,32 @@ def version_pair(versions: Sequence, kind: UnitKind) -> tuple | None:
                 return versions[index], current
             return None
     return None
+
+
+def _written_by_move(version) -> tuple[str, ...]:
+    """The snapshot fields that ``version``'s move wrote itself (the number that
+    publishing allocates, ``Effects.allocates_number``), from the transition table."""
+    allocates = any(
+        t.effects.allocates_number
+        for t in TRANSITIONS
+        if t.action == version.action and S(version.from_state) in t.sources
+    )
+    return ("project_no",) if allocates else ()
+
+
+def opening_pair(versions: Sequence) -> tuple | None:
+    """The two versions 修改对比 opens on, among a project's ``versions`` (oldest
+    first): the latest step in which someone changed a field (a report after
+    edits), not a step that only moved the project (a publish changes no field;
+    the number it gives is the move's own); the first and the last version when
+    no step changed a field; None with fewer than two versions. Pure."""
+    if len(versions) < 2:
+        return None
+    for older, newer in zip(reversed(versions[:-1]), reversed(versions[1:]), strict=True):
+        kept = {name: older.data.get(name) for name in _written_by_move(newer)}
+        if diff(older.data, {**newer.data, **kept}):
+            return older, newer
+    return versions[0], versions[-1]
 
 
 def _shows_changes(project, kind: UnitKind) -> bool:

@@ -8,7 +8,11 @@ import re
 
 import pytest
 
+import workflow
+from models import Project, ProjectState
+from tests.factories import make_project
 from tests.test_versions import _returned_and_fixed
+from workflow import Action
 
 TAG = re.compile(r"<[^>]+>")
 
@@ -98,3 +102,40 @@ def test_outside_the_scope_is_not_found(login_as, fixed, username, view):
         response = someone.get(path)
         assert response.status_code == 404, path
         assert "赵老师" not in response.get_data(as_text=True)
+
+
+def test_a_published_project_opens_on_the_step_that_changed_fields(
+    login_as, demo_accounts, session, fixed
+):
+    """Reported on and published after its fix: 修改对比 opens on the fix (versions
+    1 → 2), not on the publish (3 → 4), which changed no field (its number is the
+    move's own)."""
+    project = session.get(Project, fixed)
+    workflow.apply(session, project, Action.REPORT, demo_accounts["bma"])
+    workflow.apply(session, project, Action.PUBLISH, demo_accounts["bjcme"])
+    session.commit()
+    assert project.state is ProjectState.PUBLISHED and project.project_no
+    bjcme = login_as("bjcme")
+    details = bjcme.get(f"/admin/audit/details/?id={fixed}").get_data(as_text=True)
+    form = details[details.index('class="form-inline cme-compare-form"') :]
+    chosen = re.findall(r'<option value="(\d+)" selected>', form[: form.index("</form>")])
+    assert chosen == ["1", "2"]
+    page = bjcme.get(f"/admin/audit/diff/?id={fixed}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert re.findall(r'data-field="([^"]+)"', html) == ["theory_hours"]
+    assert "请把理论学时改为16，换掉赵老师" in text(html)
+    # Asked for, the publish step is still there: only the number it gave.
+    publish = bjcme.get(f"/admin/audit/diff/?id={fixed}&a=3&b=4").get_data(as_text=True)
+    assert re.findall(r'data-field="([^"]+)"', publish) == ["project_no"]
+
+
+def test_never_changed_opens_on_the_whole_history(login_as, session, demo_accounts):
+    """No step changed a field: the first version against the last."""
+    project = make_project(session, demo_accounts["bma_cardio"], ProjectState.DRAFT)
+    for username in ("bma_cardio", "bma", "bjcme"):
+        action = Action.PUBLISH if username == "bjcme" else Action.REPORT
+        workflow.apply(session, project, action, demo_accounts[username])
+    session.commit()
+    html = login_as("bjcme").get(f"/admin/audit/diff/?id={project.id}").get_data(as_text=True)
+    assert re.search(r"第1版（[^）]*） → 第3版（", text(html))
