@@ -24,7 +24,7 @@ from admin_views.base import ScopedSelectField, account
 from admin_views.forms import CheckedForm, Required
 from admin_views.internals import form_object
 from extensions import db
-from models import Discipline, Unit, UnitKind, rules
+from models import Discipline, Unit, UnitKind, User, rules
 
 UNIT_FIELDS = ("name", "address", "manager", "phone", "postal_code")
 MAX_SORT_ORDER = 9999
@@ -97,6 +97,8 @@ def _unit_select(label):
 class UnitEditForm(CheckedForm):
     """A unit's contact details: what may change after creation."""
 
+    text_model = Unit
+
     name = _text(UNIT_LABELS["name"])
     address = _text(UNIT_LABELS["address"])
     manager = _text(UNIT_LABELS["manager"])
@@ -135,6 +137,7 @@ class UnitCreateForm(UnitEditForm):
 
 
 class AccountEditForm(CheckedForm):
+    text_model = User
     display_name = _text(USER_LABELS["display_name"])
     unit = _unit_select(USER_LABELS["unit"])
     phone = _text(USER_LABELS["phone"], required=False, filters=(blank_to_none,))
@@ -185,6 +188,7 @@ class AccountCreateForm(AccountEditForm, PasswordForm):
 
 
 class DisciplineForm(CheckedForm):
+    text_model = Discipline
     name = _text(DISCIPLINE_LABELS["name"])
     # Left empty, a new discipline goes last (the view fills it in).
     sort_order = IntegerField(DISCIPLINE_LABELS["sort_order"], validators=[validators.Optional()])

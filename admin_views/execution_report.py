@@ -46,6 +46,7 @@ from admin_views.signed_in import SignedInView
 from extensions import db
 from models import (
     ExecutionEvent,
+    ExecutionLecturer,
     ExecutionReport,
     ExecutionState,
     IdType,
@@ -86,6 +87,8 @@ LISTS = ("executions", "execution_review", "execution_audit")
 class LecturerForm(CheckedForm):
     """One lecturer who taught; required fields are the rules' (``validate_lecturer``)."""
 
+    text_model = ExecutionLecturer
+
     name = StringField(LECTURER_LABELS["name"])
     title = StringField(LECTURER_LABELS["title"])
     unit = StringField(LECTURER_LABELS["unit"])
@@ -102,6 +105,8 @@ def _optional():
 
 class ReportForm(CheckedForm):
     """The report's fields (``workflow.execution.REPORT_FIELDS``) and its lecturers."""
+
+    text_model = ExecutionReport
 
     start_date = DateField(rules.EXECUTION_LABELS["start_date"], validators=_optional())
     end_date = DateField(rules.EXECUTION_LABELS["end_date"], validators=_optional())
@@ -160,6 +165,8 @@ def _lecturer_values(form) -> dict:
 
 class LearnerForm(CheckedForm):
     """One learner of the roster (``workflow.execution.ROSTER_FIELDS``)."""
+
+    text_model = RosterEntry
 
     name = StringField(rules.ROSTER_LABELS["name"])
     id_type = ChoiceField(

@@ -12,6 +12,13 @@ project form reads it from the field vocabulary the rules use; the others name
 the fields their rules need). The label's ``*`` is drawn from it; the page sets
 no ``required`` attribute, so a new user always gets the server's Chinese message
 next to the field, never the browser's own bubble.
+
+Every bounded text field (``BoundedText``: a ``StringField`` or ``TextAreaField``
+whose form's ``text_model`` column has a length, or named in ``text_limits``) gets
+its limit from that one source (``models.rules.text_limits``): the ``maxlength``
+attribute, a ``data-counter`` that ``static/admin/cme-counter.js`` turns into a live
+"已输入 12 / 200 字", and the check. A text over its limit is refused whole with the
+field's name, its limit and the count (``rules.too_long``), never cut on save.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from flask_admin.form import BaseForm
-from wtforms import validators
+from wtforms import Form, HiddenField, PasswordField, StringField, TextAreaField, validators
 from wtforms.fields.core import UnboundField
 
 from models import rules
@@ -68,8 +75,85 @@ def add_errors(form, errors: Mapping[str, object]) -> None:
         form[name].errors = [*form[name].errors, str(message)]
 
 
-class CheckedForm(BaseForm):
+def text_limit(field, limits: Mapping[str, int]) -> int | None:
+    """The limit of a text field the user types into (no password, no hidden
+    field), or None for a field with no limit or no text."""
+    if not isinstance(field, StringField | TextAreaField):
+        return None
+    if isinstance(field, PasswordField | HiddenField):
+        return None
+    return limits.get(field.short_name)
+
+
+def bound_fields(form, limits: Mapping[str, int]) -> None:
+    """Give each bounded text field of ``form`` its ``maxlength`` and counter."""
+    for field in form:
+        if (limit := text_limit(field, limits)) is not None:
+            field.render_kw = {
+                **(field.render_kw or {}),
+                "maxlength": limit,
+                "data-counter": limit,
+            }
+
+
+def length_errors(form, limits: Mapping[str, int]) -> dict:
+    """{field name: message} for every bounded text field over its limit, named by
+    its label (the rules' ``too_long``)."""
+    errors = {}
+    for field in form:
+        limit = text_limit(field, limits)
+        if limit is not None and (msg := rules.too_long(field.data, limit, field.label.text)):
+            errors[field.short_name] = msg
+    return errors
+
+
+class BoundedText:
+    """The limits of a form's text fields: the columns of ``text_model`` (a model
+    class; ``rules.text_limits``) and ``text_limits`` for fields of no column of
+    their own. Mixed into ``CheckedForm`` and the plain WTForms forms of the panel's
+    pages (``BoundedForm``)."""
+
+    text_model = None
+    text_limits: Mapping[str, int] = {}
+
+    def limits(self) -> dict[str, int]:
+        model = rules.text_limits(self.text_model) if self.text_model is not None else {}
+        return {**model, **self.text_limits}
+
+    def bound(self) -> None:
+        bound_fields(self, self.limits())
+
+    def too_long(self) -> dict:
+        return length_errors(self, self.limits())
+
+    def refuse_too_long(self) -> bool:
+        """Put each over-long field's message first (in place of WTForms' or
+        Flask-Admin's own ``Length`` message). Returns whether any was."""
+        errors = self.too_long()
+        for name, message in errors.items():
+            self[name].errors = [str(message)]
+        return bool(errors)
+
+
+class BoundedForm(BoundedText, Form):
+    """A plain WTForms form of a panel page (not a record of Flask-Admin's) with
+    bounded text fields."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bound()
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        return not self.refuse_too_long() and valid
+
+
+class CheckedForm(BoundedText, BaseForm):
     """A form that checks its required fields and then the record as a whole."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bound()
 
     def required_fields(self) -> Iterable[str]:
         """The names of the fields this form requires: by default those declared
@@ -98,8 +182,9 @@ class CheckedForm(BaseForm):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
+        too_long = self.refuse_too_long()
         shown = show_errors(self, self.record_errors() | self.missing())
-        return valid and not shown
+        return valid and not too_long and not shown
 
 
 def rules_decide_required(form_class):

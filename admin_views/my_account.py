@@ -22,6 +22,7 @@ from admin_views.base import account
 from admin_views.forms import CheckedForm, Required
 from admin_views.signed_in import SignedInView
 from extensions import db
+from models import User
 
 # What the page may change, in its sections (基本信息 · 联系方式).
 FIELDS = ("display_name", "phone", "email")
@@ -32,6 +33,7 @@ SECTIONS = (
 
 
 class MyAccountForm(CheckedForm):
+    text_model = User
     display_name = StringField(USER_LABELS["display_name"], [Required()], filters=[strip])
     phone = StringField(USER_LABELS["phone"], filters=[blank_to_none])
     email = StringField(

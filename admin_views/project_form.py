@@ -17,6 +17,7 @@ from enum import Enum
 from flask import current_app, flash, g, redirect, request, session
 from flask_admin import expose
 from flask_admin.babel import gettext as admin_gettext
+from flask_admin.form import BaseForm
 from flask_admin.model.form import InlineFormAdmin
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -30,9 +31,9 @@ import permissions
 import workflow
 from admin_views.base import ChoiceField, ScopedSelectField, account
 from admin_views.filing_rules import flash_rule_check
-from admin_views.forms import CheckedForm, rules_decide_required, show_errors
+from admin_views.forms import BoundedText, CheckedForm, rules_decide_required, show_errors
 from admin_views.list_context import list_context
-from admin_views.project_copy import copy_source
+from admin_views.project_copy import copy_source, warn_unchanged_name
 from extensions import db
 from models import (
     LEVELS_OF_KIND,
@@ -113,6 +114,7 @@ class ProjectForm(CheckedForm):
     its project number."""
 
     issuer = False
+    text_model = Project
     # Set by the view: why a 项目编号 typed in cannot be used (another project of
     # the committee's tree has it), or None.
     number_refusal = staticmethod(lambda number: None)
@@ -165,6 +167,7 @@ class ProjectForm(CheckedForm):
             if rows.should_delete(entry):
                 continue
             lecturer = entry.form
+            lecturer.refuse_too_long()
             show_errors(lecturer, rules.validate_lecturer(lecturer.data))
             valid = valid and not any(lecturer[name].errors for name in LECTURER_FIELDS)
         return valid
@@ -208,10 +211,21 @@ class BlankOrListedField(ScopedSelectField):
         super().pre_validate(form)
 
 
+class LecturerRowForm(BoundedText, BaseForm):
+    """A lecturer row: its text fields bounded by the lecturer's columns."""
+
+    text_model = Lecturer
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bound()
+
+
 class LecturerRows(InlineFormAdmin):
     """The lecturer rows of the form; required lecturer fields are judged by
     ``models.rules`` like the project's."""
 
+    form_base_class = LecturerRowForm
     form_columns = ["id", *LECTURER_FIELDS]
     column_labels = dict(LECTURER_LABELS)
     form_overrides = {"hours": fields.FloatField}
@@ -534,6 +548,8 @@ class ProjectFormMixin:
         # Per request (the view object is shared by every request).
         list_context().saved_project = model.name
         flash_rule_check(self.db_session, model)
+        if is_created:
+            warn_unchanged_name(model)  # 复制为新项目 under the copied project's name
 
     def scope_form(self, form) -> None:
         unit = account().unit
@@ -554,6 +570,14 @@ class ProjectFormMixin:
         if unit.kind is not UnitKind.ISSUER:
             # A society project gets its number when the committee publishes it.
             del form.project_no
+
+    def render(self, template: str, **kwargs):
+        # A form sent back with its messages says where they are, not Flask-Admin's
+        # "创建记录失败。" / "保存记录失败。" (flashed just before the page is drawn).
+        correct = gettext("Please correct the fields marked below.")
+        _reword_flash(admin_gettext("Failed to create record."), correct)
+        _reword_flash(admin_gettext("Failed to save record."), correct)
+        return super().render(template, **kwargs)
 
     def create_form(self, obj=None):
         # 复制为新项目: ?copy=<id> opens the form filled in from that project.

@@ -23,6 +23,7 @@ from wtforms import Form, SelectChoice, StringField, TextAreaField, validators
 
 import permissions
 from admin_views.base import ChoiceField, account
+from admin_views.forms import BoundedForm
 from admin_views.signed_in import SignedInView
 from extensions import db
 from models import FilingWindow, Unit, UnitKind, WindowStep, rules
@@ -86,7 +87,8 @@ def cut_off_form(window, formdata=None) -> Form:
 def grant_form(units: list, formdata=None) -> Form:
     """One exception: the unit (of those the account may grant), its date and why."""
 
-    class GrantForm(Form):
+    class GrantForm(BoundedForm):
+        text_limits = {"reason": rules.MAX_REASON}
         unit = ChoiceField(
             _l("Unit"), coerce=int, choices=[SelectChoice(u.id, u.name) for u in units]
         )
@@ -97,7 +99,6 @@ def grant_form(units: list, formdata=None) -> Form:
             _l("Reason"),
             validators=[
                 validators.InputRequired(_l("Enter the reason for the exception.")),
-                validators.Length(max=rules.MAX_REASON),
             ],
         )
 

@@ -75,9 +75,11 @@ class FileRefused(Exception):
 
 
 def not_a_spreadsheet():
+    """The file is no workbook and no CSV (by its name or its bytes): said as such,
+    not as the template's columns it lacks."""
     return _l(
-        "This is not a spreadsheet we can read: upload the template filled in,"
-        " as an Excel workbook (.xlsx) or a CSV file."
+        "The file chosen is not an Excel workbook (.xlsx) or a CSV file: download the"
+        " template, fill it in and upload it again."
     )
 
 

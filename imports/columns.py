@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from functools import cache
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -162,16 +161,11 @@ def enum_choices(enum_cls, allowed=None) -> dict[str, object]:
     return choices
 
 
-@cache
-def max_length(model, field: str) -> int | None:
-    return getattr(model.__table__.columns[field].type, "length", None)
-
-
 def text_too_long(model, field: str, text: str):
-    limit = max_length(model, field)
-    if limit and len(text) > limit:
-        return _l("At most %(count)s characters.", count=limit)
-    return None
+    """The field rules' message for a cell longer than its field may hold
+    (``rules.text_limits``: the column's length), or None. The cell is refused, never cut."""
+    limit = rules.text_limits(model).get(field)
+    return rules.too_long(text, limit) if limit else None
 
 
 PROJECT_MODEL, LECTURER_MODEL = Project, Lecturer

@@ -1,8 +1,10 @@
 """Read an uploaded file into rows of cell texts, or refuse it with a Chinese reason.
 
-What a file is comes from its bytes, never its name: an XLSX is a zip holding
-``xl/workbook.xml``; an OLE2 compound file is an encrypted workbook (or an old
-.xls); anything else must decode as text to be a CSV. A workbook's parts are checked
+What a file is comes from its bytes: an XLSX is a zip holding ``xl/workbook.xml``;
+an OLE2 compound file is an encrypted workbook (or an old .xls); anything else must
+decode as text, and read as rows of at least two cells, to be a CSV. Its name may
+only refuse it: a name ending in another type (``.pdf``, ``.docx``, ``.txt``) is no
+workbook, whatever its bytes happen to decode as. A workbook's parts are checked
 first (``imports.archive``: real unpacked size, no DTD, each sheet read within bounds),
 then read by python-calamine (Rust; about twenty times faster than openpyxl on 5,000
 rows), values only; a formula is refused, never evaluated, and openpyxl (read-only) names
@@ -32,6 +34,11 @@ MAX_ROWS = 5_000
 MAX_LECTURER_ROWS = 10 * MAX_ROWS
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
+# The endings of a file name the import reads (an .xls or .xlsm gets its own reason
+# from its bytes); a name with none is judged by its bytes alone.
+SPREADSHEET_ENDINGS = frozenset({"xlsx", "xlsm", "xls", "csv"})
+# How a text that is no CSV begins: markup (HTML, XML, SVG), a PDF, RTF, JSON.
+NOT_CSV_STARTS = ("<", "%PDF", "{\\rtf", "{", "[")
 
 
 @dataclass
@@ -73,6 +80,8 @@ def read(filename: str, data: bytes, words: Titles | None = None) -> Upload:
     """The file's main sheet (and second sheet, for a workbook): the project import's
     unless ``words`` names others."""
     words = words or titles()
+    if not named_as_spreadsheet(filename):
+        raise FileRefused(not_a_spreadsheet())
     if not data.strip():
         raise FileRefused(_l("The file is empty."))
     if len(data) > MAX_UPLOAD_BYTES:
@@ -87,6 +96,13 @@ def read(filename: str, data: bytes, words: Titles | None = None) -> Upload:
     if data.startswith(ZIP_MAGIC):
         return _read_xlsx(data, words)
     return Upload(_read_csv(data, words), None)
+
+
+def named_as_spreadsheet(filename: str | None) -> bool:
+    """Whether the file's name ends in a type the import reads, or in none."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    stem, dot, ending = name.rpartition(".")
+    return not (dot and stem) or ending.lower() in SPREADSHEET_ENDINGS
 
 
 def too_large():
@@ -211,6 +227,8 @@ def _decode(data: bytes) -> str:
 
 def _read_csv(data: bytes, words: Titles) -> Table:
     text = _decode(data)
+    if text.lstrip().startswith(NOT_CSV_STARTS):
+        raise FileRefused(not_a_spreadsheet())
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
@@ -220,6 +238,9 @@ def _read_csv(data: bytes, words: Titles) -> Table:
         for row_no, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
             texts = [cell.strip() for cell in row]
             if table is None:
+                if len(texts) < 2 and any(texts):
+                    # One cell a line: text (a letter, a list), no table of columns.
+                    raise FileRefused(not_a_spreadsheet())
                 if any(texts):
                     table = Table(words.main, texts)
                 continue

@@ -37,6 +37,8 @@ DEFAULT_HORIZON_YEARS = 1
 # real note, short enough that nobody stores megabytes in one.
 MAX_REMARKS = 2000
 MAX_REASON = 500
+# The texts kept in a ``Text`` column and their limits, by field name.
+LONG_TEXTS = {"remarks": MAX_REMARKS, "summary": MAX_REMARKS}
 # The series the committee numbers published society projects in ("2026-XH-00055",
 # ``workflow.engine.format_number``), spacing and case aside. An issuer's own number
 # may never take this form: a number the committee's counter will reach must not be
@@ -108,10 +110,23 @@ def participants(value: int) -> Any:
     return None
 
 
-def hours(value: float, *, required: bool) -> Any:
-    low_ok = value > 0 if required else value >= 0
-    if not low_ok or value > MAX_HOURS or (value * 2) != int(value * 2):
-        return _l("Hours are at most %(high)s, in steps of 0.5.", high=MAX_HOURS)
+HOURS_LABEL = _l("Hours")
+
+
+def hours(value: float, *, required: bool, label: Any = None) -> Any:
+    """学时: more than 0 where the hours are required (a project's 理论学时), else 0 or
+    more; at most ``MAX_HOURS``; in steps of 0.5. The message names the rule broken."""
+    field = label if label is not None else HOURS_LABEL
+    if not math.isfinite(value):
+        return _l("%(field)s must be a number.", field=field)
+    if required and value <= 0:
+        return _l("%(field)s must be more than 0.", field=field)
+    if value < 0:
+        return _l("%(field)s cannot be negative.", field=field)
+    if value > MAX_HOURS:
+        return _l("%(field)s is at most %(high)s.", field=field, high=f"{MAX_HOURS:,}")
+    if (value * 2) != int(value * 2):
+        return _l("%(field)s goes in steps of 0.5 (e.g. 1.5 or 2).", field=field)
     return None
 
 
@@ -183,17 +198,27 @@ def _controls(values: Mapping[str, Any], labels: Mapping[str, Any]) -> dict[str,
     return errors
 
 
-def too_long(value: Any, limit: int) -> Any:
-    """The message for a text longer than ``limit`` characters, or None."""
-    if isinstance(value, str) and len(value) > limit:
-        return _l("At most %(count)s characters.", count=limit)
-    return None
+def too_long(value: Any, limit: int, label: Any = None) -> Any:
+    """The message for a text longer than ``limit`` characters, or None: the rule
+    (the limit) and what was given (the count), naming the field by ``label``.
+    Never cut: a text over its limit is refused whole, so nobody loses the end of
+    what they typed without being told."""
+    if not isinstance(value, str) or len(value) <= limit:
+        return None
+    numbers = {"limit": f"{limit:,}", "count": f"{len(value):,}"}
+    if label is None:
+        return _l("At most %(limit)s characters; %(count)s were entered.", **numbers)
+    return _l(
+        "%(field)s: at most %(limit)s characters; %(count)s were entered.", field=label, **numbers
+    )
 
 
 def reason_error(reason: str | None) -> Any:
     """A send-back or withdrawal reason longer than ``MAX_REASON``, or holding
     control characters other than line breaks and tabs (it is quoted in mails)."""
-    return too_long(reason, MAX_REASON) or control_characters(reason, REASON_LABEL, multi_line=True)
+    return too_long(reason, MAX_REASON, REASON_LABEL) or control_characters(
+        reason, REASON_LABEL, multi_line=True
+    )
 
 
 @functools.cache
@@ -207,14 +232,27 @@ def _lengths(model) -> dict[str, int]:
     }
 
 
-def _column_lengths(model, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Every text field longer than its column (``String(n)``) may hold: the
-    form's own check, repeated where the record is judged (imports, crafted posts)."""
+@functools.cache
+def text_limits(model) -> dict[str, int]:
+    """How many characters each text field of ``model`` may hold: its ``String(n)``
+    columns' n, and ``LONG_TEXTS``' limits for its ``Text`` columns of those names.
+    The one source of the limits: the forms' ``maxlength`` and counters
+    (``admin_views.forms``), their checks and the import's read it."""
+    columns = model.__table__.columns
+    return _lengths(model) | {name: n for name, n in LONG_TEXTS.items() if name in columns}
+
+
+def _column_lengths(
+    model, values: Mapping[str, Any], labels: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Every text field longer than its limit (``text_limits``): the form's own
+    check, repeated where the record is judged (imports, crafted posts)."""
     errors = {}
-    lengths = _lengths(model)
+    limits = text_limits(model)
+    labels = labels or {}
     for name, value in values.items():
-        limit = lengths.get(name)
-        if limit and (msg := too_long(value, limit)):
+        limit = limits.get(name)
+        if limit and (msg := too_long(value, limit, labels.get(name))):
             errors[name] = msg
     return errors
 
@@ -237,7 +275,7 @@ def validate_unit(values: Mapping[str, Any]) -> dict[str, Any]:
         errors["phone"] = msg
     from models.unit import Unit
 
-    return _column_lengths(Unit, values) | errors | _controls(values, UNIT_LABELS)
+    return _column_lengths(Unit, values, UNIT_LABELS) | errors | _controls(values, UNIT_LABELS)
 
 
 def _judge_number(errors: dict[str, Any], number, kept_number: str | None) -> None:
@@ -304,7 +342,7 @@ def validate_project(
         "phone": phone,
         "credits": credits,
         "planned_participants": participants,
-        "theory_hours": lambda v: hours(v, required=True),
+        "theory_hours": lambda v: hours(v, required=True, label=PROJECT_LABELS["theory_hours"]),
     }
     for name, rule in checks.items():
         if name not in errors and (msg := rule(values[name])):
@@ -312,24 +350,33 @@ def validate_project(
     if issuer:
         _judge_number(errors, values.get("project_no"), kept_number)
     practice = values.get("practice_hours")
-    if practice is not None and (msg := hours(practice, required=False)):
+    if practice is not None and (
+        msg := hours(practice, required=False, label=PROJECT_LABELS["practice_hours"])
+    ):
         errors["practice_hours"] = msg
     _judge_dates(errors, values.get("start_date"), values.get("end_date"))
     _judge_year(errors, values, last_day or horizon())
-    if msg := too_long(values.get("remarks"), MAX_REMARKS):
-        errors["remarks"] = msg
     from models.project import Project
 
-    return _column_lengths(Project, values) | errors | _controls(values, PROJECT_LABELS)
+    return (
+        _column_lengths(Project, values, PROJECT_LABELS)
+        | errors
+        | _controls(values, PROJECT_LABELS)
+    )
 
 
 def validate_lecturer(values: Mapping[str, Any]) -> dict[str, Any]:
     from models.project import Lecturer
 
     errors = _missing(values, ("name", "topic"))
-    if values.get("hours") is not None and (msg := hours(values["hours"], required=False)):
+    given = values.get("hours")
+    if given is not None and (msg := hours(given, required=False, label=LECTURER_LABELS["hours"])):
         errors["hours"] = msg
-    return _column_lengths(Lecturer, values) | errors | _controls(values, LECTURER_LABELS)
+    return (
+        _column_lengths(Lecturer, values, LECTURER_LABELS)
+        | errors
+        | _controls(values, LECTURER_LABELS)
+    )
 
 
 # -- execution reports (执行情况) and their rosters (学员名单) ----------------------------
@@ -440,7 +487,11 @@ def validate_roster_entry(values: Mapping[str, Any], *, max_credits: float) -> d
     given = values.get("credits")
     if given is not None and (msg := awarded_credits(given, max_credits)):
         errors["credits"] = msg
-    return _column_lengths(RosterEntry, values) | errors | _controls(values, ROSTER_LABELS)
+    return (
+        _column_lengths(RosterEntry, values, ROSTER_LABELS)
+        | errors
+        | _controls(values, ROSTER_LABELS)
+    )
 
 
 def validate_execution(values: Mapping[str, Any], *, published_credits: float) -> dict[str, Any]:
@@ -449,10 +500,15 @@ def validate_execution(values: Mapping[str, Any], *, published_credits: float) -
     from models.execution import ExecutionReport
 
     errors = _missing(values, EXECUTION_REQUIRED)
-    if "theory_hours" not in errors and (msg := hours(values["theory_hours"], required=False)):
+    theory = values.get("theory_hours")
+    if "theory_hours" not in errors and (
+        msg := hours(theory, required=False, label=EXECUTION_LABELS["theory_hours"])
+    ):
         errors["theory_hours"] = msg
     practice = values.get("practice_hours")
-    if practice is not None and (msg := hours(practice, required=False)):
+    if practice is not None and (
+        msg := hours(practice, required=False, label=EXECUTION_LABELS["practice_hours"])
+    ):
         errors["practice_hours"] = msg
     if "credits" not in errors and (msg := awarded_credits(values["credits"], published_credits)):
         errors["credits"] = msg
@@ -463,6 +519,8 @@ def validate_execution(values: Mapping[str, Any], *, published_credits: float) -
     if rate is not None and (not math.isfinite(rate) or not 0 <= rate <= MAX_PASS_RATE):
         errors["pass_rate"] = _l("Enter a percentage from 0 to 100.")
     _judge_dates(errors, values.get("start_date"), values.get("end_date"))
-    if msg := too_long(values.get("summary"), MAX_REMARKS):
-        errors["summary"] = msg
-    return _column_lengths(ExecutionReport, values) | errors | _controls(values, EXECUTION_LABELS)
+    return (
+        _column_lengths(ExecutionReport, values, EXECUTION_LABELS)
+        | errors
+        | _controls(values, EXECUTION_LABELS)
+    )

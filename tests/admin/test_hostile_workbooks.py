@@ -19,7 +19,7 @@ from imports.reader import Table
 from models import Project
 from tests.admin.test_import import count, download_template, fill, project_row, upload
 
-NOT_A_SPREADSHEET = "这不是可以读取的表格文件"
+NOT_A_SPREADSHEET = "所选文件不是 Excel 工作簿（.xlsx）或 CSV 文件"
 UNREADABLE = "文件无法读取"
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 PACKAGE_RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"

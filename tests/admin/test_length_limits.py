@@ -34,8 +34,8 @@ def test_long_remarks_and_lecturer_fields_are_refused(login_as, session, demo_ac
     errors = rules.validate_project(
         {"remarks": "长" * (rules.MAX_REMARKS + 1), "venue": "地" * 201}, issuer=True
     )
-    assert str(errors["remarks"]) == f"最多 {rules.MAX_REMARKS} 个字。"
-    assert str(errors["venue"]) == "最多 200 个字。"
+    assert str(errors["remarks"]) == f"备注最多 {rules.MAX_REMARKS:,} 个字，当前 2,001 个字。"
+    assert str(errors["venue"]) == "举办地点最多 200 个字，当前 201 个字。"
     lecturer = rules.validate_lecturer({"name": "王" * 51, "topic": "题", "unit": "单" * 201})
     assert set(lecturer) == {"name", "unit"}
     unit = rules.validate_unit(
