@@ -429,14 +429,20 @@ class ExecutionReviewView(ExecutionListView):
         ]
 
     def _scope_years(self):
-        """From the scope's first year to its last (or this year)."""
+        """From the scope's first year to its last (or this year): per reviewed state,
+        two probes of its (unit, state, year) index, in one statement (the scope's
+        ``state != draft`` alone leaves the planner a scan of every report of the unit)."""
         year = ExecutionReport.year
         ends = [
-            self._scoped(year).order_by(o).limit(1).scalar_subquery() for o in (year, year.desc())
+            self._scoped(year).where(ExecutionReport.state == state).order_by(o).limit(1)
+            for state in REVIEW_ORDER
+            for o in (year, year.desc())
         ]
-        low, high = self.db_session.execute(select(*ends)).one()
-        if low is None:
+        found = self.db_session.execute(select(*(e.scalar_subquery() for e in ends))).one()
+        years = [y for y in found if y is not None]
+        if not years:
             return []
+        low, high = min(years), max(years)
         return [(y, y) for y in range(max(high, date.today().year), low - 1, -1)]
 
     def _state_options(self):
