@@ -45,6 +45,21 @@
     }
   });
 
+  // A menu's dropdown toggle (系统管理, the account menu) is a link to "#": Bootstrap
+  // opens the menu, but Flask-Admin's multi-level dropdown script stops the click on
+  // the link itself, before the handler above could keep "#" from being followed
+  // (the address would change and the page scroll). Caught on the way down instead.
+  document.addEventListener(
+    "click",
+    function (event) {
+      var target = event.target instanceof Element ? event.target : null;
+      if (target && target.closest('a[data-toggle="dropdown"][href="#"]')) {
+        event.preventDefault();
+      }
+    },
+    true
+  );
+
   // A select that shows its choice at once (the filing rules' year).
   document.addEventListener("change", function (event) {
     var target = event.target;
