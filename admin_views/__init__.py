@@ -24,6 +24,7 @@ from admin_views.dashboard import Dashboard
 from admin_views.execution_report import register as register_execution_report
 from admin_views.executions import register as register_executions
 from admin_views.filing_rules import register as register_rules
+from admin_views.forms import bounded
 from admin_views.menu import add_project_search
 from admin_views.registry import PanelAdmin
 from admin_views.roster_import import register as register_roster_import
@@ -55,6 +56,8 @@ def init_admin(app: Flask) -> PanelAdmin:
     # Ids, pages and NUL characters bounded before any panel view reads them.
     app.before_request(guard_request)
     app.context_processor(template_vocabulary)
+    # A text drawn without a form gets its limit and counter: {{ bounded('reason') }}.
+    app.add_template_global(bounded, "bounded")
     projects.register(admin)
     add_project_search(admin)  # 项目查询, after the project lists
     register_executions(admin)  # 执行情况 lists, after the project lists

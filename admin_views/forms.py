@@ -26,10 +26,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from flask_admin.form import BaseForm
+from markupsafe import Markup
 from wtforms import Form, HiddenField, PasswordField, StringField, TextAreaField, validators
 from wtforms.fields.core import UnboundField
 
-from models import rules
+from models import CertificateSettings, rules
 
 # The checks Flask-Admin scaffolds for a NOT NULL column.
 COLUMN_REQUIRED = (validators.InputRequired, validators.DataRequired)
@@ -94,6 +95,19 @@ def bound_fields(form, limits: Mapping[str, int]) -> None:
                 "maxlength": limit,
                 "data-counter": limit,
             }
+
+
+def page_text_limits() -> dict[str, int]:
+    """The texts the panel's templates draw without a WTForms form (a reason, the
+    certificate settings), by the name ``bounded`` is given, and their limits."""
+    settings = rules.text_limits(CertificateSettings)
+    return {"reason": rules.MAX_REASON} | {f"certificate_{k}": v for k, v in settings.items()}
+
+
+def bounded(name: str) -> Markup:
+    """The ``maxlength`` and counter attributes of such a text (template global)."""
+    limit = int(page_text_limits()[name])
+    return Markup(f'maxlength="{limit}" data-counter="{limit}"')
 
 
 def length_errors(form, limits: Mapping[str, int]) -> dict:

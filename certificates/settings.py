@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from certificates.issuing import settings_of
 from certificates.numbering import format_number, format_refusal
 from models import CertificateCounter, CertificateSettings, Seal
-from models.rules import control_characters
+from models.rules import control_characters, text_limits, too_long
 
 MAX_SEAL_BYTES = 512 * 1024
 MAX_SEAL_SIDE = 2000
@@ -31,6 +31,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # The title column's length (models.certificate.CertificateSettings.title).
 MAX_TITLE = CertificateSettings.__table__.c.title.type.length
 TITLE_LABEL = _l("Certificate title line")
+FORMAT_LABEL = _l("Certificate number format")
 FORMAT_LABEL = _l("Certificate number format")
 
 
@@ -47,8 +48,8 @@ def title_refusal(value: str | None):
     text = (value or "").strip()
     if not text:
         return _l("This field is required.")
-    if len(text) > MAX_TITLE:
-        return _l("Write the title line in at most %(num)s characters.", num=MAX_TITLE)
+    if message := too_long(text, MAX_TITLE, TITLE_LABEL):
+        return message
     return control_characters(text, TITLE_LABEL)
 
 
@@ -59,8 +60,11 @@ def save_settings(session: Session, committee_id: int, number_format: str, title
     number_format = (number_format or "").strip()
     title = (title or "").strip()
     errors = {}
+    format_limit = text_limits(CertificateSettings)["number_format"]
     if not number_format:
         errors["number_format"] = _l("This field is required.")
+    elif message := too_long(number_format, format_limit, FORMAT_LABEL):
+        errors["number_format"] = message
     elif (refusal := format_refusal(number_format)) is not None:
         errors["number_format"] = refusal
     if (refusal := title_refusal(title)) is not None:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from models import (
+    CertificateSettings,
     Discipline,
     ExecutionLecturer,
     ExecutionReport,
@@ -30,6 +31,7 @@ from models import (
     WindowException,
     rules,
 )
+from tests.admin.test_projects import act
 from tests.factories import make_project
 from tests.test_execution_workflow import learner
 from workflow import execution
@@ -190,6 +192,9 @@ def _pages(session, demo_accounts) -> list[Page]:
         ),
         Page("roster add", "pumch", f"/admin/execution/{report.id}/roster/add", (RosterEntry,)),
         Page(
+            "certificate settings", "bjcme", "/admin/certificate-settings/", (CertificateSettings,)
+        ),
+        Page(
             "roster edit",
             "pumch",
             f"/admin/execution/{report.id}/roster/{entry.id}/edit",
@@ -335,6 +340,15 @@ def test_a_text_of_exactly_the_limit_is_stored_whole(pages, signed_in, session, 
     assert response.status_code in (200, 302), response.status_code
     assert "个字，当前" not in response.get_data(as_text=True)
     assert _stored(session, model, name, [text]) == 1, (key, name)
+
+
+def test_a_reason_typed_on_a_page_of_its_own_has_its_limit(login_as, session, demo_accounts):
+    project = make_project(session, demo_accounts["pumch"], ProjectState.PUBLISHED)
+    session.commit()
+    page = act(login_as("bjcme"), "audit", "withdraw", [project.id]).get_data(as_text=True)
+    reason = re.search(r"<textarea[^>]*name=\"reason\"[^>]*>", page).group(0)
+    limit = rules.MAX_REASON
+    assert f'maxlength="{limit}"' in reason and f'data-counter="{limit}"' in reason
 
 
 def test_the_counter_under_a_field_reads_its_limit(login_as):
