@@ -21,7 +21,7 @@ from datetime import date
 from flask import redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select, union_all
 
 import permissions
 from admin_views.base import account
@@ -37,8 +37,10 @@ from models import Project, ProjectState, Unit
 from permissions.roles import AUDIT, ENTER, REVIEW
 from reports import execution_stats
 
-# How many waiting projects a reviewer's dashboard names.
+# How many waiting projects a reviewer's dashboard names, and how many recent years'
+# waiting projects it reads year by year (the others in one range).
 OLDEST = 5
+RECENT_YEARS = 12
 
 
 @dataclass(frozen=True)
@@ -189,12 +191,27 @@ class Dashboard(AdminIndexView):
 
     def oldest_waiting(self, view: ProjectView, state: ProjectState) -> list[dict]:
         """The projects that have waited longest in ``state`` (reported first), in
-        the reviewer's scope: one query, the filing unit joined."""
+        the reviewer's scope: one query, the filing unit joined. Per recent year the
+        first rows of its ``ix_projects_<scope>_state_year_reported`` range, the other
+        years' in one more range, then the oldest of those: no sort of every waiting
+        project of a tree."""
+        this_year = date.today().year
+        low, high = this_year - RECENT_YEARS + 1, this_year + 1
+        columns = (Project.id, Project.name, Project.year, Project.reported_at)
+        columns += (Project.owner_unit_id,)
+
+        def first(years):
+            rows = select(*columns).where(view.scope(account()), Project.state == state, years)
+            ordered = rows.order_by(Project.reported_at, Project.id).limit(OLDEST)
+            return select(*ordered.subquery().c)
+
+        parts = [first(Project.year == year) for year in range(low, high + 1)]
+        parts.append(first(or_(Project.year < low, Project.year > high)))
+        w = union_all(*parts).subquery("waiting")
         rows = db.session.execute(
-            select(Project.id, Project.name, Project.year, Project.reported_at, Unit.name)
-            .join(Unit, Unit.id == Project.owner_unit_id)
-            .where(view.scope(account()), Project.state == state)
-            .order_by(Project.reported_at, Project.id)
+            select(w.c.id, w.c.name, w.c.year, w.c.reported_at, Unit.name)
+            .join(Unit, Unit.id == w.c.owner_unit_id)
+            .order_by(w.c.reported_at, w.c.id)
             .limit(OLDEST)
         )
         return [

@@ -42,7 +42,7 @@ table (the migration's backfill, ``flask rebuild-statistics``, the benchmark's b
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Integer, String
+from sqlalchemy import Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models import triggers
@@ -50,7 +50,7 @@ from models.base import BEIJING_OFFSET_HOURS, Base
 from models.execution import DEFAULT_DUE_DAYS
 
 TABLE = "execution_tallies"
-KEY = ("scope_unit_id", "year", "unit_id", "grain", "bucket")
+KEY = ("scope_unit_id", "grain", "bucket", "year", "unit_id")
 FIGURES = ("reports", "on_time", "accepted", "learners", "credits")
 YEAR, MONTH, DAY = "year", "month", "day"
 GRAINS = (YEAR, MONTH, DAY)
@@ -65,21 +65,26 @@ class ExecutionTally(Base):
 
     __tablename__ = TABLE
 
+    # The key's order serves every year: per grain, one range of buckets (the past years,
+    # this year's past months, this month's past days) is a prefix and a range of the key,
+    # whatever is stored for the other dates. One year: ``ix_execution_tallies_year``.
     scope_unit_id: Mapped[int] = mapped_column(
         ForeignKey("units.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
-    # One scope's year (or every year) is a prefix of the key.
-    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     grain: Mapped[str] = mapped_column(String(8), primary_key=True)
     bucket: Mapped[str] = mapped_column(String(10), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     reports: Mapped[int] = mapped_column(Integer, default=0)
     on_time: Mapped[int] = mapped_column(Integer, default=0)
     accepted: Mapped[int] = mapped_column(Integer, default=0)
     learners: Mapped[int] = mapped_column(Integer, default=0)
     credits: Mapped[float] = mapped_column(Float, default=0.0)
 
-    __table_args__ = ({"info": {"kept_by_triggers": True}},)
+    __table_args__ = (
+        Index("ix_execution_tallies_year", "scope_unit_id", "year", "grain", "bucket"),
+        {"info": {"kept_by_triggers": True}},
+    )
 
 
 # -- the SQL both dialects share -------------------------------------------------------------

@@ -22,10 +22,10 @@ def upgrade():
     op.create_table(
         "execution_tallies",
         sa.Column("scope_unit_id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("unit_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("grain", sa.String(length=8), nullable=False),
         sa.Column("bucket", sa.String(length=10), nullable=False),
+        sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("unit_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("reports", sa.Integer(), nullable=False),
         sa.Column("on_time", sa.Integer(), nullable=False),
         sa.Column("accepted", sa.Integer(), nullable=False),
@@ -38,9 +38,15 @@ def upgrade():
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint(
-            "scope_unit_id", "year", "unit_id", "grain", "bucket", name=op.f("pk_execution_tallies")
+            "scope_unit_id", "grain", "bucket", "year", "unit_id", name=op.f("pk_execution_tallies")
         ),
         info={"kept_by_triggers": True},
+    )
+    op.create_index(
+        "ix_execution_tallies_year",
+        "execution_tallies",
+        ["scope_unit_id", "year", "grain", "bucket"],
+        unique=False,
     )
     # The triggers, then the backfill (one INSERT … SELECT … GROUP BY).
     frozen.run(op.get_bind(), revision, "execution_tallies", "upgrade")
@@ -48,4 +54,5 @@ def upgrade():
 
 def downgrade():
     frozen.run(op.get_bind(), revision, "execution_tallies", "downgrade")
+    op.drop_index("ix_execution_tallies_year", table_name="execution_tallies")
     op.drop_table("execution_tallies")
