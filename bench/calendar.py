@@ -88,35 +88,29 @@ def run_backend(kind: str, rows: int, small: int, repeat: int) -> dict:
         ids = _drafts(session, owner, rows, year)
         reporter = drafts.Reporter(session, owner)
 
-        def report(label: str, wanted: list[int]) -> tuple[float, int]:
-            _windows(session, accounts, year, on=label == "on")
+        def report(on: bool, wanted: list[int]) -> tuple[float, int]:
+            _windows(session, accounts, year, on=on)
             return reporter.report(wanted)
 
         statements = {}
-        for label in ("off", "on"):
-            statements[label] = (report(label, ids[:small])[1], report(label, ids)[1])
+        for label, on in (("off", False), ("on", True)):
+            statements[label] = (report(on, ids[:small])[1], report(on, ids)[1])
         # The late rows' REPORT events carry the exception's note.
-        report("on", ids)
+        report(True, ids)
         noted = session.scalar(
             select(ProjectEvent.reason)
             .where(ProjectEvent.project_id == ids[-1], ProjectEvent.action == "report")
             .order_by(ProjectEvent.id.desc())
             .limit(1)
         )
-        times: dict[str, list[float]] = {"off": [], "on": []}
-        for n in range(repeat + 1):
-            order = ("off", "on") if n % 2 == 0 else ("on", "off")
-            for label in order:
-                elapsed, _ = report(label, ids)
-                if n:  # the first round warms up
-                    times[label].append(elapsed)
+        medians = common.on_off(lambda on: report(on, ids)[0], repeat)
         version = server_version(session.get_bind())
     return {
         "backend": kind,
         "version": version,
         "rows": rows,
         "small": small,
-        **common.on_off(times["on"], times["off"]),
+        **medians,
         "statements": statements,
         "noted": noted,
         "repeat": repeat,

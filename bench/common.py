@@ -109,9 +109,17 @@ def backends(choice: str) -> tuple[str, ...]:
 
 
 # -- figures and results -----------------------------------------------------------------------
-def on_off(on: list[float], off: list[float]) -> dict:
-    """The medians of a feature's runs switched on and off, and their ratio on ÷ off."""
-    on_median, off_median = statistics.median(on), statistics.median(off)
+def on_off(run, repeat: int, *, swap: bool = True) -> dict:
+    """A feature switched on and off: ``run(on)`` does one run and returns its seconds.
+    After a warm-up round, ``repeat`` rounds of both, off first and on first in turn
+    (always off first when not ``swap``); the medians and their ratio on ÷ off."""
+    seconds: dict[bool, list[float]] = {True: [], False: []}
+    for round_ in range(repeat + 1):
+        for on in (True, False) if swap and round_ % 2 else (False, True):
+            elapsed = run(on)
+            if round_:  # the first round warms up
+                seconds[on].append(elapsed)
+    on_median, off_median = statistics.median(seconds[True]), statistics.median(seconds[False])
     return {"on": on_median, "off": off_median, "ratio": on_median / off_median}
 
 

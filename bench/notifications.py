@@ -97,23 +97,22 @@ def run(url: str, label: str) -> dict:
         session.execute(update(User).values(email=User.username + "@example.cn"))
         session.commit()
         accounts = {u.username: u for u in session.scalars(select(User))}
-        samples = {True: [], False: []}
         counts = {}
         for size in (50, ROWS):
             for on in (True, False):
                 ids = make_rows(session, accounts, size)
                 counts[(size, on)] = publish(app, session, accounts, ids, on=on)[1]
-        for repeat in range(REPEATS + 1):
-            for on in (True, False) if repeat % 2 else (False, True):
-                ids = make_rows(session, accounts, ROWS)
-                seconds, _ = publish(app, session, accounts, ids, on=on)
-                if repeat:  # the first round warms up
-                    samples[on].append(seconds)
+
+        def publish_all(on: bool) -> float:
+            ids = make_rows(session, accounts, ROWS)
+            return publish(app, session, accounts, ids, on=on)[0]
+
+        medians = common.on_off(publish_all, REPEATS)
         messages = session.scalar(select(db.func.count()).select_from(Message))
         mails = session.scalar(select(db.func.count()).select_from(OutboxMail))
     return {
         "label": label,
-        **common.on_off(samples[True], samples[False]),
+        **medians,
         "counts": counts,
         "messages": messages,
         "mails": mails,

@@ -111,20 +111,20 @@ def run_backend(kind: str, n_projects: int, rows: int, repeat: int) -> dict:
         ids = _drafts(session, owner, rows, year)
         reporter = drafts.Reporter(session, owner)
         statements = {"off": 0, "on": 0}
-        times: dict[str, list[float]] = {"off": [], "on": []}
-        for n in range(repeat + 1):
-            for label in ("off", "on"):
-                _set_rules(session, committee_id, year, active=label == "on")
-                elapsed, statements[label] = reporter.report(ids)
-                if n:  # the first round warms up
-                    times[label].append(elapsed)
+
+        def report(on: bool) -> float:
+            _set_rules(session, committee_id, year, active=on)
+            elapsed, statements["on" if on else "off"] = reporter.report(ids)
+            return elapsed
+
+        medians = common.on_off(report, repeat, swap=False)
         version = server_version(session.get_bind())
     return {
         "backend": kind,
         "version": version,
         "projects": n_projects,
         "rows": rows,
-        **common.on_off(times["on"], times["off"]),
+        **medians,
         "statements": statements,
         "repeat": repeat,
     }
