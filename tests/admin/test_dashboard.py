@@ -5,7 +5,7 @@ oldest waiting projects for a reviewer), the empty state of a new unit, the
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from flask_security import hash_password
@@ -156,3 +156,31 @@ def test_the_dashboard_costs_the_same_whatever_the_number_of_projects(
     # One row of counts, for a reviewer its oldest waiting projects, the execution
     # reports waiting for the unit, and the countdown of its filing windows.
     assert counts[0] == counts[1] <= chrome.count + 4, (counts, chrome.statements)
+
+
+def test_the_oldest_waiting_are_those_of_every_year(login_as, session, demo_accounts):
+    """The committee's oldest waiting projects, read per recent year and the other years
+    together (admin_views/dashboard.py ``RECENT_YEARS``): the five oldest of any year,
+    also one from a year long past and one from next year, in order."""
+    this_year = date.today().year
+    years = (this_year - 30, this_year + 1, this_year, this_year - 11, this_year - 12, 2001)
+    base = datetime(2020, 1, 1, 2, 0)
+    for n, year in enumerate(years):
+        project = make_project(session, demo_accounts["bma_cardio"], S.AT_COMMITTEE)
+        session.execute(
+            update(Project)
+            .where(Project.id == project.id)
+            .values(year=year, name=f"跨年等待{n}", reported_at=base - timedelta(days=n))
+        )
+    session.commit()
+    html = login_as("bjcme").get("/admin/").get_data(as_text=True)
+    oldest = html[html.index("等待最久的项目") :]
+    names = re.findall(r'<li class="mb-1">\s*<a href="[^"]+">([^<]+)</a>', oldest)
+    waiting = session.scalars(
+        permissions.visible_projects(demo_accounts["bjcme"])
+        .where(Project.state == S.AT_COMMITTEE)
+        .order_by(Project.reported_at, Project.id)
+        .limit(5)
+    ).all()
+    assert names == [p.name for p in waiting]
+    assert names == [f"跨年等待{n}" for n in (5, 4, 3, 2, 1)]
