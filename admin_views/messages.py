@@ -69,7 +69,7 @@ class MessagesView(SignedInView):
             unread=unread_messages(),
             email_mode=inbox.email_mode(db.session, user),
             email_modes=list(EmailMode),
-            has_email=bool(user.email),
+            email=user.email or None,
         )
 
     @expose("/<id:id>/open")

@@ -189,3 +189,42 @@ def test_the_messages_page_needs_a_login(browser):
     response = browser.get("/admin/messages/")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def mail_goes_to(browser) -> str:
+    """The sentence of the 消息 page saying where the messages are mailed, tags kept."""
+    html = browser.get("/admin/messages/").get_data(as_text=True)
+    return re.search(r'<p[^>]*id="mail-goes-to"[^>]*>(.*?)</p>', html, re.S).group(1).strip()
+
+
+def test_the_page_says_where_mail_goes_and_links_to_my_account(demo_accounts, session, login_as):
+    """No address: shown here only, enter one on 我的帐号. Entered there: mailed to it, each
+    message or a daily digest as chosen, or not at all when the account chose no e-mail."""
+    user = session.get(type(demo_accounts["pumch"]), demo_accounts["pumch"].id)
+    user.email = None
+    session.commit()
+    browser = login_as("pumch")
+    link = '<a href="/admin/me/">我的帐号</a>'
+    assert mail_goes_to(browser) == (
+        f"您尚未填写电子邮箱，消息只在此处显示。在“{link}”中填写后也会发送邮件。"
+    )
+    me = {"display_name": "协和医院继教办", "phone": "010-69156114", "email": "cme@pumch.cn"}
+    assert browser.post("/admin/me/", me, token_from="/admin/me/").status_code == 302
+    assert mail_goes_to(browser) == f"消息同时发送到您的电子邮箱 cme@pumch.cn；在“{link}”中修改。"
+    off = "您选择了不发送邮件，消息只在此处显示。"
+    for mode, said in (
+        ("digest", f"消息每天汇总为一封邮件，发送到您的电子邮箱 cme@pumch.cn；在“{link}”中修改。"),
+        ("off", f"{off}您的电子邮箱为 cme@pumch.cn，可在“{link}”中修改。"),
+    ):
+        saved = browser.post(
+            "/admin/messages/email", {"email_mode": mode}, token_from="/admin/messages/"
+        )
+        assert saved.status_code == 302
+        assert mail_goes_to(browser) == said
+    # The address is the account's own text: shown escaped, never as markup.
+    session.expire_all()
+    user = session.get(type(demo_accounts["pumch"]), demo_accounts["pumch"].id)
+    user.email = 'x"><b>y@pumch.cn'
+    session.commit()
+    said = mail_goes_to(browser)
+    assert "<b>" not in said and "&lt;b&gt;" in said and link in said
