@@ -33,7 +33,7 @@ from datetime import date
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import False_
 
@@ -173,37 +173,42 @@ def _counts(session, account, filters, today):
     )
 
 
-def _due_before(today: date):
-    """The tally rows whose due dates all fall before ``today``, each date once: the past
-    years' year rows, this year's past months' month rows, this month's past days' rows."""
+def _due_before(today: date) -> list:
+    """The tally rows whose due dates all fall before ``today``, each date once, as three
+    ranges of the key (scope, grain, bucket): the past years' year rows, this year's past
+    months' month rows, this month's past days' rows."""
     t = ExecutionTally
     year, month, day = today.strftime("%Y"), today.strftime("%Y-%m"), today.isoformat()
-    return or_(
+    return [
         and_(t.grain == execution_tally.YEAR, t.bucket < year),
         and_(t.grain == execution_tally.MONTH, t.bucket >= f"{year}-01", t.bucket < month),
         and_(t.grain == execution_tally.DAY, t.bucket >= f"{month}-01", t.bucket < day),
-    )
+    ]
 
 
 def _tallied_counts(session, account, filters, today):
-    """The rows of ``_counts`` from the account's own ``execution_tallies`` rows."""
+    """The rows of ``_counts`` from the account's own ``execution_tallies`` rows: one
+    range per grain (the key's, or with a year ``ix_execution_tallies_year``'s), then
+    summed per year and unit."""
     t = ExecutionTally
-    where = [t.scope_unit_id == account.unit_id, _due_before(today)]
+    where = [t.scope_unit_id == account.unit_id]
     if filters.year is not None:
         where.append(t.year == filters.year)
-    reports = func.sum(t.reports)
+    columns = (t.year, t.unit_id, *(getattr(t, f) for f in execution_tally.FIGURES))
+    due = union_all(*(select(*columns).where(*where, part) for part in _due_before(today)))
+    d = due.subquery("due")
+    reports = func.sum(d.c.reports)
     grouped = (
         select(
-            t.year,
-            t.unit_id,
+            d.c.year,
+            d.c.unit_id,
             reports.label("due"),
-            func.sum(t.on_time).label("on_time"),
-            func.sum(t.accepted).label("accepted"),
-            func.sum(t.learners).label("learners"),
-            func.sum(t.credits).label("credits"),
+            func.sum(d.c.on_time).label("on_time"),
+            func.sum(d.c.accepted).label("accepted"),
+            func.sum(d.c.learners).label("learners"),
+            func.sum(d.c.credits).label("credits"),
         )
-        .where(*where)
-        .group_by(t.year, t.unit_id)
+        .group_by(d.c.year, d.c.unit_id)
         .having(reports != 0)
         .subquery("grouped")
     )
