@@ -7,7 +7,6 @@ through ``accounts.create_account`` (Flask-Security's datastore).
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
@@ -17,25 +16,16 @@ from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, T
 from sqlalchemy.ext.mutable import MutableList
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.base import Base, Timestamps, utcnow
+from models.base import Base, Timestamps, TitledEnum, utcnow
 from models.unit import Unit, UnitKind
 
 
-class RoleName(enum.StrEnum):
-    COMMITTEE = "committee"
-    SOCIETY = "society"
-    ENTRY = "entry"
-
-    @property
-    def title(self):
-        return ROLE_TITLES[self]
+class RoleName(TitledEnum):
+    COMMITTEE = "committee", _l("Top administration")
+    SOCIETY = "society", _l("Middle administration")
+    ENTRY = "entry", _l("Entry unit")
 
 
-ROLE_TITLES = {
-    RoleName.COMMITTEE: _l("Top administration"),
-    RoleName.SOCIETY: _l("Middle administration"),
-    RoleName.ENTRY: _l("Entry unit"),
-}
 ROLE_OF_KIND = {
     UnitKind.COMMITTEE: RoleName.COMMITTEE,
     UnitKind.SOCIETY: RoleName.SOCIETY,

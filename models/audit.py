@@ -11,55 +11,32 @@ unit and is read only by operators in the database.
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import DateTime, Enum, ForeignKey, String, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.base import Base, utcnow
+from models.base import Base, TitledEnum, utcnow
 
 
-class AuditEvent(enum.StrEnum):
-    LOGIN = "login"
-    LOGIN_FAILED = "login_failed"
-    LOGIN_LOCKED_OUT = "login_locked_out"
-    LOCKED = "locked"
-    UNLOCKED = "unlocked"
-    LOGOUT = "logout"
-    ACCOUNT_CREATED = "account_created"
-    DEACTIVATED = "deactivated"
-    ACTIVATED = "activated"
-    PASSWORD_RESET = "password_reset"
-    PASSWORD_CHANGED = "password_changed"
-    UNIT_CHANGED = "unit_changed"
+class AuditEvent(TitledEnum):
+    LOGIN = "login", _l("Logged in")
+    LOGIN_FAILED = "login_failed", _l("Login failed")
+    LOGIN_LOCKED_OUT = "login_locked_out", _l("Login refused: locked")
+    LOCKED = "locked", _l("Locked after failed logins")
+    UNLOCKED = "unlocked", _l("Unlocked")
+    LOGOUT = "logout", _l("Logged out")
+    ACCOUNT_CREATED = "account_created", _l("Account created")
+    DEACTIVATED = "deactivated", _l("Account deactivated")
+    ACTIVATED = "activated", _l("Account activated")
+    PASSWORD_RESET = "password_reset", _l("Password reset by a superior")
+    PASSWORD_CHANGED = "password_changed", _l("Password changed")
+    UNIT_CHANGED = "unit_changed", _l("Unit (and role) changed")
     # A roster (学员名单, personal data) exported: who, which report, how many rows.
-    ROSTER_EXPORTED = "roster_exported"
+    ROSTER_EXPORTED = "roster_exported", _l("Roster exported")
     # A later filing date (申报时间例外) granted to the unit: step, year, date, reason.
-    WINDOW_EXCEPTION = "window_exception"
-
-    @property
-    def title(self):
-        return AUDIT_EVENT_TITLES[self]
-
-
-AUDIT_EVENT_TITLES = {
-    AuditEvent.LOGIN: _l("Logged in"),
-    AuditEvent.LOGIN_FAILED: _l("Login failed"),
-    AuditEvent.LOGIN_LOCKED_OUT: _l("Login refused: locked"),
-    AuditEvent.LOCKED: _l("Locked after failed logins"),
-    AuditEvent.UNLOCKED: _l("Unlocked"),
-    AuditEvent.LOGOUT: _l("Logged out"),
-    AuditEvent.ACCOUNT_CREATED: _l("Account created"),
-    AuditEvent.DEACTIVATED: _l("Account deactivated"),
-    AuditEvent.ACTIVATED: _l("Account activated"),
-    AuditEvent.PASSWORD_RESET: _l("Password reset by a superior"),
-    AuditEvent.PASSWORD_CHANGED: _l("Password changed"),
-    AuditEvent.UNIT_CHANGED: _l("Unit (and role) changed"),
-    AuditEvent.ROSTER_EXPORTED: _l("Roster exported"),
-    AuditEvent.WINDOW_EXCEPTION: _l("Filing window exception"),
-}
+    WINDOW_EXCEPTION = "window_exception", _l("Filing window exception")
 
 
 class AuditEntry(Base):

@@ -1,8 +1,12 @@
-"""Declarative base shared by every model, with stable constraint names."""
+"""Declarative base shared by every model, with stable constraint names; the enums'
+base classes, the column type they are stored with, and the columns and helpers several
+models share."""
 
+import enum
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import DateTime, Enum, MetaData
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -33,6 +37,36 @@ def beijing_today(now: datetime | None = None) -> date:
     return ((now or utcnow()) + timedelta(hours=BEIJING_OFFSET_HOURS)).date()
 
 
+class TitledEnum(enum.StrEnum):
+    """A StrEnum whose members carry their title, the words every screen shows for them:
+    ``DRAFT = "draft", _l("Not reported")`` is the member ``"draft"`` (its value, stored
+    and compared as the string), titled ``_l("Not reported")``."""
+
+    def __new__(cls, value: str, title):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member._title = title
+        return member
+
+    @property
+    def title(self):
+        return self._title
+
+
+class ReviewState(TitledEnum):
+    """The states of what goes up the review chain (a project, an execution report): its
+    owner unit holds it, and may change it, while it is not reported yet or returned."""
+
+    @property
+    def modifiable(self) -> bool:
+        """修改状态: the owner unit holds (and may change) it."""
+        return self.value in ("draft", "returned")
+
+    @property
+    def modifiable_title(self):
+        return _l("Modifiable") if self.modifiable else _l("Not modifiable")
+
+
 def enum_type(cls, name: str, length: int = 16) -> Enum:
     """A column type for a StrEnum: its values stored as strings (not a native enum),
     with a named CHECK constraint listing them, the same on SQLite and PostgreSQL."""
@@ -50,6 +84,18 @@ def enum_type(cls, name: str, length: int = 16) -> Enum:
 class Timestamps:
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+def immutable(*models, what: str) -> None:
+    """Refuse every UPDATE and DELETE of ``models``' rows through the ORM (history that is
+    written once): ``AttributeError("<what> is immutable")``."""
+
+    def refuse(mapper, connection, target) -> None:
+        raise AttributeError(f"{what} is immutable")
+
+    for model in models:
+        event.listen(model, "before_update", refuse)
+        event.listen(model, "before_delete", refuse)
 
 
 INTEGER, NUMBER, DATE = "integer", "number", "date"

@@ -10,7 +10,6 @@ window are ``workflow.calendar``; the reminders sent when work waits are
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
@@ -28,32 +27,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, Timestamps, enum_type, utcnow
+from models.base import Base, Timestamps, TitledEnum, enum_type, utcnow
 
 
 def _enum(cls, name: str):
     return enum_type(cls, name, length=24)
 
 
-class WindowStep(enum.StrEnum):
+class WindowStep(TitledEnum):
     """A step with a window: the entry units' 上报 (a branch to its society, a
     certificate-issuing unit to the committee), a society's 上报 to the committee,
     and the committee's own 审核 (公布)."""
 
-    ENTRY_REPORT = "entry_report"
-    SOCIETY_REPORT = "society_report"
-    AUDIT = "audit"
-
-    @property
-    def title(self):
-        return WINDOW_STEP_TITLES[self]
-
-
-WINDOW_STEP_TITLES = {
-    WindowStep.ENTRY_REPORT: _l("Entry units' reporting"),
-    WindowStep.SOCIETY_REPORT: _l("Societies' reporting"),
-    WindowStep.AUDIT: _l("Committee's audit"),
-}
+    ENTRY_REPORT = "entry_report", _l("Entry units' reporting")
+    SOCIETY_REPORT = "society_report", _l("Societies' reporting")
+    AUDIT = "audit", _l("Committee's audit")
 
 
 class FilingWindow(Timestamps, Base):
@@ -107,30 +95,17 @@ class WindowException(Base):
     )
 
 
-class ReminderClock(enum.StrEnum):
+class ReminderClock(TitledEnum):
     """What a reminder is about: each clock counts days from its own event."""
 
     # Projects not yet reported (可修改) when the unit's reporting window closes in N days.
-    WINDOW_CLOSING = "window_closing"
+    WINDOW_CLOSING = "window_closing", _l("Reporting window closing")
     # Projects waiting at a society (已上报学会), or at the committee, for more than N days.
-    WAITING_SOCIETY = "waiting_society"
-    WAITING_COMMITTEE = "waiting_committee"
+    WAITING_SOCIETY = "waiting_society", _l("Projects waiting at a society")
+    WAITING_COMMITTEE = "waiting_committee", _l("Projects waiting at the committee")
     # Execution reports (with their rosters) due within N days, and those overdue.
-    EXECUTION_DUE = "execution_due"
-    EXECUTION_OVERDUE = "execution_overdue"
-
-    @property
-    def title(self):
-        return REMINDER_CLOCK_TITLES[self]
-
-
-REMINDER_CLOCK_TITLES = {
-    ReminderClock.WINDOW_CLOSING: _l("Reporting window closing"),
-    ReminderClock.WAITING_SOCIETY: _l("Projects waiting at a society"),
-    ReminderClock.WAITING_COMMITTEE: _l("Projects waiting at the committee"),
-    ReminderClock.EXECUTION_DUE: _l("Execution reports coming due"),
-    ReminderClock.EXECUTION_OVERDUE: _l("Execution reports overdue"),
-}
+    EXECUTION_DUE = "execution_due", _l("Execution reports coming due")
+    EXECUTION_OVERDUE = "execution_overdue", _l("Execution reports overdue")
 
 
 class ReminderSettings(Timestamps, Base):

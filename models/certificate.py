@@ -11,7 +11,6 @@ and the reason. ``certificates.issuing`` writes and revokes them;
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
@@ -31,76 +30,36 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, beijing_today, utcnow
-from models.project import LEVEL_TITLES, ProjectLevel, _enum_type
+from models.base import Base, TitledEnum, beijing_today, utcnow
+from models.project import ProjectLevel, _enum_type
 
 
-class CertificateKind(enum.StrEnum):
-    CREDIT = "credit"  # 学分证书, one per learner with credits
-    TEACHING = "teaching"  # 授课证明, one per lecturer of the report
-
-    @property
-    def title(self):
-        return CERTIFICATE_KIND_TITLES[self]
+class CertificateKind(TitledEnum):
+    CREDIT = "credit", _l("Credit certificate")  # 学分证书, one per learner with credits
+    TEACHING = "teaching", _l("Teaching certificate")  # 授课证明, one per lecturer
 
 
-CERTIFICATE_KIND_TITLES = {
-    CertificateKind.CREDIT: _l("Credit certificate"),
-    CertificateKind.TEACHING: _l("Teaching certificate"),
-}
+class CertificateStatus(TitledEnum):
+    VALID = "valid", _l("Valid")
+    REVOKED = "revoked", _l("Revoked")
 
 
-class CertificateStatus(enum.StrEnum):
-    VALID = "valid"
-    REVOKED = "revoked"
-
-    @property
-    def title(self):
-        return CERTIFICATE_STATUS_TITLES[self]
-
-
-CERTIFICATE_STATUS_TITLES = {
-    CertificateStatus.VALID: _l("Valid"),
-    CertificateStatus.REVOKED: _l("Revoked"),
-}
-
-
-class CreditCategory(enum.StrEnum):
+class CreditCategory(TitledEnum):
     """学分类别: every project filed here (国家级, 北京市级, 学（协）会Ⅰ类) awards Ⅰ类."""
 
-    CLASS_I = "class_i"
-    CLASS_II = "class_ii"
-
-    @property
-    def title(self):
-        return CREDIT_CATEGORY_TITLES[self]
+    CLASS_I = "class_i", _l("Class I credits")
+    CLASS_II = "class_ii", _l("Class II credits")
 
 
-CREDIT_CATEGORY_TITLES = {
-    CreditCategory.CLASS_I: _l("Class I credits"),
-    CreditCategory.CLASS_II: _l("Class II credits"),
-}
-
-
-class RevokeCause(enum.StrEnum):
+class RevokeCause(TitledEnum):
     """Why a certificate was revoked (besides the reason the actor typed)."""
 
-    WITHDRAWN = "withdrawn"  # its project's 撤销公布
-    RETURNED = "returned"  # its report set back to modifiable after acceptance
-    REMOVED = "removed"  # its learner removed from a corrected roster
-    BY_HAND = "by_hand"  # the committee revoked it
-
-    @property
-    def title(self):
-        return REVOKE_CAUSE_TITLES[self]
-
-
-REVOKE_CAUSE_TITLES = {
-    RevokeCause.WITHDRAWN: _l("The project's publication was withdrawn"),
-    RevokeCause.RETURNED: _l("The execution report was set back to modifiable"),
-    RevokeCause.REMOVED: _l("The learner was removed from the roster"),
-    RevokeCause.BY_HAND: _l("Revoked by the committee"),
-}
+    WITHDRAWN = "withdrawn", _l("The project's publication was withdrawn")  # 撤销公布
+    # Its report set back to modifiable after acceptance.
+    RETURNED = "returned", _l("The execution report was set back to modifiable")
+    # Its learner removed from a corrected roster.
+    REMOVED = "removed", _l("The learner was removed from the roster")
+    BY_HAND = "by_hand", _l("Revoked by the committee")
 
 
 class Certificate(Base):
@@ -189,7 +148,7 @@ class Certificate(Base):
     def level_title(self):
         """The project level's title (项目级别), as every screen and the PDF print it."""
         try:
-            return LEVEL_TITLES[ProjectLevel(self.level)]
+            return ProjectLevel(self.level).title
         except ValueError:
             return self.level or ""
 

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, event
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from models.account import User
-from models.base import Base, utcnow
+from models.base import Base, immutable, utcnow
 from models.unit import Unit
 
 
 class HistoryColumns:
-    """What every history row holds (a project's and an execution report's): the
-    name at the time, the owner unit, who acted from which unit, the action, the
+    """What every history row holds (a project's and an execution report's): its id,
+    the name at the time, the owner unit, who acted from which unit, the action, the
     from and to states, the reason and the time."""
 
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
     project_name: Mapped[str] = mapped_column(String(200))
     owner_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -45,7 +46,6 @@ class ProjectEvent(HistoryColumns, Base):
 
     __tablename__ = "project_events"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (
@@ -64,7 +64,4 @@ class ProjectEvent(HistoryColumns, Base):
     )
 
 
-@event.listens_for(ProjectEvent, "before_update")
-@event.listens_for(ProjectEvent, "before_delete")
-def _events_are_immutable(mapper, connection, target) -> None:
-    raise AttributeError("project events are immutable")
+immutable(ProjectEvent, what="a project event")

@@ -31,66 +31,38 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
     func,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
-from models.base import Base, Timestamps, utcnow
+from models.base import Base, ReviewState, Timestamps, TitledEnum, immutable, utcnow
 from models.event import HistoryColumns
-from models.project import Project, ProjectMode, StateAssignmentError, _enum_type
+from models.project import (
+    LecturerColumns,
+    Project,
+    ProjectMode,
+    StateAssignmentError,
+    _enum_type,
+)
 from models.unit import Unit
 
 
-class ExecutionState(enum.StrEnum):
-    DRAFT = "draft"
-    RETURNED = "returned"
-    AT_SOCIETY = "at_society"
-    AT_COMMITTEE = "at_committee"
-    ACCEPTED = "accepted"
-
-    @property
-    def title(self):
-        return EXECUTION_STATE_TITLES[self]
-
-    @property
-    def modifiable(self) -> bool:
-        """The owner unit holds (and may change) the report and its roster."""
-        return self in (ExecutionState.DRAFT, ExecutionState.RETURNED)
-
-    @property
-    def modifiable_title(self):
-        return _l("Modifiable") if self.modifiable else _l("Not modifiable")
+class ExecutionState(ReviewState):
+    DRAFT = "draft", _l("Not reported")
+    RETURNED = "returned", _l("Returned for changes")
+    AT_SOCIETY = "at_society", _l("Reported to society")
+    AT_COMMITTEE = "at_committee", _l("Reported to committee")
+    ACCEPTED = "accepted", _l("Accepted")
 
 
-EXECUTION_STATE_TITLES = {
-    ExecutionState.DRAFT: _l("Not reported"),
-    ExecutionState.RETURNED: _l("Returned for changes"),
-    ExecutionState.AT_SOCIETY: _l("Reported to society"),
-    ExecutionState.AT_COMMITTEE: _l("Reported to committee"),
-    ExecutionState.ACCEPTED: _l("Accepted"),
-}
-
-
-class IdType(enum.StrEnum):
+class IdType(TitledEnum):
     """证件类型 of a learner."""
 
-    RESIDENT = "resident"
-    PERMIT = "permit"
-    PASSPORT = "passport"
-
-    @property
-    def title(self):
-        return ID_TYPE_TITLES[self]
-
-
-ID_TYPE_TITLES = {
-    IdType.RESIDENT: _l("Resident identity card"),
-    IdType.PERMIT: _l("Residence permit for Hong Kong, Macao and Taiwan residents"),
-    IdType.PASSPORT: _l("Passport"),
-}
+    RESIDENT = "resident", _l("Resident identity card")
+    PERMIT = "permit", _l("Residence permit for Hong Kong, Macao and Taiwan residents")
+    PASSPORT = "passport", _l("Passport")
 
 
 class RosterSource(enum.StrEnum):
@@ -204,26 +176,16 @@ class ExecutionReport(Timestamps, Base):
         return ExecutionState(self.state).modifiable and today > self.due_date
 
 
-class ExecutionLecturer(Base):
+class ExecutionLecturer(LecturerColumns, Base):
     """A lecturer who actually taught (授课教师), as the report says."""
 
     __tablename__ = "execution_lecturers"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(
         ForeignKey("execution_reports.id", ondelete="CASCADE"), index=True
     )
-    position: Mapped[int] = mapped_column(Integer, default=0)
-    name: Mapped[str] = mapped_column(String(50))
-    title: Mapped[str | None] = mapped_column(String(50))
-    unit: Mapped[str | None] = mapped_column(String(200))
-    topic: Mapped[str] = mapped_column(String(200))
-    hours: Mapped[float | None] = mapped_column(Float)
 
     report: Mapped[ExecutionReport] = relationship(back_populates="lecturers")
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class RosterEntry(Timestamps, Base):
@@ -267,7 +229,6 @@ class ExecutionEvent(HistoryColumns, Base):
 
     __tablename__ = "execution_events"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     report_id: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (
@@ -296,12 +257,7 @@ class ExecutionSnapshot(Base):
     __table_args__ = (Index("ix_execution_snapshots_report_id_id", "report_id", "id"),)
 
 
-@event.listens_for(ExecutionEvent, "before_update")
-@event.listens_for(ExecutionEvent, "before_delete")
-@event.listens_for(ExecutionSnapshot, "before_update")
-@event.listens_for(ExecutionSnapshot, "before_delete")
-def _history_is_immutable(mapper, connection, target) -> None:
-    raise AttributeError("execution history is immutable")
+immutable(ExecutionEvent, ExecutionSnapshot, what="an execution report's history")
 
 
 DEFAULT_DUE_DAYS = 14

@@ -7,7 +7,6 @@ committee that has set no rule for a year checks nothing that year.
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -23,35 +22,23 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, Timestamps, enum_type, utcnow
+from models.base import Base, Timestamps, TitledEnum, enum_type, utcnow
 from models.project import Project
 
 
-class RuleKind(enum.StrEnum):
-    DEADLINE = "deadline"
-    CREDITS = "credits"
-    DUPLICATE = "duplicate"
-    QUOTA = "quota"
-    LECTURERS = "lecturers"
-    OVERDUE_REPORTS = "overdue_reports"
-
-    @property
-    def title(self):
-        return RULE_TITLES[self]
+class RuleKind(TitledEnum):
+    DEADLINE = "deadline", _l("Filing deadline")
+    CREDITS = "credits", _l("Credits and hours")
+    DUPLICATE = "duplicate", _l("Duplicate project")
+    QUOTA = "quota", _l("Principal's yearly quota")
+    LECTURERS = "lecturers", _l("Lecturers")
+    OVERDUE_REPORTS = "overdue_reports", _l("Overdue execution reports")
 
     @property
     def help(self):
         return RULE_HELP[self]
 
 
-RULE_TITLES = {
-    RuleKind.DEADLINE: _l("Filing deadline"),
-    RuleKind.CREDITS: _l("Credits and hours"),
-    RuleKind.DUPLICATE: _l("Duplicate project"),
-    RuleKind.QUOTA: _l("Principal's yearly quota"),
-    RuleKind.LECTURERS: _l("Lecturers"),
-    RuleKind.OVERDUE_REPORTS: _l("Overdue execution reports"),
-}
 RULE_HELP = {
     RuleKind.DEADLINE: _l(
         "A project is reported at least the given number of days before its start date."
@@ -74,19 +61,10 @@ RULE_HELP = {
 }
 
 
-class Severity(enum.StrEnum):
-    BLOCK = "block"
-    WARN = "warn"
+class Severity(TitledEnum):
+    BLOCK = "block", _l("Block (cannot be reported or published)")
+    WARN = "warn", _l("Warn (moves, reviewers see a warning)")
 
-    @property
-    def title(self):
-        return SEVERITY_TITLES[self]
-
-
-SEVERITY_TITLES = {
-    Severity.BLOCK: _l("Block (cannot be reported or published)"),
-    Severity.WARN: _l("Warn (moves, reviewers see a warning)"),
-}
 
 # Each kind's parameters and their defaults; a rule row stores only these keys.
 DEFAULT_PARAMS: dict[RuleKind, dict[str, Any]] = {

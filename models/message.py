@@ -25,34 +25,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, enum_type, utcnow
+from models.base import Base, TitledEnum, enum_type, utcnow
 
 
-class MessageKind(enum.StrEnum):
+class MessageKind(TitledEnum):
     """What happened; the same kinds for projects and execution reports (a message's
     ``subject``). PUBLISHED is the committee's last word: 审核通过并公布 of projects,
     审核通过 of execution reports."""
 
-    REPORTED = "reported"
-    RETURNED = "returned"
-    PUBLISHED = "published"
-    WITHDRAWN = "withdrawn"
+    REPORTED = "reported", _l("Projects reported")
+    RETURNED = "returned", _l("Returned for changes")
+    PUBLISHED = "published", _l("Projects published")
+    WITHDRAWN = "withdrawn", _l("Publication withdrawn")
     # 催办: work waiting past a clock (``notifications.reminders``), to the unit holding
     # it, or to its parent unit when it is still overdue later (an escalation).
-    REMINDER = "reminder"
-
-    @property
-    def title(self):
-        return MESSAGE_KIND_TITLES[self]
-
-
-MESSAGE_KIND_TITLES = {
-    MessageKind.REPORTED: _l("Projects reported"),
-    MessageKind.RETURNED: _l("Returned for changes"),
-    MessageKind.PUBLISHED: _l("Projects published"),
-    MessageKind.WITHDRAWN: _l("Publication withdrawn"),
-    MessageKind.REMINDER: _l("Reminder"),
-}
+    REMINDER = "reminder", _l("Reminder")
 
 
 class MessageSubject(enum.StrEnum):
@@ -77,28 +64,17 @@ EXECUTION_KIND_TITLES = {
     MessageKind.REPORTED: _l("Execution reports reported"),
     MessageKind.RETURNED: _l("Returned for changes"),
     MessageKind.PUBLISHED: _l("Execution reports accepted"),
-    MessageKind.REMINDER: MESSAGE_KIND_TITLES[MessageKind.REMINDER],
+    MessageKind.REMINDER: MessageKind.REMINDER.title,
 }
 
 
-class EmailMode(enum.StrEnum):
+class EmailMode(TitledEnum):
     """How an account wants to be mailed: each message at once, one summary a
     day, or not at all (the in-app messages stay in every case)."""
 
-    IMMEDIATE = "immediate"
-    DIGEST = "digest"
-    OFF = "off"
-
-    @property
-    def title(self):
-        return EMAIL_MODE_TITLES[self]
-
-
-EMAIL_MODE_TITLES = {
-    EmailMode.IMMEDIATE: _l("Each message at once"),
-    EmailMode.DIGEST: _l("Daily digest"),
-    EmailMode.OFF: _l("No e-mail"),
-}
+    IMMEDIATE = "immediate", _l("Each message at once")
+    DIGEST = "digest", _l("Daily digest")
+    OFF = "off", _l("No e-mail")
 
 
 _enum = enum_type

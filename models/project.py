@@ -6,7 +6,6 @@ compare-and-set UPDATE statements; assigning it through the ORM raises.
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
@@ -25,79 +24,37 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 
-from models.base import Base, Timestamps, enum_type, utcnow
+from models.base import Base, ReviewState, Timestamps, TitledEnum, enum_type, utcnow
 from models.discipline import Discipline
 from models.unit import Unit, UnitKind
 
 _enum_type = enum_type
 
 
-class ProjectState(enum.StrEnum):
-    DRAFT = "draft"
-    RETURNED = "returned"
-    AT_SOCIETY = "at_society"
-    AT_COMMITTEE = "at_committee"
-    PUBLISHED = "published"
-
-    @property
-    def title(self):
-        return STATE_TITLES[self]
-
-    @property
-    def modifiable(self) -> bool:
-        """修改状态: the entry unit holds (and may change) the project."""
-        return self in (ProjectState.DRAFT, ProjectState.RETURNED)
-
-    @property
-    def modifiable_title(self):
-        return _l("Modifiable") if self.modifiable else _l("Not modifiable")
+class ProjectState(ReviewState):
+    DRAFT = "draft", _l("Not reported")
+    RETURNED = "returned", _l("Returned for changes")
+    AT_SOCIETY = "at_society", _l("Reported to society")
+    AT_COMMITTEE = "at_committee", _l("Reported to committee")
+    PUBLISHED = "published", _l("Published (passed)")
 
 
-STATE_TITLES = {
-    ProjectState.DRAFT: _l("Not reported"),
-    ProjectState.RETURNED: _l("Returned for changes"),
-    ProjectState.AT_SOCIETY: _l("Reported to society"),
-    ProjectState.AT_COMMITTEE: _l("Reported to committee"),
-    ProjectState.PUBLISHED: _l("Published (passed)"),
-}
+class ProjectLevel(TitledEnum):
+    NATIONAL = "national", _l("National")
+    BEIJING = "beijing", _l("Beijing municipal")
+    SOCIETY_I = "society_i", _l("Society class I")
 
 
-class ProjectLevel(enum.StrEnum):
-    NATIONAL = "national"
-    BEIJING = "beijing"
-    SOCIETY_I = "society_i"
-
-    @property
-    def title(self):
-        return LEVEL_TITLES[self]
-
-
-LEVEL_TITLES = {
-    ProjectLevel.NATIONAL: _l("National"),
-    ProjectLevel.BEIJING: _l("Beijing municipal"),
-    ProjectLevel.SOCIETY_I: _l("Society class I"),
-}
 LEVELS_OF_KIND = {
     UnitKind.ISSUER: (ProjectLevel.NATIONAL, ProjectLevel.BEIJING),
     UnitKind.BRANCH: (ProjectLevel.SOCIETY_I,),
 }
 
 
-class ProjectMode(enum.StrEnum):
-    FACE_TO_FACE = "face_to_face"
-    REMOTE = "remote"
-    BLENDED = "blended"
-
-    @property
-    def title(self):
-        return MODE_TITLES[self]
-
-
-MODE_TITLES = {
-    ProjectMode.FACE_TO_FACE: _l("Face to face"),
-    ProjectMode.REMOTE: _l("Remote"),
-    ProjectMode.BLENDED: _l("Online and face to face"),
-}
+class ProjectMode(TitledEnum):
+    FACE_TO_FACE = "face_to_face", _l("Face to face")
+    REMOTE = "remote", _l("Remote")
+    BLENDED = "blended", _l("Online and face to face")
 
 
 class StateAssignmentError(AttributeError):
@@ -278,13 +235,12 @@ class Project(Timestamps, Base):
         return (self.theory_hours or 0) + (self.practice_hours or 0)
 
 
-class Lecturer(Base):
-    __tablename__ = "lecturers"
+class LecturerColumns:
+    """What a lecturer's row holds, a project's (授课教师) as an execution report's (who
+    actually taught): the place in the list and what the form asks (the id first, then
+    the row's own foreign key, then these, as the tables were made)."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(
-        ForeignKey("projects.id", ondelete="CASCADE"), index=True
-    )
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
     position: Mapped[int] = mapped_column(Integer, default=0)
     name: Mapped[str] = mapped_column(String(50))
     title: Mapped[str | None] = mapped_column(String(50))
@@ -292,10 +248,18 @@ class Lecturer(Base):
     topic: Mapped[str] = mapped_column(String(200))
     hours: Mapped[float | None] = mapped_column(Float)
 
-    project: Mapped[Project] = relationship(back_populates="lecturers")
-
     def __str__(self) -> str:
         return self.name
+
+
+class Lecturer(LecturerColumns, Base):
+    __tablename__ = "lecturers"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+
+    project: Mapped[Project] = relationship(back_populates="lecturers")
 
 
 class ProjectNumberCounter(Base):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import enum
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
@@ -19,18 +17,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, Timestamps
+from models.base import Base, Timestamps, TitledEnum
 
 
-class UnitKind(enum.StrEnum):
-    COMMITTEE = "committee"
-    SOCIETY = "society"
-    BRANCH = "branch"
-    ISSUER = "issuer"
-
-    @property
-    def title(self):
-        return UNIT_KIND_TITLES[self]
+class UnitKind(TitledEnum):
+    COMMITTEE = "committee", _l("CME committee")
+    SOCIETY = "society", _l("Society headquarters")
+    BRANCH = "branch", _l("Society branch")
+    ISSUER = "issuer", _l("Certificate-issuing unit")
 
     @property
     def is_entry(self) -> bool:
@@ -42,12 +36,6 @@ class UnitKind(enum.StrEnum):
         return PARENT_KIND[self]
 
 
-UNIT_KIND_TITLES = {
-    UnitKind.COMMITTEE: _l("CME committee"),
-    UnitKind.SOCIETY: _l("Society headquarters"),
-    UnitKind.BRANCH: _l("Society branch"),
-    UnitKind.ISSUER: _l("Certificate-issuing unit"),
-}
 PARENT_KIND = {
     UnitKind.COMMITTEE: None,
     UnitKind.SOCIETY: UnitKind.COMMITTEE,

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint, event
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, utcnow
+from models.base import Base, immutable, utcnow
 from models.unit import Unit
 
 
@@ -51,7 +51,4 @@ class ProjectVersion(Base):
     )
 
 
-@event.listens_for(ProjectVersion, "before_update")
-@event.listens_for(ProjectVersion, "before_delete")
-def _versions_are_immutable(mapper, connection, target) -> None:
-    raise AttributeError("project versions are immutable")
+immutable(ProjectVersion, what="a project version")
