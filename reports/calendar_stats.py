@@ -58,6 +58,14 @@ def _named(session, grouped) -> dict[int, tuple[str, int]]:
     return {key: (name, n) for key, name, n in rows}
 
 
+def _window_of(window, unit_id, excepted):
+    """``window`` (an alias of ``FilingWindow``) is ``unit_id``'s for the year and step
+    of the ``excepted`` row."""
+    return and_(
+        window.unit_id == unit_id, window.year == excepted.c.year, window.step == excepted.c.step
+    )
+
+
 def late_steps(session, account, filters: Filters) -> dict[int, tuple[str, int]]:
     """``{unit: (name, steps taken after the unit's own close}``: one statement."""
     committee_id = _committee_of(account)
@@ -98,20 +106,11 @@ def late_steps(session, account, filters: Filters) -> dict[int, tuple[str, int]]
                 ProjectEvent.actor_unit_id == excepted.c.unit_id,
             ),
         )
-        .join(
-            committee_window,
-            and_(
-                committee_window.unit_id == committee_id,
-                committee_window.year == excepted.c.year,
-                committee_window.step == excepted.c.step,
-            ),
-        )
+        .join(committee_window, _window_of(committee_window, committee_id, excepted))
         .outerjoin(
             cut_off,
             and_(
-                cut_off.unit_id == Project.society_id,
-                cut_off.year == excepted.c.year,
-                cut_off.step == excepted.c.step,
+                _window_of(cut_off, Project.society_id, excepted),
                 excepted.c.step == literal(WindowStep.ENTRY_REPORT.value),
             ),
         )

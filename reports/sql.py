@@ -21,34 +21,46 @@ DAY_SQL = {
 }
 
 
-class beijing_month(FunctionElement):
+class _Spelled(FunctionElement):
+    """A function each backend spells its own way: ``spellings`` maps the dialect's name
+    to a format string of the function's arguments, compiled in order."""
+
+    inherit_cache = True
+    spellings: dict[str, str] = {}
+
+
+@compiles(_Spelled, "sqlite")
+@compiles(_Spelled, "postgresql")
+def _spell(element, compiler, **kw):
+    args = (compiler.process(c, **kw) for c in element.clauses)
+    return element.spellings[compiler.dialect.name].format(*args)
+
+
+class beijing_month(_Spelled):
     """``'2026-03'``: the Beijing calendar month of a naive-UTC timestamp."""
 
     type = String()
     inherit_cache = True
     name = "beijing_month"
+    spellings = MONTH_SQL
 
 
-@compiles(beijing_month, "sqlite")
-@compiles(beijing_month, "postgresql")
-def _month(element, compiler, **kw):
-    (value,) = element.clauses
-    return MONTH_SQL[compiler.dialect.name].format(compiler.process(value, **kw))
-
-
-class hours_between(FunctionElement):
+class hours_between(_Spelled):
     """Whole hours (rounded half up) from the first timestamp to the second."""
 
     type = Integer()
     inherit_cache = True
     name = "hours_between"
+    spellings = HOURS_SQL
 
 
-@compiles(hours_between, "sqlite")
-@compiles(hours_between, "postgresql")
-def _hours(element, compiler, **kw):
-    start, end = (compiler.process(c, **kw) for c in element.clauses)
-    return HOURS_SQL[compiler.dialect.name].format(start, end)
+class beijing_day(_Spelled):
+    """The Beijing calendar day (a date) of a naive-UTC timestamp."""
+
+    type = Date()
+    inherit_cache = True
+    name = "beijing_day"
+    spellings = DAY_SQL
 
 
 def month_of(column) -> ColumnElement[str]:
@@ -57,21 +69,6 @@ def month_of(column) -> ColumnElement[str]:
 
 def hours(start, end) -> ColumnElement[int]:
     return hours_between(start, end)
-
-
-class beijing_day(FunctionElement):
-    """The Beijing calendar day (a date) of a naive-UTC timestamp."""
-
-    type = Date()
-    inherit_cache = True
-    name = "beijing_day"
-
-
-@compiles(beijing_day, "sqlite")
-@compiles(beijing_day, "postgresql")
-def _day(element, compiler, **kw):
-    (value,) = element.clauses
-    return DAY_SQL[compiler.dialect.name].format(compiler.process(value, **kw))
 
 
 def day_of(column) -> ColumnElement:
