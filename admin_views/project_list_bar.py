@@ -20,7 +20,7 @@ from datetime import date
 from flask import has_request_context, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import permissions
 from admin_views.base import ChoiceFilter, account
@@ -244,14 +244,15 @@ class ProjectListBarMixin:
         args = request.args if args is None else args
         return args.get("search") or None, super().list_state_from(args).filters or []
 
-    def state_counts(self) -> dict[ProjectState, int]:
+    def state_counts(self) -> dict[ProjectState, int | None]:
         """Each state's count in the list as it is narrowed (the chosen year, the
-        search, the filter builder's filters): one statement per request, shared by
-        the tabs and the pager (kept in ``list_context``).
+        search, the filter builder's filters), read once per request and shared by the
+        tabs and the pager (kept in ``list_context``); None for a state not counted.
 
-        Nothing but the year narrows a society's or the committee's list: exact, from
-        the tallies (``counts_exact``). Otherwise a capped count per state (each stops
-        after ``LIST_COUNT_CAP + 1`` rows) over exactly the WHERE of the list's rows."""
+        Nothing but the year narrows the list: a society's or the committee's counts
+        are exact, from the tallies (``counts_exact``); an entry unit's a capped count
+        per state (each an index range stopping after ``LIST_COUNT_CAP + 1`` rows).
+        A search or a filter of the filter builder: ``_count_narrowed``."""
         context = list_context()
         if context.state_counts is None:
             context.state_counts, context.counts_exact = self._count_states()
@@ -261,30 +262,67 @@ class ProjectListBarMixin:
         """Whether ``state_counts`` are exact whatever their size (from the tallies)."""
         return list_context().counts_exact
 
-    def _count_states(self) -> tuple[dict[ProjectState, int], bool]:
+    def _count_states(self) -> tuple[dict[ProjectState, int | None], bool]:
         user, year = self.list_account(), self.current_year()
         states = [ProjectState(value) for value, _ in self._state_options()]
         search, filters = self.narrowed()
-        if not search and not filters:
-            tallied = tallied_states(self.db_session, user, year)
-            if tallied is not None:
-                return {state: tallied[0].get(state, 0) for state in states}, True
         base = self.db_session.query(Project.id).filter(self.scope(user))
         if year is not None:
             base = base.filter(Project.year == year)
+        if search or filters:
+            return self._count_narrowed(base, states, search, filters), False
+        tallied = tallied_states(self.db_session, user, year)
+        if tallied is not None:
+            return {state: tallied[0].get(state, 0) for state in states}, True
+        cap = count_cap()
+        counts = select(*(capped_count_of(base.filter(Project.state == s), cap) for s in states))
+        return dict(zip(states, self.db_session.execute(counts).one(), strict=True)), False
+
+    def _count_narrowed(self, base, states, search, filters) -> dict[ProjectState, int | None]:
+        """The states' counts of a searched or filtered list: the list's own WHERE (its
+        search, in the form meant for a count, and its filters), read as cheaply as
+        the pager's count it replaces. One pass over the list's rows, stopping after
+        ``LIST_COUNT_CAP + 1`` of them, counts every state when the list holds no more
+        than the cap (the usual search); above it the 全部 tab is "超过 1,000", the
+        current tab's states are counted each up to the cap (one more statement, the
+        pager's), and another state is shown uncounted (None) unless the pass alone
+        found it above the cap: no state is read to its end through every match."""
         if search:
-            # The list's own search (its ILIKE per term and the index's candidates, in
-            # the form meant for a count): the same rows as the page.
             base = self.search_query(base, base, {}, {}, search)[1]
         chosen = self.filter_list()
         for index, _, value in filters:
             base = chosen[index].apply(base, chosen[index].clean(value))
         cap = count_cap()
-        counts = select(*(capped_count_of(base.filter(Project.state == s), cap) for s in states))
-        return dict(zip(states, self.db_session.execute(counts).one(), strict=True)), False
+        if not cap:
+            counts = select(*(capped_count_of(base.filter(Project.state == s), 0) for s in states))
+            return dict(zip(states, self.db_session.execute(counts).one(), strict=True))
+        rows = base.with_entities(Project.state.label("state")).limit(cap + 1).subquery()
+        seen = dict(
+            self.db_session.execute(select(rows.c.state, func.count()).group_by(rows.c.state)).all()
+        )
+        seen = {ProjectState(state): n for state, n in seen.items()}
+        if sum(seen.values()) <= cap:
+            return {state: seen.get(state, 0) for state in states}
+        counts = {state: cap + 1 if seen.get(state, 0) > cap else None for state in states}
+        current = self.current_status()
+        wanted = [s for s in states if counts[s] is None and current != STATUS_ALL]
+        wanted = [s for s in wanted if s in self.tab_states(current)]
+        if wanted:
+            read = select(*(capped_count_of(base.filter(Project.state == s), cap) for s in wanted))
+            counts |= dict(zip(wanted, self.db_session.execute(read).one(), strict=True))
+        return counts
 
     @staticmethod
-    def tab_counts(value: str, by_state: dict[ProjectState, int]) -> list[int]:
+    def tab_states(value: str) -> list[ProjectState]:
+        """The states 状态 choice ``value`` lists."""
+        if value == STATUS_ALL:
+            return list(ProjectState)
+        if value == STATUS_HELD:
+            return [state for state in ProjectState if state.modifiable]
+        return [ProjectState(value)]
+
+    @staticmethod
+    def tab_counts(value: str, by_state: dict) -> list:
         """The states' counts that make 状态 choice ``value``'s tab."""
         if value == STATUS_ALL:
             return list(by_state.values())
@@ -292,10 +330,18 @@ class ProjectListBarMixin:
             return [n for state, n in by_state.items() if state.modifiable]
         return [by_state.get(ProjectState(value), 0)]
 
-    def tab_figure(self, value: str) -> Figure:
-        """状态 choice ``value``'s count as the tab, the pager and 首页 say it."""
-        counts = self.tab_counts(value, self.state_counts())
-        return summed_figure(counts, 0 if self.counts_exact() else count_cap())
+    def tab_figure(self, value: str) -> Figure | None:
+        """状态 choice ``value``'s count as the tab, the pager and 首页 say it; None
+        when it was not counted (``_count_narrowed``)."""
+        counts = self.tab_counts(value, self.state_counts())  # read first: then exact?
+        cap = 0 if self.counts_exact() else count_cap()
+        if None not in counts:
+            return summed_figure(counts, cap)
+        # Some state not counted: the list holds more than the cap in all (the 全部
+        # tab's pass stopped), or one of the tab's states did; else it is unknown.
+        if value == STATUS_ALL or any(n is not None and n > cap for n in counts):
+            return Figure(cap, True)
+        return None
 
     # Whether ``state_counts`` count the list's own WHERE (search and filters too):
     # then the pager's total is the current tab's, with no count of its own.
@@ -310,7 +356,8 @@ class ProjectListBarMixin:
 
     def status_tabs(self) -> list[dict]:
         """One tab per 状态 choice with its count in the list as narrowed (year,
-        search, filters): "超过 1,000" above the cap, unless the count is exact."""
+        search, filters): "超过 1,000" above the cap, unless the count is exact; no
+        count when it was not read."""
         current = self.current_status()
         tabs = []
         for value, title in self.status_choices():
@@ -319,9 +366,10 @@ class ProjectListBarMixin:
                 {
                     "value": value,
                     "title": title,
-                    "count": figure.count,
-                    "more": figure.more,
-                    "words": figure.words,
+                    # No count on a tab not counted (a search above the cap).
+                    "count": figure.count if figure else None,
+                    "more": figure.more if figure else False,
+                    "words": figure.words if figure else "",
                     "active": value == current,
                     "url": self.list_url(status=value, page_size=None),
                 }

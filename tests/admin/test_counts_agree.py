@@ -146,12 +146,20 @@ def test_an_entry_unit_s_card_tab_pager_and_export_agree(capped, large_branch, l
         tab, total, tabs = said(browser, "projects", args)
         assert (tab, total) == (words(n), total_line(n)), args
         assert exported(browser, "projects", args) == n, args
-        # Every other tab of the same search and filters counts that state.
+        # Every other tab of the same search and filters counts that state; when the
+        # list holds more than the cap in all, a tab may go uncounted (no number, not a
+        # wrong one): its states are not read to their end through every match.
         narrowing = {k: v for k, v in wanted.items() if k != "states"}
+        in_all = matching(session, large_branch, **narrowing)
         for state in (S.DRAFT, S.RETURNED, S.AT_SOCIETY, S.PUBLISHED):
-            assert tabs[state.value] == words(
-                matching(session, large_branch, states=(state,), **narrowing)
-            )
+            n_state = matching(session, large_branch, states=(state,), **narrowing)
+            if state.value in tabs:
+                assert tabs[state.value] == words(n_state), (args, state)
+            else:
+                assert in_all > CAP, (args, state)
+        assert "all" not in tabs or tabs["all"] == words(in_all)
+        if in_all <= CAP:  # every tab counted
+            assert {"draft", "returned", "at_society", "published", "all"} <= set(tabs)
         seen.add(n > CAP)
     assert seen == {True, False}  # above the cap and below it
 
