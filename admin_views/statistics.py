@@ -85,7 +85,9 @@ def workbook(report: reports.Report) -> bytes:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in table.rows:
-            sheet.append([exports.cell_value(value) for value in row])
+            sheet.append([exports.plain_value(value) for value in row])
+        # A unit's or a project's name as it is, never run as a formula.
+        exports.text_cells(cell for line in sheet.iter_rows() for cell in line)
         for index, header in enumerate(table.headers):
             width = max(
                 [exports.display_width(header)]

@@ -15,10 +15,13 @@ on a slow or vanished client::
     )
     return exports.csv_response("已公布项目.csv", ["项目编号", "项目名称", "学分"], rows)
 
-Cell values are converted the same way in both formats (see ``cell_value``): numbers stay
+Cell values are converted the same way in both formats (see ``plain_value``): numbers stay
 numbers, dates stay dates, times (stored as naive UTC) are written in Beijing time, ``None``
-is an empty cell, anything else becomes text and is neutralised so that a spreadsheet never
-evaluates it as a formula.
+is an empty cell, anything else becomes text, which a spreadsheet must never evaluate as a
+formula. A CSV file has no types: text that starts like a formula (``=``, ``+``, ``-``,
+``@``) gets a leading ``'`` there (``cell_value``, OWASP's advice for CSV). An XLSX cell of
+text is a string cell, which Excel shows and keeps as text as it is: its text is written
+unchanged, with no visible ``'`` (``=1+2`` reads ``=1+2``, not ``'=1+2``).
 
 An XLSX file opens ready to read in Excel: a named sheet, a bold header row that stays in
 view while scrolling, and columns wide enough for Chinese text. File names carry the day of
@@ -68,9 +71,11 @@ __all__ = [
     "csv_response",
     "dated_filename",
     "neutralise",
+    "plain_value",
     "remove_leftover_workdirs",
     "row_limit",
     "rows_by_ids",
+    "text_cells",
     "too_many_rows_message",
     "write_csv",
     "write_xlsx",
@@ -142,11 +147,19 @@ def neutralise(value: Any) -> Any:
 
 
 def cell_value(value: Any) -> Any:
+    """Normalise one value for a CSV cell: ``plain_value``, its text neutralised."""
+    value = plain_value(value)
+    return neutralise(value) if isinstance(value, str) else value
+
+
+def plain_value(value: Any) -> Any:
     """Normalise one value for a spreadsheet cell.
 
     ``None`` → ``None`` (empty); ``bool``, ``int``, ``float`` stay; ``Decimal`` → ``float``;
     ``date`` stays; ``datetime`` becomes Beijing time (``local_time``); everything else
-    (including lazy translated strings and enums) becomes neutralised text.
+    (including lazy translated strings and enums) becomes text, as it is: an XLSX writer
+    stores it as a string cell (see ``text_cells`` for openpyxl), a CSV one neutralises it
+    (``cell_value``).
     """
     if isinstance(value, datetime):
         return local_time(value)
@@ -154,7 +167,16 @@ def cell_value(value: Any) -> Any:
         return value
     if isinstance(value, Decimal):
         return float(value)
-    return neutralise(str(value))
+    return str(value)
+
+
+def text_cells(cells: Iterable[Any]) -> None:
+    """Make openpyxl cells holding text string cells: openpyxl takes a text that starts
+    with ``=`` for a formula, which Excel would run. A string cell shows the text as it is,
+    with no ``'`` in front."""
+    for cell in cells:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
 
 
 def content_disposition(filename: str, disposition: str = "attachment") -> str:
@@ -257,7 +279,7 @@ _CSV_BY_TYPE: dict[type, Callable[[Any], Any]] = {
 # formula characters and every character Python counts as white space.
 _RISKY_FIRST = frozenset(FORMULA_PREFIXES) | {chr(c) for c in range(0x3001) if chr(c).isspace()}
 # A column of text is joined with this separator (in C) and searched once for a cell that
-# starts with a risky character (and, for XLSX, for a character XML cannot hold): a private
+# starts with a risky character (CSV) or for a character XML cannot hold (XLSX): a private
 # use character, neither risky nor illegal in XML; one inside a cell can only cause a false
 # alarm, which converts that column of that batch cell by cell.
 _JOIN = "\ue000"
@@ -432,9 +454,9 @@ def csv_response(
 
 
 def _xlsx_text(value: str) -> str:
-    """Text for a cell: neutralised, without the characters XML cannot hold, cut to the
-    most Excel keeps in a cell."""
-    return ILLEGAL_XML_CHARS.sub("", _neutral_text(value))[:EXCEL_MAX_TEXT]
+    """Text for a cell (a string cell: never a formula, so not neutralised), without the
+    characters XML cannot hold, cut to the most Excel keeps in a cell."""
+    return ILLEGAL_XML_CHARS.sub("", value)[:EXCEL_MAX_TEXT]
 
 
 def _local_times(column: Sequence[Any]) -> list[Any]:
@@ -449,12 +471,12 @@ def _local_times(column: Sequence[Any]) -> list[Any]:
 
 def _xlsx_cell(value: Any, dated: bool) -> Any:
     """One cell of a column whose cells differ in type: the common conversion
-    (``cell_value``: times in Beijing, enums and lazy strings as neutralised text), then
+    (``plain_value``: times in Beijing, enums and lazy strings as text), then
     made fit for its column. The writer formats a whole column as dates once it holds a
     date, so a ``dated`` column (see ``_write_xlsx``) holds dates and text only (a number
     in it is written as its digits) and any other column no dates (a date is written as
     its text, ``2026-11-30`` or ``2026-11-30 14:05``)."""
-    value = cell_value(value)
+    value = plain_value(value)
     if isinstance(value, str):
         return _xlsx_text(value)
     if isinstance(value, datetime):
@@ -499,14 +521,13 @@ def _xlsx_column(column: Sequence[Any], dated: bool) -> Sequence[Any]:
 
 
 def _xlsx_text_column(column: Sequence[Any]) -> Sequence[Any]:
-    """A column of text (and empty cells): passed untouched unless a cell starts with a
-    risky character, holds one XML cannot, or is longer than Excel keeps (one pass tells)."""
+    """A column of text (and empty cells): passed untouched unless a cell holds a
+    character XML cannot, or is longer than Excel keeps (one pass tells). Text that
+    starts like a formula stays as it is: the writer stores text as string cells."""
     texts = list(filter(None, column))
     joined = _JOIN + _JOIN.join(texts)
-    if (
-        _RISKY_START.search(joined)
-        or ILLEGAL_XML_CHARS.search(joined)
-        or (len(joined) > EXCEL_MAX_TEXT and max(map(len, texts)) > EXCEL_MAX_TEXT)
+    if ILLEGAL_XML_CHARS.search(joined) or (
+        len(joined) > EXCEL_MAX_TEXT and max(map(len, texts)) > EXCEL_MAX_TEXT
     ):
         return [_xlsx_text(v) if v else v for v in column]
     return column
@@ -540,7 +561,7 @@ def _xlsx_keys(headers: Sequence[Any]) -> list[str]:
     repeated header gets an invisible suffix."""
     keys: list[str] = []
     for header in headers:
-        key = ILLEGAL_XML_CHARS.sub("", str(cell_value(header)))[:EXCEL_MAX_TEXT]
+        key = ILLEGAL_XML_CHARS.sub("", str(plain_value(header)))[:EXCEL_MAX_TEXT]
         while key in keys:
             key += "\u200b"  # a zero-width space: the same text on screen
         keys.append(key)
@@ -550,7 +571,7 @@ def _xlsx_keys(headers: Sequence[Any]) -> list[str]:
 def display_width(value: Any) -> int:
     """How many character cells ``value`` takes in a spreadsheet column: a Chinese (wide)
     character takes two, a Latin letter or digit one."""
-    value = cell_value(value)
+    value = plain_value(value)
     if value is None:
         return 0
     if isinstance(value, datetime):
@@ -761,7 +782,9 @@ def _write_xlsx(path: str, filename, headers, rows, max_rows, sheet_title) -> No
     stays flat: only the width sample is held) and writes them ~4× faster than XlsxWriter's
     per-cell Python calls did (bench/results/exports.md). Text is only ever text (no
     formulas, no links), numbers numbers, dates and (Beijing) times dates with their
-    formats; the bold header row stays in view and has Excel's filter buttons."""
+    formats; the bold header row stays in view and has Excel's filter buttons. The writer
+    stores every ``str`` as an inline string cell, never as a formula, whatever its first
+    character, so text is written as it is (``_xlsx_text``)."""
     import rustpy_xlsxwriter
 
     iterator = iter(_bounded(rows, max_rows))
@@ -795,7 +818,7 @@ def xlsx_response(
     max_rows: int | None = None,
     sheet_title: str | None = None,
 ) -> Response:
-    """An XLSX download with typed cells: numbers numeric, dates as dates, text neutralised.
+    """An XLSX download with typed cells: numbers numeric, dates as dates, text as text.
 
     The sheet is named ``sheet_title`` (default: the file name without its date), its bold
     header row is frozen, and each column is as wide as the header and the first

@@ -583,3 +583,20 @@ def test_the_page_costs_the_same_statements_at_any_size(
     # 逾期上报 reads the events of the units holding a filing-window exception only.
     reads_events = [s for s in reads_events if "window_exceptions" not in s]
     assert bool(reads_events) == ("level" in args)
+
+
+def test_xlsx_names_that_look_like_formulas_are_text(app):
+    """A unit's or discipline's name starting with = + - @ is a string cell of the workbook,
+    as it is (no ' in front), never a formula."""
+    from admin_views.statistics import workbook
+    from reports.statistics import Report, Table
+
+    report = Report(filters=None)
+    names = ['=HYPERLINK("http://x","点我")', "+86", "-分会", "@SUM(A1)"]
+    rows = [(name, 1, 2.5) for name in names]
+    report.add(Table("by_unit", "按单位", ("=单位", "项目数", "学分"), rows, "hbar", (1, 2)))
+    sheet = load_workbook(io.BytesIO(workbook(report)))["按单位"]
+    cells = [row[0] for row in sheet.iter_rows()]
+    assert [c.value for c in cells] == ["=单位", *names]
+    assert {c.data_type for c in cells} == {"s"}
+    assert [row[2].value for row in sheet.iter_rows(min_row=2)] == [2.5] * 4

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from datetime import date, datetime
 from urllib.parse import unquote
 
@@ -108,7 +109,7 @@ def test_xlsx_response_types_cells(bare_app):
     # The stored time is naive UTC; the sheet shows Beijing time (UTC+8).
     assert values == [
         1,
-        "'=1+2",
+        "=1+2",  # a string cell: shown as typed, no ' in front, never run
         2.5,
         datetime(2026, 3, 4),
         datetime(2026, 3, 4, 13, 6),
@@ -117,6 +118,30 @@ def test_xlsx_response_types_cells(bare_app):
     ]
     assert sheet["B2"].data_type == "s"
     assert sheet["D2"].is_date and sheet["D2"].number_format == "yyyy-mm-dd"
+
+
+FORMULA_LIKE = ["=1+2", "+86 10", "-5", "@SUM(A1)", '=HYPERLINK("http://x","点我")', " =1", "\t=1"]
+
+
+def test_xlsx_writes_formula_like_text_as_text_without_an_apostrophe(bare_app):
+    """Text starting with = + - @ (behind blanks too) is a string cell holding the text as it
+    is: Excel shows it and never evaluates it, and no ' shows in front. The headers too.
+    CSV keeps its ' (it has no cell types)."""
+    rows = [[text, text] for text in FORMULA_LIKE]
+    with bare_app.test_request_context():
+        response = exports.xlsx_response("导出.xlsx", ["=标题", "备注"], rows)
+        body = b"".join(response.response)
+        response.close()
+        csv_rows = read_csv(exports.csv_response("导出.csv", ["=标题", "备注"], rows))
+    sheet = load_workbook(io.BytesIO(body)).active
+    assert sheet["A1"].value == "=标题" and sheet["A1"].data_type == "s"
+    cells = list(sheet.iter_rows(min_row=2))
+    assert [[c.value for c in row] for row in cells] == rows
+    assert {c.data_type for row in cells for c in row} == {"s"}
+    with zipfile.ZipFile(io.BytesIO(body)) as package:
+        assert "<f>" not in package.read("xl/worksheets/sheet1.xml").decode()
+    assert csv_rows[0][0] == "'=标题"
+    assert [row[0] for row in csv_rows[1:]] == ["'" + text for text in FORMULA_LIKE]
 
 
 def test_xlsx_opens_ready_to_read(bare_app):
@@ -201,9 +226,10 @@ def test_xlsx_export(client, catalog, session):
         assert row[credits].data_type == "n" and row[credits].value == project.credits
         assert row[participants].value == project.planned_participants
         assert row[start].is_date and row[start].value.date() == project.start_date
-    names = [r[2].value for r in rows]
-    assert "'" + FORMULA_NAME in names
-    assert not any(r[2].data_type == "f" for r in rows)
+    formula = next(r for r in rows if r[2].value == FORMULA_NAME)  # as typed, no '
+    assert formula[0].value == "=1+2" and formula[5].value == "@SUM(A1:A9)"  # 项目编号, 主办单位
+    assert {formula[i].data_type for i in (0, 2, 5)} == {"s"}
+    assert not any(cell.data_type == "f" for row in rows for cell in row)
 
 
 def test_export_refuses_more_than_the_limit(client, catalog, session, app_on_empty_db):
