@@ -1,5 +1,5 @@
-"""The forms of unit, account and discipline management (``admin_views.accounts``)
-and of a superior's password reset.
+"""The forms of unit, account and discipline management (``admin_views.units``,
+``admin_views.accounts``, ``admin_views.disciplines``) and of a superior's password reset.
 
 Each is a ``CheckedForm`` (``admin_views.forms``): its required fields are marked
 ``Required()`` (the label's ``*``, the rules' one message), and ``record_errors``
