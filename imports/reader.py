@@ -69,6 +69,9 @@ class Titles:
     main: str
     second: str | None
     example: str
+    # A CSV whose first row has fewer cells is text (a letter, a list), no table: the
+    # imports' templates have many columns; the public bulk verification takes one.
+    min_columns: int = 2
 
 
 def titles() -> Titles:
@@ -238,7 +241,7 @@ def _read_csv(data: bytes, words: Titles) -> Table:
         for row_no, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
             texts = [cell.strip() for cell in row]
             if table is None:
-                if len(texts) < 2 and any(texts):
+                if len(texts) < words.min_columns and any(texts):
                     # One cell a line: text (a letter, a list), no table of columns.
                     raise FileRefused(not_a_spreadsheet())
                 if any(texts):

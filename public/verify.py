@@ -516,7 +516,7 @@ def bulk():
         return render_template("public/verify_bulk.html", error=None)
     try:
         filename, data = _upload()
-        words = reader.Titles(chinese(_l("Certificates")), None, "\x00")
+        words = reader.Titles(chinese(_l("Certificates")), None, "\x00", min_columns=1)
         limits = isolation.Limits(
             memory_mb=current_app.config["IMPORT_READ_MEMORY_MB"],
             seconds=current_app.config["IMPORT_READ_SECONDS"],
