@@ -204,15 +204,20 @@ class ExecutionListView(
         raise NotImplementedError
 
     def state_counts(self) -> dict[str, int]:
-        """Each state's count in the chosen year, capped: one statement."""
+        """Each state's count in the list as it is narrowed (the chosen year, the search,
+        the filter builder's filters: the list's own WHERE), capped: one statement."""
         cap, year = count_cap(), self.current_year()
         conditions = self.status_conditions()
-
-        def rows(condition):
-            stmt = self._scoped(self.model.id).where(condition)
-            return stmt if year is None else stmt.where(self.model.year == year)
-
-        counts = select(*(capped_count_of(rows(c), cap) for c in conditions.values()))
+        base = self.db_session.query(self.model.id).filter(self.scope(account()))
+        if year is not None:
+            base = base.filter(self.model.year == year)
+        search, filters = self.narrowed()
+        if search:
+            base = self.search_query(base, base, {}, {}, search)[1]
+        chosen = self.filter_list()
+        for index, _, value in filters:
+            base = chosen[index].apply(base, chosen[index].clean(value))
+        counts = select(*(capped_count_of(base.filter(c), cap) for c in conditions.values()))
         return dict(zip(conditions, self.db_session.execute(counts).one(), strict=True))
 
     def tab_counts(self, value: str, by_state: dict[str, int]) -> list[int]:

@@ -265,6 +265,35 @@ def test_the_reviewers_bar_finds_a_report_by_project_number_year_and_state(
     assert not listed(status=E.ACCEPTED.value)
 
 
+def tab_counts(html: str) -> dict[str, int]:
+    found = re.findall(r'data-status="(\w+)">\s*[^<]+<span class="cme-count">\((\d+)\)', html)
+    return {status: int(n) for status, n in found}
+
+
+def test_the_tabs_count_the_list_as_searched(login_as, another_browser, session, demo_accounts):
+    """A keyword narrows the tabs' counts as it narrows the rows, on the entry unit's
+    list and the committee's (whose search reads the project's number through a join)."""
+    pumch = demo_accounts["pumch"]
+    waiting = [published(session, pumch, name=f"关键词计数待填报{i}") for i in range(3)]
+    sent = reported(session, pumch, name="关键词计数已上报")
+    published(session, pumch, name="另一个无关项目")
+    session.commit()
+    browser = login_as("pumch")
+    html = page(browser, "/admin/executions/?status=all&search=关键词计数")
+    tabs = tab_counts(html)
+    assert tabs["all"] == 4 == html.count('class="col-name"')
+    assert tabs[E.AT_COMMITTEE.value] == 1
+    everything = tab_counts(page(browser, "/admin/executions/?status=all"))
+    assert everything["all"] > tabs["all"]
+
+    committee = another_browser()
+    committee.login("bjcme")
+    html = page(committee, f"/admin/execution-audit/?status=all&search={sent.project.project_no}")
+    tabs = tab_counts(html)
+    assert tabs["all"] == 1 and sent.name in html
+    assert tabs[E.AT_COMMITTEE.value] == 1
+
+
 def test_the_reviewers_export_their_list_and_nothing_else(login_as, session, demo_accounts):
     mine = reported(session, demo_accounts["bma_cardio"], name="导出的执行情况")
     draft = opened(session, demo_accounts["bma_cardio"], name="未上报不导出")
