@@ -422,24 +422,10 @@ def merge_formdata(posted, project) -> MultiDict:
     data = MultiDict(
         [(k, v) for k, v in posted.items(multi=True) if not k.startswith(LECTURER_KEYS)]
     )
-    rows: dict[int, dict] = {}
     if posted.get("merge_lecturers") == "mine":
-        prefix = "mine-lecturers-"
-        for key, value in posted.items():
-            if key.startswith(prefix):
-                index, _, name = key[len(prefix) :].partition("-")
-                if index.isdigit() and name in ("id", *LECTURER_FIELDS):
-                    rows.setdefault(int(index), {})[name] = value
+        rows = _typed_lecturers(posted)
     else:
-        try:
-            shown_rows = json.loads(posted.get("seen_values") or "{}").get("lecturers") or []
-        except (ValueError, AttributeError):
-            shown_rows = []
-        for index, row in enumerate(shown_rows):
-            if isinstance(row, dict):
-                rows[index] = {
-                    k: str(v) for k, v in row.items() if k in ("id", *LECTURER_FIELDS) and v
-                }
+        rows = _shown_lecturers(posted)
     current = {str(lec.id) for lec in project.lecturers}
     kept, n = set(), 0
     for index in sorted(rows):
@@ -458,6 +444,31 @@ def merge_formdata(posted, project) -> MultiDict:
         data[f"del-lecturers-{n}"] = "y"
         n += 1
     return data
+
+
+def _typed_lecturers(posted) -> dict[int, dict]:
+    """The lecturer rows the editor typed (``mine-lecturers-N-<field>``), by index."""
+    rows: dict[int, dict] = {}
+    prefix = "mine-lecturers-"
+    for key, value in posted.items():
+        if key.startswith(prefix):
+            index, _, name = key[len(prefix) :].partition("-")
+            if index.isdigit() and name in ("id", *LECTURER_FIELDS):
+                rows.setdefault(int(index), {})[name] = value
+    return rows
+
+
+def _shown_lecturers(posted) -> dict[int, dict]:
+    """The lecturer rows the merge page showed as saved (its ``seen_values``), by index."""
+    try:
+        shown_rows = json.loads(posted.get("seen_values") or "{}").get("lecturers") or []
+    except (ValueError, AttributeError):
+        shown_rows = []
+    return {
+        index: {k: str(v) for k, v in row.items() if k in ("id", *LECTURER_FIELDS) and v}
+        for index, row in enumerate(shown_rows)
+        if isinstance(row, dict)
+    }
 
 
 class ProjectFormMixin:
