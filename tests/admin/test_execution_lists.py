@@ -274,7 +274,8 @@ def test_the_tabs_count_the_list_as_searched(login_as, another_browser, session,
     """A keyword narrows the tabs' counts as it narrows the rows, on the entry unit's
     list and the committee's (whose search reads the project's number through a join)."""
     pumch = demo_accounts["pumch"]
-    waiting = [published(session, pumch, name=f"关键词计数待填报{i}") for i in range(3)]
+    for i in range(3):
+        published(session, pumch, name=f"关键词计数待填报{i}")
     sent = reported(session, pumch, name="关键词计数已上报")
     published(session, pumch, name="另一个无关项目")
     session.commit()
