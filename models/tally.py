@@ -488,31 +488,9 @@ def ddl() -> list[triggers.Statement]:
     """The triggers, the function and the backfill as statements, in order: what the
     migrations froze (they read their frozen copy, never this function; see
     ``models.triggers``)."""
-    sqlite = [(name, f"CREATE TRIGGER {name} {body}") for name, body in SQLITE_TRIGGERS.items()]
-    sqlite_down = [(name, f"DROP TRIGGER IF EXISTS {name}") for name in SQLITE_TRIGGERS]
-    pg = [(f"{TABLE}_apply", _pg_function().strip())]
-    pg_down = []
-    for name, (definition, table) in PG_TRIGGERS.items():
-        pg += [
-            (f"drop {name}", f"DROP TRIGGER IF EXISTS {name} ON {table}"),
-            (name, f"CREATE TRIGGER {name} {definition}"),
-        ]
-        pg_down.append((name, f"DROP TRIGGER IF EXISTS {name} ON {table}"))
-    pg_down.append((f"{TABLE}_apply", f"DROP FUNCTION IF EXISTS {TABLE}_apply()"))
-    rebuild = {
-        dialect: [(f"rebuild {n}", sql) for n, sql in enumerate(rebuild_statements(dialect), 1)]
-        for dialect in ("sqlite", "postgresql")
-    }
-    return [
-        triggers.Statement(dialect, step, name, sql)
-        for dialect, step, statements in (
-            ("sqlite", triggers.UPGRADE, sqlite + rebuild["sqlite"]),
-            ("sqlite", triggers.DOWNGRADE, sqlite_down),
-            ("postgresql", triggers.UPGRADE, pg + rebuild["postgresql"]),
-            ("postgresql", triggers.DOWNGRADE, pg_down),
-        )
-        for name, sql in statements
-    ]
+    return triggers.summary_ddl(
+        TABLE, SQLITE_TRIGGERS, PG_TRIGGERS, _pg_function(), rebuild_statements
+    )
 
 
 def install(connection) -> None:
@@ -527,6 +505,4 @@ def drop(connection) -> None:
 
 
 def _run(connection, step: str) -> None:
-    for statement in ddl():
-        if statement.dialect == connection.dialect.name and statement.step == step:
-            connection.exec_driver_sql(statement.sql)
+    triggers.run(connection, ddl(), step)

@@ -84,3 +84,48 @@ def ensure(connection, triggers: dict[str, str]) -> list[str]:
         connection.exec_driver_sql(wanted)
         changed.append(name)
     return changed
+
+
+def summary_ddl(
+    table: str,
+    sqlite_triggers: dict[str, str],
+    pg_triggers: dict[str, tuple[str, str]],
+    pg_function: str,
+    rebuild: Callable[[str], list[str]],
+) -> list[Statement]:
+    """A summary table's triggers, its PostgreSQL function and its backfill as statements,
+    in order (``project_tallies``, ``execution_tallies``): SQLite's row triggers by name
+    and body, PostgreSQL's statement triggers by name and (definition, table), the
+    function ``<table>_apply()`` they run, and ``rebuild(dialect)``'s recount."""
+    sqlite = [(name, f"CREATE TRIGGER {name} {body}") for name, body in sqlite_triggers.items()]
+    sqlite_down = [(name, f"DROP TRIGGER IF EXISTS {name}") for name in sqlite_triggers]
+    pg = [(f"{table}_apply", pg_function.strip())]
+    pg_down = []
+    for name, (definition, on) in pg_triggers.items():
+        pg += [
+            (f"drop {name}", f"DROP TRIGGER IF EXISTS {name} ON {on}"),
+            (name, f"CREATE TRIGGER {name} {definition}"),
+        ]
+        pg_down.append((name, f"DROP TRIGGER IF EXISTS {name} ON {on}"))
+    pg_down.append((f"{table}_apply", f"DROP FUNCTION IF EXISTS {table}_apply()"))
+    recount = {
+        dialect: [(f"rebuild {n}", sql) for n, sql in enumerate(rebuild(dialect), 1)]
+        for dialect in ("sqlite", "postgresql")
+    }
+    return [
+        Statement(dialect, step, name, sql)
+        for dialect, step, statements in (
+            ("sqlite", UPGRADE, sqlite + recount["sqlite"]),
+            ("sqlite", DOWNGRADE, sqlite_down),
+            ("postgresql", UPGRADE, pg + recount["postgresql"]),
+            ("postgresql", DOWNGRADE, pg_down),
+        )
+        for name, sql in statements
+    ]
+
+
+def run(connection, statements: list[Statement], step: str) -> None:
+    """Run the statements of ``step`` for the connection's database, in order."""
+    for statement in statements:
+        if statement.dialect == connection.dialect.name and statement.step == step:
+            connection.exec_driver_sql(statement.sql)
