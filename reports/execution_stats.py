@@ -165,6 +165,12 @@ def _counts(session, account, filters, today):
         .group_by(c.year, c.unit_id)
         .subquery("grouped")
     )
+    return _named(session, grouped)
+
+
+def _named(session, grouped):
+    """The per-year, per-unit figures of ``grouped`` with each unit's name: the rows
+    ``figures`` reads, whichever way they were counted."""
     g = grouped.c
     return session.execute(
         select(
@@ -212,12 +218,7 @@ def _tallied_counts(session, account, filters, today):
         .having(reports != 0)
         .subquery("grouped")
     )
-    g = grouped.c
-    return session.execute(
-        select(
-            g.year, g.unit_id, Unit.name, g.due, g.on_time, g.accepted, g.learners, g.credits
-        ).join(Unit, Unit.id == g.unit_id)
-    )
+    return _named(session, grouped)
 
 
 def figures(
