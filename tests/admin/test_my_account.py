@@ -40,7 +40,10 @@ def _account_row(session, username: str) -> tuple:
 
 
 def _entries(session) -> list[tuple]:
-    return list(session.execute(select(AuditEntry.event, AuditEntry.account_id)).all())
+    # In the order written: PostgreSQL returns an unordered SELECT in any order, and
+    # the test slices off what was there before.
+    query = select(AuditEntry.event, AuditEntry.account_id).order_by(AuditEntry.id)
+    return list(session.execute(query).all())
 
 
 @pytest.mark.parametrize("username", ACCOUNTS)
