@@ -8,7 +8,8 @@ editable), the roster's changes since the last report, the history and the
 buttons of the actions the account may take now. ``/edit`` is the report's form,
 ``/roster/…`` add, change and remove learners; every change goes through
 ``workflow.execution`` (the report's own transition table, its rules), never by
-hand. The 执行情况 menu and the lists are ``admin_views/executions.py``'s.
+hand. The 执行情况 menu and the lists are ``admin_views/executions.py``'s; the
+forms are ``admin_views/execution_forms.py``'s.
 """
 
 from __future__ import annotations
@@ -22,41 +23,33 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.routing import BuildError
-from wtforms import (
-    BooleanField,
-    DateField,
-    FieldList,
-    FloatField,
-    FormField,
-    HiddenField,
-    IntegerField,
-    SelectChoice,
-    StringField,
-    TextAreaField,
-    validators,
-)
 
 import permissions
 import workflow
-from admin_views.base import ChoiceField, account, row_ids
+from admin_views.base import account, row_ids
 from admin_views.certificates import report_certificates
-from admin_views.forms import CheckedForm, blank, show_errors
+from admin_views.execution_forms import (
+    LearnerForm,
+    ReportForm,
+    learner_values_judged,
+    lecturer_values,
+    report_data,
+)
+from admin_views.forms import show_errors
 from admin_views.registry import find_view
 from admin_views.signed_in import SignedInView
 from extensions import db
 from models import (
     ExecutionEvent,
-    ExecutionLecturer,
     ExecutionReport,
     ExecutionState,
     IdType,
     Project,
-    ProjectMode,
     ProjectState,
     RosterEntry,
     rules,
 )
-from models.vocabulary import LECTURER_FIELDS, LECTURER_LABELS, LECTURER_REQUIRED
+from models.vocabulary import LECTURER_FIELDS, LECTURER_REQUIRED
 from permissions.relations import OWNERS, relation
 from workflow import Action, WorkflowError, execution
 from workflow.errors import ReportChanged, ReportNotFound
@@ -81,113 +74,6 @@ ROSTER_COLUMNS = execution.ROSTER_FIELDS
 OPEN_REPORT = "executions.open_report"
 # The 执行情况 lists (admin_views/executions.py).
 LISTS = ("executions", "execution_review", "execution_audit")
-
-
-# -- forms ------------------------------------------------------------------------------
-class LecturerForm(CheckedForm):
-    """One lecturer who taught; required fields are the rules' (``validate_lecturer``)."""
-
-    text_model = ExecutionLecturer
-
-    name = StringField(LECTURER_LABELS["name"])
-    title = StringField(LECTURER_LABELS["title"])
-    unit = StringField(LECTURER_LABELS["unit"])
-    topic = StringField(LECTURER_LABELS["topic"])
-    hours = FloatField(LECTURER_LABELS["hours"], validators=[validators.Optional()])
-
-    def required_fields(self):
-        return list(LECTURER_REQUIRED)
-
-
-def _optional():
-    return [validators.Optional()]
-
-
-class ReportForm(CheckedForm):
-    """The report's fields (``workflow.execution.REPORT_FIELDS``) and its lecturers."""
-
-    text_model = ExecutionReport
-
-    start_date = DateField(rules.EXECUTION_LABELS["start_date"], validators=_optional())
-    end_date = DateField(rules.EXECUTION_LABELS["end_date"], validators=_optional())
-    venue = StringField(rules.EXECUTION_LABELS["venue"])
-    mode = ChoiceField(
-        rules.EXECUTION_LABELS["mode"],
-        choices=[SelectChoice(m.value, m.title) for m in ProjectMode],
-    )
-    theory_hours = FloatField(rules.EXECUTION_LABELS["theory_hours"], validators=_optional())
-    practice_hours = FloatField(rules.EXECUTION_LABELS["practice_hours"], validators=_optional())
-    credits = FloatField(rules.EXECUTION_LABELS["credits"], validators=_optional())
-    learners = IntegerField(rules.EXECUTION_LABELS["learners"], validators=_optional())
-    pass_rate = FloatField(rules.EXECUTION_LABELS["pass_rate"], validators=_optional())
-    summary = TextAreaField(rules.EXECUTION_LABELS["summary"])
-    seen_version = HiddenField()
-    lecturers = FieldList(FormField(LecturerForm, separator="-"), label=_l("Lecturers"))
-
-    def required_fields(self):
-        return list(rules.EXECUTION_REQUIRED)
-
-    def validate(self, extra_validators=None) -> bool:
-        # A lecturer row added and left empty is dropped, neither refused nor saved.
-        self.lecturers.entries = self.lecturer_rows()
-        return super().validate(extra_validators)
-
-    def values(self) -> dict:
-        values = {name: self[name].data for name in execution.REPORT_FIELDS}
-        for name in ("venue", "summary"):
-            if isinstance(values[name], str):
-                values[name] = values[name].strip() or None
-        return values
-
-    def lecturer_rows(self) -> list:
-        """The lecturer rows filled in (a row left empty is dropped, not refused)."""
-        return [
-            entry
-            for entry in self.lecturers.entries
-            if not all(blank(entry.form[name].data) for name in LECTURER_FIELDS)
-        ]
-
-    def lecturer_template(self):
-        """An empty row named ``lecturers-__i__-…``, which the page's script copies
-        with the next free index (static/project_form.js)."""
-        rows = self.lecturers
-        template = rows.unbound_field.bind(form=None, name=f"{rows.id}-__i__", _meta=rows.meta)
-        template.process(None)
-        return template
-
-
-def _lecturer_values(form) -> dict:
-    values = {name: form[name].data for name in LECTURER_FIELDS}
-    for name in ("name", "title", "unit", "topic"):
-        values[name] = (values[name] or "").strip() or None
-    return values
-
-
-class LearnerForm(CheckedForm):
-    """One learner of the roster (``workflow.execution.ROSTER_FIELDS``)."""
-
-    text_model = RosterEntry
-
-    name = StringField(rules.ROSTER_LABELS["name"])
-    id_type = ChoiceField(
-        rules.ROSTER_LABELS["id_type"],
-        choices=[SelectChoice(t.value, t.title) for t in IdType],
-        default=IdType.RESIDENT.value,
-    )
-    id_number = StringField(rules.ROSTER_LABELS["id_number"])
-    workplace = StringField(rules.ROSTER_LABELS["workplace"])
-    title = StringField(rules.ROSTER_LABELS["title"])
-    license_no = StringField(rules.ROSTER_LABELS["license_no"])
-    phone = StringField(rules.ROSTER_LABELS["phone"])
-    attended = BooleanField(rules.ROSTER_LABELS["attended"], default=True)
-    credits = FloatField(rules.ROSTER_LABELS["credits"], validators=_optional())
-    seen_version = HiddenField()
-
-    def required_fields(self):
-        return list(rules.ROSTER_REQUIRED)
-
-    def values(self) -> dict:
-        return {name: self[name].data for name in execution.ROSTER_FIELDS}
 
 
 # -- what the page shows -----------------------------------------------------------------
@@ -388,7 +274,7 @@ class ExecutionReportView(SignedInView):
             flash(str(workflow.refusal(report, Action.EDIT, user, execution.EXECUTIONS)), "error")
             return redirect(url_for(".details", id=id))
         if request.method == "GET":
-            form = ReportForm(data=_report_data(report))
+            form = ReportForm(data=report_data(report))
             return self._render_edit(report, form)
         form = ReportForm(request.form)
         valid = form.validate()
@@ -406,7 +292,7 @@ class ExecutionReportView(SignedInView):
                 user,
                 report,
                 form.values(),
-                [_lecturer_values(entry.form) for entry in rows],
+                [lecturer_values(entry.form) for entry in rows],
             )
             if not errors:
                 db.session.commit()
@@ -436,7 +322,7 @@ class ExecutionReportView(SignedInView):
             form, rules.validate_execution(form.values(), published_credits=report.project.credits)
         )
         for entry in form.lecturer_rows():
-            show_errors(entry.form, rules.validate_lecturer(_lecturer_values(entry.form)))
+            show_errors(entry.form, rules.validate_lecturer(lecturer_values(entry.form)))
 
     def _render_edit(self, report, form):
         return self.render(
@@ -467,7 +353,7 @@ class ExecutionReportView(SignedInView):
             return self._render_learner(report, form, None)
         form = LearnerForm(request.form)
         if not form.validate():
-            show_errors(form, execution.learner_errors(report, _cleaned(form)))
+            show_errors(form, execution.learner_errors(report, learner_values_judged(form)))
             return self._render_learner(report, form, None)
         try:
             entry, errors = execution.add_learner(db.session, account(), report, form.values())
@@ -503,7 +389,7 @@ class ExecutionReportView(SignedInView):
             flash(str(ReportChanged(report.id, report.name)), "error")
             return self._render_learner(report, form, entry)
         if not valid:
-            show_errors(form, execution.learner_errors(report, _cleaned(form)))
+            show_errors(form, execution.learner_errors(report, learner_values_judged(form)))
             return self._render_learner(report, form, entry)
         try:
             errors = execution.update_learner(db.session, account(), report, entry, form.values())
@@ -555,25 +441,6 @@ class ExecutionReportView(SignedInView):
             return back
         flash(gettext("%(num)s learner(s) removed from the roster.", num=removed), "success")
         return back
-
-
-def _cleaned(form: LearnerForm) -> dict:
-    """The learner's values as the rules judge them (an unknown 证件类型 as the form's
-    own message says, judged as a resident's card)."""
-    values = form.values()
-    if values["id_type"] not in {t.value for t in IdType}:
-        values["id_type"] = None
-    return execution.clean_learner(values)
-
-
-def _report_data(report: ExecutionReport) -> dict:
-    data = {name: getattr(report, name) for name in execution.REPORT_FIELDS}
-    data["mode"] = ProjectMode(report.mode).value
-    data["seen_version"] = report.version
-    data["lecturers"] = [
-        {name: getattr(lec, name) for name in LECTURER_FIELDS} for lec in report.lecturers
-    ]
-    return data
 
 
 # -- on the project's page ---------------------------------------------------------------
