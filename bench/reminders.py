@@ -17,15 +17,29 @@ each one sends the day's reminders in full: the bell messages and the reminder r
 every unit holding items. Mail is on (``MAIL_SERVER`` set, nothing sent): the accounts'
 mails are queued in the outbox as in production.
 
-Target: the large set's median ÷ the small set's ≤ 3, and the same number of SQL
-statements at both sizes. Results are appended to bench/results/reminders.md.
+Like for like (issue 22, item 11): on ``bench.datagen``'s sets the large run tells far more
+than the small one (every entry unit holds unreported projects and overdue reports at
+200,000 projects, a quarter of them at 2,000), so the ratio of the two would measure the
+growth of the output. The small set is therefore measured twice: as ``bench.datagen`` makes
+it (information, the comparison of earlier sections), and topped up (``top_up``) with a copy
+of one of the large set's projects for every (clock, unit) that the large set's run reminds
+and the small set does not hold (an escalated one where the large set's unit holds escalated
+items): the same units are reminded and escalated, of the same clocks, at both sizes; what
+still grows is the projects each count reads and the items each reminder names (up to 10).
+The three sets are generated side by side and their runs alternated.
+
+Target: the large set's median ÷ the like-for-like small set's ≤ 3, and the same number of
+SQL statements at both sizes. Results are appended to bench/results/reminders.md.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import time
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select
@@ -113,99 +127,260 @@ def clean(session) -> None:
             conn.exec_driver_sql("VACUUM ANALYZE reminders, messages, mail_outbox")
 
 
-def measure_size(kind: str, size: int, reps: int, now: datetime) -> dict:
+# -- like for like (issue 22, item 11) ----------------------------------------------------------
+def holders(session, today: date, *, named: bool) -> dict:
+    """(clock, unit) → ``reminders.Held`` of every unit holding items of a clock on ``today``
+    (the run's own collectors, every committee's settings), its items named when ``named``."""
+    from models import ReminderClock
     from notifications import reminders
 
-    with common.generated_app(kind, f"remind{size}", size) as (app, engine, _):
-        app.config.update(MAIL_SERVER="127.0.0.1", SITE_URL="https://cme.example.org")
-        from extensions import db
-        from models import Project, Reminder, ReminderClock
+    settings = reminders._all_settings(session)
+    found_all = {}
+    for clock in ReminderClock:
+        on = {c: s for c, s in settings.items() if s.on(clock)}
+        if not on:
+            continue
+        found, name = reminders.COLLECTORS[clock](session, on, today)
+        if named and found:
+            name(set(found))
+        found_all.update({(clock, unit): held for unit, held in found.items()})
+    session.rollback()
+    return found_all
 
-        with app.app_context():
-            session = db.session
-            extra = add_windows(session, now.date())
-            sample = Sample()
-            summaries = []
-            with SqlRecorder(engine) as recorder:
-                for rep in range(reps + 1):  # the first is a warm-up
-                    clean(session)
-                    recorder.reset(keep=True)
-                    started = time.perf_counter()
-                    cpu = time.process_time()
-                    summary = reminders.run(session, now=now)
-                    elapsed = time.perf_counter() - started
-                    cpu_s = time.process_time() - cpu
-                    if rep:
-                        sample.add(elapsed, recorder.count, recorder.seconds, cpu=cpu_s)
-                        summaries.append(summary)
-                    statements = [list(s) for s in recorder.statements]
-            by_clock = dict(
-                session.execute(select(Reminder.clock, func.count()).group_by(Reminder.clock)).all()
-            )
-            items = session.scalar(select(func.sum(Reminder.item_count))) or 0
-            total = session.scalar(select(func.count()).select_from(Project))
-            slowest = sorted(statements, key=lambda s: -s[2])[:4]
-        last = summaries[-1]
-        result = {
-            **sample.summary(),
-            "projects": total,
-            "reminders": last.reminders,
-            "escalations": last.escalations,
-            "mails": last.mails,
-            "items": items,
-            "by_clock": {ReminderClock(k).value: v for k, v in by_clock.items()},
-            "slowest": [(round(s[2] * 1000, 1), " ".join(s[0].split())[:150]) for s in slowest],
-            **extra,
+
+def spec_of(session, today: date) -> dict:
+    """What the large set's run tells, per (clock, unit): whether the unit's items include
+    escalated ones, and one project standing for them (an escalated one if any), as a row
+    of ``projects`` to copy into the small set."""
+    from models import Project
+
+    chosen = {}
+    for key, held in holders(session, today, named=True).items():
+        items = [i for i in held.items if i["late"]] if held.late else held.items
+        if items:
+            chosen[key] = (bool(held.late), items[0]["id"])
+    table = Project.__table__
+    ids = sorted({pid for _, pid in chosen.values()})
+    rows = {}
+    for start in range(0, len(ids), 5_000):
+        part = ids[start : start + 5_000]
+        rows |= {
+            r.id: dict(r._mapping)
+            for r in session.execute(select(table).where(table.c.id.in_(part)))
         }
+    session.rollback()
+    return {key: (late, rows[pid]) for key, (late, pid) in chosen.items()}
+
+
+def top_up(session, spec: dict, today: date) -> dict:
+    """Make the small set tell what the large one tells: for each (clock, unit) of ``spec``
+    the small set does not hold (or holds without an escalated item where the large set
+    has one), a copy of the large set's project standing for it. Returns how many were
+    added and what still differs (units holding escalated items only in the small set,
+    units holding items only in the small set)."""
+    from models import Project
+
+    have = holders(session, today, named=False)
+    copies = []
+    for key, (late, row) in sorted(spec.items(), key=lambda kv: (kv[0][0].value, kv[0][1])):
+        held = have.get(key)
+        if held is not None and (held.late or not late):
+            continue
+        copy = {k: v for k, v in row.items() if k != "id"}
+        if copy.get("project_no"):
+            copy["project_no"] = f"{copy['year']}-LL-{len(copies) + 1:05d}"
+        copies.append(copy)
+    if copies:
+        session.execute(insert(Project.__table__), copies)
+    session.commit()
+    return {
+        "added": len(copies),
+        "late_only_here": sum(
+            1 for key, held in have.items() if held.late and key in spec and not spec[key][0]
+        ),
+        "held_only_here": sum(1 for key in have if key not in spec),
+    }
+
+
+@dataclass
+class Target:
+    """One generated database measured: the large set, datagen's small set as it is, or the
+    small set topped up to tell what the large one tells (``like``)."""
+
+    label: str
+    size: int
+    app: object
+    engine: object
+    recorder: SqlRecorder = None
+    sample: Sample = field(default_factory=Sample)
+    summaries: list = field(default_factory=list)
+    statements: list = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+
+def run_once(target: Target, now: datetime, timed: bool) -> None:
+    from extensions import db
+    from notifications import reminders
+
+    with target.app.app_context():
+        session = db.session
+        clean(session)
+        target.recorder.reset(keep=True)
+        started = time.perf_counter()
+        cpu = time.process_time()
+        summary = reminders.run(session, now=now)
+        elapsed = time.perf_counter() - started
+        cpu_s = time.process_time() - cpu
+        if timed:
+            target.sample.add(elapsed, target.recorder.count, target.recorder.seconds, cpu=cpu_s)
+            target.summaries.append(summary)
+        target.statements = [list(s) for s in target.recorder.statements]
+
+
+def figures_of(target: Target) -> dict:
+    """The target's summary after its last run: the rows sent, by clock, the items."""
+    from extensions import db
+    from models import Project, Reminder, ReminderClock
+
+    with target.app.app_context():
+        session = db.session
+        sent = session.execute(
+            select(
+                Reminder.unit_id,
+                Reminder.clock,
+                Reminder.escalation,
+                Reminder.item_count,
+                Reminder.items,
+            )
+        ).all()
+        total = session.scalar(select(func.count()).select_from(Project))
+        session.rollback()
+    by_clock = defaultdict(int)
+    for row in sent:
+        by_clock[ReminderClock(row.clock).value] += 1
+    last = target.summaries[-1]
+    slowest = sorted(target.statements, key=lambda s: -s[2])[:4]
+    return {
+        **target.sample.summary(),
+        "projects": total,
+        "reminders": last.reminders,
+        "escalations": last.escalations,
+        "mails": last.mails,
+        "items": sum(r.item_count for r in sent),
+        "named": sum(len(r.items or []) for r in sent),
+        "by_clock": dict(by_clock),
+        "keys": {(r.unit_id, ReminderClock(r.clock).value, bool(r.escalation)) for r in sent},
+        "slowest": [(round(s[2] * 1000, 1), " ".join(s[0].split())[:150]) for s in slowest],
+        **target.extra,
+    }
+
+
+def measure(kind: str, small: int, large: int, reps: int, now: datetime) -> dict[str, dict]:
+    """The three sets, their runs alternated (each round in a rotated order)."""
+    from bench.datagen import analyze
+    from extensions import db
+    from models.base import beijing_today
+
+    today = beijing_today(now)
+    with contextlib.ExitStack() as stack:
+        targets = {}
+        for label, size in (("large", large), ("datagen", small), ("like", small)):
+            app, engine, _ = stack.enter_context(
+                common.generated_app(kind, f"remind_{label}{size}", size)
+            )
+            app.config.update(MAIL_SERVER="127.0.0.1", SITE_URL="https://cme.example.org")
+            target = targets[label] = Target(label, size, app, engine)
+            with app.app_context():
+                target.extra = add_windows(db.session, today)
+            target.recorder = stack.enter_context(SqlRecorder(engine))
+        with targets["large"].app.app_context():
+            spec = spec_of(db.session, today)
+        with targets["like"].app.app_context():
+            targets["like"].extra |= top_up(db.session, spec, today)
+        analyze(targets["like"].engine)
+        log(f"{kind}: like-for-like set topped up: {targets['like'].extra}")
+        order = list(targets.values())
+        for rep in range(reps + 1):  # the first round is a warm-up
+            for target in order[rep % 3 :] + order[: rep % 3]:
+                run_once(target, now, timed=bool(rep))
+        figures = {label: figures_of(t) for label, t in targets.items()}
+    for label, f in figures.items():
         log(
-            f"{kind} {size:,}: {result['median_ms']:.0f} ms, {result['statements']} statements,"
-            f" {last.reminders} reminders, {last.escalations} escalations, {last.mails} mails"
+            f"{kind} {label} ({f['projects']:,} projects): {f['median_ms']:.0f} ms,"
+            f" CPU {f.get('cpu_ms', 0):.0f} ms, {f['statements']} statements,"
+            f" {f['reminders']} reminders, {f['escalations']} escalations"
         )
-        return result
+    return figures
 
 
-def per_message(figures: dict) -> float:
-    """The run's median time divided by the messages it sent (reminders + escalations):
-    what a run costs for what it has to tell, at each size."""
-    return figures["median_ms"] / max(1, figures["reminders"] + figures["escalations"])
+def per_message(figures: dict, key: str = "median_ms") -> float:
+    """A run's median time (or CPU time) divided by the messages it sent (reminders and
+    escalations): what a run costs for what it has to tell."""
+    return figures.get(key, 0) / max(1, figures["reminders"] + figures["escalations"])
 
 
-def markdown(kind: str, sizes: list[int], figures: dict[int, dict], reps: int, now) -> str:
-    small, large = sizes[0], sizes[-1]
-    ratio = figures[large]["median_ms"] / figures[small]["median_ms"]
-    statements = {figures[s]["statements"] for s in sizes}
+LABELS = {
+    "large": "{size:,} (bench.datagen)",
+    "datagen": "{size:,} (bench.datagen, as it is)",
+    "like": "{size:,} + top-up (like for like)",
+}
+
+
+def markdown(kind: str, figures: dict[str, dict], reps: int, now) -> str:
+    large, like, plain = figures["large"], figures["like"], figures["datagen"]
+    ratio = large["median_ms"] / like["median_ms"]
+    cpu_ratio = large.get("cpu_ms", 0) / max(1e-9, like.get("cpu_ms", 0))
+    plain_ratio = large["median_ms"] / plain["median_ms"]
+    statements = {large["statements"], like["statements"]}
     met = ratio <= TARGET_RATIO and len(statements) == 1
+    same = large["keys"] == like["keys"]
     load = os.getloadavg()
     lines = [
-        f"## {kind}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"## {kind}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC (like for like)",
         "",
-        f"Python {platform.python_version()}, {reps} repetitions after a warm-up, the run's"
-        f" day {now.date()} (Beijing), load average {load[0]:.1f} at the end.",
+        f"Python {platform.python_version()}, {reps} rounds after a warm-up round, the three"
+        " sets alternated (each round in a rotated order), the run's day"
+        f" {now.date()} (Beijing), load average {load[0]:.1f} at the end. The like-for-like"
+        " set is bench.datagen's small set plus, for every (clock, unit) the large set's run"
+        " reminds and that the small set does not hold (or holds without an escalated item"
+        " where the large set has one), a copy of one of the large set's projects standing"
+        f" for it: {like['added']:,} added.",
         "",
-        "| projects | median ms | p95 ms | CPU ms (ours) | SQL ms | statements | reminders |"
-        " escalations | ms per message | mails | items named in all | by clock |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| set | projects | median ms | p95 ms | CPU ms (ours) | SQL ms | statements |"
+        " reminders | escalations | ms per message | CPU ms per message | mails |"
+        " items counted | items named | by clock |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for size in sizes:
-        f = figures[size]
+    for label in ("datagen", "like", "large"):
+        f = figures[label]
         clocks = ", ".join(f"{k} {v}" for k, v in sorted(f["by_clock"].items()))
+        size = f["projects"] if label != "like" else figures["datagen"]["projects"]
         lines.append(
-            f"| {f['projects']:,} | {f['median_ms']:.0f} | {f['p95_ms']:.0f} |"
-            f" {f.get('cpu_ms', 0):.0f} | {f.get('sql_ms', 0):.0f} | {f['statements']} |"
-            f" {f['reminders']} | {f['escalations']} | {per_message(f):.2f} | {f['mails']} |"
-            f" {f['items']} | {clocks} |"
+            f"| {LABELS[label].format(size=size)} | {f['projects']:,} | {f['median_ms']:.0f} |"
+            f" {f['p95_ms']:.0f} | {f.get('cpu_ms', 0):.0f} | {f.get('sql_ms', 0):.0f} |"
+            f" {f['statements']} | {f['reminders']} | {f['escalations']} |"
+            f" {per_message(f):.3f} | {per_message(f, 'cpu_ms'):.3f} | {f['mails']} |"
+            f" {f['items']:,} | {f['named']:,} | {clocks} |"
         )
+    diff = len(large["keys"] ^ like["keys"])
     lines += [
         "",
-        f"**{large:,} ÷ {small:,}: {ratio:.2f}** (target ≤ {TARGET_RATIO}); statements "
-        + "/".join(str(figures[s]["statements"]) for s in sizes)
-        + f" — {'met' if met else 'NOT met'}. Per message sent (reminders and escalations):"
-        + f" {per_message(figures[large]) / per_message(figures[small]):.2f}.",
+        f"**Like for like, {large['projects']:,} ÷ {like['projects']:,}: {ratio:.2f}** wall,"
+        f" {cpu_ratio:.2f} CPU (target ≤ {TARGET_RATIO}); statements "
+        + "/".join(str(figures[k]["statements"]) for k in ("datagen", "like", "large"))
+        + f" — {'met' if met else 'NOT met'}. The reminder rows sent (unit, clock, escalation):"
+        + (" the same in both runs." if same else f" {diff} differ between the two runs.")
+        + f" Units holding escalated items only in the small set: {like['late_only_here']};"
+        f" holding items only there: {like['held_only_here']}.",
         "",
-        f"Slowest statements at {large:,} projects (ms, SQL):",
+        f"As before (information): {large['projects']:,} ÷ {plain['projects']:,} as"
+        f" bench.datagen makes them: {plain_ratio:.2f} wall; per message sent"
+        f" {per_message(large) / per_message(plain):.2f}.",
+        "",
+        f"Slowest statements at {large['projects']:,} projects (ms, SQL):",
         "",
     ]
-    for ms, sql in figures[large]["slowest"]:
+    for ms, sql in large["slowest"]:
         lines.append(f"- {ms} ms — `{sql}…`")
     return "\n".join(lines) + "\n"
 
@@ -215,10 +390,10 @@ def main(argv=None) -> int:
     # 10:00 in Beijing today: the run's day.
     today = date.today()
     now = datetime(today.year, today.month, today.day, 2)
-    figures = {size: measure_size(args.db, size, args.reps, now) for size in args.sizes}
+    figures = measure(args.db, args.sizes[0], args.sizes[-1], args.reps, now)
     common.append_report(
         RESULTS,
-        markdown(args.db, args.sizes, figures, args.reps, now),
+        markdown(args.db, figures, args.reps, now),
         header="# One 催办 run at two sizes (issue 25)\n\n"
         "`python -m bench.reminders [--db postgresql]`; see bench/reminders.py.\n\n",
     )
