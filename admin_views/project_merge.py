@@ -104,11 +104,7 @@ class Merge:
         when the form has it), the stored one and the typed one. A field changed only
         here keeps what was typed; one changed only by the other editor takes theirs;
         one changed by both is proposed as typed (nothing typed is dropped unasked)."""
-        try:
-            base = json.loads(form.seen_values.data or "null")
-        except ValueError:
-            base = None
-        base = base if isinstance(base, dict) else None
+        base = _opened_with(form)
         theirs, mine = stored_values(project), typed_values(form)
         names = {
             "discipline": (
@@ -127,36 +123,56 @@ class Merge:
             if mine[name] == theirs[name]:
                 merge.same[name] = theirs[name]
                 continue
-            seen = base.get(name) if base else None
-            their_shown, my_shown = names.get(
-                name, (shown(name, theirs[name]), shown(name, mine[name]))
-            )
-            merge.rows.append(
-                MergeRow(
-                    name=name,
-                    label=label(name),
-                    theirs=theirs[name],
-                    mine=mine[name],
-                    theirs_shown=their_shown,
-                    mine_shown=my_shown,
-                    keep="theirs" if seen == mine[name] else "mine",
-                    both_changed=seen is None or seen not in (theirs[name], mine[name]),
-                )
-            )
-        ours, stored = mine["lecturers"], theirs["lecturers"]
-        if sorted(map(_lecturer_key, ours)) != sorted(map(_lecturer_key, stored)):
-            seen = base.get("lecturers") if base else None
-            seen_keys = sorted(map(_lecturer_key, seen)) if isinstance(seen, list) else None
-            merge.lecturers = LecturerMerge(
-                theirs=stored,
-                mine=ours,
-                changes=lecturer_changes(stored, ours),
-                keep="theirs" if seen_keys == sorted(map(_lecturer_key, ours)) else "mine",
-                both_changed=seen_keys is None
-                or seen_keys
-                not in (sorted(map(_lecturer_key, stored)), sorted(map(_lecturer_key, ours))),
-            )
+            shown_as = names.get(name, (shown(name, theirs[name]), shown(name, mine[name])))
+            merge.rows.append(_field_row(name, theirs[name], mine[name], base.get(name), shown_as))
+        merge.lecturers = _lecturer_merge(theirs["lecturers"], mine["lecturers"], base)
         return merge
+
+
+def _opened_with(form) -> dict:
+    """The values the form was opened with (its ``seen_values``); empty when it has none."""
+    try:
+        base = json.loads(form.seen_values.data or "null")
+    except ValueError:
+        return {}
+    return base if isinstance(base, dict) else {}
+
+
+def _field_row(name: str, theirs: str, mine: str, seen, shown_as: tuple) -> MergeRow:
+    """A field the two editors left different: what was typed is proposed, but for a
+    field the form was opened with as typed (only the other editor changed it)."""
+    return MergeRow(
+        name=name,
+        label=label(name),
+        theirs=theirs,
+        mine=mine,
+        theirs_shown=shown_as[0],
+        mine_shown=shown_as[1],
+        keep="theirs" if seen == mine else "mine",
+        both_changed=seen is None or seen not in (theirs, mine),
+    )
+
+
+def _lecturer_keys(rows: list) -> list[tuple]:
+    """A block of lecturer rows, in an order that compares two blocks as sets of rows."""
+    return sorted(map(_lecturer_key, rows))
+
+
+def _lecturer_merge(stored: list, ours: list, base: dict) -> LecturerMerge | None:
+    """The lecturers as one block, when the two editors left them different (else None),
+    judged like a field against the block the form was opened with."""
+    if _lecturer_keys(ours) == _lecturer_keys(stored):
+        return None
+    seen = base.get("lecturers")
+    seen_keys = _lecturer_keys(seen) if isinstance(seen, list) else None
+    return LecturerMerge(
+        theirs=stored,
+        mine=ours,
+        changes=lecturer_changes(stored, ours),
+        keep="theirs" if seen_keys == _lecturer_keys(ours) else "mine",
+        both_changed=seen_keys is None
+        or seen_keys not in (_lecturer_keys(stored), _lecturer_keys(ours)),
+    )
 
 
 # The posted keys of the lecturer rows (the form's and the merge page's own copy).
