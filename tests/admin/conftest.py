@@ -153,3 +153,22 @@ def another_browser(app, demo_accounts):
         return own_context_browser(app)
 
     return make
+
+
+@pytest.fixture
+def signed_in(another_browser):
+    """Each account its own browser (its own cookies), signed in through the login form."""
+
+    def sign_in(username: str) -> Browser:
+        browser = another_browser()
+        response = browser.login(username)
+        assert response.status_code == 302, response.get_data(as_text=True)[:300]
+        return browser
+
+    return sign_in
+
+
+@pytest.fixture
+def branch(login_as) -> Browser:
+    """``browser`` signed in as bma_cardio, a branch (an entry unit)."""
+    return login_as("bma_cardio")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import pytest
 from flask_security import hash_password
 from sqlalchemy import func, select
 
@@ -23,19 +22,6 @@ from workflow import Action, execution
 
 E = ExecutionState
 MASKED = re.compile(r"\d{3}\*{11}[\dX]{4}")
-
-
-@pytest.fixture
-def signed_in(another_browser):
-    """Each account its own browser (its own cookies)."""
-
-    def sign_in(username: str):
-        browser = another_browser()
-        response = browser.login(username)
-        assert response.status_code == 302, response.get_data(as_text=True)[:300]
-        return browser
-
-    return sign_in
 
 
 def published_report(session, owner) -> ExecutionReport:

@@ -174,11 +174,6 @@ def assert_refused(browser, data: bytes, words: str) -> None:
     assert (count(Project), count(ImportBatch)) == before
 
 
-@pytest.fixture
-def branch(login_as):
-    return login_as("bma_cardio")
-
-
 @pytest.mark.parametrize("kind", list(FAR_REACHING))
 def test_a_sheet_reaching_too_far_is_refused_before_it_is_loaded(branch, kind):
     make, where = FAR_REACHING[kind]

@@ -120,11 +120,6 @@ def confirm(browser, batch_id: int):
     return browser.post(url + "confirm/", token_from=url)
 
 
-@pytest.fixture
-def branch(login_as):
-    return login_as("bma_cardio")
-
-
 def test_template_round_trip(branch, session):
     workbook = download_template(branch)
     assert workbook.sheetnames == ["项目", "授课教师", "说明"]

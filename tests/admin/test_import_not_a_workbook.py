@@ -45,11 +45,6 @@ FILES = {
 }
 
 
-@pytest.fixture
-def branch(login_as):
-    return login_as("bma_cardio")
-
-
 @pytest.mark.parametrize("kind", list(FILES))
 def test_the_project_import_says_the_file_is_no_workbook(branch, kind):
     data, filename = FILES[kind]

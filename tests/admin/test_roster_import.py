@@ -61,17 +61,6 @@ def owner(login_as):
     return login_as("bma_cardio")
 
 
-@pytest.fixture
-def signed_in(another_browser):
-    def sign_in(username: str):
-        browser = another_browser()
-        response = browser.login(username)
-        assert response.status_code == 302, response.get_data(as_text=True)[:300]
-        return browser
-
-    return sign_in
-
-
 def page(report) -> str:
     return f"/admin/roster-import/{report.id}/"
 

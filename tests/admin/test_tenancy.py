@@ -21,19 +21,6 @@ OTHER_ONLY = "外省特有学科"
 
 
 @pytest.fixture
-def signed_in(another_browser):
-    """Each account its own browser (its own cookies)."""
-
-    def sign_in(username: str):
-        browser = another_browser()
-        response = browser.login(username)
-        assert response.status_code == 302, response.get_data(as_text=True)[:300]
-        return browser
-
-    return sign_in
-
-
-@pytest.fixture
 def trees(demo_accounts, session):
     """The demo tree, with one discipline renamed to a name only it has, and a
     second tree (its committee created like ``create-committee`` does: the
