@@ -21,21 +21,24 @@ from flask_admin import expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import exists, select
+from sqlalchemy import and_, case, exists, func, or_, select
 
 import permissions
 from admin_views.base import ChoiceFilter, ScopedModelView, account, day
 from admin_views.capped_count import CappedCountMixin, capped_count_of, count_cap
+from admin_views.list_context import list_context
 from admin_views.project_actions import ProjectActionsMixin, bulk_action
 from admin_views.project_list_bar import STATUS_ALL, STATUS_HELD, ProjectListBarMixin
 from admin_views.projects import ProjectView, period_cell
 from admin_views.wording import RewordedMixin
 from models import (
     ExecutionDeadline,
+    ExecutionOwnerTally,
     ExecutionReport,
     ExecutionState,
     Project,
     ProjectState,
+    execution_tally,
 )
 from models.base import beijing_today
 from models.execution import due_on, due_on_sql
@@ -91,6 +94,34 @@ def _overdue():
     held = [s for s in E if s.modifiable]
     late = _has_report(ExecutionReport.state.in_(held), ExecutionReport.due_date < today)
     return unopened | late
+
+
+def owner_counts(session, owner_unit_id: int, year: int | None, today: date) -> dict[str, int]:
+    """{状态 value: count} of ``owner_unit_id``'s published projects (of ``year``; None:
+    every year) as ``MyExecutionsView.status_conditions`` count them, from
+    ``execution_owner_tallies``: each state's the year grain's rows, 已逾期's the held
+    values' rows due before ``today`` (the past years', this year's past months', this
+    month's past days'). One statement reading a few rows of the owner's key range."""
+    t = ExecutionOwnerTally
+    y, m, d = today.strftime("%Y"), today.strftime("%Y-%m"), today.isoformat()
+    past = or_(
+        and_(t.grain == execution_tally.YEAR, t.bucket < y),
+        and_(t.grain == execution_tally.MONTH, t.bucket >= f"{y}-01", t.bucket < m),
+        and_(t.grain == execution_tally.DAY, t.bucket >= f"{m}-01", t.bucket < d),
+    )
+    held = [NO_REPORT, *(s.value for s in E if s.modifiable)]
+    every = func.sum(case((t.grain == execution_tally.YEAR, t.projects), else_=0))
+    late = func.sum(case((and_(past, t.value.in_(held)), t.projects), else_=0))
+    stmt = select(t.value, every, late).where(
+        t.owner_unit_id == owner_unit_id, or_(t.grain == execution_tally.YEAR, past)
+    )
+    if year is not None:
+        stmt = stmt.where(t.year == year)
+    found = {value: (n, overdue) for value, n, overdue in session.execute(stmt.group_by(t.value))}
+    counts = {LATE: sum(int(overdue or 0) for _, overdue in found.values())}
+    for value in (NO_REPORT, *(s.value for s in E)):
+        counts[value] = int((found.get(value) or (0, 0))[0] or 0)
+    return counts
 
 
 OVERDUE_BADGE = Markup(' <span class="badge badge-danger cme-overdue">{}</span>')
@@ -205,7 +236,31 @@ class ExecutionListView(
 
     def state_counts(self) -> dict[str, int]:
         """Each state's count in the list as it is narrowed (the chosen year, the search,
-        the filter builder's filters: the list's own WHERE), capped: one statement."""
+        the filter builder's filters: the list's own WHERE), read once per request (the
+        tabs and the pager share it): exact from a tally where the view has one
+        (``tallied_counts``), else capped: one statement."""
+        context = list_context()
+        if context.state_counts is None:
+            tallied = None if any(self.narrowed()) else self.tallied_counts()
+            context.counts_exact = tallied is not None
+            context.state_counts = tallied if tallied is not None else self.capped_counts()
+        return context.state_counts
+
+    def tallied_counts(self) -> dict[str, int] | None:
+        """The counts of the list narrowed by 年度 alone from a summary table, exact;
+        None when the view has none for the account."""
+        return None
+
+    def list_figure(self):
+        """The pager's total: the current tab's, when the tabs' counts are exact (the
+        list's WHERE is then the tab's: its states and the year); else counted."""
+        self.state_counts()
+        if self.counts_exact():
+            return self.tab_figure(self.current_status())
+        return super().list_figure()
+
+    def capped_counts(self) -> dict[str, int]:
+        """Each state's count in the list as narrowed, capped: one statement."""
         cap, year = count_cap(), self.current_year()
         conditions = self.status_conditions()
         base = self.db_session.query(self.model.id).filter(self.scope(account()))
@@ -293,6 +348,15 @@ class MyExecutionsView(ExecutionListView):
         conditions = {LATE: _overdue(), NO_REPORT: ~_has_report()}
         conditions |= {s.value: _has_report(ExecutionReport.state == s) for s in E}
         return conditions
+
+    def tallied_counts(self) -> dict[str, int] | None:
+        """An entry unit's counts from ``execution_owner_tallies`` (its own rows: what
+        ``permissions.project_visibility`` gives an entry unit, published)."""
+        user = account()
+        unit = getattr(user, "unit", None)
+        if unit is None or not unit.kind.is_entry or not user.is_active:
+            return None
+        return owner_counts(self.db_session, unit.id, self.current_year(), beijing_today())
 
     def learn_rows(self, projects) -> None:
         """The page's reports and the committee's due days: two queries, whatever the rows."""

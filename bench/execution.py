@@ -309,6 +309,9 @@ def add_executions(url: str, dataset: Dataset, roster: int) -> dict[str, int]:
         started = time.perf_counter()
         execution_tally.install(conn)
         counts["execution_tallies"] = conn.scalar(text("SELECT count(*) FROM execution_tallies"))
+        counts["execution_owner_tallies"] = conn.scalar(
+            text("SELECT count(*) FROM execution_owner_tallies")
+        )
         log(f"  execution_tallies recounted in {time.perf_counter() - started:.1f} s")
         if conn.dialect.name == "postgresql":
             conn.execute(
@@ -602,12 +605,40 @@ def _lists_table(sizes: list[int], figures: dict[int, dict]) -> list[str]:
             + f" | {wall:.2f} / {cpu:.2f} | {'/'.join(str(f['statements']) for f in per)}"
             + f" | {'/'.join(str(f['rows']) for f in per)} | {verdict} |"
         )
+    lines += _per_row_table(sizes, figures)
     large = sizes[-1]
     lines += ["", f"Slowest statements at {large:,} projects (ms, SQL's own time):", ""]
     for name, f in figures[large]["lists"].items():
         for ms, sql in f.get("slowest", ()):
             lines.append(f"- {name}: {ms} ms — `{sql}…`")
     return [*lines, ""]
+
+
+def _per_row_table(sizes: list[int], figures: dict[int, dict]) -> list[str]:
+    """The pages whose rows differ between the sizes (统计's tables: the units with due
+    reports), compared per row shown: CPU µs per row at each size and their ratio. A
+    ratio ≤ 1 says the time grows with the table shown, not with the projects behind it."""
+    small, large = sizes[0], sizes[-1]
+    lines = []
+    for name in figures[small]["lists"]:
+        a, b = figures[small]["lists"][name], figures[large]["lists"][name]
+        if a["rows"] == b["rows"] or not a["rows"] or not b["rows"] or "统计" not in name:
+            continue
+        per = [f.get("cpu_ms", 0) * 1000 / f["rows"] for f in (a, b)]
+        lines.append(
+            f"| {name} | {a['rows']:,} → {b['rows']:,} | {per[0]:.1f} → {per[1]:.1f} µs"
+            f" | {per[1] / max(per[0], 0.001):.2f} |"
+        )
+    if not lines:
+        return []
+    head = [
+        "",
+        "Per row shown (unlike pages: the table grows with the units that have due reports):",
+        "",
+        "| page | rows | CPU per row | ratio |",
+        "|---|---|---|---|",
+    ]
+    return head + lines
 
 
 def _bulk_table(size: int, bulk: dict) -> list[str]:

@@ -38,7 +38,7 @@ from models.execution import (
     RosterEntry,
     RosterSource,
 )
-from models.execution_tally import ExecutionTally
+from models.execution_tally import ExecutionOwnerTally, ExecutionTally
 from models.filing_rule import DEFAULT_PARAMS, FilingRule, ProjectWarning, RuleKind, Severity
 from models.import_batch import BatchStatus, ImportBatch, ImportKey
 from models.job import Job
@@ -82,6 +82,7 @@ __all__ = [
     "ExecutionDeadline",
     "ExecutionEvent",
     "ExecutionLecturer",
+    "ExecutionOwnerTally",
     "ExecutionReport",
     "ExecutionSnapshot",
     "ExecutionState",

@@ -36,6 +36,11 @@ ones, with the removed ones.
   ``execution_tallies_apply()``; an UPDATE counts only the rows whose counted columns
   changed.
 
+The same triggers keep ``execution_owner_tallies`` (``ExecutionOwnerTally``, since migration
+0027): the entry unit's 执行情况 list counted per owner unit, year, report state (or none)
+and due bucket, so that its 状态 tabs (已逾期 too) are read from a few rows, not by walking
+the unit's projects.
+
 Rows whose figures come back to zero stay; readers ignore them. ``rebuild`` recomputes the
 table (the migration's backfill, ``flask rebuild-statistics``, the benchmark's bulk load).
 """
@@ -85,6 +90,34 @@ class ExecutionTally(Base):
         Index("ix_execution_tallies_year", "scope_unit_id", "year", "grain", "bucket"),
         {"info": {"kept_by_triggers": True}},
     )
+
+
+OWNER_TABLE = "execution_owner_tallies"
+OWNER_KEY = ("owner_unit_id", "grain", "bucket", "year", "value")
+# The ``value`` of a published project with no report opened yet (the report's state else):
+# ``admin_views.executions.NO_REPORT``.
+NO_REPORT = "none"
+
+
+class ExecutionOwnerTally(Base):
+    """执行情况 (the entry unit's list): its published projects counted per owner unit,
+    year, report state (``value``: the report's, or ``none``) and due-date bucket (the
+    same three grains as ``execution_tallies``). The 状态 tabs' counts are the year
+    grain's rows summed; 已逾期's, the held values' (none, draft, returned) rows due
+    before today: the past years', this year's past months', this month's past days'."""
+
+    __tablename__ = OWNER_TABLE
+
+    owner_unit_id: Mapped[int] = mapped_column(
+        ForeignKey("units.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    grain: Mapped[str] = mapped_column(String(8), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(10), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[str] = mapped_column(String(16), primary_key=True)
+    projects: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = ({"info": {"kept_by_triggers": True}},)
 
 
 # -- the SQL both dialects share -------------------------------------------------------------
@@ -186,12 +219,61 @@ def add(parts: list[str]) -> str:
     )
 
 
+def owner_rows(projects: str, reports: str, deadlines: str, sign: int, dialect: str) -> str:
+    """The rows of ``execution_owner_tallies`` the published projects of ``projects``
+    contribute, times ``sign``: per owner, year, report state (or none) and due bucket."""
+    days = f"COALESCE(d.days, {DEFAULT_DUE_DAYS})"
+    due = f"COALESCE(r.due_date, {PLUS_DAYS[dialect].format('p.end_date', days)})"
+    part = (
+        f"SELECT p.owner_unit_id AS owner_unit_id, p.year AS year,"
+        f" COALESCE(r.state, '{NO_REPORT}') AS value, {DATE_TEXT[dialect].format(due)} AS due_on"
+        f" FROM {projects} p LEFT JOIN {reports} r ON r.project_id = p.id"
+        f" LEFT JOIN {deadlines} d ON d.committee_id = p.committee_id AND d.year = p.year"
+        f" WHERE p.state = '{PUBLISHED}'"
+    )
+    bucket = (
+        f"CASE g.grain WHEN '{YEAR}' THEN substr(c.due_on, 1, 4)"
+        f" WHEN '{MONTH}' THEN substr(c.due_on, 1, 7) ELSE c.due_on END"
+    )
+    return (
+        f"SELECT c.owner_unit_id AS owner_unit_id, g.grain AS grain, {bucket} AS bucket,"
+        f" c.year AS year, c.value AS value, {sign} AS projects"
+        f" FROM ({part}) c CROSS JOIN {_constants('grain', GRAINS)} g"
+    )
+
+
+def _owner_summed(parts: list[str]) -> str:
+    key = ", ".join(f"t.{c}" for c in OWNER_KEY)
+    return (
+        f"SELECT {key}, SUM(t.projects) FROM ({' UNION ALL '.join(parts)}) t"
+        f" GROUP BY {key} HAVING SUM(t.projects) <> 0 ORDER BY {key}"
+    )
+
+
+_OWNER_COLUMNS = f"{OWNER_TABLE} ({', '.join(OWNER_KEY)}, projects)"
+
+
+def owner_add(parts: list[str]) -> str:
+    """Add the summed rows of ``parts`` to ``execution_owner_tallies``, in key order."""
+    return (
+        f"INSERT INTO {_OWNER_COLUMNS} {_owner_summed(parts)}"
+        f" ON CONFLICT ({', '.join(OWNER_KEY)}) DO UPDATE"
+        f" SET projects = {OWNER_TABLE}.projects + excluded.projects"
+    )
+
+
 def rebuild_statements(dialect: str) -> list[str]:
     """The SQL that recomputes every row from the projects, reports, events and due days."""
     everything = rows(
         "projects", "execution_reports", "execution_events", "execution_deadlines", 1, dialect
     )
-    return [f"DELETE FROM {TABLE}", f"INSERT INTO {_COLUMNS} {_summed([everything])}"]
+    owned = owner_rows("projects", "execution_reports", "execution_deadlines", 1, dialect)
+    return [
+        f"DELETE FROM {TABLE}",
+        f"INSERT INTO {_COLUMNS} {_summed([everything])}",
+        f"DELETE FROM {OWNER_TABLE}",
+        f"INSERT INTO {_OWNER_COLUMNS} {_owner_summed([owned])}",
+    ]
 
 
 def rebuild(connection) -> None:
@@ -232,10 +314,16 @@ def _not_written(table: str, written: str) -> str:
     )
 
 
+# The tables ``execution_owner_tallies`` reads (a 上报 event changes none of its rows).
+OWNER_SOURCES = ("projects", "execution_reports", "execution_deadlines")
+
+
 def delta(table: str, written: str | None, removed: str | None, dialect: str) -> str:
-    """The statement adding what a write to ``table`` changed: ``written`` and ``removed``
-    are parenthesised SELECTs of the rows it wrote (inserted, or updated as they are now)
-    and removed (deleted, or updated as they were), each with the table's columns."""
+    """The statements (joined by ``; ``) adding what a write to ``table`` changed, to
+    ``execution_tallies`` and (but for an event) ``execution_owner_tallies``: ``written``
+    and ``removed`` are parenthesised SELECTs of the rows it wrote (inserted, or updated
+    as they are now) and removed (deleted, or updated as they were), each with the
+    table's columns."""
     columns, _key, ids_of = _SOURCES[table]
     cols = ", ".join(columns)
     ids = " UNION ".join(ids_of.format(s) for s in (written, removed) if s)
@@ -263,12 +351,25 @@ def delta(table: str, written: str | None, removed: str | None, dialect: str) ->
         old += f" UNION ALL SELECT {cols} FROM {removed} x"
     before[table] = f"({old})"
     order = ("projects", "execution_reports", "execution_events", "execution_deadlines")
-    return add(
-        [
-            rows(*(now[t] for t in order), 1, dialect),
-            rows(*(before[t] for t in order), -1, dialect),
-        ]
-    )
+    statements = [
+        add(
+            [
+                rows(*(now[t] for t in order), 1, dialect),
+                rows(*(before[t] for t in order), -1, dialect),
+            ]
+        )
+    ]
+    if table in OWNER_SOURCES:
+        owned = ("projects", "execution_reports", "execution_deadlines")
+        statements.append(
+            owner_add(
+                [
+                    owner_rows(*(now[t] for t in owned), 1, dialect),
+                    owner_rows(*(before[t] for t in owned), -1, dialect),
+                ]
+            )
+        )
+    return "; ".join(statements)
 
 
 # -- SQLite: row-level triggers ------------------------------------------------------------------
@@ -344,9 +445,9 @@ SQLITE_TRIGGERS = _sqlite_triggers()
 def repair_sqlite(connection) -> None:
     """After any migration: if the table exists, its triggers do too; when one was
     missing or changed, the table is recomputed."""
-    if triggers.sqlite_table_exists(connection, TABLE) and triggers.ensure(
-        connection, SQLITE_TRIGGERS
-    ):
+    # Before migration 0027 (no owner table) the installed triggers are 0026's own.
+    installed = all(triggers.sqlite_table_exists(connection, t) for t in (TABLE, OWNER_TABLE))
+    if installed and triggers.ensure(connection, SQLITE_TRIGGERS):
         rebuild(connection)
 
 
@@ -431,7 +532,8 @@ PG_TRIGGERS = {
 
 def ddl() -> list[triggers.Statement]:
     """The triggers, the function and the backfill as statements, in order: what migration
-    0026 froze (``migrations/frozen/0026_execution_tallies.sql``)."""
+    0027 froze (``migrations/frozen/0027_execution_tallies.sql``; 0026's, without
+    ``execution_owner_tallies``, in ``0026_execution_tallies.sql``)."""
     return triggers.summary_ddl(
         TABLE, SQLITE_TRIGGERS, PG_TRIGGERS, _pg_function(), rebuild_statements
     )

@@ -4,16 +4,19 @@ published or withdrawn, a report opened, moved, returned and accepted, its roste
 committee's due days changed) and after hand-written SQL (a project's end date, a report's
 due date, an event or a report deleted); the figures read from it equal those of the GROUP BY
 over the projects, for any "today" (a past year, this year's months, this month's days);
-the SQLite repair puts back a missing trigger and recounts."""
+the SQLite repair puts back a missing trigger and recounts. The same triggers keep
+``execution_owner_tallies`` (the entry unit's 执行情况 tabs): equal to a recount after the same
+writes, its counts equal to the list's own WHERE per tab."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
 import workflow
+from admin_views import executions
 from models import (
     ExecutionEvent,
     ExecutionReport,
@@ -81,9 +84,56 @@ TODAYS = (
 )
 
 
+def owner_stored(session) -> dict[tuple, int]:
+    t = execution_tally.ExecutionOwnerTally
+    rows = session.execute(select(t)).scalars()
+    return {
+        tuple(getattr(r, k) for k in execution_tally.OWNER_KEY): r.projects
+        for r in rows
+        if r.projects
+    }
+
+
+def owner_recounted(session) -> dict[tuple, int]:
+    dialect = session.connection().dialect.name
+    everything = execution_tally.owner_rows(
+        "projects", "execution_reports", "execution_deadlines", 1, dialect
+    )
+    result = session.execute(text(execution_tally._owner_summed([everything])))
+    return {tuple(row[:5]): int(row[5]) for row in result}
+
+
+def owner_direct(session, owner_unit_id: int, year: int | None) -> dict[str, int]:
+    """The entry unit's 状态 counts as its list counts them (its WHERE per tab, no cap)."""
+    base = select(Project.id).where(
+        Project.owner_unit_id == owner_unit_id, Project.state == S.PUBLISHED
+    )
+    if year is not None:
+        base = base.where(Project.year == year)
+    conditions = executions.MyExecutionsView.status_conditions(None)
+    return {
+        value: session.scalar(select(func.count()).select_from(base.where(c).subquery()))
+        for value, c in conditions.items()
+    }
+
+
+def assert_owner_counts_match(session) -> None:
+    """``execution_owner_tallies`` equals a recount, and the 执行情况 list's tab counts
+    read from it equal those counted over the projects, for every owner and year."""
+    session.flush()
+    assert owner_stored(session) == owner_recounted(session)
+    owners = session.scalars(select(Project.owner_unit_id).distinct()).all()
+    for owner in owners:
+        for year in (None, TODAY.year - 1, TODAY.year, TODAY.year - 2):
+            assert executions.owner_counts(session, owner, year, TODAY) == owner_direct(
+                session, owner, year
+            ), (owner, year)
+
+
 def assert_match(session, accounts) -> None:
     session.flush()
     assert stored(session) == recounted(session)
+    assert_owner_counts_match(session)
     for account in accounts:
         for filters in (Filters(), Filters(year=TODAY.year - 1), Filters(year=TODAY.year)):
             for today in TODAYS:
@@ -97,6 +147,7 @@ def test_the_constants_are_those_of_the_models_and_workflow():
     assert E.ACCEPTED.value == execution_tally.ACCEPTED
     assert Action.REPORT.value == execution_tally.REPORT
     assert execution_tally.HELD == execution_stats.HELD
+    assert execution_tally.NO_REPORT == executions.NO_REPORT
 
 
 def test_the_demo_data_is_tallied(demo_accounts, session):
@@ -234,6 +285,7 @@ def test_sqlite_repair_puts_a_missing_trigger_back(demo_accounts, session, backe
     connection = session.connection()
     connection.exec_driver_sql("DROP TRIGGER execution_tallies_reports_update")
     connection.exec_driver_sql("DELETE FROM execution_tallies")
+    connection.exec_driver_sql("DELETE FROM execution_owner_tallies")
     triggers.repair_sqlite(connection)
     names = {
         name
@@ -244,11 +296,14 @@ def test_sqlite_repair_puts_a_missing_trigger_back(demo_accounts, session, backe
     assert set(execution_tally.SQLITE_TRIGGERS) <= names
     session.commit()
     assert stored(session) == recounted(session) and stored(session)
+    assert owner_stored(session) == owner_recounted(session) and owner_stored(session)
 
 
 def test_the_repair_command_recounts(demo_accounts, session, app_on_empty_db):
     session.execute(delete(execution_tally.ExecutionTally))
+    session.execute(delete(execution_tally.ExecutionOwnerTally))
     session.commit()
     result = app_on_empty_db.test_cli_runner().invoke(args=["rebuild-statistics"])
     assert result.exit_code == 0, result.output
     assert stored(session) == recounted(session) and stored(session)
+    assert owner_stored(session) == owner_recounted(session) and owner_stored(session)
