@@ -165,6 +165,37 @@ def open_lists() -> list[tuple[str, str]]:
     return lists
 
 
+def _posted_action() -> tuple[Action, ExecutionState]:
+    """The button pressed and the state the page showed; 400 for what no button posts."""
+    try:
+        act = Action(request.form.get("action", ""))
+        shown = ExecutionState(request.form.get("state", ""))
+    except ValueError:
+        abort(400)
+    if act not in PAGE_ACTIONS:
+        abort(400)
+    return act, shown
+
+
+def _reason_refusal(act: Action, reason: str | None) -> str | None:
+    """Why the reason typed will not do (none for 设为可修改, or one the rules refuse)."""
+    if act is Action.UNLOCK and not reason:
+        return gettext("A reason is required for this action.")
+    if reason and (message := rules.reason_error(reason)):
+        return str(message)
+    return None
+
+
+def _show_report_errors(form, rows: list, errors: dict) -> None:
+    """The rules' messages on the report's form: a lecturer's (``lecturers-N-field``)
+    next to that field of its row, every other next to the report's field."""
+    show_errors(form, {k: v for k, v in errors.items() if not k.startswith("lecturers-")})
+    for key, message in errors.items():
+        if key.startswith("lecturers-"):
+            _, index, name = key.split("-", 2)
+            show_errors(rows[int(index)].form, {name: message})
+
+
 class ExecutionReportView(SignedInView):
     """Open to every signed-in account; each report only along its review chain."""
 
@@ -235,20 +266,11 @@ class ExecutionReportView(SignedInView):
     def action(self, id: int):
         """One of the page's buttons: compare-and-set against the state the page showed."""
         report = _visible(id)
-        try:
-            act = Action(request.form.get("action", ""))
-            shown = ExecutionState(request.form.get("state", ""))
-        except ValueError:
-            abort(400)
-        if act not in PAGE_ACTIONS:
-            abort(400)
+        act, shown = _posted_action()
         reason = (request.form.get("reason") or "").strip() or None
         back = redirect(url_for(".details", id=id))
-        if act is Action.UNLOCK and not reason:
-            flash(gettext("A reason is required for this action."), "error")
-            return back
-        if reason and (message := rules.reason_error(reason)):
-            flash(str(message), "error")
+        if (refusal := _reason_refusal(act, reason)) is not None:
+            flash(refusal, "error")
             return back
         name = report.name
         try:
@@ -285,11 +307,16 @@ class ExecutionReportView(SignedInView):
             # Every message at once: the rules also judge what WTForms could read.
             self._judge(report, form)
             return self._render_edit(report, form)
+        return self._save(report, form)
+
+    def _save(self, report, form):
+        """The form's values saved through the workflow; what its rules refuse goes back
+        to the form, each message next to its field (a lecturer's by its row)."""
         rows = form.lecturer_rows()
         try:
             errors = execution.save_report(
                 db.session,
-                user,
+                account(),
                 report,
                 form.values(),
                 [lecturer_values(entry.form) for entry in rows],
@@ -303,17 +330,13 @@ class ExecutionReportView(SignedInView):
         except WorkflowError as error:
             db.session.rollback()
             flash(str(error), "error")
-            return redirect(url_for(".details", id=id))
+            return redirect(url_for(".details", id=report.id))
         if errors:
             db.session.rollback()
-            show_errors(form, {k: v for k, v in errors.items() if not k.startswith("lecturers-")})
-            for key, message in errors.items():
-                if key.startswith("lecturers-"):
-                    _, index, name = key.split("-", 2)
-                    show_errors(rows[int(index)].form, {name: message})
+            _show_report_errors(form, rows, errors)
             return self._render_edit(report, form)
         flash(gettext("Execution report “%(name)s” saved.", name=report.name), "success")
-        return redirect(url_for(".details", id=id))
+        return redirect(url_for(".details", id=report.id))
 
     @staticmethod
     def _judge(report, form) -> None:
