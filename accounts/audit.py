@@ -91,18 +91,33 @@ def audit_account_changes(session: Session, flush_context, instances) -> None:
         for user in [obj for obj in session.dirty if isinstance(obj, User)]:
             if not session.is_modified(user):
                 continue
-            if change := _changed(user, "active"):
-                kind = AuditEvent.ACTIVATED if change[1] else AuditEvent.DEACTIVATED
-                record(session, kind, user=user)
-            change = _changed(user, "unit")
-            if change and getattr(change[0], "id", None) != getattr(change[1], "id", None):
-                old, new = change
-                detail = f"{old.name if old else ''} → {new.name if new else ''}"
-                # Logged under the new unit; the old one's name is in the detail.
-                record(session, AuditEvent.UNIT_CHANGED, user=user, unit=new, detail=detail)
-            # A login may re-hash a password with newer settings: not a change.
-            if _changed(user, "password") and not _logging_in():
-                actor = _actor()
-                by_other = actor is not None and actor.id != user.id
-                kind = AuditEvent.PASSWORD_RESET if by_other else AuditEvent.PASSWORD_CHANGED
-                record(session, kind, user=user, actor=actor if by_other else None)
+            _audit_active(session, user)
+            _audit_unit(session, user)
+            _audit_password(session, user)
+
+
+def _audit_active(session: Session, user: User) -> None:
+    """启用 / 停用 of an account, if this flush changes it."""
+    if change := _changed(user, "active"):
+        kind = AuditEvent.ACTIVATED if change[1] else AuditEvent.DEACTIVATED
+        record(session, kind, user=user)
+
+
+def _audit_unit(session: Session, user: User) -> None:
+    """An account moved to another unit, if this flush moves it."""
+    change = _changed(user, "unit")
+    if change and getattr(change[0], "id", None) != getattr(change[1], "id", None):
+        old, new = change
+        detail = f"{old.name if old else ''} → {new.name if new else ''}"
+        # Logged under the new unit; the old one's name is in the detail.
+        record(session, AuditEvent.UNIT_CHANGED, user=user, unit=new, detail=detail)
+
+
+def _audit_password(session: Session, user: User) -> None:
+    """A password changed by its owner, or reset by another account."""
+    # A login may re-hash a password with newer settings: not a change.
+    if _changed(user, "password") and not _logging_in():
+        actor = _actor()
+        by_other = actor is not None and actor.id != user.id
+        kind = AuditEvent.PASSWORD_RESET if by_other else AuditEvent.PASSWORD_CHANGED
+        record(session, kind, user=user, actor=actor if by_other else None)
