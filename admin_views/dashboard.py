@@ -156,38 +156,33 @@ class Dashboard(AdminIndexView):
             card for card in CARDS if any(permissions.holds(user, p) for p in card.permissions)
         ]
         this_year = date.today().year
+        counts, total, cap = self._card_counts(view, user, wanted, this_year)
+        cards = [
+            _card(card, count, cap, view, this_year)
+            for card, count in zip(wanted, counts, strict=True)
+        ]
+        return cards, total, cap
+
+    @staticmethod
+    def _card_counts(view: ProjectView, user, wanted: list, this_year: int) -> tuple:
+        """Each card's count, the count of every project the account sees, and the cap
+        they were read up to (0: exact): from the tallies, else capped counts in one
+        statement."""
         if any(card.state is ProjectState.DRAFT for card in wanted):
             tallied = None  # an entry unit's drafts are not tallied
         else:
             tallied = tallied_states(db.session, user, None, this_year)
         if tallied is not None:
             every_year, in_this_year = tallied
-            total, cap = sum(every_year.values()), 0
             counts = [(in_this_year if c.this_year else every_year)[c.state] for c in wanted]
-        else:
-            cap = count_cap()
-            columns = [capped_count_of(select(Project.id).where(view.scope(user)), 1)]
-            for card in wanted:
-                rows = view.state_rows(user, card.state, this_year if card.this_year else None)
-                columns.append(capped_count_of(rows, cap))
-            total, *counts = db.session.execute(select(*columns)).one()
-        cards = []
-        for card, count in zip(wanted, counts, strict=True):
-            args = {"status": card.state.value}
-            if card.this_year:
-                args["year"] = this_year
-            figure = summed_figure([count], cap)
-            cards.append(
-                {
-                    "title": card.title,
-                    "count": figure.count,
-                    "figure": figure,
-                    "read": count,
-                    "state": card.state,
-                    "url": url_for(f"{card.endpoint or view.endpoint}.index_view", **args),
-                }
-            )
-        return cards, total, cap
+            return counts, sum(every_year.values()), 0
+        cap = count_cap()
+        columns = [capped_count_of(select(Project.id).where(view.scope(user)), 1)]
+        for card in wanted:
+            rows = view.state_rows(user, card.state, this_year if card.this_year else None)
+            columns.append(capped_count_of(rows, cap))
+        total, *counts = db.session.execute(select(*columns)).one()
+        return counts, total, cap
 
     def oldest_waiting(self, view: ProjectView, state: ProjectState) -> list[dict]:
         """The projects that have waited longest in ``state`` (reported first), in
@@ -224,3 +219,19 @@ class Dashboard(AdminIndexView):
             }
             for key, name, year, reported_at, unit in rows
         ]
+
+
+def _card(card, count, cap: int, view: ProjectView, this_year: int) -> dict:
+    """One card as the page draws it: its title, its figure and the list tab it links to."""
+    args = {"status": card.state.value}
+    if card.this_year:
+        args["year"] = this_year
+    figure = summed_figure([count], cap)
+    return {
+        "title": card.title,
+        "count": figure.count,
+        "figure": figure,
+        "read": count,
+        "state": card.state,
+        "url": url_for(f"{card.endpoint or view.endpoint}.index_view", **args),
+    }
