@@ -287,11 +287,7 @@ class ProjectListBarMixin:
         current tab's states are counted each up to the cap (one more statement, the
         pager's), and another state is shown uncounted (None) unless the pass alone
         found it above the cap: no state is read to its end through every match."""
-        if search:
-            base = self.search_query(base, base, {}, {}, search)[1]
-        chosen = self.filter_list()
-        for index, _, value in filters:
-            base = chosen[index].apply(base, chosen[index].clean(value))
+        base = self._narrowed(base, search, filters)
         cap = count_cap()
         if not cap:
             counts = select(*(capped_count_of(base.filter(Project.state == s), 0) for s in states))
@@ -303,6 +299,22 @@ class ProjectListBarMixin:
         seen = {ProjectState(state): n for state, n in seen.items()}
         if sum(seen.values()) <= cap:
             return {state: seen.get(state, 0) for state in states}
+        return self._count_above_cap(base, states, seen, cap)
+
+    def _narrowed(self, base, search, filters):
+        """The list's query narrowed by its search (in the form meant for a count) and
+        its filters."""
+        if search:
+            base = self.search_query(base, base, {}, {}, search)[1]
+        chosen = self.filter_list()
+        for index, _, value in filters:
+            base = chosen[index].apply(base, chosen[index].clean(value))
+        return base
+
+    def _count_above_cap(self, base, states, seen: dict, cap: int) -> dict:
+        """The states' counts of a list holding more than the cap, after the one pass
+        (``seen``): a state the pass found above the cap as such, the current tab's
+        others each counted up to the cap, every other state uncounted (None)."""
         counts = {state: cap + 1 if seen.get(state, 0) > cap else None for state in states}
         current = self.current_status()
         wanted = [s for s in states if counts[s] is None and current != STATUS_ALL]
