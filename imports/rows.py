@@ -133,6 +133,17 @@ def table_of(data: dict | None) -> Table | None:
 def column_map(table: Table, columns: list[Column]) -> dict[int, Column]:
     """Column index → column; unknown or missing required headers refuse the file
     (any import's: the projects', the lecturers', a roster's)."""
+    found, unknown = _read_headers(table, columns)
+    given = {c.field for c in found.values()}
+    missing = [chinese(c.label) for c in columns if c.required and c.field not in given]
+    if missing or unknown:
+        raise _headers_refused(table.sheet, missing, unknown)
+    return found
+
+
+def _read_headers(table: Table, columns: list[Column]) -> tuple[dict[int, Column], list]:
+    """The columns the sheet's headers name, by index, and the headers that name none
+    (an unknown one, one given twice, a column of values without a header)."""
     by_field = {c.field: c for c in columns}
     names = header_names(columns)
     found: dict[int, Column] = {}
@@ -149,23 +160,24 @@ def column_map(table: Table, columns: list[Column]) -> dict[int, Column]:
             unknown.append(header)  # the same column twice
         else:
             found[index] = by_field[name]
-    given = {c.field for c in found.values()}
-    missing = [chinese(c.label) for c in columns if c.required and c.field not in given]
-    if missing or unknown:
-        parts = []
-        if missing:
-            parts.append(_l("missing columns: %(names)s", names="、".join(missing)))
-        if unknown:
-            parts.append(_l("unknown columns: %(names)s", names="、".join(str(u) for u in unknown)))
-        raise FileRefused(
-            _l(
-                "Sheet %(sheet)s does not have the template's headers (%(problems)s):"
-                " download the template and copy your rows into it.",
-                sheet=table.sheet,
-                problems="；".join(str(p) for p in parts),
-            )
+    return found, unknown
+
+
+def _headers_refused(sheet: str, missing: list, unknown: list) -> FileRefused:
+    """The file refused for its sheet's headers: the columns missing, the unknown ones."""
+    parts = []
+    if missing:
+        parts.append(_l("missing columns: %(names)s", names="、".join(missing)))
+    if unknown:
+        parts.append(_l("unknown columns: %(names)s", names="、".join(str(u) for u in unknown)))
+    return FileRefused(
+        _l(
+            "Sheet %(sheet)s does not have the template's headers (%(problems)s):"
+            " download the template and copy your rows into it.",
+            sheet=sheet,
+            problems="；".join(str(p) for p in parts),
         )
-    return found
+    )
 
 
 def cells_of(row: list[str], columns: dict[int, Column]) -> dict[str, str]:
@@ -363,25 +375,31 @@ def _check_keys_in_file(checker, sheet: str, rows: list[ProjectRow], columns) ->
     for name, key in ((ROW_KEY, "row_key"), (IMPORT_KEY, "import_key"), ("project_no", None)):
         if name not in columns:
             continue
-        seen: dict[str, int] = {}
-        for row in rows:
-            value = getattr(row, key) if key else (row.values.get("project_no") or "")
-            if not value:
-                continue
-            if value in seen:
-                checker.error(
-                    sheet,
-                    row.row,
-                    columns[name],
-                    value,
-                    _l("Row %(row)s already has this value.", row=seen[value]),
-                )
-            else:
-                seen[value] = row.row
+        _check_once(checker, sheet, rows, columns[name], key)
         if name == IMPORT_KEY:
             for row in rows:
                 if row.import_key and (msg := text_too_long(ImportKey, "key", row.import_key)):
                     checker.error(sheet, row.row, columns[name], row.import_key, msg)
+
+
+def _check_once(checker, sheet: str, rows: list[ProjectRow], column, key: str | None) -> None:
+    """Each value of one key column (a row's attribute ``key``, or its 项目编号 for
+    None) on one row only: a later row with the same value is refused."""
+    seen: dict[str, int] = {}
+    for row in rows:
+        value = getattr(row, key) if key else (row.values.get("project_no") or "")
+        if not value:
+            continue
+        if value in seen:
+            checker.error(
+                sheet,
+                row.row,
+                column,
+                value,
+                _l("Row %(row)s already has this value.", row=seen[value]),
+            )
+        else:
+            seen[value] = row.row
 
 
 def _check_lecturers(checker, table: Table, rows: list[ProjectRow], example: str) -> None:
@@ -411,56 +429,14 @@ def _check_lecturers(checker, table: Table, rows: list[ProjectRow], example: str
 def _match_existing(checker, sheet: str, rows: list[ProjectRow], columns) -> None:
     """Rows naming an existing project (by 导入编号, or an issuer's 项目编号) update
     it if the unit may still edit it; anything else is refused with the reason."""
-    unit = checker.unit
-    keys = [r.import_key for r in rows if r.import_key]
-    by_key: dict[str, int] = {}
-    for chunk in chunks(keys):
-        by_key |= dict(
-            checker.session.execute(
-                select(ImportKey.key, ImportKey.project_id).where(
-                    ImportKey.unit_id == unit.id, ImportKey.key.in_(chunk)
-                )
-            ).all()
-        )
-    numbers = [r.values.get("project_no") for r in rows if r.values.get("project_no")]
-    by_number: dict[str, object] = {}
-    for chunk in chunks(numbers):
-        stmt = select(*ROW_COLUMNS).where(
-            Project.committee_id == unit.committee_id, Project.project_no.in_(chunk)
-        )
-        by_number |= {r.project_no: r for r in checker.session.execute(stmt)}
-    found: dict[int, object] = {}
-    for chunk in chunks(list(set(by_key.values()))):
-        stmt = select(*ROW_COLUMNS).where(Project.id.in_(chunk))
-        found |= {r.id: r for r in checker.session.execute(stmt)}
+    by_key, by_number, found = _existing(checker, rows)
     claimed: dict[int, int] = defaultdict(int)
     for row in rows:
-        target = found.get(by_key.get(row.import_key)) if row.import_key else None
-        column = columns.get(IMPORT_KEY)
-        value = row.import_key
-        number = row.values.get("project_no")
-        if number and (other := by_number.get(number)) is not None:
-            if target is not None and other.id != target.id:
-                checker.error(
-                    sheet,
-                    row.row,
-                    columns["project_no"],
-                    number,
-                    _l("This project number belongs to another project than the import key."),
-                )
-                continue
-            if other.owner_unit_id != unit.id:
-                checker.error(
-                    sheet,
-                    row.row,
-                    columns["project_no"],
-                    number,
-                    _l("This project number is already used by another unit's project."),
-                )
-                continue
-            target, column, value = other, columns["project_no"], number
-        if target is None:
+        by_import_key = found.get(by_key.get(row.import_key)) if row.import_key else None
+        matched = _matched_project(checker, sheet, row, columns, by_import_key, by_number)
+        if matched is None:
             continue
+        target, column, value = matched
         if (refusal := workflow.refusal(target, workflow.Action.EDIT, checker.account)) is not None:
             checker.error(
                 sheet,
@@ -485,6 +461,62 @@ def _match_existing(checker, sheet: str, rows: list[ProjectRow], columns) -> Non
             continue
         claimed[target.id] = row.row
         row.target_id = target.id
+
+
+def _existing(checker, rows: list[ProjectRow]) -> tuple[dict, dict, dict]:
+    """The unit's import keys the rows name (key → project id), the committee's
+    projects by the 项目编号 the rows name, and the projects of those keys by id."""
+    unit = checker.unit
+    keys = [r.import_key for r in rows if r.import_key]
+    by_key: dict[str, int] = {}
+    for chunk in chunks(keys):
+        by_key |= dict(
+            checker.session.execute(
+                select(ImportKey.key, ImportKey.project_id).where(
+                    ImportKey.unit_id == unit.id, ImportKey.key.in_(chunk)
+                )
+            ).all()
+        )
+    numbers = [r.values.get("project_no") for r in rows if r.values.get("project_no")]
+    by_number: dict[str, object] = {}
+    for chunk in chunks(numbers):
+        stmt = select(*ROW_COLUMNS).where(
+            Project.committee_id == unit.committee_id, Project.project_no.in_(chunk)
+        )
+        by_number |= {r.project_no: r for r in checker.session.execute(stmt)}
+    found: dict[int, object] = {}
+    for chunk in chunks(list(set(by_key.values()))):
+        stmt = select(*ROW_COLUMNS).where(Project.id.in_(chunk))
+        found |= {r.id: r for r in checker.session.execute(stmt)}
+    return by_key, by_number, found
+
+
+def _matched_project(checker, sheet: str, row: ProjectRow, columns, target, by_number: dict):
+    """The project a row names, with the column and value naming it: its 项目编号's
+    (which must be the unit's own, and the 导入编号's project if both are given), else
+    its 导入编号's (``target``). None when it names none, or refused here."""
+    number = row.values.get("project_no")
+    if not number or (other := by_number.get(number)) is None:
+        return None if target is None else (target, columns.get(IMPORT_KEY), row.import_key)
+    if target is not None and other.id != target.id:
+        checker.error(
+            sheet,
+            row.row,
+            columns["project_no"],
+            number,
+            _l("This project number belongs to another project than the import key."),
+        )
+        return None
+    if other.owner_unit_id != checker.unit.id:
+        checker.error(
+            sheet,
+            row.row,
+            columns["project_no"],
+            number,
+            _l("This project number is already used by another unit's project."),
+        )
+        return None
+    return other, columns["project_no"], number
 
 
 def chunks(values: list) -> Iterable[list]:
