@@ -3,8 +3,6 @@ wins and the other is told that the project changed."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,6 +11,7 @@ import workflow
 from extensions import db
 from models import Project, ProjectEvent, ProjectState, User
 from tests.factories import make_project
+from tests.races import race
 from workflow import Action, ProjectChanged
 
 S = ProjectState
@@ -74,32 +73,14 @@ def test_two_connections_at_once(demo_accounts, session, backend, round_):
     project = make_project(session, demo_accounts["bma_cardio"], S.AT_SOCIETY)
     session.commit()
     before = _events(session, project.id)
-    engine, project_id, account_id = db.engine, project.id, demo_accounts["bma"].id
-    barrier = threading.Barrier(2, timeout=30)
-    outcomes: dict[str, object] = {}
-
-    def act(name: str, action: Action) -> None:
-        with Session(engine) as own:
-            target = own.get(Project, project_id)
-            account = own.get(User, account_id)
-            account.unit  # noqa: B018 - load before the race
-            barrier.wait()
-            try:
-                workflow.apply(own, target, action, account, "同时退回")
-                own.commit()
-                outcomes[name] = "won"
-            except ProjectChanged as error:
-                own.rollback()
-                outcomes[name] = error
-
-    threads = [
-        threading.Thread(target=act, args=("report", Action.REPORT)),
-        threading.Thread(target=act, args=("unlock", Action.UNLOCK)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = race(
+        Project,
+        project.id,
+        demo_accounts["bma"].id,
+        workflow.apply,
+        ProjectChanged,
+        {"report": Action.REPORT, "unlock": Action.UNLOCK},
+    )
     assert sorted(str(type(v).__name__) for v in outcomes.values()) == ["ProjectChanged", "str"]
     winner = next(name for name, value in outcomes.items() if value == "won")
     session.expire_all()

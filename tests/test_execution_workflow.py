@@ -4,13 +4,10 @@ databases; the roster's rules; what each account may see and do."""
 from __future__ import annotations
 
 import itertools
-import threading
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from extensions import db
 from models import (
     ExecutionEvent,
     ExecutionReport,
@@ -18,11 +15,11 @@ from models import (
     ExecutionState,
     ProjectState,
     RosterEntry,
-    User,
     rules,
 )
 from permissions import visible_executions, visible_roster
 from tests.factories import make_project, make_tree
+from tests.races import race
 from workflow import Action, NotAllowed, ReasonRequired, execution
 from workflow.errors import ReportChanged, ReportNotFound
 from workflow.machines import EXECUTIONS
@@ -411,35 +408,18 @@ def test_accept_and_send_back_at_once_exactly_one_wins(demo_accounts, session, b
     report = published_report(session, a["issuer"])
     execution.move(session, report, Action.REPORT, a["issuer"])
     session.commit()
-    engine, report_id, committee_id = db.engine, report.id, a["committee"].id
+    report_id = report.id
     moves = select(func.count()).where(
         ExecutionEvent.report_id == report_id, ExecutionEvent.from_state == "at_committee"
     )
-    barrier = threading.Barrier(2, timeout=30)
-    outcomes: dict[str, object] = {}
-
-    def act(name: str, action: Action) -> None:
-        with Session(engine) as own:
-            target = own.get(ExecutionReport, report_id)
-            account = own.get(User, committee_id)
-            account.unit  # noqa: B018 - load before the race
-            barrier.wait()
-            try:
-                execution.move(own, target, action, account, "同时退回")
-                own.commit()
-                outcomes[name] = "won"
-            except ReportChanged as error:
-                own.rollback()
-                outcomes[name] = error
-
-    threads = [
-        threading.Thread(target=act, args=("accept", Action.ACCEPT)),
-        threading.Thread(target=act, args=("unlock", Action.UNLOCK)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = race(
+        ExecutionReport,
+        report_id,
+        a["committee"].id,
+        execution.move,
+        ReportChanged,
+        {"accept": Action.ACCEPT, "unlock": Action.UNLOCK},
+    )
     assert sorted(type(v).__name__ for v in outcomes.values()) == ["ReportChanged", "str"]
     winner = next(name for name, value in outcomes.items() if value == "won")
     session.expire_all()
