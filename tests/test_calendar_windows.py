@@ -87,55 +87,44 @@ def test_a_branch_reports_until_its_societys_cut_off(session, tree):
     assert states(session, inside) == {S.AT_SOCIETY}
 
 
-def test_without_a_cut_off_a_branch_has_the_committees_close(session, tree):
-    inside, late = projects(session, tree["branch"]), projects(session, tree["branch"])
-    set_windows(session, tree, cut_off=False)
-    with on(ENTRY_CLOSES):
-        assert act(session, tree["branch"], Action.REPORT, inside).done
-    with on(date(2027, 1, 11)):
-        assert refused(act(session, tree["branch"], Action.REPORT, late)) == [
-            "2027 年度分会上报已于1月10日截止。"
-        ]
+# A step open until its last day and refused the day after: (whose rows, in which state, who
+# acts, the action, whether the society sets its cut-off, the last day, the day after, the
+# refusal, the rows' state once done).
+# fmt: off
+UNTIL_THE_CLOSE = [
+    pytest.param("branch", S.DRAFT, "branch", Action.REPORT, False,
+                 ENTRY_CLOSES, date(2027, 1, 11), "2027 年度分会上报已于1月10日截止。",
+                 S.AT_SOCIETY, id="without_a_cut_off_a_branch_has_the_committees_close"),
+    # The society's cut-off is for its own branches: an issuer has the committee's date.
+    pytest.param("issuer", S.DRAFT, "issuer", Action.REPORT, True,
+                 date(2027, 1, 5), date(2027, 1, 11), "2027 年度发放证书单位上报已于1月10日截止。",
+                 S.AT_COMMITTEE, id="an_issuer_reports_until_the_committees_close"),
+    pytest.param("branch", S.AT_SOCIETY, "society", Action.REPORT, True,
+                 SOCIETY_CLOSES, date(2027, 1, 21), "2027 年度总会上报已于1月20日截止。",
+                 S.AT_COMMITTEE, id="a_society_reports_until_its_close"),
+    pytest.param("issuer", S.AT_COMMITTEE, "committee", Action.PUBLISH, True,
+                 AUDIT_CLOSES, date(2027, 2, 1), "2027 年度市继委审核已于1月31日截止。",
+                 S.PUBLISHED, id="the_committee_publishes_until_its_audit_deadline"),
+]
+# fmt: on
 
 
-def test_an_issuer_reports_until_the_committees_close(session, tree):
-    """The society's cut-off is for its own branches: an issuer has the committee's date."""
-    inside, late = projects(session, tree["issuer"]), projects(session, tree["issuer"])
-    set_windows(session, tree)
-    with on(date(2027, 1, 5)):
-        assert act(session, tree["issuer"], Action.REPORT, inside).done
-    with on(date(2027, 1, 11)):
-        assert refused(act(session, tree["issuer"], Action.REPORT, late)) == [
-            "2027 年度发放证书单位上报已于1月10日截止。"
-        ]
-    assert states(session, inside) == {S.AT_COMMITTEE}
-
-
-def test_a_society_reports_until_its_close(session, tree):
-    inside = projects(session, tree["branch"], state=S.AT_SOCIETY)
-    late = projects(session, tree["branch"], state=S.AT_SOCIETY)
-    set_windows(session, tree)
-    with on(SOCIETY_CLOSES):
-        assert act(session, tree["society"], Action.REPORT, inside).done
-    with on(date(2027, 1, 21)):
-        assert refused(act(session, tree["society"], Action.REPORT, late)) == [
-            "2027 年度总会上报已于1月20日截止。"
-        ]
-    assert states(session, inside) == {S.AT_COMMITTEE}
-    assert states(session, late) == {S.AT_SOCIETY}
-
-
-def test_the_committee_publishes_until_its_audit_deadline(session, tree):
-    inside = projects(session, tree["issuer"], state=S.AT_COMMITTEE)
-    late = projects(session, tree["issuer"], state=S.AT_COMMITTEE)
-    set_windows(session, tree)
-    with on(AUDIT_CLOSES):
-        assert act(session, tree["committee"], Action.PUBLISH, inside).done
-    with on(date(2027, 2, 1)):
-        assert refused(act(session, tree["committee"], Action.PUBLISH, late)) == [
-            "2027 年度市继委审核已于1月31日截止。"
-        ]
-    assert states(session, inside) == {S.PUBLISHED}
+@pytest.mark.parametrize(
+    ("owner", "state", "actor", "action", "cut_off", "last_day", "day_after", "refusal", "done"),
+    UNTIL_THE_CLOSE,
+)
+def test_a_step_is_open_until_its_close(
+    session, tree, owner, state, actor, action, cut_off, last_day, day_after, refusal, done
+):
+    inside = projects(session, tree[owner], state=state)
+    late = projects(session, tree[owner], state=state)
+    set_windows(session, tree, cut_off=cut_off)
+    with on(last_day):
+        assert act(session, tree[actor], action, inside).done == [inside[0].id]
+    with on(day_after):
+        assert refused(act(session, tree[actor], action, late)) == [refusal]
+    assert states(session, inside) == {done}
+    assert states(session, late) == {state}
 
 
 def test_reviewers_send_back_outside_every_window(session, tree):
