@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from models import Lecturer, Project, Unit, User
+from tests.properties import property_settings
+from tests.public.public_catalog import SEARCH_PARAMETERS
 
-PROPERTY_SETTINGS = settings(
-    max_examples=40,
-    deadline=None,
-    database=None,  # no .hypothesis directory in the checkout
-    derandomize=True,  # the same examples in every run and in CI
-    # One signed-in browser serves every example: counts are taken around each post.
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+# One signed-in browser serves every example: counts are taken around each post.
+PROPERTY_SETTINGS = property_settings(40)
 ANY_TEXT = st.text(max_size=60)
 LONG_TEXT = st.text(min_size=2001, max_size=2100, alphabet="备案x ")
 NUMBER_TEXT = st.one_of(
@@ -133,19 +130,6 @@ WILD_PROJECT = {
 PROJECT_FORM = one_field_off(VALID_PROJECT, WILD_PROJECT)
 
 
-def test_project_form_never_fails_and_refusals_change_nothing(login_as, session):
-    browser = login_as("bma_cardio")
-
-    @PROPERTY_SETTINGS
-    @given(data=PROJECT_FORM)
-    def post(data):
-        before = counts(session)
-        response = post_form(browser, "/admin/projects/new/", data)
-        check_outcome(response, before, counts(session), "Project")
-
-    post()
-
-
 VALID_UNIT = {
     "name": st.from_regex(r"\A测试分会[a-z]{8}\Z"),
     "kind": "branch",
@@ -160,19 +144,6 @@ WILD_UNIT = dict.fromkeys(VALID_UNIT, ANY_TEXT) | {
     "kind": st.one_of(ANY_TEXT, st.sampled_from(["society", "issuer", "committee"])),
 }
 UNIT_FORM = one_field_off(VALID_UNIT, WILD_UNIT)
-
-
-def test_unit_form_never_fails_and_refusals_change_nothing(login_as, session):
-    browser = login_as("bjcme")
-
-    @PROPERTY_SETTINGS
-    @given(data=UNIT_FORM)
-    def post(data):
-        before = counts(session)
-        response = post_form(browser, "/admin/units/new/", data)
-        check_outcome(response, before, counts(session), "Unit")
-
-    post()
 
 
 VALID_ACCOUNT = {
@@ -190,34 +161,31 @@ WILD_ACCOUNT = dict.fromkeys(VALID_ACCOUNT, ANY_TEXT) | {
 ACCOUNT_FORM = one_field_off(VALID_ACCOUNT, WILD_ACCOUNT)
 
 
-def test_account_form_never_fails_and_refusals_change_nothing(login_as, session):
-    browser = login_as("bjcme")
+# Who posts which form, where, and the row it adds when accepted.
+FORMS = {
+    "project": ("bma_cardio", PROJECT_FORM, "/admin/projects/new/", "Project"),
+    "unit": ("bjcme", UNIT_FORM, "/admin/units/new/", "Unit"),
+    "account": ("bjcme", ACCOUNT_FORM, "/admin/users/new/", "User"),
+}
+
+
+@pytest.mark.parametrize("form", list(FORMS))
+def test_a_form_never_fails_and_refusals_change_nothing(login_as, session, form):
+    username, strategy, url, created = FORMS[form]
+    browser = login_as(username)
 
     @PROPERTY_SETTINGS
-    @given(data=ACCOUNT_FORM)
+    @given(data=strategy)
     def post(data):
         before = counts(session)
-        response = post_form(browser, "/admin/users/new/", data)
-        check_outcome(response, before, counts(session), "User")
+        response = post_form(browser, url, data)
+        check_outcome(response, before, counts(session), created)
 
     post()
 
 
-SEARCH_NAMES = [
-    "q",
-    "year",
-    "level",
-    "discipline",
-    "unit",
-    "date_from",
-    "date_to",
-    "sort",
-    "page",
-    "per_page",
-    "updated_since",
-]
 SEARCH_ARGS = st.dictionaries(
-    keys=st.one_of(st.sampled_from(SEARCH_NAMES), ANY_TEXT),
+    keys=st.one_of(st.sampled_from(SEARCH_PARAMETERS), ANY_TEXT),
     values=st.one_of(ANY_TEXT, NUMBER_TEXT, DATE_TEXT, st.just("")),
     max_size=6,
 )

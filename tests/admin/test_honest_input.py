@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
@@ -33,16 +33,11 @@ from models import (
 )
 from tests.admin.test_projects import act
 from tests.factories import make_project
+from tests.properties import property_settings
 from tests.test_execution_workflow import learner
 from workflow import execution
 
-PROPERTY_SETTINGS = settings(
-    max_examples=60,
-    deadline=None,
-    database=None,  # no .hypothesis directory in the checkout
-    derandomize=True,  # the same examples in every run and in CI
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+PROPERTY_SETTINGS = property_settings(60)
 # Characters no demo value is made of, so a stored cut of the text is the test's own.
 ALPHABET = "審備謹"
 

@@ -30,6 +30,20 @@ from workflow import execution
 SECRET = "SECRET"  # in every unpublished test project's name, number and principal
 WITHDRAWN_NAME = "WITHDRAWN 已撤销公布的项目"
 FORMULA_NAME = '=HYPERLINK("http://example.invalid","点击")'
+# The query parameters of the public search, page and API alike.
+SEARCH_PARAMETERS = (
+    "q",
+    "year",
+    "level",
+    "discipline",
+    "unit",
+    "date_from",
+    "date_to",
+    "sort",
+    "page",
+    "per_page",
+    "updated_since",
+)
 
 
 class FreshClient:
