@@ -277,25 +277,13 @@ def hold_outside_window(action, *, session, account, rows):
     session.info.pop(EVENT_NOTES, None)
     if account is None or not rows:
         return {}
-    asks = {}
-    for row in rows:
-        rel = relation(account, row)
-        step = step_of(action, rel)
-        if step is not None:
-            asks[row.id] = ask_for_row(row, rel, step)
+    asks = _asks(action, account, rows)
     if not asks:
         return {}
     day = beijing_today()
-    found = windows_for(session, asks.values(), day)
+    verdicts = _verdicts(windows_for(session, asks.values(), day), day)
     held, late = {}, {}
     names = {row.id: row.name for row in rows}
-    # Each distinct ask's verdict, worded once (a bulk action's rows share a few).
-    verdicts = {}
-    for ask, window in found.items():
-        if (message := window.refusal(day)) is not None:
-            verdicts[ask] = (message, None)
-        elif window.late(day):
-            verdicts[ask] = (None, late_note(window))
     for project_id, ask in asks.items():
         message, note = verdicts.get(ask, (None, None))
         if message is not None:
@@ -305,6 +293,31 @@ def hold_outside_window(action, *, session, account, rows):
     # The engine writes each late row's history event with its note (``EVENT_NOTES``).
     session.info[EVENT_NOTES] = late
     return held
+
+
+def _asks(action, account, rows) -> dict:
+    """Each row's ask (project id → the window it needs) for the rows whose step is
+    one the action takes."""
+    asks = {}
+    for row in rows:
+        rel = relation(account, row)
+        step = step_of(action, rel)
+        if step is not None:
+            asks[row.id] = ask_for_row(row, rel, step)
+    return asks
+
+
+def _verdicts(found: dict, day: date) -> dict:
+    """Each distinct ask's verdict on ``day``, worded once (a bulk action's rows share a
+    few): (the window's refusal, None) when closed, (None, the note) when late under
+    an exception; an ask open as usual has none."""
+    verdicts = {}
+    for ask, window in found.items():
+        if (message := window.refusal(day)) is not None:
+            verdicts[ask] = (message, None)
+        elif window.late(day):
+            verdicts[ask] = (None, late_note(window))
+    return verdicts
 
 
 def late_note(window: Window) -> str:
@@ -392,15 +405,7 @@ def set_window(
         raise _error("not_yours")
     _check_dates(year, opens_on, closes_on)
     if unit.kind is UnitKind.SOCIETY:
-        if step is not WindowStep.ENTRY_REPORT:
-            raise _error("society_step")
-        committee = committee_window(session, unit.committee_id, year, step)
-        if committee is None:
-            raise _error("no_committee_window", year=year, step=step_label(step, UnitKind.BRANCH))
-        if closes_on > committee.closes_on:
-            raise _error("after_committee", day=committee.closes_on.isoformat())
-        if committee.opens_on is not None and closes_on < committee.opens_on:
-            raise _error("before_open", day=committee.opens_on.isoformat())
+        _check_society_cut_off(session, unit, year, step, closes_on)
         opens_on = None
     elif opens_on is not None and closes_on < opens_on:
         raise _error("order")
@@ -415,6 +420,20 @@ def set_window(
     window.opens_on, window.closes_on = opens_on, closes_on
     session.flush()
     return window
+
+
+def _check_society_cut_off(session: Session, unit, year: int, step, closes_on: date) -> None:
+    """A society's cut-off of its branches' reporting: the entry step only, within the
+    committee's window of that step (which must be set)."""
+    if step is not WindowStep.ENTRY_REPORT:
+        raise _error("society_step")
+    committee = committee_window(session, unit.committee_id, year, step)
+    if committee is None:
+        raise _error("no_committee_window", year=year, step=step_label(step, UnitKind.BRANCH))
+    if closes_on > committee.closes_on:
+        raise _error("after_committee", day=committee.closes_on.isoformat())
+    if committee.opens_on is not None and closes_on < committee.opens_on:
+        raise _error("before_open", day=committee.opens_on.isoformat())
 
 
 def clear_window(session: Session, account, year: int, step: WindowStep) -> bool:
@@ -455,6 +474,24 @@ def may_grant_to(granter, unit) -> bool:
     return False
 
 
+def _check_grant(granter, unit, year: int, step: WindowStep, until: date, reason) -> str:
+    """What an exception needs before any window is read: a unit the granter may grant
+    to, the step that unit takes, a reason (returned trimmed), a date in the year's
+    range."""
+    _check_year(year)
+    if not may_grant_to(granter, unit):
+        raise _error("grant_unit")
+    if OWN_STEP.get(unit.kind) is not step or step is WindowStep.AUDIT:
+        raise _error("grant_step")
+    reason = (reason or "").strip()
+    if not reason:
+        raise _error("reason")
+    if message := rules.reason_error(reason):
+        raise WorkflowError(message)
+    _check_dates(year, until)
+    return reason
+
+
 def grant_exception(
     session: Session,
     account,
@@ -470,17 +507,7 @@ def grant_exception(
     never past the committee's close."""
     granter = account.unit if account is not None and account.is_active else None
     step = WindowStep(step)
-    _check_year(year)
-    if not may_grant_to(granter, unit):
-        raise _error("grant_unit")
-    if OWN_STEP.get(unit.kind) is not step or step is WindowStep.AUDIT:
-        raise _error("grant_step")
-    reason = (reason or "").strip()
-    if not reason:
-        raise _error("reason")
-    if message := rules.reason_error(reason):
-        raise WorkflowError(message)
-    _check_dates(year, until)
+    reason = _check_grant(granter, unit, year, step, until, reason)
     committee = committee_window(session, unit.committee_id, year, step)
     if committee is None:
         raise _error("no_committee_window", year=year, step=step_label(step, unit.kind))
@@ -603,6 +630,14 @@ def countdown_text(window: Window, day: date) -> tuple[str, str]:
     return text, "warning" if left <= 7 else "info"
 
 
+def _shown_on(window: Window, day: date) -> bool:
+    """A window counted down on ``day``: open, opening within ``SHOW_BEFORE_DAYS`` or
+    closed within ``SHOW_AFTER_DAYS``."""
+    if window.opens_on is not None and window.opens_on > day + timedelta(SHOW_BEFORE_DAYS):
+        return False
+    return window.last_day >= day - timedelta(SHOW_AFTER_DAYS)
+
+
 def countdowns(session: Session, account, day: date | None = None) -> list[Countdown]:
     """The account's unit's own step, in the filing years around ``day`` (default
     Beijing's today) with a window open, opening within ``SHOW_BEFORE_DAYS`` or
@@ -619,11 +654,7 @@ def countdowns(session: Session, account, day: date | None = None) -> list[Count
     shown = []
     for ask in asks:
         window = found.get(ask)
-        if window is None:
-            continue
-        if window.opens_on is not None and window.opens_on > day + timedelta(SHOW_BEFORE_DAYS):
-            continue
-        if window.last_day < day - timedelta(SHOW_AFTER_DAYS):
+        if window is None or not _shown_on(window, day):
             continue
         text, level = countdown_text(window, day)
         shown.append(Countdown(ask.year, text, level))
