@@ -212,18 +212,12 @@ def save_report(
     engine.ensure_allowed(report, Action.EDIT, account, EXECUTIONS)
     values = {name: values.get(name) for name in REPORT_FIELDS}
     errors = rules.validate_execution(values, published_credits=report.project.credits)
-    lecturer_errors = {}
-    for index, lecturer in enumerate(lecturers or ()):
-        for name, message in rules.validate_lecturer(lecturer).items():
-            lecturer_errors[f"lecturers-{index}-{name}"] = message
-    if errors or lecturer_errors:
-        return errors | lecturer_errors
+    errors |= _lecturer_errors(lecturers or ())
+    if errors:
+        return errors
     for name, value in values.items():
-        if name == "practice_hours" and value is None:
-            value = 0
-        if name == "learners" and value is None:
-            value = 0
-        setattr(report, name, value)
+        # 实践学时 and 学员人数 left blank are none.
+        setattr(report, name, 0 if value is None and name in ZERO_IF_BLANK else value)
     if lecturers is not None:
         report.lecturers = [
             ExecutionLecturer(position=index, **{k: lec.get(k) for k in LECTURER_KEYS})
@@ -235,6 +229,16 @@ def save_report(
 
 
 LECTURER_KEYS = ("name", "title", "unit", "topic", "hours")
+ZERO_IF_BLANK = ("practice_hours", "learners")
+
+
+def _lecturer_errors(lecturers: Sequence[Mapping]) -> dict:
+    """``{lecturers-N-field: message}`` of the report's lecturer rows."""
+    return {
+        f"lecturers-{index}-{name}": message
+        for index, lecturer in enumerate(lecturers)
+        for name, message in rules.validate_lecturer(lecturer).items()
+    }
 
 
 # -- the roster -----------------------------------------------------------------------------
@@ -587,6 +591,15 @@ class RosterChange:
     fields: tuple = ()
 
 
+def _learner_changes(before: Mapping, after: Mapping) -> tuple:
+    """(field, old, new) of each shown field one learner's row changed."""
+    return tuple(
+        (name, before.get(name), after.get(name))
+        for name in ("name", "id_number", "workplace", "title", "attended", "credits")
+        if before.get(name) != after.get(name)
+    )
+
+
 def roster_changes(old: Sequence[Mapping], new: Sequence[Mapping]) -> list[RosterChange]:
     """Learners removed, changed and added between two snapshots' rosters (by row id)."""
     before = {row["id"]: row for row in old}
@@ -597,14 +610,8 @@ def roster_changes(old: Sequence[Mapping], new: Sequence[Mapping]) -> list[Roste
         if key not in after
     ]
     for key, row in after.items():
-        if key in before:
-            changed = tuple(
-                (name, before[key].get(name), row.get(name))
-                for name in ("name", "id_number", "workplace", "title", "attended", "credits")
-                if before[key].get(name) != row.get(name)
-            )
-            if changed:
-                found.append(RosterChange(diff.CHANGED, row["name"], row["id_number"], changed))
+        if key in before and (changed := _learner_changes(before[key], row)):
+            found.append(RosterChange(diff.CHANGED, row["name"], row["id_number"], changed))
     found += [
         RosterChange(diff.ADDED, row["name"], row["id_number"])
         for key, row in after.items()
