@@ -261,6 +261,12 @@ def _hold_back(session, action, account, groups: dict, result, machine=PROJECTS)
     refused = hooks.held_back(action, session, account, rows, machine.checking) if rows else {}
     if not refused:
         return groups
+    return _without(groups, refused, result)
+
+
+def _without(groups: dict, refused: dict, result) -> dict:
+    """The groups without the refused rows (those reported as skipped, with why); a
+    group left empty is dropped."""
     kept = {}
     for key, members in groups.items():
         result.skipped.extend(refused[r.id] for r in members if r.id in refused)
@@ -346,17 +352,10 @@ def _write(session, account, action, reason, groups: dict, result, machine=PROJE
     notes = session.info.pop(EVENT_NOTES, None) or {}
     events = []
     for (source, transition), members in groups.items():
-        if transition.effects.allocates_number and any(not r.project_no for r in members):
-            changed = _move_numbered(session, members, source, transition, reason, now)
-        else:
-            ids = [r.id for r in members]
-            changed = _move(session, ids, source, transition, reason, now, {}, machine.table)
-        target = None if transition.target is Outcome.REMOVED else transition.target
-        states = {
-            "from_state": machine.states(source).value,
-            "to_state": machine.states(target).value if target is not None else None,
-        }
+        changed = _move_group(session, source, transition, members, reason, now, machine)
+        states = _event_states(source, transition, machine)
         move = partial(hooks.Move, source=states["from_state"], target=states["to_state"])
+        common = states | shared
         for row in members:
             if row.id not in changed:
                 result.skipped.append(machine.changed(row.id, row.name))
@@ -367,19 +366,40 @@ def _write(session, account, action, reason, groups: dict, result, machine=PROJE
                     row.id, row.name, row.owner_unit_id, row.society_id, row.committee_id, row.year
                 )
             )
-            events.append(
-                {
-                    machine.event_key: row.id,
-                    "project_name": row.name,
-                    "owner_unit_id": row.owner_unit_id,
-                }
-                | states
-                | shared
-            )
-            if (note := notes.get(row.id)) is not None:
-                events[-1]["reason"] = f"{note} {reason}" if reason else note
+            events.append(_event(machine, row, common, notes.get(row.id), reason))
     if events:
         session.connection().execute(insert(machine.events.__table__), events)
+
+
+def _move_group(session, source, transition: Transition, members, reason, now, machine) -> set:
+    """Compare-and-set of one group's rows (numbered first where the transition gives
+    项目编号 and a row has none): the ids moved."""
+    if transition.effects.allocates_number and any(not r.project_no for r in members):
+        return _move_numbered(session, members, source, transition, reason, now)
+    ids = [r.id for r in members]
+    return _move(session, ids, source, transition, reason, now, {}, machine.table)
+
+
+def _event_states(source, transition: Transition, machine) -> dict:
+    """The states a group's history rows name (no target state for a deletion)."""
+    target = None if transition.target is Outcome.REMOVED else transition.target
+    return {
+        "from_state": machine.states(source).value,
+        "to_state": machine.states(target).value if target is not None else None,
+    }
+
+
+def _event(machine, row, common: dict, note: str | None, reason: str | None) -> dict:
+    """One moved row's history event; a step taken late carries its note
+    (``EVENT_NOTES``) before the reason."""
+    event = {
+        machine.event_key: row.id,
+        "project_name": row.name,
+        "owner_unit_id": row.owner_unit_id,
+    } | common
+    if note is not None:
+        event["reason"] = f"{note} {reason}" if reason else note
+    return event
 
 
 def _move_numbered(session, members, source, transition: Transition, reason, now) -> set[int]:
