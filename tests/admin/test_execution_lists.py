@@ -13,6 +13,7 @@ import pytest
 from flask import current_app
 from flask_security import hash_password
 from sqlalchemy import func, select
+from sqlalchemy import text as text_sql
 
 from demo import DEMO_PASSWORD
 from models import ExecutionDeadline, ExecutionReport, ExecutionState, ProjectState
@@ -506,3 +507,47 @@ def test_list_statements_do_not_grow_with_the_rows(
     few = statements()
     add_rows(20)
     assert statements() == few
+
+
+def test_the_entry_units_tabs_are_exact_and_equal_their_lists(
+    app, login_as, session, demo_accounts, monkeypatch
+):
+    """The entry unit's 状态 tabs, read from ``execution_owner_tallies`` when only 年度
+    narrows the list: each equals the rows its own tab lists, above ``LIST_COUNT_CAP``
+    too (said exactly, not "超过"), after a 上报 and after a report deleted by hand."""
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 2)
+    pumch = demo_accounts["pumch"]
+    today = date.today()
+    ended = today - timedelta(days=200)
+    past = {"year": today.year, "start_date": ended - timedelta(days=1), "end_date": ended}
+    for n in range(4):
+        published(session, pumch, name=f"计数逾期未开{n}", **past)
+    for n in range(3):
+        published(session, pumch, name=f"计数未到期{n}", **future_dates())
+    held = [opened(session, pumch, name=f"计数未上报{n}", **past) for n in range(3)]
+    session.commit()
+    browser = login_as("pumch")
+
+    def check() -> dict[str, int]:
+        tabs = tab_counts(page(browser, f"/admin/executions/?status=all&year={today.year}"))
+        wanted = {"held", "all", "overdue", "none", *(s.value for s in E)}
+        assert wanted <= set(tabs), tabs  # every tab counted exactly
+        for status, n in tabs.items():
+            url = f"/admin/executions/?status={status}&year={today.year}&page_size=100"
+            assert page(browser, url).count('class="col-name"') == n, (status, tabs)
+        return tabs
+
+    tabs = check()
+    assert tabs["none"] >= 7 and tabs["overdue"] >= 7 and tabs[E.DRAFT.value] >= 3
+    execution.move_bulk(session, Action.REPORT, pumch, [held[0].id])
+    session.commit()
+    after = check()
+    assert after[E.DRAFT.value] == tabs[E.DRAFT.value] - 1
+    assert after["overdue"] == tabs["overdue"] - 1
+    session.execute(
+        text_sql("DELETE FROM execution_events WHERE report_id = :r"), {"r": held[1].id}
+    )
+    session.execute(text_sql("DELETE FROM execution_reports WHERE id = :r"), {"r": held[1].id})
+    session.commit()
+    last = check()
+    assert last["none"] == after["none"] + 1 and last["overdue"] == after["overdue"]
