@@ -122,16 +122,8 @@ def _read_xlsx(data: bytes, words: Titles) -> Upload:
     archive = Archive(data)
     if not archive.sheets:
         raise FileRefused(not_a_spreadsheet())
-    names = {name.strip(): (name, part) for name, part in archive.sheets}
-    wanted = {words.main: (names.get(words.main) or archive.sheets[0], MAX_ROWS)}
-    if words.second and (second := names.get(words.second)) is not None:
-        wanted[words.second] = (second, MAX_LECTURER_ROWS)
-    parts = set(archive.zip.namelist())
-    bounds = {}
-    for title, ((_name, part), limit) in wanted.items():
-        if part not in parts:  # calamine would look for it elsewhere, unchecked
-            raise FileRefused(not_a_spreadsheet())
-        bounds[part] = Bound(title, limit + ROW_MARGIN)
+    wanted = _wanted_sheets(archive, words)
+    bounds = _sheet_bounds(archive, wanted)
     sheets = {name: title for title, ((name, _), _) in wanted.items()}
     try:
         if archive.check(bounds):
@@ -146,6 +138,28 @@ def _read_xlsx(data: bytes, words: Titles) -> Upload:
     except Exception:  # calamine and openpyxl raise many kinds (zip, XML, …) for a damaged file
         raise FileRefused(not_a_spreadsheet()) from None
     return Upload(tables[words.main], tables.get(words.second))
+
+
+def _wanted_sheets(archive: Archive, words: Titles) -> dict:
+    """The sheets read, by the title shown: (name, part) and row limit of the main
+    sheet (by its title, else the first) and of the second one, if the file has it."""
+    names = {name.strip(): (name, part) for name, part in archive.sheets}
+    wanted = {words.main: (names.get(words.main) or archive.sheets[0], MAX_ROWS)}
+    if words.second and (second := names.get(words.second)) is not None:
+        wanted[words.second] = (second, MAX_LECTURER_ROWS)
+    return wanted
+
+
+def _sheet_bounds(archive: Archive, wanted: dict) -> dict:
+    """Each wanted sheet's part and the rows it may hold (``Archive.check``); a sheet
+    whose part the archive lacks refuses the file."""
+    parts = set(archive.zip.namelist())
+    bounds = {}
+    for title, ((_name, part), limit) in wanted.items():
+        if part not in parts:  # calamine would look for it elsewhere, unchecked
+            raise FileRefused(not_a_spreadsheet())
+        bounds[part] = Bound(title, limit + ROW_MARGIN)
+    return bounds
 
 
 def _refuse_formulas(data: bytes, sheets: dict[str, str]) -> None:
@@ -174,16 +188,7 @@ def _refuse_formulas(data: bytes, sheets: dict[str, str]) -> None:
 
 def _read_sheet(sheet, title: str, limit: int, words: Titles) -> Table:
     """The sheet's rows as texts, numbered as in Excel; a merged header cell is refused."""
-    for (first_row, first_col), (_last_row, last_col) in sheet.merged_cell_ranges or ():
-        if first_row == 0:
-            raise FileRefused(
-                _l(
-                    "Sheet %(sheet)s: the header cells %(cells)s are merged:"
-                    " unmerge them so that each column has its own header.",
-                    sheet=title,
-                    cells=f"{get_column_letter(first_col + 1)}1:{get_column_letter(last_col + 1)}1",
-                )
-            )
+    _refuse_merged_header(sheet, title)
     table = None
     # From A1 (no empty area skipped), so that list positions are Excel's row numbers.
     for row_no, row in enumerate(sheet.to_python(skip_empty_area=False), start=1):
@@ -198,6 +203,20 @@ def _read_sheet(sheet, title: str, limit: int, words: Titles) -> Table:
     if table is None:
         raise FileRefused(_l("Sheet %(sheet)s is empty.", sheet=title))
     return table
+
+
+def _refuse_merged_header(sheet, title: str) -> None:
+    """A merged cell in the header row refuses the file (a column without its header)."""
+    for (first_row, first_col), (_last_row, last_col) in sheet.merged_cell_ranges or ():
+        if first_row == 0:
+            raise FileRefused(
+                _l(
+                    "Sheet %(sheet)s: the header cells %(cells)s are merged:"
+                    " unmerge them so that each column has its own header.",
+                    sheet=title,
+                    cells=f"{get_column_letter(first_col + 1)}1:{get_column_letter(last_col + 1)}1",
+                )
+            )
 
 
 def _add_row(table: Table, row_no: int, texts: list[str], limit: int = MAX_ROWS) -> None:
@@ -228,24 +247,33 @@ def _decode(data: bytes) -> str:
     raise FileRefused(not_a_spreadsheet())
 
 
+def _dialect(text: str):
+    """The CSV's dialect as its start shows it (comma, tab or semicolon), else Excel's."""
+    try:
+        return csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    except csv.Error:
+        return csv.excel
+
+
+def _csv_header(texts: list[str], words: Titles) -> Table | None:
+    """The table a CSV's first non-blank line heads; None for a blank line. Too few
+    cells (one a line: a letter, a list) are no table of columns."""
+    if len(texts) < words.min_columns and any(texts):
+        raise FileRefused(not_a_spreadsheet())
+    return Table(words.main, texts) if any(texts) else None
+
+
 def _read_csv(data: bytes, words: Titles) -> Table:
     text = _decode(data)
     if text.lstrip().startswith(NOT_CSV_STARTS):
         raise FileRefused(not_a_spreadsheet())
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
-    except csv.Error:
-        dialect = csv.excel
+    dialect = _dialect(text)
     table = None
     try:
         for row_no, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
             texts = [cell.strip() for cell in row]
             if table is None:
-                if len(texts) < words.min_columns and any(texts):
-                    # One cell a line: text (a letter, a list), no table of columns.
-                    raise FileRefused(not_a_spreadsheet())
-                if any(texts):
-                    table = Table(words.main, texts)
+                table = _csv_header(texts, words)
                 continue
             if any(texts):
                 _add_row(table, row_no, texts)
