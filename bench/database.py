@@ -21,10 +21,7 @@ DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 def pg_server_url():
     """The maintenance database URL under which benchmark databases are created."""
-    url = make_url(os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL))
-    if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")
-    return url
+    return make_url(os.environ.get("BENCH_PG_URL", DEFAULT_PG_URL))
 
 
 @contextlib.contextmanager
@@ -41,7 +38,15 @@ def fresh_database(kind: str, label: str, server: str | None = None) -> Iterator
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
-    server = make_url(server) if server else pg_server_url()
+    with created_database(make_url(server) if server else pg_server_url(), name) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def created_database(server, name: str) -> Iterator[str]:
+    """Create the PostgreSQL database ``name`` on ``server`` (a URL: its maintenance
+    database), yield its URL, and drop it on exit, however its connections stand (the
+    test suite's throwaway databases are made here too)."""
     if server.drivername == "postgresql":
         server = server.set(drivername="postgresql+psycopg")
     admin = create_engine(server, isolation_level="AUTOCOMMIT")

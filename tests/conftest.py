@@ -19,29 +19,22 @@ from contextlib import contextmanager
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
+from bench.database import created_database
 from extensions import cache, db
 from models import User
-from tests.snapshot import Snapshot, accounts_by_username, build_once, restore
+from tests.redis_server import RedisServer
+from tests.smtp_server import SmtpServer
+from tests.snapshot import Snapshot, accounts_by_username, build_once, build_over, restore
 from tests.snapshot import wipe as _wipe  # the name test_workflow_matrix imports
+from tests.statements import watching
 
 # argon2 stays the scheme (tests check the stored hash is argon2), at the
 # smallest cost argon2 accepts: a login verifies in microseconds instead of a
 # second. Production and ``make run`` keep the library's defaults.
 CHEAP_ARGON2 = {"argon2__rounds": 1, "argon2__memory_cost": 8, "argon2__parallelism": 1}
-
-
-def _postgres_base_url():
-    raw = os.environ.get("TEST_DATABASE_URL")
-    if not raw:
-        return None
-    url = make_url(raw)
-    if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")
-    return url
 
 
 @contextmanager
@@ -52,19 +45,11 @@ def throwaway_database(backend: str, sqlite_dir, prefix: str = "cme_test") -> It
     if backend == "sqlite":
         yield f"sqlite:///{sqlite_dir / 'test.sqlite'}"
         return
-    base = _postgres_base_url()
-    if base is None:
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
         pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests not run")
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with created_database(make_url(server), f"{prefix}_{uuid.uuid4().hex[:12]}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -181,6 +166,32 @@ def demo_accounts(demo_rows, session) -> dict[str, User]:
     return accounts_by_username(session)
 
 
+@pytest.fixture(scope="session")
+def rows_over_demo(app, demo_rows):
+    """``rows(build)``: the rows ``build(session)`` adds to the demo data, built once per
+    backend and builder."""
+    built: dict = {}
+
+    def rows(build) -> Snapshot:
+        if build not in built:
+            built[build] = build_over(app, build, demo_rows)
+        return built[build]
+
+    return rows
+
+
+@pytest.fixture
+def demo_with(demo_accounts, rows_over_demo, session):
+    """``demo_with(build)``: the demo data plus the rows of ``build`` (built once, see
+    ``rows_over_demo``), committed; returns every account by username."""
+
+    def restore_with(build) -> dict[str, User]:
+        restore(session, rows_over_demo(build))
+        return accounts_by_username(session)
+
+    return restore_with
+
+
 class StatementCounter:
     def __init__(self) -> None:
         self.statements: list[str] = []
@@ -200,11 +211,28 @@ def count_statements(session):
     @contextmanager
     def counting():
         counter = StatementCounter()
-        engine = db.engine
-        event.listen(engine, "before_cursor_execute", counter)
-        try:
+        with watching(db.engine, counter):
             yield counter
-        finally:
-            event.remove(engine, "before_cursor_execute", counter)
 
     return counting
+
+
+def _running(server):
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """An SMTP server (aiosmtpd) of the test's own on localhost, running; ``.inbox``
+    holds what it received."""
+    yield from _running(SmtpServer())
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of the test's own on a free port, running (skips without one)."""
+    yield from _running(RedisServer())

@@ -34,8 +34,7 @@ from tests.admin.conftest import own_context_browser
 from tests.admin.test_projects import act
 from tests.factories import make_project
 from tests.hung_server import HungServer
-from tests.redis_server import RedisServer
-from tests.smtp_server import SmtpServer, free_port
+from tests.smtp_server import free_port
 from workflow import Action
 
 S = ProjectState
@@ -56,29 +55,20 @@ def no_reminders(request):
 
 
 @pytest.fixture
-def smtp():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mail_to(app, smtp):
+def mail_to(app, smtp, monkeypatch):
     """Mail on, to the test's SMTP server; the mail thread does not retry by itself within
     a test (``flask periodic`` does). Restored afterwards."""
-    keys = ("MAIL_SERVER", "MAIL_PORT", "MAIL_RETRY_SECONDS", "MAIL_TIMEOUT", "SITE_URL")
-    saved = {k: app.config.get(k) for k in keys}
-    app.config.update(
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp.port,
-        MAIL_RETRY_SECONDS=3600,
-        SITE_URL="https://cme.example.org",
-    )
+    mail = {
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp.port,
+        "MAIL_RETRY_SECONDS": 3600,
+        "SITE_URL": "https://cme.example.org",
+    }
+    for key, value in mail.items():
+        monkeypatch.setitem(app.config, key, value)
     smtp.inbox.port = smtp.port
     smtp.inbox.server = smtp
-    yield smtp.inbox
-    app.config.update(saved)
+    return smtp.inbox
 
 
 def eventually(check, timeout: float = 15):
@@ -350,14 +340,6 @@ def test_a_publish_never_waits_for_a_hanging_mail_server(
     (sent,) = mail_to.to(address)
     assert "审核通过并公布了 2 个项目" in sent["Subject"]
     assert queued(session) == []
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_with_redis_the_job_worker_sends_and_the_web_process_never_does(

@@ -15,24 +15,15 @@ from datetime import date
 
 import pytest
 from public_catalog import FreshClient, add_project, read_csv, withdraw
-from sqlalchemy import event
 
 from app import create_app
 from extensions import db
 from models import ProjectState
 from tests.hung_server import HungServer
-from tests.redis_server import RedisServer
+from tests.statements import watching
 
 NEW_YEAR = 2032
 PAGES = ("/", "/api/v1/projects", "/export.csv", f"/?year={NEW_YEAR}")
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -65,11 +56,8 @@ def scans(instance):
 
     with instance.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with watching(engine, record):
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def visit(instance) -> dict[str, object]:
