@@ -24,7 +24,7 @@ from notifications.wording import sentence
 from permissions import execution_visibility
 from tests.admin.conftest import own_context_browser
 from tests.factories import make_project, make_tree
-from tests.test_notifications import last_id, units_told
+from tests.test_notifications import last_id, told, units_told
 from workflow import Action, execution
 
 E = ExecutionState
@@ -94,12 +94,7 @@ def opened_list(app, username: str, message: Message, names: list[str]):
 def test_a_branch_reporting_tells_its_society_once(app, demo_accounts, session):
     cardio = demo_accounts["bma_cardio"]
     ids = published_reports(session, cardio, 2)
-    before = last_id(session)
-
-    execution.move_bulk(session, Action.REPORT, cardio, ids)
-    session.commit()
-
-    found = new_messages(session, before)
+    found = told(session, execution.move_bulk, Action.REPORT, cardio, ids)
     assert units_told(found) == {demo_accounts["bma"].unit_id: sorted(ids)}
     (message,) = found
     assert message.kind is MessageKind.REPORTED and message.count == 2
@@ -128,10 +123,7 @@ def test_a_society_or_an_issuer_reporting_tells_the_committee(app, demo_accounts
     at_society += reports_at(session, demo_accounts, "bma_peds", E.AT_SOCIETY, 1)
     drafts = published_reports(session, demo_accounts["pumch"], 2)
 
-    before = last_id(session)
-    execution.move_bulk(session, Action.REPORT, demo_accounts["bma"], at_society)
-    session.commit()
-    found = new_messages(session, before)
+    found = told(session, execution.move_bulk, Action.REPORT, demo_accounts["bma"], at_society)
     assert units_told(found) == {committee.unit_id: sorted(at_society)}
     (message,) = found
     assert message.list_endpoint == "execution_audit"
@@ -139,10 +131,7 @@ def test_a_society_or_an_issuer_reporting_tells_the_committee(app, demo_accounts
     assert text(message) == "北京医学会 上报了 3 份执行情况"
     opened_list(app, "bjcme", message, [p["name"] for p in message.projects])
 
-    before = last_id(session)
-    execution.move_bulk(session, Action.REPORT, demo_accounts["pumch"], drafts)
-    session.commit()
-    found = new_messages(session, before)
+    found = told(session, execution.move_bulk, Action.REPORT, demo_accounts["pumch"], drafts)
     assert units_told(found) == {committee.unit_id: sorted(drafts)}
     assert found[0].list_filters["unit"] == demo_accounts["pumch"].unit_id
     assert_visible_to_every_account(session, found)
@@ -154,14 +143,14 @@ def test_sending_back_tells_each_owner_unit_with_the_reason(app, demo_accounts, 
     cardio, peds = demo_accounts["bma_cardio"], demo_accounts["bma_peds"]
     mine = reports_at(session, demo_accounts, "bma_cardio", E.AT_SOCIETY, 2)
     theirs = reports_at(session, demo_accounts, "bma_peds", E.AT_SOCIETY, 1)
-    before = last_id(session)
-
-    execution.move_bulk(
-        session, Action.UNLOCK, demo_accounts["bma"], mine + theirs, "学员名单缺考勤"
+    found = told(
+        session,
+        execution.move_bulk,
+        Action.UNLOCK,
+        demo_accounts["bma"],
+        mine + theirs,
+        "学员名单缺考勤",
     )
-    session.commit()
-
-    found = new_messages(session, before)
     assert units_told(found) == {cardio.unit_id: sorted(mine), peds.unit_id: sorted(theirs)}
     assert {m.kind for m in found} == {MessageKind.RETURNED}
     assert {m.reason for m in found} == {"学员名单缺考勤"}
@@ -175,10 +164,9 @@ def test_sending_back_tells_each_owner_unit_with_the_reason(app, demo_accounts, 
 
     # The committee sends back from 已上报市继委: the issuer is told too.
     pumch = reports_at(session, demo_accounts, "pumch", E.AT_COMMITTEE, 2)
-    before = last_id(session)
-    execution.move_bulk(session, Action.UNLOCK, demo_accounts["bjcme"], pumch, "请补充讲义")
-    session.commit()
-    (message,) = new_messages(session, before)
+    (message,) = told(
+        session, execution.move_bulk, Action.UNLOCK, demo_accounts["bjcme"], pumch, "请补充讲义"
+    )
     assert (message.unit_id, message.count, message.reason) == (
         demo_accounts["pumch"].unit_id,
         2,
@@ -191,12 +179,9 @@ def test_accepting_tells_the_owner_and_a_branchs_society(app, demo_accounts, ses
     branch_reports = reports_at(session, demo_accounts, "bma_cardio", E.AT_COMMITTEE, 2)
     issuer_reports = reports_at(session, demo_accounts, "pumch", E.AT_COMMITTEE, 1)
     committee = demo_accounts["bjcme"]
-    before = last_id(session)
-
-    execution.move_bulk(session, Action.ACCEPT, committee, branch_reports + issuer_reports)
-    session.commit()
-
-    found = new_messages(session, before)
+    found = told(
+        session, execution.move_bulk, Action.ACCEPT, committee, branch_reports + issuer_reports
+    )
     assert units_told(found) == {
         cardio.unit_id: sorted(branch_reports),
         demo_accounts["bma"].unit_id: sorted(branch_reports),
@@ -224,15 +209,12 @@ def test_nobody_outside_the_tree_or_the_chain_is_told(demo_accounts, session):
     other = make_tree(session, "执外")
     session.commit()
     ids = reports_at(session, demo_accounts, "bma_cardio", E.AT_COMMITTEE, 2)
-    before = last_id(session)
-
-    execution.move_bulk(session, Action.ACCEPT, demo_accounts["bjcme"], ids)
-    session.commit()
-
-    told = set(units_told(new_messages(session, before)))
-    assert told == {demo_accounts["bma_cardio"].unit_id, demo_accounts["bma"].unit_id}
-    assert not told & {u.unit_id for u in other.values()}
-    assert demo_accounts["bma_peds"].unit_id not in told
+    reached = set(
+        units_told(told(session, execution.move_bulk, Action.ACCEPT, demo_accounts["bjcme"], ids))
+    )
+    assert reached == {demo_accounts["bma_cardio"].unit_id, demo_accounts["bma"].unit_id}
+    assert not reached & {u.unit_id for u in other.values()}
+    assert demo_accounts["bma_peds"].unit_id not in reached
 
 
 def test_project_messages_keep_their_words(demo_accounts, session):
@@ -240,10 +222,7 @@ def test_project_messages_keep_their_words(demo_accounts, session):
     cardio = demo_accounts["bma_cardio"]
     project = make_project(session, cardio, ProjectState.DRAFT)
     session.commit()
-    before = last_id(session)
-    workflow.apply_bulk(session, Action.REPORT, cardio, [project.id])
-    session.commit()
-    (message,) = new_messages(session, before)
+    (message,) = told(session, workflow.apply_bulk, Action.REPORT, cardio, [project.id])
     assert message.subject is MessageSubject.PROJECTS and message.list_endpoint == "review"
     assert text(message) == "北京医学会心血管病学分会 上报了 1 个项目"
     assert str(message.title) == "项目上报"
@@ -284,7 +263,7 @@ def test_statements_do_not_grow_with_the_reports(demo_accounts, session, count_s
         Action.UNLOCK: ("bjcme", E.AT_COMMITTEE, "请补充"),
         Action.ACCEPT: ("bjcme", E.AT_COMMITTEE, None),
     }[action]
-    counts, told = [], []
+    counts, notified = [], []
     for n in (1, 6):  # 2 and 12 reports, from two branches
         ids = reports_at(session, demo_accounts, "bma_cardio", start, n)
         ids += reports_at(session, demo_accounts, "bma_peds", start, n)
@@ -294,9 +273,9 @@ def test_statements_do_not_grow_with_the_reports(demo_accounts, session, count_s
         session.commit()
         assert sorted(result.done) == sorted(ids)
         counts.append(counter.count)
-        told.append(sum(m.count for m in new_messages(session, before)))
+        notified.append(sum(m.count for m in new_messages(session, before)))
     assert counts[0] == counts[1]
-    assert told[1] == 6 * told[0] and told[0] >= 2
+    assert notified[1] == 6 * notified[0] and notified[0] >= 2
 
 
 def test_the_receiver_is_connected_by_create_app(app):

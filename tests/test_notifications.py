@@ -28,6 +28,16 @@ def last_id(session) -> int:
     return session.scalar(select(Message.id).order_by(Message.id.desc()).limit(1)) or 0
 
 
+def told(session, move, *args) -> list[Message]:
+    """The messages ``move(session, *args)`` adds, committed: a bulk action of projects
+    (``workflow.apply_bulk``) or of execution reports (``execution.move_bulk``)."""
+    before = last_id(session)
+    move(session, *args)
+    session.commit()
+    session.expire_all()
+    return new_messages(session, before)
+
+
 def units_told(found: list[Message]) -> dict[int, list[int]]:
     return {m.unit_id: sorted(m.project_ids) for m in found}
 
@@ -51,12 +61,7 @@ def test_a_branch_reporting_tells_its_society_once_with_the_count(demo_accounts,
     cardio = demo_accounts["bma_cardio"]
     ids = [make_project(session, cardio, S.DRAFT).id for _ in range(3)]
     session.commit()
-    before = last_id(session)
-
-    workflow.apply_bulk(session, Action.REPORT, cardio, ids)
-    session.commit()
-
-    found = new_messages(session, before)
+    found = told(session, workflow.apply_bulk, Action.REPORT, cardio, ids)
     assert units_told(found) == {demo_accounts["bma"].unit_id: sorted(ids)}
     (message,) = found
     assert message.kind is MessageKind.REPORTED and message.count == 3
@@ -83,18 +88,12 @@ def test_a_society_or_an_issuer_reporting_tells_the_committee(demo_accounts, ses
     session.commit()
     committee = demo_accounts["bjcme"].unit_id
 
-    before = last_id(session)
-    workflow.apply_bulk(session, Action.REPORT, bma, at_society)
-    session.commit()
-    found = new_messages(session, before)
+    found = told(session, workflow.apply_bulk, Action.REPORT, bma, at_society)
     assert units_told(found) == {committee: sorted(at_society)}
     assert found[0].list_endpoint == "audit" and "unit" not in found[0].list_filters
     assert sentence(found[0].kind, found[0].actor_name, 3) == "北京医学会 上报了 3 个项目"
 
-    before = last_id(session)
-    workflow.apply_bulk(session, Action.REPORT, pumch, drafts)
-    session.commit()
-    found = new_messages(session, before)
+    found = told(session, workflow.apply_bulk, Action.REPORT, pumch, drafts)
     assert units_told(found) == {committee: sorted(drafts)}
     assert found[0].list_filters["unit"] == pumch.unit_id
     assert_visible_to_every_account(session, found)
@@ -105,12 +104,7 @@ def test_sending_back_tells_each_owner_unit_with_the_reason(demo_accounts, sessi
     mine = [make_project(session, cardio, S.AT_SOCIETY).id for _ in range(2)]
     theirs = [make_project(session, peds, S.AT_SOCIETY).id]
     session.commit()
-    before = last_id(session)
-
-    workflow.apply_bulk(session, Action.UNLOCK, bma, mine + theirs, "请补充授课教师")
-    session.commit()
-
-    found = new_messages(session, before)
+    found = told(session, workflow.apply_bulk, Action.UNLOCK, bma, mine + theirs, "请补充授课教师")
     assert units_told(found) == {cardio.unit_id: sorted(mine), peds.unit_id: sorted(theirs)}
     assert {m.kind for m in found} == {MessageKind.RETURNED}
     assert {m.reason for m in found} == {"请补充授课教师"}
@@ -130,12 +124,7 @@ def test_publishing_tells_the_owners_and_their_societies(demo_accounts, session)
     }
     session.commit()
     every = [i for ids in by_owner.values() for i in ids]
-    before = last_id(session)
-
-    workflow.apply_bulk(session, Action.PUBLISH, committee, every)
-    session.commit()
-
-    found = new_messages(session, before)
+    found = told(session, workflow.apply_bulk, Action.PUBLISH, committee, every)
     expected = dict(by_owner)
     expected[demo_accounts["bma"].unit_id] = sorted(
         by_owner[cardio.unit_id] + by_owner[peds.unit_id]
@@ -152,12 +141,7 @@ def test_withdrawing_tells_owner_and_society_with_the_reason(demo_accounts, sess
     cardio, committee = demo_accounts["bma_cardio"], demo_accounts["bjcme"]
     ids = [make_project(session, cardio, S.PUBLISHED).id for _ in range(2)]
     session.commit()
-    before = last_id(session)
-
-    workflow.apply_bulk(session, Action.WITHDRAW, committee, ids, "学分填写有误")
-    session.commit()
-
-    found = new_messages(session, before)
+    found = told(session, workflow.apply_bulk, Action.WITHDRAW, committee, ids, "学分填写有误")
     assert units_told(found) == {
         cardio.unit_id: sorted(ids),
         demo_accounts["bma"].unit_id: sorted(ids),
@@ -172,24 +156,18 @@ def test_nobody_outside_the_tree_is_told(demo_accounts, session):
     session.commit()
     ids = [make_project(session, demo_accounts["bma_cardio"], S.AT_COMMITTEE).id for _ in range(2)]
     session.commit()
-    before = last_id(session)
-
-    workflow.apply_bulk(session, Action.PUBLISH, demo_accounts["bjcme"], ids)
-    session.commit()
-
-    told = set(units_told(new_messages(session, before)))
-    assert told == {demo_accounts["bma_cardio"].unit_id, demo_accounts["bma"].unit_id}
-    assert not told & {u.unit_id for u in other.values()}
+    reached = set(
+        units_told(told(session, workflow.apply_bulk, Action.PUBLISH, demo_accounts["bjcme"], ids))
+    )
+    assert reached == {demo_accounts["bma_cardio"].unit_id, demo_accounts["bma"].unit_id}
+    assert not reached & {u.unit_id for u in other.values()}
 
 
 def test_deleting_drafts_tells_nobody(demo_accounts, session):
     cardio = demo_accounts["bma_cardio"]
     ids = [make_project(session, cardio, S.DRAFT).id for _ in range(2)]
     session.commit()
-    before = last_id(session)
-    workflow.apply_bulk(session, Action.DELETE, cardio, ids)
-    session.commit()
-    assert new_messages(session, before) == []
+    assert told(session, workflow.apply_bulk, Action.DELETE, cardio, ids) == []
 
 
 def test_a_rolled_back_action_leaves_no_message(demo_accounts, session):
