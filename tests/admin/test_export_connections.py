@@ -178,6 +178,18 @@ def _stall(server, path: str, cookie: str, count: int = UNREAD_CLIENTS) -> list[
     return clients
 
 
+def _close(clients: list[socket.socket]) -> None:
+    for client in clients:
+        client.close()
+
+
+def _assert_nothing_held(idle_in_transaction) -> None:
+    """Once the clients are gone, no connection is checked out and none idles in a
+    transaction."""
+    assert _settled(lambda: db.engine.pool.checkedout() == 0)
+    assert _settled(lambda: idle_in_transaction() == 0)
+
+
 def test_public_downloads_of_stalled_clients_hold_no_connection(
     many_published, server, idle_in_transaction
 ):
@@ -192,29 +204,17 @@ def test_public_downloads_of_stalled_clients_hold_no_connection(
         assert status == 200
         assert body.count(b"\r\n") > many_published
     finally:
-        for client in clients:
-            client.close()
-    assert _settled(lambda: db.engine.pool.checkedout() == 0)
-    assert _settled(lambda: idle_in_transaction() == 0)
+        _close(clients)
+    _assert_nothing_held(idle_in_transaction)
 
 
 def test_unread_and_abandoned_downloads_hold_no_connection(
     many_projects, server, cookie, idle_in_transaction
 ):
     _release_test_session()
-    clients = []
+    # Every download has started (its first bytes arrived) and is left unread.
+    clients = _stall(server, EXPORT, cookie)
     try:
-        for _ in range(UNREAD_CLIENTS):
-            client = socket.socket()
-            # A small window: the server's writes block soon, as for a client that stalls.
-            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            client.connect(("127.0.0.1", server.server_port))
-            client.sendall(_request(EXPORT, cookie))
-            clients.append(client)
-        # Every download has started (its first bytes arrived) and is left unread.
-        for client in clients:
-            readable, _, _ = select_module.select([client], [], [], 30)
-            assert readable, "the export did not start"
         # Each export reads a batch, then blocks writing to its stalled client: once all
         # are blocked, none holds a connection or a transaction.
         assert _settled(lambda: db.engine.pool.checkedout() == 0, 30)
@@ -225,8 +225,5 @@ def test_unread_and_abandoned_downloads_hold_no_connection(
         assert status == 200
         assert body.count(b"\r\n") > many_projects
     finally:
-        # The clients go away (tabs closed) without reading the rest.
-        for client in clients:
-            client.close()
-    assert _settled(lambda: db.engine.pool.checkedout() == 0)
-    assert _settled(lambda: idle_in_transaction() == 0)
+        _close(clients)  # tabs closed without reading the rest
+    _assert_nothing_held(idle_in_transaction)
