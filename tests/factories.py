@@ -23,6 +23,7 @@ from models import (
     User,
 )
 from models.discipline import seed_default_disciplines
+from workflow import Action
 
 _names = itertools.count(1)
 
@@ -137,3 +138,21 @@ def make_tree(session, prefix: str = "") -> dict[str, User]:
             "issuer": issuer,
         }.items()
     }
+
+
+def report(session, account: User, projects: list[Project]):
+    """上报 ``projects`` as ``account`` through the workflow engine (one bulk action),
+    committed; the engine's result (``done``, ``skipped``)."""
+    result = workflow.apply_bulk(session, Action.REPORT, account, [p.id for p in projects])
+    session.commit()
+    return result
+
+
+def counted_report(session, account: User, ids: list[int], count_statements):
+    """上报 the projects ``ids`` as ``account`` (fresh from the database), committed: the
+    engine's result and the number of statements the action ran."""
+    session.refresh(account)
+    with count_statements() as counter:
+        result = workflow.apply_bulk(session, Action.REPORT, account, ids)
+    session.commit()
+    return result, counter.count

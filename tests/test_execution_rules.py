@@ -23,7 +23,7 @@ from models import (
     RuleKind,
     Severity,
 )
-from tests.factories import make_project, make_tree
+from tests.factories import counted_report, make_project, make_tree, report
 from workflow import Action, execution, execution_rules, filing_rules
 
 S, E = ProjectState, ExecutionState
@@ -78,12 +78,6 @@ def rule(session, tree, severity, year=None, **params):
         **params,
     )
     session.commit()
-
-
-def report(session, account, projects):
-    result = workflow.apply_bulk(session, Action.REPORT, account, [p.id for p in projects])
-    session.commit()
-    return result
 
 
 def state_of(session, project):
@@ -217,12 +211,8 @@ def test_statements_do_not_grow_with_the_ticked_projects(session, tree, count_st
     for size in (2, 20):
         ids = [new(session, branch).id for _ in range(size)]
         session.commit()
-        session.refresh(branch)
-        with count_statements() as counter:
-            result = workflow.apply_bulk(session, Action.REPORT, branch, ids)
-        session.commit()
+        result, counts[size] = counted_report(session, branch, ids, count_statements)
         assert len(result.done if severity is WARN else result.skipped) == size
-        counts[size] = counter.count
     assert counts[2] == counts[20], counts
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 import workflow
 from models import FilingRule, Lecturer, Project, ProjectState, ProjectWarning, RuleKind, Severity
-from tests.factories import make_project, make_tree
+from tests.factories import counted_report, make_project, make_tree, report
 from workflow import Action, NotAllowed, filing_rules
 
 S = ProjectState
@@ -58,12 +58,6 @@ def titled(project, session):
         lecturer.title = "主任医师"
     session.flush()
     return project
-
-
-def report(session, account, projects):
-    result = workflow.apply_bulk(session, Action.REPORT, account, [p.id for p in projects])
-    session.commit()
-    return result
 
 
 def skipped(result) -> dict[int, str]:
@@ -315,12 +309,8 @@ def test_statements_do_not_grow_with_the_rows(demo_accounts, session, count_stat
             )
             ids.append(project.id)
         session.commit()
-        session.refresh(cardio)
-        with count_statements() as counter:
-            result = workflow.apply_bulk(session, Action.REPORT, cardio, ids)
-        session.commit()
+        result, counts[size] = counted_report(session, cardio, ids, count_statements)
         assert len(result.done if severity is WARN else result.skipped) == size
-        counts[size] = counter.count
     assert counts[1] == counts[8], counts
 
 

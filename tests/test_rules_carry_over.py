@@ -12,7 +12,7 @@ from sqlalchemy import delete
 
 import workflow
 from models import FilingRule, ProjectState, RuleKind, Severity
-from tests.factories import make_project, make_tree
+from tests.factories import make_project, make_tree, report
 from workflow import Action, filing_rules
 
 S = ProjectState
@@ -39,12 +39,6 @@ def deadline(session, tree, year: int, severity=BLOCK, **params):
         **({"days": 400} | params),
     )
     session.commit()
-
-
-def report(session, account, projects):
-    result = workflow.apply_bulk(session, Action.REPORT, account, [p.id for p in projects])
-    session.commit()
-    return result
 
 
 def fresh(session, tree):
