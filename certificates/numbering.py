@@ -32,30 +32,10 @@ def format_refusal(value: str):
     """Why ``value`` cannot be a committee's number format, or None. A format
     holds ``{year}`` and ``{serial}`` (the serial may be zero-padded, e.g.
     ``{serial:06d}``) and otherwise only letters, digits and - _ / ."""
-    try:
-        parts = list(string.Formatter().parse(value))
-    except ValueError:
-        parts = None
-    if not parts:
-        return _l(
-            "Write the format with {year} and {serial}, e.g. %(example)s.",
-            example=DEFAULT_NUMBER_FORMAT,
-        )
-    seen = []
-    for literal, field, spec, conversion in parts:
-        if not _LITERAL.fullmatch(literal):
-            return _l(
-                "A number format may only hold letters, digits and - _ / . besides its fields."
-            )
-        if field is None:
-            continue
-        if field not in _FIELDS or conversion or not _FIELDS[field].fullmatch(spec or ""):
-            return _l(
-                "Write the format with {year} and {serial}, e.g. %(example)s.",
-                example=DEFAULT_NUMBER_FORMAT,
-            )
-        seen.append(field)
-    if sorted(seen) != ["serial", "year"]:
+    fields = _format_fields(value)
+    if isinstance(fields, str):
+        return _l("A number format may only hold letters, digits and - _ / . besides its fields.")
+    if fields is None or sorted(fields) != ["serial", "year"]:
         return _l(
             "Write the format with {year} and {serial}, e.g. %(example)s.",
             example=DEFAULT_NUMBER_FORMAT,
@@ -63,6 +43,26 @@ def format_refusal(value: str):
     if len(format_number(value, 2026, 10**7)) > MAX_NUMBER_LENGTH:
         return _l("The numbers of this format would be too long.")
     return None
+
+
+def _format_fields(value: str) -> list[str] | str | None:
+    """The fields a number format names, in order; None for a format that does not
+    parse or holds a field, a conversion or a spec of no number; the offending text
+    (a string) for text other than letters, digits and - _ / ."""
+    try:
+        parts = list(string.Formatter().parse(value))
+    except ValueError:
+        return None
+    fields = []
+    for literal, field, spec, conversion in parts:
+        if not _LITERAL.fullmatch(literal):
+            return literal
+        if field is None:
+            continue
+        if field not in _FIELDS or conversion or not _FIELDS[field].fullmatch(spec or ""):
+            return None
+        fields.append(field)
+    return fields or None
 
 
 def format_number(number_format: str, year: int, serial: int) -> str:
