@@ -131,6 +131,12 @@ def _install_font(pdf: FPDF) -> None:
     pdf.fonts[FONT] = font
 
 
+def _undrawn(text: str, known) -> set[str]:
+    """The characters of ``text`` the vendored fonts (code points ``known``) do not
+    draw, line breaks and tabs aside."""
+    return {c for c in text if ord(c) not in known and c not in "\n\r\t"}
+
+
 class _Page(FPDF):
     """An FPDF with the CJK font loaded and text made safe for it."""
 
@@ -147,23 +153,34 @@ class _Page(FPDF):
         """The text as the fonts can draw it: a character no font has becomes 〓;
         one only the server's full CJK font has loads it as the fallback."""
         text = "" if value is None else str(value)
-        known = font_chars()
-        missing = {c for c in text if ord(c) not in known and c not in "\n\r\t"}
+        missing = _undrawn(text, font_chars())
         if not missing:
             return text
-        fallback = _fallback_font()
-        if fallback is not None and not self._fallback_ready:
-            path, number, _chars = fallback
-            self.add_font("fallback", "", path, collection_font_number=number)
-            # fpdf2 tags every subset MPDFAA+<name>: keep the two fonts' names apart.
-            self.fonts["fallback"].name += "-Fallback"
-            self.set_fallback_fonts(["fallback"])
-            self._fallback_ready = True
-        drawable = fallback[2] if fallback else frozenset()
+        drawable = self._fallback_drawable()
         lost = {c for c in missing if ord(c) not in drawable}
         if lost:
             log.warning("certificate text has characters no font draws: %r", sorted(lost))
         return "".join(MISSING if c in lost else c for c in text)
+
+    def _fallback_drawable(self) -> frozenset:
+        """The code points the server's full CJK font draws (none without one), the
+        font loaded as this document's fallback the first time."""
+        fallback = _fallback_font()
+        if fallback is None:
+            return frozenset()
+        if not self._fallback_ready:
+            self._load_fallback(fallback)
+        return fallback[2]
+
+    def _load_fallback(self, fallback: tuple) -> None:
+        """The server's full CJK font (path, number in its collection, its characters)
+        loaded as this document's fallback font."""
+        path, number, _chars = fallback
+        self.add_font("fallback", "", path, collection_font_number=number)
+        # fpdf2 tags every subset MPDFAA+<name>: keep the two fonts' names apart.
+        self.fonts["fallback"].name += "-Fallback"
+        self.set_fallback_fonts(["fallback"])
+        self._fallback_ready = True
 
     def finish(self) -> bytes:
         """The PDF's bytes; the font files it opened are closed."""
