@@ -107,63 +107,8 @@ def issue(session: Session, account, report_ids: list[int]) -> int:
         .order_by(ExecutionReport.id)
     ).all()
     settings = settings_of(session, (r.committee_id for r in reports))
-    holders: dict[int, list[dict]] = defaultdict(list)
-    learners = session.execute(
-        select(
-            RosterEntry.report_id,
-            RosterEntry.id,
-            RosterEntry.name,
-            RosterEntry.id_number,
-            RosterEntry.workplace,
-            RosterEntry.credits,
-        )
-        .where(RosterEntry.report_id.in_(sorted(report_ids)), RosterEntry.credits > 0)
-        .order_by(RosterEntry.report_id, RosterEntry.id)
-    )
-    for row in learners:
-        holders[row.report_id].append(
-            {
-                "kind": CertificateKind.CREDIT,
-                "roster_entry_id": row.id,
-                "name": row.name,
-                "id_number": row.id_number,
-                "workplace": row.workplace,
-                "credits": row.credits,
-            }
-        )
-    lecturers = session.execute(
-        select(
-            ExecutionLecturer.report_id,
-            ExecutionLecturer.id,
-            ExecutionLecturer.name,
-            ExecutionLecturer.unit,
-            ExecutionLecturer.topic,
-            ExecutionLecturer.hours,
-        )
-        .where(ExecutionLecturer.report_id.in_(sorted(report_ids)))
-        .order_by(ExecutionLecturer.report_id, ExecutionLecturer.position, ExecutionLecturer.id)
-    )
-    for row in lecturers:
-        holders[row.report_id].append(
-            {
-                "kind": CertificateKind.TEACHING,
-                "lecturer_id": row.id,
-                "name": row.name,
-                "workplace": row.unit,
-                "topic": row.topic,
-                "hours": row.hours,
-                "credits": 0,
-            }
-        )
-    needed: dict[tuple[int, int], int] = defaultdict(int)
-    for report in reports:
-        needed[(report.committee_id, report.year)] += len(holders[report.id])
-    serials = {
-        key: iter(values)
-        for key, values in counters.advance(
-            session, CertificateCounter.__table__, {k: n for k, n in needed.items() if n}
-        ).items()
-    }
+    holders = _holders(session, report_ids)
+    serials = _serials(session, reports, holders)
     now, today = utcnow(), beijing_today()
     rows = []
     for report in reports:
@@ -213,6 +158,74 @@ def issue(session: Session, account, report_ids: list[int]) -> int:
         now,
     )
     return len(rows)
+
+
+def _holders(session: Session, report_ids: list[int]) -> dict[int, list[dict]]:
+    """Each report's certificate holders, by report id: the roster's rows with credits
+    (roster order), then the lecturers (their order on the report). Two statements."""
+    holders: dict[int, list[dict]] = defaultdict(list)
+    learners = session.execute(
+        select(
+            RosterEntry.report_id,
+            RosterEntry.id,
+            RosterEntry.name,
+            RosterEntry.id_number,
+            RosterEntry.workplace,
+            RosterEntry.credits,
+        )
+        .where(RosterEntry.report_id.in_(sorted(report_ids)), RosterEntry.credits > 0)
+        .order_by(RosterEntry.report_id, RosterEntry.id)
+    )
+    for row in learners:
+        holders[row.report_id].append(
+            {
+                "kind": CertificateKind.CREDIT,
+                "roster_entry_id": row.id,
+                "name": row.name,
+                "id_number": row.id_number,
+                "workplace": row.workplace,
+                "credits": row.credits,
+            }
+        )
+    lecturers = session.execute(
+        select(
+            ExecutionLecturer.report_id,
+            ExecutionLecturer.id,
+            ExecutionLecturer.name,
+            ExecutionLecturer.unit,
+            ExecutionLecturer.topic,
+            ExecutionLecturer.hours,
+        )
+        .where(ExecutionLecturer.report_id.in_(sorted(report_ids)))
+        .order_by(ExecutionLecturer.report_id, ExecutionLecturer.position, ExecutionLecturer.id)
+    )
+    for row in lecturers:
+        holders[row.report_id].append(
+            {
+                "kind": CertificateKind.TEACHING,
+                "lecturer_id": row.id,
+                "name": row.name,
+                "workplace": row.unit,
+                "topic": row.topic,
+                "hours": row.hours,
+                "credits": 0,
+            }
+        )
+    return holders
+
+
+def _serials(session: Session, reports, holders: dict) -> dict:
+    """An iterator of the serials each (committee, year) issues now, as many as its
+    reports' holders, advanced in one go (``counters.advance``)."""
+    needed: dict[tuple[int, int], int] = defaultdict(int)
+    for report in reports:
+        needed[(report.committee_id, report.year)] += len(holders[report.id])
+    return {
+        key: iter(values)
+        for key, values in counters.advance(
+            session, CertificateCounter.__table__, {k: n for k, n in needed.items() if n}
+        ).items()
+    }
 
 
 def _write_events(session, account, action, reason, where, now) -> None:
