@@ -97,9 +97,8 @@ def next_number(session: Session, committee_id: int, number_format: str, year: i
     return format_number(number_format, year, (last or 0) + 1)
 
 
-def clean_seal(data: bytes) -> bytes:
-    """The seal's PNG as stored: ``data`` opened, verified and re-encoded by Pillow.
-    Raises ``SealRefused`` for anything else than a PNG within the limits."""
+def _check_size(data: bytes) -> None:
+    """A seal file given at all, and no larger than ``MAX_SEAL_BYTES``."""
     if not data:
         raise SealRefused(_l("Choose a PNG file of the seal first."))
     if len(data) > MAX_SEAL_BYTES:
@@ -110,6 +109,31 @@ def clean_seal(data: bytes) -> bytes:
                 size=(len(data) + 1023) // 1024,
             )
         )
+
+
+def _check_image(probe, not_png) -> None:
+    """The opened seal: a PNG by Pillow's reading, no side above ``MAX_SEAL_SIDE``,
+    whole (``verify``)."""
+    if probe.format != "PNG":
+        raise SealRefused(not_png)
+    width, height = probe.size
+    if width > MAX_SEAL_SIDE or height > MAX_SEAL_SIDE:
+        raise SealRefused(
+            _l(
+                "The seal image may be at most %(side)s × %(side)s pixels;"
+                " this one is %(width)s × %(height)s.",
+                side=MAX_SEAL_SIDE,
+                width=width,
+                height=height,
+            )
+        )
+    probe.verify()
+
+
+def clean_seal(data: bytes) -> bytes:
+    """The seal's PNG as stored: ``data`` opened, verified and re-encoded by Pillow.
+    Raises ``SealRefused`` for anything else than a PNG within the limits."""
+    _check_size(data)
     not_png = _l("The seal must be a PNG image (a .png file); this file is not one.")
     if not data.startswith(PNG_SIGNATURE):
         raise SealRefused(not_png)
@@ -117,20 +141,7 @@ def clean_seal(data: bytes) -> bytes:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as probe:
-                if probe.format != "PNG":
-                    raise SealRefused(not_png)
-                width, height = probe.size
-                if width > MAX_SEAL_SIDE or height > MAX_SEAL_SIDE:
-                    raise SealRefused(
-                        _l(
-                            "The seal image may be at most %(side)s × %(side)s pixels;"
-                            " this one is %(width)s × %(height)s.",
-                            side=MAX_SEAL_SIDE,
-                            width=width,
-                            height=height,
-                        )
-                    )
-                probe.verify()
+                _check_image(probe, not_png)
             # verify() leaves the image unusable: open it again to read its pixels.
             with Image.open(io.BytesIO(data)) as image:
                 image.load()
