@@ -343,19 +343,28 @@ def _transcript_certificates() -> tuple[int | None, list[Certificate]]:
     """The year and valid certificates a transcript request names: the record page's
     signed ``record``, or the ID number + name + year typed again."""
     if "record" in request.form:
-        try:
-            content = _record_serializer().loads(
-                request.form["record"], max_age=RECORD_TOKEN_SECONDS
-            )
-            year, codes = int(content["y"]), [str(c) for c in content["c"]][:500]
-        except (BadSignature, KeyError, TypeError, ValueError):
-            return None, []
-        found = db.session.scalars(
-            select(Certificate)
-            .where(Certificate.code.in_(codes), Certificate.year == year)
-            .order_by(Certificate.start_date, Certificate.id)
-        )
-        return year, [c for c in found if c.is_valid]
+        return _recorded_certificates()
+    return _typed_certificates()
+
+
+def _recorded_certificates() -> tuple[int | None, list[Certificate]]:
+    """The year and valid certificates of the record page's signed ``record`` (a
+    forged or expired one names none)."""
+    try:
+        content = _record_serializer().loads(request.form["record"], max_age=RECORD_TOKEN_SECONDS)
+        year, codes = int(content["y"]), [str(c) for c in content["c"]][:500]
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None, []
+    found = db.session.scalars(
+        select(Certificate)
+        .where(Certificate.code.in_(codes), Certificate.year == year)
+        .order_by(Certificate.start_date, Certificate.id)
+    )
+    return year, [c for c in found if c.is_valid]
+
+
+def _typed_certificates() -> tuple[int | None, list[Certificate]]:
+    """The year and valid certificates of the ID number, name and year typed again."""
     id_number, name = _pair()
     try:
         year = int(request.form.get("year", ""))
@@ -426,23 +435,32 @@ def statuses_of(keys: Iterable[str]) -> dict[str, CertificateStatus]:
     by_number: dict[str, CertificateStatus] = {}
     by_code: dict[str, CertificateStatus] = {}
     for start in range(0, len(wanted), LOOKUP_CHUNK):
-        chunk = wanted[start : start + LOOKUP_CHUNK]
-        numbers = sorted({*chunk, *(key.upper() for key in chunk)})
-        rows = db.session.execute(
-            select(Certificate.code, Certificate.number, Certificate.status).where(
-                or_(Certificate.code.in_(chunk), Certificate.number.in_(numbers))
-            )
+        _read_statuses(wanted[start : start + LOOKUP_CHUNK], by_code, by_number)
+    found = {key: _status(key, by_code, by_number) for key in wanted}
+    return {key: status for key, status in found.items() if status is not None}
+
+
+def _status(key: str, by_code: dict, by_number: dict) -> CertificateStatus | None:
+    """A key's status: its code's, else its number's (as typed, else in capitals);
+    None for a key that is no certificate's."""
+    return by_code.get(key) or by_number.get(key) or by_number.get(key.upper())
+
+
+def _read_statuses(chunk: list[str], by_code: dict, by_number: dict) -> None:
+    """The statuses of the certificates whose code or number (also in capitals) is
+    among ``chunk``, added to ``by_code`` and ``by_number`` (one statement); a number
+    already valid stays valid."""
+    numbers = sorted({*chunk, *(key.upper() for key in chunk)})
+    rows = db.session.execute(
+        select(Certificate.code, Certificate.number, Certificate.status).where(
+            or_(Certificate.code.in_(chunk), Certificate.number.in_(numbers))
         )
-        for code, number, status in rows:
-            status = CertificateStatus(status)
-            by_code[code] = status
-            if by_number.get(number) is not CertificateStatus.VALID:
-                by_number[number] = status
-    return {
-        key: by_code.get(key) or by_number.get(key) or by_number.get(key.upper())
-        for key in wanted
-        if key in by_code or key in by_number or key.upper() in by_number
-    }
+    )
+    for code, number, status in rows:
+        status = CertificateStatus(status)
+        by_code[code] = status
+        if by_number.get(number) is not CertificateStatus.VALID:
+            by_number[number] = status
 
 
 def _key(text: str) -> str:
@@ -461,22 +479,26 @@ def key_column(headers: list[str]) -> int | None:
     return None
 
 
+def _key_statuses(table: reader.Table) -> tuple[list[str], dict, str | None]:
+    """Each row's key (from the key column, else the first), the statuses of those
+    that are certificates', and the header row's key when it is one too (a list with
+    no header; else None)."""
+    column = key_column(table.headers)
+    keys = [
+        _key(texts[column or 0]) if len(texts) > (column or 0) else "" for _, texts in table.rows
+    ]
+    if column is not None:
+        return keys, statuses_of(keys), None
+    head = _key(table.headers[0]) if table.headers else ""
+    found = statuses_of([*keys, head])
+    return keys, found, head if head in found else None
+
+
 def checked_rows(table: reader.Table) -> tuple[list[str], list[list[str]]]:
     """The file's header and rows with the status column added at the end; blank rows
     kept where they were. Without a known header, the first column holds the keys, and
     the first row is one of them when it is a certificate's (a list with no header)."""
-    column = key_column(table.headers)
-    first_is_data = False
-    keys = [
-        _key(texts[column or 0]) if len(texts) > (column or 0) else "" for _, texts in table.rows
-    ]
-    if column is None:
-        head = _key(table.headers[0]) if table.headers else ""
-        found = statuses_of([*keys, head])
-        first_is_data = head in found
-        column = 0
-    else:
-        found = statuses_of(keys)
+    keys, found, head = _key_statuses(table)
     width = max([len(table.headers), *(len(texts) for _, texts in table.rows)])
     status_title = _("Status")
 
@@ -484,7 +506,7 @@ def checked_rows(table: reader.Table) -> tuple[list[str], list[list[str]]]:
         return str(BULK_STATUS[found.get(key)]) if key else ""
 
     rows: list[list[str]] = []
-    if first_is_data:
+    if head is not None:
         headers = [""] * width + [status_title]
         rows.append([*table.headers, *[""] * (width - len(table.headers)), status(head)])
     else:
