@@ -81,27 +81,9 @@ def render(table: Table, no_data: str) -> str | None:
     # largest is on top, as in the table.
     if table.chart == "hbar":
         rows = rows[::-1]
-    height = max(260, 28 * len(rows) + 90) if table.chart == "hbar" else 320
     two_axes = _two_axes(table, rows)
     lib = _pygal()
-    chart = lib.kinds[table.chart](
-        js=[],
-        disable_xml_declaration=True,
-        style=lib.style,
-        width=640,
-        height=height,
-        print_values=table.chart != "line" or len(rows) <= 24,
-        print_values_position="top",
-        show_legend=len(table.series) > 1,
-        legend_at_bottom=True,
-        legend_at_bottom_columns=len(table.series),
-        x_label_rotation=30 if table.chart == "line" and len(rows) > 12 else 0,
-        truncate_label=-1,
-        no_data_text=no_data,
-        explicit_size=False,
-        margin=12,
-        **(two_axes.options if two_axes else {}),
-    )
+    chart = lib.kinds[table.chart](style=lib.style, **_options(table, rows, no_data, two_axes))
     chart.x_labels = [str(row[0]) for row in rows]
     for column in table.series:
         values = [row[column] for row in rows]
@@ -109,6 +91,29 @@ def render(table: Table, no_data: str) -> str | None:
         secondary = two_axes is not None and column in table.secondary
         chart.add(str(table.headers[column]), values, secondary=secondary)
     return _cleaned(chart, str(table.title), lib.etree, two_axes)
+
+
+def _options(table: Table, rows: list[tuple], no_data: str, two_axes) -> dict:
+    """pygal's options for the table's chart of ``rows``: its size (a horizontal bar
+    chart as tall as its bars need), values printed unless a long line, the legend
+    for more than one series, a long line's labels slanted, a second axis's."""
+    return {
+        "js": [],
+        "disable_xml_declaration": True,
+        "width": 640,
+        "height": max(260, 28 * len(rows) + 90) if table.chart == "hbar" else 320,
+        "print_values": table.chart != "line" or len(rows) <= 24,
+        "print_values_position": "top",
+        "show_legend": len(table.series) > 1,
+        "legend_at_bottom": True,
+        "legend_at_bottom_columns": len(table.series),
+        "x_label_rotation": 30 if table.chart == "line" and len(rows) > 12 else 0,
+        "truncate_label": -1,
+        "no_data_text": no_data,
+        "explicit_size": False,
+        "margin": 12,
+        **(two_axes.options if two_axes else {}),
+    }
 
 
 # The value axes of a chart with two share their grid lines: both run from 0 in the same
@@ -144,15 +149,10 @@ def _shared_steps(left: float, right: float) -> tuple[int, float, float]:
 def _two_axes(table: Table, rows: list[tuple]) -> SimpleNamespace | None:
     """pygal's options for a chart whose ``secondary`` columns have an axis of their own,
     and the titles of both axes (each its column's header), or None for one axis."""
-    secondary = [c for c in table.series if c in table.secondary]
-    primary = [c for c in table.series if c not in table.secondary]
+    primary, secondary = _axis_columns(table)
     if not (secondary and primary and rows):
         return None  # no second axis, or no data: pygal draws its no-data text alone
-
-    def largest(columns) -> float:
-        return max((row[c] or 0 for row in rows for c in columns), default=0)
-
-    steps, left, right = _shared_steps(largest(primary), largest(secondary))
+    steps, left, right = _shared_steps(_largest(rows, primary), _largest(rows, secondary))
     labels = [_plain(left * i) for i in range(steps + 1)]
     title = " / ".join(str(table.headers[c]) for c in primary)
     horizontal = table.chart == "hbar"
@@ -171,6 +171,17 @@ def _two_axes(table: Table, rows: list[tuple]) -> SimpleNamespace | None:
         horizontal=horizontal,
         title=" / ".join(str(table.headers[c]) for c in secondary),
     )
+
+
+def _axis_columns(table: Table) -> tuple[list[int], list[int]]:
+    """The series columns of the left axis and those of the second (``secondary``)."""
+    primary = [c for c in table.series if c not in table.secondary]
+    return primary, [c for c in table.series if c in table.secondary]
+
+
+def _largest(rows: list[tuple], columns: list[int]) -> float:
+    """The largest value of ``columns`` in ``rows`` (a blank as 0; 0 for none)."""
+    return max((row[c] or 0 for row in rows for c in columns), default=0)
 
 
 def _plain(number: float) -> int | float:
