@@ -70,11 +70,26 @@ def shown(value) -> str:
     return str(value)
 
 
+def _format_columns(sheet, table) -> None:
+    """Each column of a table's sheet as wide as its widest text (at most 60), its
+    times written as dates and minutes."""
+    from openpyxl.utils import get_column_letter
+
+    for index, header in enumerate(table.headers):
+        width = max(
+            [exports.display_width(header)]
+            + [exports.display_width(row[index]) for row in table.rows]
+        )
+        sheet.column_dimensions[get_column_letter(index + 1)].width = min(width + 2, 60)
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=index + 1, max_col=index + 1):
+            if isinstance(cell.value, datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm"
+
+
 def workbook(report: reports.Report) -> bytes:
     """Every table of the report, a named sheet each, as an .xlsx file."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
 
     book = Workbook()
     book.remove(book.active)
@@ -88,15 +103,7 @@ def workbook(report: reports.Report) -> bytes:
             sheet.append([exports.plain_value(value) for value in row])
         # A unit's or a project's name as it is, never run as a formula.
         exports.text_cells(cell for line in sheet.iter_rows() for cell in line)
-        for index, header in enumerate(table.headers):
-            width = max(
-                [exports.display_width(header)]
-                + [exports.display_width(row[index]) for row in table.rows]
-            )
-            sheet.column_dimensions[get_column_letter(index + 1)].width = min(width + 2, 60)
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=index + 1, max_col=index + 1):
-                if isinstance(cell.value, datetime):
-                    cell.number_format = "yyyy-mm-dd hh:mm"
+        _format_columns(sheet, table)
         sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     book.save(buffer)
