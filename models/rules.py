@@ -494,12 +494,8 @@ def validate_roster_entry(values: Mapping[str, Any], *, max_credits: float) -> d
     )
 
 
-def validate_execution(values: Mapping[str, Any], *, published_credits: float) -> dict[str, Any]:
-    """Errors of a report's own fields: dates in order, hours, credits per learner
-    at most the published credits, the pass rate a percentage."""
-    from models.execution import ExecutionReport
-
-    errors = _missing(values, EXECUTION_REQUIRED)
+def _judge_report_hours(errors: dict, values: Mapping[str, Any]) -> None:
+    """A report's 理论学时 (unless missing) and 实践学时 (if given), each in range."""
     theory = values.get("theory_hours")
     if "theory_hours" not in errors and (
         msg := hours(theory, required=False, label=EXECUTION_LABELS["theory_hours"])
@@ -510,14 +506,26 @@ def validate_execution(values: Mapping[str, Any], *, published_credits: float) -
         msg := hours(practice, required=False, label=EXECUTION_LABELS["practice_hours"])
     ):
         errors["practice_hours"] = msg
-    if "credits" not in errors and (msg := awarded_credits(values["credits"], published_credits)):
-        errors["credits"] = msg
-    learners = values.get("learners")
+
+
+def _judge_outcome(errors: dict, learners, rate) -> None:
+    """A report's 学员人数 and 合格率, if given: a count in range, a percentage."""
     if learners is not None and not 0 <= learners <= MAX_PARTICIPANTS:
         errors["learners"] = _l("Enter a whole number from 0 to %(high)s.", high=MAX_PARTICIPANTS)
-    rate = values.get("pass_rate")
     if rate is not None and (not math.isfinite(rate) or not 0 <= rate <= MAX_PASS_RATE):
         errors["pass_rate"] = _l("Enter a percentage from 0 to 100.")
+
+
+def validate_execution(values: Mapping[str, Any], *, published_credits: float) -> dict[str, Any]:
+    """Errors of a report's own fields: dates in order, hours, credits per learner
+    at most the published credits, the pass rate a percentage."""
+    from models.execution import ExecutionReport
+
+    errors = _missing(values, EXECUTION_REQUIRED)
+    _judge_report_hours(errors, values)
+    if "credits" not in errors and (msg := awarded_credits(values["credits"], published_credits)):
+        errors["credits"] = msg
+    _judge_outcome(errors, values.get("learners"), values.get("pass_rate"))
     _judge_dates(errors, values.get("start_date"), values.get("end_date"))
     return (
         _column_lengths(ExecutionReport, values, EXECUTION_LABELS)
