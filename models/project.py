@@ -281,6 +281,17 @@ def _derive_reviewers(mapper, connection, project: Project) -> None:
     project.committee_id = owner.committee_id
 
 
+def _lecturers_projects(session: Session, new, dirty, deleted) -> set:
+    """The projects of the lecturers this flush adds, changes or removes (a lecturer
+    only marked dirty, with nothing changed, not)."""
+    return {
+        lecturer.project
+        for lecturer in (*new, *dirty, *deleted)
+        if isinstance(lecturer, Lecturer)
+        and (lecturer not in dirty or session.is_modified(lecturer))
+    }
+
+
 @event.listens_for(Session, "before_flush")
 def _lecturer_changes_move_the_version(session: Session, flush_context, instances) -> None:
     """A project's lecturers are part of it: adding, changing or removing one
@@ -289,12 +300,7 @@ def _lecturer_changes_move_the_version(session: Session, flush_context, instance
     # ``session.new``, ``.dirty`` and ``.deleted`` build a new set on each access:
     # read once, not per object (a batch import flushes thousands of new projects).
     new, dirty, deleted = session.new, session.dirty, session.deleted
-    touched = {
-        lecturer.project
-        for lecturer in (*new, *dirty, *deleted)
-        if isinstance(lecturer, Lecturer)
-        and (lecturer not in dirty or session.is_modified(lecturer))
-    }
+    touched = _lecturers_projects(session, new, dirty, deleted)
     # A lecturer taken out of the list no longer points at its project: the
     # project's own list changed instead.
     touched |= {
