@@ -28,6 +28,17 @@ HAS_UNIT_NAME = _l("The password must not contain the unit's name.")
 SAME_AS_CURRENT = _l("The new password must differ from the current one.")
 
 
+def _holds_a_name(password: str, username: str | None, unit_name: str | None):
+    """The refusal of a password holding the account's username or its unit's name
+    (whatever the case), or None."""
+    folded = password.casefold()
+    if username and username.casefold() in folded:
+        return HAS_USERNAME
+    if unit_name and unit_name.casefold() in folded:
+        return HAS_UNIT_NAME
+    return None
+
+
 def policy_errors(
     password: str,
     *,
@@ -43,11 +54,8 @@ def policy_errors(
     """
     if messages := password_length_validator(password):
         return list(messages)
-    folded = password.casefold()
-    if username and username.casefold() in folded:
-        return [HAS_USERNAME]
-    if unit_name and unit_name.casefold() in folded:
-        return [HAS_UNIT_NAME]
+    if (contained := _holds_a_name(password, username, unit_name)) is not None:
+        return [contained]
     inputs = {f"input{i}": value for i, value in enumerate((username, unit_name, *others)) if value}
     # zxcvbn's own feedback is English only: one message of ours instead.
     if password_complexity_validator(password, True, **inputs):
