@@ -103,22 +103,15 @@ class ImportView(SignedInView):
     @expose("/batch/<id:batch_id>/confirm/", methods=("POST",))
     def confirm(self, batch_id):
         self._batch(batch_id)
-        try:
+
+        def write():
             batch = imports.confirm(db.session, account(), batch_id)
-            added, updated = batch.added, batch.updated
-            db.session.commit()
-        except imports.BatchNotFound:
-            db.session.rollback()
-            abort(404)
-        except (imports.ImportRefused, workflow.WorkflowError) as refused:
-            db.session.rollback()
-            flash(str(getattr(refused, "message", refused)), "error")
-            return redirect(self.get_url(".batch", batch_id=batch_id))
-        except Exception as exc:
-            db.session.rollback()
-            if db_errors.handle_view_exception(exc):
-                return redirect(self.get_url(".batch", batch_id=batch_id))
-            raise
+            return batch.added, batch.updated
+
+        counts, refused = confirm_batch(write, self.get_url(".batch", batch_id=batch_id))
+        if refused is not None:
+            return refused
+        added, updated = counts
         flash(
             gettext(
                 "Imported: %(added)s projects added, %(updated)s updated."
@@ -129,6 +122,29 @@ class ImportView(SignedInView):
             "success",
         )
         return redirect(url_for("projects.index_view"))
+
+
+def confirm_batch(confirm, back_url: str) -> tuple:
+    """An import batch confirmed (``confirm()``, which writes it and says what it did,
+    read before the commit) and committed: (what it said, None); or (None, the answer
+    instead): 404 for a batch gone, else back to ``back_url`` with the refusal or the
+    database's error in Chinese."""
+    try:
+        done = confirm()
+        db.session.commit()
+    except imports.BatchNotFound:
+        db.session.rollback()
+        abort(404)
+    except (imports.ImportRefused, workflow.WorkflowError) as refused:
+        db.session.rollback()
+        flash(str(getattr(refused, "message", refused)), "error")
+        return None, redirect(back_url)
+    except Exception as exc:
+        db.session.rollback()
+        if db_errors.handle_view_exception(exc):
+            return None, redirect(back_url)
+        raise
+    return done, None
 
 
 def uploaded_file() -> tuple[str, bytes]:

@@ -32,7 +32,13 @@ import workflow
 from accounts.audit import record
 from admin_views import db_errors
 from admin_views.base import account
-from admin_views.imports import SHOWN_ERRORS, SHOWN_ROWS, reader_limits, uploaded_file
+from admin_views.imports import (
+    SHOWN_ERRORS,
+    SHOWN_ROWS,
+    confirm_batch,
+    reader_limits,
+    uploaded_file,
+)
 from admin_views.signed_in import SignedInView
 from extensions import db
 from models import AuditEvent, ExecutionReport, IdType, RosterEntry, rules
@@ -189,22 +195,16 @@ class RosterImportView(SignedInView):
         if refused is not None:
             return refused
         self._batch(report, batch_id)
-        try:
+
+        def write():
             batch, unchanged = imports.roster.confirm(db.session, account(), report, batch_id)
-            added, updated = batch.added, batch.updated
-            db.session.commit()
-        except imports.BatchNotFound:
-            db.session.rollback()
-            abort(404)
-        except (imports.ImportRefused, workflow.WorkflowError) as refusal:
-            db.session.rollback()
-            flash(str(getattr(refusal, "message", refusal)), "error")
-            return redirect(self.get_url(".batch", report_id=report_id, batch_id=batch_id))
-        except Exception as exc:
-            db.session.rollback()
-            if db_errors.handle_view_exception(exc):
-                return redirect(self.get_url(".batch", report_id=report_id, batch_id=batch_id))
-            raise
+            return batch.added, batch.updated, unchanged
+
+        back = self.get_url(".batch", report_id=report_id, batch_id=batch_id)
+        counts, refused = confirm_batch(write, back)
+        if refused is not None:
+            return refused
+        added, updated, unchanged = counts
         flash(
             gettext(
                 "Roster imported: %(added)s learners added, %(updated)s updated,"
