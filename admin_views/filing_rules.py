@@ -16,11 +16,12 @@ from flask_admin import expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from wtforms import BooleanField, Form, IntegerField, SelectChoice, validators
+from wtforms import BooleanField, Form, IntegerField, SelectChoice
 
 import permissions
 import workflow
 from admin_views.base import ChoiceField, account
+from admin_views.forms import whole_number
 from admin_views.signed_in import SignedInView
 from extensions import db
 from models import DEFAULT_PARAMS, ProjectLevel, ProjectState, RuleKind, Severity, rules
@@ -58,7 +59,6 @@ def rules_form(settings: dict, formdata=None) -> Form:
     class RulesForm(Form):
         pass
 
-    message = _l("Enter a whole number from %(low)s to %(high)s.")
     for kind in settings:
         setattr(RulesForm, _field_name(kind, "active"), BooleanField(_l("On")))
         setattr(
@@ -75,15 +75,7 @@ def rules_form(settings: dict, formdata=None) -> Form:
             setattr(
                 RulesForm,
                 _field_name(kind, name),
-                IntegerField(
-                    label,
-                    validators=[
-                        validators.InputRequired(message=_l("This field is required.")),
-                        validators.NumberRange(
-                            low, high, message=message % {"low": low, "high": high}
-                        ),
-                    ],
-                ),
+                IntegerField(label, validators=whole_number(low, high)),
             )
     data = {}
     for kind, rule in settings.items():
@@ -99,18 +91,7 @@ def due_days_form(days: int, formdata=None) -> Form:
     low, high = execution_rules.MIN_DUE_DAYS, execution_rules.MAX_DUE_DAYS
 
     class DueDaysForm(Form):
-        due_days = IntegerField(
-            _l("Days after the end date"),
-            validators=[
-                validators.InputRequired(message=_l("This field is required.")),
-                validators.NumberRange(
-                    low,
-                    high,
-                    message=_l("Enter a whole number from %(low)s to %(high)s.")
-                    % {"low": low, "high": high},
-                ),
-            ],
-        )
+        due_days = IntegerField(_l("Days after the end date"), validators=whole_number(low, high))
 
     return DueDaysForm(formdata, data={"due_days": days})
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from flask_admin.form import BaseForm
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from wtforms import Form, HiddenField, PasswordField, StringField, TextAreaField, validators
 from wtforms.fields.core import UnboundField
@@ -34,6 +35,20 @@ from models import CertificateSettings, rules
 
 # The checks Flask-Admin scaffolds for a NOT NULL column.
 COLUMN_REQUIRED = (validators.InputRequired, validators.DataRequired)
+
+
+def whole_number(low: int, high: int) -> list:
+    """The checks of a required whole number from ``low`` to ``high`` (a day count, a
+    rule's parameter), each refusal in Chinese."""
+    return [
+        validators.InputRequired(message=_l("This field is required.")),
+        validators.NumberRange(
+            low,
+            high,
+            message=_l("Enter a whole number from %(low)s to %(high)s.")
+            % {"low": low, "high": high},
+        ),
+    ]
 
 
 def blank(value) -> bool:

@@ -14,10 +14,11 @@ from flask_admin import expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from wtforms import BooleanField, Form, IntegerField, validators
+from wtforms import BooleanField, Form, IntegerField
 
 import permissions
 from admin_views.base import account
+from admin_views.forms import whole_number
 from admin_views.signed_in import SignedInView
 from extensions import db
 from models import Reminder, ReminderClock, Unit
@@ -36,25 +37,13 @@ DAYS_LABELS = {
 }
 
 
-def _whole_number(low: int, high: int) -> list:
-    return [
-        validators.InputRequired(message=_l("This field is required.")),
-        validators.NumberRange(
-            low,
-            high,
-            message=_l("Enter a whole number from %(low)s to %(high)s.")
-            % {"low": low, "high": high},
-        ),
-    ]
-
-
 def settings_form(settings: reminders.Settings, formdata=None) -> Form:
     """Each clock on/off with its N, and M."""
 
     class SettingsForm(Form):
         escalate_after_days = IntegerField(
             _l("Tell the unit above after (days)"),
-            validators=_whole_number(1, reminders.MAX_ESCALATE_AFTER_DAYS),
+            validators=whole_number(1, reminders.MAX_ESCALATE_AFTER_DAYS),
         )
 
     for clock in ReminderClock:
@@ -62,7 +51,7 @@ def settings_form(settings: reminders.Settings, formdata=None) -> Form:
         setattr(
             SettingsForm,
             f"{clock.value}-days",
-            IntegerField(DAYS_LABELS[clock], validators=_whole_number(0, reminders.MAX_DAYS)),
+            IntegerField(DAYS_LABELS[clock], validators=whole_number(0, reminders.MAX_DAYS)),
         )
     data = {f"{c.value}-on": settings.on(c) for c in ReminderClock}
     data |= {f"{c.value}-days": settings.days(c) for c in ReminderClock}
