@@ -36,15 +36,7 @@ def project_visibility(account) -> ColumnElement[bool]:
     Entry units: their own, in every state. A society: its branches' projects
     except drafts. A committee: every project of its own tree except drafts.
     """
-    if not _usable(account):
-        return false()
-    unit = account.unit
-    if unit.kind.is_entry:
-        return Project.owner_unit_id == unit.id
-    not_draft = Project.state != ProjectState.DRAFT
-    if unit.kind is UnitKind.SOCIETY:
-        return (Project.society_id == unit.id) & not_draft
-    return (Project.committee_id == unit.id) & not_draft
+    return _review_chain(account, Project, ProjectState.DRAFT)
 
 
 def execution_visibility(account) -> ColumnElement[bool]:
@@ -52,16 +44,22 @@ def execution_visibility(account) -> ColumnElement[bool]:
     project's review chain, as for projects (the owner in every state; its society
     and its committee once it was reported). Their rosters hold personal data and
     follow the same clause (``visible_roster``); nothing of them is public."""
+    return _review_chain(account, ExecutionReport, ExecutionState.DRAFT)
+
+
+def _review_chain(account, model, draft) -> ColumnElement[bool]:
+    """The WHERE clause of the rows of ``model`` (a project or an execution report)
+    along ``account``'s review chain: an entry unit's own in every state; a society's
+    branches' and a committee's tree's once out of ``draft``."""
     if not _usable(account):
         return false()
     unit = account.unit
-    report = ExecutionReport
     if unit.kind.is_entry:
-        return report.owner_unit_id == unit.id
-    not_draft = report.state != ExecutionState.DRAFT
+        return model.owner_unit_id == unit.id
+    not_draft = model.state != draft
     if unit.kind is UnitKind.SOCIETY:
-        return (report.society_id == unit.id) & not_draft
-    return (report.committee_id == unit.id) & not_draft
+        return (model.society_id == unit.id) & not_draft
+    return (model.committee_id == unit.id) & not_draft
 
 
 def visible_executions(account) -> Select:
