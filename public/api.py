@@ -61,13 +61,12 @@ def projects() -> Response:
 @bp.get("/projects/<id:project_id>")
 def project(project_id: int) -> Response:
     """One published project; 404 for anything else, as if it never existed."""
-    found = search.get_published(db.session, project_id)
-    if found is None:
+    if (page := search.published_page(db.session, project_id)) is None:
         raise NotFound()
-    facts, changed_at = held.held_with_change(db.session, project_id)
+    found, facts, last_modified = page
     with force_locale(LABEL_LOCALE):
         body = serialize.project_json(found, facts)
-    return conditional(jsonify(body), last_modified=held.last_modified(found, changed_at))
+    return conditional(jsonify(body), last_modified=last_modified)
 
 
 @bp.get("/certificates/<code>")

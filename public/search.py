@@ -441,6 +441,16 @@ def get_published(session: Session, project_id: int) -> Project | None:
     return session.scalars(stmt).unique().one_or_none()
 
 
+def published_page(session: Session, project_id: int) -> tuple | None:
+    """What a published project's page (or its JSON) shows: (the project, what was held
+    of it, the page's Last-Modified); None when no published project has this id."""
+    found = get_published(session, project_id)
+    if found is None:
+        return None
+    facts, changed_at = held.held_with_change(session, project_id)
+    return found, facts, held.last_modified(found, changed_at)
+
+
 def discipline_options(session: Session) -> list[tuple[int, str]]:
     """The names of the disciplines that have at least one published project, each
     once (every tree keeps its own list; the filter matches the name), in the

@@ -94,12 +94,11 @@ def index():
 @bp.get("/projects/<id:project_id>")
 def project(project_id: int) -> Response:
     """One published project, at a permalink that never changes; 404 for anything else."""
-    found = search.get_published(db.session, project_id)
-    if found is None:
+    if (page := search.published_page(db.session, project_id)) is None:
         raise NotFound()
-    facts, changed_at = held.held_with_change(db.session, project_id)
+    found, facts, last_modified = page
     response = make_response(render_template("public/detail.html", project=found, held=facts))
-    return conditional(response, last_modified=held.last_modified(found, changed_at))
+    return conditional(response, last_modified=last_modified)
 
 
 def _export(kind: str):
