@@ -383,15 +383,20 @@ def active_settings(session: Session, keys: Iterable[tuple[int, int]]) -> dict:
         ruling = _ruling_year(stored.get(key[0], {}), key[1])
         if ruling is None:
             continue
-        found = {
-            kind: Setting(kind, Severity(row.severity), dict(row.params or {}))
-            for kind, row in stored[key[0]][ruling].items()
-            if row.active
-        }
-        if found:
-            # In the rules' order, so that a project's messages always come in one order.
-            answer[key] = {k: found[k] for k in RULES if k in found}
+        if found := _active(stored[key[0]][ruling]):
+            answer[key] = found
     return answer
+
+
+def _active(rows: Mapping) -> dict:
+    """The active settings among one year's stored rule rows (``{kind: row}``), in the
+    rules' order, so that a project's messages always come in one order."""
+    found = {
+        kind: Setting(kind, Severity(row.severity), dict(row.params or {}))
+        for kind, row in rows.items()
+        if row.active
+    }
+    return {k: found[k] for k in RULES if k in found}
 
 
 def _stored_rules(session: Session, committees: set[int], latest: int) -> dict:
@@ -430,30 +435,27 @@ def copy_rules(session: Session, committee_id: int, source: int, year: int) -> i
     """复制并修改: store the rules of the committee's year ``source`` as ``year``'s
     own (every kind, on or off as in ``source``), so that they can be changed for
     ``year`` alone. Flushes, never commits; returns how many rules are on."""
-    for kind, rule in settings_of(session, committee_id, source).items():
-        set_rule(
-            session,
-            committee_id,
-            year,
-            kind,
-            severity=Severity(rule.severity),
-            active=bool(rule.active),
-            **dict(rule.params or {}),
-        )
+    _store_as(session, committee_id, year, settings_of(session, committee_id, source))
     return sum(1 for rule in settings_of(session, committee_id, year).values() if rule.active)
 
 
 def clear_rules(session: Session, committee_id: int, year: int) -> None:
     """本年度不设规则: every kind of ``year`` stored off, so that no earlier year's
     rules carry over into it. Flushes, never commits."""
-    for kind, rule in settings_of(session, committee_id, year).items():
+    _store_as(session, committee_id, year, settings_of(session, committee_id, year), active=False)
+
+
+def _store_as(session: Session, committee_id: int, year: int, settings: dict, active=None) -> None:
+    """``settings`` (``settings_of``'s) stored as the committee's ``year``'s own: each
+    kind's severity and parameters, on or off as it is (or as ``active`` says)."""
+    for kind, rule in settings.items():
         set_rule(
             session,
             committee_id,
             year,
             kind,
             severity=Severity(rule.severity),
-            active=False,
+            active=bool(rule.active) if active is None else active,
             **dict(rule.params or {}),
         )
 
