@@ -66,7 +66,18 @@ class Machine:
         return (m.id, m.name, m.state, m.year, m.owner_unit_id, m.society_id, m.committee_id)
 
 
-P, E = ProjectState, ExecutionState
+def _waiting(states, done) -> dict:
+    """What a row in each state of its review (``states``: a project's or a report's)
+    waits for, as a refusal says it; the review's end state ``done`` by its title."""
+    return {
+        states.DRAFT: _l("not reported yet, waiting for the entry unit to report it"),
+        states.RETURNED: _l("returned for changes, waiting for the entry unit to resubmit it"),
+        states.AT_SOCIETY: _l("reported to the society, waiting for the society's review"),
+        states.AT_COMMITTEE: _l("reported to the committee, waiting for the committee's audit"),
+        done: _l("in state %(state)s", state=done.title),
+    }
+
+
 PROJECTS = Machine(
     name="project",
     transitions=TRANSITIONS,
@@ -80,13 +91,7 @@ PROJECTS = Machine(
     bulk_actions=frozenset(
         {Action.REPORT, Action.UNLOCK, Action.PUBLISH, Action.WITHDRAW, Action.DELETE}
     ),
-    waiting={
-        P.DRAFT: _l("not reported yet, waiting for the entry unit to report it"),
-        P.RETURNED: _l("returned for changes, waiting for the entry unit to resubmit it"),
-        P.AT_SOCIETY: _l("reported to the society, waiting for the society's review"),
-        P.AT_COMMITTEE: _l("reported to the committee, waiting for the committee's audit"),
-        P.PUBLISHED: _l("in state %(state)s", state=P.PUBLISHED.title),
-    },
+    waiting=_waiting(ProjectState, ProjectState.PUBLISHED),
     forbidden=lambda action: _l("You may not %(action)s this project.", action=action),
     refused=lambda waiting, next_step: _l(
         "It is %(waiting)s; %(next_step)s.", waiting=waiting, next_step=next_step
@@ -105,13 +110,7 @@ EXECUTIONS = Machine(
     checking=hooks.execution_checking,
     moved=hooks.execution_moved,
     bulk_actions=frozenset({Action.REPORT, Action.UNLOCK, Action.ACCEPT}),
-    waiting={
-        E.DRAFT: _l("not reported yet, waiting for the entry unit to report it"),
-        E.RETURNED: _l("returned for changes, waiting for the entry unit to resubmit it"),
-        E.AT_SOCIETY: _l("reported to the society, waiting for the society's review"),
-        E.AT_COMMITTEE: _l("reported to the committee, waiting for the committee's audit"),
-        E.ACCEPTED: _l("in state %(state)s", state=E.ACCEPTED.title),
-    },
+    waiting=_waiting(ExecutionState, ExecutionState.ACCEPTED),
     forbidden=lambda action: _l("You may not %(action)s this execution report.", action=action),
     refused=lambda waiting, next_step: _l(
         "The execution report is %(waiting)s; %(next_step)s.",
