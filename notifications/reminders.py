@@ -282,8 +282,13 @@ def _named(session, keys, items_of) -> dict[tuple[int, int], list[dict]]:
     """The first ``NAMED`` items of each ``(holder, year)`` key in ``keys``: one
     statement, a correlated ``LIMIT`` per key (read in the order of an index where one
     serves it) instead of ranking every item. ``items_of(holder, year)`` is the
-    clock's SELECT of (id, name, is_late) for one key, ordered, the key's columns
-    standing for the correlated values."""
+    clock's SELECT of (id, is_late, ord), or (id, name, is_late, ord), for one key,
+    ordered by (ord, id), the key's columns standing for the correlated values. Without a
+    name the names are read after the ``LIMIT``, by id, for the ``NAMED`` items only: the
+    ``LIMIT`` reads no project row where an index holds its columns (a unit's unreported
+    projects, the committee's queue), and no name it drops; a clock whose ``LIMIT`` reads
+    the rows anyway (its filter needs them) names them there. The order is the items'
+    (ord, id), restored here (an aggregate over a join keeps no order by rule)."""
     if not keys:
         return {}
     dialect = session.get_bind().dialect.name
@@ -297,18 +302,25 @@ def _named(session, keys, items_of) -> dict[tuple[int, int], list[dict]]:
         holder = func.json_extract(h.c.value, "$[0]")
         year = func.json_extract(h.c.value, "$[1]")
     x = items_of(holder, year).limit(NAMED).correlate(h).subquery("x")
-    if dialect == "postgresql":
-        agg = func.json_agg(func.json_build_array(x.c.id, x.c.name, x.c.is_late))
+    if "name" in x.c:
+        name, source = x.c.name, x
     else:
-        agg = func.json_group_array(func.json_array(x.c.id, x.c.name, x.c.is_late))
-    stmt = select(holder.label("holder"), year.label("year"), select(agg).scalar_subquery())
+        p = Project.__table__.alias("named")
+        name, source = p.c.name, x.join(p, p.c.id == x.c.id)
+    if dialect == "postgresql":
+        agg = func.json_agg(func.json_build_array(x.c.id, name, x.c.is_late, x.c.ord))
+    else:
+        agg = func.json_group_array(func.json_array(x.c.id, name, x.c.is_late, x.c.ord))
+    names = select(agg).select_from(source).scalar_subquery()
+    stmt = select(holder.label("holder"), year.label("year"), names)
     named = {}
     for unit_id, key_year, items in session.connection().execute(stmt):
         if isinstance(items, str):
             items = json.loads(items)
+        ordered = sorted(items or [], key=lambda item: (item[3], item[0]))
         named[(int(unit_id), int(key_year))] = [
             {"id": i, "name": n, "unit_id": int(unit_id), "late": bool(late), "year": late}
-            for i, n, late in (items or [])
+            for i, n, late, _ord in ordered
         ]
     return named
 
@@ -351,11 +363,16 @@ def _waiting(session, clock, on: dict[int, Settings], today: date):
         if held.newest_late is not None:
             held.newest_late = _arrival_day(held.newest_late) + timedelta(days=n + 1)
 
+    # A society's items are read from the table (their committee, for the late bound);
+    # the committee's from its (committee, state, year, reported_at, id) index alone,
+    # named after the LIMIT.
+    named = (Project.name,) if at_society else ()
+
     def items_of(unit):
         # The holder's waiting projects, oldest arrival first: a range of the
         # (holder, state, year, reported_at, id) index.
         return (
-            select(Project.id, Project.name, is_late.label("is_late"))
+            select(Project.id, *named, is_late.label("is_late"), Project.reported_at.label("ord"))
             .where(holder == unit, *where)
             .order_by(Project.reported_at, Project.id)
         )
@@ -431,7 +448,9 @@ def _executions(session, clock, on: dict[int, Settings], today: date) -> dict[in
     def items_of(unit):
         # The owner's published projects of the two years (an index range), the
         # nearest due date first.
-        stmt = select(Project.id, Project.name, is_late.label("is_late")).select_from(Project)
+        # The rows are read for the due date: named here.
+        stmt = select(Project.id, Project.name, is_late.label("is_late"), due.label("ord"))
+        stmt = stmt.select_from(Project)
         for target, on_ in joins:
             stmt = stmt.outerjoin(target, on_)
         return stmt.where(Project.owner_unit_id == unit, *where).order_by(due, Project.id)
@@ -447,7 +466,11 @@ def _window_closing(session, on: dict[int, Settings], today: date):
     years = [today.year - 1, today.year, today.year + 1]
     # The counts per (owner, year) from the projects' (owner, state, year) index alone;
     # the owner's committee (root), society (a branch's parent) and name from its row.
-    hint = OWNER_STATE_YEAR if session.get_bind().dialect.name == "sqlite" else ""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    hint = OWNER_STATE_YEAR if sqlite else ""
+    # SQLite's (owner, state, year) index holds the id (its rowid): the LIMIT reads no
+    # row and the names come after it; PostgreSQL's reads the rows for the id anyway.
+    inline_name = () if sqlite else (Project.name,)
     counts = (
         text(
             f"SELECT owner_unit_id AS owner, year, count(*) AS n FROM projects {hint}"
@@ -528,9 +551,17 @@ def _window_closing(session, on: dict[int, Settings], today: date):
                 )
             )
             return (
-                select(Project.id, Project.name, Project.year.label("is_late"))
+                select(
+                    Project.id,
+                    *inline_name,
+                    Project.year.label("is_late"),
+                    Project.year.label("ord"),
+                )
                 .where(Project.owner_unit_id == unit, Project.state.in_(UNREPORTED), of_year)
-                .order_by(Project.year, Project.id)
+                # ``year + 0``: SQLite would walk (owner, year) in this order, reading
+                # every project row of the unit for its state; (owner, state, year) holds
+                # all it needs (a covering range, sorted).
+                .order_by(Project.year + 0, Project.id)
             )
 
         named = _named(session, list(masks.items()), items_of)
