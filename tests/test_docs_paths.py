@@ -12,13 +12,10 @@ written) are not paths of this repository and are left out below, by name.
 from __future__ import annotations
 
 import re
-import subprocess
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCS = ("README.md", *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md")))
+from tests.test_repo_stands_alone import DOCS, ROOT, tracked_files
 
 FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
 INLINE_CODE = re.compile(r"`([^`\n]+)`")
@@ -31,16 +28,6 @@ NOT_OURS = {
     "migrations/frozen/0019_tally.sql",  # howto: the next frozen file, to be written
     "inline_list_base.html",  # Flask-Admin's template
 }
-
-
-def _tracked_files() -> list[str]:
-    try:
-        out = subprocess.run(
-            ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip("not a git checkout: the tracked files are unknown")
-    return [name for name in out.decode().split("\0") if name]
 
 
 def _paths_in(text: str) -> set[str]:
@@ -73,7 +60,7 @@ def _stale(tokens: set[str], tracked: list[str]) -> list[str]:
 @pytest.mark.parametrize("doc", DOCS)
 def test_every_file_a_doc_names_exists(doc):
     named = _paths_in((ROOT / doc).read_text(encoding="utf-8"))
-    assert _stale(named, _tracked_files()) == []
+    assert _stale(named, tracked_files()) == []
 
 
 def test_the_check_finds_a_moved_module():
@@ -92,7 +79,7 @@ def test_the_check_finds_a_moved_module():
         "instance/jobs",
         "gone_module.py",
     }
-    assert _stale(named, _tracked_files()) == ["admin_views/auth.py", "gone_module.py"]
+    assert _stale(named, tracked_files()) == ["admin_views/auth.py", "gone_module.py"]
 
 
 def test_readme_lists_every_doc():

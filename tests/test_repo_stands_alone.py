@@ -28,7 +28,8 @@ EXPLICIT_ANCHOR = re.compile(r"""<a\s+(?:id|name)=["']([^"']+)["']""")
 CITATION = re.compile(r"\bdocs/([\w.-]+\.md)(?:#([\w-]+))?")
 
 
-def _tracked_files() -> list[str]:
+def tracked_files() -> list[str]:
+    """The files git tracks here (skips the test outside a git checkout)."""
     try:
         out = subprocess.run(
             ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
@@ -64,7 +65,7 @@ def _links(path: Path) -> list[str]:
 
 def test_no_tracked_file_cites_a_file_outside_the_repository():
     offenders = []
-    for name in _tracked_files():
+    for name in tracked_files():
         if name == THIS or not (ROOT / name).is_file():
             continue
         data = (ROOT / name).read_bytes()
@@ -78,7 +79,7 @@ def test_no_tracked_file_holds_this_machines_path_of_the_repository():
     here = str(ROOT).encode()
     offenders = [
         name
-        for name in _tracked_files()
+        for name in tracked_files()
         if name != THIS and (ROOT / name).is_file() and here in (ROOT / name).read_bytes()
     ]
     assert offenders == []
@@ -103,7 +104,7 @@ def test_every_relative_link_resolves(doc):
 
 def test_every_citation_of_the_docs_names_an_existing_section():
     broken = []
-    for name in _tracked_files():
+    for name in tracked_files():
         path = ROOT / name
         if not path.is_file() or path.suffix in {".mo", ".png", ".xlsx", ".sqlite"}:
             continue
