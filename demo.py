@@ -661,16 +661,7 @@ def _seed_executions(session: Session, accounts, disciplines, made) -> int:
 
 
 def _held_values(report, roster: list[dict], changes: dict, story: str) -> dict:
-    values = {name: getattr(report, name) for name in execution.REPORT_FIELDS}
-    for name, change in changes.items():
-        if name == "lecturer":
-            continue
-        if isinstance(change, str):
-            values[name] = change
-        elif name.endswith("_date"):
-            values[name] = values[name] + timedelta(days=change)
-        else:
-            values[name] = values[name] + change
+    values = _changed_values(report, changes)
     attended = [row for row in roster if row["attended"]]
     values["learners"] = len(attended)
     if story in ("overdue", "filling"):
@@ -682,14 +673,36 @@ def _held_values(report, roster: list[dict], changes: dict, story: str) -> dict:
         f"项目于{start.year}年{start.month}月{start.day}日在{values['venue']}举办，"
         f"实到学员{len(attended)}人，结业考核通过{passed}人，"
         f"每人授予学分{values['credits']:g}分。"
-    )
-    if "venue" in changes:
-        values["summary"] += "因会场调整，举办地点与申报时不同。"
-    if "lecturer" in changes:
-        values["summary"] += f"原定授课教师因公出差，由{STAND_IN['name']}主任代为授课。"
-    if "end_date" in changes or "theory_hours" in changes:
-        values["summary"] += "因日程调整，实际学时较申报时减少。"
+    ) + _change_notes(changes)
     return values
+
+
+def _changed_values(report, changes: dict) -> dict:
+    """The report's values with the story's changes: a text as it is, a date moved by
+    days, a number added to (the lecturer's change is the roster's, not a value)."""
+    values = {name: getattr(report, name) for name in execution.REPORT_FIELDS}
+    for name, change in changes.items():
+        if name == "lecturer":
+            continue
+        if isinstance(change, str):
+            values[name] = change
+        elif name.endswith("_date"):
+            values[name] = values[name] + timedelta(days=change)
+        else:
+            values[name] = values[name] + change
+    return values
+
+
+def _change_notes(changes: dict) -> str:
+    """The summary's sentences explaining what was held otherwise than filed."""
+    notes = ""
+    if "venue" in changes:
+        notes += "因会场调整，举办地点与申报时不同。"
+    if "lecturer" in changes:
+        notes += f"原定授课教师因公出差，由{STAND_IN['name']}主任代为授课。"
+    if "end_date" in changes or "theory_hours" in changes:
+        notes += "因日程调整，实际学时较申报时减少。"
+    return notes
 
 
 def _report(session, project, target: ExecutionState, roster, changes, story, accounts) -> None:
@@ -699,11 +712,7 @@ def _report(session, project, target: ExecutionState, roster, changes, story, ac
     society = accounts.get(_key_of(project.owner_unit.parent)) if project.society_id else None
     committee = accounts["bjcme"]
     report = execution.open_report(session, owner, project)
-    lecturers = None
-    if "lecturer" in changes:
-        keys = execution.LECTURER_KEYS
-        lecturers = [{key: getattr(lec, key) for key in keys} for lec in report.lecturers]
-        lecturers[1] = STAND_IN
+    lecturers = _stand_in(report) if "lecturer" in changes else None
     # The late learner of a resent report was on the sign-in sheet, not on the roster.
     late = roster.pop(0) if story == "resent" else None
     held = _held_values(report, roster if late is None else [*roster, late], changes, story)
@@ -711,6 +720,22 @@ def _report(session, project, target: ExecutionState, roster, changes, story, ac
     _valid(execution.save_report(session, owner, report, held, lecturers))
     for row in roster:
         _valid(execution.add_learner(session, owner, report, row)[1])
+    _walk_report(session, report, target, story, late, (owner, society, committee))
+
+
+def _stand_in(report) -> list[dict]:
+    """The report's lecturers with the second one replaced by the stand-in."""
+    keys = execution.LECTURER_KEYS
+    lecturers = [{key: getattr(lec, key) for key in keys} for lec in report.lecturers]
+    lecturers[1] = STAND_IN
+    return lecturers
+
+
+def _walk_report(session, report, target: ExecutionState, story, late, chain: tuple) -> None:
+    """The report walked to ``target`` by its chain (owner, society or None, committee):
+    a returned story's report sent back and reported again with its late learner, a
+    revoked story's first credit certificate revoked by hand."""
+    owner, society, committee = chain
     if target is E.DRAFT:
         return
     execution.move(session, report, Action.REPORT, owner)
@@ -727,12 +752,17 @@ def _report(session, project, target: ExecutionState, roster, changes, story, ac
     if target is E.ACCEPTED:
         execution.move(session, report, Action.ACCEPT, committee)
     if story == "revoked":
-        first = session.scalars(
-            select(Certificate)
-            .where(Certificate.report_id == report.id, Certificate.kind == CertificateKind.CREDIT)
-            .order_by(Certificate.serial)
-        ).first()
-        issuing.revoke_by_hand(session, committee, first, REVOKED_REASON)
+        _revoke_first(session, report, committee)
+
+
+def _revoke_first(session, report, committee) -> None:
+    """The report's first credit certificate revoked by hand (the committee's)."""
+    first = session.scalars(
+        select(Certificate)
+        .where(Certificate.report_id == report.id, Certificate.kind == CertificateKind.CREDIT)
+        .order_by(Certificate.serial)
+    ).first()
+    issuing.revoke_by_hand(session, committee, first, REVOKED_REASON)
 
 
 def _valid(errors: dict) -> None:
