@@ -281,9 +281,14 @@ def derive(config, instance_path: str, given: Mapping) -> None:
     for key, value in derived.items():
         if key not in given:
             config[key] = value
-    beat, stale = config["JOB_HEARTBEAT_SECONDS"], config["JOB_STALE_SECONDS"]
+    _check_heartbeat(config["JOB_HEARTBEAT_SECONDS"], config["JOB_STALE_SECONDS"])
+
+
+def _check_heartbeat(beat, stale) -> None:
+    """A job's heartbeat at least every second and a job taken for dead no sooner than
+    three heartbeats missed (else a running job would be taken for a dead one between
+    two of its heartbeats)."""
     if beat < 1 or stale < 3 * beat:
-        # A running job would be taken for a dead one between two of its heartbeats.
         raise RuntimeError(
             "JOB_HEARTBEAT_SECONDS must be at least 1 and JOB_STALE_SECONDS at least three"
             f" times it (now {beat} and {stale})."
