@@ -27,7 +27,7 @@ from extensions import cache, db
 from models import User
 from tests.redis_server import RedisServer
 from tests.smtp_server import SmtpServer
-from tests.snapshot import Snapshot, accounts_by_username, build_once, build_over, restore
+from tests.snapshot import Snapshot, accounts_by_username, build_once, restore
 from tests.snapshot import wipe as _wipe  # the name test_workflow_matrix imports
 from tests.statements import watching
 
@@ -164,32 +164,6 @@ def demo_accounts(demo_rows, session) -> dict[str, User]:
     """The demo data (units, accounts, projects), committed; returns the accounts by username."""
     restore(session, demo_rows)
     return accounts_by_username(session)
-
-
-@pytest.fixture(scope="session")
-def rows_over_demo(app, demo_rows):
-    """``rows(build)``: the rows ``build(session)`` adds to the demo data, built once per
-    backend and builder."""
-    built: dict = {}
-
-    def rows(build) -> Snapshot:
-        if build not in built:
-            built[build] = build_over(app, build, demo_rows)
-        return built[build]
-
-    return rows
-
-
-@pytest.fixture
-def demo_with(demo_accounts, rows_over_demo, session):
-    """``demo_with(build)``: the demo data plus the rows of ``build`` (built once, see
-    ``rows_over_demo``), committed; returns every account by username."""
-
-    def restore_with(build) -> dict[str, User]:
-        restore(session, rows_over_demo(build))
-        return accounts_by_username(session)
-
-    return restore_with
 
 
 class StatementCounter:
