@@ -115,6 +115,8 @@ class Project(Timestamps, Base):
     __table_args__ = (
         UniqueConstraint("committee_id", "project_no", name="uq_projects_committee_id_project_no"),
         Index("ix_projects_owner_state_year", "owner_unit_id", "state", "year"),
+        # 执行情况 (an entry unit's published projects, newest first): one page read in order.
+        Index("ix_projects_owner_state_start", "owner_unit_id", "state", "start_date", "id"),
         # Per scope column: the state tabs and filters, and (ending in reported_at)
         # the 统计 page's oldest waiting projects of a queue and year, read in order.
         Index(

@@ -2,7 +2,8 @@
 per owner, year, report state and due bucket: its 状态 tabs' counts), kept by the same
 triggers as ``execution_tallies`` (``models.execution_tally``). 0026's triggers are dropped
 and this revision's frozen copy installed (``migrations/frozen/0027_execution_tallies.sql``:
-the triggers, the function, the recount of both tables), never the live model.
+the triggers, the function, the recount of both tables), never the live model. And the
+index that reads 执行情况's page (an entry unit's published projects, newest first) in order.
 
 Revision ID: 0027
 Revises: 0026
@@ -46,6 +47,13 @@ def upgrade():
         ),
         info={"kept_by_triggers": True},
     )
+    # 执行情况's page of an entry unit's published projects, newest first, read in order.
+    op.create_index(
+        "ix_projects_owner_state_start",
+        "projects",
+        ["owner_unit_id", "state", "start_date", "id"],
+        unique=False,
+    )
     bind = op.get_bind()
     # 0026's triggers off (SQLite's would collide by name), then 0027's and the recount.
     frozen.run(bind, "0026", GENERATOR, "downgrade")
@@ -56,4 +64,5 @@ def downgrade():
     bind = op.get_bind()
     frozen.run(bind, revision, GENERATOR, "downgrade")
     op.drop_table("execution_owner_tallies")
+    op.drop_index("ix_projects_owner_state_start", table_name="projects")
     frozen.run(bind, "0026", GENERATOR, "upgrade")
