@@ -16,6 +16,7 @@ import shutil
 import threading
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,10 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+# A phone's screen (an iPhone 12's CSS pixels).
+PHONE = {"width": 390, "height": 844}
 
 
 # axe-core's impacts that fail a test; "moderate" and "minor" are listed in the summary only.
@@ -181,8 +186,13 @@ def people(chromium, live_server, backend, tmp_path):
     serious or critical axe-core violation."""
     made: list[Person] = []
 
-    def person() -> Person:
+    def person(username: str | None = None, path: str | None = None) -> Person:
+        """A new person; signed in as ``username`` and on ``path`` when given."""
         made.append(Person(chromium, live_server, backend, tmp_path))
+        if username:
+            made[-1].login(username)
+        if path:
+            made[-1].go(path)
         return made[-1]
 
     yield person
@@ -192,3 +202,37 @@ def people(chromium, live_server, backend, tmp_path):
         p.close()
     assert errors == []
     assert violations == []
+
+
+@contextmanager
+def phone_page(chromium) -> Iterator:
+    """A page in a phone's browser (``PHONE``, touch, in Chinese); its console and page
+    errors are kept in ``page.errors``, and none may be left when the block ends."""
+    context = chromium.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2, locale="zh-CN"
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: m.type == "error" and errors.append(f"{page.url}: {m.text}"))
+    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+    page.errors = errors
+    try:
+        yield page
+    finally:
+        context.close()
+    assert errors == []
+
+
+@pytest.fixture
+def returned_project(demo_accounts, session):
+    """The demo's project that bma sent back to 心血管病学分会 with a reason."""
+    from sqlalchemy import select
+
+    from models import Project, ProjectState
+
+    return session.scalar(
+        select(Project)
+        .where(Project.state == ProjectState.RETURNED)
+        .where(Project.owner_unit.has(name="北京医学会心血管病学分会"))
+        .order_by(Project.id)
+    )

@@ -13,8 +13,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_a_management_change_runs_without_inline_handlers(people):
     """停用 on 学科 goes through its confirmation page and a plain form: nothing on the
     way needs an inline handler, which the policy forbids."""
-    committee = people()
-    committee.login("bjcme")
+    committee = people("bjcme")
     page = committee.page
     response = committee.go("/admin/disciplines/")
     policy = response.headers["content-security-policy"]
@@ -31,10 +30,8 @@ def test_a_management_change_runs_without_inline_handlers(people):
 
 
 def test_rules_year_select_submits_itself(people):
-    committee = people()
-    committee.login("bjcme")
+    committee = people("bjcme", "/admin/rules/")
     page = committee.page
-    committee.go("/admin/rules/")
     select = page.locator("#rules-year-select")
     current = select.input_value()
     other = next(

@@ -13,10 +13,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
 def test_an_entry_unit_follows_its_next_step(people):
-    person = people()
-    person.login("bma_cardio")
+    person = people("bma_cardio", "/admin/")
     page = person.page
-    person.go("/admin/")
     assert page.get_by_role("heading", name="下一步").is_visible()
     assert page.get_by_text("勾选后点击“上报所选项目”。").is_visible()
     person.shot("dashboard-bma_cardio-1366")
@@ -34,10 +32,8 @@ def test_an_entry_unit_follows_its_next_step(people):
 
 
 def test_the_committee_opens_its_oldest_waiting_project(people):
-    person = people()
-    person.login("bjcme")
+    person = people("bjcme", "/admin/")
     page = person.page
-    person.go("/admin/")
     oldest = page.locator(".cme-oldest ol li a")
     assert oldest.count() == 5
     person.shot("dashboard-bjcme-1366")

@@ -5,30 +5,20 @@ own reason, exactly what the branch changed."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
-
-from models import Project, ProjectState
 
 # The development server may leave a static file's handle to the GC (see conftest).
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
-def test_the_reviewer_sees_the_diff_of_a_re_reported_project(people, session):
-    project = session.scalar(
-        select(Project)
-        .where(Project.state == ProjectState.RETURNED)
-        .where(Project.owner_unit.has(name="北京医学会心血管病学分会"))
-        .order_by(Project.id)
-    )
+def test_the_reviewer_sees_the_diff_of_a_re_reported_project(people, session, returned_project):
+    project = returned_project
     reason = project.return_reason
     removed = project.lecturers[1].name
     old_hours = project.theory_hours
 
     # The branch changes a field, removes a lecturer, adds one, and reports again.
-    cardio = people()
-    cardio.login("bma_cardio")
+    cardio = people("bma_cardio", f"/admin/projects/edit/?id={project.id}")
     page = cardio.page
-    cardio.go(f"/admin/projects/edit/?id={project.id}")
     page.fill("input[name=theory_hours]", "16")
     rows = page.locator("#lecturers tbody tr.lecturer-row")
     rows.nth(1).locator(".lecturer-remove").click()
@@ -49,9 +39,7 @@ def test_the_reviewer_sees_the_diff_of_a_re_reported_project(people, session):
     cardio.logout()
 
     # The society finds it flagged on its list and opens the changes.
-    bma = people()
-    bma.login("bma")
-    bma.go("/admin/review/")
+    bma = people("bma", "/admin/review/")
     badge = bma.page.locator(
         "tr", has=bma.page.locator(f"input.action-checkbox[value='{project.id}']")
     ).locator("a.cme-changed-badge")

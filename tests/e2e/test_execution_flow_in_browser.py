@@ -65,9 +65,7 @@ def test_an_issuer_files_its_report_with_an_imported_roster_and_the_committee_ap
     session.commit()
     published_credits = project.credits
 
-    owner = people()
-    owner.login("pumch")
-    owner.go("/admin/executions/")
+    owner = people("pumch", "/admin/executions/")
     page = owner.page
     row = page.locator("tr", has_text=project.name)
     assert "报告未填报" in row.inner_text()
@@ -111,9 +109,7 @@ def test_an_issuer_files_its_report_with_an_imported_roster_and_the_committee_ap
     page.wait_for_load_state()
     assert "已上报" in page.inner_text("body")
 
-    committee = people()
-    committee.login("bjcme")
-    committee.go("/admin/execution-audit/")
+    committee = people("bjcme", "/admin/execution-audit/")
     page = committee.page
     both_widths(committee, "flow-execution-audit")
     page.locator("tr", has_text=project.name).get_by_role("link").first.click()

@@ -30,9 +30,7 @@ def test_the_lists_move_reports_up_the_chain(people, session, demo_accounts):
     execution.move(session, report, Action.REPORT, cardio)
     session.commit()
 
-    branch = people()
-    branch.login("bma_cardio")
-    branch.go("/admin/executions/")
+    branch = people("bma_cardio", "/admin/executions/")
     page = branch.page
     row = page.locator("tr", has_text=filed.name)
     assert "报告未填报" in row.inner_text()
@@ -46,9 +44,7 @@ def test_the_lists_move_reports_up_the_chain(people, session, demo_accounts):
     branch.go("/admin/executions/?status=all")
     branch.shot("executions-entry-390")
 
-    society = people()
-    society.login("bma")
-    society.go("/admin/execution-review/")
+    society = people("bma", "/admin/execution-review/")
     page = society.page
     assert "待审阅" in page.inner_text(".cme-status-tabs")
     society.shot("execution-review-1366")
@@ -60,9 +56,7 @@ def test_the_lists_move_reports_up_the_chain(people, session, demo_accounts):
     tick_and_click(page, filed.name, "上报所选")
     assert "已处理 1 项" in page.inner_text("body")
 
-    committee = people()
-    committee.login("bjcme")
-    committee.go("/admin/execution-audit/")
+    committee = people("bjcme", "/admin/execution-audit/")
     page = committee.page
     tick_and_click(page, filed.name, "审核通过")
     assert "审核通过：已处理 1 项" in page.inner_text("body")

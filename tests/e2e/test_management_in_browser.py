@@ -12,11 +12,10 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from models import Unit, User
-from tests.e2e.conftest import SHOTS
+from tests.e2e.conftest import PHONE, SHOTS, phone_page
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
-PHONE = {"width": 390, "height": 844}
 # A cell narrower than this on a phone would print a Chinese name a character or two a line.
 NARROWEST_CELL = 200
 
@@ -73,24 +72,16 @@ def test_management_at_1366(people, session):
 
 @pytest.fixture
 def phone(chromium, live_server, backend, people):
-    context = chromium.new_context(
-        viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2, locale="zh-CN"
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: m.type == "error" and errors.append(f"{page.url}: {m.text}"))
-    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
-    page.goto(live_server + "/login")
-    page.fill("input[name=username]", "bjcme")
-    page.fill("input[name=password]", "demo-pass-2026")
-    page.locator("form [type=submit]").first.click()
-    page.wait_for_url("**/admin/**")
-    page.base = live_server
-    # The screenshots' numbering: the conftest's Person, as pytest loaded it.
-    page.series = type(people())
-    yield page
-    context.close()
-    assert errors == []
+    with phone_page(chromium) as page:
+        page.goto(live_server + "/login")
+        page.fill("input[name=username]", "bjcme")
+        page.fill("input[name=password]", "demo-pass-2026")
+        page.locator("form [type=submit]").first.click()
+        page.wait_for_url("**/admin/**")
+        page.base = live_server
+        # The screenshots' numbering: the conftest's Person, as pytest loaded it.
+        page.series = type(people())
+        yield page
 
 
 def _phone_shot(page, backend: str, name: str) -> None:

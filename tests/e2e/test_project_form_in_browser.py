@@ -5,27 +5,19 @@ a lecturer row added in place and saved, and no JavaScript error."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from models import Project, ProjectState
+from models import Project
 
 # The development server may leave a static file's handle to the GC (see conftest).
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
-def test_a_returned_project_is_corrected_and_submitted(people, session):
+def test_a_returned_project_is_corrected_and_submitted(people, session, returned_project):
     # The demo data has a project bma sent back to 心血管病学分会 with a reason.
-    project = session.scalar(
-        select(Project)
-        .where(Project.state == ProjectState.RETURNED)
-        .where(Project.owner_unit.has(name="北京医学会心血管病学分会"))
-        .order_by(Project.id)
-    )
+    project = returned_project
     before = len(project.lecturers)
-    person = people()
-    person.login("bma_cardio")
+    person = people("bma_cardio", f"/admin/projects/edit/?id={project.id}")
     page = person.page
-    person.go(f"/admin/projects/edit/?id={project.id}")
 
     banner = page.locator(".project-return-notice")
     assert banner.is_visible()
@@ -77,10 +69,8 @@ def test_a_returned_project_is_corrected_and_submitted(people, session):
 def test_the_year_follows_the_start_date_until_typed_by_hand(people):
     """添加项目: 年度 takes 开始日期's year as the date is entered (static/admin/cme-year.js),
     again when the date changes, but not once the user typed a year of their own."""
-    person = people()
-    person.login("bma_cardio")
+    person = people("bma_cardio", "/admin/projects/new/")
     page = person.page
-    person.go("/admin/projects/new/")
     year, start = page.locator("#year"), page.locator("#start_date")
     proposed = year.input_value()
     assert proposed.isdigit()

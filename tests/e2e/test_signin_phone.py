@@ -12,13 +12,11 @@ from playwright.sync_api import expect
 
 from models import ProjectState, rules
 from models.base import beijing_today
-from tests.e2e.conftest import SHOTS
+from tests.e2e.conftest import PHONE, SHOTS, phone_page
 from tests.factories import make_project
 from workflow import execution
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
-
-PHONE = {"width": 390, "height": 844}
 
 
 def id_number() -> str:
@@ -41,17 +39,8 @@ def report(session, demo_accounts):
 @pytest.fixture
 def phone(chromium, backend):
     """A learner's phone: a mobile browser context at 390 × 844, in Chinese."""
-    context = chromium.new_context(
-        viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2, locale="zh-CN"
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: m.type == "error" and errors.append(f"{page.url}: {m.text}"))
-    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
-    page.errors = errors
-    yield page
-    context.close()
-    assert errors == []
+    with phone_page(chromium) as page:
+        yield page
 
 
 def shot(person, page, name: str) -> None:

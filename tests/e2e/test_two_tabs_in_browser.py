@@ -18,14 +18,23 @@ def count_named(session, name: str) -> int:
     return session.scalar(select(func.count()).select_from(Project).where(Project.name == name))
 
 
-def test_back_and_submit_again_adds_one_project(people, session):
-    person = people()
-    person.login("bma_cardio")
-    page = person.page
-    person.go("/admin/projects/new/")
-    fill_project(page, name="浏览器里只提交一次")
+def submit(page, landing: str = "**/admin/projects/**") -> None:
+    """提交 the project form and wait for the page it leads to."""
     page.locator("form.project-form button[type=submit]", has_text="提交").first.click()
-    page.wait_for_url("**/admin/projects/**")
+    page.wait_for_url(landing)
+
+
+def filed(people, name: str):
+    """bma_cardio files a new project named ``name`` through the form: the person."""
+    person = people("bma_cardio", "/admin/projects/new/")
+    fill_project(person.page, name=name)
+    submit(person.page)
+    return person
+
+
+def test_back_and_submit_again_adds_one_project(people, session):
+    person = filed(people, "浏览器里只提交一次")
+    page = person.page
     assert count_named(session, "浏览器里只提交一次") == 1
 
     # Back to the filled-in form, and 提交 once more.
@@ -34,8 +43,7 @@ def test_back_and_submit_again_adds_one_project(people, session):
     # Chromium draws the page afresh (a new token in data-submission) but restores what
     # was typed, the token field included: the form is the one that was sent.
     assert page.locator("input[name=name]").input_value() == "浏览器里只提交一次"
-    page.locator("form.project-form button[type=submit]", has_text="提交").first.click()
-    page.wait_for_url("**/admin/projects/details/**")
+    submit(page, "**/admin/projects/details/**")
     alerts = " ".join(page.locator(".alert").all_inner_texts())
     assert "该表单已经提交过" in alerts, alerts
     person.shot("submit-once-back-and-submit")
@@ -43,13 +51,8 @@ def test_back_and_submit_again_adds_one_project(people, session):
 
 
 def test_two_tabs_end_on_the_merge_page_and_nothing_is_lost(people, session):
-    person = people()
-    person.login("bma_cardio")
+    person = filed(people, "两个标签页")
     tab_a = person.page
-    person.go("/admin/projects/new/")
-    fill_project(tab_a, name="两个标签页")
-    tab_a.locator("form.project-form button[type=submit]", has_text="提交").first.click()
-    tab_a.wait_for_url("**/admin/projects/**")
     project_id = session.scalar(select(Project.id).where(Project.name == "两个标签页"))
     edit = f"{person.base}/admin/projects/edit/?id={project_id}"
 
@@ -57,8 +60,7 @@ def test_two_tabs_end_on_the_merge_page_and_nothing_is_lost(people, session):
     tab_a.goto(edit)
     tab_b.goto(edit)
     tab_a.fill("input[name=venue]", "甲标签页的地点")
-    tab_a.locator("form.project-form button[type=submit]", has_text="提交").first.click()
-    tab_a.wait_for_url("**/admin/projects/**")
+    submit(tab_a)
 
     tab_b.fill("input[name=name]", "乙标签页改的名称")
     tab_b.fill("textarea[name=remarks]", "乙标签页写的备注")

@@ -21,19 +21,25 @@ LECTURERS = (
 )
 
 
+# The project form's text inputs, as a branch secretary types them.
+TYPED = {
+    "principal": "刘强",
+    "principal_title": "主任医师",
+    "contact": "王秘书",
+    "phone": "010-88398866",
+    "start_date": "2026-10-10",
+    "end_date": "2026-10-11",
+    "venue": "北京市西城区",
+    "audience": "心内科医师",
+    "planned_participants": "120",
+    "theory_hours": "10",
+    "credits": "3",
+}
+
+
 def fill_project(page, *, name: str) -> None:
-    page.fill("input[name=name]", name)
-    page.fill("input[name=principal]", "刘强")
-    page.fill("input[name=principal_title]", "主任医师")
-    page.fill("input[name=contact]", "王秘书")
-    page.fill("input[name=phone]", "010-88398866")
-    page.fill("input[name=start_date]", "2026-10-10")
-    page.fill("input[name=end_date]", "2026-10-11")
-    page.fill("input[name=venue]", "北京市西城区")
-    page.fill("input[name=audience]", "心内科医师")
-    page.fill("input[name=planned_participants]", "120")
-    page.fill("input[name=theory_hours]", "10")
-    page.fill("input[name=credits]", "3")
+    for field, value in {"name": name, **TYPED}.items():
+        page.fill(f"input[name={field}]", value)
     page.select_option("select[name=mode]", "face_to_face")
     page.evaluate(
         """() => { const s = document.querySelector('select[name=discipline]');
