@@ -24,6 +24,7 @@ from notifications.wording import sentence
 from permissions import execution_visibility
 from tests.admin.conftest import own_context_browser
 from tests.factories import make_project, make_tree
+from tests.test_notifications import assert_visible_to_every_account as assert_visible
 from tests.test_notifications import last_id, told, units_told
 from workflow import Action, execution
 
@@ -63,16 +64,7 @@ def text(message: Message) -> str:
 
 def assert_visible_to_every_account(session, found: list[Message]) -> None:
     """Each report of each message is one every account of its unit may see."""
-    for message in found:
-        readers = session.scalars(select(User).where(User.unit_id == message.unit_id)).all()
-        assert readers
-        for reader in readers:
-            seen = session.scalars(
-                select(ExecutionReport.id).where(
-                    ExecutionReport.id.in_(message.project_ids), execution_visibility(reader)
-                )
-            ).all()
-            assert sorted(seen) == sorted(message.project_ids)
+    assert_visible(session, found, ExecutionReport, execution_visibility)
 
 
 def opened_list(app, username: str, message: Message, names: list[str]):

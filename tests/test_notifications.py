@@ -42,17 +42,17 @@ def units_told(found: list[Message]) -> dict[int, list[int]]:
     return {m.unit_id: sorted(m.project_ids) for m in found}
 
 
-def assert_visible_to_every_account(session, found: list[Message]) -> None:
-    """Each project of each message is visible to every account of its unit
-    (through the same scope the lists use)."""
+def assert_visible_to_every_account(
+    session, found: list[Message], model=Project, visibility=project_visibility
+) -> None:
+    """Each row (a project, or an execution report) of each message is visible to every
+    account of its unit (through the same scope the lists use)."""
     for message in found:
         readers = session.scalars(select(User).where(User.unit_id == message.unit_id)).all()
         assert readers, message.unit_id
         for reader in readers:
             seen = session.scalars(
-                select(Project.id).where(
-                    Project.id.in_(message.project_ids), project_visibility(reader)
-                )
+                select(model.id).where(model.id.in_(message.project_ids), visibility(reader))
             ).all()
             assert sorted(seen) == sorted(message.project_ids)
 
