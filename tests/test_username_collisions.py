@@ -10,22 +10,7 @@ from sqlalchemy import func, select
 
 from accounts import create_account
 from models import Unit, User
-from tests.admin.conftest import own_context_browser
-
-
-def _new_account(browser, unit_id: int, username: str):
-    return browser.post(
-        "/admin/users/new/",
-        {
-            "username": username,
-            "display_name": "新成员",
-            "unit": str(unit_id),
-            "phone": "",
-            "email": "",
-            "password": "given-by-boss-1",
-            "password_confirm": "given-by-boss-1",
-        },
-    )
+from tests.admin.conftest import own_context_browser, post_new_account
 
 
 def _signed_in_as(app, username: str):
@@ -36,7 +21,7 @@ def _signed_in_as(app, username: str):
 
 def test_a_new_username_is_stored_normalised(app, session, demo_accounts):
     browser = _signed_in_as(app, "bma")
-    response = _new_account(browser, demo_accounts["bma_peds"].unit_id, " ｎｅｗ_ｍｅｍｂｅｒ ")
+    response = post_new_account(browser, demo_accounts["bma_peds"].unit_id, " ｎｅｗ_ｍｅｍｂｅｒ ")
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     session.expire_all()
     assert session.scalar(select(User.username).where(User.display_name == "新成员")) == (
@@ -66,7 +51,7 @@ def test_a_username_taken_once_normalised_is_refused_in_chinese(
         session.commit()
     before = session.scalar(select(func.count()).select_from(User))
     browser = _signed_in_as(app, "bma")
-    response = _new_account(browser, unit_id, new)
+    response = post_new_account(browser, unit_id, new)
     assert response.status_code == 200
     assert "该用户名已被使用" in response.get_data(as_text=True)
     session.expire_all()

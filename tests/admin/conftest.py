@@ -14,6 +14,9 @@ from sqlalchemy import select
 
 import jobs
 from demo import DEMO_PASSWORD
+from models import ProjectState
+from tests.factories import make_project
+from workflow import execution
 
 # Any <input> named csrf_token, whatever the order of its attributes.
 TOKEN_INPUT = re.compile(r"<input[^>]*name=\"csrf_token\"[^>]*>")
@@ -95,6 +98,13 @@ def streamed_rows(browser, app, url: str) -> list[list[str]]:
     return csv_rows(body)
 
 
+def audit_csv_job(session, user_id: int, total: int, **fields):
+    """A queued CSV export job of 项目审核 (the committee's list) for ``user_id``, as the
+    list's export creates it; ``fields`` as ``jobs.create`` takes them."""
+    fields = {"filename": "x.csv"} | fields
+    return jobs.create(session, user_id=user_id, view="audit", kind="csv", total=total, **fields)
+
+
 def wait_for_job(session, job_id: str, seconds: float = 30) -> str:
     """The job's status once it is done or failed (or when ``seconds`` have passed)."""
     from models import Job
@@ -172,3 +182,27 @@ def signed_in(another_browser):
 def branch(login_as) -> Browser:
     """``browser`` signed in as bma_cardio, a branch (an entry unit)."""
     return login_as("bma_cardio")
+
+
+def post_new_account(browser, unit_id: int, username: str = "new_member", **fields):
+    """Post the 账号 form (添加) for a new member of ``unit_id``; ``fields`` on top."""
+    data = {
+        "username": username,
+        "display_name": "新成员",
+        "unit": str(unit_id),
+        "phone": "",
+        "email": "",
+        "password": "given-by-boss-1",
+        "password_confirm": "given-by-boss-1",
+    } | fields
+    return browser.post("/admin/users/new/", data)
+
+
+@pytest.fixture
+def report(demo_accounts, session):
+    """A draft execution report of bma_cardio's published project (4 credits), committed."""
+    owner = demo_accounts["bma_cardio"]
+    project = make_project(session, owner, ProjectState.PUBLISHED, credits=4)
+    opened = execution.open_report(session, owner, project)
+    session.commit()
+    return opened

@@ -13,8 +13,6 @@ import pytest
 from sqlalchemy import func, or_, select
 
 from models import (
-    AuditEntry,
-    AuditEvent,
     Certificate,
     CertificateEvent,
     CertificateStatus,
@@ -22,6 +20,7 @@ from models import (
 )
 from models.certificate import RevokeCause
 from tests.admin.conftest import download_job, exports_in_background, job_of
+from tests.admin.test_roster_import import exports_logged
 from tests.refusals import assert_expired, assert_not_found, assert_refused_with
 
 ACCOUNTS = ("bjcme", "bma", "bjtcm", "bma_cardio", "bma_peds", "tcm_acu", "pumch")
@@ -58,15 +57,6 @@ def all_ids(session) -> set[int]:
 def one_of(session, **where) -> Certificate:
     stmt = select(Certificate).filter_by(**where).order_by(Certificate.id).limit(1)
     return session.scalars(stmt).one()
-
-
-def logged(session) -> list[AuditEntry]:
-    session.expire_all()
-    return session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.event == AuditEvent.ROSTER_EXPORTED)
-        .order_by(AuditEntry.id)
-    ).all()
 
 
 @pytest.mark.parametrize("username", ACCOUNTS)
@@ -296,14 +286,14 @@ def test_every_post_needs_a_valid_csrf_token(login_as, session):
 # -- downloads, written to the security log ------------------------------------------------
 def test_the_pdf_is_scoped_and_logged(login_as, session):
     certificate = one_of(session, owner_unit_id=session.scalar(select(Certificate.owner_unit_id)))
-    before = len(logged(session))
+    before = len(exports_logged(session))
     browser = login_as("bjcme")
     response = browser.get(f"/admin/certificates/{certificate.id}.pdf")
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     assert response.get_data().startswith(b"%PDF")
     assert certificate.number in response.headers["Content-Disposition"]
-    entries = logged(session)
+    entries = exports_logged(session)
     assert len(entries) == before + 1
     assert "证书 PDF" in entries[-1].detail and certificate.number in entries[-1].detail
     assert entries[-1].username == "bjcme"
@@ -322,7 +312,7 @@ def test_the_reports_zip_is_logged(login_as, session):
     numbers = set(
         session.scalars(select(Certificate.number).where(Certificate.report_id == report_id))
     )
-    before = len(logged(session))
+    before = len(exports_logged(session))
     browser = login_as("bjcme")
     response = browser.get(f"/admin/certificates/export/zip/?flt0_report={report_id}")
     assert response.status_code == 200, response.status_code
@@ -330,17 +320,17 @@ def test_the_reports_zip_is_logged(login_as, session):
     body = response.get_data()
     response.close()
     assert zip_names(body) == {f"{n}.pdf" for n in numbers}
-    entries = logged(session)
+    entries = exports_logged(session)
     assert len(entries) == before + 1
     assert "证书 ZIP" in entries[-1].detail and f"{len(numbers)} 份" in entries[-1].detail
 
 
 def test_a_zip_needs_one_report(login_as, session):
     browser = login_as("bjcme")
-    before = len(logged(session))
+    before = len(exports_logged(session))
     response = browser.get("/admin/certificates/export/zip/", follow_redirects=True)
     assert "请先打开某一份执行情况的证书" in response.get_data(as_text=True)
-    assert len(logged(session)) == before
+    assert len(exports_logged(session)) == before
     assert browser.get("/admin/certificates/export/csv/").status_code == 404
 
 
@@ -352,12 +342,12 @@ def test_a_large_zip_is_a_background_job(app, login_as, session, monkeypatch, tm
         session.scalars(select(Certificate.number).where(Certificate.report_id == report_id))
     )
     assert len(numbers) > 2
-    before = len(logged(session))
+    before = len(exports_logged(session))
     browser = login_as("bjcme")
     job_id = job_of(browser.get(f"/admin/certificates/export/zip/?flt0_report={report_id}"))
     body = download_job(browser, job_id)
     assert zip_names(body) == {f"{n}.pdf" for n in numbers}
-    entries = logged(session)
+    entries = exports_logged(session)
     assert len(entries) == before + 1
     assert "证书 ZIP" in entries[-1].detail and "后台任务" in entries[-1].detail
     # Another account cannot fetch the job's file.

@@ -31,6 +31,11 @@ def published_report(session, owner) -> ExecutionReport:
     return report
 
 
+def saved_venue(session, report) -> str:
+    session.expire_all()
+    return session.get(ExecutionReport, report.id).venue
+
+
 def page_of(report) -> str:
     return f"/admin/execution/{report.id}/"
 
@@ -165,9 +170,7 @@ def post_edit(browser, report, data):
     return browser.client.post(url, data=data)
 
 
-def test_the_owner_saves_the_report_and_its_lecturers(demo_accounts, session, signed_in):
-    cardio = demo_accounts["bma_cardio"]
-    report = published_report(session, cardio)
+def test_the_owner_saves_the_report_and_its_lecturers(session, signed_in, report):
     browser = signed_in("bma_cardio")
     form = text(browser.get(f"/admin/execution/{report.id}/edit"))
     assert report.venue in form and "lecturer-row-template" in form
@@ -182,12 +185,8 @@ def test_the_owner_saves_the_report_and_its_lecturers(demo_accounts, session, si
     assert "已保存" in page and "北京市西城区会议中心" in page
 
 
-def test_the_form_refuses_more_credits_than_published_and_saves_nothing(
-    demo_accounts, session, signed_in
-):
-    cardio = demo_accounts["bma_cardio"]
-    report = published_report(session, cardio)  # 4 credits published
-    browser = signed_in("bma_cardio")
+def test_the_form_refuses_more_credits_than_published_and_saves_nothing(session, signed_in, report):
+    browser = signed_in("bma_cardio")  # the report's project has 4 credits published
     response = post_edit(
         browser, report, report_form(report, credits="5", venue="不应保存", theory_hours="")
     )
@@ -196,13 +195,10 @@ def test_the_form_refuses_more_credits_than_published_and_saves_nothing(
     assert "授予学分为 0 至 4 分" in body
     assert "不应保存" in body  # what was typed is kept
     assert 'id="theory_hours-error"' in body
-    session.expire_all()
-    assert session.get(ExecutionReport, report.id).venue != "不应保存"
+    assert saved_venue(session, report) != "不应保存"
 
 
-def test_a_lecturer_without_a_topic_is_refused_next_to_its_field(demo_accounts, session, signed_in):
-    cardio = demo_accounts["bma_cardio"]
-    report = published_report(session, cardio)
+def test_a_lecturer_without_a_topic_is_refused_next_to_its_field(session, signed_in, report):
     browser = signed_in("bma_cardio")
     response = post_edit(browser, report, report_form(report, **{"lecturers-1-topic": ""}))
     assert response.status_code == 200
@@ -211,9 +207,8 @@ def test_a_lecturer_without_a_topic_is_refused_next_to_its_field(demo_accounts, 
     assert [lec.name for lec in session.get(ExecutionReport, report.id).lecturers] == ["王教授"]
 
 
-def test_a_stale_form_says_so_and_keeps_what_was_typed(demo_accounts, session, signed_in):
+def test_a_stale_form_says_so_and_keeps_what_was_typed(demo_accounts, session, signed_in, report):
     cardio = demo_accounts["bma_cardio"]
-    report = published_report(session, cardio)
     browser = signed_in("bma_cardio")
     data = report_form(report, venue="我刚输入的地点")
     add(session, report, cardio)  # the report changes meanwhile (its version moves)
@@ -221,13 +216,11 @@ def test_a_stale_form_says_so_and_keeps_what_was_typed(demo_accounts, session, s
     assert response.status_code == 200
     body = text(response)
     assert "已被他人修改" in body and "我刚输入的地点" in body
-    session.expire_all()
-    assert session.get(ExecutionReport, report.id).venue != "我刚输入的地点"
+    assert saved_venue(session, report) != "我刚输入的地点"
 
 
-def test_the_form_is_refused_once_the_report_is_reported(demo_accounts, session, signed_in):
+def test_the_form_is_refused_once_the_report_is_reported(demo_accounts, session, signed_in, report):
     cardio = demo_accounts["bma_cardio"]
-    report = published_report(session, cardio)
     browser = signed_in("bma_cardio")
     data = report_form(report, venue="上报后不能改")
     token = csrf_from(text(browser.get(f"/admin/execution/{report.id}/edit")))
@@ -237,8 +230,7 @@ def test_the_form_is_refused_once_the_report_is_reported(demo_accounts, session,
     response = browser.client.post(url, data=dict(data, csrf_token=token))
     assert response.status_code == 302
     assert url not in text(browser.get(page_of(report)))  # no 修改执行情况 tab
-    session.expire_all()
-    assert session.get(ExecutionReport, report.id).venue != "上报后不能改"
+    assert saved_venue(session, report) != "上报后不能改"
     # A reviewer never gets the form.
     assert signed_in("bma").get(url).status_code == 302
 
@@ -272,10 +264,8 @@ def post_learner(browser, url, data):
 
 
 def test_the_owner_adds_a_learner_and_each_rule_refuses_in_chinese(
-    demo_accounts, session, signed_in
+    demo_accounts, session, signed_in, report
 ):
-    cardio = demo_accounts["bma_cardio"]
-    report = published_report(session, cardio)
     browser = signed_in("bma_cardio")
     url = f"/admin/execution/{report.id}/roster/add"
     form = text(browser.get(url))

@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 import exports
 from models import Project
 from models.vocabulary import label
-from tests.admin.conftest import csv_rows, exports_in_background
+from tests.admin.conftest import audit_csv_job, csv_rows, exports_in_background
 
 # (account, its project list, a filter of the builder and its value, a search): each keeps
 # some of the account's rows and leaves others out.
@@ -114,17 +114,9 @@ def test_the_state_is_read_from_arguments_as_flask_admin_reads_the_request(app, 
 
 def test_a_job_refuses_to_run_inside_a_request(app, demo_accounts, session):
     """The guard: a job called inside a request is refused before it reads anything."""
-    import jobs
     from admin_views.exporting import NoRequestAllowed, export_job
 
-    job = jobs.create(
-        session,
-        user_id=demo_accounts["bjcme"].id,
-        view="audit",
-        kind="csv",
-        filename="x.csv",
-        total=3,
-    )
+    job = audit_csv_job(session, demo_accounts["bjcme"].id, 3)
     session.commit()
     with app.test_request_context("/"), pytest.raises(NoRequestAllowed):
         export_job(job.id, demo_accounts["bjcme"].id, "audit", "")
@@ -142,9 +134,7 @@ def test_a_job_of_an_account_gone_or_not_its_own_fails(
 
     monkeypatch.setitem(app.config, "JOBS_DIR", str(tmp_path))
     owner = demo_accounts["bjcme"]
-    job = jobs.create(
-        session, user_id=owner.id, view="audit", kind="csv", filename="x.csv", total=3
-    )
+    job = audit_csv_job(session, owner.id, 3)
     given = owner.id if whose == "deactivated" else demo_accounts["bma"].id
     if whose == "deactivated":
         owner.active = False

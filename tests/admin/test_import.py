@@ -44,7 +44,14 @@ def headers(sheet) -> list[str]:
 
 def fill(workbook: Workbook, projects: list[dict], lecturers: list[dict] = ()) -> bytes:
     """Rows under the template's headers (``*`` dropped), keyed by header text."""
-    for sheet, rows in ((workbook["项目"], projects), (workbook["授课教师"], lecturers)):
+    return fill_sheets(workbook, {"项目": projects, "授课教师": lecturers})
+
+
+def fill_sheets(workbook: Workbook, rows_by_sheet: dict[str, list[dict]]) -> bytes:
+    """Each sheet's rows under its headers (``*`` dropped), keyed by header text: the
+    workbook's bytes."""
+    for name, rows in rows_by_sheet.items():
+        sheet = workbook[name]
         names = [h.rstrip("*") for h in headers(sheet)]
         for row in rows:
             sheet.append([row.get(name) for name in names])

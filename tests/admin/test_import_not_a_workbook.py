@@ -17,7 +17,7 @@ from imports.archive import FileRefused
 from models import ImportBatch, Project
 from tests.admin.test_import import count, flashed, upload
 from tests.admin.test_roster_import import flashed as roster_flashed
-from tests.admin.test_roster_import import page, report, state_of  # noqa: F401 (fixture)
+from tests.admin.test_roster_import import page, state_of
 
 NOT_A_WORKBOOK = "所选文件不是 Excel 工作簿（.xlsx）或 CSV 文件，请下载模板填写后再上传。"
 
@@ -58,7 +58,7 @@ def test_the_project_import_says_the_file_is_no_workbook(branch, kind):
 
 
 @pytest.mark.parametrize("kind", ["a pdf", "a word document named .xlsx", "a letter named .csv"])
-def test_the_roster_import_says_the_file_is_no_workbook(login_as, session, report, kind):  # noqa: F811
+def test_the_roster_import_says_the_file_is_no_workbook(login_as, session, report, kind):
     owner = login_as("bma_cardio")
     data, filename = FILES[kind]
     before = state_of(session, report)

@@ -18,6 +18,7 @@ import jobs.reaper
 from extensions import db
 from models import Job, utcnow
 from tests.admin.conftest import (
+    audit_csv_job,
     csv_rows,
     download_job,
     exports_in_background,
@@ -47,15 +48,7 @@ def background(app, tmp_path, monkeypatch):
 def _stuck_job(session, user, **values) -> Job:
     """A job as a killed worker leaves it: running at 4 %, its heartbeat long ago."""
     long_ago = utcnow() - timedelta(minutes=31)
-    job = jobs.create(
-        session,
-        user_id=user.id,
-        view="audit",
-        kind="csv",
-        filename="项目审核.csv",
-        total=100,
-        list_args=LIST_ARGS,
-    )
+    job = audit_csv_job(session, user.id, 100, filename="项目审核.csv", list_args=LIST_ARGS)
     job.created_at = long_ago
     job.status, job.done, job.heartbeat_at = jobs.RUNNING, 4, long_ago
     for key, value in values.items():
@@ -123,14 +116,7 @@ def test_the_reaper_fails_only_jobs_whose_process_is_gone(app_on_empty_db, sessi
     }
     ids = {}
     for name, (status, heartbeat, created) in cases.items():
-        job = jobs.create(
-            session,
-            user_id=demo_accounts["bjcme"].id,
-            view="audit",
-            kind="csv",
-            filename="x.csv",
-            total=9,
-        )
+        job = audit_csv_job(session, demo_accounts["bjcme"].id, 9)
         job.status, job.heartbeat_at, job.created_at = status, heartbeat, created
         ids[name] = job.id
     session.commit()
@@ -157,14 +143,7 @@ def test_a_running_job_beats_while_it_works_and_stops_once_reaped(
     also while too few rows came for a progress step; a job the reaper failed meanwhile
     stops at its next report and stays failed (it never turns "done")."""
     background.config["JOB_HEARTBEAT_SECONDS"] = 1
-    job = jobs.create(
-        session,
-        user_id=demo_accounts["bjcme"].id,
-        view="audit",
-        kind="csv",
-        filename="x.csv",
-        total=10**6,
-    )
+    job = audit_csv_job(session, demo_accounts["bjcme"].id, 10**6)
     session.commit()
     job_id = job.id
     seen = []

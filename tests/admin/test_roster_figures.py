@@ -11,11 +11,10 @@ import pytest
 from sqlalchemy import case, func, select
 
 import imports
-from models import ExecutionReport, ProjectState, RosterEntry
+from models import ExecutionReport, RosterEntry
 from tests.admin.conftest import own_context_browser
 from tests.admin.test_execution_report import learner_form, post_learner
 from tests.admin.test_roster_import import csv_bytes, learner_row
-from tests.factories import make_project
 from tests.public.test_signin import Sheet
 from tests.public.test_signin import learner as signin_learner
 from tests.test_execution_workflow import learner
@@ -45,15 +44,6 @@ def counted(session, report_id: int) -> tuple[int, float]:
 def assert_kept(session, report_id: int, expected: tuple[int, float]) -> None:
     assert kept(session, report_id) == pytest.approx(counted(session, report_id))
     assert kept(session, report_id) == pytest.approx(expected)
-
-
-@pytest.fixture
-def report(demo_accounts, session) -> ExecutionReport:
-    owner = demo_accounts["bma_cardio"]
-    project = make_project(session, owner, ProjectState.PUBLISHED, credits=4)
-    opened = execution.open_report(session, owner, project)
-    session.commit()
-    return opened
 
 
 def test_a_new_report_keeps_zero(session, report):

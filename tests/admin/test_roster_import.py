@@ -22,12 +22,11 @@ from models import (
     AuditEvent,
     ExecutionEvent,
     ExecutionReport,
-    ProjectState,
     RosterEntry,
     rules,
 )
-from tests.admin.test_import import errors_of, headers, upload, zip_bomb
-from tests.factories import make_project, make_tree
+from tests.admin.test_import import errors_of, fill_sheets, headers, upload, zip_bomb
+from tests.factories import make_tree
 from tests.refusals import assert_not_found
 from tests.test_execution_workflow import id_number
 from workflow import Action, execution
@@ -44,16 +43,6 @@ HEADERS = [
     "授予学分",
 ]
 BATCH_URL = re.compile(r"/admin/roster-import/\d+/batch/(\d+)/")
-
-
-@pytest.fixture
-def report(demo_accounts, session) -> ExecutionReport:
-    """A draft report of bma_cardio's published project (4 credits)."""
-    owner = demo_accounts["bma_cardio"]
-    project = make_project(session, owner, ProjectState.PUBLISHED, credits=4)
-    opened = execution.open_report(session, owner, project)
-    session.commit()
-    return opened
 
 
 @pytest.fixture
@@ -79,13 +68,7 @@ def learner_row(name="张三", **changes) -> dict:
 
 
 def fill(workbook, learners: list[dict]) -> bytes:
-    sheet = workbook["学员名单"]
-    names = [h.rstrip("*") for h in headers(sheet)]
-    for row in learners:
-        sheet.append([row.get(name) for name in names])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return fill_sheets(workbook, {"学员名单": learners})
 
 
 def csv_bytes(learners: list[dict], encoding: str) -> bytes:
