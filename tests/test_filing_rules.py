@@ -235,13 +235,21 @@ def test_a_mixed_selection_names_each_blocked_project(demo_accounts, session):
     assert all(isinstance(e, NotAllowed) and e.project_name for e in result.skipped)
 
 
-def test_warnings_are_replaced_when_the_project_moves_up_again(demo_accounts, session):
-    cardio, bma, bjcme = demo_accounts["bma_cardio"], demo_accounts["bma"], demo_accounts["bjcme"]
+def reported_with_a_warning(session, demo_accounts):
+    """A project of bma_cardio's with untitled lecturers, reported under a warning rule
+    for them (the only rule): the project, its warning recorded."""
+    cardio = demo_accounts["bma_cardio"]
     project = make_project(session, cardio, **good())
     session.commit()
-    only(session, bjcme, RuleKind.LECTURERS, WARN)
+    only(session, demo_accounts["bjcme"], RuleKind.LECTURERS, WARN)
     report(session, cardio, [project])
     assert recorded(session, project) == ["untitled"]
+    return project
+
+
+def test_warnings_are_replaced_when_the_project_moves_up_again(demo_accounts, session):
+    cardio, bma = demo_accounts["bma_cardio"], demo_accounts["bma"]
+    project = reported_with_a_warning(session, demo_accounts)
     workflow.apply_bulk(session, Action.UNLOCK, bma, [project.id], "请补充职称")
     titled(session.get(Project, project.id), session)
     session.commit()
@@ -250,11 +258,8 @@ def test_warnings_are_replaced_when_the_project_moves_up_again(demo_accounts, se
 
 
 def test_warnings_go_with_a_deleted_project(demo_accounts, session):
-    cardio, bma, bjcme = demo_accounts["bma_cardio"], demo_accounts["bma"], demo_accounts["bjcme"]
-    project = make_project(session, cardio, **good())
-    session.commit()
-    only(session, bjcme, RuleKind.LECTURERS, WARN)
-    report(session, cardio, [project])
+    cardio, bma = demo_accounts["bma_cardio"], demo_accounts["bma"]
+    project = reported_with_a_warning(session, demo_accounts)
     workflow.apply_bulk(session, Action.UNLOCK, bma, [project.id], "请补充")
     workflow.apply_bulk(session, Action.DELETE, cardio, [project.id])
     session.commit()

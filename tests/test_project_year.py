@@ -116,24 +116,25 @@ def test_the_form_refuses_a_wrong_year_or_far_dates_and_saves_nothing(
     assert projects_named(session, "年度不符的学习班") == 0
 
 
-def test_the_form_saves_a_january_course_as_next_years_project(branch, session):
-    data = project_form(
-        session, name="一月的学习班", year="2027", start_date="2027-01-12", end_date="2027-01-14"
-    )
+@pytest.mark.parametrize(
+    ("name", "year", "start", "end", "saved"),
+    [
+        pytest.param(
+            "一月的学习班", "2027", "2027-01-12", "2027-01-14", date(2027, 1, 12),
+            id="a_january_course_is_next_years_project",
+        ),
+        pytest.param(
+            "年度留空的学习班", "", "2027-03-02", "2027-03-04", date(2027, 3, 2),
+            id="a_blank_year_takes_the_start_dates_year",
+        ),
+    ],
+)  # fmt: skip
+def test_the_form_saves_the_courses_year(branch, session, name, year, start, end, saved):
+    data = project_form(session, name=name, year=year, start_date=start, end_date=end)
     assert branch.post(NEW, data, token_from=NEW).status_code == 302
     session.expire_all()
-    project = session.scalar(select(Project).where(Project.name == "一月的学习班"))
-    assert (project.year, project.start_date) == (2027, date(2027, 1, 12))
-
-
-def test_a_blank_year_takes_the_start_dates_year(branch, session):
-    data = project_form(
-        session, name="年度留空的学习班", year="", start_date="2027-03-02", end_date="2027-03-04"
-    )
-    assert branch.post(NEW, data, token_from=NEW).status_code == 302
-    session.expire_all()
-    project = session.scalar(select(Project).where(Project.name == "年度留空的学习班"))
-    assert project.year == 2027
+    project = session.scalar(select(Project).where(Project.name == name))
+    assert (project.year, project.start_date) == (2027, saved)
 
 
 def test_a_blank_year_without_a_start_date_is_required(branch, session):

@@ -146,6 +146,20 @@ def test_database_refuses_a_published_project_without_number(demo_accounts, sess
     session.rollback()
 
 
+def refused_by_the_database(session, **columns) -> None:
+    """A units row of ``columns`` inserted past the ORM (and its checks) is refused by the
+    database itself; rolled back."""
+    row = GOOD_UNIT | {
+        "active": True,
+        "created_at": date(2026, 1, 1),
+        "updated_at": date(2026, 1, 1),
+    }
+    with pytest.raises(IntegrityError):
+        session.execute(insert(Unit.__table__).values(row | columns))
+        session.flush()
+    session.rollback()
+
+
 @pytest.mark.parametrize(
     ("kind", "parent_kind"),
     [
@@ -160,19 +174,14 @@ def test_database_refuses_a_published_project_without_number(demo_accounts, sess
 def test_database_enforces_the_unit_tree(demo_accounts, session, kind, parent_kind):
     parents = {u.unit.kind.value: u.unit for u in demo_accounts.values()}
     parent = parents.get(parent_kind)
-    row = GOOD_UNIT | {
-        "name": "非法单位",
-        "kind": kind,
-        "parent_id": parent.id if parent else None,
-        "parent_kind": parent.kind.value if parent else None,
-        "root_id": (parent.root_id or parent.id) if parent else None,
-        "active": True,
-        "created_at": date(2026, 1, 1),
-        "updated_at": date(2026, 1, 1),
-    }
-    with pytest.raises(IntegrityError):
-        session.execute(insert(Unit.__table__).values(row))
-    session.rollback()
+    refused_by_the_database(
+        session,
+        name="非法单位",
+        kind=kind,
+        parent_id=parent.id if parent else None,
+        parent_kind=parent.kind.value if parent else None,
+        root_id=(parent.root_id or parent.id) if parent else None,
+    )
     # The ORM refuses before the database has to.
     with pytest.raises(ValueError):
         make_unit(session, UnitKind(kind), parent)
@@ -181,20 +190,14 @@ def test_database_enforces_the_unit_tree(demo_accounts, session, kind, parent_ki
 
 def test_a_parent_kind_that_lies_is_refused_by_the_foreign_key(demo_accounts, session):
     committee = demo_accounts["bjcme"].unit
-    row = GOOD_UNIT | {
-        "name": "冒充的分会",
-        "kind": "branch",
-        "parent_id": committee.id,
-        "parent_kind": "society",  # the committee is not a society
-        "root_id": committee.id,
-        "active": True,
-        "created_at": date(2026, 1, 1),
-        "updated_at": date(2026, 1, 1),
-    }
-    with pytest.raises(IntegrityError):
-        session.execute(insert(Unit.__table__).values(row))
-        session.flush()
-    session.rollback()
+    refused_by_the_database(
+        session,
+        name="冒充的分会",
+        kind="branch",
+        parent_id=committee.id,
+        parent_kind="society",  # the committee is not a society
+        root_id=committee.id,
+    )
 
 
 def test_unit_names_are_unique_among_siblings(demo_accounts, session):

@@ -322,7 +322,9 @@ def test_copy_and_edit_gives_the_year_its_own_rules(login_as, browser, session, 
     assert "无可复制" in flashes(browser.get(response.headers["Location"]))
 
 
-def test_no_rules_this_year_stops_the_carry_over(login_as, browser, session, demo_accounts):
+def carried_over(session, demo_accounts):
+    """A blocking 2026 deadline rule of the committee (none of its own in 2027) and a 2027
+    draft of bma_cardio's it holds back, committed: (bma_cardio, committee id, project)."""
     cardio, committee_id = demo_accounts["bma_cardio"], demo_accounts["bjcme"].unit_id
     filing_rules.set_rule(
         session, committee_id, 2026, RuleKind.DEADLINE, severity=Severity.BLOCK, days=400
@@ -332,6 +334,11 @@ def test_no_rules_this_year_stops_the_carry_over(login_as, browser, session, dem
         session, cardio, year=2027, start_date=date(2027, 3, 1), end_date=date(2027, 3, 2)
     )
     session.commit()
+    return cardio, committee_id, project
+
+
+def test_no_rules_this_year_stops_the_carry_over(login_as, browser, session, demo_accounts):
+    cardio, committee_id, project = carried_over(session, demo_accounts)
     assert filing_rules.check_values(session, cardio, [filing_rules.values_of(project)])[0]
 
     login_as("bjcme")
@@ -348,15 +355,7 @@ def test_no_rules_this_year_stops_the_carry_over(login_as, browser, session, dem
 
 def test_the_form_box_follows_the_carried_rules(login_as, browser, session, demo_accounts):
     """The project form's yellow box of a 2027 project shows 2026's blocking rule."""
-    cardio, committee_id = demo_accounts["bma_cardio"], demo_accounts["bjcme"].unit_id
-    filing_rules.set_rule(
-        session, committee_id, 2026, RuleKind.DEADLINE, severity=Severity.BLOCK, days=400
-    )
-    session.commit()
-    project = make_project(
-        session, cardio, year=2027, start_date=date(2027, 3, 1), end_date=date(2027, 3, 2)
-    )
-    session.commit()
+    _, _, project = carried_over(session, demo_accounts)
     login_as("bma_cardio")
     html = browser.get(f"/admin/projects/edit/?id={project.id}").get_data(as_text=True)
     assert "备案期限" in html and "阻止上报" in html

@@ -105,13 +105,10 @@ def test_xlsx_export_has_numbers_and_no_formulas(formula_project, login_as, brow
     assert dangerous.data_type == "s"
 
 
-def test_export_is_bounded(formula_project, login_as, browser, app):
+def test_export_is_bounded(formula_project, login_as, browser, app, monkeypatch):
     login_as("bma_cardio")
-    app.config["EXPORT_MAX_ROWS"] = 3
-    try:
-        response = browser.get("/admin/projects/export/csv/")
-    finally:
-        app.config["EXPORT_MAX_ROWS"] = 100_000
+    monkeypatch.setitem(app.config, "EXPORT_MAX_ROWS", 3)
+    response = browser.get("/admin/projects/export/csv/")
     assert response.status_code == 302
     page = browser.get(response.headers["Location"]).get_data(as_text=True)
     assert "超过单次导出上限 3 条" in page

@@ -286,30 +286,26 @@ def visible_at_level(session, ids, level) -> set[int]:
     )
 
 
-def test_the_committee_s_tabs_and_total_are_exact_above_the_cap(
-    app, login_as, session, demo_accounts, monkeypatch
+@pytest.mark.parametrize(
+    ("cap", "search", "absent"),
+    [
+        # Nothing but the 状态 tab narrows the list: its count is read from the tallies,
+        # exact whatever the cap.
+        pytest.param(5, "", "超过 5", id="the_committee_s_tabs_and_total_are_exact_above_the_cap"),
+        # A search matching every row of the scope (the counts are capped, not tallied).
+        pytest.param(None, "&search=%25", "超过 ", id="under_the_cap_the_total_is_exact"),
+    ],
+)
+def test_the_total_and_the_pager_s_last_page_are_exact(
+    app, login_as, session, demo_accounts, monkeypatch, cap, search, absent
 ):
-    """Nothing but the 状态 tab narrows the list: its count is read from the tallies,
-    exact whatever the cap, and the pager reaches the real last page."""
+    """The list's total and its 全部 tab are the exact count, and the pager's last page
+    (») is the real last page."""
     everything = visible(session, demo_accounts["bjcme"])
-    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 5)
-    html = page(login_as("bjcme"), "/admin/audit/?status=all&page_size=20")
-    assert f"共 {len(everything)} 个项目" in html and "超过 5" not in html
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", cap or len(everything))
+    html = page(login_as("bjcme"), f"/admin/audit/?status=all&page_size=20{search}")
+    assert f"共 {len(everything)} 个项目" in html and absent not in html
     assert _tabs(html)["all"] == str(len(everything))
-    last = (len(everything) - 1) // 20
-    assert f"page={last}" in html and f"page={last + 1}" not in html
-
-
-def test_under_the_cap_the_list_shows_the_exact_total_and_its_last_page(
-    app, login_as, session, demo_accounts, monkeypatch
-):
-    everything = visible(session, demo_accounts["bjcme"])
-    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", len(everything))
-    # A search matching every row of the scope (the counts are capped, not tallied).
-    html = page(login_as("bjcme"), "/admin/audit/?status=all&page_size=20&search=%25")
-    assert f"共 {len(everything)} 个项目" in html and "超过 " not in html
-    assert _tabs(html)["all"] == str(len(everything))
-    # The pager's last page (») is the real last page: exact totals keep the full pager.
     last = (len(everything) - 1) // 20
     assert f"page={last}" in html and f"page={last + 1}" not in html
 

@@ -182,23 +182,21 @@ def _production_app(tmp_path, monkeypatch, **settings):
     return app
 
 
+def _probe(client, headers: dict):
+    """``/_probe`` from the proxy at 10.0.0.2 with ``headers``: its body is the scheme and
+    the client address the app believes."""
+    return client.get("/_probe", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+
+
 def test_production_adds_hsts_and_trusts_one_proxy(tmp_path, monkeypatch):
     app = _production_app(tmp_path, monkeypatch, PROXY_FIX_X_FOR=1, PROXY_FIX_X_PROTO=1)
     client = own_context_browser(app).client
-    response = client.get(
-        "/_probe",
-        headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.7"},
-        environ_base={"REMOTE_ADDR": "10.0.0.2"},
-    )
+    response = _probe(client, {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.7"})
     assert response.get_data(as_text=True) == "https 198.51.100.7"
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     # A client's own forged chain: only the nearest proxy's entry is believed.
-    forged = client.get(
-        "/_probe",
-        headers={"X-Forwarded-For": "203.0.113.9, 198.51.100.7"},
-        environ_base={"REMOTE_ADDR": "10.0.0.2"},
-    )
+    forged = _probe(client, {"X-Forwarded-For": "203.0.113.9, 198.51.100.7"})
     assert forged.get_data(as_text=True) == "http 198.51.100.7"
 
 
@@ -208,9 +206,5 @@ def test_production_without_a_proxy_ignores_forwarded_headers(tmp_path, monkeypa
     monkeypatch.delenv("PROXY_FIX_X_PROTO", raising=False)
     app = _production_app(tmp_path, monkeypatch)
     client = own_context_browser(app).client
-    response = client.get(
-        "/_probe",
-        headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.7"},
-        environ_base={"REMOTE_ADDR": "10.0.0.2"},
-    )
+    response = _probe(client, {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.7"})
     assert response.get_data(as_text=True) == "http 10.0.0.2"

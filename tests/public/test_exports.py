@@ -232,12 +232,9 @@ def test_xlsx_export(client, catalog, session):
     assert not any(cell.data_type == "f" for row in rows for cell in row)
 
 
-def test_export_refuses_more_than_the_limit(client, catalog, session, app_on_empty_db):
-    app_on_empty_db.config["EXPORT_MAX_ROWS"] = 3
-    try:
-        response = client.get("/export.csv")
-    finally:
-        app_on_empty_db.config["EXPORT_MAX_ROWS"] = 100_000
+def test_export_refuses_more_than_the_limit(client, catalog, session, app_on_empty_db, monkeypatch):
+    monkeypatch.setitem(app_on_empty_db.config, "EXPORT_MAX_ROWS", 3)
+    response = client.get("/export.csv")
     assert response.status_code == 400
     assert "缩小查询范围" in response.get_data(as_text=True)
 
