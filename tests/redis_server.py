@@ -54,3 +54,19 @@ class RedisServer:
 
     def keys(self) -> list[bytes]:
         return redis.Redis(port=self.port).keys("*")
+
+
+SHARED_REDIS = "redis://127.0.0.1:6379/15"
+
+
+def require_shared_redis(url: str = SHARED_REDIS) -> None:
+    """Skip the test unless the shared Redis on 127.0.0.1:6379 answers at ``url``; on CI,
+    which provides it, fail instead."""
+    try:
+        up = bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        up = False
+    if not up:
+        if os.environ.get("CI"):
+            pytest.fail("Redis on 127.0.0.1:6379 is down (CI provides it)")
+        pytest.skip("Redis on 127.0.0.1:6379 is not running")

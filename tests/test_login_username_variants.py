@@ -17,7 +17,8 @@ from accounts import create_account
 from demo import DEMO_PASSWORD
 from models import AuditEntry, AuditEvent, LoginThrottle, Unit
 from tests.admin.conftest import own_context_browser
-from tests.test_security_login import REDIS_URL, _redis_reachable
+from tests.redis_server import require_shared_redis
+from tests.test_security_login import REDIS_URL
 
 LOCKED = "已被暂时锁定"
 GENERIC_FAILURE = "用户名或密码错误"
@@ -170,8 +171,7 @@ def test_json_logins_are_counted_per_username_not_together(make_app):
 
 
 def _shared_redis_config(**limits) -> dict:
-    if not _redis_reachable():
-        pytest.skip("Redis on 127.0.0.1:6379 is not running")
+    require_shared_redis()
     return {
         "RATELIMIT_STORAGE_URI": REDIS_URL,
         # This test's own prefix: other runs sharing the server do not interfere.

@@ -9,7 +9,6 @@ limiter) over the same database as the session's app."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import timedelta
 
@@ -20,11 +19,12 @@ from demo import DEMO_PASSWORD
 from extensions import db
 from models import LoginSession, LoginThrottle, User
 from tests.admin.conftest import own_context_browser
+from tests.redis_server import SHARED_REDIS, require_shared_redis
 
 GENERIC_FAILURE = "用户名或密码错误"
 LOCKED = "已被暂时锁定"
 TOO_MANY = "请求过于频繁"
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = SHARED_REDIS
 
 
 def _text(response) -> str:
@@ -177,20 +177,8 @@ def test_the_password_change_page_is_limited(make_app):
     assert [browser.post("/change", data).status_code for _ in range(3)] == [200, 200, 429]
 
 
-def _redis_reachable() -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
 def test_two_app_instances_share_the_count_through_redis(make_app):
-    if not _redis_reachable():
-        if os.environ.get("CI"):
-            pytest.fail("Redis on 127.0.0.1:6379 is not reachable in CI")
-        pytest.skip("Redis on 127.0.0.1:6379 is not running")
+    require_shared_redis()
     config = {
         "RATELIMIT_STORAGE_URI": REDIS_URL,
         # A prefix of this run's own: other runs sharing the server do not interfere.

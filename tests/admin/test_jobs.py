@@ -17,6 +17,7 @@ from sqlalchemy import select
 import jobs
 from models import Job, utcnow
 from tests.admin.conftest import csv_rows, exports_in_background, wait_for_job
+from tests.redis_server import require_shared_redis
 from tests.refusals import assert_not_found
 
 # A database of its own per pytest-xdist worker (gw0 → 15, gw1 → 14, …): the test
@@ -154,18 +155,8 @@ def test_in_a_thread_without_redis(background, login_as, session):
     download.close()
 
 
-def _redis_up() -> bool:
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
 def test_on_rq_with_a_worker(background, login_as, session):
-    if not _redis_up():
-        if os.environ.get("CI"):
-            pytest.fail("Redis on 127.0.0.1:6379 is down (CI provides it)")
-        pytest.skip("Redis on 127.0.0.1:6379 is not running")
+    require_shared_redis(REDIS_URL)
     from rq import Queue, SimpleWorker
 
     background.config.update(JOBS_MODE="rq", REDIS_URL=REDIS_URL)

@@ -3,22 +3,19 @@ withdrawal shows at once (the version row changes in the move's transaction)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from contextlib import contextmanager
-from datetime import date
 
-import pytest
-import redis
-from public_catalog import add_project, withdraw
+from public_catalog import add_project, publish_in, withdraw
 from sqlalchemy import event, select
 
 from app import create_app
 from extensions import db
 from models import Project, ProjectState, Setting, Unit
 from public import catalog as public_catalog
+from tests.redis_server import SHARED_REDIS, require_shared_redis
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = SHARED_REDIS
 NEW_YEAR = 2031
 
 
@@ -47,16 +44,7 @@ def _total(client, query: str = "") -> int:
 
 
 def _publish_new(session, catalog) -> Project:
-    return add_project(
-        session,
-        catalog.accounts,
-        "pumch",
-        ProjectState.PUBLISHED,
-        name="缓存测试新公布项目",
-        year=NEW_YEAR,
-        start_date=date(NEW_YEAR, 3, 1),
-        end_date=date(NEW_YEAR, 3, 2),
-    )
+    return publish_in(session, catalog.accounts, NEW_YEAR, "缓存测试新公布项目")
 
 
 def test_second_visit_reads_no_published_rows(client, catalog):
@@ -100,18 +88,8 @@ def test_a_move_that_does_not_touch_the_catalog_keeps_the_version(client, catalo
     assert after == before
 
 
-def _redis_up() -> bool:
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
 def test_two_instances_share_the_cache_through_redis(app, catalog, session):
-    if not _redis_up():
-        if os.environ.get("CI"):
-            pytest.fail("Redis on 127.0.0.1:6379 is down (CI provides it)")
-        pytest.skip("Redis on 127.0.0.1:6379 is not running")
+    require_shared_redis()
     config = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
