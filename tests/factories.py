@@ -156,3 +156,9 @@ def counted_report(session, account: User, ids: list[int], count_statements):
         result = workflow.apply_bulk(session, Action.REPORT, account, ids)
     session.commit()
     return result, counter.count
+
+
+def held(start: date, end: date | None = None) -> dict:
+    """A project's fields for a course held from ``start`` to ``end`` (the same day without
+    one), filed for ``start``'s year."""
+    return {"year": start.year, "start_date": start, "end_date": end or start}

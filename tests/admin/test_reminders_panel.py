@@ -15,7 +15,7 @@ from models import Message, MessageKind, ProjectState, Reminder, ReminderClock, 
 from notifications import reminders
 from tests.admin.conftest import csrf_from
 from tests.admin.test_projects import flashes
-from tests.factories import make_project
+from tests.factories import held, make_project
 from tests.refusals import assert_expired, assert_refused_with
 
 S = ProjectState
@@ -119,14 +119,8 @@ def test_the_bell_lists_a_reminder_about_execution_reports(
     from datetime import date
 
     with time_machine.travel(datetime(2026, 8, 20, 2, tzinfo=UTC), tick=False) as clock:
-        make_project(
-            session,
-            demo_accounts["pumch"],
-            S.PUBLISHED,
-            year=2026,
-            start_date=date(2026, 9, 1),
-            end_date=date(2026, 9, 2),
-        )
+        course = held(date(2026, 9, 1), date(2026, 9, 2))
+        make_project(session, demo_accounts["pumch"], S.PUBLISHED, **course)
         session.commit()
         clock.move_to(datetime(2026, 9, 20, 2, tzinfo=UTC))
         reminders.run(session)

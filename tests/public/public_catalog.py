@@ -110,6 +110,21 @@ def add_project(session, accounts, owner: str, target: ProjectState, **fields) -
     return project
 
 
+def publish_in(session, accounts, year: int, name: str) -> Project:
+    """A project of pumch's (an issuer) published in ``year``, held on 1–2 March: a year the
+    catalog has no other project in."""
+    return add_project(
+        session,
+        accounts,
+        "pumch",
+        ProjectState.PUBLISHED,
+        name=name,
+        year=year,
+        start_date=date(year, 3, 1),
+        end_date=date(year, 3, 2),
+    )
+
+
 def withdraw(session, accounts, project_id: int) -> None:
     """撤销公布 by the committee; a project whose execution report is accepted (the demo
     data has some) cannot be withdrawn until the committee sets the report back first."""

@@ -11,14 +11,12 @@ import logging
 import threading
 import uuid
 from contextlib import contextmanager
-from datetime import date
 
 import pytest
-from public_catalog import FreshClient, add_project, read_csv, withdraw
+from public_catalog import FreshClient, publish_in, read_csv, withdraw
 
 from app import create_app
 from extensions import db
-from models import ProjectState
 from tests.hung_server import HungServer
 from tests.statements import watching
 
@@ -79,16 +77,7 @@ def visit(instance) -> dict[str, object]:
 
 
 def publish(session, catalog):
-    project = add_project(
-        session,
-        catalog.accounts,
-        "pumch",
-        ProjectState.PUBLISHED,
-        name="Redis缓存测试项目",
-        year=NEW_YEAR,
-        start_date=date(NEW_YEAR, 3, 1),
-        end_date=date(NEW_YEAR, 3, 2),
-    )
+    project = publish_in(session, catalog.accounts, NEW_YEAR, "Redis缓存测试项目")
     session.commit()
     return project
 
