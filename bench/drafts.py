@@ -35,32 +35,19 @@ def demo_session(kind: str, label: str) -> Iterator:
 
 
 def create(session, owner, year: int, rows: int, fields) -> list[int]:
-    """``rows`` drafts of ``year`` created by ``owner`` (a society class I course in
-    Beijing, 12 theory hours, 4 credits, ``owner``'s unit organising), ``fields(i)``
+    """``rows`` drafts of ``year`` created by ``owner`` (the test factories' project: a
+    society class I course, 12 theory hours, 4 credits, ``owner``'s unit organising), ``fields(i)``
     giving the i-th draft's own fields (its name, principal, dates, lecturers…); their
     ids. ``ANALYZE``d on PostgreSQL, so that the plans see them."""
     import workflow
-    from models import Discipline, Project, ProjectLevel, ProjectMode
+    from models import Discipline, Project
+    from tests.factories import project_fields
 
     discipline = session.scalar(select(Discipline).limit(1))
     ids = []
     for i in range(rows):
-        values = {
-            "year": year,
-            "level": ProjectLevel.SOCIETY_I,
-            "discipline": discipline,
-            "organizer": owner.unit.name,
-            "contact": "联系人",
-            "phone": "010-12345678",
-            "venue": "北京",
-            "mode": ProjectMode.FACE_TO_FACE,
-            "audience": "临床医师",
-            "planned_participants": 100,
-            "theory_hours": 12,
-            "practice_hours": 0,
-            "credits": 4,
-        }
-        project = Project(**(values | fields(i)))
+        values = project_fields(session, owner, year=year, discipline=discipline, **fields(i))
+        project = Project(**values)
         workflow.create(session, owner, project)
         ids.append(project.id)
     session.commit()
