@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from models import Discipline, RoleName, Unit, UnitKind, User
+from tests.admin.conftest import post_new_account
 from tests.factories import make_unit, make_user
 from tests.refusals import assert_expired, assert_refused_with
 from tests.snapshot import build_over, restore
@@ -296,36 +297,41 @@ def test_disciplines_are_the_committees_alone(world, session, login_as, browser,
     assert _snapshot(session) == before
 
 
+def _assert_posts_refused(browser, username: str, view: str, posts) -> None:
+    """Each ``(data, foreign name)`` of ``posts`` posted to ``view``'s create form is
+    refused: 403, or the form again for an account that may open it; the name never shown."""
+    token = browser.token("/admin/")
+    expected = 200 if username in _openers(view) else 403
+    for data, name in posts:
+        response = browser.client.post(f"/admin/{view}/new/", data=dict(data, csrf_token=token))
+        assert response.status_code == expected, (data, name)
+        assert not _mentions(_foreign_text(response.get_data(as_text=True), username), name)
+
+
+def _posts_into(view: str, hidden) -> list[tuple[dict, str]]:
+    """What the create form of ``view`` is sent for each hidden unit: a new unit of every
+    kind under it, or a new account in it; with the unit's name."""
+    if view == "units":
+        return [
+            (dict(POSTED, kind=kind.value, parent=str(unit_id), name="越权新单位"), name)
+            for unit_id, name in hidden
+            for kind in UnitKind
+        ]
+    return [
+        (dict(POSTED, username="intruder", unit=str(unit_id)), name) for unit_id, name in hidden
+    ]
+
+
+@pytest.mark.parametrize("view", ["units", "users"])
 @pytest.mark.parametrize("username", ACCOUNTS)
-def test_new_unit_under_a_foreign_parent_is_refused(world, session, login_as, browser, username):
+def test_a_new_unit_or_account_in_a_foreign_unit_is_refused(
+    world, session, login_as, browser, username, view
+):
+    """A new unit under a foreign parent, a new account in a foreign unit."""
     hidden = _hidden_units(session, username)
     before = _snapshot(session)
     login_as(username)
-    token = browser.token("/admin/")
-    for parent_id, parent_name in hidden:
-        for kind in UnitKind:
-            data = dict(POSTED, kind=kind.value, parent=str(parent_id), name="越权新单位")
-            response = browser.client.post("/admin/units/new/", data=dict(data, csrf_token=token))
-            expected = 200 if username in _openers("units") else 403
-            assert response.status_code == expected, (kind, parent_name)
-            assert not _mentions(
-                _foreign_text(response.get_data(as_text=True), username), parent_name
-            )
-    assert _snapshot(session) == before
-
-
-@pytest.mark.parametrize("username", ACCOUNTS)
-def test_new_account_in_a_foreign_unit_is_refused(world, session, login_as, browser, username):
-    hidden = _hidden_units(session, username)
-    before = _snapshot(session)
-    login_as(username)
-    token = browser.token("/admin/")
-    for unit_id, unit_name in hidden:
-        data = dict(POSTED, username="intruder", unit=str(unit_id), csrf_token=token)
-        response = browser.client.post("/admin/users/new/", data=data)
-        expected = 200 if username in _openers("users") else 403
-        assert response.status_code == expected, unit_name
-        assert not _mentions(_foreign_text(response.get_data(as_text=True), username), unit_name)
+    _assert_posts_refused(browser, username, view, _posts_into(view, hidden))
     assert _snapshot(session) == before
 
 
@@ -560,19 +566,6 @@ def test_no_delete_anywhere(world, session, login_as, browser):
 
 
 # -- accounts ---------------------------------------------------------------------------------
-def _new_account(browser, unit_id: int, username: str = "new_member", **fields):
-    data = {
-        "username": username,
-        "display_name": "新成员",
-        "unit": str(unit_id),
-        "phone": "",
-        "email": "",
-        "password": "given-by-boss-1",
-        "password_confirm": "given-by-boss-1",
-    } | fields
-    return browser.post("/admin/users/new/", data)
-
-
 @pytest.mark.parametrize(
     ("creator", "unit_key", "role"),
     [
@@ -587,7 +580,7 @@ def test_new_account_gets_its_role_from_its_unit(
 ):
     login_as(creator)
     # Role fields posted by hand are ignored: the form has none.
-    response = _new_account(
+    response = post_new_account(
         browser,
         _unit(session, unit_key).id,
         roles="committee",
@@ -609,7 +602,7 @@ def test_society_cannot_create_an_account_for_its_own_or_another_societys_unit(
     before = _snapshot(session)
     login_as("bma")
     for key in ("bma", "bjtcm", "tcm_acu", "bjcme", "pumch"):
-        response = _new_account(browser, _unit(session, key).id)
+        response = post_new_account(browser, _unit(session, key).id)
         assert response.status_code == 200, key
     assert _snapshot(session) == before
 
@@ -667,7 +660,7 @@ def test_account_fields_are_checked_in_chinese(
 ):
     before = _snapshot(session)
     login_as("bma")
-    response = _new_account(browser, _unit(session, "bma_cardio").id, **fields)
+    response = post_new_account(browser, _unit(session, "bma_cardio").id, **fields)
     assert response.status_code == 200
     assert message in _field_block(response.get_data(as_text=True), field)
     assert _snapshot(session) == before
