@@ -198,13 +198,7 @@ def rows(projects: str, reports: str, events: str, deadlines: str, sign: int, di
 
 
 def _summed(parts: list[str]) -> str:
-    key = ", ".join(f"t.{c}" for c in KEY)
-    sums = ", ".join(f"SUM(t.{c})" for c in FIGURES)
-    nonzero = " OR ".join(f"SUM(t.{c}) <> 0" for c in FIGURES)
-    return (
-        f"SELECT {key}, {sums} FROM ({' UNION ALL '.join(parts)}) t"
-        f" GROUP BY {key} HAVING {nonzero} ORDER BY {key}"
-    )
+    return triggers.summed(KEY, FIGURES, parts)
 
 
 _COLUMNS = f"{TABLE} ({', '.join(KEY + FIGURES)})"
@@ -212,11 +206,7 @@ _COLUMNS = f"{TABLE} ({', '.join(KEY + FIGURES)})"
 
 def add(parts: list[str]) -> str:
     """Add the summed rows of ``parts`` to the table, in key order."""
-    updates = ", ".join(f"{c} = {TABLE}.{c} + excluded.{c}" for c in FIGURES)
-    return (
-        f"INSERT INTO {_COLUMNS} {_summed(parts)}"
-        f" ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET {updates}"
-    )
+    return triggers.upsert(TABLE, KEY, FIGURES, _summed(parts))
 
 
 def owner_rows(projects: str, reports: str, deadlines: str, sign: int, dialect: str) -> str:
@@ -242,24 +232,19 @@ def owner_rows(projects: str, reports: str, deadlines: str, sign: int, dialect: 
     )
 
 
+OWNER_FIGURES = ("projects",)
+
+
 def _owner_summed(parts: list[str]) -> str:
-    key = ", ".join(f"t.{c}" for c in OWNER_KEY)
-    return (
-        f"SELECT {key}, SUM(t.projects) FROM ({' UNION ALL '.join(parts)}) t"
-        f" GROUP BY {key} HAVING SUM(t.projects) <> 0 ORDER BY {key}"
-    )
+    return triggers.summed(OWNER_KEY, OWNER_FIGURES, parts)
 
 
-_OWNER_COLUMNS = f"{OWNER_TABLE} ({', '.join(OWNER_KEY)}, projects)"
+_OWNER_COLUMNS = f"{OWNER_TABLE} ({', '.join(OWNER_KEY + OWNER_FIGURES)})"
 
 
 def owner_add(parts: list[str]) -> str:
     """Add the summed rows of ``parts`` to ``execution_owner_tallies``, in key order."""
-    return (
-        f"INSERT INTO {_OWNER_COLUMNS} {_owner_summed(parts)}"
-        f" ON CONFLICT ({', '.join(OWNER_KEY)}) DO UPDATE"
-        f" SET projects = {OWNER_TABLE}.projects + excluded.projects"
-    )
+    return triggers.upsert(OWNER_TABLE, OWNER_KEY, OWNER_FIGURES, _owner_summed(parts))
 
 
 def rebuild_statements(dialect: str) -> list[str]:

@@ -202,27 +202,19 @@ def event_rows(projects: str, events: str, sign: int, dialect: str) -> str:
     return f"{unlocks} UNION ALL {waits}"
 
 
+FIGURES = ("projects", "credits")
+
+
 def _summed(parts: list[str]) -> str:
-    key = ", ".join(f"t.{c}" for c in KEY)
-    return (
-        f"SELECT {key}, SUM(t.projects), SUM(t.credits)"
-        f" FROM ({' UNION ALL '.join(parts)}) t WHERE t.value IS NOT NULL"
-        f" GROUP BY {key} HAVING SUM(t.projects) <> 0 OR SUM(t.credits) <> 0"
-        f" ORDER BY {key}"
-    )
+    return triggers.summed(KEY, FIGURES, parts, where=" WHERE t.value IS NOT NULL")
 
 
-_COLUMNS = f"{TABLE} ({', '.join(KEY)}, projects, credits)"
+_COLUMNS = f"{TABLE} ({', '.join(KEY + FIGURES)})"
 
 
 def add(parts: list[str]) -> str:
     """Add the summed rows of ``parts`` to the table, in key order."""
-    return (
-        f"INSERT INTO {_COLUMNS} {_summed(parts)}"
-        f" ON CONFLICT ({', '.join(KEY)}) DO UPDATE SET"
-        f" projects = {TABLE}.projects + excluded.projects,"
-        f" credits = {TABLE}.credits + excluded.credits"
-    )
+    return triggers.upsert(TABLE, KEY, FIGURES, _summed(parts))
 
 
 def rebuild_statements(dialect: str) -> list[str]:

@@ -124,6 +124,29 @@ def summary_ddl(
     ]
 
 
+def summed(key: tuple, figures: tuple, parts: list[str], where: str = "") -> str:
+    """The rows of ``parts`` (SELECTs of ``key`` and ``figures``) summed per key, the
+    keys whose figures all sum to zero left out, in key order: the same lock order for
+    every writer of a summary table."""
+    keys = ", ".join(f"t.{c}" for c in key)
+    sums = ", ".join(f"SUM(t.{c})" for c in figures)
+    nonzero = " OR ".join(f"SUM(t.{c}) <> 0" for c in figures)
+    return (
+        f"SELECT {keys}, {sums} FROM ({' UNION ALL '.join(parts)}) t{where}"
+        f" GROUP BY {keys} HAVING {nonzero} ORDER BY {keys}"
+    )
+
+
+def upsert(table: str, key: tuple, figures: tuple, rows: str) -> str:
+    """``rows`` (from ``summed``) added to the summary ``table``: a new key inserted, each
+    figure of a key already there added to."""
+    updates = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in figures)
+    return (
+        f"INSERT INTO {table} ({', '.join(key + figures)}) {rows}"
+        f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+    )
+
+
 def run(connection, statements: list[Statement], step: str) -> None:
     """Run the statements of ``step`` for the connection's database, in order."""
     for statement in statements:
