@@ -497,19 +497,7 @@ END
 $body$"""
 
 
-_PG_REFERENCING = {
-    "INSERT": "REFERENCING NEW TABLE AS new_rows",
-    "UPDATE": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
-    "DELETE": "REFERENCING OLD TABLE AS old_rows",
-}
-PG_TRIGGERS = {
-    f"{TABLE}_{_short(table)}_{op.lower()}": (
-        f"AFTER {op} ON {table} {referencing} FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_apply()",
-        table,
-    )
-    for table in _SOURCES
-    for op, referencing in _PG_REFERENCING.items()
-}
+PG_TRIGGERS = triggers.pg_statement_triggers(TABLE, _SOURCES, _short)
 
 
 # -- install, drop --------------------------------------------------------------------------------
@@ -524,16 +512,4 @@ def ddl() -> list[triggers.Statement]:
     )
 
 
-def install(connection) -> None:
-    """Create the triggers (the table exists) and fill the table, from the live generator
-    (the benchmark's bulk load; the migration runs its frozen copy)."""
-    _run(connection, triggers.UPGRADE)
-
-
-def drop(connection) -> None:
-    """Drop the triggers (the table stays): a bulk load without them, then ``install``."""
-    _run(connection, triggers.DOWNGRADE)
-
-
-def _run(connection, step: str) -> None:
-    triggers.run(connection, ddl(), step)
+install, drop = triggers.install_and_drop(ddl)

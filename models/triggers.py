@@ -124,6 +124,30 @@ def summary_ddl(
     ]
 
 
+_PG_REFERENCING = {
+    "INSERT": "REFERENCING NEW TABLE AS new_rows",
+    "UPDATE": "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    "DELETE": "REFERENCING OLD TABLE AS old_rows",
+}
+
+
+def pg_statement_triggers(
+    table: str, sources, short: Callable[[str], str] = str
+) -> dict[str, tuple[str, str]]:
+    """A summary table's PostgreSQL statement triggers for ``summary_ddl``: one per source
+    table (named by ``short(source)``) and operation, each running ``<table>_apply()`` with
+    the transition tables of its operation."""
+    return {
+        f"{table}_{short(source)}_{op.lower()}": (
+            f"AFTER {op} ON {source} {referencing}"
+            f" FOR EACH STATEMENT EXECUTE FUNCTION {table}_apply()",
+            source,
+        )
+        for source in sources
+        for op, referencing in _PG_REFERENCING.items()
+    }
+
+
 def summed(key: tuple, figures: tuple, parts: list[str], where: str = "") -> str:
     """The rows of ``parts`` (SELECTs of ``key`` and ``figures``) summed per key, the
     keys whose figures all sum to zero left out, in key order: the same lock order for
@@ -152,3 +176,18 @@ def run(connection, statements: list[Statement], step: str) -> None:
     for statement in statements:
         if statement.dialect == connection.dialect.name and statement.step == step:
             connection.exec_driver_sql(statement.sql)
+
+
+def install_and_drop(ddl: Callable[[], list[Statement]]):
+    """A summary module's ``install`` and ``drop``: create its triggers (the table exists)
+    and fill the table from the live generator ``ddl`` (the benchmark's bulk load; the
+    migrations run their frozen copy), or drop the triggers (the table stays: a bulk load
+    without them, then ``install``)."""
+
+    def install(connection) -> None:
+        run(connection, ddl(), UPGRADE)
+
+    def drop(connection) -> None:
+        run(connection, ddl(), DOWNGRADE)
+
+    return install, drop
