@@ -49,6 +49,17 @@ def in_order(rows: list[tuple]) -> list[tuple]:
     return sorted(rows, key=lambda r: (r[0], r[1], r[2].value, r[3]))
 
 
+def run_each_day(session, clock, days) -> None:
+    """Move ``clock`` to 10:00 of each of ``days`` in turn and run the reminders."""
+    for day in days:
+        clock.move_to(at(day))
+        reminders.run(session)
+
+
+# 1 to 24 March 2027, a run each morning.
+MARCH_1_TO_24 = [date(2027, 3, n) for n in range(1, 25)]
+
+
 def only(session, tree, *clocks):
     """Turn every clock off but ``clocks`` for the tree's committee."""
     settings = reminders.Settings.of(None, None)
@@ -170,9 +181,7 @@ def test_the_window_closing_reminds_the_branch_and_then_its_society(session, tre
     with time_machine.travel(at(date(2027, 3, 1)), tick=False) as clock:
         draft = make_project(session, tree["branch"], S.DRAFT, year=2027)
         session.commit()
-        for n in range(1, 25):
-            clock.move_to(at(date(2027, 3, n)))
-            reminders.run(session)
+        run_each_day(session, clock, MARCH_1_TO_24)
     assert sent(session) == in_order(
         [
             (date(2027, 3, 13), branch, C.WINDOW_CLOSING, False, 1),
@@ -206,9 +215,7 @@ def test_execution_reports_due_and_overdue_remind_their_owner(session, tree):
             end_date=date(2027, 3, 1),
         )
         session.commit()
-        for n in range(1, 25):
-            clock.move_to(at(date(2027, 3, n)))
-            reminders.run(session)
+        run_each_day(session, clock, MARCH_1_TO_24)
     assert sent(session) == in_order(
         [
             (date(2027, 3, 8), issuer, C.EXECUTION_DUE, False, 1),
@@ -268,9 +275,7 @@ def test_counts_by_unit(session, tree):
     with time_machine.travel(at(date(2027, 3, 1)), tick=False) as clock:
         make_project(session, tree["branch"], S.AT_SOCIETY, year=2027)
         session.commit()
-        for n in (16, 23):
-            clock.move_to(at(date(2027, 3, n)))
-            reminders.run(session)
+        run_each_day(session, clock, [date(2027, 3, 16), date(2027, 3, 23)])
     committee = tree["committee"].unit_id
     assert reminders.counts_by_unit(session, committee, 2027) == {
         tree["society"].unit_id: 2,

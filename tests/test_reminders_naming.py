@@ -38,7 +38,10 @@ def only(session, tree, clock):
     session.commit()
 
 
-def reminder_of(session, unit_id: int) -> Message:
+def the_one_reminder(session, clock, day: date, unit_id: int) -> Message:
+    """Run the reminders at 10:00 on ``day``: they send one reminder, ``unit_id``'s."""
+    clock.move_to(at(day))
+    assert reminders.run(session).reminders == 1
     return session.scalar(
         select(Message).where(Message.unit_id == unit_id, Message.kind == MessageKind.REMINDER)
     )
@@ -65,10 +68,7 @@ def test_a_closing_window_names_the_oldest_year_first_then_by_project(session, t
         later = [make_project(session, tree["branch"], S.DRAFT, year=2028) for _ in range(7)]
         earlier = [make_project(session, tree["branch"], S.DRAFT, year=2027) for _ in range(7)]
         session.commit()
-        clock.move_to(at(date(2027, 3, 13)))
-        summary = reminders.run(session)
-    assert summary.reminders == 1
-    message = reminder_of(session, tree["branch"].unit_id)
+        message = the_one_reminder(session, clock, date(2027, 3, 13), tree["branch"].unit_id)
     assert message.count == 14
     assert message.project_ids == [p.id for p in earlier] + [p.id for p in later[:3]]
     assert reminders.NAMED == 10
@@ -89,9 +89,6 @@ def test_the_committees_queue_is_named_in_the_order_of_arrival(session, tree):
             clock.move_to(at(start + timedelta(days=offset)))
             drive(session, project, S.AT_COMMITTEE, owner=issuer, society=None, committee=committee)
             session.commit()
-        clock.move_to(at(date(2027, 4, 20)))
-        summary = reminders.run(session)
-    assert summary.reminders == 1
-    message = reminder_of(session, tree["committee"].unit_id)
+        message = the_one_reminder(session, clock, date(2027, 4, 20), tree["committee"].unit_id)
     assert message.count == 12
     assert message.project_ids == [p.id for p in arrived[:10]]
