@@ -206,22 +206,26 @@ def add_executions(url: str, dataset: Dataset, roster: int) -> dict[str, int]:
             (true(), "create", null(), literal("draft"), r.c.created_at),
             (r.c.state != "draft", "report", literal("draft"), first_report, r.c.reported_at),
         )
+
+        def events(actor_id, actor_unit_id, action, source_state, target, moment):
+            return select(
+                r.c.id,
+                r.c.name,
+                r.c.owner_unit_id,
+                actor_id,
+                actor_unit_id,
+                literal(action),
+                source_state,
+                target,
+                null(),
+                moment,
+            )
+
         for where, action, source_state, target, moment in paths:
             conn.execute(
                 insert(ev).from_select(
                     event_keys,
-                    select(
-                        r.c.id,
-                        r.c.name,
-                        r.c.owner_unit_id,
-                        actor.c.uid,
-                        r.c.owner_unit_id,
-                        literal(action),
-                        source_state,
-                        target,
-                        null(),
-                        moment,
-                    )
+                    events(actor.c.uid, r.c.owner_unit_id, action, source_state, target, moment)
                     .join(actor, actor.c.unit_id == r.c.owner_unit_id)
                     .where(where),
                 )
@@ -229,16 +233,12 @@ def add_executions(url: str, dataset: Dataset, roster: int) -> dict[str, int]:
         conn.execute(
             insert(ev).from_select(
                 event_keys,
-                select(
-                    r.c.id,
-                    r.c.name,
-                    r.c.owner_unit_id,
+                events(
                     committee_actor.scalar_subquery(),
                     literal(tree.committee),
-                    literal("accept"),
+                    "accept",
                     literal("at_committee"),
                     literal("accepted"),
-                    null(),
                     r.c.accepted_at,
                 ).where(r.c.state == "accepted"),
             )
