@@ -106,14 +106,26 @@ def _t(action, actor: Relation, source, target, effects=NO_EFFECTS) -> Transitio
 
 A = Action
 R = Relation
+
+
+def _review(states, held: frozenset, returned: Effects) -> tuple[Transition, ...]:
+    """The review path a project and an execution report share (``states``: their
+    ``ReviewState``): the owner reports from ``held`` (a branch's row to its society, an
+    issuer's to the committee), the society reports on to the committee, and the society
+    or the committee sends it back to its owner with ``returned``."""
+    return (
+        Transition(A.REPORT, frozenset({R.OWNER_BRANCH}), held, states.AT_SOCIETY, REPORTED),
+        Transition(A.REPORT, frozenset({R.OWNER_ISSUER}), held, states.AT_COMMITTEE, REPORTED),
+        _t(A.REPORT, R.SOCIETY, states.AT_SOCIETY, states.AT_COMMITTEE, REPORTED),
+        _t(A.UNLOCK, R.SOCIETY, states.AT_SOCIETY, states.RETURNED, returned),
+        _t(A.UNLOCK, R.COMMITTEE, states.AT_COMMITTEE, states.RETURNED, returned),
+    )
+
+
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(A.EDIT, OWNERS, HELD_BY_OWNER, Outcome.UNCHANGED),
     Transition(A.DELETE, OWNERS, HELD_BY_OWNER, Outcome.REMOVED),
-    Transition(A.REPORT, frozenset({R.OWNER_BRANCH}), HELD_BY_OWNER, S.AT_SOCIETY, REPORTED),
-    Transition(A.REPORT, frozenset({R.OWNER_ISSUER}), HELD_BY_OWNER, S.AT_COMMITTEE, REPORTED),
-    _t(A.REPORT, R.SOCIETY, S.AT_SOCIETY, S.AT_COMMITTEE, REPORTED),
-    _t(A.UNLOCK, R.SOCIETY, S.AT_SOCIETY, S.RETURNED, RETURNED),
-    _t(A.UNLOCK, R.COMMITTEE, S.AT_COMMITTEE, S.RETURNED, RETURNED),
+    *_review(S, HELD_BY_OWNER, RETURNED),
     _t(A.PUBLISH, R.COMMITTEE, S.AT_COMMITTEE, S.PUBLISHED, PUBLISHED),
     _t(A.WITHDRAW, R.COMMITTEE, S.PUBLISHED, S.AT_COMMITTEE, WITHDRAWN),
 )
@@ -125,11 +137,7 @@ HELD_REPORTS = frozenset({E.DRAFT, E.RETURNED})
 REPORT_RETURNED = Effects(reason_column="return_reason", reason_required=True)
 EXECUTION_TRANSITIONS: tuple[Transition, ...] = (
     Transition(A.EDIT, OWNERS, HELD_REPORTS, Outcome.UNCHANGED),
-    Transition(A.REPORT, frozenset({R.OWNER_BRANCH}), HELD_REPORTS, E.AT_SOCIETY, REPORTED),
-    Transition(A.REPORT, frozenset({R.OWNER_ISSUER}), HELD_REPORTS, E.AT_COMMITTEE, REPORTED),
-    _t(A.REPORT, R.SOCIETY, E.AT_SOCIETY, E.AT_COMMITTEE, REPORTED),
-    _t(A.UNLOCK, R.SOCIETY, E.AT_SOCIETY, E.RETURNED, REPORT_RETURNED),
-    _t(A.UNLOCK, R.COMMITTEE, E.AT_COMMITTEE, E.RETURNED, REPORT_RETURNED),
+    *_review(E, HELD_REPORTS, REPORT_RETURNED),
     # An accepted report (its roster locked) is corrected only after the committee
     # sets it back, with a reason.
     _t(
