@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy import text as text_sql
 
 from demo import DEMO_PASSWORD
-from models import ExecutionDeadline, ExecutionReport, ExecutionState, ProjectState
+from models import ExecutionReport, ExecutionState, ProjectState
 from tests.admin.conftest import (
     csv_rows,
     download_job,
@@ -28,7 +28,7 @@ from tests.admin.test_project_lists import page
 from tests.admin.test_projects import act, flashes
 from tests.factories import make_project, make_tree
 from tests.refusals import assert_expired, assert_refused_with
-from workflow import Action, execution
+from workflow import Action, execution, execution_rules
 
 E = ExecutionState
 LISTS = {"executions": "pumch", "execution-review": "bma", "execution-audit": "bjcme"}
@@ -145,21 +145,13 @@ def test_the_entry_list_opens_on_the_work_and_filters_by_year_and_keyword(
     assert done.name in html and waiting.name not in html
 
 
-def set_due_days(session, committee_id: int, year: int, days: int) -> None:
-    deadline = session.get(ExecutionDeadline, (committee_id, year))
-    if deadline is None:
-        session.add(ExecutionDeadline(committee_id=committee_id, year=year, days=days))
-    else:
-        deadline.days = days
-    session.commit()
-
-
 def test_the_overdue_tab_holds_what_was_not_reported_by_its_due_date(
     login_as, session, demo_accounts
 ):
     pumch = demo_accounts["pumch"]
     today = date.today()
-    set_due_days(session, pumch.unit.committee_id, today.year, 14)
+    execution_rules.set_due_days(session, pumch.unit.committee_id, today.year, 14)
+    session.commit()
 
     def ended(days_ago: int) -> dict:
         end = today - timedelta(days=days_ago)
@@ -182,7 +174,8 @@ def test_the_overdue_tab_holds_what_was_not_reported_by_its_due_date(
     assert int(tabs["all"]) == html.count('class="col-name"')  # each project once
     assert int(tabs["overdue"]) >= 2
     # The committee gives this year's projects 10 days: the one ended 13 days ago is late.
-    set_due_days(session, pumch.unit.committee_id, today.year, 10)
+    execution_rules.set_due_days(session, pumch.unit.committee_id, today.year, 10)
+    session.commit()
     assert overdue() == {late.name, held.name, recent.name}
 
 
