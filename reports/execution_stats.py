@@ -97,12 +97,11 @@ def due_date():
     )
 
 
-def _due_projects(account, filters: Filters, today: date):
-    """The scope's published projects whose report is due, with their report (if any)
-    and their committee's deadline for the year (if set)."""
+def with_due_date(statement):
+    """``statement`` over the projects, each with its report (if any) and its committee's
+    deadline for the year (if set): what ``due_date()`` reads."""
     return (
-        select()
-        .select_from(Project)
+        statement.select_from(Project)
         .outerjoin(ExecutionReport, ExecutionReport.project_id == Project.id)
         .outerjoin(
             ExecutionDeadline,
@@ -111,11 +110,16 @@ def _due_projects(account, filters: Filters, today: date):
                 ExecutionDeadline.year == Project.year,
             ),
         )
-        .where(
-            scope(account, filters),
-            Project.state == ProjectState.PUBLISHED,
-            due_date() < today,
-        )
+    )
+
+
+def _due_projects(account, filters: Filters, today: date):
+    """The scope's published projects whose report is due, with their report (if any)
+    and their committee's deadline for the year (if set)."""
+    return with_due_date(select()).where(
+        scope(account, filters),
+        Project.state == ProjectState.PUBLISHED,
+        due_date() < today,
     )
 
 
@@ -312,17 +316,13 @@ def to_do(session: Session, account, today: date | None = None) -> dict[str, int
         held = or_(ExecutionReport.id.is_(None), ExecutionReport.state.in_(HELD))
         ended = and_(held, Project.end_date < today)
         to_report, overdue = session.execute(
-            select(func.count().filter(ended), func.count().filter(and_(held, due_date() < today)))
-            .select_from(Project)
-            .outerjoin(ExecutionReport, ExecutionReport.project_id == Project.id)
-            .outerjoin(
-                ExecutionDeadline,
-                and_(
-                    ExecutionDeadline.committee_id == Project.committee_id,
-                    ExecutionDeadline.year == Project.year,
-                ),
+            with_due_date(
+                select(
+                    func.count().filter(ended), func.count().filter(and_(held, due_date() < today))
+                )
+            ).where(
+                permissions.project_visibility(account), Project.state == ProjectState.PUBLISHED
             )
-            .where(permissions.project_visibility(account), Project.state == ProjectState.PUBLISHED)
         ).one()
         return {"to_report": to_report, "overdue": overdue}
     state = (
