@@ -146,14 +146,12 @@ def periodic_mail() -> None:
     """Notification e-mail: send the outbox (web requests never send; the job worker or the
     web process's mail thread normally has). Mail the server refused stays queued and fails
     the pass."""
-    from notifications import mail
+    from notifications import NO_MAIL_SERVER, mail, send_queued
 
     if not mail.enabled():
-        click.echo("Mail: MAIL_SERVER is not set, no mail is sent.")
+        click.echo(f"Mail: {NO_MAIL_SERVER}")
         return
-    sent, failed = mail.send_all(db.session)
-    click.echo(f"Mail: sent {sent}, failed {failed} (left queued).")
-    if failed:
+    if failed := send_queued(db.session, "Mail: "):
         raise RuntimeError(f"{failed} mail(s) not sent; they stay queued for the next pass")
 
 

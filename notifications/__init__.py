@@ -48,17 +48,26 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(send_reminders_command)
 
 
+NO_MAIL_SERVER = "MAIL_SERVER is not set: no mail is sent."
+
+
+def send_queued(session, said: str = "") -> int:
+    """Send the queued mail (retrying what failed before) and say how it went, after
+    ``said``: the number of mails that failed (they stay queued for the next pass)."""
+    sent, failed = mail.send_all(session)
+    click.echo(f"{said}sent {sent}, failed {failed} (left queued)")
+    return failed
+
+
 @click.command("send-mail")
 def send_mail_command():
     """Send the queued mail (retries what failed before)."""
     from extensions import db
 
     if not mail.enabled():
-        click.echo("MAIL_SERVER is not set: no mail is sent.")
+        click.echo(NO_MAIL_SERVER)
         return
-    sent, failed = mail.send_all(db.session)
-    click.echo(f"sent {sent}, failed {failed} (left queued)")
-    if failed:
+    if send_queued(db.session):
         raise SystemExit(1)
 
 
@@ -68,12 +77,10 @@ def send_digest_command():
     from extensions import db
 
     if not mail.enabled():
-        click.echo("MAIL_SERVER is not set: no mail is sent.")
+        click.echo(NO_MAIL_SERVER)
         return
     queued = digest.queue_digests(db.session)
-    sent, failed = mail.send_all(db.session)
-    click.echo(f"digests {queued}; sent {sent}, failed {failed} (left queued)")
-    if failed:
+    if send_queued(db.session, f"digests {queued}; "):
         raise SystemExit(1)
 
 
@@ -85,11 +92,7 @@ def send_reminders_command():
 
     summary = reminders.run(db.session)
     click.echo(f"Reminders: {summary}")
-    if not mail.enabled():
-        return
-    sent, failed = mail.send_all(db.session)
-    click.echo(f"sent {sent}, failed {failed} (left queued)")
-    if failed:
+    if mail.enabled() and send_queued(db.session):
         raise SystemExit(1)
 
 
