@@ -144,20 +144,6 @@ BEIJING_DAY = {
 }
 
 
-def _quoted(values) -> str:
-    return ", ".join(f"'{v}'" for v in values)
-
-
-def _constants(column: str, values) -> str:
-    return "(" + " UNION ALL ".join(f"SELECT '{v}' AS {column}" for v in values) + ")"
-
-
-_SCOPES = _constants("scope", ("committee", "society"))
-_SCOPE_UNIT = "CASE k.scope WHEN 'committee' THEN p.committee_id ELSE p.society_id END"
-_UNIT_KEY = (
-    "CASE k.scope WHEN 'committee' THEN COALESCE(p.society_id, p.owner_unit_id)"
-    " ELSE p.owner_unit_id END"
-)
 _IN_SCOPE = f"p.state = '{PUBLISHED}' AND (k.scope = 'committee' OR p.society_id IS NOT NULL)"
 
 
@@ -169,17 +155,18 @@ def rows(projects: str, reports: str, events: str, deadlines: str, sign: int, di
     due = f"COALESCE(r.due_date, {PLUS_DAYS[dialect].format('p.end_date', days)})"
     first = (
         f"(SELECT MIN(e.created_at) FROM {events} e WHERE e.report_id = r.id"
-        f" AND e.action = '{REPORT}' AND e.from_state IN ({_quoted(HELD)}))"
+        f" AND e.action = '{REPORT}' AND e.from_state IN ({triggers.quoted(HELD)}))"
     )
     accepted = f"r.state = '{ACCEPTED}'"
     part = (
-        f"SELECT {_SCOPE_UNIT} AS scope_unit_id, p.year AS year, {_UNIT_KEY} AS unit_id,"
+        f"SELECT {triggers.SCOPE_UNIT} AS scope_unit_id, p.year AS year,"
+        f" {triggers.UNIT_KEY} AS unit_id,"
         f" {DATE_TEXT[dialect].format(due)} AS due_on,"
         f" CASE WHEN {BEIJING_DAY[dialect].format(first)} <= {due} THEN 1 ELSE 0 END AS on_time,"
         f" CASE WHEN {accepted} THEN 1 ELSE 0 END AS accepted,"
         f" CASE WHEN {accepted} THEN r.attended_learners ELSE 0 END AS learners,"
         f" CASE WHEN {accepted} THEN r.credits_awarded ELSE 0 END AS credits"
-        f" FROM {projects} p CROSS JOIN {_SCOPES} k"
+        f" FROM {projects} p CROSS JOIN {triggers.SCOPES} k"
         f" LEFT JOIN {reports} r ON r.project_id = p.id"
         f" LEFT JOIN {deadlines} d ON d.committee_id = p.committee_id AND d.year = p.year"
         f" WHERE {_IN_SCOPE}"
@@ -193,7 +180,7 @@ def rows(projects: str, reports: str, events: str, deadlines: str, sign: int, di
         f" g.grain AS grain, {bucket} AS bucket, {sign} AS reports,"
         f" {sign} * c.on_time AS on_time, {sign} * c.accepted AS accepted,"
         f" {sign} * c.learners AS learners, {sign} * c.credits AS credits"
-        f" FROM ({part}) c CROSS JOIN {_constants('grain', GRAINS)} g"
+        f" FROM ({part}) c CROSS JOIN {triggers.constants('grain', GRAINS)} g"
     )
 
 
@@ -228,7 +215,7 @@ def owner_rows(projects: str, reports: str, deadlines: str, sign: int, dialect: 
     return (
         f"SELECT c.owner_unit_id AS owner_unit_id, g.grain AS grain, {bucket} AS bucket,"
         f" c.year AS year, c.value AS value, {sign} AS projects"
-        f" FROM ({part}) c CROSS JOIN {_constants('grain', GRAINS)} g"
+        f" FROM ({part}) c CROSS JOIN {triggers.constants('grain', GRAINS)} g"
     )
 
 

@@ -129,20 +129,6 @@ HOURS_SQL = {
 }
 
 
-def _quoted(values) -> str:
-    return ", ".join(f"'{v}'" for v in values)
-
-
-def _constants(column: str, values) -> str:
-    return "(" + " UNION ALL ".join(f"SELECT '{v}' AS {column}" for v in values) + ")"
-
-
-_SCOPES = _constants("scope", ("committee", "society"))
-_SCOPE_UNIT = "CASE k.scope WHEN 'committee' THEN p.committee_id ELSE p.society_id END"
-_UNIT_KEY = (
-    "CASE k.scope WHEN 'committee' THEN COALESCE(p.society_id, p.owner_unit_id)"
-    " ELSE p.owner_unit_id END"
-)
 _IN_SCOPE = f"p.state <> '{DRAFT}' AND (k.scope = 'committee' OR p.society_id IS NOT NULL)"
 
 
@@ -153,14 +139,14 @@ def project_rows(projects: str, sign: int, dialect: str) -> str:
     value = (
         f"CASE d.dimension WHEN '{STATE}' THEN p.state WHEN '{LEVEL}' THEN p.level"
         f" WHEN '{DISCIPLINE}' THEN CAST(p.discipline_id AS TEXT) WHEN '{MODE}' THEN p.mode"
-        f" WHEN '{UNIT}' THEN CAST({_UNIT_KEY} AS TEXT)"
+        f" WHEN '{UNIT}' THEN CAST({triggers.UNIT_KEY} AS TEXT)"
         f" WHEN '{MONTH}' THEN CASE WHEN p.state = '{PUBLISHED}' THEN {month} END END"
     )
     return (
-        f"SELECT {_SCOPE_UNIT} AS scope_unit_id, d.dimension AS dimension, p.year AS year,"
+        f"SELECT {triggers.SCOPE_UNIT} AS scope_unit_id, d.dimension AS dimension, p.year AS year,"
         f" {value} AS value, {sign} AS projects, {sign} * p.credits AS credits"
-        f" FROM {projects} p CROSS JOIN {_SCOPES} k"
-        f" CROSS JOIN {_constants('dimension', PROJECT_DIMENSIONS)} d WHERE {_IN_SCOPE}"
+        f" FROM {projects} p CROSS JOIN {triggers.SCOPES} k"
+        f" CROSS JOIN {triggers.constants('dimension', PROJECT_DIMENSIONS)} d WHERE {_IN_SCOPE}"
     )
 
 
@@ -175,7 +161,7 @@ def durations(events: str, dialect: str) -> str:
         f" (SELECT e.project_id AS project_id, e.action AS action, e.to_state AS to_state,"
         f" e.created_at AS created_at, lead(e.created_at) {order} AS next_at,"
         f" lead(e.from_state) {order} AS next_from"
-        f" FROM {events} e WHERE e.action IN ({_quoted(MOVES)})) m"
+        f" FROM {events} e WHERE e.action IN ({triggers.quoted(MOVES)})) m"
         f" WHERE m.action = '{REPORT}' AND m.next_at IS NOT NULL AND m.next_from = m.to_state)"
     )
 
@@ -184,20 +170,21 @@ def event_rows(projects: str, events: str, sign: int, dialect: str) -> str:
     """The rows the events of ``events`` contribute for the projects of ``projects``."""
     no_credits = "CAST(0 AS FLOAT)"
     value = (
-        f"CASE d.dimension WHEN '{SEND_BACK_UNIT}' THEN CAST({_UNIT_KEY} AS TEXT) ELSE e.reason END"
+        f"CASE d.dimension WHEN '{SEND_BACK_UNIT}' THEN CAST({triggers.UNIT_KEY} AS TEXT)"
+        " ELSE e.reason END"
     )
     unlocks = (
-        f"SELECT {_SCOPE_UNIT} AS scope_unit_id, d.dimension AS dimension, p.year AS year,"
+        f"SELECT {triggers.SCOPE_UNIT} AS scope_unit_id, d.dimension AS dimension, p.year AS year,"
         f" {value} AS value, {sign} AS projects, {no_credits} AS credits"
-        f" FROM {projects} p JOIN {events} e ON e.project_id = p.id CROSS JOIN {_SCOPES} k"
-        f" CROSS JOIN {_constants('dimension', EVENT_DIMENSIONS)} d"
+        f" FROM {projects} p JOIN {events} e ON e.project_id = p.id CROSS JOIN {triggers.SCOPES} k"
+        f" CROSS JOIN {triggers.constants('dimension', EVENT_DIMENSIONS)} d"
         f" WHERE {_IN_SCOPE} AND e.action = '{UNLOCK}'"
     )
     waits = (
-        f"SELECT {_SCOPE_UNIT}, '{QUEUE}' || w.queue, p.year, CAST(w.hours AS TEXT),"
+        f"SELECT {triggers.SCOPE_UNIT}, '{QUEUE}' || w.queue, p.year, CAST(w.hours AS TEXT),"
         f" {sign}, {no_credits}"
         f" FROM {projects} p JOIN {durations(events, dialect)} w ON w.project_id = p.id"
-        f" CROSS JOIN {_SCOPES} k WHERE {_IN_SCOPE}"
+        f" CROSS JOIN {triggers.SCOPES} k WHERE {_IN_SCOPE}"
     )
     return f"{unlocks} UNION ALL {waits}"
 
@@ -256,7 +243,7 @@ def _sqlite_triggers() -> dict[str, str]:
     d = "sqlite"
     new, old = _row("NEW", PROJECT_COLUMNS), _row("OLD", PROJECT_COLUMNS)
     old_event = "SELECT " + ", ".join(f"OLD.{c}" for c in EVENT_COLUMNS)
-    moves = _quoted(MOVES)
+    moves = triggers.quoted(MOVES)
     draft_changed = f"(NEW.state = '{DRAFT}') IS NOT (OLD.state = '{DRAFT}')"
     # The project(s) an event statement touches, their events now and before it.
     touched = "id IN (OLD.project_id, NEW.project_id)"
@@ -377,7 +364,7 @@ def _pg_changed(columns) -> str:
 
 def _pg_function() -> str:
     d = "postgresql"
-    moves = _quoted(MOVES)
+    moves = triggers.quoted(MOVES)
     cols = ", ".join(PROJECT_COLUMNS)
     counted = _pg_changed(COUNTED)
     events_changed = (

@@ -148,6 +148,27 @@ def pg_statement_triggers(
     }
 
 
+def quoted(values) -> str:
+    """``values`` as a list of SQL string literals (for ``IN (...)``)."""
+    return ", ".join(f"'{v}'" for v in values)
+
+
+def constants(column: str, values) -> str:
+    """A parenthesised SELECT of ``values`` as rows of one ``column``."""
+    return "(" + " UNION ALL ".join(f"SELECT '{v}' AS {column}" for v in values) + ")"
+
+
+# The two scopes a project counts in (``project_tallies``, ``execution_tallies``), joined
+# as ``k`` to the project ``p``: its committee's, and (under a society) its society's;
+# the scope's unit, and the unit the row is shown under (the society, or the owner).
+SCOPES = constants("scope", ("committee", "society"))
+SCOPE_UNIT = "CASE k.scope WHEN 'committee' THEN p.committee_id ELSE p.society_id END"
+UNIT_KEY = (
+    "CASE k.scope WHEN 'committee' THEN COALESCE(p.society_id, p.owner_unit_id)"
+    " ELSE p.owner_unit_id END"
+)
+
+
 def summed(key: tuple, figures: tuple, parts: list[str], where: str = "") -> str:
     """The rows of ``parts`` (SELECTs of ``key`` and ``figures``) summed per key, the
     keys whose figures all sum to zero left out, in key order: the same lock order for
