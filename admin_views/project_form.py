@@ -65,35 +65,12 @@ SUBMISSION_KIND = "project-create"
 
 # The form's sections, in the order of the manual's form; ``wide`` fields take the
 # whole row (two columns on a wide screen, one on a phone).
+# FORM_FIELDS is in the form's order: the basic information up to 开始日期, the event
+# details up to 理论学时 (with 备注, the list's last field, at their end), then the hours.
+_EVENT, _HOURS = FORM_FIELDS.index("start_date"), FORM_FIELDS.index("theory_hours")
 SECTIONS = (
-    (
-        _l("Basic information"),
-        (
-            "year",
-            "project_no",
-            "name",
-            "level",
-            "discipline",
-            "organizer",
-            "co_organizer",
-            "principal",
-            "principal_title",
-            "contact",
-            "phone",
-        ),
-    ),
-    (
-        _l("Event details"),
-        (
-            "start_date",
-            "end_date",
-            "venue",
-            "mode",
-            "audience",
-            "planned_participants",
-            "remarks",
-        ),
-    ),
+    (_l("Basic information"), FORM_FIELDS[:_EVENT]),
+    (_l("Event details"), (*FORM_FIELDS[_EVENT:_HOURS], "remarks")),
     (_l("Hours and credits"), ("theory_hours", "practice_hours", "credits")),
 )
 WIDE = frozenset({"name", "remarks"})
