@@ -495,7 +495,7 @@ def _statuses_of(app, codes: list[str]) -> float | None:
         return None
     from extensions import db
 
-    with app.test_request_context():
+    with app.app_context():
         started = time.perf_counter()
         found = statuses_of(codes)
         seconds = time.perf_counter() - started

@@ -410,7 +410,7 @@ def measure_lists(app, engine, dataset: Dataset, reps: int) -> dict:
                 f"  {name}: {results[name]['median_ms']:.0f} ms, "
                 f"{results[name]['statements']} statements, {results[name]['rows']} rows"
             )
-        with app.test_request_context():
+        with app.app_context():
             users = {
                 key: db.session.scalar(select(User).where(User.username == username))
                 for username, key in DEMO_ACCOUNTS.items()

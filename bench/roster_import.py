@@ -129,7 +129,7 @@ def run_once(app, report_id: int, owner_id: int, data: bytes, filename: str) -> 
     from models import ExecutionReport, RosterEntry, RosterSource, User, utcnow
     from workflow import execution
 
-    with app.test_request_context():
+    with app.app_context():
         session = db.session
         _empty(session, report_id)
         report = session.get(ExecutionReport, report_id)
@@ -175,7 +175,7 @@ def traced(app, report_id: int, owner_id: int, data: bytes, filename: str) -> di
     from extensions import db
     from models import ExecutionReport, User
 
-    with app.test_request_context():
+    with app.app_context():
         session = db.session
         _empty(session, report_id)
         report = session.get(ExecutionReport, report_id)
@@ -212,7 +212,7 @@ def measure(app, report_id: int, owner_id: int, rows: int, reps: int) -> dict:
     from extensions import db
     from models import ExecutionReport
 
-    with app.test_request_context():
+    with app.app_context():
         report = db.session.get(ExecutionReport, report_id)
         files = [build_file(report, rows, f"{rows}-{i}") for i in range(reps + 2)]
         db.session.remove()
