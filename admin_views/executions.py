@@ -48,8 +48,9 @@ from workflow import Action, WorkflowError, execution
 from workflow.machines import EXECUTIONS
 
 E = ExecutionState
-# The 状态 value of a published project whose report is not opened yet.
-NO_REPORT = "none"
+# The 状态 value of a published project whose report is not opened yet (the value
+# execution_owner_tallies stores for it).
+NO_REPORT = execution_tally.NO_REPORT
 # The 状态 value of the published projects not reported by their due date.
 LATE = "overdue"
 # The report's page (admin_views/execution_report.py).

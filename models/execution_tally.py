@@ -147,12 +147,25 @@ BEIJING_DAY = {
 _IN_SCOPE = f"p.state = '{PUBLISHED}' AND (k.scope = 'committee' OR p.society_id IS NOT NULL)"
 
 
+def _due(dialect: str) -> str:
+    """A published project's report due date: the report's own, or the project's end
+    date + the committee's days for the year (``DEFAULT_DUE_DAYS`` without a setting)."""
+    days = f"COALESCE(d.days, {DEFAULT_DUE_DAYS})"
+    return f"COALESCE(r.due_date, {PLUS_DAYS[dialect].format('p.end_date', days)})"
+
+
+# A due date's bucket at each grain (year, month, day).
+_BUCKET = (
+    f"CASE g.grain WHEN '{YEAR}' THEN substr(c.due_on, 1, 4)"
+    f" WHEN '{MONTH}' THEN substr(c.due_on, 1, 7) ELSE c.due_on END"
+)
+
+
 def rows(projects: str, reports: str, events: str, deadlines: str, sign: int, dialect: str):
     """The rows the published projects of ``projects`` contribute, times ``sign``, their
     reports, events and due days read from the other three sources (tables or
     parenthesised SELECTs of the module's columns)."""
-    days = f"COALESCE(d.days, {DEFAULT_DUE_DAYS})"
-    due = f"COALESCE(r.due_date, {PLUS_DAYS[dialect].format('p.end_date', days)})"
+    due = _due(dialect)
     first = (
         f"(SELECT MIN(e.created_at) FROM {events} e WHERE e.report_id = r.id"
         f" AND e.action = '{REPORT}' AND e.from_state IN ({triggers.quoted(HELD)}))"
@@ -171,13 +184,9 @@ def rows(projects: str, reports: str, events: str, deadlines: str, sign: int, di
         f" LEFT JOIN {deadlines} d ON d.committee_id = p.committee_id AND d.year = p.year"
         f" WHERE {_IN_SCOPE}"
     )
-    bucket = (
-        f"CASE g.grain WHEN '{YEAR}' THEN substr(c.due_on, 1, 4)"
-        f" WHEN '{MONTH}' THEN substr(c.due_on, 1, 7) ELSE c.due_on END"
-    )
     return (
         f"SELECT c.scope_unit_id AS scope_unit_id, c.year AS year, c.unit_id AS unit_id,"
-        f" g.grain AS grain, {bucket} AS bucket, {sign} AS reports,"
+        f" g.grain AS grain, {_BUCKET} AS bucket, {sign} AS reports,"
         f" {sign} * c.on_time AS on_time, {sign} * c.accepted AS accepted,"
         f" {sign} * c.learners AS learners, {sign} * c.credits AS credits"
         f" FROM ({part}) c CROSS JOIN {triggers.constants('grain', GRAINS)} g"
@@ -199,8 +208,7 @@ def add(parts: list[str]) -> str:
 def owner_rows(projects: str, reports: str, deadlines: str, sign: int, dialect: str) -> str:
     """The rows of ``execution_owner_tallies`` the published projects of ``projects``
     contribute, times ``sign``: per owner, year, report state (or none) and due bucket."""
-    days = f"COALESCE(d.days, {DEFAULT_DUE_DAYS})"
-    due = f"COALESCE(r.due_date, {PLUS_DAYS[dialect].format('p.end_date', days)})"
+    due = _due(dialect)
     part = (
         f"SELECT p.owner_unit_id AS owner_unit_id, p.year AS year,"
         f" COALESCE(r.state, '{NO_REPORT}') AS value, {DATE_TEXT[dialect].format(due)} AS due_on"
@@ -208,12 +216,8 @@ def owner_rows(projects: str, reports: str, deadlines: str, sign: int, dialect: 
         f" LEFT JOIN {deadlines} d ON d.committee_id = p.committee_id AND d.year = p.year"
         f" WHERE p.state = '{PUBLISHED}'"
     )
-    bucket = (
-        f"CASE g.grain WHEN '{YEAR}' THEN substr(c.due_on, 1, 4)"
-        f" WHEN '{MONTH}' THEN substr(c.due_on, 1, 7) ELSE c.due_on END"
-    )
     return (
-        f"SELECT c.owner_unit_id AS owner_unit_id, g.grain AS grain, {bucket} AS bucket,"
+        f"SELECT c.owner_unit_id AS owner_unit_id, g.grain AS grain, {_BUCKET} AS bucket,"
         f" c.year AS year, c.value AS value, {sign} AS projects"
         f" FROM ({part}) c CROSS JOIN {triggers.constants('grain', GRAINS)} g"
     )
@@ -332,12 +336,11 @@ def delta(table: str, written: str | None, removed: str | None, dialect: str) ->
         )
     ]
     if table in OWNER_SOURCES:
-        owned = ("projects", "execution_reports", "execution_deadlines")
         statements.append(
             owner_add(
                 [
-                    owner_rows(*(now[t] for t in owned), 1, dialect),
-                    owner_rows(*(before[t] for t in owned), -1, dialect),
+                    owner_rows(*(now[t] for t in OWNER_SOURCES), 1, dialect),
+                    owner_rows(*(before[t] for t in OWNER_SOURCES), -1, dialect),
                 ]
             )
         )
