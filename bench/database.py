@@ -42,6 +42,35 @@ def fresh_database(kind: str, label: str, server: str | None = None) -> Iterator
         yield url
 
 
+def kept_database(kind: str, label: str) -> tuple[str, Path]:
+    """The URL of the database ``cme_bench_<label>_kept`` of ``kind``, created when it is
+    not there and never dropped, and the path of a file beside it for what built it
+    (``bench.execution --keep``: a large data set built once, measured by several runs).
+    Remove them by hand: ``rm bench/results/tmp/cme_bench_*_kept*`` and ``DROP DATABASE``."""
+    name = f"cme_bench_{label}_kept"
+    TMP.mkdir(parents=True, exist_ok=True)
+    facts = TMP / f"{name}.{kind}.pickle"
+    # Without its facts a kept database was not built to the end: it starts again empty.
+    if kind == "sqlite":
+        path = TMP / f"{name}.sqlite"
+        if not facts.exists():
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}", facts
+    server = pg_server_url()
+    if server.drivername == "postgresql":
+        server = server.set(drivername="postgresql+psycopg")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not facts.exists():
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        found = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if found.first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False), facts
+
+
 @contextlib.contextmanager
 def created_database(server, name: str) -> Iterator[str]:
     """Create the PostgreSQL database ``name`` on ``server`` (a URL: its maintenance

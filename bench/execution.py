@@ -4,6 +4,7 @@
     .venv/bin/python -m bench.execution --db postgresql              # BENCH_PG_URL
     .venv/bin/python -m bench.execution --sizes 2000 20000 --reps 3  # smaller, quicker
     .venv/bin/python -m bench.execution --only bulk                  # bulk 审核通过 alone
+    .venv/bin/python -m bench.execution --only lists --keep          # build once, reuse after
 
 Data: ``bench.datagen`` (N projects, half of them published), then, by bulk INSERT … SELECT
 (no Python row loop), one execution report for every published project (N/2 reports) with
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import platform
 import random
 import time
@@ -61,7 +63,7 @@ from sqlalchemy import (
 )
 
 from bench.client import Browser
-from bench.database import fresh_database, migrate, server_version
+from bench.database import fresh_database, kept_database, migrate, server_version
 from bench.datagen import DEMO_ACCOUNTS, GIVEN, HOSPITALS, SURNAMES, Dataset, analyze, generate
 from bench.measure import Sample, SqlRecorder
 from bench.webapp import create_bench_app
@@ -540,10 +542,30 @@ def measure_bulk(app, engine, reps: int, sizes=BULK_SIZES, profile: bool = False
 
 # -- a size ------------------------------------------------------------------------------------
 def measure_size(
-    kind: str, size: int, reps: int, roster: int, only: set[str], profile: bool = False
+    kind: str,
+    size: int,
+    reps: int,
+    roster: int,
+    only: set[str],
+    profile: bool = False,
+    keep: bool = False,
 ) -> dict:
-    with fresh_database(kind, f"exec{size}") as url:
-        migrate(url)
+    if not keep:
+        with fresh_database(kind, f"exec{size}") as url:
+            return _measure(url, kind, size, reps, roster, only, profile, None)
+    url, facts = kept_database(kind, f"exec{size}_r{roster}")
+    return _measure(url, kind, size, reps, roster, only, profile, facts)
+
+
+def _measure(url, kind, size, reps, roster, only, profile, facts: Path | None) -> dict:
+    """Build the data set at ``url`` (or, ``--keep``, reuse the one ``facts`` describes:
+    the migrations then bring it to the code's schema, their backfills included), then
+    measure it."""
+    migrate(url)
+    if facts is not None and facts.exists():
+        dataset, counts, seconds = pickle.loads(facts.read_bytes())
+        log(f"{kind} {size:,}: reusing the kept data set {counts}")
+    else:
         log(f"{kind} {size:,}: generating projects")
         dataset = generate(url, size)
         log(f"{kind} {size:,}: projects in {dataset.seconds:.0f} s; reports and rosters")
@@ -551,24 +573,26 @@ def measure_size(
         counts = add_executions(url, dataset, roster)
         seconds = time.perf_counter() - started
         log(f"{kind} {size:,}: executions in {seconds:.0f} s: {counts}")
-        app = create_bench_app(url)
-        from extensions import db
+        if facts is not None:
+            facts.write_bytes(pickle.dumps((dataset, counts, seconds)))
+    app = create_bench_app(url)
+    from extensions import db
 
-        with app.app_context():
-            engine = db.engine
-            version = server_version(engine)
-        figures = {
-            "rows": dataset.rows | counts,
-            "generated_s": round(dataset.seconds + seconds, 1),
-            "server": version,
-        }
-        if "lists" in only:
-            figures["lists"] = measure_lists(app, engine, dataset, reps)
-        if "bulk" in only:
-            figures["bulk"] = measure_bulk(app, engine, reps, profile=profile)
-        with app.app_context():
-            db.engine.dispose()
-        return figures
+    with app.app_context():
+        engine = db.engine
+        version = server_version(engine)
+    figures = {
+        "rows": dataset.rows | counts,
+        "generated_s": round(dataset.seconds + seconds, 1),
+        "server": version,
+    }
+    if "lists" in only:
+        figures["lists"] = measure_lists(app, engine, dataset, reps)
+    if "bulk" in only:
+        figures["bulk"] = measure_bulk(app, engine, reps, profile=profile)
+    with app.app_context():
+        db.engine.dispose()
+    return figures
 
 
 # -- the report --------------------------------------------------------------------------------
@@ -708,6 +732,11 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--profile-bulk", action="store_true", help="cProfile one POST of 500 (own time)"
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="build each size once into a kept database and reuse it in later runs",
+    )
     args = parser.parse_args(argv)
     only = set(args.only or ["lists", "bulk"])
     figures = {}
@@ -715,7 +744,7 @@ def main(argv=None) -> int:
         # Bulk 审核通过 at the small size only: its statements do not depend on the table.
         wanted = only - ({"bulk"} if index else set())
         figures[size] = measure_size(
-            args.db, size, args.reps, args.roster, wanted, args.profile_bulk
+            args.db, size, args.reps, args.roster, wanted, args.profile_bulk, args.keep
         )
     report = markdown(args.db, args.sizes, figures, args.reps, argv)
     header = (
