@@ -41,7 +41,7 @@ from imports.columns import (
     normalise_header,
     parse_number,
 )
-from imports.reader import MAX_ROWS, Titles
+from imports.reader import MAX_ROWS, Table, Titles
 from imports.rows import Plan, RowError, cells_of, chunks, column_map, table_of, table_payload
 from imports.service import (
     HISTORY_NOTE,
@@ -156,14 +156,39 @@ def template_bytes(report: ExecutionReport) -> bytes:
 
 
 # -- checking ---------------------------------------------------------------------------------
-@dataclass
+# A judged learner is one list, as the plan holds it and the batch keeps it (JSON) for the
+# confirmation: [row, target_id, changed, defaulted, *the values in FIELDS order]. ``target_id``
+# is the roster entry the row updates (same ID number), None for a new learner; ``changed``
+# is False when that entry already holds exactly these values; ``defaulted`` says the file
+# left 授予学分 empty (the report's default was filled in, and is filled in again when the
+# row is judged again). Lists, not dicts: 5,000 learners are held and kept once each.
+ROW, TARGET, CHANGED, DEFAULTED, VALUES = range(5)
+ID_NUMBER = VALUES + FIELDS.index("id_number")
+
+
 class LearnerRow:
-    row: int
-    values: dict
-    # The roster entry this row updates (same ID number), or None for a new learner.
-    target_id: int | None = None
-    # False when the entry already holds exactly these values.
-    changed: bool = True
+    """One learner of the file as judged: a view of its list (``item``)."""
+
+    __slots__ = ("item",)
+
+    def __init__(self, item: list) -> None:
+        self.item = item
+
+    @property
+    def row(self) -> int:
+        return self.item[ROW]
+
+    @property
+    def values(self) -> dict:
+        return _values(self.item)
+
+    @property
+    def target_id(self) -> int | None:
+        return self.item[TARGET]
+
+    @property
+    def changed(self) -> bool:
+        return self.item[CHANGED]
 
 
 @dataclass
@@ -194,7 +219,9 @@ class _Checker:
         label = chinese(column.label if column else rules.ROSTER_LABELS[name])
         self.errors.append(RowError(self.sheet, row, label, str(value), str(reason)))
 
-    def learner(self, row_no: int, cells: dict[str, str]) -> LearnerRow:
+    def from_cells(self, row_no: int, cells: dict[str, str]) -> tuple[LearnerRow, bool, str]:
+        """A row of the file's texts judged: (the learner, whether it has no error, its ID
+        number as the file gives it)."""
         values: dict = {}
         failed = set()
         for name in self.by_field:
@@ -204,13 +231,28 @@ class _Checker:
             except BadValue as bad:
                 failed.add(name)
                 self.error(row_no, name, text, bad.message)
+        return self._judged(row_no, values, failed, lambda name: cells.get(name, ""))
+
+    def from_kept(self, item: list) -> tuple[LearnerRow, bool, str]:
+        """A learner the preview judged without error (its kept list) judged again through
+        the same rules, for the report and roster as they are now; an error names the
+        value as kept (``_shown``)."""
+        values = dict(zip(FIELDS, item[VALUES:], strict=True))
+        if item[DEFAULTED]:
+            values["credits"] = None
+        return self._judged(item[ROW], values, set(), lambda name: _shown(values, name))
+
+    def _judged(self, row_no: int, values: dict, failed: set, text_of) -> tuple:
         row = execution.clean_learner(values)
-        if row["credits"] is None and "credits" not in failed:
+        defaulted = row["credits"] is None and "credits" not in failed
+        if defaulted:
             row["credits"] = self.report.credits if row["attended"] else 0
+        before = len(self.errors)
         for name, message in execution.learner_errors(self.report, row).items():
             if name not in failed:
-                self.error(row_no, name, cells.get(name, ""), message)
-        return LearnerRow(row_no, row)
+                self.error(row_no, name, text_of(name), message)
+        item = [row_no, None, True, defaulted, *(row[name] for name in FIELDS)]
+        return LearnerRow(item), not failed and len(self.errors) == before, text_of("id_number")
 
     def _value(self, name: str, text: str):
         if not text:
@@ -233,6 +275,20 @@ class _Checker:
         return found
 
 
+def _shown(values: dict, name: str) -> str:
+    """A kept value as the file would show it (an error's value when judged again)."""
+    value = values.get(name)
+    if value is None:
+        return ""
+    if name == "id_type":
+        return chinese(IdType(value).title)
+    if name == "attended":
+        return chinese(YES if value else NO)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
 def _attended_choices() -> dict[str, bool]:
     choices = {}
     for value, word, extra in ((True, YES, YES_WORDS), (False, NO, NO_WORDS)):
@@ -244,55 +300,71 @@ def _attended_choices() -> dict[str, bool]:
 
 
 def check(session: Session, report: ExecutionReport, payload: dict) -> RosterPlan:
-    """Every row of ``payload`` (``{"roster": table}``) judged for ``report``'s roster: the
-    one function the preview and the confirmation both call. Headers that are not the
-    template's refuse the file (``FileRefused``); every other problem is a ``RowError``."""
-    table = table_of(payload["roster"])
+    """Every row of a batch's ``payload`` judged for ``report``'s roster as it is now: the
+    one function the preview page and the confirmation both call. The payload holds the
+    file's table (``{"roster": table}``: a file with errors, or a batch kept before the
+    judgement was), or the learners the preview judged without error (``LEARNERS``), judged
+    again from their values through the same rules. Headers that are not the template's
+    refuse the file (``FileRefused``); every other problem is a ``RowError``."""
+    kept = payload.get(LEARNERS)
+    if payload.get("roster") is None and kept is not None:
+        checker = _Checker(report, kept["sheet"], {c.field: c for c in columns()})
+        return _plan(session, checker, (checker.from_kept(item) for item in kept["rows"]))
+    return judge_table(session, report, table_of(payload["roster"]))
+
+
+def judge_table(session: Session, report: ExecutionReport, table: Table) -> RosterPlan:
+    """Every row of the file's ``table`` judged, one row at a time."""
     mapping = column_map(table, columns())
     checker = _Checker(report, table.sheet, {c.field: c for c in mapping.values()})
     example = normalise_header(chinese(EXAMPLE))
+
+    def judged():
+        for row_no, texts in table.rows:
+            cells = cells_of(texts, mapping)
+            if normalise_header(cells.get("name", "")) != example:
+                yield checker.from_cells(row_no, cells)
+
+    return _plan(session, checker, judged())
+
+
+def _plan(session: Session, checker: _Checker, judged) -> RosterPlan:
+    """The learners ``judged`` gives (each with whether it has no error): an ID number
+    twice is an error on its second row, then each good row is matched to the roster."""
     rows: list[LearnerRow] = []
-    seen: dict[str, int] = {}
-    for row_no, texts in table.rows:
-        cells = cells_of(texts, mapping)
-        if normalise_header(cells.get("name", "")) == example:
-            continue
-        before = len(checker.errors)
-        learner = checker.learner(row_no, cells)
+    seen: dict[str, LearnerRow] = {}
+    for learner, ok, text in judged:
         rows.append(learner)
-        number = learner.values["id_number"]
-        if len(checker.errors) > before or not number:
+        number = learner.item[ID_NUMBER]
+        if not ok or not number:
             continue
-        if number in seen:
+        if (first := seen.get(number)) is not None:
             checker.error(
-                row_no,
+                learner.row,
                 "id_number",
-                cells.get("id_number", ""),
-                _l("Row %(row)s already has this value.", row=seen[number]),
+                text,
+                _l("Row %(row)s already has this value.", row=first.row),
             )
         else:
-            seen[number] = row_no
-    _match(session, report, rows, seen)
+            seen[number] = learner
+    _match(session, checker.report, seen)
     checker.errors.sort(key=lambda e: e.row)
     return RosterPlan(rows, checker.errors)
 
 
-def _match(session: Session, report: ExecutionReport, rows: list[LearnerRow], seen) -> None:
+def _match(session: Session, report: ExecutionReport, seen: dict[str, LearnerRow]) -> None:
     """Rows whose ID number is on the roster update that learner (``target_id``), and are
-    marked unchanged when the learner already holds the row's values."""
-    existing: dict[str, dict] = {}
+    marked unchanged when the learner already holds the row's values; read a chunk of ID
+    numbers at a time, never the whole roster at once."""
     fields = [getattr(RosterEntry, name) for name in FIELDS]
     for chunk in chunks(list(seen)):
         stmt = select(RosterEntry.id, *fields).where(
             RosterEntry.report_id == report.id, RosterEntry.id_number.in_(chunk)
         )
-        existing |= {r.id_number: r._asdict() for r in session.execute(stmt)}
-    for learner in rows:
-        number = learner.values["id_number"]
-        if (found := existing.get(number)) is None or seen.get(number) != learner.row:
-            continue
-        learner.target_id = found["id"]
-        learner.changed = any(found[name] != learner.values[name] for name in FIELDS)
+        for found in session.execute(stmt):
+            item = seen[found.id_number].item
+            item[TARGET] = found.id
+            item[CHANGED] = any(a != b for a, b in zip(found[1:], item[VALUES:], strict=True))
 
 
 # -- preview and confirmation -------------------------------------------------------------------
@@ -317,33 +389,30 @@ def preview(
 ) -> Preview:
     """Read and check ``data`` as ``report``'s roster, kept as a pending batch (flushed,
     not committed). A file imported before is read again and may be confirmed again: it
-    updates nothing that did not change since. A file without errors keeps its judgement
-    too (``JUDGED``), for the confirmation."""
+    updates nothing that did not change since. A file without errors is kept as its
+    judged learners (``LEARNERS``), not as its cells; a file with errors as its table."""
     _ensure_editable(report, account)
     key = digest(report, data)
     batch = find(session, account, key)
-    upload = isolation.read(filename, data, limits, titles())
-    payload = {"roster": table_payload(upload.main)}
-    plan = check(session, report, payload)
+    table = isolation.read(filename, data, limits, titles()).main
+    plan = judge_table(session, report, table)
     if plan.ok:
-        payload[JUDGED] = _judgement(report, plan)
+        payload = {"roster": None, LEARNERS: _kept(report, table.sheet, plan)}
+    else:
+        payload = {"roster": table_payload(table)}
+    del table  # its texts are no longer needed while the batch is written
     return Preview(keep(session, account, filename, key, payload, batch, report.id), plan)
 
 
-# The preview's judgement of a file without errors, kept in the batch: the report's version
-# it was made at, the learners to add, the (entry id, learner) to update, how many are left.
-JUDGED = "judged"
+# The preview's judgement of a file without errors, kept in the batch instead of the file's
+# cells: the report's version it was made at, the sheet's name, and each learner's list (see
+# ``ROW`` … ``VALUES``). While the version is unchanged the confirmation writes it as it is.
+# (Batches kept before had the table and a "judged" entry: they are judged from their table.)
+LEARNERS = "learners"
 
 
-def _judgement(report: ExecutionReport, plan: RosterPlan) -> dict:
-    return {
-        "version": report.version,
-        "added": [row.values for row in plan.rows if row.target_id is None],
-        "changed": [
-            [row.target_id, row.values] for row in plan.rows if row.target_id and row.changed
-        ],
-        "unchanged": plan.unchanged,
-    }
+def _kept(report: ExecutionReport, sheet: str, plan: RosterPlan) -> dict:
+    return {"version": report.version, "sheet": sheet, "rows": [r.item for r in plan.rows]}
 
 
 def load_batch(session: Session, account, report: ExecutionReport, batch_id):
@@ -362,23 +431,44 @@ def confirm(session: Session, account, report: ExecutionReport, batch_id):
     Every change of the roster or of the report moves the report's version, so while the
     version is the one the preview judged at, the preview's judgement holds and is written
     as it is (5,000 rows are not judged twice); at another version the rows are judged
-    again. Either way the write's own compare-and-set on the version (``import_learners``)
-    refuses it if the report changes meanwhile."""
+    again (``check``: from the kept values, through the same rules). Either way the write's
+    own compare-and-set on the version (``import_learners``) refuses it if the report
+    changes meanwhile. The rows are written a chunk at a time, never all as dicts at once."""
     _ensure_editable(report, account)
     batch = load_batch(session, account, report, batch_id)
     claim(session, batch)
-    judged = batch.payload.get(JUDGED)
-    if judged is None or judged["version"] != report.version:
-        plan = check(session, report, batch.payload)
+    payload = batch.payload
+    kept = payload.get(LEARNERS)
+    if kept is None or kept["version"] != report.version:
+        plan = check(session, report, payload)
         if not plan.ok:
             raise ImportRefused(
                 _l("The file has rows with errors: correct them and upload the file again."),
                 plan,
             )
-        judged = _judgement(report, plan)
-    added, changed = judged["added"], dict(judged["changed"])
+        items = [r.item for r in plan.rows]
+        del plan
+    else:
+        items = kept["rows"]
+    del payload, kept
+    added = sum(1 for item in items if item[TARGET] is None)
+    changed = sum(1 for item in items if _updates(item))
     execution.import_learners(
-        session, account, report, added, changed, reason=HISTORY_NOTE % batch.filename
+        session,
+        account,
+        report,
+        (_values(item) for item in items if item[TARGET] is None),
+        ((item[TARGET], _values(item)) for item in items if _updates(item)),
+        reason=HISTORY_NOTE % batch.filename,
     )
-    counted(session, batch, len(added), len(changed))
-    return batch, judged["unchanged"]
+    counted(session, batch, added, changed)
+    return batch, len(items) - added - changed
+
+
+def _values(item: list) -> dict:
+    """A judged learner's values by field."""
+    return dict(zip(FIELDS, item[VALUES:], strict=True))
+
+
+def _updates(item: list) -> bool:
+    return item[TARGET] is not None and item[CHANGED]

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain, islice
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, insert, select, update
@@ -375,54 +376,73 @@ def import_learners(
     session: Session,
     account,
     report: ExecutionReport,
-    added: Sequence[Mapping],
-    changed: Mapping[int, Mapping],
+    added: Iterable[Mapping],
+    changed: Mapping[int, Mapping] | Iterable[tuple[int, Mapping]],
     reason=None,
 ) -> None:
     """Many learners at once (the roster import, ``imports.roster``): the ``added`` rows
-    inserted, each of ``changed`` (entry id → row) written over that learner of the report.
-    The rows come cleaned and judged (``clean_learner``, ``learner_errors``, no ID number
-    twice, an added one not on the roster yet). One INSERT and one UPDATE (executemany)
-    whatever the number of rows; the report's version moves once (first: an import racing a
-    move is refused), its history gets one event and its roster figures are counted again
+    inserted, each of ``changed`` (entry id → row, or (entry id, row) pairs) written over
+    that learner of the report. The rows come cleaned and judged (``clean_learner``,
+    ``learner_errors``, no ID number twice, an added one not on the roster yet); either may
+    be a generator, read a chunk at a time. One INSERT and one UPDATE (executemany) per
+    ``WRITE_CHUNK`` rows, each chunk's parameters built when it is written (5,000 rows are
+    never all held as parameters); the report's version moves once (first: an import racing
+    a move is refused), its history gets one event and its roster figures are counted again
     once (``roster_write``). Nothing at all when both are empty."""
     engine.ensure_allowed(report, Action.EDIT, account, EXECUTIONS)
-    if not added and not changed:
+    added = iter(added)
+    changed = iter(changed.items() if isinstance(changed, Mapping) else changed)
+    first_added, first_changed = next(added, None), next(changed, None)
+    if first_added is None and first_changed is None:
         return
+    if first_added is not None:
+        added = chain((first_added,), added)
+    if first_changed is not None:
+        changed = chain((first_changed,), changed)
     with roster_write(session, account, report, reason):
         _write_rows(session, report, added, changed)
 
 
+# Rows per executemany of an import: the parameters of one chunk are held at a time.
+WRITE_CHUNK = 1000
+
+
+def _in_chunks(rows: Iterable) -> Iterator[list]:
+    rows = iter(rows)
+    while chunk := list(islice(rows, WRITE_CHUNK)):
+        yield chunk
+
+
 def _write_rows(
-    session: Session, report: ExecutionReport, added: Sequence[Mapping], changed: Mapping
+    session: Session, report: ExecutionReport, added: Iterable[Mapping], changed: Iterable
 ) -> None:
     from sqlalchemy import bindparam
 
     now = utcnow()
-    if added:
-        # The table's INSERT (Core): the ORM's bulk INSERT costs more than the write itself.
+    table = RosterEntry.__table__
+    # The table's INSERT (Core): the ORM's bulk INSERT costs more than the write itself.
+    fixed = {
+        "report_id": report.id,
+        "source": RosterSource.IMPORT.value,
+        "created_at": now,
+        "updated_at": now,
+    }
+    for chunk in _in_chunks(added):
         session.execute(
-            insert(RosterEntry.__table__),
-            [
-                {name: row[name] for name in ROSTER_FIELDS}
-                | {"report_id": report.id, "source": RosterSource.IMPORT.value,
-                   "created_at": now, "updated_at": now}
-                for row in added
-            ],
-        )  # fmt: skip
-    if changed:
-        table = RosterEntry.__table__
-        stmt = (
-            update(table)
-            .where(table.c.id == bindparam("entry_id"), table.c.report_id == report.id)
-            .values({name: bindparam(f"new_{name}") for name in (*ROSTER_FIELDS, "updated_at")})
+            insert(table), [{name: row[name] for name in ROSTER_FIELDS} | fixed for row in chunk]
         )
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("entry_id"), table.c.report_id == report.id)
+        .values({name: bindparam(f"new_{name}") for name in (*ROSTER_FIELDS, "updated_at")})
+    )
+    for chunk in _in_chunks(changed):
         session.execute(
             stmt,
             [
                 {"entry_id": entry_id, "new_updated_at": now}
                 | {f"new_{name}": row[name] for name in ROSTER_FIELDS}
-                for entry_id, row in changed.items()
+                for entry_id, row in chunk
             ],
         )
 
