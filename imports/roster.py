@@ -436,10 +436,14 @@ def confirm(session: Session, account, report: ExecutionReport, batch_id):
     changes meanwhile. The rows are written a chunk at a time, never all as dicts at once."""
     _ensure_editable(report, account)
     batch = load_batch(session, account, report, batch_id)
-    claim(session, batch)
     payload = batch.payload
     kept = payload.get(LEARNERS)
-    if kept is None or kept["version"] != report.version:
+    if kept is not None and kept["version"] == report.version:
+        items = kept["rows"]
+        added, changed = _counts(items)
+        claim(session, batch, added, changed)  # and what it writes, in one UPDATE
+    else:
+        claim(session, batch)
         plan = check(session, report, payload)
         if not plan.ok:
             raise ImportRefused(
@@ -447,22 +451,25 @@ def confirm(session: Session, account, report: ExecutionReport, batch_id):
                 plan,
             )
         items = [r.item for r in plan.rows]
+        added, changed = _counts(items)
         del plan
-    else:
-        items = kept["rows"]
+        counted(session, batch, added, changed)
     del payload, kept
-    added = sum(1 for item in items if item[TARGET] is None)
-    changed = sum(1 for item in items if _updates(item))
     execution.import_learners(
         session,
         account,
         report,
-        (_values(item) for item in items if item[TARGET] is None),
-        ((item[TARGET], _values(item)) for item in items if _updates(item)),
+        (item[VALUES:] for item in items if item[TARGET] is None),
+        ((item[TARGET], item[VALUES:]) for item in items if _updates(item)),
         reason=HISTORY_NOTE % batch.filename,
     )
-    counted(session, batch, added, changed)
     return batch, len(items) - added - changed
+
+
+def _counts(items: list) -> tuple[int, int]:
+    """How many of the judged learners are added, how many update a learner."""
+    added = sum(1 for item in items if item[TARGET] is None)
+    return added, sum(1 for item in items if _updates(item))
 
 
 def _values(item: list) -> dict:

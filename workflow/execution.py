@@ -376,15 +376,17 @@ def import_learners(
     session: Session,
     account,
     report: ExecutionReport,
-    added: Iterable[Mapping],
-    changed: Mapping[int, Mapping] | Iterable[tuple[int, Mapping]],
+    added: Iterable[Mapping | Sequence],
+    changed: Mapping[int, Mapping] | Iterable[tuple[int, Mapping | Sequence]],
     reason=None,
 ) -> None:
     """Many learners at once (the roster import, ``imports.roster``): the ``added`` rows
     inserted, each of ``changed`` (entry id → row, or (entry id, row) pairs) written over
     that learner of the report. The rows come cleaned and judged (``clean_learner``,
-    ``learner_errors``, no ID number twice, an added one not on the roster yet); either may
-    be a generator, read a chunk at a time. One INSERT and one UPDATE (executemany) per
+    ``learner_errors``, no ID number twice, an added one not on the roster yet), each a
+    mapping of ``ROSTER_FIELDS`` or the sequence of its values in that order (the roster
+    import's lists: one dict per row fewer); either may be a generator, read a chunk at a
+    time. One INSERT and one UPDATE (executemany) per
     ``WRITE_CHUNK`` rows, each chunk's parameters built when it is written (5,000 rows are
     never all held as parameters); the report's version moves once (first: an import racing
     a move is refused), its history gets one event and its roster figures are counted again
@@ -405,6 +407,16 @@ def import_learners(
 
 # Rows per executemany of an import: the parameters of one chunk are held at a time.
 WRITE_CHUNK = 1000
+
+
+NEW_FIELDS = tuple(f"new_{name}" for name in ROSTER_FIELDS)
+
+
+def _in_order(row: Mapping | Sequence) -> Iterable:
+    """A row's values in ``ROSTER_FIELDS`` order."""
+    if isinstance(row, Mapping):
+        return [row[name] for name in ROSTER_FIELDS]
+    return row
 
 
 def _in_chunks(rows: Iterable) -> Iterator[list]:
@@ -428,9 +440,8 @@ def _write_rows(
         "updated_at": now,
     }
     for chunk in _in_chunks(added):
-        session.execute(
-            insert(table), [{name: row[name] for name in ROSTER_FIELDS} | fixed for row in chunk]
-        )
+        params = [dict(zip(ROSTER_FIELDS, _in_order(row), strict=True), **fixed) for row in chunk]
+        session.execute(insert(table), params)
     stmt = (
         update(table)
         .where(table.c.id == bindparam("entry_id"), table.c.report_id == report.id)
@@ -440,8 +451,11 @@ def _write_rows(
         session.execute(
             stmt,
             [
-                {"entry_id": entry_id, "new_updated_at": now}
-                | {f"new_{name}": row[name] for name in ROSTER_FIELDS}
+                dict(
+                    zip(NEW_FIELDS, _in_order(row), strict=True),
+                    entry_id=entry_id,
+                    new_updated_at=now,
+                )
                 for entry_id, row in chunk
             ],
         )

@@ -141,13 +141,16 @@ def test_rows_are_written_a_chunk_at_a_time(
     monkeypatch.setattr(execution, "WRITE_CHUNK", 2)
     cardio = demo_accounts["bma_cardio"]
 
+    written = []
+
     def confirmed(rows: list[dict], name: str) -> list[str]:
         batch = imports.roster.preview(
             session, cardio, report, name, csv_bytes(rows, "utf-8")
         ).batch
         session.commit()
         with count_statements() as counted:
-            imports.roster.confirm(session, cardio, report, batch.id)
+            batch, unchanged = imports.roster.confirm(session, cardio, report, batch.id)
+            written.append((batch.added, batch.updated, unchanged))
             session.commit()
         return [" ".join(s.split()[:3]) for s in counted.statements]
 
@@ -155,6 +158,8 @@ def test_rows_are_written_a_chunk_at_a_time(
     version = state_of(session, report)[0]
     statements = confirmed(rows, "five.csv")
     assert statements.count("INSERT INTO roster_entries") == 3
+    # What it wrote is kept on the batch by the claim's own UPDATE (no second one).
+    assert statements.count("UPDATE import_batches SET") == 1
     _, _, roster = state_of(session, report)
     assert [r[1] for r in roster] == [f"学员{n}" for n in range(5)]
     changed = [dict(row, 工作单位="北京医院") for row in rows[:4]] + rows[4:]
@@ -164,6 +169,7 @@ def test_rows_are_written_a_chunk_at_a_time(
     now_version, _, roster = state_of(session, report)
     assert [r[3] for r in roster] == ["北京医院"] * 4 + ["北京协和医院"]
     assert now_version == version + 2
+    assert written == [(5, 0, 0), (0, 4, 1)]
 
 
 def test_import_learners_takes_generators_and_writes_nothing_for_none(
