@@ -38,7 +38,9 @@ from models import (
     ExecutionState,
     Project,
     ProjectState,
+    UnitKind,
     execution_tally,
+    search_index,
 )
 from models.base import beijing_today
 from models.execution import due_on, due_on_sql
@@ -206,6 +208,9 @@ class ExecutionListView(
     held_values: tuple[str, ...] = ()
     # 状态 values whose rows are counted under a state too (not added to 全部).
     cutting_across: frozenset[str] = frozenset()
+    # The tabs' counts (tallied, or capped) count the list's own WHERE (year, search,
+    # filters): the pager's total is the current tab's, with no count of its own.
+    tabs_count_the_list = True
 
     def list_filters(self) -> list:
         """The filters, in the order of ``FILTER_KEYS``."""
@@ -230,6 +235,44 @@ class ExecutionListView(
     def learn_rows(self, rows) -> None:
         """Read what the page's rows need beyond themselves (nothing by default)."""
 
+    # -- the search ------------------------------------------------------------
+    # The rows and columns the search box reads (``search_index.PROJECT_ROWS`` or
+    # ``REPORT_ROWS``: Flask-Admin's ``column_searchable_list``, from the indexes).
+    searched: tuple = ()
+
+    def indexed_search(self, search: str | None) -> search_index.ListSearch | None:
+        """The search read from the trigram indexes (``search_index.list_search``), once
+        per request: the page, the tabs' counts and the pager share it. None without a
+        term the indexes can look up."""
+        if not search:
+            return None
+        user = self.list_account()
+        found = g.setdefault("execution_search", {})
+        key = (self.endpoint, getattr(user, "id", None), search)
+        if key not in found:
+            found[key] = search_index.list_search(
+                self.db_session, self.searched, search, wide_scope=self.wide_scope(user)
+            )
+        return found[key]
+
+    def wide_scope(self, user) -> bool:
+        """Whether the account sees as many rows as a term's candidates (a whole tree)."""
+        return False
+
+    def search_query(self, query, count_query, joins, count_joins, search):
+        """Flask-Admin's ILIKE per term, plus the indexes' rows for the terms they can
+        look up, in the form that suits the page and the count (as the project lists:
+        ``ProjectView.search_query``)."""
+        query, count_query, joins, count_joins = super().search_query(
+            query, count_query, joins, count_joins, search
+        )
+        found = self.indexed_search(search)
+        if found is not None and found.page is not None:
+            query = query.filter(found.page)
+            if count_query is not None:
+                count_query = count_query.filter(found.count)
+        return query, count_query, joins, count_joins
+
     # -- the tabs --------------------------------------------------------------
     def status_conditions(self) -> dict[str, object]:
         """{状态 value: the WHERE clause of its rows} of every state a tab counts."""
@@ -253,26 +296,42 @@ class ExecutionListView(
         return None
 
     def list_figure(self):
-        """The pager's total: the current tab's, when the tabs' counts are exact (the
-        list's WHERE is then the tab's: its states and the year); else counted."""
+        """The pager's total: the current tab's (``tabs_count_the_list``: the tabs count
+        the list's own WHERE, exact from a tally or capped), no count of its own."""
         self.state_counts()
-        if self.counts_exact():
-            return self.tab_figure(self.current_status())
-        return super().list_figure()
+        return self.tab_figure(self.current_status())
 
     def capped_counts(self) -> dict[str, int]:
-        """Each state's count in the list as narrowed, capped: one statement."""
+        """Each state's count in the list as narrowed, one statement: capped per state,
+        or exact in one pass over a search's rows (``search_index.ListSearch.grouped``:
+        few matches, or a narrow scope)."""
         cap, year = count_cap(), self.current_year()
         conditions = self.status_conditions()
         base = self.db_session.query(self.model.id).filter(self.scope(account()))
         if year is not None:
             base = base.filter(self.model.year == year)
         search, filters = self.narrowed()
-        if search:
+        found = self.indexed_search(search)
+        # One pass counting every tab over the search's rows when they are few (the
+        # indexes know them) or the scope is narrow (its rows read once); else each
+        # tab's capped count (a common term over the committee's whole tree).
+        grouped = bool(search) and (
+            found.grouped if found is not None else not self.wide_scope(self.list_account())
+        )
+        if grouped and found is not None and found.matches is not None and found.exact:
+            base = base.filter(found.matches)  # the search's rows: no LIKE, no join
+        elif grouped:
+            base = super().search_query(base, base, {}, {}, search)[1]
+            if found is not None and found.matches is not None:
+                base = base.filter(found.matches)
+        elif search:
             base = self.search_query(base, base, {}, {}, search)[1]
         chosen = self.filter_list()
         for index, _, value in filters:
             base = chosen[index].apply(base, chosen[index].clean(value))
+        if grouped:
+            counts = base.with_entities(*(func.count(case((c, 1))) for c in conditions.values()))
+            return dict(zip(conditions, counts.one(), strict=True))
         counts = select(*(capped_count_of(base.filter(c), cap) for c in conditions.values()))
         return dict(zip(conditions, self.db_session.execute(counts).one(), strict=True))
 
@@ -318,6 +377,7 @@ class MyExecutionsView(ExecutionListView):
     column_sortable_list = ["year", "project_no", "name", ("period", "start_date")]
     column_default_sort = [("start_date", True), ("id", True)]
     column_searchable_list = ["name", "project_no", "principal"]
+    searched = search_index.PROJECT_ROWS
     column_formatters = {
         "period": lambda v, c, p, n: period_cell(p.start_date, p.end_date),
         "report_state": _report_state_cell,
@@ -476,7 +536,9 @@ class ExecutionReviewView(ExecutionListView):
         "due_date",
     ]
     column_default_sort = [("updated_at", True), ("id", True)]
-    column_searchable_list = ["name", "project.project_no", "project.principal"]
+    # The report's name, its project's number and principal: what the indexes cover.
+    column_searchable_list = list(search_index.REPORT_SEARCH)
+    searched = search_index.REPORT_ROWS
     column_formatters = {
         "project_no": lambda v, c, r, n: r.project.project_no or "",
         "owner_unit": lambda v, c, r, n: r.owner_unit.name,
@@ -522,6 +584,10 @@ class ExecutionReviewView(ExecutionListView):
 
     def _state_options(self):
         return [(s.value, s.title) for s in REVIEW_ORDER]
+
+    def wide_scope(self, user) -> bool:
+        """The committee sees its whole tree, as wide as a term's candidates."""
+        return user is None or user.unit.kind is UnitKind.COMMITTEE
 
     def status_conditions(self):
         return {s.value: ExecutionReport.state == s for s in REVIEW_ORDER}

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from dataclasses import dataclass
 
 from sqlalchemy import Boolean, literal, literal_column, text
 from sqlalchemy.ext.compiler import compiles
@@ -35,53 +36,126 @@ from models import triggers
 
 log = logging.getLogger(__name__)
 
-TABLE = "projects_search"
-#: Every column either search reads; the panel searches the first three it lists.
-COLUMNS = ("name", "project_no", "organizer", "principal")
 TRIGRAM = 3
 #: FTS5's trigram tokenizer appeared in SQLite 3.34.0.
 SQLITE_HAS_TRIGRAM = sqlite3.sqlite_version_info >= (3, 34, 0)
-PG_INDEXES = {f"ix_projects_{column}_trgm": column for column in COLUMNS}
 
-_cols = ", ".join(COLUMNS)
-_new = ", ".join(f"new.{c}" for c in COLUMNS)
-_old = ", ".join(f"old.{c}" for c in COLUMNS)
-_insert = f"INSERT INTO {TABLE}(rowid, {_cols}) VALUES (new.id, {_new});"
-_delete = f"INSERT INTO {TABLE}({TABLE}, rowid, {_cols}) VALUES ('delete', old.id, {_old});"
 
-SQLITE_TABLE = (
-    f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
-    f"{_cols}, content='projects', content_rowid='id', tokenize='trigram')"
-)
-SQLITE_REBUILD = f"INSERT INTO {TABLE}({TABLE}) VALUES ('rebuild')"
-SQLITE_TRIGGERS = {
-    f"{TABLE}_insert": f"AFTER INSERT ON projects BEGIN {_insert} END",
-    f"{TABLE}_delete": f"AFTER DELETE ON projects BEGIN {_delete} END",
-    f"{TABLE}_update": f"AFTER UPDATE OF {_cols} ON projects BEGIN {_delete} {_insert} END",
-}
+@dataclass(frozen=True)
+class Index:
+    """One table's trigram index: ``table`` (FTS5, SQLite) over ``columns`` of
+    ``content``, kept in step by triggers; one ``pg_trgm`` GIN index per column
+    (PostgreSQL). ``prefix``: how its SQLite statements are named in a frozen file
+    (the projects' index was frozen first, unprefixed)."""
+
+    table: str
+    content: str
+    columns: tuple[str, ...]
+    prefix: str = ""
+
+    @property
+    def sqlite_table(self) -> str:
+        return (
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {self.table} USING fts5("
+            f"{', '.join(self.columns)}, content='{self.content}', content_rowid='id',"
+            " tokenize='trigram')"
+        )
+
+    @property
+    def sqlite_rebuild(self) -> str:
+        return f"INSERT INTO {self.table}({self.table}) VALUES ('rebuild')"
+
+    @property
+    def sqlite_triggers(self) -> dict[str, str]:
+        t, cols = self.table, ", ".join(self.columns)
+        new = ", ".join(f"new.{c}" for c in self.columns)
+        old = ", ".join(f"old.{c}" for c in self.columns)
+        insert = f"INSERT INTO {t}(rowid, {cols}) VALUES (new.id, {new});"
+        delete = f"INSERT INTO {t}({t}, rowid, {cols}) VALUES ('delete', old.id, {old});"
+        on = self.content
+        return {
+            f"{t}_insert": f"AFTER INSERT ON {on} BEGIN {insert} END",
+            f"{t}_delete": f"AFTER DELETE ON {on} BEGIN {delete} END",
+            f"{t}_update": f"AFTER UPDATE OF {cols} ON {on} BEGIN {delete} {insert} END",
+        }
+
+    @property
+    def pg_indexes(self) -> dict[str, str]:
+        return {f"ix_{self.content}_{column}_trgm": column for column in self.columns}
+
+    def ddl(self) -> list[triggers.Statement]:
+        """This index's objects as statements, in order."""
+        sqlite = [(f"{self.prefix}table", self.sqlite_table)]
+        sqlite += [
+            (name, f"CREATE TRIGGER {name} {body}") for name, body in self.sqlite_triggers.items()
+        ]
+        sqlite += [(f"{self.prefix}rebuild", self.sqlite_rebuild)]
+        sqlite_down = [(name, f"DROP TRIGGER IF EXISTS {name}") for name in self.sqlite_triggers]
+        sqlite_down += [(f"{self.prefix}table", f"DROP TABLE IF EXISTS {self.table}")]
+        pg = [
+            (
+                name,
+                f"CREATE INDEX IF NOT EXISTS {name} ON {self.content}"
+                f" USING gin ({column} gin_trgm_ops)",
+            )
+            for name, column in self.pg_indexes.items()
+        ]
+        pg_down = [(name, f"DROP INDEX IF EXISTS {name}") for name in self.pg_indexes]
+        return [
+            triggers.Statement(dialect, step, name, sql)
+            for dialect, step, statements in (
+                ("sqlite", triggers.UPGRADE, sqlite),
+                ("sqlite", triggers.DOWNGRADE, sqlite_down),
+                ("postgresql", triggers.UPGRADE, pg),
+                ("postgresql", triggers.DOWNGRADE, pg_down),
+            )
+            for name, sql in statements
+        ]
+
+    def install_sqlite(self, connection) -> None:
+        """Create the FTS5 table and its triggers if missing, and fill the index when a
+        trigger was missing (a fresh install, or a later migration that rebuilt the table
+        by copy-and-rename, which drops a table's triggers)."""
+        if not SQLITE_HAS_TRIGRAM:
+            log.warning(
+                "SQLite %s has no FTS5 trigram tokenizer: searches scan", sqlite3.sqlite_version
+            )
+            return
+        connection.exec_driver_sql(self.sqlite_table)
+        if triggers.ensure(connection, self.sqlite_triggers):
+            connection.exec_driver_sql(self.sqlite_rebuild)
+
+
+#: The projects' index (migration 0011): every column either project search reads; the
+#: panel searches the first three it lists.
+PROJECTS = Index("projects_search", "projects", ("name", "project_no", "organizer", "principal"))
+#: The execution reports' own copy of their project's name (migration 0028), which the
+#: reviewers' lists (执行情况审阅/审核) search with the project's number and principal.
+REPORTS = Index("execution_reports_search", "execution_reports", ("name",), prefix="reports ")
+INDEXES = (PROJECTS, REPORTS)
+
+TABLE = PROJECTS.table
+TABLES = tuple(index.table for index in INDEXES)
+COLUMNS = PROJECTS.columns
+PG_INDEXES = PROJECTS.pg_indexes
+SQLITE_TABLE = PROJECTS.sqlite_table
+SQLITE_REBUILD = PROJECTS.sqlite_rebuild
+SQLITE_TRIGGERS = PROJECTS.sqlite_triggers
 
 
 def install_sqlite(connection) -> None:
-    """Create the FTS5 table and its triggers if missing, and fill the index when a
-    trigger was missing (a fresh install, or a later migration that rebuilt ``projects``
-    by copy-and-rename, which drops a table's triggers)."""
-    if not SQLITE_HAS_TRIGRAM:
-        log.warning(
-            "SQLite %s has no FTS5 trigram tokenizer: searches scan", sqlite3.sqlite_version
-        )
-        return
-    connection.exec_driver_sql(SQLITE_TABLE)
-    if triggers.ensure(connection, SQLITE_TRIGGERS):
-        connection.exec_driver_sql(SQLITE_REBUILD)
+    """Install (or repair) the projects' index: see ``Index.install_sqlite``."""
+    PROJECTS.install_sqlite(connection)
 
 
 @triggers.register_sqlite_repair
 def repair_sqlite(connection) -> None:
-    """After any migration: if the index exists, make sure its triggers do too."""
+    """After any migration: for each index that exists, make sure its triggers do too."""
     if not SQLITE_HAS_TRIGRAM:
         return
-    if triggers.sqlite_table_exists(connection, TABLE):
-        install_sqlite(connection)
+    for index in INDEXES:
+        if triggers.sqlite_table_exists(connection, index.table):
+            index.install_sqlite(connection)
 
 
 def drop_sqlite(connection) -> None:
@@ -91,36 +165,18 @@ def drop_sqlite(connection) -> None:
 
 
 def ddl() -> list[triggers.Statement]:
-    """The index's objects as statements, in order: what migration 0011 froze (the
-    migration reads its frozen copy, never this function; see ``models.triggers``)."""
-    sqlite = [("table", SQLITE_TABLE)]
-    sqlite += [(name, f"CREATE TRIGGER {name} {body}") for name, body in SQLITE_TRIGGERS.items()]
-    sqlite += [("rebuild", SQLITE_REBUILD)]
-    sqlite_down = [(name, f"DROP TRIGGER IF EXISTS {name}") for name in SQLITE_TRIGGERS]
-    sqlite_down += [("table", f"DROP TABLE IF EXISTS {TABLE}")]
-    pg = [
-        (name, f"CREATE INDEX IF NOT EXISTS {name} ON projects USING gin ({column} gin_trgm_ops)")
-        for name, column in PG_INDEXES.items()
-    ]
-    pg_down = [(name, f"DROP INDEX IF EXISTS {name}") for name in PG_INDEXES]
-    return [
-        triggers.Statement(dialect, step, name, sql)
-        for dialect, step, statements in (
-            ("sqlite", triggers.UPGRADE, sqlite),
-            ("sqlite", triggers.DOWNGRADE, sqlite_down),
-            ("postgresql", triggers.UPGRADE, pg),
-            ("postgresql", triggers.DOWNGRADE, pg_down),
-        )
-        for name, sql in statements
-    ]
+    """Both indexes' objects as statements, in order: what migrations 0011 (the projects')
+    and 0028 (the reports', run by name from its copy) froze (a migration reads its
+    frozen copy, never this function; see ``models.triggers``)."""
+    return [statement for index in INDEXES for statement in index.ddl()]
 
 
 def outside_models(obj, name, type_, reflected, compare_to) -> bool:
-    """Alembic's ``include_object``: the index lives outside the models (it depends on the
-    database), so autogenerate neither drops it nor reports it."""
-    if type_ == "table" and name and name.startswith(TABLE):
+    """Alembic's ``include_object``: the indexes live outside the models (they depend on
+    the database), so autogenerate neither drops them nor reports them."""
+    if type_ == "table" and name and name.startswith(TABLES):
         return False
-    return not (type_ == "index" and name in PG_INDEXES)
+    return not (type_ == "index" and any(name in index.pg_indexes for index in INDEXES))
 
 
 class _Candidates(ColumnElement[bool]):
@@ -172,10 +228,10 @@ def indexable(term: str, *, wildcards: bool = False) -> bool:
     return len(term) >= TRIGRAM
 
 
-def _phrases(columns, terms, wildcards: bool) -> str | None:
+def _phrases(columns, terms, wildcards: bool, *, index: Index = PROJECTS) -> str | None:
     """The FTS5 query for every indexable term of ``terms`` in one of ``columns``."""
     for column in columns:
-        if column not in COLUMNS:
+        if column not in index.columns:
             raise ValueError(f"{column} is not indexed")
     scope = "{" + " ".join(columns) + "}"
     phrases = [
@@ -236,3 +292,180 @@ def list_conditions(
         named = literal_column("projects.id").in_(ids)
         return named, named
     return _Candidates(query), _Candidates(query, lookup=wide_scope)
+
+
+# -- a list's search read from the indexes: its matches as a set of ids ----------------------
+@dataclass(frozen=True)
+class Part:
+    """Columns of one index a list searches: ``via`` names the list's column holding the
+    indexed row's id (the report's ``project_id``), None the list's own rows."""
+
+    index: Index
+    columns: tuple[str, ...]
+    via: str | None = None
+
+
+#: The entry unit's 执行情况 (rows: projects) and the reviewers' 执行情况审阅/审核 (rows:
+#: execution reports: the report's own name, its project's number and principal), as
+#: (the rows' table, the parts): Flask-Admin's ``column_searchable_list`` of each.
+PROJECT_ROWS = ("projects", (Part(PROJECTS, ("name", "project_no", "principal")),))
+REPORT_ROWS = (
+    "execution_reports",
+    (Part(REPORTS, ("name",)), Part(PROJECTS, ("project_no", "principal"), via="project_id")),
+)
+REPORT_SEARCH = ("name", "project.project_no", "project.principal")
+#: Up to this many matches, a list's counts read each match once (one pass counting
+#: every 状态 tab); above it, each tab's capped count walks its own rows.
+GROUPED_MAX = 10_000
+
+
+def caseless(term: str) -> bool:
+    """No character of ``term`` has a case: FTS5 folding and ``lower()`` leave it and
+    every character that could match it alone, so the trigram match is the ``LIKE``'s."""
+    return all(c.lower() == c == c.upper() and c.casefold() == c for c in term)
+
+
+def _part_sql(dialect: str, rows: str, part: Part, n: int, term: str, values: dict):
+    """(the ids of ``rows`` holding ``term`` in one of the part's columns, exactly as the
+    ``LIKE`` of Flask-Admin's search finds them; how many candidates the index holds
+    for it, read no further than ``:most``). ``term`` is bound into ``values``."""
+    index, key = part.index, f"{n}_{part.index.table}"
+    if dialect == "sqlite":
+        values[f"q{key}"] = _phrases(part.columns, [term], False, index=index)
+        match = f"FROM {index.table} WHERE {index.table} MATCH :q{key}"
+        found = f"SELECT rowid AS id {match}"
+        if not caseless(term):  # the index folds more widely than lower(): test the rows
+            values[f"p{key}"] = f"%{term}%"
+            like = " OR ".join(
+                f"lower(CAST(t.{c} AS VARCHAR)) LIKE lower(:p{key})" for c in part.columns
+            )
+            found = f"SELECT t.id FROM {index.content} AS t WHERE t.id IN ({found}) AND ({like})"
+    else:
+        values[f"p{key}"] = f"%{term}%"
+        like = " OR ".join(f"t.{c} ILIKE :p{key}" for c in part.columns)
+        match = f"FROM {index.content} AS t WHERE {like}"
+        found = f"SELECT t.id {match}"
+    bound = f"(SELECT count(*) FROM (SELECT 1 AS one {match} LIMIT :most) AS b{key})"
+    if part.via is None:
+        return found, bound
+    return f"SELECT r.id FROM {rows} AS r WHERE r.{part.via} IN ({found})", bound
+
+
+def _matches_sql(dialect: str, searched, terms: list[str]):
+    """(the search's rows, a bound on their number (exact up to ``:most``), the values)."""
+    rows, parts = searched
+    values: dict = {}
+    selects, bounds = [], []
+    for n, term in enumerate(terms):
+        found = [_part_sql(dialect, rows, part, n, term, values) for part in parts]
+        # UNION ALL: an id found twice is one id to ``IN``; the named ids are a set.
+        selects.append(" UNION ALL ".join(sql for sql, _ in found))
+        bounds.append(" + ".join(bound for _, bound in found))
+    if len(selects) == 1:
+        return selects[0], bounds[0], values
+    joined = " INTERSECT ".join(f"SELECT id FROM ({s}) AS t{n}" for n, s in enumerate(selects))
+    least = "min" if dialect == "sqlite" else "LEAST"
+    return joined, f"{least}({', '.join(bounds)})", values
+
+
+@dataclass(frozen=True)
+class ListSearch:
+    """A list's search terms read from the indexes (``list_search``).
+
+    ``page``, ``count``: AND-ed to the list's queries beside Flask-Admin's ``LIKE`` (as
+    ``list_conditions``'); None: the ``LIKE`` alone. ``matches``: when ``exact``, the
+    search's rows by itself (no ``LIKE`` needed, no join); else a superset of them;
+    None: unknown. ``grouped``: the counts read each row of the search once (one pass
+    counting every 状态 tab): its matches are few, or the scope is narrow."""
+
+    page: ColumnElement[bool] | None
+    count: ColumnElement[bool] | None
+    matches: ColumnElement[bool] | None
+    exact: bool
+    grouped: bool
+
+
+def list_search(
+    session,
+    searched,
+    search: str,
+    *,
+    few: int | None = None,
+    most: int | None = None,
+    wide_scope: bool = True,
+) -> ListSearch | None:
+    """The search box's ``search`` (Flask-Admin's terms, ``LIKE`` patterns used as is)
+    over ``searched`` (``PROJECT_ROWS``, ``REPORT_ROWS``) from the trigram indexes; None
+    when no term can be looked up (the ``LIKE`` alone decides).
+
+    The indexes give each term's rows exactly (SQLite: FTS5's candidates, tested with
+    the ``LIKE`` itself when the term has a case; PostgreSQL: the ``ILIKE`` per table,
+    which its trigram indexes serve), read first in one statement, up to ``most``:
+    read first in one statement: at most ``few`` candidates, their matches are named
+    (looked up by id in the page and the counts); up to ``most``, the page tests the
+    matches while it walks its ordered index and they drive the counts. Above ``most``
+    (a common term: its matches are dense), the ``LIKE`` alone: the page stops after a
+    page of them; the counts are each tab's capped count in a ``wide_scope`` list (the
+    committee's whole tree), one pass over the scope's rows in a narrower one."""
+    few = FEW_CANDIDATES if few is None else few
+    most = GROUPED_MAX if most is None else most
+    words = [t for t in search.split(" ") if t]
+    terms = [t[1:] if t[:1] in "^=" else t for t in words]
+    looked_up = [t for t in terms if indexable(t, wildcards=True)]
+    if not looked_up:
+        return None
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite" and not SQLITE_HAS_TRIGRAM:
+        return None
+    # Exact when every word is a plain substring term the index looked up.
+    exact = len(looked_up) == len(words) and all(w[:1] not in "^=" for w in words)
+    sql, bound, values = _matches_sql(dialect, searched, looked_up)
+    # One statement: the candidates' number (each index read no further than ``most``),
+    # and only when it is at most ``few`` (CASE runs its subquery only then) the matches.
+    ids = "group_concat(m.id)" if dialect == "sqlite" else "string_agg(CAST(m.id AS VARCHAR), ',')"
+    candidates, named = session.execute(
+        text(
+            f"SELECT n, CASE WHEN n <= :few THEN (SELECT {ids} FROM ({sql}) AS m) END"
+            f" FROM (SELECT {bound} AS n) AS b"
+        ),
+        {**values, "most": most + 1, "few": few},
+    ).one()
+    column = literal_column(f"{searched[0]}.id")
+    if candidates <= few:
+        named = column.in_(sorted({int(id_) for id_ in (named or "").split(",") if id_}))
+        return ListSearch(named, named, named, exact, True)
+    if candidates <= most:
+        matches = text(sql).bindparams(**values)
+        driven = _In(column, matches, lookup=True)
+        return ListSearch(_In(column, matches), driven, driven, exact, True)
+    # A common term: the candidates would cost more than they save; the LIKE alone.
+    return ListSearch(None, None, None, False, not wide_scope)
+
+
+class _In(ColumnElement[bool]):
+    """``column IN (candidates)``, written as is (``lookup``: SQLite's planner may drive
+    from it) or as a test (``(… IN …) = 1`` on SQLite, see ``_Candidates``)."""
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("candidates", InternalTraversal.dp_clauseelement),
+        ("lookup", InternalTraversal.dp_boolean),
+    ]
+
+    def __init__(self, column, candidates, *, lookup: bool = False) -> None:
+        self.column = column
+        self.candidates = candidates
+        self.lookup = lookup
+
+    def self_group(self, against=None):
+        if self.lookup:
+            return self
+        return super().self_group(against)
+
+
+@compiles(_In)
+def _compile_in(element, compiler, **kw):
+    column = compiler.process(element.column, **kw)
+    return f"{column} IN ({compiler.process(element.candidates, **kw)})"

@@ -74,7 +74,7 @@ def test_migrations_match_the_models(app_on_empty_db):
     assert diff == []
     # The search index's FTS5 tables (SQLite) live outside the models.
     tables = {
-        t for t in inspect(db.engine).get_table_names() if not t.startswith(search_index.TABLE)
+        t for t in inspect(db.engine).get_table_names() if not t.startswith(search_index.TABLES)
     }
     assert {t.name for t in Base.metadata.sorted_tables} | {"alembic_version"} == tables
     with db.engine.connect() as conn:
