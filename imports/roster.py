@@ -7,9 +7,11 @@ sheet, drop-downs), the reader in its child process within the same limits
 A row is judged by the roster's own rules (``workflow.execution.clean_learner`` and
 ``learner_errors``, that is ``models.rules.validate_roster_entry``), as the panel's form
 is. An ID number twice in the file is an error on its second row; an ID number already on
-the roster updates that learner, so the same file imported twice changes nothing. The rows
-are written by ``workflow.execution.import_learners``: one INSERT and one UPDATE, one
-version step and one history event for the whole file.
+the roster updates that learner, so the same file imported twice changes nothing. A file
+without errors is kept as its judged learners (``LEARNERS``: one list each, not its cells),
+written as judged while the report's version is unchanged, judged again from those values
+otherwise. The rows are written by ``workflow.execution.import_learners``: one INSERT and
+one UPDATE per 1,000 rows, one version step and one history event for the whole file.
 
 API::
 

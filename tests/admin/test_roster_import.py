@@ -450,7 +450,7 @@ def test_a_confirmation_racing_a_report_upward_writes_nothing(demo_accounts, ses
 
 def test_rows_enter_in_constant_statements(demo_accounts, session, report, count_statements):
     """One INSERT for the new learners, one UPDATE for the changed: as many statements for
-    40 rows as for 4."""
+    40 rows as for 4 (one per 1,000 rows: test_roster_import_kept)."""
     import imports
 
     owner = demo_accounts["bma_cardio"]
