@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
-from flask import Response, request
+from flask import Response, request, url_for
 from flask_admin import expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -110,16 +110,30 @@ def workbook(report: reports.Report) -> bytes:
     return buffer.getvalue()
 
 
+# The query argument of the 执行情况 table's page (1 the first), beside the filters.
+EXECUTION_PAGE = "execution_page"
+# A page number past this is refused (the first page): OFFSET of a huge number overflows.
+_MAX_PAGE_DIGITS = 6
+
+
+def execution_page(args) -> int:
+    """The 执行情况 table's page asked for, 0-based (the first when absent or not a number)."""
+    number = _integer(args.get(EXECUTION_PAGE, ""), _MAX_PAGE_DIGITS)
+    return number - 1 if number else 0
+
+
 class StatisticsView(SignedInView):
     allowed = permissions.can_read_statistics
 
-    def _report(self) -> reports.Report:
-        return reports.build_report(db.session, account(), parse_filters(request.args))
+    def _report(self, execution_page: int | None = None) -> reports.Report:
+        return reports.build_report(
+            db.session, account(), parse_filters(request.args), execution_page
+        )
 
     @expose("/")
     def index(self):
         user = account()
-        report = self._report()
+        report = self._report(execution_page(request.args))
         no_data = gettext("No projects match these filters.")
         sections = [
             {
@@ -136,11 +150,15 @@ class StatisticsView(SignedInView):
             options=reports.filter_options(db.session, user),
             args=filter_args(report.filters),
             all_years=ALL_YEARS,
+            page_url=lambda page: url_for(
+                ".index", **filter_args(report.filters), **{EXECUTION_PAGE: page + 1}
+            ),
         )
 
     @expose("/export.xlsx")
     def export(self):
-        report = self._report()
+        # Every unit of the 执行情况 table, whatever page the page showed.
+        report = self._report(None)
         year = report.filters.year
         stem = gettext("Statistics") + (f"_{year}" if year is not None else "")
         filename = exports.dated_filename(stem, "xlsx")

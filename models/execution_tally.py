@@ -11,7 +11,8 @@ per key:
 - ``scope_unit_id``: the committee, and the society when the project has one (the same
   two scopes as ``project_tallies``: ``permissions.tally_visibility``);
 - ``year``: the project's year; ``unit_id``: the unit the page shows the project under
-  (committee: its society, or the issuer itself; society: the branch);
+  (committee: its society, or the issuer itself; society: the branch), and again under
+  ``TOTAL_UNIT`` (0, no unit's id): the scope's 合计, read from its own rows (since 0029);
 - ``grain`` and ``bucket``: the due date at three grains, each project counted once in
   each: ``year`` (``'2025'``), ``month`` (``'2025-03'``) and ``day`` (``'2025-03-14'``).
   "Due before today" is then the year rows of the years before this one, the month rows
@@ -59,6 +60,11 @@ KEY = ("scope_unit_id", "grain", "bucket", "year", "unit_id")
 FIGURES = ("reports", "on_time", "accepted", "learners", "credits")
 YEAR, MONTH, DAY = "year", "month", "day"
 GRAINS = (YEAR, MONTH, DAY)
+# Each project counts twice per scope, year and bucket: under its unit, and under the
+# scope's total (``unit_id`` 0, no unit's id), so that a page of the table reads its own
+# units' rows and the 合计 a few rows of its own, never every unit's.
+UNIT, TOTAL = "unit", "total"
+TOTAL_UNIT = 0
 # Stored values of the states this module reads (``ProjectState`` / ``ExecutionState``;
 # the workflow's action ``report``): tests/test_execution_tallies.py checks they agree.
 PUBLISHED, ACCEPTED, REPORT = "published", "accepted", "report"
@@ -70,9 +76,10 @@ class ExecutionTally(Base):
 
     __tablename__ = TABLE
 
-    # The key's order serves every year: per grain, one range of buckets (the past years,
-    # this year's past months, this month's past days) is a prefix and a range of the key,
-    # whatever is stored for the other dates. One year: ``ix_execution_tallies_year``.
+    # Per grain, one range of buckets (the past years, this year's past months, this
+    # month's past days) holds the due dates before today, whatever is stored for the
+    # other dates: one range per unit (or the total) of ``ix_execution_tallies_year_unit``
+    # (one year) or ``ix_execution_tallies_unit`` (every year).
     scope_unit_id: Mapped[int] = mapped_column(
         ForeignKey("units.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
@@ -87,7 +94,12 @@ class ExecutionTally(Base):
     credits: Mapped[float] = mapped_column(Float, default=0.0)
 
     __table_args__ = (
-        Index("ix_execution_tallies_year", "scope_unit_id", "year", "grain", "bucket"),
+        # A page of one year: each of its units' (and the total's) three ranges.
+        Index(
+            "ix_execution_tallies_year_unit", "scope_unit_id", "year", "unit_id", "grain", "bucket"
+        ),
+        # A page of every year: the same ranges, the years within them.
+        Index("ix_execution_tallies_unit", "scope_unit_id", "unit_id", "grain", "bucket", "year"),
         {"info": {"kept_by_triggers": True}},
     )
 
@@ -185,11 +197,13 @@ def rows(projects: str, reports: str, events: str, deadlines: str, sign: int, di
         f" WHERE {_IN_SCOPE}"
     )
     return (
-        f"SELECT c.scope_unit_id AS scope_unit_id, c.year AS year, c.unit_id AS unit_id,"
+        f"SELECT c.scope_unit_id AS scope_unit_id, c.year AS year,"
+        f" CASE s.shown WHEN '{UNIT}' THEN c.unit_id ELSE {TOTAL_UNIT} END AS unit_id,"
         f" g.grain AS grain, {_BUCKET} AS bucket, {sign} AS reports,"
         f" {sign} * c.on_time AS on_time, {sign} * c.accepted AS accepted,"
         f" {sign} * c.learners AS learners, {sign} * c.credits AS credits"
         f" FROM ({part}) c CROSS JOIN {triggers.constants('grain', GRAINS)} g"
+        f" CROSS JOIN {triggers.constants('shown', (UNIT, TOTAL))} s"
     )
 
 
@@ -495,8 +509,9 @@ PG_TRIGGERS = triggers.pg_statement_triggers(TABLE, _SOURCES, _short)
 
 def ddl() -> list[triggers.Statement]:
     """The triggers, the function and the backfill as statements, in order: what migration
-    0027 froze (``migrations/frozen/0027_execution_tallies.sql``; 0026's, without
-    ``execution_owner_tallies``, in ``0026_execution_tallies.sql``)."""
+    0029 froze (``migrations/frozen/0029_execution_tallies.sql``; 0027's, without the total
+    rows, in ``0027_execution_tallies.sql``; 0026's, without ``execution_owner_tallies``,
+    in ``0026_execution_tallies.sql``)."""
     return triggers.summary_ddl(
         TABLE, SQLITE_TRIGGERS, PG_TRIGGERS, _pg_function(), rebuild_statements
     )

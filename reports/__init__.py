@@ -13,12 +13,13 @@ from reports.statistics import (
 )
 
 
-def build_report(session, account, filters: Filters) -> Report:
+def build_report(session, account, filters: Filters, execution_page: int | None = None) -> Report:
     """Every table of the 统计 page: the projects' (``reports.statistics``), the
-    execution reports' (``reports.execution_stats``), then the filing calendar's
-    (``reports.calendar_stats``: late reporting and reminders per unit)."""
+    execution reports' (``reports.execution_stats``: one page of its units, or every unit
+    with ``execution_page=None``), then the filing calendar's (``reports.calendar_stats``:
+    late reporting and reminders per unit)."""
     report = statistics.build_report(session, account, filters)
-    report.add(execution_stats.execution(session, account, filters))
+    report.add(execution_stats.execution(session, account, filters, page=execution_page))
     report.add(calendar_stats.calendar_table(session, account, filters))
     return report
 

@@ -1,4 +1,4 @@
-"""统计 · 执行情况: per unit and year, how the units report what they held.
+"""统计 · 执行情况: per unit, how the units report what they held.
 
 The projects counted are the published projects of the account's scope
 (``permissions.project_visibility``: a society its branches', the committee its tree's;
@@ -16,14 +16,24 @@ report would have: its end date + the committee's number of days for the year
   each report keeps them on its row (``attended_learners``, ``credits_awarded``: counted
   again by ``workflow.execution.roster_write`` at every roster write).
 
-One statement, whatever the number of projects, reports or learners: the committee and a
-society read their own rows of ``execution_tallies`` (``models.execution_tally``: the same
-figures summed ahead per unit, year and due date, kept by database triggers), the due dates
-before today taken as past years, this year's past months and this month's past days. With
-级别 or 学科 set (the tallies do not hold them) the figures come from one GROUP BY over the
-scope's published projects of the year (``ix_projects_committee_stats`` /
-``ix_projects_society_stats``) with their reports (by ``project_id``) and the first 上报 of
-each (through ``ix_execution_events_report_id_id``); no roster row is read either way.
+A row per unit (the committee: its societies and issuers; a society: its branches), every
+one whether a report of it is due or not (应报 0, 执行率 "—"), so that the rows are the same
+from year to year, in the order of the units' names, of the filtered year or of every year
+summed; the page shows ``PAGE_SIZE`` units at a time, and its last row is the total of
+every unit (not of the page), the workbook every unit and the total. Nothing due at all:
+no row (the page says no project matches).
+
+Two statements a page, whatever the number of units, projects, reports or learners: the
+page's units and their number (the account's units in name order,
+``uq_units_parent_id_name``), then their figures and the total's from their own rows of
+``execution_tallies`` (``models.execution_tally``: the figures summed ahead per
+unit, year and due date, and per scope under ``TOTAL_UNIT``, kept by database triggers),
+the due dates before today taken as past years, this year's past months and this month's
+past days. With 级别 or 学科 set (the tallies do not hold them) the figures come from one
+GROUP BY over the scope's published projects of the year (``ix_projects_committee_stats``
+/ ``ix_projects_society_stats``) with their reports (by ``project_id``) and the first 上报
+of each (through ``ix_execution_events_report_id_id``), the page cut from every unit's;
+no roster row is read either way.
 """
 
 from __future__ import annotations
@@ -52,7 +62,6 @@ from models import (
 from models.base import beijing_today
 from models.execution import due_on_sql
 from models.execution_tally import ExecutionTally
-from models.vocabulary import label
 from reports.sql import day_of
 from reports.statistics import Filters, Table, scope, unit_column, unit_header
 from workflow import Action
@@ -138,15 +147,14 @@ def _first_report():
 
 
 def _counts(session, account, filters, today):
-    """(year, unit id, unit name, due, on time, accepted, learners, credits) per unit and
-    year; learners and credits those of the accepted reports, as each report keeps them."""
+    """(unit id, due, on time, accepted, learners, credits) per unit with a report due;
+    learners and credits those of the accepted reports, as each report keeps them."""
     unit = unit_column(account)
     first = _first_report()
     accepted = ExecutionReport.state == ExecutionState.ACCEPTED
     per_project = (
         _due_projects(account, filters, today)
         .add_columns(
-            Project.year.label("year"),
             unit.label("unit_id"),
             case((day_of(first) <= due_date(), 1), else_=0).label("on_time"),
             case((accepted, 1), else_=0).label("accepted"),
@@ -158,7 +166,6 @@ def _counts(session, account, filters, today):
     c = per_project.c
     grouped = (
         select(
-            c.year,
             c.unit_id,
             func.count().label("due"),
             func.sum(c.on_time).label("on_time"),
@@ -166,21 +173,10 @@ def _counts(session, account, filters, today):
             func.sum(c.learners).label("learners"),
             func.sum(c.credits).label("credits"),
         )
-        .group_by(c.year, c.unit_id)
+        .group_by(c.unit_id)
         .subquery("grouped")
     )
-    return _named(session, grouped)
-
-
-def _named(session, grouped):
-    """The per-year, per-unit figures of ``grouped`` with each unit's name: the rows
-    ``figures`` reads, whichever way they were counted."""
-    g = grouped.c
-    return session.execute(
-        select(
-            g.year, g.unit_id, Unit.name, g.due, g.on_time, g.accepted, g.learners, g.credits
-        ).join(Unit, Unit.id == g.unit_id)
-    )
+    return session.execute(select(grouped))
 
 
 def _due_before(today: date) -> list:
@@ -196,21 +192,29 @@ def _due_before(today: date) -> list:
     ]
 
 
-def _tallied_counts(session, account, filters, today):
-    """The rows of ``_counts`` from the account's own ``execution_tallies`` rows: one
-    range per grain (the key's, or with a year ``ix_execution_tallies_year``'s), then
-    summed per year and unit."""
+def _own_rows(account, filters) -> list:
     t = ExecutionTally
     where = [t.scope_unit_id == account.unit_id]
     if filters.year is not None:
         where.append(t.year == filters.year)
-    columns = (t.year, t.unit_id, *(getattr(t, f) for f in execution_tally.FIGURES))
+    return where
+
+
+def _tallied_sums(account, filters, today, unit_ids=None):
+    """The figures due before ``today`` of the account's ``execution_tallies`` rows summed
+    per shown unit (``TOTAL_UNIT``: the scope's total), of ``unit_ids`` only when given:
+    per grain one range of each unit's rows (``ix_execution_tallies_year_unit`` for one
+    year, ``ix_execution_tallies_unit`` for every year)."""
+    t = ExecutionTally
+    where = _own_rows(account, filters)
+    if unit_ids is not None:
+        where.append(t.unit_id.in_(unit_ids))
+    columns = (t.unit_id, *(getattr(t, f) for f in execution_tally.FIGURES))
     due = union_all(*(select(*columns).where(*where, part) for part in _due_before(today)))
     d = due.subquery("due")
     reports = func.sum(d.c.reports)
-    grouped = (
+    return (
         select(
-            d.c.year,
             d.c.unit_id,
             reports.label("due"),
             func.sum(d.c.on_time).label("on_time"),
@@ -218,34 +222,97 @@ def _tallied_counts(session, account, filters, today):
             func.sum(d.c.learners).label("learners"),
             func.sum(d.c.credits).label("credits"),
         )
-        .group_by(d.c.year, d.c.unit_id)
+        .group_by(d.c.unit_id)
         .having(reports != 0)
-        .subquery("grouped")
     )
-    return _named(session, grouped)
 
 
-def figures(
-    session: Session, account, filters: Filters, today: date | None = None
-) -> dict[tuple[int, int, str], Figures]:
-    """{(year, unit id, unit name): Figures} of the scope; one statement (the tallies
-    unless 级别 or 学科 is set)."""
+def _figures(row) -> Figures:
+    _unit, due, on_time, accepted, learners, credits = row
+    return Figures(
+        int(due), int(on_time or 0), int(accepted or 0), int(learners or 0), float(credits or 0)
+    )
+
+
+@dataclass
+class Shown:
+    """What the table shows: its units (one page of them, or all) in the order of their
+    names, the scope's total over every unit, and how many units the table has."""
+
+    units: list[tuple[int, str, Figures]]
+    total: Figures
+    count: int = 0
+
+
+def _listed(session, account, page: int | None) -> tuple[list, int]:
+    """The units the table lists, (id, name) in the order of their names, and how many
+    there are: the account's own units (the committee's societies and issuers, a society's
+    branches), every one, a report due or not, so that the table's rows are the same
+    every year; a page of ``PAGE_SIZE`` of them read from ``uq_units_parent_id_name``
+    with their number, or every one (``page=None``)."""
+    own = Unit.parent_id == account.unit_id
+    query = select(Unit.id, Unit.name).where(own).order_by(Unit.name)
+    if page is None:
+        rows = session.execute(query).all()
+        return rows, len(rows)
+    count = select(func.count()).select_from(Unit).where(own).scalar_subquery()
+    rows = session.execute(query.add_columns(count).offset(page * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    if not rows:  # a page past the last
+        return [], session.scalar(select(count))
+    return [(unit_id, name) for unit_id, name, _count in rows], rows[0][2]
+
+
+def _tallied(session, account, filters, today, page: int | None) -> Shown:
+    """``Shown`` from the account's own ``execution_tallies`` rows. A page: its units,
+    then their figures and the total's in one statement, each unit's few rows and the
+    total's own (however many units and projects there are). Every unit (the workbook):
+    the units, then every unit's figures."""
+    listed, count = _listed(session, account, page)
+    ids = None if page is None else [unit_id for unit_id, _name in listed]
+    if ids is not None:
+        ids.append(execution_tally.TOTAL_UNIT)
+    sums = {
+        row[0]: _figures(row)
+        for row in session.execute(_tallied_sums(account, filters, today, ids))
+    }
+    units = [(unit_id, name, sums.get(unit_id, Figures())) for unit_id, name in listed]
+    return Shown(units, sums.get(execution_tally.TOTAL_UNIT, Figures()), count)
+
+
+def _counted(session, account, filters, today, page: int | None) -> Shown:
+    """``Shown`` from the GROUP BY over the projects (级别 or 学科 set): the page's units
+    (or every unit) with their figures, the total that of every unit's."""
+    listed, count = _listed(session, account, page)
+    counted = {row[0]: _figures(row) for row in _counts(session, account, filters, today)}
+    total = Figures()
+    for entry in counted.values():
+        total.add(entry)
+    units = [(unit_id, name, counted.get(unit_id, Figures())) for unit_id, name in listed]
+    return Shown(units, total, count)
+
+
+def shown(
+    session: Session,
+    account,
+    filters: Filters,
+    today: date | None = None,
+    page: int | None = None,
+) -> Shown:
+    """The scope's units (page ``page``, 0 the first, or every unit) with their figures,
+    and the total; from the tallies unless 级别 or 学科 is set."""
     if account.unit.kind.is_entry:
-        return {}
+        return Shown([], Figures())
     today = today or beijing_today()
     own = permissions.tally_visibility(account)
     if isinstance(own, False_):
-        return {}
+        return Shown([], Figures())
     if own is None or filters.crosses_dimensions:
-        rows = _counts(session, account, filters, today)
-    else:
-        rows = _tallied_counts(session, account, filters, today)
-    return {
-        (year, unit_id, name): Figures(
-            int(due), int(on_time or 0), int(accepted or 0), int(learners or 0), float(credits or 0)
-        )
-        for year, unit_id, name, due, on_time, accepted, learners, credits in rows
-    }
+        return _counted(session, account, filters, today, page)
+    return _tallied(session, account, filters, today, page)
+
+
+# 执行率 of a unit with no report due: none (not 0 %).
+NO_RATE = "—"
 
 
 def _cells(entry: Figures) -> tuple:
@@ -254,7 +321,7 @@ def _cells(entry: Figures) -> tuple:
         entry.on_time,
         entry.overdue,
         entry.accepted,
-        entry.rate,
+        entry.rate if entry.due else NO_RATE,
         entry.learners,
         round(entry.credits, 1),
     )
@@ -269,34 +336,51 @@ HEADERS = (
     _l("Learners"),
     _l("Credits awarded"),
 )
+# The table's units per page: the panel's lists' page.
+PAGE_SIZE = 50
 
 
-def execution(session: Session, account, filters: Filters, today: date | None = None) -> Table:
-    """The 执行情况 table: a row per unit and year (latest year first, most due first),
-    then the total."""
-    found = figures(session, account, filters, today)
-    ordered = sorted(found.items(), key=lambda item: (-item[0][0], -item[1].due, item[0][2]))
-    rows = [(name, str(year), *_cells(entry)) for (year, _id, name), entry in ordered]
-    if rows:
-        total = Figures()
-        for entry in found.values():
-            total.add(entry)
-        rows.append((gettext("Total"), _year(filters), *_cells(total)))
-    return Table(
+@dataclass
+class PagedTable(Table):
+    """The 执行情况 table: ``page`` (0 the first; None: every row, the workbook) of
+    ``pages``. Its last row is the total over every unit."""
+
+    page: int | None = None
+    pages: int = 1
+    page_size: int = PAGE_SIZE
+
+
+def execution(
+    session: Session,
+    account,
+    filters: Filters,
+    today: date | None = None,
+    page: int | None = None,
+) -> PagedTable:
+    """The 执行情况 table: a row per unit (one page of ``PAGE_SIZE``, or every unit for
+    ``page=None``), in the order of their names, of the filtered year or every year, then
+    the total of every unit (not of the page alone); no row when nothing is due."""
+    found = shown(session, account, filters, today, page)
+    rows = []
+    if found.total.due:
+        rows = [(name, *_cells(entry)) for _id, name, entry in found.units]
+        rows.append((gettext("Total"), *_cells(found.total)))
+    return PagedTable(
         KEY,
         _l("Execution reports"),
-        (unit_header(account), label("year"), *HEADERS),
+        (unit_header(account), *HEADERS),
         rows,
         note=_l(
             "Published projects whose report is due (its due date has passed, reports never"
-            " opened included). Overdue: not reported by the due date. Execution rate:"
-            " accepted ÷ due. Learners and credits awarded: the rosters of accepted reports."
+            " opened included), per unit, of the year chosen or of every year. Overdue: not"
+            " reported by the due date. Execution rate: accepted ÷ due. Learners and credits"
+            " awarded: the rosters of accepted reports. The units in the order of their"
+            " names, 50 per page; the total is that of every unit."
         ),
+        page=page,
+        pages=max(1, -(-found.count // PAGE_SIZE)),
+        page_size=PAGE_SIZE,
     )
-
-
-def _year(filters: Filters) -> str:
-    return str(filters.year) if filters.year is not None else ""
 
 
 # -- the dashboard's to-do counts ---------------------------------------------------------

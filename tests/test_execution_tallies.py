@@ -13,10 +13,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import delete, func, select, text, update
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import delete, func, inspect, select, text, update
 
 import workflow
 from admin_views import executions
+from app import create_app
+from extensions import db
 from models import (
     ExecutionEvent,
     ExecutionReport,
@@ -27,6 +30,7 @@ from models import (
     triggers,
 )
 from reports import Filters, execution_stats
+from tests.conftest import app_config, throwaway_database
 from tests.factories import make_project, make_tree
 from tests.test_execution_workflow import learner
 from workflow import Action, execution, execution_rules
@@ -58,21 +62,38 @@ def recounted(session) -> dict[tuple, tuple]:
     return {tuple(row[:5]): tuple(round(v, 6) for v in row[5:]) for row in result}
 
 
-def direct(session, account, filters, today) -> dict:
-    """统计's figures from the GROUP BY over the projects (no tally)."""
-    return {
-        (year, unit_id, name): (int(due), int(on), int(acc), int(learners or 0), round(cr, 6))
-        for year, unit_id, name, due, on, acc, learners, cr in execution_stats._counts(
-            session, account, filters, today
-        )
-    }
+def _plain(found) -> tuple[list, tuple]:
+    def figures(f):
+        return (f.due, f.on_time, f.accepted, f.learners, round(f.credits, 6))
+
+    return [(unit_id, name, figures(f)) for unit_id, name, f in found.units], figures(found.total)
 
 
-def tallied(session, account, filters, today) -> dict:
-    return {
-        key: (f.due, f.on_time, f.accepted, f.learners, round(f.credits, 6))
-        for key, f in execution_stats.figures(session, account, filters, today).items()
-    }
+def direct(session, account, filters, today) -> tuple[list, tuple]:
+    """统计's units and total from the GROUP BY over the projects (no tally)."""
+    return _plain(execution_stats._counted(session, account, filters, today, None))
+
+
+def tallied(session, account, filters, today) -> tuple[list, tuple]:
+    """统计's units and total from the tallies: every unit at once (the workbook), and
+    page by page at 1 and 2 units a page, the same units in the same order, each page's
+    total the total of every unit (its own rows, ``TOTAL_UNIT``)."""
+    units, total = _plain(execution_stats._tallied(session, account, filters, today, None))
+    kept = execution_stats.PAGE_SIZE
+    try:
+        for size in (1, 2):
+            execution_stats.PAGE_SIZE = size
+            paged = []
+            for page in range(-(-len(units) // size)):
+                found = execution_stats._tallied(session, account, filters, today, page)
+                page_units, page_total = _plain(found)
+                assert page_total == total and len(page_units) <= size
+                assert found.count == len(units)
+                paged += page_units
+            assert paged == units, (size, paged, units)
+    finally:
+        execution_stats.PAGE_SIZE = kept
+    return units, total
 
 
 TODAYS = (
@@ -271,12 +292,38 @@ def test_every_write_keeps_the_tallies_equal_to_a_recount(demo_accounts, session
     check()
 
 
-def test_the_statistics_read_one_tally_statement(demo_accounts, session, count_statements):
+@pytest.mark.parametrize("page", [0, None])
+def test_the_statistics_read_the_tallies_only(demo_accounts, session, count_statements, page):
+    """A page, or every unit (the workbook): the units, then their figures and the total
+    from the tallies; two statements."""
     account = demo_accounts["bjcme"]
+    account.unit  # noqa: B018 - loaded before counting
     with count_statements() as counter:
-        execution_stats.figures(session, account, Filters())
+        execution_stats.shown(session, account, Filters(), page=page)
+    assert counter.count == 2, counter.statements
     ours = [s for s in counter.statements if "execution" in s]
     assert len(ours) == 1 and "execution_tallies" in ours[0], ours
+    assert "execution_reports" not in ours[0] and "projects" not in ours[0]
+
+
+def test_every_unit_has_its_total_rows(demo_accounts, session):
+    """Each scope's rows under ``TOTAL_UNIT`` are its units' rows summed (the 合计 row)."""
+    t = execution_tally.ExecutionTally
+    key = (t.scope_unit_id, t.grain, t.bucket, t.year)
+    figures = [getattr(t, f) for f in FIGURES]
+    total_unit = t.unit_id == execution_tally.TOTAL_UNIT
+
+    def sums(where):
+        return {
+            tuple(row[:4]): tuple(round(v, 6) for v in row[4:])
+            for row in session.execute(
+                select(*key, *(func.sum(f) for f in figures)).where(where).group_by(*key)
+            )
+            if any(row[4:])
+        }
+
+    totals = sums(total_unit)
+    assert totals and totals == sums(~total_unit)
 
 
 def test_sqlite_repair_puts_a_missing_trigger_back(demo_accounts, session, backend):
@@ -307,3 +354,52 @@ def test_the_repair_command_recounts(demo_accounts, session, app_on_empty_db):
     assert result.exit_code == 0, result.output
     assert stored(session) == recounted(session) and stored(session)
     assert owner_stored(session) == owner_recounted(session) and owner_stored(session)
+
+
+# -- migration 0029: the total rows ----------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request, tmp_path):
+    with throwaway_database(request.param, tmp_path, prefix="cme_exec_tally") as url:
+        yield url
+
+
+def _indexes(session) -> set[str]:
+    return {i["name"] for i in inspect(session.connection()).get_indexes(execution_tally.TABLE)}
+
+
+def test_the_migration_adds_the_total_rows(fresh_url):
+    """The demo data at 0028 (no total rows), then 0029: the table equals the recount
+    (its total rows summed from its unit rows); down to 0028 (PostgreSQL: the total rows
+    gone, the rest as 0027's triggers keep it) and up again gives the same."""
+    from demo import seed
+
+    where = f"FROM execution_tallies WHERE unit_id = {execution_tally.TOTAL_UNIT}"
+    total_unit = text(f"SELECT count(*) {where}")
+    app = create_app(app_config(fresh_url))
+    with app.app_context():
+        upgrade(revision="0028")
+        seed(db.session)
+        # As 0027's triggers leave it (SQLite's repair installs the live ones after any
+        # migration, which count the totals already).
+        db.session.execute(text(f"DELETE {where}"))
+        db.session.commit()
+        upgrade(revision="0029")
+        first = stored(db.session)
+        assert first == recounted(db.session) and db.session.scalar(total_unit)
+        assert {"ix_execution_tallies_year_unit", "ix_execution_tallies_unit"} <= _indexes(
+            db.session
+        )
+        db.session.rollback()  # PostgreSQL's DROP TRIGGER waits for the readers
+        downgrade(revision="0028")
+        if db.engine.dialect.name == "postgresql":
+            assert db.session.scalar(total_unit) == 0
+            units = {k: v for k, v in first.items() if k[4] != execution_tally.TOTAL_UNIT}
+            assert stored(db.session) == units
+            assert "ix_execution_tallies_year" in _indexes(db.session)
+        db.session.rollback()
+        upgrade(revision="0029")
+        assert stored(db.session) == first
+        db.session.remove()
+        db.engine.dispose()

@@ -5,10 +5,12 @@ nothing; the number of statements does not grow with the units, reports or learn
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from openpyxl import load_workbook
+from sqlalchemy import func, select, update
 
 from models import (
     DEFAULT_DUE_DAYS,
@@ -108,33 +110,101 @@ def rows_of(browser, **args) -> list[list[str]]:
     return Page(response.get_data(as_text=True)).tables["execution"]
 
 
+ZERO = ["0", "0", "0", "0", "—", "0", "0"]  # a unit with no report due
+
+
+def in_name_order(session, rows: list[list[str]]) -> list[list[str]]:
+    """``rows`` (a unit's name first) in the database's order of the names (its collation,
+    as the page orders them)."""
+    names = session.scalars(select(Unit.name).order_by(Unit.name))
+    rank = {name: n for n, name in enumerate(names)}
+    return sorted(rows, key=lambda row: rank[row[0]])
+
+
+def every_unit(session, account, rows: list[list[str]]) -> list[list[str]]:
+    """``rows`` with a row of zeros for each other unit of the account's table (the
+    committee's societies and issuers, a society's branches), in name order."""
+    named = {row[0] for row in rows}
+    others = session.scalars(select(Unit.name).where(Unit.parent_id == account.unit_id))
+    return in_name_order(session, rows + [[name, *ZERO] for name in others if name not in named])
+
+
 def test_the_known_setup_counts_as_the_office_would(login_as, session, demo_accounts):
     known_setup(session, demo_accounts)
     bma = demo_accounts["bma"].unit.name
     bjtcm = demo_accounts["bjtcm"].unit.name
     pumch = demo_accounts["pumch"].unit.name
     cardio = demo_accounts["bma_cardio"].unit.name
-    year = str(YEAR)
-    # unit, year, due, on time, overdue, accepted, rate %, learners, credits
+    # unit, due, on time, overdue, accepted, rate %, learners, credits
     browser = login_as("bjcme")
-    assert rows_of(browser) == [
-        [bma, year, "5", "2", "3", "1", "20", "2", "4"],
-        [bjtcm, year, "1", "0", "1", "0", "0", "0", "0"],
-        [pumch, year, "1", "1", "0", "1", "100", "1", "1.5"],
-        ["合计", year, "7", "3", "4", "2", "28.6", "3", "5.5"],
+    units = [
+        [bma, "5", "2", "3", "1", "20", "2", "4"],
+        [bjtcm, "1", "0", "1", "0", "0", "0", "0"],
+        [pumch, "1", "1", "0", "1", "100", "1", "1.5"],
     ]
-    # A society: its branches only.
+    total = ["合计", "7", "3", "4", "2", "28.6", "3", "5.5"]
+    assert rows_of(browser) == [*every_unit(session, demo_accounts["bjcme"], units), total]
+    # A society: its branches only (the others with nothing due).
     browser.logout()
     browser = login_as("bma")
     assert rows_of(browser) == [
-        [cardio, year, "5", "2", "3", "1", "20", "2", "4"],
-        ["合计", year, "5", "2", "3", "1", "20", "2", "4"],
+        *every_unit(session, demo_accounts["bma"], [[cardio, "5", "2", "3", "1", "20", "2", "4"]]),
+        ["合计", "5", "2", "3", "1", "20", "2", "4"],
     ]
     browser.logout()
+    tcm = [[demo_accounts["tcm_acu"].unit.name, "1", "0", "1", "0", "0", "0", "0"]]
     assert rows_of(login_as("bjtcm")) == [
-        [demo_accounts["tcm_acu"].unit.name, year, "1", "0", "1", "0", "0", "0", "0"],
-        ["合计", year, "1", "0", "1", "0", "0", "0", "0"],
+        *every_unit(session, demo_accounts["bjtcm"], tcm),
+        ["合计", "1", "0", "1", "0", "0", "0", "0"],
     ]
+    # Nothing due in the year: no row at all.
+    assert rows_of(browser, year=str(YEAR - 30)) == []
+
+
+def test_the_table_is_paged_with_the_total_of_every_unit(
+    login_as, session, demo_accounts, monkeypatch
+):
+    """Two units a page: the pages hold every unit in name order, each with the total of
+    every unit below; the pager goes forward and back, the filters kept; the workbook
+    holds every unit, whatever page was shown."""
+    known_setup(session, demo_accounts)
+    monkeypatch.setattr(execution_stats, "PAGE_SIZE", 2)
+    committee = demo_accounts["bjcme"]
+    units = session.scalar(select(func.count()).where(Unit.parent_id == committee.unit_id))
+    pages = -(-units // 2)
+    assert pages >= 2
+    browser = login_as("bjcme")
+    total = ["合计", "7", "3", "4", "2", "28.6", "3", "5.5"]
+    seen = []
+    for page in range(1, pages + 1):
+        args = {"year": str(YEAR), "execution_page": str(page)}
+        html = browser.get("/admin/statistics/", query_string=args).get_data(as_text=True)
+        rows = Page(html).tables["execution"]
+        assert rows[-1] == total and len(rows) <= 3
+        seen += rows[:-1]
+        assert f"第 {page} 页，共 {pages} 页" in html
+        assert ("上一页" in html) == (page > 1) and ("下一页" in html) == (page < pages)
+        if page > 1:
+            assert f"year={YEAR}&amp;execution_page={page - 1}#stat-execution" in html
+    assert len(seen) == units and seen == in_name_order(session, seen)
+    # The workbook: every unit, then the total, whatever page was shown.
+    response = browser.get(
+        "/admin/statistics/export.xlsx", query_string={"year": str(YEAR), "execution_page": "2"}
+    )
+    sheet = load_workbook(io.BytesIO(response.data))["执行情况"]
+    got = [
+        [number(v) if isinstance(v, int | float) else v for v in row]
+        for row in sheet.iter_rows(min_row=2, values_only=True)
+    ]
+    assert got == [*seen, total]
+    # A page past the last: no unit, the total still; a page that is not one: the first.
+    past = browser.get(
+        "/admin/statistics/", query_string={"year": str(YEAR), "execution_page": "99"}
+    )
+    assert Page(past.get_data(as_text=True)).tables["execution"] == [total]
+    first = rows_of(browser)
+    for wrong in ("0", "-1", "x", "9" * 40):
+        assert rows_of(browser, execution_page=wrong) == first
 
 
 def test_the_headers_and_note_are_chinese(login_as, session, demo_accounts):
@@ -142,7 +212,7 @@ def test_the_headers_and_note_are_chinese(login_as, session, demo_accounts):
     html = login_as("bjcme").get("/admin/statistics/", query_string={"year": str(YEAR)})
     text = html.get_data(as_text=True)
     page = Page(text)
-    assert page.headers["execution"][2:] == [
+    assert page.headers["execution"][1:] == [
         "应报",
         "按时上报",
         "逾期",
@@ -162,18 +232,14 @@ def test_the_committee_deadline_dates_a_never_opened_report(session, demo_accoun
     between = DUE + timedelta(days=5)  # after the opened reports' due date
     filters = Filters(year=YEAR)
 
-    def due() -> int:
-        found = execution_stats.figures(session, committee, filters, today=between)
-        return sum(f.due for f in found.values())
+    def due(today=between) -> int:
+        return execution_stats.shown(session, committee, filters, today=today).total.due
 
     assert due() == 7
     session.add(ExecutionDeadline(committee_id=committee.unit_id, year=YEAR, days=30))
     session.commit()
     assert due() == 5  # C and G (never opened) are due 30 days after their end now
-    assert (
-        sum(f.due for f in execution_stats.figures(session, committee, filters, today=DUE).values())
-        == 0
-    )  # nothing is due on its due day itself
+    assert due(DUE) == 0  # nothing is due on its due day itself
 
 
 def test_another_committee_tree_sees_nothing_of_ours(session, demo_accounts):
@@ -183,16 +249,20 @@ def test_another_committee_tree_sees_nothing_of_ours(session, demo_accounts):
     session.commit()
     assert other.committee_id == tree["committee"].unit_id
     filters = Filters(year=YEAR)
-    theirs = execution_stats.figures(session, tree["committee"], filters)
-    assert [(key[2], f.due) for key, f in theirs.items()] == [(tree["society"].unit.name, 1)]
-    society = execution_stats.figures(session, tree["society"], filters)
-    assert [(key[2], f.due) for key, f in society.items()] == [(tree["branch"].unit.name, 1)]
-    ours = execution_stats.figures(session, demo_accounts["bjcme"], filters)
-    assert tree["society"].unit.name not in {key[2] for key in ours}
+
+    def units(account):
+        """The units with a report due (the table lists every unit of the account)."""
+        found = execution_stats.shown(session, account, filters, page=0)
+        return [(name, f.due) for _id, name, f in found.units if f.due]
+
+    assert units(tree["committee"]) == [(tree["society"].unit.name, 1)]
+    assert units(tree["society"]) == [(tree["branch"].unit.name, 1)]
+    ours = execution_stats.shown(session, demo_accounts["bjcme"], filters).units
+    assert not {tree["society"].unit.name, tree["issuer"].unit.name} & {u[1] for u in ours}
     # Entry units have no figures at all.
-    for entry in ("bma_cardio", "pumch"):
-        assert execution_stats.figures(session, demo_accounts[entry], filters) == {}
-    assert execution_stats.figures(session, tree["branch"], filters) == {}
+    for entry in (demo_accounts["bma_cardio"], demo_accounts["pumch"], tree["branch"]):
+        found = execution_stats.shown(session, entry, filters, page=0)
+        assert found.units == [] and found.total.due == 0
 
 
 def test_statements_do_not_grow_with_units_reports_or_learners(
@@ -215,7 +285,9 @@ def test_statements_do_not_grow_with_units_reports_or_learners(
         browser.get("/admin/statistics/", query_string=args)
     assert large.count == small.count, (small.statements, large.statements)
     ours = [s for s in large.statements if "execution_tallies" in s]
-    assert len(ours) == 1, ours  # one GROUP BY of the tallies (models/execution_tally.py)
+    # The page's units (no tally), then their figures and the total in one statement of
+    # the tallies (models/execution_tally.py).
+    assert len(ours) == 1, ours
     assert not [s for s in large.statements if "execution_reports" in s]
     assert not [s for s in large.statements if "roster_entries" in s]
 
@@ -259,7 +331,7 @@ def expected_execution(session, user: User, projects: list[Project], year=None) 
             if user.unit.kind is UnitKind.COMMITTEE
             else p.owner_unit_id
         )
-        row = figures[(p.year, names[unit])]
+        row = figures[names[unit]]
         row[0] += 1
         reported = report and first.get(report.id)
         if reported and (reported + timedelta(hours=8)).date() <= due:
@@ -270,16 +342,17 @@ def expected_execution(session, user: User, projects: list[Project], year=None) 
             row[4] += sum(entry.credits for entry in roster[report.id])
 
     def cells(due, on_time, accepted, learners, credits):
-        rate = round(100 * accepted / due, 1) if due else 0
-        return [str(due), str(on_time), str(due - on_time), str(accepted), number(rate),
+        rate = number(round(100 * accepted / due, 1)) if due else "—"
+        return [str(due), str(on_time), str(due - on_time), str(accepted), rate,
                 str(learners), number(credits)]  # fmt: skip
 
-    ordered = sorted(figures.items(), key=lambda item: (-item[0][0], -item[1][0], item[0][1]))
-    rows = [[name, str(y), *cells(*values)] for (y, name), values in ordered]
-    if rows:
-        total = [sum(values[i] for values in figures.values()) for i in range(5)]
-        rows.append(["合计", str(year) if year is not None else "", *cells(*total)])
-    return rows
+    # Every unit of the account (the year filtered, or every year summed), in the order of
+    # the names, then the total; no row when nothing is due.
+    if not figures:
+        return []
+    rows = [[name, *cells(*values)] for name, values in figures.items()]
+    total = [sum(values[i] for values in figures.values()) for i in range(5)]
+    return [*every_unit(session, user, rows), ["合计", *cells(*total)]]
 
 
 def test_the_roster_rules_hold_in_the_setup(session, demo_accounts):
