@@ -20,9 +20,15 @@ benchmark database), then:
   plain Core ``insert(roster_entries)`` executemany and commit: the limit of the write.
 
 Time is measured without tracemalloc (which slows Python several times); then one more
-preview + confirm under tracemalloc for the peaks, beside the peak of merely holding the
-rows (the list of dicts the write is given), so that "memory not growing beyond the rows
-themselves" can be read. The reader runs in a child forked from the forkserver
+preview + confirm under tracemalloc for the peaks, beside the rows themselves, so that
+"memory not growing beyond the rows themselves" can be read: the list of dicts alone (its
+strings shared with the plan's), and the rows with their own values (a JSON round trip of
+the same rows: every text a string of its own, as a confirmation reads them from the
+batch). The report gives each peak beyond the rows with their values, and how much that
+excess grows per learner from one size to the next (0 when the peak is the rows plus a
+constant). confirm ÷ executemany is given as the ratio of the medians and as the median of
+each run's own ratio (a run's confirm and executemany follow each other: the least
+disturbed by other work on a shared machine). The reader runs in a child forked from the forkserver
 (``imports.isolation``): its memory is outside tracemalloc, capped by
 ``isolation.Limits.memory_mb``. Results are appended to ``bench/results/execution.md``.
 """
