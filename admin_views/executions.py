@@ -38,7 +38,6 @@ from models import (
     ExecutionState,
     Project,
     ProjectState,
-    UnitKind,
     execution_tally,
     search_index,
 )
@@ -250,14 +249,8 @@ class ExecutionListView(
         found = g.setdefault("execution_search", {})
         key = (self.endpoint, getattr(user, "id", None), search)
         if key not in found:
-            found[key] = search_index.list_search(
-                self.db_session, self.searched, search, wide_scope=self.wide_scope(user)
-            )
+            found[key] = search_index.list_search(self.db_session, self.searched, search)
         return found[key]
-
-    def wide_scope(self, user) -> bool:
-        """Whether the account sees as many rows as a term's candidates (a whole tree)."""
-        return False
 
     def search_query(self, query, count_query, joins, count_joins, search):
         """Flask-Admin's ILIKE per term, plus the indexes' rows for the terms they can
@@ -301,10 +294,16 @@ class ExecutionListView(
         self.state_counts()
         return self.tab_figure(self.current_status())
 
-    def capped_counts(self) -> dict[str, int]:
-        """Each state's count in the list as narrowed, one statement: capped per state,
-        or exact in one pass over a search's rows (``search_index.ListSearch.grouped``:
-        few matches, or a narrow scope)."""
+    def capped_counts(self) -> dict[str, int | None]:
+        """Each state's count in the list as narrowed (its year, search and filters),
+        capped. Filters alone: each state's capped count, one statement. A search: as
+        the project lists (``ProjectListBarMixin._count_narrowed``), one pass over the
+        list's rows stopping after ``LIST_COUNT_CAP + 1`` of them counts every state when
+        the list holds no more (the usual search); above it 全部 is "超过 1,000", the
+        current tab's states are counted each up to the cap (one more statement), and
+        another state is uncounted (None) unless the pass alone found it above the cap.
+        The search's rows come from the indexes when they know them exactly
+        (``search_index.list_search``: no LIKE, no join), else Flask-Admin's LIKE."""
         cap, year = count_cap(), self.current_year()
         conditions = self.status_conditions()
         base = self.db_session.query(self.model.id).filter(self.scope(account()))
@@ -312,28 +311,35 @@ class ExecutionListView(
             base = base.filter(self.model.year == year)
         search, filters = self.narrowed()
         found = self.indexed_search(search)
-        # One pass counting every tab over the search's rows when they are few (the
-        # indexes know them) or the scope is narrow (its rows read once); else each
-        # tab's capped count (a common term over the committee's whole tree).
-        grouped = bool(search) and (
-            found.grouped if found is not None else not self.wide_scope(self.list_account())
-        )
-        if grouped and found is not None and found.matches is not None and found.exact:
+        if found is not None and found.matches is not None and found.exact:
             base = base.filter(found.matches)  # the search's rows: no LIKE, no join
-        elif grouped:
-            base = super().search_query(base, base, {}, {}, search)[1]
-            if found is not None and found.matches is not None:
-                base = base.filter(found.matches)
         elif search:
             base = self.search_query(base, base, {}, {}, search)[1]
         chosen = self.filter_list()
         for index, _, value in filters:
             base = chosen[index].apply(base, chosen[index].clean(value))
-        if grouped:
-            counts = base.with_entities(*(func.count(case((c, 1))) for c in conditions.values()))
-            return dict(zip(conditions, counts.one(), strict=True))
-        counts = select(*(capped_count_of(base.filter(c), cap) for c in conditions.values()))
-        return dict(zip(conditions, self.db_session.execute(counts).one(), strict=True))
+        if not (search and cap):
+            counts = select(*(capped_count_of(base.filter(c), cap) for c in conditions.values()))
+            return dict(zip(conditions, self.db_session.execute(counts).one(), strict=True))
+        flags = [case((c, 1), else_=0).label(f"s{n}") for n, c in enumerate(conditions.values())]
+        rows = base.with_entities(*flags).limit(cap + 1).subquery()
+        total, *seen = self.db_session.execute(
+            select(func.count(), *(func.coalesce(func.sum(c), 0) for c in rows.c))
+        ).one()
+        if total <= cap:
+            return dict(zip(conditions, seen, strict=True))
+        counts = {k: cap + 1 if n > cap else None for k, n in zip(conditions, seen, strict=True)}
+        current = self.current_status()
+        wanted = [] if current == STATUS_ALL else self.tab_values(current)
+        wanted = [key for key in wanted if key in counts and counts[key] is None]
+        if wanted:
+            read = select(*(capped_count_of(base.filter(conditions[k]), cap) for k in wanted))
+            counts |= dict(zip(wanted, self.db_session.execute(read).one(), strict=True))
+        return counts
+
+    def tab_values(self, value: str) -> list[str]:
+        """The 状态 values 状态 choice ``value`` (not 全部) lists."""
+        return list(self.held_values) if value == STATUS_HELD else [value]
 
     def tab_counts(self, value: str, by_state: dict[str, int]) -> list[int]:
         if value == STATUS_ALL:
@@ -584,10 +590,6 @@ class ExecutionReviewView(ExecutionListView):
 
     def _state_options(self):
         return [(s.value, s.title) for s in REVIEW_ORDER]
-
-    def wide_scope(self, user) -> bool:
-        """The committee sees its whole tree, as wide as a term's candidates."""
-        return user is None or user.unit.kind is UnitKind.COMMITTEE
 
     def status_conditions(self):
         return {s.value: ExecutionReport.state == s for s in REVIEW_ORDER}

@@ -314,9 +314,10 @@ REPORT_ROWS = (
     (Part(REPORTS, ("name",)), Part(PROJECTS, ("project_no", "principal"), via="project_id")),
 )
 REPORT_SEARCH = ("name", "project.project_no", "project.principal")
-#: Up to this many matches, a list's counts read each match once (one pass counting
-#: every 状态 tab); above it, each tab's capped count walks its own rows.
-GROUPED_MAX = 10_000
+#: Above this many candidates, a list's search does without them: a term that common
+#: has dense matches, which the ``LIKE`` finds along the list's own index in fewer rows
+#: than the candidates would cost to read.
+MOST_CANDIDATES = 10_000
 
 
 def caseless(term: str) -> bool:
@@ -375,14 +376,12 @@ class ListSearch:
     ``page``, ``count``: AND-ed to the list's queries beside Flask-Admin's ``LIKE`` (as
     ``list_conditions``'); None: the ``LIKE`` alone. ``matches``: when ``exact``, the
     search's rows by itself (no ``LIKE`` needed, no join); else a superset of them;
-    None: unknown. ``grouped``: the counts read each row of the search once (one pass
-    counting every 状态 tab): its matches are few, or the scope is narrow."""
+    None: unknown."""
 
     page: ColumnElement[bool] | None
     count: ColumnElement[bool] | None
     matches: ColumnElement[bool] | None
     exact: bool
-    grouped: bool
 
 
 def list_search(
@@ -392,7 +391,6 @@ def list_search(
     *,
     few: int | None = None,
     most: int | None = None,
-    wide_scope: bool = True,
 ) -> ListSearch | None:
     """The search box's ``search`` (Flask-Admin's terms, ``LIKE`` patterns used as is)
     over ``searched`` (``PROJECT_ROWS``, ``REPORT_ROWS``) from the trigram indexes; None
@@ -400,15 +398,15 @@ def list_search(
 
     The indexes give each term's rows exactly (SQLite: FTS5's candidates, tested with
     the ``LIKE`` itself when the term has a case; PostgreSQL: the ``ILIKE`` per table,
-    which its trigram indexes serve), read first in one statement, up to ``most``:
-    read first in one statement: at most ``few`` candidates, their matches are named
-    (looked up by id in the page and the counts); up to ``most``, the page tests the
+    which its trigram indexes serve), read first in one statement: at most ``few``
+    candidates (``FEW_CANDIDATES``), their matches are named
+    (looked up by id in the page and the counts); up to ``most`` (``MOST_CANDIDATES``),
+    the page tests the
     matches while it walks its ordered index and they drive the counts. Above ``most``
     (a common term: its matches are dense), the ``LIKE`` alone: the page stops after a
-    page of them; the counts are each tab's capped count in a ``wide_scope`` list (the
-    committee's whole tree), one pass over the scope's rows in a narrower one."""
+    page of them, and the list counts as without the indexes."""
     few = FEW_CANDIDATES if few is None else few
-    most = GROUPED_MAX if most is None else most
+    most = MOST_CANDIDATES if most is None else most
     words = [t for t in search.split(" ") if t]
     terms = [t[1:] if t[:1] in "^=" else t for t in words]
     looked_up = [t for t in terms if indexable(t, wildcards=True)]
@@ -433,13 +431,13 @@ def list_search(
     column = literal_column(f"{searched[0]}.id")
     if candidates <= few:
         named = column.in_(sorted({int(id_) for id_ in (named or "").split(",") if id_}))
-        return ListSearch(named, named, named, exact, True)
+        return ListSearch(named, named, named, exact)
     if candidates <= most:
         matches = text(sql).bindparams(**values)
         driven = _In(column, matches, lookup=True)
-        return ListSearch(_In(column, matches), driven, driven, exact, True)
-    # A common term: the candidates would cost more than they save; the LIKE alone.
-    return ListSearch(None, None, None, False, not wide_scope)
+        return ListSearch(_In(column, matches), driven, driven, exact)
+    # A common term (dense matches): the candidates would cost more than they save.
+    return ListSearch(None, None, None, False)
 
 
 class _In(ColumnElement[bool]):

@@ -152,9 +152,9 @@ def browsers(searched, another_browser):
 
 
 PATHS = {
-    # (FEW_CANDIDATES, GROUPED_MAX): which path of list_search the terms take
+    # (FEW_CANDIDATES, MOST_CANDIDATES): which path of list_search the terms take
     "few-matches-named": (2_000, 10_000),
-    "more-matches-one-pass": (0, 10_000),
+    "more-matches-tested": (0, 10_000),
     "common-term-like-alone": (0, 0),
 }
 
@@ -165,7 +165,7 @@ def test_the_indexed_search_lists_and_counts_what_the_plain_search_does(
 ):
     few, most = PATHS[path]
     monkeypatch.setattr(search_index, "FEW_CANDIDATES", few)
-    monkeypatch.setattr(search_index, "GROUPED_MAX", most)
+    monkeypatch.setattr(search_index, "MOST_CANDIDATES", most)
     _check(searched, browsers, demo_accounts)
 
 
@@ -203,7 +203,7 @@ def test_the_lists_read_the_indexes(searched, backend, demo_accounts):
         ("pumch", search_index.PROJECT_ROWS),
     ):
         found = search_index.list_search(session, searched_rows, "心衰竭")
-        assert found is not None and found.exact and found.grouped
+        assert found is not None and found.exact
         expected = _plain_rows(session, demo_accounts[username], "心衰竭")
         table = searched_rows[0]
         model = ExecutionReport if table == "execution_reports" else Project
@@ -323,3 +323,26 @@ def test_the_tabs_of_a_search_equal_their_lists(searched, browsers):
                 browser, f"/admin/{url}/?status={status}&page_size=200&search={quote(term)}"
             ).count('<td class="col-name"')
             assert rows == n, (username, term, status)
+
+
+def test_a_search_above_the_cap_counts_the_current_tab(searched, browsers, app, monkeypatch):
+    """Above ``LIST_COUNT_CAP`` the one pass stops: 全部 says "more than the cap", and
+    each tab, once current, is counted (up to the cap) as the rows it lists."""
+    cap = 3
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", cap)
+    for (username, url), term in itertools.product(LISTS.items(), ("心衰", "心衰竭")):
+        browser = browsers[username]
+        html = page(browser, f"/admin/{url}/?status=all&page_size=200&search={quote(term)}")
+        listed = html.count('<td class="col-name"')
+        if listed > cap:
+            assert "all" not in tab_counts(html), (username, term)  # 超过 3
+        else:
+            assert tab_counts(html)["all"] == listed, (username, term)
+        for status in sorted(set(re.findall(r'data-status="(\w+)"', html)) - {"all"}):
+            address = f"/admin/{url}/?status={status}&page_size=200&search={quote(term)}"
+            tab = page(browser, address)
+            rows = tab.count('<td class="col-name"')
+            if status in tab_counts(tab):
+                assert tab_counts(tab)[status] == rows <= cap, (username, term, status)
+            else:
+                assert rows > cap, (username, term, status)
