@@ -204,7 +204,7 @@ def _tallied_sums(account, filters, today, unit_ids=None):
     """The figures due before ``today`` of the account's ``execution_tallies`` rows summed
     per shown unit (``TOTAL_UNIT``: the scope's total), of ``unit_ids`` only when given:
     per grain one range of each unit's rows (``ix_execution_tallies_year_unit`` for one
-    year, ``ix_execution_tallies_unit`` for every year)."""
+    year, ``ix_execution_tallies_unit_figures`` for every year)."""
     t = ExecutionTally
     where = _own_rows(account, filters)
     if unit_ids is not None:

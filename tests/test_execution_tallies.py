@@ -372,7 +372,8 @@ def _indexes(session) -> set[str]:
 def test_the_migration_adds_the_total_rows(fresh_url):
     """The demo data at 0028 (no total rows), then 0029: the table equals the recount
     (its total rows summed from its unit rows); down to 0028 (PostgreSQL: the total rows
-    gone, the rest as 0027's triggers keep it) and up again gives the same."""
+    gone, the rest as 0027's triggers keep it) and up again gives the same; 0030's
+    covering index up, down and up."""
     from demo import seed
 
     where = f"FROM execution_tallies WHERE unit_id = {execution_tally.TOTAL_UNIT}"
@@ -401,5 +402,28 @@ def test_the_migration_adds_the_total_rows(fresh_url):
         db.session.rollback()
         upgrade(revision="0029")
         assert stored(db.session) == first
+        # 0030: the every-year index covers the figures; down and up again.
+        db.session.rollback()
+        upgrade(revision="0030")
+        assert "ix_execution_tallies_unit_figures" in _indexes(db.session)
+        assert "ix_execution_tallies_unit" not in _indexes(db.session)
+        db.session.rollback()
+        downgrade(revision="0029")
+        assert "ix_execution_tallies_unit" in _indexes(db.session)
+        db.session.rollback()
+        upgrade(revision="0030")
+        assert stored(db.session) == first == recounted(db.session)
         db.session.remove()
         db.engine.dispose()
+
+
+def test_every_year_reads_its_figures_from_the_covering_index(demo_accounts, session, backend):
+    """SQLite: a page of every year reads the units' rows of the tally from
+    ``ix_execution_tallies_unit_figures`` alone (no lookup of each row in the table)."""
+    if backend != "sqlite":
+        pytest.skip("SQLite's plan; PostgreSQL's depends on its visibility map")
+    account = demo_accounts["bjcme"]
+    statement = execution_stats._tallied_sums(account, Filters(), TODAY, [1, 2, 0])
+    compiled = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+    plan = " ".join(row[3] for row in session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+    assert plan.count("COVERING INDEX ix_execution_tallies_unit_figures") == 3, plan
