@@ -170,7 +170,7 @@ class RosterImportView(SignedInView):
             return refused
         batch = self._batch(report, batch_id)
         try:
-            plan = imports.roster.plan_of(db.session, report, batch)
+            plan = imports.roster.plan_of(db.session, report, batch, SHOWN_ROWS)
         except imports.FileRefused as refusal:
             return self._refused(report, refusal.message)
         imported = batch.status == imports.BatchStatus.IMPORTED

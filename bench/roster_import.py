@@ -16,19 +16,21 @@ benchmark database), then:
   the batch kept) and commit;
 - confirm: ``imports.roster.confirm`` (the preview's judgement written while the report's
   version is unchanged: one INSERT executemany) and commit;
-- reference: the roster emptied again, then the same rows (the plan's cleaned values) as a
-  plain Core ``insert(roster_entries)`` executemany and commit: the limit of the write.
+- reference: the roster emptied again, then the same rows (the values the preview judged,
+  unpacked from the batch) as a plain Core ``insert(roster_entries)`` executemany and
+  commit: the limit of the write.
 
 Time is measured without tracemalloc (which slows Python several times); then one more
 preview + confirm under tracemalloc for the peaks, beside the rows themselves, so that
 "memory not growing beyond the rows themselves" can be read: the list of dicts alone (its
-strings shared with the plan's), and the rows with their own values (a JSON round trip of
-the same rows: every text a string of its own, as a confirmation reads them from the
-batch). The report gives each peak beyond the rows with their values, and how much that
-excess grows per learner from one size to the next (0 when the peak is the rows plus a
-constant). confirm ÷ executemany is given as the ratio of the medians and as the median of
-each run's own ratio (a run's confirm and executemany follow each other: the least
-disturbed by other work on a shared machine). The reader runs in a child forked from the forkserver
+strings shared with the bench's own copy of the rows), and the rows with their own values
+(a JSON round trip of the same rows: every text a string of its own, as a reader or a
+driver gives them). The report gives each peak beyond the rows with their values, and how
+much that excess grows per learner from one size to the next (0 when the peak is the rows
+plus a constant, negative when the step holds less than every row at once). confirm ÷
+executemany is given as the ratio of the medians and as the median of each run's own
+ratio (a run's confirm and executemany follow each other: the least disturbed by other
+work on a shared machine). The reader runs in a child forked from the forkserver
 (``imports.isolation``): its memory is outside tracemalloc, capped by
 ``isolation.Limits.memory_mb``. Results are appended to ``bench/results/execution.md``.
 """
@@ -129,6 +131,17 @@ def report_and_owner(session):
     return report.id, owner.id
 
 
+def judged_rows(batch) -> list[dict]:
+    """The learners a preview kept in ``batch``, their values by field."""
+    import imports.roster as roster
+    from workflow import execution
+
+    items = roster.kept_learners(batch.payload[roster.LEARNERS])
+    return [
+        dict(zip(execution.ROSTER_FIELDS, item[roster.VALUES :], strict=True)) for item in items
+    ]
+
+
 def run_once(app, report_id: int, owner_id: int, data: bytes, filename: str) -> dict:
     """Preview + confirm of ``data`` on the emptied roster, then the reference write of
     the same rows on the emptied roster again: seconds of each, and the rows written."""
@@ -155,7 +168,7 @@ def run_once(app, report_id: int, owner_id: int, data: bytes, filename: str) -> 
         written = session.scalar(
             select(func.count()).select_from(RosterEntry).where(RosterEntry.report_id == report_id)
         )
-        rows = [row.values for row in preview.plan.rows]
+        rows = judged_rows(preview.batch)
         _empty(session, report_id)
         now = utcnow()
         values = [
@@ -194,7 +207,7 @@ def traced(app, report_id: int, owner_id: int, data: bytes, filename: str) -> di
         _, preview_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         batch_id = preview.batch.id
-        rows = [dict(row.values) for row in preview.plan.rows]
+        rows = judged_rows(preview.batch)
         del preview
         report = session.get(ExecutionReport, report_id)
         tracemalloc.start()
@@ -208,7 +221,7 @@ def traced(app, report_id: int, owner_id: int, data: bytes, filename: str) -> di
         tracemalloc.stop()
         del held
         # The rows with their own values, as a payload or a driver gives them: every text a
-        # string of its own (the dicts above share theirs with the plan's).
+        # string of its own (the dicts above share theirs with ``rows``).
         text = json.dumps(rows, ensure_ascii=False)
         tracemalloc.start()
         held = json.loads(text)

@@ -7,24 +7,32 @@ sheet, drop-downs), the reader in its child process within the same limits
 A row is judged by the roster's own rules (``workflow.execution.clean_learner`` and
 ``learner_errors``, that is ``models.rules.validate_roster_entry``), as the panel's form
 is. An ID number twice in the file is an error on its second row; an ID number already on
-the roster updates that learner, so the same file imported twice changes nothing. A file
-without errors is kept as its judged learners (``LEARNERS``: one list each, not its cells),
-written as judged while the report's version is unchanged, judged again from those values
-otherwise. The rows are written by ``workflow.execution.import_learners``: one INSERT and
-one UPDATE per 1,000 rows, one version step and one history event for the whole file.
+the roster updates that learner, so the same file imported twice changes nothing. The rows
+are judged, matched with the roster and packed a chunk at a time: a file without errors is
+kept as its judged learners packed in one string (``LEARNERS``: JSON lines, zlib, base64),
+not as its cells, written as judged while the report's version is unchanged, judged again
+from those values otherwise; neither the preview nor the confirmation holds every judged
+learner at once. The rows are written by ``workflow.execution.import_learners``: one INSERT
+and one UPDATE per 1,000 rows, one version step and one history event for the whole file.
 
 API::
 
     imports.roster.template_bytes(report)                            # the XLSX's bytes
     preview = imports.roster.preview(session, account, report, filename, data, limits)
-    preview.plan.added, .updated, .unchanged, .errors                # FileRefused, NotAllowed
+    preview.plan.added, .updated, .unchanged, .count, .errors        # FileRefused, NotAllowed
+    imports.roster.plan_of(session, report, batch, shown)            # .rows: the first shown
     imports.roster.confirm(session, account, report, batch_id)       # ImportRefused, …
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -44,7 +52,7 @@ from imports.columns import (
     parse_number,
 )
 from imports.reader import MAX_ROWS, Table, Titles
-from imports.rows import Plan, RowError, cells_of, chunks, column_map, table_of, table_payload
+from imports.rows import IN_CHUNK, Plan, RowError, cells_of, column_map, table_of, table_payload
 from imports.service import (
     HISTORY_NOTE,
     ImportRefused,
@@ -158,12 +166,13 @@ def template_bytes(report: ExecutionReport) -> bytes:
 
 
 # -- checking ---------------------------------------------------------------------------------
-# A judged learner is one list, as the plan holds it and the batch keeps it (JSON) for the
-# confirmation: [row, target_id, changed, defaulted, *the values in FIELDS order]. ``target_id``
-# is the roster entry the row updates (same ID number), None for a new learner; ``changed``
-# is False when that entry already holds exactly these values; ``defaulted`` says the file
-# left 授予学分 empty (the report's default was filled in, and is filled in again when the
-# row is judged again). Lists, not dicts: 5,000 learners are held and kept once each.
+# A judged learner is one list, as the plan shows it and the batch keeps it (one JSON line
+# of ``packed``) for the confirmation: [row, target_id, changed, defaulted, *the values in
+# FIELDS order]. ``target_id`` is the roster entry the row updates (same ID number), None
+# for a new learner; ``changed`` is False when that entry already holds exactly these
+# values; ``defaulted`` says the file left 授予学分 empty (the report's default was filled
+# in, and is filled in again when the row is judged again). Lists, not dicts: the shortest
+# JSON line, the least held per chunk.
 ROW, TARGET, CHANGED, DEFAULTED, VALUES = range(5)
 ID_NUMBER = VALUES + FIELDS.index("id_number")
 
@@ -195,15 +204,25 @@ class LearnerRow:
 
 @dataclass
 class RosterPlan(Plan):
-    """The file's learners (``rows``), its errors, and what confirming it would do."""
+    """The file's judgement: its first learners (``rows``: the ``shown`` the caller asked
+    for), its errors, how many learners it has (``count``) and what confirming it would do;
+    every learner packed (``packed``, see ``LEARNERS``) while the file has no error."""
+
+    count: int = 0
+    counts: tuple[int, int, int] = (0, 0, 0)  # added, updated, unchanged
+    packed: str | None = None
+
+    @property
+    def added(self) -> int:
+        return self.counts[0]
 
     @property
     def updated(self) -> int:
-        return sum(1 for r in self.rows if r.target_id is not None and r.changed)
+        return self.counts[1]
 
     @property
     def unchanged(self) -> int:
-        return sum(1 for r in self.rows if r.target_id is not None and not r.changed)
+        return self.counts[2]
 
 
 class _Checker:
@@ -301,21 +320,25 @@ def _attended_choices() -> dict[str, bool]:
     return choices
 
 
-def check(session: Session, report: ExecutionReport, payload: dict) -> RosterPlan:
+def check(session: Session, report: ExecutionReport, payload: dict, shown: int = 0) -> RosterPlan:
     """Every row of a batch's ``payload`` judged for ``report``'s roster as it is now: the
     one function the preview page and the confirmation both call. The payload holds the
     file's table (``{"roster": table}``: a file with errors, or a batch kept before the
     judgement was), or the learners the preview judged without error (``LEARNERS``), judged
-    again from their values through the same rules. Headers that are not the template's
-    refuse the file (``FileRefused``); every other problem is a ``RowError``."""
+    again from their values through the same rules. The plan keeps the first ``shown``
+    learners. Headers that are not the template's refuse the file (``FileRefused``); every
+    other problem is a ``RowError``."""
     kept = payload.get(LEARNERS)
     if payload.get("roster") is None and kept is not None:
         checker = _Checker(report, kept["sheet"], {c.field: c for c in columns()})
-        return _plan(session, checker, (checker.from_kept(item) for item in kept["rows"]))
-    return judge_table(session, report, table_of(payload["roster"]))
+        judged = (checker.from_kept(item) for item in kept_learners(kept))
+        return _plan(session, checker, judged, shown)
+    return judge_table(session, report, table_of(payload["roster"]), shown)
 
 
-def judge_table(session: Session, report: ExecutionReport, table: Table) -> RosterPlan:
+def judge_table(
+    session: Session, report: ExecutionReport, table: Table, shown: int = 0
+) -> RosterPlan:
     """Every row of the file's ``table`` judged, one row at a time."""
     mapping = column_map(table, columns())
     checker = _Checker(report, table.sheet, {c.field: c for c in mapping.values()})
@@ -327,46 +350,144 @@ def judge_table(session: Session, report: ExecutionReport, table: Table) -> Rost
             if normalise_header(cells.get("name", "")) != example:
                 yield checker.from_cells(row_no, cells)
 
-    return _plan(session, checker, judged())
+    return _plan(session, checker, judged(), shown)
 
 
-def _plan(session: Session, checker: _Checker, judged) -> RosterPlan:
-    """The learners ``judged`` gives (each with whether it has no error): an ID number
-    twice is an error on its second row, then each good row is matched to the roster."""
+# Learners judged, matched with the roster and packed a chunk at a time: the plan never
+# holds every judged learner (only the first ``shown``), the batch keeps them packed.
+JUDGE_CHUNK = IN_CHUNK
+
+
+def _plan(session: Session, checker: _Checker, judged, shown: int = 0) -> RosterPlan:
+    """The learners ``judged`` gives (each with whether it has no error), a chunk at a
+    time: an ID number twice is an error on its second row, each chunk's good rows are
+    matched to the roster (one SELECT), then packed while the file has no error; the plan
+    counts them and keeps the first ``shown``."""
     rows: list[LearnerRow] = []
-    seen: dict[str, LearnerRow] = {}
-    for learner, ok, text in judged:
-        rows.append(learner)
-        number = learner.item[ID_NUMBER]
-        if not ok or not number:
-            continue
-        if (first := seen.get(number)) is not None:
-            checker.error(
-                learner.row,
-                "id_number",
-                text,
-                _l("Row %(row)s already has this value.", row=first.row),
-            )
-        else:
-            seen[number] = learner
-    _match(session, checker.report, seen)
+    seen: dict[str, int] = {}  # an ID number → the row it first appears on
+    packer: _Packer | None = _Packer()
+    count = added = updated = 0
+    judged = iter(judged)
+    while chunk := list(islice(judged, JUDGE_CHUNK)):
+        fresh: dict[str, list] = {}
+        for learner, ok, text in chunk:
+            number = learner.item[ID_NUMBER]
+            if not ok or not number:
+                continue
+            if (first := seen.get(number)) is not None:
+                message = _l("Row %(row)s already has this value.", row=first)
+                checker.error(learner.row, "id_number", text, message)
+            else:
+                seen[number] = learner.row
+                fresh[number] = learner.item
+        _match(session, checker.report, fresh)
+        del fresh
+        items = [learner.item for learner, _, _ in chunk]
+        del chunk
+        count += len(items)
+        added += sum(1 for item in items if item[TARGET] is None)
+        updated += sum(1 for item in items if _updates(item))
+        if len(rows) < shown:
+            rows += [LearnerRow(item) for item in items[: shown - len(rows)]]
+        if checker.errors:
+            packer = None  # a file with errors is kept as its table
+        elif packer is not None:
+            packer.add(items)
     checker.errors.sort(key=lambda e: e.row)
-    return RosterPlan(rows, checker.errors)
+    return RosterPlan(
+        rows,
+        checker.errors,
+        count=count,
+        counts=(added, updated, count - added - updated),
+        packed=packer.packed() if packer is not None else None,
+    )
 
 
-def _match(session: Session, report: ExecutionReport, seen: dict[str, LearnerRow]) -> None:
+def _match(session: Session, report: ExecutionReport, fresh: dict[str, list]) -> None:
     """Rows whose ID number is on the roster update that learner (``target_id``), and are
-    marked unchanged when the learner already holds the row's values; read a chunk of ID
-    numbers at a time, never the whole roster at once."""
+    marked unchanged when the learner already holds the row's values; ``fresh`` is a
+    chunk's judged learners by ID number, read in one SELECT."""
+    if not fresh:
+        return
     fields = [getattr(RosterEntry, name) for name in FIELDS]
-    for chunk in chunks(list(seen)):
-        stmt = select(RosterEntry.id, *fields).where(
-            RosterEntry.report_id == report.id, RosterEntry.id_number.in_(chunk)
+    stmt = select(RosterEntry.id, *fields).where(
+        RosterEntry.report_id == report.id, RosterEntry.id_number.in_(list(fresh))
+    )
+    for found in session.execute(stmt):
+        item = fresh[found.id_number]
+        item[TARGET] = found.id
+        item[CHANGED] = any(a != b for a, b in zip(found[1:], item[VALUES:], strict=True))
+
+
+# -- the kept learners ------------------------------------------------------------------------
+# A file without errors is kept in its batch as its judged learners, not its cells:
+# ``{"roster": null, "learners": {"version", "sheet", "count", "added", "updated",
+# "packed"}}``. ``packed`` is every learner's list (``ROW`` … ``VALUES``), one JSON line
+# each, compressed (zlib) and base64'd: one string, written a chunk of learners at a time
+# as the preview judges them and read back a piece at a time, so neither the preview nor
+# the confirmation holds every learner at once (nor the JSON text of them all). ``version``
+# is the report's at the preview: while it is unchanged the confirmation writes the
+# learners as packed, with the counts kept beside them. (Batches kept earlier: the table
+# with a "judged" entry, judged from their table; ``"rows"``, a list of the learners'
+# lists instead of ``packed``, judged again from those lists.)
+LEARNERS = "learners"
+PACK_LEVEL = 6
+UNPACK_PIECE = 1 << 16  # bytes of JSON lines unpacked at a time
+
+
+class _Packer:
+    """Judged learners packed as they come (``add`` a chunk), one string at the end."""
+
+    def __init__(self) -> None:
+        self.zip = zlib.compressobj(PACK_LEVEL)
+        self.parts: list[bytes] = []
+
+    def add(self, items: list[list]) -> None:
+        lines = "".join(
+            json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n" for item in items
         )
-        for found in session.execute(stmt):
-            item = seen[found.id_number].item
-            item[TARGET] = found.id
-            item[CHANGED] = any(a != b for a, b in zip(found[1:], item[VALUES:], strict=True))
+        self.parts.append(self.zip.compress(lines.encode()))
+
+    def packed(self) -> str:
+        self.parts.append(self.zip.flush())
+        data = b"".join(self.parts)
+        self.parts = []
+        return base64.b64encode(data).decode("ascii")
+
+
+def pack(items) -> str:
+    """Learners' lists as ``packed`` keeps them (``unpack`` reads them back)."""
+    packer = _Packer()
+    items = iter(items)
+    while chunk := list(islice(items, JUDGE_CHUNK)):
+        packer.add(chunk)
+    return packer.packed()
+
+
+def unpack(packed: str) -> Iterator[list]:
+    """The learners' lists of ``packed``, one at a time (a piece of text unpacked and
+    parsed at a time)."""
+    unzip = zlib.decompressobj()
+    tail, rest = base64.b64decode(packed), b""
+    while tail is not None:
+        text = rest + unzip.decompress(tail, UNPACK_PIECE)
+        tail = unzip.unconsumed_tail
+        if not tail and len(text) - len(rest) < UNPACK_PIECE:
+            text += unzip.flush()
+            tail = None
+        end = text.rfind(b"\n") + 1
+        rest = text[end:]
+        if end:  # the piece's whole lines, parsed at once as one JSON array
+            yield from json.loads(b"[" + text[: end - 1].replace(b"\n", b",") + b"]")
+    if rest:
+        yield json.loads(rest)
+
+
+def kept_learners(kept: dict) -> Iterator[list]:
+    """The learners' lists a batch keeps (``packed``, or the lists of an earlier batch)."""
+    if kept.get("packed") is not None:
+        return unpack(kept["packed"])
+    return iter(kept["rows"])
 
 
 # -- preview and confirmation -------------------------------------------------------------------
@@ -388,33 +509,36 @@ def preview(
     filename: str,
     data: bytes,
     limits: isolation.Limits | None = None,
+    shown: int = 0,
 ) -> Preview:
     """Read and check ``data`` as ``report``'s roster, kept as a pending batch (flushed,
-    not committed). A file imported before is read again and may be confirmed again: it
-    updates nothing that did not change since. A file without errors is kept as its
-    judged learners (``LEARNERS``), not as its cells; a file with errors as its table."""
+    not committed); the plan keeps the first ``shown`` learners. A file imported before is
+    read again and may be confirmed again: it updates nothing that did not change since. A
+    file without errors is kept as its judged learners (``LEARNERS``: packed), not as its
+    cells; a file with errors as its table."""
     _ensure_editable(report, account)
     key = digest(report, data)
     batch = find(session, account, key)
     table = isolation.read(filename, data, limits, titles()).main
-    plan = judge_table(session, report, table)
+    plan = judge_table(session, report, table, shown)
     if plan.ok:
         payload = {"roster": None, LEARNERS: _kept(report, table.sheet, plan)}
+        plan.packed = None  # the batch holds it
     else:
         payload = {"roster": table_payload(table)}
     del table  # its texts are no longer needed while the batch is written
     return Preview(keep(session, account, filename, key, payload, batch, report.id), plan)
 
 
-# The preview's judgement of a file without errors, kept in the batch instead of the file's
-# cells: the report's version it was made at, the sheet's name, and each learner's list (see
-# ``ROW`` … ``VALUES``). While the version is unchanged the confirmation writes it as it is.
-# (Batches kept before had the table and a "judged" entry: they are judged from their table.)
-LEARNERS = "learners"
-
-
 def _kept(report: ExecutionReport, sheet: str, plan: RosterPlan) -> dict:
-    return {"version": report.version, "sheet": sheet, "rows": [r.item for r in plan.rows]}
+    return {
+        "version": report.version,
+        "sheet": sheet,
+        "count": plan.count,
+        "added": plan.added,
+        "updated": plan.updated,
+        "packed": plan.packed,
+    }
 
 
 def load_batch(session: Session, account, report: ExecutionReport, batch_id):
@@ -422,8 +546,12 @@ def load_batch(session: Session, account, report: ExecutionReport, batch_id):
     return load(session, account, batch_id, report.id)
 
 
-def plan_of(session: Session, report: ExecutionReport, batch) -> RosterPlan:
-    return check(session, report, batch.payload)
+def plan_of(session: Session, report: ExecutionReport, batch, shown: int = 0) -> RosterPlan:
+    """The batch judged for the report and roster as they are now (its first ``shown``
+    learners kept for the page)."""
+    plan = check(session, report, batch.payload, shown)
+    plan.packed = None
+    return plan
 
 
 def confirm(session: Session, account, report: ExecutionReport, batch_id):
@@ -435,14 +563,15 @@ def confirm(session: Session, account, report: ExecutionReport, batch_id):
     as it is (5,000 rows are not judged twice); at another version the rows are judged
     again (``check``: from the kept values, through the same rules). Either way the write's
     own compare-and-set on the version (``import_learners``) refuses it if the report
-    changes meanwhile. The rows are written a chunk at a time, never all as dicts at once."""
+    changes meanwhile. The learners are unpacked and written a chunk at a time, never all
+    held at once."""
     _ensure_editable(report, account)
     batch = load_batch(session, account, report, batch_id)
     payload = batch.payload
     kept = payload.get(LEARNERS)
-    if kept is not None and kept["version"] == report.version:
-        items = kept["rows"]
-        added, changed = _counts(items)
+    if kept is not None and kept.get("packed") is not None and kept["version"] == report.version:
+        packed, count = kept["packed"], kept["count"]
+        added, changed = kept["added"], kept["updated"]
         claim(session, batch, added, changed)  # and what it writes, in one UPDATE
     else:
         claim(session, batch)
@@ -452,26 +581,26 @@ def confirm(session: Session, account, report: ExecutionReport, batch_id):
                 _l("The file has rows with errors: correct them and upload the file again."),
                 plan,
             )
-        items = [r.item for r in plan.rows]
-        added, changed = _counts(items)
+        packed, count, added, changed = plan.packed, plan.count, plan.added, plan.updated
         del plan
         counted(session, batch, added, changed)
     del payload, kept
+    # Each a pass over the packed learners, none when the counts say there is nothing.
+    news = (item[VALUES:] for item in unpack(packed) if item[TARGET] is None) if added else ()
+    updates = (
+        ((item[TARGET], item[VALUES:]) for item in unpack(packed) if _updates(item))
+        if changed
+        else ()
+    )
     execution.import_learners(
         session,
         account,
         report,
-        (item[VALUES:] for item in items if item[TARGET] is None),
-        ((item[TARGET], item[VALUES:]) for item in items if _updates(item)),
+        news,
+        updates,
         reason=HISTORY_NOTE % batch.filename,
     )
-    return batch, len(items) - added - changed
-
-
-def _counts(items: list) -> tuple[int, int]:
-    """How many of the judged learners are added, how many update a learner."""
-    added = sum(1 for item in items if item[TARGET] is None)
-    return added, sum(1 for item in items if _updates(item))
+    return batch, count - added - changed
 
 
 def _values(item: list) -> dict:

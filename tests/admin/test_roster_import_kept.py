@@ -44,13 +44,13 @@ def test_a_file_without_errors_is_kept_as_its_learners(demo_accounts, session, r
     assert learners["version"] == report.version and learners["sheet"] == "学员名单"
     # [row, target, changed, defaulted, *values]: 张三's credits given, 李四's the default (0:
     # absent), the texts as cleaned.
-    assert [item[:4] for item in learners["rows"]] == [
+    items = list(imports.roster.unpack(learners["packed"]))
+    assert (learners["count"], learners["added"], learners["updated"]) == (2, 2, 0)
+    assert [item[:4] for item in items] == [
         [2, None, True, False],
         [3, None, True, True],
     ]
-    values = [
-        dict(zip(execution.ROSTER_FIELDS, item[4:], strict=True)) for item in learners["rows"]
-    ]
+    values = [dict(zip(execution.ROSTER_FIELDS, item[4:], strict=True)) for item in items]
     assert [(v["name"], v["attended"], v["credits"]) for v in values] == [
         ("张三", True, 3.0),
         ("李四", False, 0),
