@@ -378,7 +378,9 @@ def _plan(session: Session, checker: _Checker, judged, shown: int = 0) -> Roster
                 message = _l("Row %(row)s already has this value.", row=first)
                 checker.error(learner.row, "id_number", text, message)
             else:
-                seen[number] = learner.row
+                # The cell's own string when the file gave the number as cleaned: the
+                # table holds it already (the numbers of 5,000 rows are not copied).
+                seen[text if text == number else number] = learner.row
                 fresh[number] = learner.item
         _match(session, checker.report, fresh)
         del fresh
@@ -393,6 +395,7 @@ def _plan(session: Session, checker: _Checker, judged, shown: int = 0) -> Roster
             packer = None  # a file with errors is kept as its table
         elif packer is not None:
             packer.add(items)
+    del seen  # before the packed string is joined
     checker.errors.sort(key=lambda e: e.row)
     return RosterPlan(
         rows,
