@@ -31,8 +31,10 @@ from sqlalchemy import (
     ARRAY,
     Boolean,
     Integer,
+    String,
     any_,
     bindparam,
+    cast,
     func,
     literal,
     literal_column,
@@ -493,12 +495,12 @@ def _read_matches(session, column, searched, terms, few, most, exact) -> ListSea
     ).one()
     if found > most:  # a common term (dense matches): the LIKE alone
         return ListSearch(None, None, None, False)
-    ids = sorted({int(id_) for id_ in (listed or "").split(",") if id_})
-    if len(ids) <= few:
-        named = column.in_(ids)
-        return ListSearch(named, named, named, exact)
-    array = bindparam("search_ids", ids, type_=ARRAY(Integer))
+    # The ids as PostgreSQL wrote them, one text parameter it reads back as an array:
+    # no id converted one by one in Python, whatever their number.
+    array = cast(bindparam("search_ids", "{%s}" % (listed or ""), type_=String), ARRAY(Integer))
     driven = column == any_(array)
+    if found <= few:
+        return ListSearch(driven, driven, driven, exact)
     # The page: a hashed subplan filtering its ordered index walk (``_In`` test), not
     # an index condition (PostgreSQL would then read and sort every match).
     return ListSearch(_In(column, select(func.unnest(array))), driven, driven, exact)
