@@ -435,7 +435,7 @@ def _match(session: Session, report: ExecutionReport, fresh: dict[str, list]) ->
 # lists instead of ``packed``, judged again from those lists.)
 LEARNERS = "learners"
 PACK_LEVEL = 6
-UNPACK_PIECE = 1 << 16  # bytes of JSON lines unpacked at a time
+UNPACK_PIECE = 4 << 10  # characters of ``packed`` unpacked at a time (a multiple of 4)
 
 
 class _Packer:
@@ -468,22 +468,24 @@ def pack(items) -> str:
 
 
 def unpack(packed: str) -> Iterator[list]:
-    """The learners' lists of ``packed``, one at a time (a piece of text unpacked and
-    parsed at a time)."""
+    """The learners' lists of ``packed``, one at a time: a piece of the string decoded,
+    unpacked and parsed at a time (no whole copy of it, nor of its text)."""
     unzip = zlib.decompressobj()
-    tail, rest = base64.b64decode(packed), b""
-    while tail is not None:
-        text = rest + unzip.decompress(tail, UNPACK_PIECE)
-        tail = unzip.unconsumed_tail
-        if not tail and len(text) - len(rest) < UNPACK_PIECE:
-            text += unzip.flush()
-            tail = None
+    rest = b""
+    for start in range(0, len(packed), UNPACK_PIECE):
+        text = rest + unzip.decompress(base64.b64decode(packed[start : start + UNPACK_PIECE]))
         end = text.rfind(b"\n") + 1
         rest = text[end:]
-        if end:  # the piece's whole lines, parsed at once as one JSON array
-            yield from json.loads(b"[" + text[: end - 1].replace(b"\n", b",") + b"]")
-    if rest:
-        yield json.loads(rest)
+        if end:
+            yield from _parsed(text[: end - 1])
+    rest += unzip.flush()
+    if rest.strip():
+        yield from _parsed(rest.strip())
+
+
+def _parsed(lines: bytes) -> list:
+    """JSON lines parsed at once, as one JSON array."""
+    return json.loads(b"[" + lines.replace(b"\n", b",") + b"]")
 
 
 def kept_learners(kept: dict) -> Iterator[list]:

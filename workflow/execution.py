@@ -420,9 +420,12 @@ def _in_order(row: Mapping | Sequence) -> Iterable:
 
 
 def _in_chunks(rows: Iterable) -> Iterator[list]:
+    """``rows`` a ``WRITE_CHUNK`` at a time; a chunk is let go before the next is read (the
+    caller drops its own too), so one chunk is held at a time, not two."""
     rows = iter(rows)
     while chunk := list(islice(rows, WRITE_CHUNK)):
         yield chunk
+        del chunk
 
 
 def _write_rows(
@@ -441,24 +444,24 @@ def _write_rows(
     }
     for chunk in _in_chunks(added):
         params = [dict(zip(ROSTER_FIELDS, _in_order(row), strict=True), **fixed) for row in chunk]
+        del chunk
         session.execute(insert(table), params)
+        del params  # before the next chunk is read
     stmt = (
         update(table)
         .where(table.c.id == bindparam("entry_id"), table.c.report_id == report.id)
         .values({name: bindparam(f"new_{name}") for name in (*ROSTER_FIELDS, "updated_at")})
     )
     for chunk in _in_chunks(changed):
-        session.execute(
-            stmt,
-            [
-                dict(
-                    zip(NEW_FIELDS, _in_order(row), strict=True),
-                    entry_id=entry_id,
-                    new_updated_at=now,
-                )
-                for entry_id, row in chunk
-            ],
-        )
+        params = [
+            dict(
+                zip(NEW_FIELDS, _in_order(row), strict=True), entry_id=entry_id, new_updated_at=now
+            )
+            for entry_id, row in chunk
+        ]
+        del chunk
+        session.execute(stmt, params)
+        del params
 
 
 def roster_count(session: Session, report_id: int) -> int:
