@@ -148,7 +148,10 @@ def issue(session: Session, account, report_ids: list[int]) -> int:
             )
     if not rows:
         return 0
-    session.execute(insert(Certificate), rows)
+    # render_nulls: every row keeps its None values (an issuer's society, a lecturer's ID
+    # number), so all rows share one column set and go in one executemany; without it the
+    # ORM leaves out each row's None columns and splits the INSERT wherever they change.
+    session.execute(insert(Certificate).execution_options(render_nulls=True), rows)
     _write_events(
         session,
         account,

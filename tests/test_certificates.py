@@ -162,6 +162,31 @@ def test_issuing_costs_the_same_statements_for_any_roster(demo_accounts, session
     assert counts[0] == counts[1], counter.statements
 
 
+def test_issuing_for_many_reports_costs_the_same_statements_as_for_one(
+    demo_accounts, session, count_statements
+):
+    """Reports of an issuer (no society) and of a branch, learners with and without a
+    workplace, lecturers without an ID number: one INSERT for all their certificates."""
+    a = accounts(demo_accounts)
+    reports = []
+    for owner, size in (("issuer", 3), ("branch", 2), ("issuer", 1), ("branch", 4)):
+        project = make_project(session, a[owner], ProjectState.PUBLISHED)
+        report = execution.open_report(session, a[owner], project)
+        for i in range(size):
+            execution.add_learner(session, a[owner], report, learner(name=f"学员{owner}{i}"))
+        reports.append(report)
+    session.commit()
+    ids = [report.id for report in reports]
+    counts = []
+    for chosen in (ids[:1], ids):
+        with count_statements() as counter:
+            issued = issuing.issue(session, a["committee"], chosen)
+        session.rollback()
+        assert issued >= len(chosen)
+        counts.append(counter.count)
+    assert counts[0] == counts[1], counter.statements
+
+
 # -- revocation ------------------------------------------------------------------------------
 def test_a_send_back_revokes_and_a_new_acceptance_issues_new_numbers(demo_accounts, session):
     a = accounts(demo_accounts)
