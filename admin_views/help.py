@@ -719,6 +719,12 @@ SECTIONS = (
                 )
             ),
             line(_l("Most tables have a chart; every table is a sheet of %(b_export_tables)s.")),
+            line(
+                _l(
+                    "The execution reports table lists your units by name, 50 to a page; its"
+                    " total is that of every unit, and the exported workbook holds every unit."
+                )
+            ),
         ),
     ),
     Section(
