@@ -38,7 +38,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from imports import isolation, template
@@ -413,10 +413,13 @@ def _match(session: Session, report: ExecutionReport, fresh: dict[str, list]) ->
     if not fresh:
         return
     fields = [getattr(RosterEntry, name) for name in FIELDS]
+    # The numbers given at execution, not in the statement: the engine's statement cache
+    # keeps the statement it compiled, with any values in it (ID numbers, a chunk's worth).
     stmt = select(RosterEntry.id, *fields).where(
-        RosterEntry.report_id == report.id, RosterEntry.id_number.in_(list(fresh))
+        RosterEntry.report_id == report.id,
+        RosterEntry.id_number.in_(bindparam("numbers", expanding=True)),
     )
-    for found in session.execute(stmt):
+    for found in session.execute(stmt, {"numbers": list(fresh)}):
         item = fresh[found.id_number]
         item[TARGET] = found.id
         item[CHANGED] = any(a != b for a, b in zip(found[1:], item[VALUES:], strict=True))
