@@ -19,6 +19,12 @@ A trigram index cannot look up fewer than three characters: a term of one or two
 characters (``心``, ``内科``) or one holding a ``LIKE`` wildcard gets no candidate
 condition and is matched by the scan, within whatever the other conditions (the
 account's scope, the published state, a longer term) already narrowed.
+
+Migration 0028 adds the same pair of indexes over ``execution_reports.name`` (a report
+keeps its own copy of its project's name, which a project withdrawn, renamed and
+published again does not change): the reviewers' 执行情况审阅/审核 search that name and
+the project's number and principal. Their lists read a search's exact matches from both
+indexes first (``list_search``, one statement), and count their 状态 tabs from them.
 """
 
 from __future__ import annotations
