@@ -29,6 +29,7 @@ from app import create_app
 from extensions import db
 from models import ExecutionReport, ExecutionState, Project, ProjectState, search_index
 from permissions import execution_visibility, project_visibility
+from tests.admin.conftest import csv_rows
 from tests.admin.test_execution_lists import opened, published, reported, tab_counts
 from tests.admin.test_project_lists import page
 from tests.conftest import throwaway_database
@@ -346,3 +347,22 @@ def test_a_search_above_the_cap_counts_the_current_tab(searched, browsers, app, 
                 assert tab_counts(tab)[status] == rows <= cap, (username, term, status)
             else:
                 assert rows > cap, (username, term, status)
+
+
+@pytest.mark.parametrize("path", list(PATHS))
+def test_the_export_of_a_search_holds_its_rows(
+    path, searched, browsers, demo_accounts, monkeypatch
+):
+    """导出 of a searched reviewers' list: the rows of the plain search, whatever the
+    path the indexes take."""
+    few, most = PATHS[path]
+    monkeypatch.setattr(search_index, "FEW_CANDIDATES", few)
+    monkeypatch.setattr(search_index, "MOST_CANDIDATES", most)
+    for username in ("bma", "bjcme"):
+        for term in ("心衰竭", "abc", "旧名称", "Zhang", "心"):
+            url = f"/admin/{LISTS[username]}/export/csv/?status=all&search={quote(term)}"
+            response = browsers[username].get(url)
+            assert response.status_code == 200
+            names = sorted(row[2] for row in csv_rows(response.get_data())[1:])
+            expected = _plain_rows(searched, demo_accounts[username], term)
+            assert names == sorted(n for n, _ in expected), (username, term)
