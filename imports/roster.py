@@ -395,6 +395,7 @@ def _plan(session: Session, checker: _Checker, judged, shown: int = 0) -> Roster
             packer = None  # a file with errors is kept as its table
         elif packer is not None:
             packer.add(items)
+        del items  # before the next chunk is judged: one chunk held at a time
     del seen  # before the packed string is joined
     checker.errors.sort(key=lambda e: e.row)
     return RosterPlan(
