@@ -30,7 +30,7 @@ import base64
 import hashlib
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 
@@ -369,26 +369,11 @@ def _plan(session: Session, checker: _Checker, judged, shown: int = 0) -> Roster
     count = added = updated = 0
     judged = iter(judged)
     while chunk := list(islice(judged, JUDGE_CHUNK)):
-        fresh: dict[str, list] = {}
-        for learner, ok, text in chunk:
-            number = learner.item[ID_NUMBER]
-            if not ok or not number:
-                continue
-            if (first := seen.get(number)) is not None:
-                message = _l("Row %(row)s already has this value.", row=first)
-                checker.error(learner.row, "id_number", text, message)
-            else:
-                # The cell's own string when the file gave the number as cleaned: the
-                # table holds it already (the numbers of 5,000 rows are not copied).
-                seen[text if text == number else number] = learner.row
-                fresh[number] = learner.item
-        _match(session, checker.report, fresh)
-        del fresh
-        items = [learner.item for learner, _, _ in chunk]
+        items = _matched(session, checker, chunk, seen)
         del chunk
         count += len(items)
-        added += sum(1 for item in items if item[TARGET] is None)
-        updated += sum(1 for item in items if _updates(item))
+        new, changed = _tally(items)
+        added, updated = added + new, updated + changed
         if len(rows) < shown:
             rows += [LearnerRow(item) for item in items[: shown - len(rows)]]
         if checker.errors:
@@ -405,6 +390,42 @@ def _plan(session: Session, checker: _Checker, judged, shown: int = 0) -> Roster
         counts=(added, updated, count - added - updated),
         packed=packer.packed() if packer is not None else None,
     )
+
+
+def _matched(session: Session, checker: _Checker, chunk: list, seen: dict[str, int]) -> list:
+    """A chunk's judged learners' lists, those without error matched with the roster
+    (``_match``: one SELECT); the chunk's ID numbers by number let go before the lists
+    are gathered."""
+    fresh = _fresh(checker, chunk, seen)
+    _match(session, checker.report, fresh)
+    del fresh
+    return [learner.item for learner, _, _ in chunk]
+
+
+def _fresh(checker: _Checker, chunk: list, seen: dict[str, int]) -> dict[str, list]:
+    """A chunk's learners without error by ID number, to be matched with the roster: an
+    ID number ``seen`` on an earlier row is an error on this one instead (``seen`` keeps
+    each number's first row, as the rows come)."""
+    fresh: dict[str, list] = {}
+    for learner, ok, text in chunk:
+        number = learner.item[ID_NUMBER]
+        if not ok or not number:
+            continue
+        if (first := seen.get(number)) is not None:
+            message = _l("Row %(row)s already has this value.", row=first)
+            checker.error(learner.row, "id_number", text, message)
+        else:
+            # The cell's own string when the file gave the number as cleaned: the
+            # table holds it already (the numbers of 5,000 rows are not copied).
+            seen[text if text == number else number] = learner.row
+            fresh[number] = learner.item
+    return fresh
+
+
+def _tally(items: list[list]) -> tuple[int, int]:
+    """(how many of a chunk's learners confirming adds, how many it updates)."""
+    added = sum(1 for item in items if item[TARGET] is None)
+    return added, sum(1 for item in items if _updates(item))
 
 
 def _match(session: Session, report: ExecutionReport, fresh: dict[str, list]) -> None:
@@ -576,31 +597,8 @@ def confirm(session: Session, account, report: ExecutionReport, batch_id):
     held at once."""
     _ensure_editable(report, account)
     batch = load_batch(session, account, report, batch_id)
-    payload = batch.payload
-    kept = payload.get(LEARNERS)
-    if kept is not None and kept.get("packed") is not None and kept["version"] == report.version:
-        packed, count = kept["packed"], kept["count"]
-        added, changed = kept["added"], kept["updated"]
-        claim(session, batch, added, changed)  # and what it writes, in one UPDATE
-    else:
-        claim(session, batch)
-        plan = check(session, report, payload)
-        if not plan.ok:
-            raise ImportRefused(
-                _l("The file has rows with errors: correct them and upload the file again."),
-                plan,
-            )
-        packed, count, added, changed = plan.packed, plan.count, plan.added, plan.updated
-        del plan
-        counted(session, batch, added, changed)
-    del payload, kept
-    # Each a pass over the packed learners, none when the counts say there is nothing.
-    news = (item[VALUES:] for item in unpack(packed) if item[TARGET] is None) if added else ()
-    updates = (
-        ((item[TARGET], item[VALUES:]) for item in unpack(packed) if _updates(item))
-        if changed
-        else ()
-    )
+    packed, count, added, changed = _claimed(session, report, batch)
+    news, updates = _writes(packed, added, changed)
     execution.import_learners(
         session,
         account,
@@ -610,6 +608,48 @@ def confirm(session: Session, account, report: ExecutionReport, batch_id):
         reason=HISTORY_NOTE % batch.filename,
     )
     return batch, count - added - changed
+
+
+def _claimed(session: Session, report: ExecutionReport, batch) -> tuple[str, int, int, int]:
+    """The batch claimed with what it writes: (its learners packed, how many, how many
+    added, how many updated), as the preview kept them while the report's version is the
+    one it judged at, else judged again (``_judged_again``)."""
+    kept = batch.payload.get(LEARNERS)
+    if kept is not None and kept.get("packed") is not None and kept["version"] == report.version:
+        packed, count = kept["packed"], kept["count"]
+        added, changed = kept["added"], kept["updated"]
+        claim(session, batch, added, changed)  # and what it writes, in one UPDATE
+        return packed, count, added, changed
+    claim(session, batch)
+    return _judged_again(session, report, batch)
+
+
+def _judged_again(session: Session, report: ExecutionReport, batch) -> tuple[str, int, int, int]:
+    """The claimed batch judged for the report and roster as they are now (``check``):
+    ``ImportRefused`` when a row has an error, else as ``_claimed`` and counted."""
+    plan = check(session, report, batch.payload)
+    if not plan.ok:
+        raise ImportRefused(
+            _l("The file has rows with errors: correct them and upload the file again."),
+            plan,
+        )
+    packed, count, added, changed = plan.packed, plan.count, plan.added, plan.updated
+    del plan
+    counted(session, batch, added, changed)
+    return packed, count, added, changed
+
+
+def _writes(packed: str, added: int, changed: int) -> tuple[Iterable, Iterable]:
+    """(the values of the learners to add, the (target, values) of those to update): each
+    a pass over the packed learners as they are written, none when the counts say there
+    is nothing."""
+    news = (item[VALUES:] for item in unpack(packed) if item[TARGET] is None) if added else ()
+    updates = (
+        ((item[TARGET], item[VALUES:]) for item in unpack(packed) if _updates(item))
+        if changed
+        else ()
+    )
+    return news, updates
 
 
 def _values(item: list) -> dict:
