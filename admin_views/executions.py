@@ -98,19 +98,23 @@ def _overdue():
     return unopened | late
 
 
-def owner_counts(session, owner_unit_id: int, year: int | None, today: date) -> dict[str, int]:
-    """{状态 value: count} of ``owner_unit_id``'s published projects (of ``year``; None:
-    every year) as ``MyExecutionsView.status_conditions`` count them, from
-    ``execution_owner_tallies``: each state's the year grain's rows, 已逾期's the held
-    values' rows due before ``today`` (the past years', this year's past months', this
-    month's past days'). One statement reading a few rows of the owner's key range."""
+def _due_before(today: date):
+    """The owner tallies' rows due before ``today``: the past years', this year's past
+    months', this month's past days'."""
     t = ExecutionOwnerTally
     y, m, d = today.strftime("%Y"), today.strftime("%Y-%m"), today.isoformat()
-    past = or_(
+    return or_(
         and_(t.grain == execution_tally.YEAR, t.bucket < y),
         and_(t.grain == execution_tally.MONTH, t.bucket >= f"{y}-01", t.bucket < m),
         and_(t.grain == execution_tally.DAY, t.bucket >= f"{m}-01", t.bucket < d),
     )
+
+
+def _owner_tally_statement(owner_unit_id: int, year: int | None, today: date):
+    """(状态 value, its projects, its projects late) of the owner's tally rows (of
+    ``year``; None: every year): the year grain's rows and those due before ``today``."""
+    t = ExecutionOwnerTally
+    past = _due_before(today)
     held = [NO_REPORT, *(s.value for s in E if s.modifiable)]
     every = func.sum(case((t.grain == execution_tally.YEAR, t.projects), else_=0))
     late = func.sum(case((and_(past, t.value.in_(held)), t.projects), else_=0))
@@ -119,10 +123,20 @@ def owner_counts(session, owner_unit_id: int, year: int | None, today: date) -> 
     )
     if year is not None:
         stmt = stmt.where(t.year == year)
-    found = {value: (n, overdue) for value, n, overdue in session.execute(stmt.group_by(t.value))}
-    counts = {LATE: sum(int(overdue or 0) for _, overdue in found.values())}
+    return stmt.group_by(t.value)
+
+
+def owner_counts(session, owner_unit_id: int, year: int | None, today: date) -> dict[str, int]:
+    """{状态 value: count} of ``owner_unit_id``'s published projects (of ``year``; None:
+    every year) as ``MyExecutionsView.status_conditions`` count them, from
+    ``execution_owner_tallies``: each state's the year grain's rows, 已逾期's the held
+    values' rows due before ``today`` (``_due_before``). One statement reading a few
+    rows of the owner's key range."""
+    rows = session.execute(_owner_tally_statement(owner_unit_id, year, today))
+    found = {value: (int(n or 0), int(overdue or 0)) for value, n, overdue in rows}
+    counts = {LATE: sum(overdue for _, overdue in found.values())}
     for value in (NO_REPORT, *(s.value for s in E)):
-        counts[value] = int((found.get(value) or (0, 0))[0] or 0)
+        counts[value] = found.get(value, (0, 0))[0]
     return counts
 
 
@@ -306,36 +320,63 @@ class ExecutionListView(
         (``search_index.list_search``: no LIKE, no join), else Flask-Admin's LIKE."""
         cap, year = count_cap(), self.current_year()
         conditions = self.status_conditions()
+        search, filters = self.narrowed()
+        base = self.counted_rows(year, search, filters)
+        if not (search and cap):
+            return self.each_state_capped(base, conditions, list(conditions), cap)
+        total, seen = self.pass_over_rows(base, conditions, cap)
+        if total <= cap:
+            return seen
+        counts = {key: cap + 1 if n > cap else None for key, n in seen.items()}
+        return counts | self.current_tab_capped(base, conditions, counts, cap)
+
+    def counted_rows(self, year: int | None, search: str | None, filters: list[tuple]):
+        """The ids of the list's rows as it is narrowed: its scope, ``year``, ``search``
+        (``searched_rows``) and the filter builder's ``filters``."""
         base = self.db_session.query(self.model.id).filter(self.scope(account()))
         if year is not None:
             base = base.filter(self.model.year == year)
-        search, filters = self.narrowed()
-        found = self.indexed_search(search)
-        if found is not None and found.matches is not None and found.exact:
-            base = base.filter(found.matches)  # the search's rows: no LIKE, no join
-        elif search:
-            base = self.search_query(base, base, {}, {}, search)[1]
+        base = self.searched_rows(base, search)
         chosen = self.filter_list()
         for index, _, value in filters:
             base = chosen[index].apply(base, chosen[index].clean(value))
-        if not (search and cap):
-            counts = select(*(capped_count_of(base.filter(c), cap) for c in conditions.values()))
-            return dict(zip(conditions, self.db_session.execute(counts).one(), strict=True))
+        return base
+
+    def searched_rows(self, base, search: str | None):
+        """``base`` narrowed by ``search``: by the indexes' rows when they know them
+        exactly (no LIKE, no join), else by Flask-Admin's LIKE in the form meant for a
+        count."""
+        found = self.indexed_search(search)
+        if found is not None and found.matches is not None and found.exact:
+            return base.filter(found.matches)
+        if search:
+            return self.search_query(base, base, {}, {}, search)[1]
+        return base
+
+    def each_state_capped(self, base, conditions: dict, keys: list[str], cap: int) -> dict:
+        """{状态 value: its count up to ``cap``} of ``keys`` in ``base``: one statement."""
+        read = select(*(capped_count_of(base.filter(conditions[k]), cap) for k in keys))
+        return dict(zip(keys, self.db_session.execute(read).one(), strict=True))
+
+    def pass_over_rows(self, base, conditions: dict, cap: int) -> tuple[int, dict[str, int]]:
+        """The rows one pass over ``base`` reads, stopping after ``cap + 1`` of them, and
+        {状态 value: how many of them it holds}: one statement."""
         flags = [case((c, 1), else_=0).label(f"s{n}") for n, c in enumerate(conditions.values())]
         rows = base.with_entities(*flags).limit(cap + 1).subquery()
         total, *seen = self.db_session.execute(
             select(func.count(), *(func.coalesce(func.sum(c), 0) for c in rows.c))
         ).one()
-        if total <= cap:
-            return dict(zip(conditions, seen, strict=True))
-        counts = {k: cap + 1 if n > cap else None for k, n in zip(conditions, seen, strict=True)}
+        return total, dict(zip(conditions, seen, strict=True))
+
+    def current_tab_capped(self, base, conditions: dict, counts: dict, cap: int) -> dict:
+        """The current tab's states the pass left uncounted (None in ``counts``), each
+        counted up to ``cap`` (one statement; none for 全部 or when there are none)."""
         current = self.current_status()
         wanted = [] if current == STATUS_ALL else self.tab_values(current)
         wanted = [key for key in wanted if key in counts and counts[key] is None]
-        if wanted:
-            read = select(*(capped_count_of(base.filter(conditions[k]), cap) for k in wanted))
-            counts |= dict(zip(wanted, self.db_session.execute(read).one(), strict=True))
-        return counts
+        if not wanted:
+            return {}
+        return self.each_state_capped(base, conditions, wanted, cap)
 
     def tab_values(self, value: str) -> list[str]:
         """The 状态 values 状态 choice ``value`` (not 全部) lists."""
