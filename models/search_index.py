@@ -426,22 +426,39 @@ def list_search(
     page of them, and the list counts as without the indexes."""
     few = FEW_CANDIDATES if few is None else few
     most = MOST_CANDIDATES if most is None else most
-    words = [t for t in search.split(" ") if t]
-    terms = [t[1:] if t[:1] in "^=" else t for t in words]
-    looked_up = [t for t in terms if indexable(t, wildcards=True)]
+    words, looked_up = _search_terms(search)
     if not looked_up:
         return None
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite" and not SQLITE_HAS_TRIGRAM:
         return None
-    # Exact when every word is a plain substring term the index looked up.
-    exact = len(looked_up) == len(words) and all(w[:1] not in "^=" for w in words)
-    sql, bound, values = _matches_sql(dialect, searched, looked_up)
+    exact = _exact(words, looked_up)
     column = literal_column(f"{searched[0]}.id")
     if dialect != "sqlite":
         return _read_matches(session, column, searched, looked_up, few, most, exact)
-    # One statement: the candidates' number (each index read no further than ``most``),
-    # and only when it is at most ``few`` (CASE runs its subquery only then) the matches.
+    return _read_candidates(session, column, searched, looked_up, few, most, exact)
+
+
+def _search_terms(search: str) -> tuple[list[str], list[str]]:
+    """(the search box's words, as Flask-Admin splits them; the terms the indexes can
+    look up: each word without its ``^``/``=`` prefix, kept when ``indexable``)."""
+    words = [t for t in search.split(" ") if t]
+    terms = [t[1:] if t[:1] in "^=" else t for t in words]
+    return words, [t for t in terms if indexable(t, wildcards=True)]
+
+
+def _exact(words: list[str], looked_up: list[str]) -> bool:
+    """Whether the indexes' matches are the search's rows by themselves: every word is a
+    plain substring term the index looked up (no prefix, none left to the ``LIKE``)."""
+    return len(looked_up) == len(words) and all(w[:1] not in "^=" for w in words)
+
+
+def _read_candidates(session, column, searched, terms, few, most, exact) -> ListSearch:
+    """SQLite: one statement reads the candidates' number (each index read no further
+    than ``most``) and, only when it is at most ``few`` (CASE runs its subquery only
+    then), the matches, which are then named; up to ``most``, the matches' SQL tests the
+    page and drives the counts; above, the ``LIKE`` alone."""
+    sql, bound, values = _matches_sql("sqlite", searched, terms)
     candidates, named = session.execute(
         text(
             f"SELECT n, CASE WHEN n <= :few THEN (SELECT group_concat(m.id) FROM ({sql}) AS m)"
