@@ -140,6 +140,18 @@ class ExecutionReport(Timestamps, Base):
         Index("ix_execution_reports_owner_updated", "owner_unit_id", "updated_at", "id"),
         Index("ix_execution_reports_society_updated", "society_id", "updated_at", "id"),
         Index("ix_execution_reports_committee_updated", "committee_id", "updated_at", "id"),
+        # A reviewer's work tab (待审阅 / 待审核): one state, newest first, a page read in order
+        # however long the queue (migration 0031).
+        Index(
+            "ix_execution_reports_society_state_updated", "society_id", "state", "updated_at", "id"
+        ),
+        Index(
+            "ix_execution_reports_committee_state_updated",
+            "committee_id",
+            "state",
+            "updated_at",
+            "id",
+        ),
         Index("ix_execution_reports_state_due", "state", "due_date"),
         # 统计 · 执行情况: a project's report with what the figures read of it, from the index.
         Index(
