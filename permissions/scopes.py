@@ -111,6 +111,16 @@ def tally_visibility(account) -> ColumnElement[bool] | None:
     return ProjectTally.scope_unit_id == account.unit_id
 
 
+def statistics_units(account) -> ColumnElement[bool]:
+    """The WHERE clause of the units a 统计 table lists a row for, each unit of it whether
+    it has figures or not: the committee's societies and certificate-issuing units, a
+    society's branches (the units ``reports.statistics.unit_column`` counts under);
+    none for an entry unit."""
+    if not _usable(account) or account.unit.kind.is_entry:
+        return false()
+    return Unit.parent_id == account.unit_id
+
+
 def visible_projects(account) -> Select:
     return select(Project).where(project_visibility(account))
 

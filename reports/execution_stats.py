@@ -250,7 +250,7 @@ def _listed(session, account, page: int | None) -> tuple[list, int]:
     branches), every one, a report due or not, so that the table's rows are the same
     every year; a page of ``PAGE_SIZE`` of them read from ``uq_units_parent_id_name``
     with their number, or every one (``page=None``)."""
-    own = Unit.parent_id == account.unit_id
+    own = permissions.statistics_units(account)
     query = select(Unit.id, Unit.name).where(own).order_by(Unit.name)
     if page is None:
         rows = session.execute(query).all()

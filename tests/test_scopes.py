@@ -100,6 +100,22 @@ def test_manageable_units_and_accounts(world, session, username):
         assert permissions.can_manage_account(account, other) == (other.username in accounts)
 
 
+@pytest.mark.parametrize("username", DEMO_ACCOUNTS)
+def test_statistics_units_are_the_accounts_own_subordinates(world, session, username):
+    """统计's per-unit tables list the units directly under the account's unit (computed
+    here from PARENT), never another tree's; an entry unit has none."""
+    demo, _ = world
+    unit_key = {u.unit_id: name for name, u in demo.items()}
+    where = permissions.statistics_units(demo[username])
+    got = {unit_key.get(i, "other") for i in session.scalars(select(Unit.id).where(where))}
+    expected = (
+        set()
+        if KIND[username] == "entry"
+        else {name for name, parent in PARENT.items() if parent == username}
+    )
+    assert got == expected
+
+
 def test_deactivated_unit_sees_nothing(world, session):
     demo, _ = world
     cardio = demo["bma_cardio"]
