@@ -226,7 +226,7 @@ class ProjectView(
         query, count_query, joins, count_joins = super().search_query(
             query, count_query, joins, count_joins, search
         )
-        terms = [t[1:] if t[:1] in "^=" else t for t in search.split(" ") if t]
+        terms = [search_index.unprefixed(word) for word in search_index.box_words(search)]
         user = self.list_account()
         for_page, for_count = search_index.list_conditions(
             self.db_session,

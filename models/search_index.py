@@ -439,11 +439,22 @@ def list_search(
     return _read_candidates(session, column, searched, looked_up, few, most, exact)
 
 
+def box_words(search: str) -> list[str]:
+    """The search box's words, as Flask-Admin splits them (at spaces)."""
+    return [word for word in search.split(" ") if word]
+
+
+def unprefixed(word: str) -> str:
+    """A search word without the ``^`` / ``=`` that anchors Flask-Admin's ``LIKE``: the
+    substring an index can look up."""
+    return word[1:] if word[:1] in "^=" else word
+
+
 def _search_terms(search: str) -> tuple[list[str], list[str]]:
-    """(the search box's words, as Flask-Admin splits them; the terms the indexes can
-    look up: each word without its ``^``/``=`` prefix, kept when ``indexable``)."""
-    words = [t for t in search.split(" ") if t]
-    terms = [t[1:] if t[:1] in "^=" else t for t in words]
+    """(the search box's words; the terms the indexes can look up: each word
+    ``unprefixed``, kept when ``indexable``)."""
+    words = box_words(search)
+    terms = (unprefixed(word) for word in words)
     return words, [t for t in terms if indexable(t, wildcards=True)]
 
 
